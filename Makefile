@@ -1,0 +1,71 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (every test tier).
+# Both set up what is missing (virtualenv, packages, generated contracts, local infrastructure)
+# and reuse what is there. `make down` stops what they started.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find protos -name '*.proto')
+GENERATED := kim/common/v1/event_pb2.py
+
+.PHONY: demo test down setup infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
+
+demo: setup infra-up
+	$(BIN)/kim demo
+
+test: setup infra-up lint typecheck protos-check compose-check
+	$(BIN)/pytest tests/unit tests/integration tests/e2e
+
+down:
+	-@pkill -f "$(CURDIR)/$(BIN)/kim node" 2>/dev/null || true
+	scripts/infra.sh stop
+
+setup: $(STAMP) $(GENERATED)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or 3.12 (or make PYTHON=python3.12)"; exit 1; }
+	@test -x $(BIN)/python || { echo "[setup] creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "[setup] installing the project and its dependencies into $(VENV)"
+	$(BIN)/pip install --progress-bar on -q --upgrade "pip>=24"
+	$(BIN)/pip install --progress-bar on -q -e '.[dev]'
+	@touch $@
+
+$(GENERATED): $(STAMP) $(PROTOS)
+	$(BIN)/kim protos generate
+
+infra-up:
+	scripts/infra.sh start
+
+infra-status:
+	scripts/infra.sh status
+
+logs:
+	@for c in rabbitmq ferretdb keycloak; do echo "== $$c"; scripts/infra.sh logs $$c | tail -n 20; done
+
+lint:
+	@echo "[test] ruff"
+	$(BIN)/ruff check .
+
+typecheck:
+	@echo "[test] mypy (shared runtime, strict)"
+	$(BIN)/mypy
+
+protos-check:
+	$(BIN)/kim protos check
+
+compose-check:
+	@echo "[test] compose.yaml against the Compose specification schema"
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup infra-up
+	$(BIN)/pytest tests/integration
+
+e2e: setup infra-up
+	$(BIN)/pytest tests/e2e
+
+clean: down
+	rm -rf .kim $(VENV)

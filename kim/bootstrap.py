@@ -1,0 +1,79 @@
+"""Composition root: builds a node's api process from its settings. The one place that knows
+which services exist; the services themselves never import each other."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+
+import grpc
+from grpc_health.v1 import health
+
+from kim.runtime import mongo, node
+from kim.runtime.amqp import Publisher
+from kim.runtime.auth import TokenValidator
+from kim.runtime.grpc_server import build_server, mark_serving
+from kim.runtime.outbox import OutboxRelay
+from kim.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def service_api(name: str) -> ModuleType:
+    return importlib.import_module(f"services.{name}.api")
+
+
+def worker_modules(settings: Settings) -> list[str]:
+    """The nameko services a worker process of this node runs (`module:Class`, because a
+    worker module also imports the mixins that nameko would otherwise take for services)."""
+    return [f"services.{name}.worker:{name.capitalize()}Worker" for name in settings.served_services]
+
+
+@dataclass
+class ApiProcess:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    relay: OutboxRelay
+    publisher: Publisher
+
+    def start(self) -> None:
+        self.relay.start()
+        self.server.start()
+        self.relay.notify()  # send what an earlier run left in the outboxes
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        self.server.stop(grace).wait()
+        self.relay.stop()
+        self.publisher.close()
+
+
+def build_api_process(settings: Settings, address: str | None = None) -> ApiProcess:
+    names = settings.served_services
+    apis = {name: service_api(name) for name in names}
+    node.connect(settings)
+    for name in names:
+        mongo.connect(settings, name)
+    publisher = Publisher(settings.amqp_uri)
+    outbox_documents = [node.ProbeRequest, *(d for a in apis.values() for d in a.OUTBOX_DOCUMENTS)]
+    relay = OutboxRelay(
+        publisher,
+        [document._get_collection() for document in outbox_documents],
+        sweep_seconds=settings.outbox_sweep_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
+    )
+    validator = TokenValidator(
+        settings.issuer, settings.api_audience,
+        leeway_seconds=settings.token_leeway_seconds,
+        jwks_cache_seconds=settings.jwks_cache_seconds,
+    )
+    server, port, health_servicer = build_server(
+        [apis[name].registration(settings) for name in names],
+        address=address or f"{settings.grpc_host}:{settings.grpc_port}",
+        validator=validator,
+        max_workers=settings.grpc_workers,
+    )
+    mark_serving(health_servicer, names)
+    return ApiProcess(server, port, health_servicer, relay, publisher)

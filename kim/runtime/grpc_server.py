@@ -1,0 +1,207 @@
+"""The api process's gRPC server: plain grpcio threads (never inside eventlet), the standard
+health service, and the interceptors every call passes (authentication, error mapping).
+
+Services register through `Registration`s; what a process serves is configuration
+(`KIM_GRPC_SERVICES`), so a small node runs all four services in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+from mongoengine import NotUniqueError
+
+from kim import errors
+from kim.runtime.auth import Principal, TokenValidator, current_principal
+
+log = logging.getLogger(__name__)
+
+#: Methods callable without a token (probes of Kubernetes and `kim node status`).
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
+
+_CODES: dict[type[errors.KimError], int] = {
+    errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    errors.NotFound: code_pb2.NOT_FOUND,
+    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
+    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
+    errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
+    errors.Unavailable: code_pb2.UNAVAILABLE,
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One service's part of an api process: its health name and how to add its servicers."""
+
+    name: str
+    add_to_server: Callable[[grpc.Server], None]
+
+
+def status_for(error: Exception) -> status_pb2.Status:
+    """The google.rpc.Status a domain or storage error answers with."""
+    if isinstance(error, NotUniqueError):
+        error = errors.AlreadyExists("Ein Eintrag mit diesen Angaben existiert bereits.")
+    if not isinstance(error, errors.KimError):
+        return status_pb2.Status(code=code_pb2.INTERNAL, message="Interner Fehler.")
+    code = next(c for t, c in _CODES.items() if isinstance(error, t))
+    status = status_pb2.Status(code=code, message=error.message)
+    if isinstance(error, errors.InvalidArgument):
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in error.violations
+                ]
+            )
+        )
+        status.details.append(detail)
+    return status
+
+
+def _wrap(handler: grpc.RpcMethodHandler, wrap: Callable[[Any], Any]) -> grpc.RpcMethodHandler:
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(handler.unary_unary), handler.request_deserializer, handler.response_serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap(handler.unary_stream), handler.request_deserializer, handler.response_serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            wrap(handler.stream_unary), handler.request_deserializer, handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(
+        wrap(handler.stream_stream), handler.request_deserializer, handler.response_serializer)
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Turns `kim.errors` (and unique-index violations) into standard status codes with
+    `google.rpc.BadRequest` details; anything else is logged and answered INTERNAL."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return behaviour(request, context)
+                except (errors.KimError, NotUniqueError) as exc:
+                    context.abort_with_status(rpc_status.to_status(status_for(exc)))
+                except Exception:
+                    if context.code() is not None:  # the servicer aborted on purpose
+                        raise
+                    log.exception("unhandled error in %s", details.method)
+                    context.abort_with_status(rpc_status.to_status(status_for(Exception())))
+            return guarded
+
+        return _wrap(handler, wrap)
+
+
+AuthListener = Callable[[str, Principal | None, errors.KimError | None], None]
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    """Validates the bearer token of every non-public call and makes its Principal available
+    as `current_principal` to the servicer. `on_decision(method, principal, error)` lets the
+    audit trail record every rejection."""
+
+    def __init__(self, validator: TokenValidator, on_decision: AuthListener | None = None) -> None:
+        self._validator = validator
+        self._on_decision = on_decision
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or details.method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler
+        method = details.method
+        metadata = dict(details.invocation_metadata or ())
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def authenticated(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    principal = self._validator.validate(_bearer(metadata))
+                except errors.Unauthenticated as exc:
+                    if self._on_decision:
+                        self._on_decision(method, None, exc)
+                    raise
+                token = current_principal.set(principal)
+                try:
+                    return behaviour(request, context)
+                finally:
+                    current_principal.reset(token)
+            return authenticated
+
+        return _wrap(handler, wrap)
+
+
+def _bearer(metadata: dict[str, Any]) -> str:
+    value = str(metadata.get("authorization", ""))
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise errors.Unauthenticated("Anmeldung erforderlich: kein Zugangstoken übermittelt.")
+    return token.strip()
+
+
+def build_server(
+    registrations: Sequence[Registration],
+    *,
+    address: str,
+    validator: TokenValidator | None,
+    max_workers: int = 16,
+    on_auth_decision: AuthListener | None = None,
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """A server with health, error mapping and (where a validator is given) authentication.
+    Returns the server, the bound port (for address ':0') and the health servicer."""
+    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]
+    if validator is not None:
+        # Error mapping wraps authentication, so an Unauthenticated becomes its status code.
+        interceptors.append(AuthInterceptor(validator, on_auth_decision))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        interceptors=interceptors,
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for registration in registrations:
+        registration.add_to_server(server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {address}")
+    return server, port, health_servicer
+
+
+def mark_serving(health_servicer: health.HealthServicer, names: Iterable[str]) -> None:
+    for name in ("", *names):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+def serve_until_signal(server: grpc.Server, on_stop: Callable[[], None] | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then drain calls for up to 10 s."""
+    stopped = threading.Event()
+
+    def handle(signum: int, _frame: Any) -> None:
+        log.info("signal %d: draining", signum)
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    server.start()
+    stopped.wait()
+    if on_stop:
+        on_stop()
+    server.stop(grace=10).wait()

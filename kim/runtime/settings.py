@@ -1,0 +1,120 @@
+"""Every runtime setting, declared once with its default.
+
+Read from the environment (prefix `KIM_`, plus the conventional `MONGODB_URI`, `AMQP_URI`,
+`KEYCLOAK_URL`); a secret may instead come from a file named by `<NAME>_FILE`
+(e.g. `KIM_CLIENT_SECRET_FILE=/run/secrets/kim-client`), as Kubernetes and compose mount them.
+The defaults are the local infrastructure of `scripts/infra.sh`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SERVICES = ("case", "conference", "documents", "identity")
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads `<ENV_NAME>_FILE` for every field: the file's content (stripped) is the value."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        for env_name in _env_names(field, field_name):
+            path = os.environ.get(f"{env_name}_FILE")
+            if path:
+                return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+def _env_names(field: FieldInfo, field_name: str) -> list[str]:
+    if isinstance(field.validation_alias, AliasChoices):
+        return [str(choice).upper() for choice in field.validation_alias.choices]
+    return [f"KIM_{field_name.upper()}"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIM_", extra="ignore", populate_by_name=True)
+
+    # Who this node is.
+    node_id: str = Field("dev", description="Stable id of this node, e.g. 'kreis-mettmann'.")
+    organization_id: str = Field("dev", description="Keycloak Organization alias of the operator.")
+
+    # MongoDB (one database per service per node: '<db_prefix>_<node>_<service>').
+    mongodb_uri: str = Field(
+        "mongodb://127.0.0.1:27018/",
+        validation_alias=AliasChoices("MONGODB_URI", "KIM_MONGODB_URI"),
+    )
+    db_prefix: str = "kim"
+
+    # RabbitMQ.
+    amqp_uri: str = Field(
+        "amqp://guest:guest@127.0.0.1:5673/",
+        validation_alias=AliasChoices("AMQP_URI", "KIM_AMQP_URI"),
+    )
+
+    # Keycloak and token validation.
+    keycloak_url: str = Field(
+        "http://127.0.0.1:8081",
+        validation_alias=AliasChoices("KEYCLOAK_URL", "KIM_KEYCLOAK_URL"),
+    )
+    keycloak_realm: str = "kim"
+    api_audience: str = Field("kim-api", description="Audience every api token must carry.")
+    token_leeway_seconds: int = Field(30, ge=0, le=120, description="Bounded clock skew.")
+    jwks_cache_seconds: int = 300
+    client_id: str = Field("kim-node-dev", description="This node's service-account client.")
+    client_secret: str = Field("", repr=False)
+
+    # gRPC api process.
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    grpc_workers: int = 16
+    grpc_services: str = Field(
+        ",".join(SERVICES), description="Comma-separated services this api process serves."
+    )
+
+    # Outbox relay.
+    outbox_sweep_seconds: float = Field(2.0, gt=0, description="Idle sweep for unsent events.")
+    outbox_lease_seconds: float = Field(30.0, gt=0, description="Claim of one relay on a batch.")
+
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+
+    @property
+    def served_services(self) -> list[str]:
+        names = [s.strip() for s in self.grpc_services.split(",") if s.strip()]
+        unknown = sorted(set(names) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"unknown services in KIM_GRPC_SERVICES: {', '.join(unknown)}")
+        return names
+
+    def database_name(self, service: str) -> str:
+        """FerretDB and MongoDB both accept [A-Za-z0-9_-]; node ids are normalised to that."""
+        node = re.sub(r"[^A-Za-z0-9_-]", "_", self.node_id)
+        return f"{self.db_prefix}_{node}_{service}"[:63]

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Local real infrastructure for development and tests, without Docker: RabbitMQ (Debian package),
+# FerretDB 1.24.2 on SQLite (built from the Go module proxy) and Keycloak 26 (Maven Central).
+# Everything lives under $KIM_HOME (default .kim/, ignored by git). Every command is idempotent.
+#
+#   scripts/infra.sh provision [rabbitmq|ferretdb|keycloak ...]   install what is missing
+#   scripts/infra.sh start     [...]                               provision, start, wait until ready
+#   scripts/infra.sh stop      [...]
+#   scripts/infra.sh status
+#   scripts/infra.sh logs      COMPONENT
+#   scripts/infra.sh env                                           print the URIs for the services
+#
+# A component whose URI is given from outside (MONGODB_URI, AMQP_URI, KEYCLOAK_URL) is neither
+# provisioned nor started: the project uses that server instead.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIM_HOME=${KIM_HOME:-$ROOT/.kim}
+case "$KIM_HOME" in /*) ;; *) KIM_HOME=$ROOT/$KIM_HOME ;; esac
+
+# Ports (all on 127.0.0.1); defaults chosen next to, not on, the servers' standard ports.
+KIM_MONGO_PORT=${KIM_MONGO_PORT:-27018}
+KIM_FERRETDB_DEBUG_PORT=${KIM_FERRETDB_DEBUG_PORT:-28088}
+KIM_AMQP_PORT=${KIM_AMQP_PORT:-5673}
+KIM_RABBITMQ_MGMT_PORT=${KIM_RABBITMQ_MGMT_PORT:-15673}
+KIM_RABBITMQ_DIST_PORT=${KIM_RABBITMQ_DIST_PORT:-25673}
+KIM_EPMD_PORT=${KIM_EPMD_PORT:-4369}
+KIM_KEYCLOAK_PORT=${KIM_KEYCLOAK_PORT:-8081}
+KIM_KEYCLOAK_MGMT_PORT=${KIM_KEYCLOAK_MGMT_PORT:-9001}
+
+FERRETDB_VERSION=1.24.2
+KEYCLOAK_VERSION=${KIM_KEYCLOAK_VERSION:-26.4.7}
+KEYCLOAK_ADMIN_USER=${KIM_KEYCLOAK_ADMIN_USER:-admin}
+KEYCLOAK_ADMIN_PASSWORD=${KIM_KEYCLOAK_ADMIN_PASSWORD:-admin}
+MAVEN_CENTRAL=${KIM_MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
+REALMS_DIR=$ROOT/services/identity/realms
+
+say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+external() {  # is this component supplied from outside?
+  case "$1" in
+    ferretdb) [ -n "${MONGODB_URI:-}" ] ;;
+    rabbitmq) [ -n "${AMQP_URI:-}" ] ;;
+    keycloak) [ -n "${KEYCLOAK_URL:-}" ] ;;
+  esac
+}
+
+pidfile() { echo "$KIM_HOME/$1/pid"; }
+running() {
+  local f; f=$(pidfile "$1")
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+wait_for() {  # wait_for NAME SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
+  local start=$SECONDS
+  printf '\033[1m[infra]\033[0m waiting for %s ' "$name" >&2
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - start > limit )); then
+      echo >&2
+      die "$name did not become ready within ${limit}s; see: scripts/infra.sh logs $name"
+    fi
+    if ! running "$name"; then
+      echo >&2
+      die "$name exited while starting; see: scripts/infra.sh logs $name"
+    fi
+    printf '.' >&2; sleep 1
+  done
+  printf ' ready (%ss)\n' "$((SECONDS - start))" >&2
+}
+
+# --- RabbitMQ ---------------------------------------------------------------------------------
+
+rabbitmq_env() {
+  local d=$KIM_HOME/rabbitmq
+  export HOME=$d  # the Erlang cookie lives here, shared by server and rabbitmqctl
+  export RABBITMQ_NODENAME=kim@localhost
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT=$KIM_AMQP_PORT
+  export RABBITMQ_DIST_PORT=$KIM_RABBITMQ_DIST_PORT
+  export ERL_EPMD_PORT=$KIM_EPMD_PORT
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_MNESIA_BASE=$d/mnesia
+  export RABBITMQ_LOG_BASE=$d/log
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$d/enabled_plugins
+  export RABBITMQ_CONFIG_FILE=$d/rabbitmq.conf
+  export RABBITMQ_PID_FILE=$d/pid
+  export RABBITMQ_LOGS=$d/log/rabbit.log
+}
+
+provision_rabbitmq() {
+  if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    command -v apt-get >/dev/null || die "RabbitMQ is missing and this is no Debian system: install rabbitmq-server 3.10+ or set AMQP_URI"
+    say "installing Debian's rabbitmq-server (with Erlang; about 20 s)"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    # policy-rc.d keeps the package from starting a system-wide broker we do not use.
+    $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends rabbitmq-server \
+      || { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends rabbitmq-server; } \
+      || die "could not install rabbitmq-server with apt-get"
+  fi
+  local d=$KIM_HOME/rabbitmq
+  mkdir -p "$d/mnesia" "$d/log"
+  echo '[rabbitmq_management,rabbitmq_federation,rabbitmq_federation_management,rabbitmq_shovel,rabbitmq_shovel_management].' > "$d/enabled_plugins"
+  cat > "$d/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$KIM_AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $KIM_RABBITMQ_MGMT_PORT
+loopback_users = none
+EOF
+  if [ ! -f "$d/.erlang.cookie" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/.erlang.cookie"
+    chmod 400 "$d/.erlang.cookie"
+  fi
+}
+
+start_rabbitmq() (  # subshell: the RabbitMQ environment stays here
+  rabbitmq_env
+  if running rabbitmq; then return; fi
+  say "starting RabbitMQ on 127.0.0.1:$KIM_AMQP_PORT (management :$KIM_RABBITMQ_MGMT_PORT)"
+  nohup /usr/lib/rabbitmq/bin/rabbitmq-server > "$KIM_HOME/rabbitmq/log/console.log" 2>&1 &
+  echo $! > "$(pidfile rabbitmq)"
+  wait_for rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 5
+)
+
+stop_rabbitmq() (
+  rabbitmq_env
+  running rabbitmq || return 0
+  say "stopping RabbitMQ"
+  /usr/lib/rabbitmq/bin/rabbitmqctl -q stop "$(pidfile rabbitmq)" >/dev/null 2>&1 || kill "$(cat "$(pidfile rabbitmq)")" 2>/dev/null || true
+  wait_gone rabbitmq
+)
+
+# --- FerretDB ---------------------------------------------------------------------------------
+
+ferretdb_bin() { echo "$KIM_HOME/ferretdb/bin/ferretdb-$FERRETDB_VERSION"; }
+
+provision_ferretdb() {
+  [ -x "$(ferretdb_bin)" ] && return
+  command -v go >/dev/null || die "FerretDB is built from source and needs Go 1.22 or newer: install it (https://go.dev/doc/install or Debian's golang package) or set MONGODB_URI"
+  local build=$KIM_HOME/ferretdb/build
+  mkdir -p "$build" "$KIM_HOME/ferretdb/bin"
+  say "building FerretDB $FERRETDB_VERSION with $(go version | cut -d' ' -f3) (about 1-2 min on 2 cores)"
+  # The module's source from the Go module proxy, copied so that its version file can be
+  # written: FerretDB refuses to start without it, and the proxy's zip leaves it out.
+  ( cd "$build"
+    [ -f go.mod ] || go mod init kimnetz.local/ferretdb-build >/dev/null 2>&1
+    local src
+    src=$(go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src" ] || die "could not download FerretDB $FERRETDB_VERSION from the Go module proxy"
+    rm -rf source && cp -r "$src" source && chmod -R u+w source
+    echo "v$FERRETDB_VERSION" > source/build/version/version.txt
+    cd source
+    go build -trimpath -o "$(ferretdb_bin)" ./cmd/ferretdb &
+    local pid=$!
+    while kill -0 $pid 2>/dev/null; do printf '.' >&2; sleep 3; done
+    echo >&2
+    wait $pid ) || die "building FerretDB failed (see the go output above)"
+}
+
+start_ferretdb() {
+  running ferretdb && return
+  local d=$KIM_HOME/ferretdb
+  mkdir -p "$d/data" "$d/state" "$d/log"
+  say "starting FerretDB $FERRETDB_VERSION (SQLite backend) on 127.0.0.1:$KIM_MONGO_PORT"
+  nohup "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$d/data/" \
+    --listen-addr="127.0.0.1:$KIM_MONGO_PORT" --debug-addr="127.0.0.1:$KIM_FERRETDB_DEBUG_PORT" \
+    --state-dir="$d/state" --telemetry=disable --log-level=warn > "$d/log/ferretdb.log" 2>&1 &
+  echo $! > "$(pidfile ferretdb)"
+  wait_for ferretdb 30 curl -sf "http://127.0.0.1:$KIM_FERRETDB_DEBUG_PORT/debug/readyz"
+}
+
+# --- Keycloak ---------------------------------------------------------------------------------
+
+keycloak_dir() { echo "$KIM_HOME/keycloak/keycloak-$KEYCLOAK_VERSION"; }
+
+provision_keycloak() {
+  command -v java >/dev/null || die "Keycloak needs Java 17 or newer: apt-get install openjdk-17-jre-headless (or set KEYCLOAK_URL)"
+  local jv; jv=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+  [ "${jv:-0}" -ge 17 ] || die "Keycloak needs Java 17 or newer, found Java ${jv:-?}: apt-get install openjdk-17-jre-headless"
+  if [ ! -x "$(keycloak_dir)/bin/kc.sh" ]; then
+    local name=keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz
+    local url=$MAVEN_CENTRAL/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/$name
+    local dl=$KIM_HOME/downloads
+    mkdir -p "$dl" "$KIM_HOME/keycloak"
+    if [ ! -f "$dl/$name" ]; then
+      say "downloading Keycloak $KEYCLOAK_VERSION from Maven Central (about 160 MB)"
+      curl -fL --progress-bar -o "$dl/$name.part" "$url" || die "download failed: $url"
+      local want; want=$(curl -fsSL "$url.sha1" | cut -c1-40)
+      echo "$want  $dl/$name.part" | sha1sum -c --quiet - || die "checksum mismatch for $name"
+      mv "$dl/$name.part" "$dl/$name"
+    fi
+    say "unpacking Keycloak"
+    tar -xzf "$dl/$name" -C "$KIM_HOME/keycloak"
+  fi
+  # The realm files of the project are imported at start (existing realms are left alone).
+  mkdir -p "$(keycloak_dir)/data/import"
+  cp "$REALMS_DIR"/*.json "$(keycloak_dir)/data/import/"
+}
+
+start_keycloak() {
+  running keycloak && return
+  local d=$KIM_HOME/keycloak
+  mkdir -p "$d/log"
+  say "starting Keycloak $KEYCLOAK_VERSION (dev mode) on 127.0.0.1:$KIM_KEYCLOAK_PORT (health :$KIM_KEYCLOAK_MGMT_PORT)"
+  KC_BOOTSTRAP_ADMIN_USERNAME=$KEYCLOAK_ADMIN_USER KC_BOOTSTRAP_ADMIN_PASSWORD=$KEYCLOAK_ADMIN_PASSWORD \
+  JAVA_OPTS_KC_HEAP="-XX:MaxRAMPercentage=10" \
+    nohup "$(keycloak_dir)/bin/kc.sh" start-dev --import-realm \
+      --http-host=127.0.0.1 --http-port="$KIM_KEYCLOAK_PORT" \
+      --http-management-port="$KIM_KEYCLOAK_MGMT_PORT" --health-enabled=true \
+      > "$d/log/keycloak.log" 2>&1 &
+  echo $! > "$(pidfile keycloak)"
+  wait_for keycloak 180 curl -sf "http://127.0.0.1:$KIM_KEYCLOAK_MGMT_PORT/health/ready"
+}
+
+# --- common -----------------------------------------------------------------------------------
+
+wait_gone() {
+  local f; f=$(pidfile "$1")
+  local pid; pid=$(cat "$f" 2>/dev/null || true)
+  for _ in $(seq 1 60); do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { rm -f "$f"; return 0; }
+    sleep 0.5
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
+
+stop_plain() {
+  running "$1" || return 0
+  say "stopping $1"
+  # kc.sh execs java in the same process group; stop the whole group.
+  local pid; pid=$(cat "$(pidfile "$1")")
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_gone "$1"
+}
+stop_ferretdb() { stop_plain ferretdb; }
+stop_keycloak() { stop_plain keycloak; }
+
+ALL=(rabbitmq ferretdb keycloak)
+
+for_each() {  # for_each ACTION [COMPONENTS...]
+  local action=$1; shift
+  local components=("$@")
+  [ ${#components[@]} -gt 0 ] || components=("${ALL[@]}")
+  for c in "${components[@]}"; do
+    case "$c" in rabbitmq|ferretdb|keycloak) ;; *) die "unknown component '$c' (rabbitmq, ferretdb, keycloak)" ;; esac
+    if external "$c" && [ "$action" != stop ]; then
+      say "$c: using the server given from outside"
+      continue
+    fi
+    "${action}_$c"
+  done
+}
+
+status() {
+  for c in "${ALL[@]}"; do
+    if external "$c"; then printf '%-9s external\n' "$c"
+    elif running "$c"; then printf '%-9s running (pid %s)\n' "$c" "$(cat "$(pidfile "$c")")"
+    else printf '%-9s stopped\n' "$c"; fi
+  done
+  print_env
+}
+
+print_env() {
+  echo "MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$KIM_MONGO_PORT/}"
+  echo "AMQP_URI=${AMQP_URI:-amqp://guest:guest@127.0.0.1:$KIM_AMQP_PORT/}"
+  echo "KEYCLOAK_URL=${KEYCLOAK_URL:-http://127.0.0.1:$KIM_KEYCLOAK_PORT}"
+}
+
+logs() {
+  case "${1:-}" in
+    rabbitmq) tail -n 100 "$KIM_HOME/rabbitmq/log/rabbit.log" "$KIM_HOME/rabbitmq/log/console.log" ;;
+    ferretdb) tail -n 100 "$KIM_HOME/ferretdb/log/ferretdb.log" ;;
+    keycloak) tail -n 100 "$KIM_HOME/keycloak/log/keycloak.log" ;;
+    *) die "usage: scripts/infra.sh logs rabbitmq|ferretdb|keycloak" ;;
+  esac
+}
+
+cmd=${1:-status}; shift || true
+mkdir -p "$KIM_HOME"
+case "$cmd" in
+  provision) for_each provision "$@" ;;
+  start) for_each provision "$@"; for_each start "$@" ;;
+  stop) for_each stop "$@" ;;
+  restart) for_each stop "$@"; for_each start "$@" ;;
+  status) status ;;
+  env) print_env ;;
+  logs) logs "$@" ;;
+  *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
+esac
