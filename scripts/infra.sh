@@ -75,7 +75,7 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
 rabbitmq_env() {
   local d=$KIM_HOME/rabbitmq
   export HOME=$d  # the Erlang cookie lives here, shared by server and rabbitmqctl
-  export RABBITMQ_NODENAME=kim@localhost
+  export RABBITMQ_NODENAME=${KIM_RABBITMQ_NODENAME:-kim@localhost}
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$KIM_AMQP_PORT
   export RABBITMQ_DIST_PORT=$KIM_RABBITMQ_DIST_PORT

@@ -3,7 +3,8 @@
 Read from the environment (prefix `KIM_`, plus the conventional `MONGODB_URI`, `AMQP_URI`,
 `KEYCLOAK_URL`); a secret may instead come from a file named by `<NAME>_FILE`
 (e.g. `KIM_CLIENT_SECRET_FILE=/run/secrets/kim-client`), as Kubernetes and compose mount them.
-The defaults are the local infrastructure of `scripts/infra.sh`.
+The defaults are the local infrastructure of `scripts/infra.sh` (its port variables
+`KIM_MONGO_PORT`, `KIM_AMQP_PORT`, `KIM_KEYCLOAK_PORT` move both).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
+def _port(variable: str, default: int) -> int:
+    """The local servers' ports, shared with scripts/infra.sh, which reads the same variables."""
+    return int(os.environ.get(variable, default))
+
+
 def _env_names(field: FieldInfo, field_name: str) -> list[str]:
     if isinstance(field.validation_alias, AliasChoices):
         return [str(choice).upper() for choice in field.validation_alias.choices]
@@ -54,20 +60,20 @@ class Settings(BaseSettings):
 
     # MongoDB (one database per service per node: '<db_prefix>_<node>_<service>').
     mongodb_uri: str = Field(
-        "mongodb://127.0.0.1:27018/",
+        default_factory=lambda: f"mongodb://127.0.0.1:{_port('KIM_MONGO_PORT', 27018)}/",
         validation_alias=AliasChoices("MONGODB_URI", "KIM_MONGODB_URI"),
     )
     db_prefix: str = "kim"
 
     # RabbitMQ.
     amqp_uri: str = Field(
-        "amqp://guest:guest@127.0.0.1:5673/",
+        default_factory=lambda: f"amqp://guest:guest@127.0.0.1:{_port('KIM_AMQP_PORT', 5673)}/",
         validation_alias=AliasChoices("AMQP_URI", "KIM_AMQP_URI"),
     )
 
     # Keycloak and token validation.
     keycloak_url: str = Field(
-        "http://127.0.0.1:8081",
+        default_factory=lambda: f"http://127.0.0.1:{_port('KIM_KEYCLOAK_PORT', 8081)}",
         validation_alias=AliasChoices("KEYCLOAK_URL", "KIM_KEYCLOAK_URL"),
     )
     keycloak_realm: str = "kim"

@@ -1,0 +1,43 @@
+"""Test tiers (ARCHITECTURE.md, "Tests"):
+
+- tests/unit: domain cores and pure runtime code with hand-written fakes; no servers.
+- tests/integration: one service against the REAL MongoDB-wire server (FerretDB locally),
+  RabbitMQ and Keycloak that `make infra-up` starts (or MONGODB_URI, AMQP_URI, KEYCLOAK_URL).
+- tests/e2e: whole nodes as processes (`kim node api|worker`), driven from outside.
+
+Nothing real is faked in the integration and e2e tiers; a missing server fails the test with
+what to start. Each test session is its own node (databases) on its own RabbitMQ vhost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kim.runtime.settings import Settings
+from tests.support import servers
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Folders are the tiers; the marker follows the folder, so `-m unit` works too."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for tier in TIERS:
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def node_settings() -> Iterator[Settings]:
+    """A throw-away node on the real servers: own databases and own RabbitMQ vhost."""
+    settings = servers.isolated_settings()
+    servers.require_tcp("MongoDB-wire server (FerretDB)", settings.mongodb_uri, 27017)
+    servers.require_tcp("RabbitMQ", settings.amqp_uri, 5672)
+    servers.create_vhost(settings.node_id)
+    yield settings
+    servers.drop_databases(settings)
+    servers.delete_vhost(settings.node_id)

@@ -1,0 +1,103 @@
+"""Access to the real servers the integration and e2e tiers use, and isolation between tests
+that share them: each test session runs as its own node id (own databases) on its own RabbitMQ
+virtual host, so tests can run beside `make demo` and beside each other.
+
+A server that cannot be reached fails the test with what to start; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pymongo
+import pytest
+import requests
+
+from kim.runtime.settings import Settings
+
+START_HINT = "start the local servers with `make infra-up` (or set MONGODB_URI, AMQP_URI, KEYCLOAK_URL)"
+
+
+def require_tcp(name: str, uri: str, default_port: int) -> None:
+    parts = urlsplit(uri)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"{name} is not reachable at {host}:{port} ({exc}); {START_HINT}", pytrace=False)
+
+
+def management_url() -> str:
+    return os.environ.get(
+        "RABBITMQ_MANAGEMENT_URL",
+        f"http://guest:guest@127.0.0.1:{os.environ.get('KIM_RABBITMQ_MGMT_PORT', '15673')}",
+    )
+
+
+def create_vhost(name: str) -> None:
+    """A RabbitMQ virtual host of its own, through the management API."""
+    base = urlsplit(management_url())
+    auth = (base.username or "guest", base.password or "guest")
+    root = urlunsplit((base.scheme, f"{base.hostname}:{base.port}", "", "", ""))
+    try:
+        response = requests.put(f"{root}/api/vhosts/{quote(name, safe='')}", auth=auth, timeout=10)
+        response.raise_for_status()
+        requests.put(
+            f"{root}/api/permissions/{quote(name, safe='')}/{auth[0]}", auth=auth, timeout=10,
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        ).raise_for_status()
+    except requests.RequestException as exc:
+        pytest.fail(f"RabbitMQ management API at {root} failed ({exc}); {START_HINT}", pytrace=False)
+
+
+def delete_vhost(name: str) -> None:
+    base = urlsplit(management_url())
+    root = urlunsplit((base.scheme, f"{base.hostname}:{base.port}", "", "", ""))
+    requests.delete(
+        f"{root}/api/vhosts/{quote(name, safe='')}",
+        auth=(base.username or "guest", base.password or "guest"), timeout=10,
+    )
+
+
+def with_vhost(amqp_uri: str, vhost: str) -> str:
+    parts = urlsplit(amqp_uri)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+def isolated_settings() -> Settings:
+    """Settings of a throw-away node: unique id (databases) and vhost (queues)."""
+    node_id = f"test-{uuid.uuid4().hex[:8]}"
+    base = Settings()
+    return base.model_copy(update={
+        "node_id": node_id,
+        "amqp_uri": with_vhost(base.amqp_uri, node_id),
+        "grpc_port": 0,
+    })
+
+
+def drop_databases(settings: Settings) -> None:
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        settings.mongodb_uri, serverSelectionTimeoutMS=5000
+    )
+    prefix = settings.database_name("")
+    for name in client.list_database_names():
+        if name.startswith(prefix):
+            client.drop_database(name)
+    client.close()
+
+
+def node_environment(settings: Settings) -> dict[str, str]:
+    """Environment for a node process (`kim node api|worker`) with these settings."""
+    return {
+        **os.environ,
+        "KIM_NODE_ID": settings.node_id,
+        "AMQP_URI": settings.amqp_uri,
+        "MONGODB_URI": settings.mongodb_uri,
+        "KEYCLOAK_URL": settings.keycloak_url,
+        "KIM_GRPC_SERVICES": settings.grpc_services,
+        "KIM_GRPC_PORT": str(settings.grpc_port),
+        "KIM_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+    }
