@@ -1,0 +1,307 @@
+"""DOCX rendering: docxtpl's template syntax, but each template parsed and compiled once.
+
+docxtpl re-reads the DOCX, re-runs its regex clean-up and recompiles the Jinja template on every
+render, and python-docx re-zips every part on save. Here a template version is compiled once into
+a `CompiledTemplate`: the clean-up (`DocxTemplate.patch_xml`) is done once, the Jinja code of each
+templated part (body, headers, footers, footnotes) is compiled once, and every untouched part sits
+in a ready-made zip to which a render only appends the parts it produced.
+
+Every template, built-in or uploaded, runs in a Jinja2 `SandboxedEnvironment` with autoescape and
+`StrictUndefined`: a template cannot reach Python internals (`{{ ''.__class__ }}`), text like
+"<GmbH> & Co" is printed literally, and a misspelt variable is an error instead of a silent gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from lxml import etree
+
+from kim.errors import FieldViolation, InvalidArgument
+from services.documents.domain.kinds import Kind
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+_TEMPLATED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes)\.xml")
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# docxtpl tags whose output changes a table's column count; only then is its table fix needed.
+_COLUMN_TAGS = re.compile(r"{%-?\s*(tc\s|colspan|cellbg|hm\s*%|vm\s*%)")
+_DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")\d+(")')
+_LISTING_CHARS = ("\t", "\a", "\n", "\f")
+_COMPRESSLEVEL = 6
+
+# docxtpl's text transformations (patch_xml, resolve_listing, fix_tables) read no instance state;
+# one instance without a file lends them, so templates keep exactly docxtpl's syntax.
+_docxtpl = DocxTemplate(None)
+
+
+def sandbox() -> SandboxedEnvironment:
+    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """Cache key of one template version; a new upload is a new version, never a changed one."""
+
+    template_id: str
+    version: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    date_time: tuple[int, int, int, int, int, int]
+    source: str
+    template: Template
+    fix_tables: bool
+    renumber_drawings: bool
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        xml = self.template.render(context)
+        # Undo the line breaks added before each paragraph for error line numbers (see _source).
+        xml = xml.replace("\n<w:p>", "<w:p>").replace("\n<w:p ", "<w:p ")
+        if "{_" in xml or "_}" in xml:  # docxtpl's escape for literal braces in a template
+            xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        if any(char in xml for char in _LISTING_CHARS):  # line breaks and tabs inside values
+            xml = _docxtpl.resolve_listing(xml)
+        if self.fix_tables:
+            xml = etree.tostring(_docxtpl.fix_tables(xml), encoding="unicode")
+        if self.renumber_drawings:
+            ids = iter(range(1001, 1_000_000))
+            xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(ids)}{m.group(2)}", xml)
+        return (_XML_DECLARATION + xml).encode("utf-8")
+
+
+class CompiledTemplate:
+    """One template version, ready to render many times (thread-safe: rendering shares no state)."""
+
+    def __init__(self, parts: list[_Part], base_zip: bytes) -> None:
+        self.parts = parts
+        self._base_zip = base_zip
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        rendered = [(part, _render_part(part, context)) for part in self.parts]
+        buffer = io.BytesIO(self._base_zip)
+        with zipfile.ZipFile(buffer, "a") as docx:
+            for part, data in rendered:
+                # The template's timestamp, not now: the same input gives the same bytes (and SHA-256).
+                info = zipfile.ZipInfo(part.name, date_time=part.date_time)
+                docx.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESSLEVEL)
+        return buffer.getvalue()
+
+
+def compile_template(data: bytes, env: SandboxedEnvironment) -> CompiledTemplate:
+    """Parse a DOCX once; raise InvalidArgument for a file that is no DOCX or has syntax errors."""
+    members = _read_docx(data)
+    parts: list[_Part] = []
+    violations: list[FieldViolation] = []
+    base = io.BytesIO()
+    with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, content in members:
+            source = _source(info.filename, content)
+            if source is None:
+                out.writestr(info, content)
+                continue
+            try:
+                template = env.from_string(source)
+            except TemplateSyntaxError as exc:
+                violations.append(_syntax_violation(info.filename, source, exc))
+                continue
+            parts.append(
+                _Part(
+                    name=info.filename,
+                    date_time=info.date_time,
+                    source=source,
+                    template=template,
+                    fix_tables=bool(_COLUMN_TAGS.search(_text_of(content.decode("utf-8")))),
+                    renumber_drawings="<wp:docPr" in source,
+                )
+            )
+    if violations:
+        raise InvalidArgument(violations, message="Die Vorlage enthält Fehler.")
+    return CompiledTemplate(parts, base.getvalue())
+
+
+def validate_template(data: bytes, kind: Kind, env: SandboxedEnvironment | None = None) -> CompiledTemplate:
+    """Check a template for `kind` as on upload and return it compiled; raise InvalidArgument with
+    every problem: syntax errors with their place, variables the kind does not provide, access to
+    protected attributes, and a trial render with the kind's sample data."""
+    env = env or sandbox()
+    compiled = compile_template(data, env)
+    violations: list[FieldViolation] = []
+    for part in compiled.parts:
+        violations += _static_violations(part, env.parse(part.source), kind)
+    if not violations:
+        try:
+            for part in compiled.parts:
+                etree.fromstring(_render_part(part, kind.variables))
+        except InvalidArgument as exc:
+            violations += exc.violations
+        except etree.XMLSyntaxError as exc:
+            violations.append(
+                FieldViolation("template", f"Die Vorlage ergibt kein gültiges Word-Dokument ({exc}).")
+            )
+    if violations:
+        raise InvalidArgument(violations, message="Die Vorlage enthält Fehler.")
+    return compiled
+
+
+class Renderer:
+    """Keeps compiled templates by (template id, version), the least recently used evicted first."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.env = sandbox()
+        self._capacity = capacity
+        self._compiled: OrderedDict[TemplateRef, CompiledTemplate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, ref: TemplateRef, data: bytes, kind: Kind) -> CompiledTemplate:
+        """Validate and compile a template version once; later calls return the cached one."""
+        with self._lock:
+            if ref in self._compiled:
+                self._compiled.move_to_end(ref)
+                return self._compiled[ref]
+        compiled = validate_template(data, kind, self.env)
+        with self._lock:
+            self._compiled[ref] = compiled
+            while len(self._compiled) > self._capacity:
+                self._compiled.popitem(last=False)
+        return compiled
+
+    def builtin(self, kind: Kind) -> TemplateRef:
+        """The default template of `kind` shipped in templates/, versioned by its content."""
+        data = (TEMPLATES_DIR / kind.default_template).read_bytes()
+        return self.load_file(f"builtin:{kind.id}", data, kind)
+
+    def load_file(self, template_id: str, data: bytes, kind: Kind) -> TemplateRef:
+        ref = TemplateRef(template_id, hashlib.sha256(data).hexdigest()[:16])
+        self.load(ref, data, kind)
+        return ref
+
+    def render(self, ref: TemplateRef, context: Mapping[str, Any]) -> bytes:
+        with self._lock:
+            compiled = self._compiled.get(ref)
+        if compiled is None:
+            raise KeyError(f"template {ref} is not loaded")
+        return compiled.render(context)
+
+
+def _render_part(part: _Part, context: Mapping[str, Any]) -> bytes:
+    try:
+        return part.render(context)
+    except SecurityError as exc:
+        raise InvalidArgument(
+            [FieldViolation("template", f"Unzulässiger Zugriff in {_label(part.name)}: {exc}")],
+            message="Die Vorlage wurde abgewiesen.",
+        ) from None
+    except TemplateError as exc:
+        raise InvalidArgument(
+            [FieldViolation("template", f"Fehler beim Ausfüllen von {_label(part.name)}: {exc}")],
+            message="Die Vorlage lässt sich nicht ausfüllen.",
+        ) from None
+
+
+def _read_docx(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as docx:
+            members = [(info, docx.read(info)) for info in docx.infolist()]
+    except (zipfile.BadZipFile, OSError):
+        members = []
+    if not any(info.filename == "word/document.xml" for info, _ in members):
+        raise InvalidArgument([FieldViolation("template", "Keine gültige DOCX-Datei (Word-Dokument).")])
+    return members
+
+
+def _source(name: str, content: bytes) -> str | None:
+    """The Jinja source of a templated part, or None for a part to copy as it is."""
+    if not _TEMPLATED_PART.fullmatch(name) or b"{" not in content:
+        return None
+    # Serialise with lxml as docxtpl does: its clean-up regexes expect lxml's spelling of the XML.
+    xml = _docxtpl.patch_xml(etree.tostring(etree.fromstring(content), encoding="unicode"))
+    if "{{" not in xml and "{%" not in xml:
+        return None
+    # One line per paragraph, so Jinja's line numbers point at a paragraph (as in docxtpl).
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
+
+
+def _text_of(xml: str) -> str:
+    return re.sub(r"<[^>]+>", "", xml)
+
+
+def _label(part_name: str) -> str:
+    stem = part_name.removeprefix("word/").removesuffix(".xml")
+    if stem == "document":
+        return "dem Haupttext"
+    if stem.startswith("header"):
+        return f"der Kopfzeile ({stem})"
+    if stem.startswith("footer"):
+        return f"der Fußzeile ({stem})"
+    return "den Fußnoten"
+
+
+def _syntax_violation(part_name: str, source: str, exc: TemplateSyntaxError) -> FieldViolation:
+    lines = source.splitlines()
+    line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+    text = _text_of(line).strip()[:80]
+    return FieldViolation(
+        "template",
+        f"Syntaxfehler in {_label(part_name)}, Absatz {max(exc.lineno - 1, 1)}: {exc.message}"
+        + (f" (Text: „{text}“)" if text else ""),
+    )
+
+
+def _static_violations(part: _Part, ast: nodes.Template, kind: Kind) -> Iterator[FieldViolation]:
+    where = _label(part.name)
+    provided = kind.variables
+    for name in sorted(meta.find_undeclared_variables(ast) - provided.keys()):
+        yield FieldViolation(
+            "template",
+            f"Variable „{name}“ in {where} wird von der Dokumentart „{kind.label}“ nicht bereitgestellt; "
+            f"verfügbar: {', '.join(sorted(provided))}.",
+        )
+    # Loop variables over lists of dicts (`{% for c in consultations %}`) get their items' keys.
+    known = {name: value for name, value in provided.items() if isinstance(value, dict)}
+    for loop in ast.find_all(nodes.For):
+        if isinstance(loop.target, nodes.Name) and isinstance(loop.iter, nodes.Name):
+            items = provided.get(loop.iter.name)
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                known[loop.target.name] = items[0]
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        attribute = _accessed_name(node)
+        if attribute is not None and attribute.startswith("_"):
+            yield FieldViolation(
+                "template",
+                f"Unzulässiger Zugriff auf „{attribute}“ in {where}: geschützte Attribute sind gesperrt.",
+            )
+        elif isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+            allowed = known.get(node.node.name)
+            if allowed is not None and node.attr not in allowed:
+                yield FieldViolation(
+                    "template",
+                    f"„{node.node.name}.{node.attr}“ in {where} gibt es nicht; "
+                    f"verfügbar: {', '.join(sorted(allowed))}.",
+                )
+
+
+def _accessed_name(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return node.arg.value if isinstance(node.arg.value, str) else None
+    if isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+        argument = node.args[0]
+        if isinstance(argument, nodes.Const) and isinstance(argument.value, str):
+            return argument.value
+    return None
