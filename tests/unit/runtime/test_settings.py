@@ -6,7 +6,8 @@ from kim.runtime.settings import Settings
 
 
 def test_defaults_point_at_the_local_infrastructure(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MONGODB_URI", "AMQP_URI", "KEYCLOAK_URL", "KIM_NODE_ID"):
+    for name in ("MONGODB_URI", "AMQP_URI", "KEYCLOAK_URL", "KIM_NODE_ID",
+                 "KIM_MONGO_PORT", "KIM_AMQP_PORT", "KIM_KEYCLOAK_PORT"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.mongodb_uri == "mongodb://127.0.0.1:27018/"
