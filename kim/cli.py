@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kim.runtime.settings import Settings
+from services.documents.cli import app as documents_app
 
 ROOT = Path(__file__).resolve().parent.parent
 console = Console()
@@ -28,6 +29,7 @@ infra_app = typer.Typer(
 app.add_typer(protos_app, name="protos")
 app.add_typer(node_app, name="node")
 app.add_typer(infra_app, name="infra")
+app.add_typer(documents_app, name="documents")
 
 
 def main() -> None:
