@@ -1,0 +1,79 @@
+"""The pseudonymised brief (Kurzinformation) of a case for Fallkonferenzen and other nodes.
+
+It carries what a conference needs to discuss a case and nothing that identifies the person:
+the pseudonym, status, Zielgruppe, Handlungsfelder, Rechtskreise, an age band (not the birth
+date), counts of goals and open barriers, and the review date. Built from the person on the
+owning node; only the brief itself leaves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.case.domain.case import Case
+from services.case.domain.person import Person
+from services.case.domain.vocabulary import (
+    BarrierCategory,
+    BarrierStatus,
+    CaseStatus,
+    Handlungsfeld,
+    Rechtskreis,
+)
+
+#: Bands chosen along the default Zielgruppen (minors, up to 27, older than 27) so that a
+#: brief shows whether an age rule applies without narrowing the person down further.
+AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
+    (0, 17, "unter 18"),
+    (18, 27, "18 bis 27"),
+    (28, 39, "28 bis 39"),
+    (40, 64, "40 bis 64"),
+    (65, None, "65 und älter"),
+)
+
+
+def age_band(age: int) -> str:
+    for low, high, label in AGE_BANDS:
+        if age >= low and (high is None or age <= high):
+            return label
+    raise ValueError(f"negative age {age}")
+
+
+@dataclass(frozen=True)
+class CaseBrief:
+    pseudonym: str
+    status: CaseStatus
+    owner_org: str
+    zielgruppen_version: int
+    zielgruppe: str
+    handlungsfelder: tuple[Handlungsfeld, ...]
+    rechtskreise: tuple[Rechtskreis, ...]
+    age_band: str
+    received_as_umf: bool
+    goals: int
+    open_barriers: tuple[BarrierCategory, ...]
+    next_review_due: date | None
+
+    @property
+    def status_label(self) -> str:
+        return self.status.label
+
+
+def build_brief(case: Case, person: Person, on: date) -> CaseBrief:
+    return CaseBrief(
+        pseudonym=case.pseudonym,
+        status=case.status,
+        owner_org=case.owner_org,
+        zielgruppen_version=case.eligibility.catalogue_version,
+        zielgruppe=case.eligibility.primary,
+        handlungsfelder=case.handlungsfelder,
+        rechtskreise=case.rechtskreise,
+        age_band=age_band(person.age_on(on)),
+        received_as_umf=person.received_as_umf,
+        goals=len(case.goals),
+        open_barriers=tuple(
+            b.category for b in case.barriers
+            if b.status in (BarrierStatus.OPEN, BarrierStatus.ESCALATED)
+        ),
+        next_review_due=case.next_review_due,
+    )

@@ -1,0 +1,195 @@
+"""Domain events: what happened to a case, in the past tense.
+
+They carry no directly identifying data (no name, birth date, contact, free-text notes): the
+events leave the node through the broker, and receivers know a case by its pseudonym. Each
+maps field by field onto the message of the same name in `protos/kim/case/v1/events.proto`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.case.domain.vocabulary import (
+    BarrierCategory,
+    BarrierStatus,
+    CaseStatus,
+    ClosureReason,
+    ConsentPurpose,
+    DataCategory,
+    Handlungsfeld,
+    Priority,
+    Rechtskreis,
+    ReferralTarget,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    case_id: str
+    pseudonym: str
+    owner_org: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseProposed(Event):
+    coordination_org: str
+    handlungsfelder: tuple[Handlungsfeld, ...]
+    rechtskreise: tuple[Rechtskreis, ...]
+    zielgruppen_version: int
+    zielgruppen: tuple[str, ...]
+    eligible: bool
+
+
+@dataclass(frozen=True)
+class CaseSubmittedForReview(Event):
+    coordination_org: str
+    conference_orgs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseAdmitted(Event):
+    case_manager: str
+    case_manager_org: str
+    decision_reference: str
+
+
+@dataclass(frozen=True)
+class CaseReferred(Event):
+    target: ReferralTarget
+    target_name: str
+    decision_reference: str
+
+
+@dataclass(frozen=True)
+class CaseRejected(Event):
+    decision_reference: str
+
+
+@dataclass(frozen=True)
+class CaseDeferred(Event):
+    until: date | None
+    decision_reference: str
+
+
+@dataclass(frozen=True)
+class AssessmentStarted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class NeedRecorded(Event):
+    handlungsfeld: Handlungsfeld
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class PlanningStarted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class GoalAdded(Event):
+    goal_id: str
+    handlungsfeld: Handlungsfeld
+    due_on: date | None
+
+
+@dataclass(frozen=True)
+class StepAdded(Event):
+    goal_id: str
+    step_id: str
+    rechtskreis: Rechtskreis | None
+    due_on: date | None
+
+
+@dataclass(frozen=True)
+class StepFinished(Event):
+    goal_id: str
+    step_id: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class ProgressRecorded(Event):
+    goal_id: str
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class PlanActivated(Event):
+    next_review_due: date
+
+
+@dataclass(frozen=True)
+class ReviewRecorded(Event):
+    held_on: date
+    next_review_due: date
+
+
+@dataclass(frozen=True)
+class BarrierRecorded(Event):
+    barrier_id: str
+    rechtskreise: tuple[Rechtskreis, ...]
+    category: BarrierCategory
+    handlungsfeld: Handlungsfeld | None
+
+
+@dataclass(frozen=True)
+class BarrierStatusChanged(Event):
+    barrier_id: str
+    category: BarrierCategory
+    status: BarrierStatus
+
+
+@dataclass(frozen=True)
+class JournalNoteAdded(Event):
+    note_id: str
+
+
+@dataclass(frozen=True)
+class CaseManagerAssigned(Event):
+    case_manager: str
+    previous_case_manager: str
+
+
+@dataclass(frozen=True)
+class CaseTransferred(Event):
+    from_org: str
+    to_org: str
+    to_case_manager: str
+
+
+@dataclass(frozen=True)
+class ConsentRecorded(Event):
+    consent_id: str
+    recipient_org: str
+    purposes: tuple[ConsentPurpose, ...]
+    categories: tuple[DataCategory, ...]
+    signed_on: date
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class ConsentRevoked(Event):
+    """Receivers holding data under this consent erase it (and confirm)."""
+
+    consent_id: str
+    recipient_org: str
+    revoked_on: date
+
+
+@dataclass(frozen=True)
+class CaseClosed(Event):
+    reason: ClosureReason
+    zielgruppe: str
+    goals_achieved: int
+    goals_partially_achieved: int
+    goals_not_achieved: int
+
+
+@dataclass(frozen=True)
+class CaseReopened(Event):
+    from_status: CaseStatus
+    to_status: CaseStatus
