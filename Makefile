@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "[setup] creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "[setup] installing the project and its dependencies into $(VENV)"
 	$(BIN)/pip install --progress-bar on -q --upgrade "pip>=24"
-	$(BIN)/pip install --progress-bar on -e '.[dev]' | grep -v '^Requirement already satisfied'
+	set -o pipefail; $(BIN)/pip install --progress-bar on -e '.[dev]' | grep -v '^Requirement already satisfied'
 	@touch $@
 
 $(GENERATED): $(STAMP) $(PROTOS)
