@@ -15,7 +15,7 @@ from datetime import date
 from services.case.domain.validation import LONG_TEXT, Violations
 from services.case.domain.vocabulary import ResidenceStatusKind
 
-_PARAGRAPH = re.compile(r"§+\s*(\d+\s*[a-z]?)", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"§+\s*(\d+[a-z]?)(?![a-z])", re.IGNORECASE)
 _LAW = re.compile(r"([A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*G|SGB\s*[IVX]+)\s*$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,7 +35,7 @@ def legal_basis_key(text: str) -> tuple[str, str] | None:
     law = _LAW.search(text.strip())
     if not paragraph or not law:
         return None
-    return paragraph.group(1).replace(" ", "").lower(), law.group(1).replace(" ", "").lower()
+    return paragraph.group(1).lower(), law.group(1).replace(" ", "").lower()
 
 
 def age_on(birth_date: date, on: date) -> int:
