@@ -29,6 +29,11 @@ infra_app = typer.Typer(
 app.add_typer(protos_app, name="protos")
 app.add_typer(node_app, name="node")
 app.add_typer(infra_app, name="infra")
+pki_app = typer.Typer(
+    help="Development CA: certificates of nodes for mutual TLS (production: the operator's).",
+    no_args_is_help=True,
+)
+app.add_typer(pki_app, name="pki")
 app.add_typer(documents_app, name="documents")
 
 
@@ -89,6 +94,41 @@ def infra_status() -> None:
 @infra_app.command("logs")
 def infra_logs(component: str) -> None:
     _infra("logs", component)
+
+
+# --- pki ------------------------------------------------------------------------------------
+
+PKI_DIR = ROOT / ".kim" / "pki"
+
+
+@pki_app.command("init")
+def pki_init(directory: Path = typer.Option(PKI_DIR, "--dir")) -> None:  # noqa: B008
+    """Create the development CA (kept if it exists)."""
+    from kim.runtime.pki import DevCertificateAuthority
+
+    if (directory / "ca.crt").exists():
+        console.print(f"CA exists: {directory / 'ca.crt'}")
+        return
+    DevCertificateAuthority.create().save(directory)
+    console.print(f"CA created: {directory / 'ca.crt'}")
+
+
+@pki_app.command("issue")
+def pki_issue(
+    node_id: str,
+    host: list[str] = typer.Option(["localhost", "127.0.0.1"], help="DNS names or IPs of the node"),  # noqa: B008
+    directory: Path = typer.Option(PKI_DIR, "--dir"),  # noqa: B008
+) -> None:
+    """Issue a node certificate (server and client) signed by the development CA."""
+    from kim.runtime.pki import DevCertificateAuthority, save_node_credentials
+
+    if not (directory / "ca.key").exists():
+        console.print("[red]no CA yet:[/] run `kim pki init` first")
+        raise typer.Exit(2)
+    credentials = DevCertificateAuthority.load(directory).issue(node_id, tuple(host))
+    save_node_credentials(credentials, directory / node_id)
+    console.print(f"{node_id}: {directory / node_id}/node.crt")
+    console.print(f"SHA-256 fingerprint (for the node directory): {credentials.fingerprint}")
 
 
 # --- node -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Services register through `Registration`s; what a process serves is configuratio
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import signal
 import threading
@@ -24,6 +25,7 @@ from mongoengine import NotUniqueError
 
 from kim import errors
 from kim.runtime.auth import Principal, TokenValidator, current_principal
+from kim.runtime.pki import NodeCredentials, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,18 @@ _CODES: dict[type[errors.KimError], int] = {
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
 }
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The node at the other end of a mutual-TLS connection, as its certificate names it."""
+
+    fingerprint: str
+    common_name: str
+
+
+#: The peer node of the federation call being served (set by the peer interceptor).
+current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar("current_peer", default=None)
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,52 @@ class AuthInterceptor(grpc.ServerInterceptor):
         return _wrap(handler, wrap)
 
 
+PeerCheck = Callable[[Peer], None]
+
+
+class PeerInterceptor(grpc.ServerInterceptor):
+    """Federation methods (`federation_prefixes`) are served only to a peer node that presented
+    a certificate of the federation's CA on the mutual-TLS port; `check(peer)` (the node
+    directory) raises PermissionDenied for a certificate that is not registered or revoked.
+    Other methods pass untouched: people call their own node with a token alone."""
+
+    def __init__(self, federation_prefixes: tuple[str, ...], check: PeerCheck) -> None:
+        self._prefixes = federation_prefixes
+        self._check = check
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or not details.method.startswith(self._prefixes):
+            return handler
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def from_peer(request: Any, context: grpc.ServicerContext) -> Any:
+                peer = peer_of(context)
+                if peer is None:
+                    raise errors.Unauthenticated(
+                        "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."
+                    )
+                self._check(peer)
+                token = current_peer.set(peer)
+                try:
+                    return behaviour(request, context)
+                finally:
+                    current_peer.reset(token)
+            return from_peer
+
+        return _wrap(handler, wrap)
+
+
+def peer_of(context: grpc.ServicerContext) -> Peer | None:
+    """The verified client certificate of this call, if it came over the mutual-TLS port."""
+    auth = context.auth_context()
+    pem = auth.get("x509_pem_cert")
+    if not pem:
+        return None
+    names = auth.get("x509_common_name") or [b""]
+    return Peer(fingerprint=fingerprint(pem[0]), common_name=names[0].decode())
+
+
 def _bearer(metadata: dict[str, Any]) -> str:
     value = str(metadata.get("authorization", ""))
     scheme, _, token = value.partition(" ")
@@ -164,10 +224,14 @@ def build_server(
     validator: TokenValidator | None,
     max_workers: int = 16,
     on_auth_decision: AuthListener | None = None,
+    federation: FederationListener | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A server with health, error mapping and (where a validator is given) authentication.
+    With `federation`, a second port speaks mutual TLS for calls of peer nodes.
     Returns the server, the bound port (for address ':0') and the health servicer."""
     interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]
+    if federation is not None:
+        interceptors.append(PeerInterceptor(federation.method_prefixes, federation.check))
     if validator is not None:
         # Error mapping wraps authentication, so an Unauthenticated becomes its status code.
         interceptors.append(AuthInterceptor(validator, on_auth_decision))
@@ -182,7 +246,41 @@ def build_server(
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"cannot listen on {address}")
+    if federation is not None:
+        federation.port = server.add_secure_port(federation.address, mutual_tls(federation.credentials))
+        if federation.port == 0:
+            raise RuntimeError(f"cannot listen on {federation.address}")
     return server, port, health_servicer
+
+
+@dataclass
+class FederationListener:
+    """The mutual-TLS port of an api process and what it lets peers call."""
+
+    address: str
+    credentials: NodeCredentials
+    method_prefixes: tuple[str, ...]
+    check: PeerCheck
+    port: int = 0
+
+
+def mutual_tls(credentials: NodeCredentials) -> grpc.ServerCredentials:
+    return grpc.ssl_server_credentials(
+        [(credentials.key, credentials.certificate)],
+        root_certificates=credentials.ca_certificate,
+        require_client_auth=True,
+    )
+
+
+def peer_channel(target: str, credentials: NodeCredentials, server_name: str | None = None) -> grpc.Channel:
+    """A channel to a peer node's mutual-TLS port, presenting this node's certificate."""
+    channel_credentials = grpc.ssl_channel_credentials(
+        root_certificates=credentials.ca_certificate,
+        private_key=credentials.key,
+        certificate_chain=credentials.certificate,
+    )
+    options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+    return grpc.secure_channel(target, channel_credentials, options=options)
 
 
 def mark_serving(health_servicer: health.HealthServicer, names: Iterable[str]) -> None:

@@ -1,0 +1,110 @@
+"""Federation calls over mutual TLS on a real gRPC server: only a peer node with a certificate of
+the federation's CA that the node directory knows is served; nobody reaches a federation method
+over the plain port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from kim.errors import PermissionDenied
+from kim.runtime.grpc_server import (
+    FederationListener,
+    Peer,
+    Registration,
+    build_server,
+    current_peer,
+    peer_channel,
+)
+from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+
+FEDERATION = "/kim.test.v1.Federation/"
+
+
+@dataclass
+class Federation:
+    plain: str
+    mutual: str
+    ca: DevCertificateAuthority
+    directory: dict[str, str]  # fingerprint -> node id
+
+
+@pytest.fixture(scope="module")
+def federation() -> Iterator[Federation]:
+    ca = DevCertificateAuthority.create()
+    kreis = ca.issue("kreis")
+    directory: dict[str, str] = {}
+
+    def whoami(request: bytes, context: grpc.ServicerContext) -> bytes:
+        peer = current_peer.get()
+        return (peer.common_name if peer else "-").encode()
+
+    def add(server: grpc.Server) -> None:
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "kim.test.v1.Federation", {"WhoAmI": grpc.unary_unary_rpc_method_handler(whoami)}),))
+
+    def check(peer: Peer) -> None:
+        if directory.get(peer.fingerprint) != peer.common_name:
+            raise PermissionDenied(f"Der Knoten {peer.common_name} ist im Verbund nicht eingetragen.")
+
+    listener = FederationListener("127.0.0.1:0", kreis, (FEDERATION,), check)
+    server, port, _ = build_server(
+        [Registration("test", add)], address="127.0.0.1:0", validator=None, federation=listener)
+    server.start()
+    yield Federation(f"127.0.0.1:{port}", f"127.0.0.1:{listener.port}", ca, directory)
+    server.stop(None)
+
+
+def call(channel: grpc.Channel) -> bytes:
+    result: bytes = channel.unary_unary(FEDERATION + "WhoAmI")(b"", timeout=5)
+    return result
+
+
+def register(federation: Federation, node: str) -> NodeCredentials:
+    credentials = federation.ca.issue(node)
+    federation.directory[credentials.fingerprint] = node
+    return credentials
+
+
+def test_registered_peer_is_served_and_known_to_the_servicer(federation: Federation) -> None:
+    caritas = register(federation, "caritas")
+    with peer_channel(federation.mutual, caritas, server_name="kreis") as channel:
+        assert call(channel) == b"caritas"
+
+
+def test_certificate_of_the_ca_without_directory_entry_is_denied(federation: Federation) -> None:
+    stranger = federation.ca.issue("unregistered-node")
+    with peer_channel(federation.mutual, stranger, server_name="kreis") as channel, \
+            pytest.raises(grpc.RpcError) as raised:
+        call(channel)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "nicht eingetragen" in raised.value.details()
+
+
+def test_revoked_peer_is_denied_from_the_next_call_on(federation: Federation) -> None:
+    diakonie = register(federation, "diakonie")
+    with peer_channel(federation.mutual, diakonie, server_name="kreis") as channel:
+        assert call(channel) == b"diakonie"
+        del federation.directory[diakonie.fingerprint]
+        with pytest.raises(grpc.RpcError) as raised:
+            call(channel)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_certificate_of_another_ca_fails_the_handshake(federation: Federation) -> None:
+    impostor = DevCertificateAuthority.create("Fremde CA").issue("caritas")
+    trusting_our_ca = NodeCredentials(impostor.key, impostor.certificate, federation.ca.ca_pem)
+    with peer_channel(federation.mutual, trusting_our_ca, server_name="kreis") as channel, \
+            pytest.raises(grpc.RpcError) as raised:
+        call(channel)
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_federation_method_is_refused_on_the_plain_port(federation: Federation) -> None:
+    with grpc.insecure_channel(federation.plain) as channel, pytest.raises(grpc.RpcError) as raised:
+        call(channel)
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "gegenseitiges TLS" in raised.value.details()
