@@ -1,20 +1,36 @@
-"""Bearer-token validation for every api process, and the Principal a call acts as.
+"""Bearer-token validation for every api process, the Principal a call acts as, and the
+authorisation helpers the servicers use.
 
-Keys come from the realm's JWKS, cached and refreshed when a token names an unknown key id
-(key rotation) or the cache ages out. While Keycloak is down, tokens already issued keep
-validating with the cached keys until they expire. Only RS256/ES256/PS256 are accepted, so a
-token with `alg=none` or an HMAC algorithm is refused before any key is looked at.
+Keys come from the realm's JWKS and are kept in memory: refreshed when they age out, and at
+once (at most every `refresh_cooldown` seconds) when a token names an unknown key id (key
+rotation). A failed refresh keeps the keys already known, so while Keycloak is down tokens
+already issued keep validating until they expire; only tokens signed with a key never seen
+fail, with a message saying the login service is unreachable. Only RS256/ES256/PS256 are
+accepted, so a token with `alg=none` or an HMAC algorithm is refused before any key is used.
+Expiry, not-before and issued-at are checked against this process's clock with a bounded
+leeway (at most `MAX_LEEWAY_SECONDS`), so a node with a wrong clock cannot stretch validity.
+
+A person must act for an organisation: a principal without one, or (where the api process
+knows the federation's enabled organisations) with one that is not enabled, is refused.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
-from kim.errors import Unauthenticated
+from kim.errors import PermissionDenied, Unauthenticated
+from kim.runtime.audit import AuditEvent, AuditSink
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "ES256", "PS256"]
 
@@ -33,10 +49,79 @@ class Principal:
     organization: str | None
     roles: frozenset[str] = field(default_factory=frozenset)
     client_id: str | None = None
+    #: The node whose service account acts (`kim_node` claim); None for persons.
+    node: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+
+#: Upper bound of the clock skew a validator tolerates (seconds).
+MAX_LEEWAY_SECONDS = 120
+
+#: German labels of the realm roles (DOMAIN.md), for reasons users read.
+ROLE_LABELS: dict[str, str] = {
+    "case_manager": "Case Manager*in",
+    "coordinator": "Koordinator*in (Fachaufsicht)",
+    "immigration_liaison": "Integrationslots*in der Ausländerbehörde",
+    "steering_member": "Mitglied der Lenkungsgruppe",
+    "clerk": "Verwaltung / Ratsbüro",
+    "data_protection_officer": "Datenschutzbeauftragte*r",
+    "node_admin": "Administration eines Knotens",
+}
+
+#: The organisations currently enabled in the federation (e.g. from the node's federation
+#: file or the node directory); called for every token, so it should be cheap.
+EnabledOrganizations = Callable[[], Collection[str]]
+
+
+class _KeyCache:
+    """The realm's signing keys by key id, kept across failed refreshes."""
+
+    def __init__(self, url: str, max_age: float, timeout: float, cooldown: float,
+                 clock: Callable[[], float]) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=int(timeout))
+        self._max_age = max_age
+        self._cooldown = cooldown
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = -math.inf
+        self._attempted_at = -math.inf
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        with self._lock:
+            now = self._clock()
+            stale = now - self._fetched_at > self._max_age
+            unknown = kid not in self._keys and now - self._attempted_at >= self._cooldown
+            if stale or unknown:
+                self._refresh(now, must_succeed=not self._keys)
+            try:
+                return self._keys[kid]
+            except KeyError:
+                if self._fetched_at < self._attempted_at:
+                    raise Unauthenticated(
+                        "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen."
+                    ) from None
+                raise Unauthenticated(
+                    "Das Zugangstoken ist mit einem unbekannten Schlüssel signiert.") from None
+
+    def _refresh(self, now: float, *, must_succeed: bool) -> None:
+        self._attempted_at = now
+        try:
+            data = self._client.fetch_data()
+            keys = jwt.PyJWKSet.from_dict(data).keys
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWTError) as exc:
+            if must_succeed:
+                raise Unauthenticated(
+                    "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen."
+                ) from exc
+            log.warning("JWKS refresh failed, keeping %d known keys: %s", len(self._keys), exc)
+            return
+        # Keys that disappeared from the JWKS were retired on purpose: drop them.
+        self._keys = {k.key_id: k for k in keys if k.key_id and k.public_key_use in (None, "sig")}
+        self._fetched_at = now
 
 
 class TokenValidator:
@@ -49,16 +134,34 @@ class TokenValidator:
         jwks_cache_seconds: int = 300,
         jwks_url: str | None = None,
         timeout_seconds: float = 5.0,
+        refresh_cooldown_seconds: float = 10.0,
+        organizations: EnabledOrganizations | None = None,
+        require_organization: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`organizations`: where given, every principal must act for one of them.
+        `require_organization`: refuse principals without any organisation (set it wherever
+        the realm is a federation realm; the bare development realm has none)."""
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.leeway = leeway_seconds
-        self._jwks = jwt.PyJWKClient(
+        self.organizations = organizations
+        self.require_organization = require_organization or organizations is not None
+        self._clock = clock
+        self._keys = _KeyCache(
             jwks_url or f"{self.issuer}/protocol/openid-connect/certs",
-            cache_keys=True,
-            lifespan=jwks_cache_seconds,
-            timeout=int(timeout_seconds),
+            jwks_cache_seconds, timeout_seconds, refresh_cooldown_seconds, clock,
         )
+
+    @property
+    def leeway(self) -> int:
+        return self._leeway
+
+    @leeway.setter
+    def leeway(self, seconds: int) -> None:
+        if not 0 <= seconds <= MAX_LEEWAY_SECONDS:
+            raise ValueError(f"leeway must be 0..{MAX_LEEWAY_SECONDS} seconds, not {seconds}")
+        self._leeway = seconds
 
     def validate(self, token: str) -> Principal:
         """The token's principal, or `Unauthenticated` with a German reason."""
@@ -68,35 +171,53 @@ class TokenValidator:
             raise Unauthenticated("Das Zugangstoken ist nicht lesbar.") from exc
         if header.get("alg") not in ALGORITHMS:
             raise Unauthenticated("Das Zugangstoken ist nicht zulässig signiert.")
-        try:
-            key = self._jwks.get_signing_key(header.get("kid", ""))
-        except jwt.PyJWKClientConnectionError as exc:
-            raise Unauthenticated(
-                "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen."
-            ) from exc
-        except jwt.PyJWKClientError as exc:
-            raise Unauthenticated("Das Zugangstoken ist mit einem unbekannten Schlüssel signiert.") from exc
+        key = self._keys.key(str(header.get("kid", "")))
+        if key.algorithm_name != header["alg"] and key.algorithm_name:
+            raise Unauthenticated("Das Zugangstoken ist nicht zulässig signiert.")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[header["alg"]],
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=self.leeway,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                # Time claims are checked below against this process's clock.
+                options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_exp": False,
+                         "verify_nbf": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("Das Zugangstoken ist abgelaufen.") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise Unauthenticated("Das Zugangstoken ist noch nicht gültig.") from exc
         except jwt.InvalidAudienceError as exc:
             raise Unauthenticated("Das Zugangstoken ist nicht für KIM-Netz ausgestellt.") from exc
         except jwt.InvalidIssuerError as exc:
             raise Unauthenticated("Das Zugangstoken stammt von einem fremden Aussteller.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("Das Zugangstoken ist ungültig.") from exc
-        return principal_from_claims(claims)
+        self._check_times(claims)
+        principal = principal_from_claims(claims)
+        self._check_organization(principal)
+        return principal
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now = self._clock()
+        try:
+            expires, issued = float(claims["exp"]), float(claims["iat"])
+            not_before = float(claims.get("nbf", issued))
+        except (TypeError, ValueError) as exc:
+            raise Unauthenticated("Das Zugangstoken ist ungültig.") from exc
+        if now >= expires + self.leeway:
+            raise Unauthenticated("Das Zugangstoken ist abgelaufen.")
+        if now + self.leeway < max(not_before, issued):
+            raise Unauthenticated("Das Zugangstoken ist noch nicht gültig.")
+
+    def _check_organization(self, principal: Principal) -> None:
+        if not self.require_organization:
+            return
+        if principal.organization is None:
+            raise Unauthenticated(
+                "Ihr Konto gehört zu keiner Organisation im KIM-Netz; kein Zugang.")
+        if self.organizations is not None and principal.organization not in self.organizations():
+            raise Unauthenticated(
+                f"Die Organisation {principal.organization!r} ist im KIM-Netz nicht (mehr) "
+                "freigeschaltet; kein Zugang.")
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -114,5 +235,44 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         organization=organization,
         roles=frozenset(roles),
         client_id=claims.get("azp"),
+        node=claims.get("kim_node"),
         claims=claims,
     )
+
+
+# --- authorisation -----------------------------------------------------------------------------
+
+def _audit(audit: AuditSink | None, principal: Principal, action: str, allowed: bool,
+           reason: str = "") -> None:
+    if audit is not None:
+        audit.record(AuditEvent.now(
+            kind="authorization", outcome="granted" if allowed else "denied", action=action,
+            subject=principal.subject, username=principal.username,
+            organization=principal.organization, node=principal.node, reason=reason,
+        ))
+
+
+def require_role(principal: Principal, *roles: str, action: str,
+                 audit: AuditSink | None = None) -> None:
+    """Allowed if the principal holds any of `roles`; else `PermissionDenied` naming them.
+    Both outcomes go to the audit sink (who, which action, why not)."""
+    if any(principal.has_role(role) for role in roles):
+        _audit(audit, principal, action, True)
+        return
+    needed = ", ".join(ROLE_LABELS.get(role, role) for role in roles)
+    reason = f"Für „{action}“ ist eine dieser Rollen nötig: {needed}."
+    _audit(audit, principal, action, False, reason)
+    raise PermissionDenied(reason)
+
+
+def require_organization(principal: Principal, *organizations: str, action: str,
+                         audit: AuditSink | None = None) -> None:
+    """Allowed if the principal acts for one of `organizations` (e.g. the organisation that
+    owns a case); else `PermissionDenied`. Both outcomes are audited."""
+    if principal.organization is not None and principal.organization in organizations:
+        _audit(audit, principal, action, True)
+        return
+    reason = (f"„{action}“ ist nur für Mitarbeitende von {', '.join(organizations)} erlaubt; "
+              f"Sie handeln für {principal.organization or 'keine Organisation'}.")
+    _audit(audit, principal, action, False, reason)
+    raise PermissionDenied(reason)

@@ -1,0 +1,205 @@
+"""The shared token validator against a JWKS this test serves itself over real HTTP (own RSA
+keys), so clock, key rotation and an unreachable login service can be controlled exactly."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from kim.errors import Unauthenticated
+from kim.runtime.auth import MAX_LEEWAY_SECONDS, TokenValidator
+
+ISSUER = "https://login.example/realms/kim"
+NOW = 1_800_000_000.0
+
+
+class Keys:
+    def __init__(self) -> None:
+        self.private: dict[str, rsa.RSAPrivateKey] = {}
+        self.published: list[str] = []
+
+    def add(self, kid: str, publish: bool = True) -> None:
+        self.private[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if publish:
+            self.published.append(kid)
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid in self.published:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private[kid].public_key()))
+            keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
+        return {"keys": keys}
+
+
+@pytest.fixture
+def keys() -> Keys:
+    k = Keys()
+    k.add("k1")
+    return k
+
+
+@pytest.fixture
+def jwks_server(keys: Keys) -> Iterator[tuple[str, ThreadingHTTPServer, list[int]]]:
+    hits: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(1)
+            body = json.dumps(keys.jwks()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/certs", server, hits
+    server.shutdown()
+    server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sign(keys: Keys, kid: str = "k1", **overrides: Any) -> str:
+    claims = {"iss": ISSUER, "aud": "kim-api", "sub": "u1", "iat": NOW, "exp": NOW + 300,
+              "preferred_username": "c.manager", "organization": ["stadt-hilden"],
+              "realm_access": {"roles": ["case_manager"]}, **overrides}
+    return jwt.encode(claims, keys.private[kid], algorithm="RS256", headers={"kid": kid})
+
+
+def make(url: str, clock: Clock, **kwargs: Any) -> TokenValidator:
+    return TokenValidator(ISSUER, "kim-api", jwks_url=url, clock=clock, leeway_seconds=30, **kwargs)
+
+
+def test_valid_token_yields_principal_with_organization_and_roles(keys: Keys, jwks_server: Any) -> None:
+    principal = make(jwks_server[0], Clock()).validate(sign(keys))
+    assert principal.organization == "stadt-hilden"
+    assert principal.roles == frozenset({"case_manager"})
+    assert principal.node is None
+
+
+def test_token_before_its_not_before_time_is_rejected(keys: Keys, jwks_server: Any) -> None:
+    with pytest.raises(Unauthenticated, match="noch nicht gültig"):
+        make(jwks_server[0], Clock()).validate(sign(keys, nbf=NOW + 60))
+
+
+def test_not_before_within_the_leeway_is_accepted(keys: Keys, jwks_server: Any) -> None:
+    assert make(jwks_server[0], Clock()).validate(sign(keys, nbf=NOW + 20)).subject == "u1"
+
+
+def test_token_issued_in_the_future_beyond_the_leeway_is_rejected(keys: Keys, jwks_server: Any) -> None:
+    with pytest.raises(Unauthenticated, match="noch nicht gültig"):
+        make(jwks_server[0], Clock()).validate(sign(keys, iat=NOW + 90, exp=NOW + 400))
+
+
+def test_expiry_is_judged_with_the_bounded_leeway(keys: Keys, jwks_server: Any) -> None:
+    clock = Clock()
+    validator = make(jwks_server[0], clock)
+    token = sign(keys)
+    clock.now = NOW + 300 + 29
+    assert validator.validate(token).subject == "u1"
+    clock.now = NOW + 300 + 30
+    with pytest.raises(Unauthenticated, match="abgelaufen"):
+        validator.validate(token)
+
+
+def test_leeway_beyond_the_bound_is_refused(jwks_server: Any) -> None:
+    with pytest.raises(ValueError, match="leeway"):
+        make(jwks_server[0], Clock()).leeway = MAX_LEEWAY_SECONDS + 1
+
+
+def test_rotated_key_is_fetched_when_a_token_names_it(keys: Keys, jwks_server: Any) -> None:
+    url, _, hits = jwks_server
+    validator = make(url, Clock(), refresh_cooldown_seconds=0)
+    validator.validate(sign(keys))
+    keys.add("k2")
+    assert validator.validate(sign(keys, "k2")).subject == "u1"
+    assert len(hits) == 2
+
+
+def test_unknown_key_does_not_refetch_within_the_cooldown(keys: Keys, jwks_server: Any) -> None:
+    url, _, hits = jwks_server
+    validator = make(url, Clock(), refresh_cooldown_seconds=10)
+    validator.validate(sign(keys))
+    keys.add("secret-key", publish=False)
+    for _ in range(3):
+        with pytest.raises(Unauthenticated, match="unbekannten Schlüssel"):
+            validator.validate(sign(keys, "secret-key"))
+    assert len(hits) == 1  # a flood of forged kids cannot hammer Keycloak
+
+
+def test_issued_tokens_keep_validating_while_keycloak_is_down(keys: Keys, jwks_server: Any) -> None:
+    url, server, _ = jwks_server
+    clock = Clock()
+    validator = make(url, clock, jwks_cache_seconds=60)
+    token = sign(keys, exp=NOW + 3000)
+    validator.validate(token)
+    server.shutdown()
+    server.server_close()
+    clock.now = NOW + 600  # keys aged out; the refresh fails; the known key still works
+    assert validator.validate(token).subject == "u1"
+    keys.add("k2")
+    with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+        validator.validate(sign(keys, "k2", iat=NOW + 600, exp=NOW + 900))
+
+
+def test_first_validation_without_keycloak_says_it_is_unreachable(keys: Keys) -> None:
+    validator = make("http://127.0.0.1:9/certs", Clock(), timeout_seconds=1)
+    with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+        validator.validate(sign(keys))
+
+
+def test_hmac_token_signed_with_the_public_key_is_rejected(keys: Keys, jwks_server: Any) -> None:
+    """Algorithm confusion: HS256 with the RSA public key as secret."""
+    token = jwt.api_jws.PyJWS().encode(
+        json.dumps({"iss": ISSUER, "aud": "kim-api", "sub": "x", "iat": NOW, "exp": NOW + 60}).encode(),
+        b"not-the-key-but-long-enough-for-hs256", algorithm="HS256", headers={"kid": "k1"})
+    with pytest.raises(Unauthenticated, match="nicht zulässig signiert"):
+        make(jwks_server[0], Clock()).validate(token)
+
+
+def test_person_without_organization_is_refused_in_a_federation(keys: Keys, jwks_server: Any) -> None:
+    validator = make(jwks_server[0], Clock(), require_organization=True)
+    with pytest.raises(Unauthenticated, match="keiner Organisation"):
+        validator.validate(sign(keys, organization=[]))
+
+
+def test_principal_of_a_disabled_organization_is_refused(keys: Keys, jwks_server: Any) -> None:
+    enabled = {"stadt-hilden", "caritas-mettmann"}
+    validator = make(jwks_server[0], Clock(), organizations=lambda: enabled)
+    assert validator.validate(sign(keys)).organization == "stadt-hilden"
+    enabled.discard("stadt-hilden")
+    with pytest.raises(Unauthenticated, match="nicht \\(mehr\\) freigeschaltet"):
+        validator.validate(sign(keys))
+
+
+def test_service_account_principal_names_its_node(keys: Keys, jwks_server: Any) -> None:
+    token = sign(keys, organization=["kreis-mettmann"], kim_node="kreis-mettmann",
+                 azp="kim-node-kreis-mettmann")
+    principal = make(jwks_server[0], Clock()).validate(token)
+    assert (principal.node, principal.client_id) == ("kreis-mettmann", "kim-node-kreis-mettmann")
+
+
+def test_clock_is_real_time_by_default(keys: Keys, jwks_server: Any) -> None:
+    now = time.time()
+    token = sign(keys, iat=now, exp=now + 60)
+    validator = TokenValidator(ISSUER, "kim-api", jwks_url=jwks_server[0])
+    assert validator.validate(token).subject == "u1"
