@@ -9,12 +9,12 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := kim/common/v1/event_pb2.py
 
-.PHONY: demo test down setup infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
+.PHONY: demo test down setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
 
 demo: setup infra-up
 	$(BIN)/kim demo
 
-test: setup infra-up lint typecheck protos-check compose-check
+test: setup infra-up tools lint typecheck protos-check compose-check
 	$(BIN)/pytest tests/unit tests/integration tests/e2e
 
 down:
@@ -36,6 +36,9 @@ $(GENERATED): $(STAMP) $(PROTOS)
 
 infra-up:
 	scripts/infra.sh start
+
+tools:
+	scripts/infra.sh tools
 
 infra-status:
 	scripts/infra.sh status

@@ -9,6 +9,7 @@
 #   scripts/infra.sh status
 #   scripts/infra.sh logs      COMPONENT
 #   scripts/infra.sh env                                           print the URIs for the services
+#   scripts/infra.sh tools                                         install tools the tests use (LibreOffice)
 #
 # A component whose URI is given from outside (MONGODB_URI, AMQP_URI, KEYCLOAK_URL) is neither
 # provisioned nor started: the project uses that server instead.
@@ -70,6 +71,17 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
   printf ' ready (%ss)\n' "$((SECONDS - start))" >&2
 }
 
+apt_install() {  # apt_install WHY PACKAGE...
+  local why=$1; shift
+  command -v apt-get >/dev/null || die "$why needs the Debian packages $*; install them by hand"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  say "installing $* ($why)"
+  # RUNLEVEL=1: a package with a service (rabbitmq-server) does not start a system-wide copy.
+  $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@" \
+    || { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@"; } \
+    || die "could not install $* with apt-get"
+}
+
 # --- RabbitMQ ---------------------------------------------------------------------------------
 
 rabbitmq_env() {
@@ -90,15 +102,8 @@ rabbitmq_env() {
 }
 
 provision_rabbitmq() {
-  if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
-    command -v apt-get >/dev/null || die "RabbitMQ is missing and this is no Debian system: install rabbitmq-server 3.10+ or set AMQP_URI"
-    say "installing Debian's rabbitmq-server (with Erlang; about 20 s)"
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    # policy-rc.d keeps the package from starting a system-wide broker we do not use.
-    $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends rabbitmq-server \
-      || { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends rabbitmq-server; } \
-      || die "could not install rabbitmq-server with apt-get"
-  fi
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] \
+    || apt_install "the local message broker, with Erlang; about 20 s" rabbitmq-server
   local d=$KIM_HOME/rabbitmq
   mkdir -p "$d/mnesia" "$d/log"
   echo '[rabbitmq_management,rabbitmq_federation,rabbitmq_federation_management,rabbitmq_shovel,rabbitmq_shovel_management].' > "$d/enabled_plugins"
@@ -213,6 +218,15 @@ start_keycloak() {
   wait_for keycloak 180 curl -sf "http://127.0.0.1:$KIM_KEYCLOAK_MGMT_PORT/health/ready"
 }
 
+# --- tools (not servers) ----------------------------------------------------------------------
+
+provision_tools() {
+  # LibreOffice converts generated DOCX to PDF/A (kim documents --pdf) and checks that every
+  # kind of document opens; the documents tests need it.
+  command -v soffice >/dev/null || apt_install "PDF/A conversion of documents, about 1-2 min" \
+    libreoffice-writer-nogui fonts-dejavu-core
+}
+
 # --- common -----------------------------------------------------------------------------------
 
 wait_gone() {
@@ -287,6 +301,7 @@ case "$cmd" in
   restart) for_each stop "$@"; for_each start "$@" ;;
   status) status ;;
   env) print_env ;;
+  tools) provision_tools ;;
   logs) logs "$@" ;;
   *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
 esac
