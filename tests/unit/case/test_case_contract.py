@@ -1,0 +1,63 @@
+"""The domain events and the contract in events.proto agree field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+from case_factories import make_case
+
+from kim.case.v1 import events_pb2
+from services.case import contract
+from services.case.domain import events as domain_events
+from services.case.domain.vocabulary import CaseStatus, Handlungsfeld
+
+EVENT_TYPES = [
+    cls for _, cls in inspect.getmembers(domain_events, inspect.isclass)
+    if issubclass(cls, domain_events.Event) and cls is not domain_events.Event
+]
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES, ids=lambda t: t.__name__)
+def test_every_domain_event_has_a_message_with_the_same_fields(event_type: type) -> None:
+    message_type = getattr(events_pb2, event_type.__name__)
+    domain_fields = {f.name for f in dataclasses.fields(event_type)}
+    proto_fields = {f.name for f in message_type.DESCRIPTOR.fields}
+    assert domain_fields == proto_fields
+
+
+def test_an_event_maps_enums_dates_and_timestamps() -> None:
+    case = make_case(CaseStatus.PLANNING)
+    case.collect_events()
+    from datetime import UTC, date, datetime
+
+    from services.case.domain import commands as c
+    from services.case.domain.policy import Actor
+    now = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+    case.add_goal(c.AddGoal(case.case_id, "Sprachkenntnisse erweitern", "sprache", date(2026, 12, 31)),
+                  Actor("cm", case.owner_org), now)
+    [event] = case.collect_events()
+    message = contract.event_message(event)
+    assert isinstance(message, events_pb2.GoalAdded)
+    assert message.pseudonym == case.pseudonym
+    from kim.case.v1 import types_pb2
+    assert message.handlungsfeld == types_pb2.HANDLUNGSFELD_SPRACHE
+    assert (message.due_on.year, message.due_on.month, message.due_on.day) == (2026, 12, 31)
+    assert message.occurred_at.ToDatetime(tzinfo=UTC) == now
+    descriptor = events_pb2.GoalAdded.DESCRIPTOR.fields_by_name["handlungsfeld"].enum_type
+    assert contract.enum_value(descriptor, message.handlungsfeld) == Handlungsfeld.SPRACHE.value
+
+
+def test_every_domain_enum_value_exists_in_the_contract() -> None:
+    from kim.case.v1 import types_pb2
+    from services.case.domain import vocabulary
+    for name in ("CaseStatus", "Handlungsfeld", "Rechtskreis", "ResidenceStatusKind", "ProposerKind",
+                 "ReferralTarget", "ConsentKind", "ConsentPurpose", "DataCategory", "Priority",
+                 "StepStatus", "GoalOutcome", "ClosureReason", "BarrierCategory", "BarrierStatus"):
+        descriptor = types_pb2.DESCRIPTOR.enum_types_by_name[name]
+        domain = getattr(vocabulary, name)
+        assert len(descriptor.values) == len(domain) + 1, name
+        for member in domain:
+            number = contract.enum_number(descriptor, member)
+            assert contract.enum_value(descriptor, number) == member.value
