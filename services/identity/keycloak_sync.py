@@ -531,11 +531,21 @@ class _Reconciler:
                           lambda current=current, org=org: admin.organization_idp_add(
                               current["id"], org.identity_provider.alias))
         wanted = {o.alias for o in self.fed.organizations}
+        idps = {i["alias"]: i for i in admin.get_idps()}
         for alias, current in existing.items():
-            if alias not in wanted and current.get("enabled", True):
+            if alias in wanted:
+                continue
+            if current.get("enabled", True):
                 self.step(Change("disable", "Organisation", alias, "nicht mehr in der Datei"),
                           lambda current=current: admin.update_organization(
                               current["id"], {**current, "enabled": False}))
+            # Keycloak still lets members of a disabled organisation log in through its IdP
+            # and keeps the organisation in their tokens, so the door is closed here too.
+            for linked in admin.get_organization_idps(current["id"]):
+                idp = idps.get(linked["alias"], linked)
+                if idp.get("enabled", True):
+                    self.step(Change("disable", "Identitätsanbieter", idp["alias"], alias),
+                              lambda idp=idp: admin.update_idp(idp["alias"], {**idp, "enabled": False}))
 
 
 def _org_differs(desired: dict[str, Any], current: dict[str, Any]) -> bool:

@@ -6,7 +6,12 @@ deletes those realms afterwards. `browser_login` logs a home-realm user in throu
 exactly as a browser does (redirects, HTML forms, authorization code with PKCE), so the token
 carries what Keycloak really puts there: the `organization` claim and the mapped realm roles.
 
-Use it through the pytest fixtures in tests/integration/identity/conftest.py, or directly:
+Use it through the pytest fixtures at the end of this module (`local_federation`, `token_for`,
+`federation_validator`); a conftest.py makes them available with
+
+    from tests.support.identity import federation_validator, local_federation, token_for  # noqa: F401
+
+or directly:
 
     federation = LocalFederation.start()          # fails with a hint if Keycloak is down
     token = federation.token_for("stadt-hilden", "c.manager")
@@ -25,6 +30,7 @@ import re
 import secrets
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
+from kim.runtime.auth import TokenValidator
 from kim.runtime.settings import Settings
 from services.identity import federation as federation_file
 from services.identity.domain import Federation
@@ -223,3 +230,40 @@ class LocalFederation:
             # A realm that is already gone is what we want.
             with contextlib.suppress(Exception):
                 admin.delete_realm(realm)
+
+
+# --- pytest fixtures (import them into a conftest.py to use them) ---------------------------------
+
+@pytest.fixture(scope="session")
+def local_federation() -> Iterator[LocalFederation]:
+    """The local demo federation (Kreis Mettmann with KI and ABH, Stadt Hilden, Caritas) applied
+    to the real Keycloak under unique realm names for this test session, deleted afterwards.
+    Fails (never skips) with `make infra-up` as the hint when Keycloak is not reachable."""
+    federation = LocalFederation.start()
+    try:
+        yield federation
+    finally:
+        federation.close()
+
+
+@pytest.fixture(scope="session")
+def token_for(local_federation: LocalFederation) -> Callable[[str, str], str]:
+    """`token_for(organization_alias, username)` -> a real access token from a brokered login.
+
+    Users and their roles (services/identity/federations/local.yaml):
+    kreis-mettmann: k.koordination (coordinator, steering_member), d.schutz
+    (data_protection_officer), n.admin (node_admin); abh-kreis-mettmann: l.lotsin
+    (immigration_liaison); stadt-hilden: c.manager (case_manager), r.buero (clerk);
+    caritas-mettmann: m.beratung (case_manager). Audience `kim-api`, issuer
+    `local_federation.issuer`."""
+    return local_federation.token_for
+
+
+@pytest.fixture(scope="session")
+def federation_validator(local_federation: LocalFederation) -> TokenValidator:
+    """The validator an api process of this federation uses: issuer and audience of the
+    federation, persons and nodes only of the organisations in the federation file."""
+    from services.identity.organizations import FederationOrganizations
+
+    return TokenValidator(local_federation.issuer, local_federation.federation.clients.api,
+                          organizations=FederationOrganizations(local_federation.federation))
