@@ -1,0 +1,93 @@
+"""The pseudonymised case brief a Fallkonferenz sees, and the only way identity may enter it.
+
+A brief is fetched from the case service of the owning node (an adapter, not this module) when
+the agenda is built and refreshed on request. It carries what the conference needs to decide and
+nothing that names the person. Identity fields exist only inside `DisclosedIdentity`, which
+cannot be built without the consent that allows it; `for_conference` drops the identity again
+unless that consent covers exactly this koordinierende Stelle, the purpose "fallkonferenz" and
+the conference day. So a Fallkonferenz record never holds an identity its consent does not cover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from services.conference.domain.checks import Violations
+from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis
+
+#: The consent purpose (case service vocabulary) that lets a person be named in a Fallkonferenz.
+FALLKONFERENZ_PURPOSE = "fallkonferenz"
+
+
+@dataclass(frozen=True)
+class ConsentCoverage:
+    """The recorded consent (Einwilligung / Schweigepflichtentbindung) identity rests on."""
+
+    consent_id: str
+    recipient_org: str
+    purposes: frozenset[str]
+    expires_on: date | None = None
+
+    def covers(self, organisation: str, on: date) -> bool:
+        return (
+            self.recipient_org == organisation
+            and FALLKONFERENZ_PURPOSE in self.purposes
+            and (self.expires_on is None or on <= self.expires_on)
+        )
+
+
+@dataclass(frozen=True)
+class DisclosedIdentity:
+    given_name: str
+    family_name: str
+    consent: ConsentCoverage
+    birth_date: date | None = None
+
+    def __post_init__(self) -> None:
+        v = Violations()
+        v.text("identity.consent.consent_id", self.consent.consent_id)
+        v.text("identity.family_name", self.family_name, max_len=200)
+        v.raise_if_any("Personenangaben nur mit Bezug auf eine Einwilligung.")
+
+
+@dataclass(frozen=True)
+class CaseBrief:
+    case_id: str
+    pseudonym: str
+    owner_node: str
+    owner_org: str
+    coordination_org: str
+    status: CaseStatus
+    age_band: AgeBand
+    fetched_at: datetime
+    zielgruppe: str = ""
+    handlungsfelder: tuple[Handlungsfeld, ...] = ()
+    rechtskreise: tuple[Rechtskreis, ...] = ()
+    case_manager: str = ""
+    case_manager_org: str = ""
+    proposed_on: date | None = None
+    review_due_on: date | None = None
+    identity: DisclosedIdentity | None = None
+
+    def __post_init__(self) -> None:
+        v = Violations()
+        v.text("brief.case_id", self.case_id, max_len=100)
+        v.text("brief.pseudonym", self.pseudonym, max_len=100)
+        v.text("brief.owner_node", self.owner_node, max_len=100)
+        v.text("brief.owner_org", self.owner_org, max_len=100)
+        v.raise_if_any("Die Kurzinformation zum Fall ist unvollständig.")
+
+    def for_conference(self, organisation: str, on: date) -> CaseBrief:
+        """This brief as the Fallkonferenz of `organisation` on `on` may hold it."""
+        if self.identity is None or self.identity.consent.covers(organisation, on):
+            return self
+        return replace(self, identity=None)
+
+    @property
+    def is_review_candidate(self) -> bool:
+        return self.status is CaseStatus.ACTIVE
+
+    @property
+    def is_proposal(self) -> bool:
+        return self.status in (CaseStatus.PROPOSED, CaseStatus.IN_REVIEW)

@@ -1,0 +1,588 @@
+"""The Lenkungsgruppe: its members, its sessions with votes and Beschlüsse, and the tracking of
+each Beschluss to implementation (Beschlussverfolgung).
+
+The koordinierende Stelle runs the Geschäftsführung (coordinator: members, sessions, agenda,
+attendance, declaring results); members with a voting right, or their deputies, vote.
+
+Quorum rule (Beschlussfähigkeit): the session is quorate while MORE THAN HALF of the voting
+seats are represented. A seat is a member with voting right; it is represented when the member
+is present, or when the member is absent and their named deputy is present. A seat counts once
+even if member and deputy both attend (then the member votes). Quorum is checked when a result
+is declared, so arrivals and departures recorded during the session count.
+
+Majority rule: a Vorlage is adopted by vote when there are more "ja" than "nein" votes;
+Enthaltungen count for quorum, not for the majority. Adopted by consensus (einvernehmlich) when
+nobody voted "nein"; consensus needs quorum too.
+
+The roster is copied into the session when it opens, so membership changes during or after a
+session do not change who could vote in it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.conference.domain import events as ev
+from services.conference.domain.checks import Violations, format_date
+from services.conference.domain.vocabulary import (
+    BeschlussStatus,
+    DecisionMode,
+    SessionStatus,
+    VorlageKind,
+    VorlageStatus,
+    VoteChoice,
+)
+from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
+from services.conference.domain.zielgruppen import ZielgruppenCatalogue, next_version
+
+
+@dataclass(frozen=True)
+class Deputy:
+    person: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    person: str
+    name: str
+    organisation: str
+    function: str
+    voting: bool = True
+    deputy: Deputy | None = None
+
+
+@dataclass
+class Lenkungsgruppe:
+    gremium_id: str
+    coordination_org: str
+    name: str
+    members: list[Member] = field(default_factory=list)
+
+    @classmethod
+    def constitute(cls, *, coordination_org: str, name: str, gremium_id: str | None = None) -> Lenkungsgruppe:
+        v = Violations()
+        v.text("coordination_org", coordination_org, max_len=100)
+        v.text("name", name, max_len=200)
+        v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
+        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name.strip())
+
+    def member(self, member_id: str) -> Member:
+        for m in self.members:
+            if m.member_id == member_id:
+                return m
+        raise NotFound(f"Das Mitglied {member_id} gehört nicht zur Lenkungsgruppe.")
+
+    def add_member(
+        self,
+        *,
+        person: str,
+        name: str,
+        organisation: str,
+        function: str,
+        voting: bool = True,
+        deputy: Deputy | None = None,
+        member_id: str | None = None,
+    ) -> Member:
+        member = Member(
+            member_id or str(uuid.uuid4()),
+            person,
+            name.strip(),
+            organisation,
+            function.strip(),
+            voting,
+            deputy,
+        )
+        self._check(member, others=self.members)
+        self.members.append(member)
+        return member
+
+    def appoint_deputy(self, member_id: str, deputy: Deputy | None) -> Member:
+        current = self.member(member_id)
+        updated = replace(current, deputy=deputy)
+        self._check(updated, others=[m for m in self.members if m.member_id != member_id])
+        self.members[self.members.index(current)] = updated
+        return updated
+
+    def remove_member(self, member_id: str) -> None:
+        self.members.remove(self.member(member_id))
+
+    @staticmethod
+    def _check(member: Member, others: list[Member]) -> None:
+        v = Violations()
+        v.text("person", member.person, max_len=200)
+        v.text("name", member.name, max_len=200)
+        v.text("organisation", member.organisation, max_len=100)
+        v.text("function", member.function, max_len=200)
+        taken = {m.person for m in others} | {m.deputy.person for m in others if m.deputy}
+        if member.person in taken:
+            v.add(
+                "person", "Diese Person gehört der Lenkungsgruppe bereits an (als Mitglied oder Vertretung)."
+            )
+        if member.deputy is not None:
+            v.text("deputy.person", member.deputy.person, max_len=200)
+            if member.deputy.person == member.person:
+                v.add("deputy.person", "Ein Mitglied kann sich nicht selbst vertreten.")
+            elif member.deputy.person in taken:
+                v.add("deputy.person", "Diese Person gehört der Lenkungsgruppe bereits an.")
+        v.raise_if_any("Das Mitglied kann so nicht aufgenommen werden.")
+
+
+@dataclass(frozen=True)
+class Vote:
+    member_id: str
+    choice: VoteChoice
+    cast_by: str
+    cast_at: datetime
+
+
+@dataclass(frozen=True)
+class Tally:
+    yes: int = 0
+    no: int = 0
+    abstain: int = 0
+
+
+@dataclass(frozen=True)
+class Quorum:
+    voting_seats: int
+    represented: int
+
+    @property
+    def required(self) -> int:
+        return self.voting_seats // 2 + 1
+
+    @property
+    def reached(self) -> bool:
+        return self.voting_seats > 0 and self.represented >= self.required
+
+
+@dataclass
+class SessionItem:
+    vorlage: Beschlussvorlage
+    status: VorlageStatus = VorlageStatus.PENDING
+    votes: list[Vote] = field(default_factory=list)
+    beschluss_id: str = ""
+
+    def tally(self) -> Tally:
+        return Tally(
+            yes=sum(v.choice is VoteChoice.YES for v in self.votes),
+            no=sum(v.choice is VoteChoice.NO for v in self.votes),
+            abstain=sum(v.choice is VoteChoice.ABSTAIN for v in self.votes),
+        )
+
+
+@dataclass
+class Sitzung:
+    session_id: str
+    gremium_id: str
+    coordination_org: str
+    starts_at: datetime
+    place: str
+    status: SessionStatus = SessionStatus.PLANNED
+    items: list[SessionItem] = field(default_factory=list)
+    roster: list[Member] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def schedule(
+        cls,
+        gremium: Lenkungsgruppe,
+        *,
+        starts_at: datetime,
+        place: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> Sitzung:
+        v = Violations()
+        if starts_at.tzinfo is None:
+            v.add("starts_at", "Zeitpunkt mit Zeitzone angeben.")
+        elif starts_at < now:
+            v.add("starts_at", "Der Sitzungstermin liegt in der Vergangenheit.")
+        v.text("place", place, max_len=300)
+        v.raise_if_any("Die Sitzung kann so nicht angesetzt werden.")
+        return cls(
+            session_id or str(uuid.uuid4()),
+            gremium.gremium_id,
+            gremium.coordination_org,
+            starts_at,
+            place.strip(),
+        )
+
+    def item(self, vorlage_id: str) -> SessionItem:
+        for item in self.items:
+            if item.vorlage.vorlage_id == vorlage_id:
+                return item
+        raise NotFound(f"Die Beschlussvorlage {vorlage_id} steht nicht auf der Tagesordnung dieser Sitzung.")
+
+    def add_to_agenda(self, vorlage: Beschlussvorlage) -> None:
+        self._require_not_closed()
+        if any(i.vorlage.vorlage_id == vorlage.vorlage_id for i in self.items):
+            raise FailedPrecondition("Die Beschlussvorlage steht bereits auf der Tagesordnung.")
+        self.items.append(SessionItem(vorlage))
+
+    def open(self, gremium: Lenkungsgruppe, *, present: set[str], now: datetime) -> Quorum:
+        if self.status is not SessionStatus.PLANNED:
+            raise FailedPrecondition(f"Die Sitzung ist {self.status.label}.")
+        if gremium.gremium_id != self.gremium_id:
+            raise FailedPrecondition("Die Sitzung gehört zu einer anderen Lenkungsgruppe.")
+        self.roster = list(gremium.members)
+        self.present = set(present)
+        self.status = SessionStatus.OPEN
+        self.opened_at = now
+        return self.quorum()
+
+    def record_attendance(self, present: set[str]) -> Quorum:
+        """Who is in the room now (arrivals and departures during the session)."""
+        self._require_open()
+        self.present = set(present)
+        return self.quorum()
+
+    def quorum(self) -> Quorum:
+        voting = [m for m in self.roster if m.voting]
+        return Quorum(len(voting), sum(self._representative(m) is not None for m in voting))
+
+    def _representative(self, member: Member) -> str | None:
+        if member.person in self.present:
+            return member.person
+        if member.deputy is not None and member.deputy.person in self.present:
+            return member.deputy.person
+        return None
+
+    def cast_vote(self, vorlage_id: str, *, person: str, choice: VoteChoice, now: datetime) -> Vote:
+        self._require_open()
+        item = self.item(vorlage_id)
+        if item.status is not VorlageStatus.PENDING:
+            raise FailedPrecondition(f"Über diese Vorlage ist bereits entschieden ({item.status.label}).")
+        seat = self._seat_of(person)
+        if any(v.member_id == seat.member_id for v in item.votes):
+            raise FailedPrecondition(f"Für den Sitz von {seat.name} ist bereits abgestimmt worden.")
+        vote = Vote(seat.member_id, choice, person, now)
+        item.votes.append(vote)
+        return vote
+
+    def _seat_of(self, person: str) -> Member:
+        """The voting seat `person` may use now, or the German reason why none."""
+        for m in self.roster:
+            if m.person == person:
+                if not m.voting:
+                    raise PermissionDenied(f"{m.name} ist beratendes Mitglied ohne Stimmrecht.")
+                if person not in self.present:
+                    raise FailedPrecondition(f"{m.name} ist nicht als anwesend erfasst.")
+                return m
+            if m.deputy is not None and m.deputy.person == person:
+                if not m.voting:
+                    raise PermissionDenied(f"{m.deputy.name} vertritt ein Mitglied ohne Stimmrecht.")
+                if m.person in self.present:
+                    raise PermissionDenied(f"{m.name} ist selbst anwesend und stimmt selbst ab.")
+                if person not in self.present:
+                    raise FailedPrecondition(f"{m.deputy.name} ist nicht als anwesend erfasst.")
+                return m
+        raise PermissionDenied("Nur Mitglieder der Lenkungsgruppe (oder ihre Vertretungen) stimmen ab.")
+
+    def conclude(
+        self,
+        vorlage_id: str,
+        *,
+        mode: DecisionMode,
+        now: datetime,
+        wording: str = "",
+        responsible_org: str = "",
+        responsible_person: str = "",
+        due_on: date | None = None,
+        latest_zielgruppen_version: int | None = None,
+        beschluss_id: str | None = None,
+    ) -> Beschluss | None:
+        """Declares the result of one Vorlage: a new Beschluss when adopted, None when rejected.
+        Wording, responsibility and due date default to the Vorlage's proposal."""
+        self._require_open()
+        item = self.item(vorlage_id)
+        if item.status is not VorlageStatus.PENDING:
+            raise FailedPrecondition(f"Über diese Vorlage ist bereits entschieden ({item.status.label}).")
+        quorum = self.quorum()
+        if not quorum.reached:
+            raise FailedPrecondition(
+                f"Die Lenkungsgruppe ist nicht beschlussfähig: {quorum.represented} von "
+                f"{quorum.voting_seats} stimmberechtigten Sitzen vertreten, erforderlich sind "
+                f"{quorum.required}."
+            )
+        tally = item.tally()
+        if mode is DecisionMode.VOTE:
+            if not item.votes:
+                raise FailedPrecondition("Es wurde noch nicht abgestimmt.")
+            adopted = tally.yes > tally.no
+        else:
+            if tally.no:
+                raise FailedPrecondition(
+                    f"Kein Konsens: {tally.no} Nein-Stimme(n); bitte förmlich abstimmen."
+                )
+            adopted = True
+        vorlage = item.vorlage
+        if not adopted:
+            item.status = VorlageStatus.REJECTED
+            self.events.append(
+                ev.VorlageRejected(
+                    occurred_at=now,
+                    session_id=self.session_id,
+                    vorlage_id=vorlage_id,
+                    votes_yes=tally.yes,
+                    votes_no=tally.no,
+                    votes_abstain=tally.abstain,
+                )
+            )
+            return None
+        beschluss = Beschluss.adopt(
+            session=self,
+            vorlage=vorlage,
+            mode=mode,
+            tally=tally,
+            now=now,
+            wording=wording or vorlage.proposed_wording,
+            responsible_org=responsible_org or vorlage.responsible_org,
+            responsible_person=responsible_person or vorlage.responsible_person,
+            due_on=due_on or vorlage.due_on,
+            zielgruppen_version=(
+                next_version(latest_zielgruppen_version) if vorlage.kind is VorlageKind.ZIELGRUPPEN else None
+            ),
+            beschluss_id=beschluss_id,
+        )
+        item.status = VorlageStatus.ADOPTED
+        item.beschluss_id = beschluss.beschluss_id
+        return beschluss
+
+    def close(self, now: datetime) -> None:
+        self._require_open()
+        for item in self.items:
+            if item.status is VorlageStatus.PENDING:
+                item.status = VorlageStatus.POSTPONED
+        self.status = SessionStatus.CLOSED
+        self.closed_at = now
+
+        def ids(status: VorlageStatus) -> tuple[str, ...]:
+            return tuple(i.vorlage.vorlage_id for i in self.items if i.status is status)
+
+        self.events.append(
+            ev.SessionClosed(
+                occurred_at=now,
+                session_id=self.session_id,
+                gremium_id=self.gremium_id,
+                adopted_vorlage_ids=ids(VorlageStatus.ADOPTED),
+                rejected_vorlage_ids=ids(VorlageStatus.REJECTED),
+                postponed_vorlage_ids=ids(VorlageStatus.POSTPONED),
+            )
+        )
+
+    def _require_not_closed(self) -> None:
+        if self.status is SessionStatus.CLOSED:
+            raise FailedPrecondition("Die Sitzung ist geschlossen.")
+
+    def _require_open(self) -> None:
+        self._require_not_closed()
+        if self.status is not SessionStatus.OPEN:
+            raise FailedPrecondition("Die Sitzung ist noch nicht eröffnet.")
+
+
+#: Beschlussverfolgung: which status may follow which. Umgesetzt and verworfen are final.
+TRANSITIONS: dict[BeschlussStatus, frozenset[BeschlussStatus]] = {
+    BeschlussStatus.OPEN: frozenset(
+        {BeschlussStatus.IN_PROGRESS, BeschlussStatus.IMPLEMENTED, BeschlussStatus.DISCARDED}
+    ),
+    BeschlussStatus.IN_PROGRESS: frozenset({BeschlussStatus.IMPLEMENTED, BeschlussStatus.DISCARDED}),
+    BeschlussStatus.IMPLEMENTED: frozenset(),
+    BeschlussStatus.DISCARDED: frozenset(),
+}
+PENDING_STATUSES = frozenset({BeschlussStatus.OPEN, BeschlussStatus.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    by: str
+    status: BeschlussStatus
+    due_on: date
+    note: str = ""
+    from_status: BeschlussStatus | None = None
+
+
+@dataclass
+class Beschluss:
+    beschluss_id: str
+    gremium_id: str
+    session_id: str
+    coordination_org: str
+    vorlage_id: str
+    kind: VorlageKind
+    title: str
+    wording: str
+    responsible_org: str
+    responsible_person: str
+    due_on: date
+    adopted_on: date
+    mode: DecisionMode
+    tally: Tally
+    status: BeschlussStatus = BeschlussStatus.OPEN
+    history: list[HistoryEntry] = field(default_factory=list)
+    zielgruppen: ZielgruppenCatalogue | None = None
+    projektgruppe_id: str = ""
+    evidence: tuple[EvidenceCount, ...] = ()
+    reminded_for: date | None = None
+    events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def adopt(
+        cls,
+        *,
+        session: Sitzung,
+        vorlage: Beschlussvorlage,
+        mode: DecisionMode,
+        tally: Tally,
+        now: datetime,
+        wording: str,
+        responsible_org: str,
+        responsible_person: str,
+        due_on: date | None,
+        zielgruppen_version: int | None,
+        beschluss_id: str | None,
+    ) -> Beschluss:
+        v = Violations()
+        v.text("wording", wording, max_len=10000)
+        v.text("responsible_org", responsible_org, max_len=100)
+        v.text("responsible_person", responsible_person, required=False, max_len=200)
+        if due_on is None:
+            v.add("due_on", "Frist für die Umsetzung angeben.")
+        v.not_in_past("due_on", due_on, now.date())
+        v.raise_if_any("Der Beschluss braucht Wortlaut, Verantwortliche und eine Frist.")
+        assert due_on is not None
+        beschluss_id = beschluss_id or str(uuid.uuid4())
+        catalogue = None
+        if vorlage.kind is VorlageKind.ZIELGRUPPEN:
+            assert zielgruppen_version is not None
+            catalogue = ZielgruppenCatalogue(
+                version=zielgruppen_version,
+                decided_on=now.date(),
+                decision_reference=f"Beschluss der Lenkungsgruppe vom {format_date(now.date())} "
+                f"({beschluss_id})",
+                definitions=vorlage.zielgruppen,
+            )
+        beschluss = cls(
+            beschluss_id=beschluss_id,
+            gremium_id=session.gremium_id,
+            session_id=session.session_id,
+            coordination_org=session.coordination_org,
+            vorlage_id=vorlage.vorlage_id,
+            kind=vorlage.kind,
+            title=vorlage.title,
+            wording=wording.strip(),
+            responsible_org=responsible_org,
+            responsible_person=responsible_person,
+            due_on=due_on,
+            adopted_on=now.date(),
+            mode=mode,
+            tally=tally,
+            zielgruppen=catalogue,
+            projektgruppe_id=vorlage.projektgruppe_id,
+            evidence=vorlage.evidence,
+        )
+        beschluss.history.append(
+            HistoryEntry(now, "Lenkungsgruppe", BeschlussStatus.OPEN, due_on, f"beschlossen ({mode.label})")
+        )
+        beschluss.events.append(
+            ev.BeschlussAdopted(
+                occurred_at=now,
+                beschluss_id=beschluss_id,
+                gremium_id=session.gremium_id,
+                session_id=session.session_id,
+                vorlage_id=vorlage.vorlage_id,
+                kind=vorlage.kind,
+                title=vorlage.title,
+                wording=beschluss.wording,
+                responsible_org=responsible_org,
+                responsible_person=responsible_person,
+                due_on=due_on,
+                mode=mode,
+                votes_yes=tally.yes,
+                votes_no=tally.no,
+                votes_abstain=tally.abstain,
+            )
+        )
+        if catalogue is not None:
+            beschluss.events.append(
+                ev.ZielgruppenDefined(
+                    occurred_at=now,
+                    beschluss_id=beschluss_id,
+                    gremium_id=session.gremium_id,
+                    coordination_org=session.coordination_org,
+                    catalogue=catalogue,
+                )
+            )
+        return beschluss
+
+    def change_status(self, to: BeschlussStatus, *, by: str, now: datetime, note: str = "") -> None:
+        if to not in TRANSITIONS[self.status]:
+            allowed = ", ".join(s.label for s in TRANSITIONS[self.status]) or "keiner (abschließend)"
+            raise FailedPrecondition(
+                f"Ein Beschluss im Status „{self.status.label}“ kann nicht auf „{to.label}“ "
+                f"gesetzt werden; möglich: {allowed}."
+            )
+        if to is BeschlussStatus.DISCARDED and not note.strip():
+            raise InvalidArgument(
+                [FieldViolation("note", "Begründung angeben, warum der Beschluss verworfen wird.")]
+            )
+        previous = self.status
+        self.status = to
+        self.history.append(HistoryEntry(now, by, to, self.due_on, note.strip(), previous))
+        self.events.append(
+            ev.BeschlussStatusChanged(
+                occurred_at=now,
+                beschluss_id=self.beschluss_id,
+                from_status=previous,
+                to_status=to,
+                due_on=self.due_on,
+                changed_by=by,
+                note=note.strip(),
+            )
+        )
+
+    def reschedule(self, due_on: date, *, by: str, now: datetime, note: str) -> None:
+        if self.status not in PENDING_STATUSES:
+            raise FailedPrecondition(f"Ein Beschluss im Status „{self.status.label}“ hat keine Frist mehr.")
+        v = Violations()
+        v.not_in_past("due_on", due_on, now.date())
+        v.text("note", note, max_len=2000)
+        v.raise_if_any("Die Frist kann so nicht geändert werden.")
+        self.due_on = due_on
+        self.history.append(HistoryEntry(now, by, self.status, due_on, note.strip(), self.status))
+
+    def is_overdue(self, on: date) -> bool:
+        return self.status in PENDING_STATUSES and self.due_on < on
+
+    def remind(self, on: date, now: datetime) -> ev.BeschlussOverdue | None:
+        """The reminder for an overdue Beschluss, once per due date (a new due date that passes
+        reminds again); None when not overdue or already reminded."""
+        if not self.is_overdue(on) or self.reminded_for == self.due_on:
+            return None
+        self.reminded_for = self.due_on
+        event = ev.BeschlussOverdue(
+            occurred_at=now,
+            beschluss_id=self.beschluss_id,
+            title=self.title,
+            responsible_org=self.responsible_org,
+            responsible_person=self.responsible_person,
+            due_on=self.due_on,
+            status=self.status,
+            days_overdue=(on - self.due_on).days,
+        )
+        self.events.append(event)
+        return event
+
+
+def overdue(beschluesse: list[Beschluss], on: date) -> list[Beschluss]:
+    """Beschlüsse still offen or in Umsetzung whose due date lies before `on`, oldest first."""
+    return sorted((b for b in beschluesse if b.is_overdue(on)), key=lambda b: (b.due_on, b.beschluss_id))
