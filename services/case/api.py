@@ -9,8 +9,9 @@ from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.case import SERVICE
+from services.case.repository import CaseDocument
 
-OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
+OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseDocument]
 
 
 def registration(settings: Settings) -> Registration:
