@@ -70,6 +70,12 @@ def new_document(title: str, subject: str) -> DocumentObject:
     doc.styles["Heading 2"].paragraph_format.keep_with_next = True
     doc.styles["Title"].paragraph_format.space_after = Pt(6)
     _no_title_border(doc)
+    # python-docx's default package carries a thumbnail of an empty page; file managers would show
+    # it as the preview of every contract.
+    package_rels = doc.part.package.rels
+    for rel_id, rel in list(package_rels.items()):
+        if rel.reltype.endswith("/metadata/thumbnail"):
+            package_rels.pop(rel_id)
     return doc
 
 
@@ -131,6 +137,9 @@ def table(doc: DocumentObject, widths_cm: list[float], *, borders: bool = True) 
     grid.style = doc.styles["Table Grid"] if borders else None
     grid.alignment = WD_TABLE_ALIGNMENT.LEFT
     grid.autofit = False
+    # Word reads the cell widths, LibreOffice the grid: set both (cells in row()).
+    for column, width in zip(grid.columns, widths_cm, strict=True):
+        column.width = Cm(width)
     grid._widths = widths_cm  # type: ignore[attr-defined]
     return grid
 
@@ -194,7 +203,7 @@ def signature_block(doc: DocumentObject, left: list[str], right: list[str]) -> N
     cells = grid.add_row().cells
     for cell, width, lines in zip(cells, grid._widths, (left, right), strict=True):  # type: ignore[attr-defined]
         cell.width = Cm(width)
-        cell_text(cell, "_______________________, den ____________")
+        cell_text(cell, "________________, den ____________")
         cell.add_paragraph("")
         cell.add_paragraph("")
         cell.add_paragraph("____________________________________")
@@ -289,8 +298,8 @@ def build_contract() -> DocumentObject:
               "sind die Mittel anteilig zu erstatten.")
 
     heading(doc, "§ 4 Fachaufsicht und Zusammenarbeit")
-    para(doc, "(1) Die Fachaufsicht über die Case Managerinnen und Case Manager übt das Kommunale "
-              "Integrationszentrum des Kreises als koordinierende Stelle aus ({{ kreis.office }}).")
+    para(doc, "(1) Die Fachaufsicht über die Case Managerinnen und Case Manager übt der Kreis durch das "
+              "Kommunale Integrationszentrum als koordinierende Stelle aus (zuständig: {{ kreis.office }}).")
     para(doc, "(2) Dienst- und Arbeitgeberpflichten verbleiben beim Partner.")
     para(doc, "(3) Die Case Managerinnen und Case Manager nehmen an den Fallkonferenzen, an der "
               "Projektgruppe "
@@ -374,12 +383,12 @@ def build_drucksache() -> DocumentObject:
     row(facts, "Fachdienst", "{{ department.fachdienst }}", label=True)
 
     heading(doc, "Beratungsfolge")
-    consultations = table(doc, [8.5, 3.5, 4.5])
+    consultations = table(doc, [7.8, 4.2, 4.5])
     row(consultations, "Gremium", "Sitzungstermin", "Rolle", bold=True)
     loop_rows(consultations, "for c in consultations", "{{ c.body }}", "{{ c.date }}", "{{ c.role }}")
 
     heading(doc, "Betreff")
-    para(doc, "{{ title }}", bold=True)
+    para(doc, "{{ title }}", bold=True, size=12)
 
     heading(doc, "Beschlussvorschlag")
     tag(doc, "for text in resolution")
@@ -399,7 +408,7 @@ def build_drucksache() -> DocumentObject:
 
     heading(doc, "Sachdarstellung")
     tag(doc, "for text in body_paragraphs")
-    para(doc, "{{ text }}", align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+    para(doc, "{{ text }}")  # not justified: lines ending in a line break would be stretched
     tag(doc, "endfor")
 
     para(doc, "")

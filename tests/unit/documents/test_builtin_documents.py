@@ -102,7 +102,9 @@ def test_contract_carries_supervision_reporting_data_protection_and_signatures()
     text = body_text(contract_document())
     for expected in (
         "§ 4 Fachaufsicht",
-        "Die Fachaufsicht über die Case Managerinnen und Case Manager übt das Kommunale Integrationszentrum",
+        "Die Fachaufsicht über die Case Managerinnen und Case Manager übt der Kreis durch das "
+        "Kommunale Integrationszentrum als koordinierende Stelle aus "
+        "(zuständig: Kommunales Integrationszentrum)",
         "§ 5 Berichtspflichten",
         "Verwendungsnachweis",
         "§ 6 Datenschutz",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -129,10 +128,8 @@ def test_own_template_with_a_sandbox_escape_is_refused(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.skipif(
-    pdf.available(), reason="LibreOffice is installed: the PDF tests in tests/integration run"
-)
-def test_pdf_without_libreoffice_says_so_and_exits_1(tmp_path):
+def test_pdf_without_libreoffice_says_so_before_rendering_and_exits_1(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf, "soffice", lambda: None)
     result = kim(
         "contract",
         "--allocation",
