@@ -29,6 +29,11 @@ infra_app = typer.Typer(
 app.add_typer(protos_app, name="protos")
 app.add_typer(node_app, name="node")
 app.add_typer(infra_app, name="infra")
+from services.identity.cli import identity_app, login, whoami  # noqa: E402 - sub-app joins here
+
+app.add_typer(identity_app, name="identity")
+app.command("login")(login)
+app.command("whoami")(whoami)
 pki_app = typer.Typer(
     help="Development CA: certificates of nodes for mutual TLS (production: the operator's).",
     no_args_is_help=True,
