@@ -37,7 +37,7 @@ def node_settings() -> Iterator[Settings]:
     settings = servers.isolated_settings()
     servers.require_tcp("MongoDB-wire server (FerretDB)", settings.mongodb_uri, 27017)
     servers.require_tcp("RabbitMQ", settings.amqp_uri, 5672)
-    servers.create_vhost(settings.node_id)
+    servers.create_vhost(settings)
     yield settings
     servers.drop_databases(settings)
-    servers.delete_vhost(settings.node_id)
+    servers.broker_admin(settings).delete_vhost(settings.node_id)

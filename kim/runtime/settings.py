@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AMQP_URI", "KIM_AMQP_URI"),
     )
 
+    rabbitmq_management_url: str = Field(
+        default_factory=lambda: f"http://127.0.0.1:{_port('KIM_RABBITMQ_MGMT_PORT', 15673)}",
+        validation_alias=AliasChoices("RABBITMQ_MANAGEMENT_URL", "KIM_RABBITMQ_MANAGEMENT_URL"),
+        description="Management API of the broker (vhosts of local nodes, federation links).",
+    )
+
     # Keycloak and token validation.
     keycloak_url: str = Field(
         default_factory=lambda: f"http://127.0.0.1:{_port('KIM_KEYCLOAK_PORT', 8081)}",
@@ -87,6 +93,8 @@ class Settings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     grpc_workers: int = 16
+    federation_port: int = Field(0, description="Mutual-TLS port for peer nodes; 0: none.")
+    tls_dir: str = Field("", description="Folder with node.key, node.crt and ca.crt of this node.")
     grpc_services: str = Field(
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )

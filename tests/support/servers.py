@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pymongo
 import pytest
-import requests
 
+from kim.errors import Unavailable
+from kim.runtime.broker_admin import BrokerAdmin, with_vhost
 from kim.runtime.settings import Settings
 
 START_HINT = "start the local servers with `make infra-up` (or set MONGODB_URI, AMQP_URI, KEYCLOAK_URL)"
@@ -30,41 +31,15 @@ def require_tcp(name: str, uri: str, default_port: int) -> None:
         pytest.fail(f"{name} is not reachable at {host}:{port} ({exc}); {START_HINT}", pytrace=False)
 
 
-def management_url() -> str:
-    return os.environ.get(
-        "RABBITMQ_MANAGEMENT_URL",
-        f"http://guest:guest@127.0.0.1:{os.environ.get('KIM_RABBITMQ_MGMT_PORT', '15673')}",
-    )
+def broker_admin(settings: Settings) -> BrokerAdmin:
+    return BrokerAdmin(settings.rabbitmq_management_url, settings.amqp_uri)
 
 
-def create_vhost(name: str) -> None:
-    """A RabbitMQ virtual host of its own, through the management API."""
-    base = urlsplit(management_url())
-    auth = (base.username or "guest", base.password or "guest")
-    root = urlunsplit((base.scheme, f"{base.hostname}:{base.port}", "", "", ""))
+def create_vhost(settings: Settings) -> None:
     try:
-        response = requests.put(f"{root}/api/vhosts/{quote(name, safe='')}", auth=auth, timeout=10)
-        response.raise_for_status()
-        requests.put(
-            f"{root}/api/permissions/{quote(name, safe='')}/{auth[0]}", auth=auth, timeout=10,
-            json={"configure": ".*", "write": ".*", "read": ".*"},
-        ).raise_for_status()
-    except requests.RequestException as exc:
-        pytest.fail(f"RabbitMQ management API at {root} failed ({exc}); {START_HINT}", pytrace=False)
-
-
-def delete_vhost(name: str) -> None:
-    base = urlsplit(management_url())
-    root = urlunsplit((base.scheme, f"{base.hostname}:{base.port}", "", "", ""))
-    requests.delete(
-        f"{root}/api/vhosts/{quote(name, safe='')}",
-        auth=(base.username or "guest", base.password or "guest"), timeout=10,
-    )
-
-
-def with_vhost(amqp_uri: str, vhost: str) -> str:
-    parts = urlsplit(amqp_uri)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+        broker_admin(settings).ensure_vhost(settings.node_id)
+    except Unavailable as exc:
+        pytest.fail(f"{exc.message}; {START_HINT}", pytrace=False)
 
 
 def isolated_settings() -> Settings:

@@ -50,20 +50,13 @@ def worker(node_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
 def _wait_for_consumers(settings: Settings, process: subprocess.Popen[bytes], log: Path) -> None:
     """Ready when each service's probe queue has a consumer on the test vhost."""
-    import requests
-
-    base = servers.management_url()
-    from urllib.parse import quote, urlsplit
-
-    parts = urlsplit(base)
-    url = f"{parts.scheme}://{parts.hostname}:{parts.port}/api/queues/{quote(settings.node_id, safe='')}"
+    admin = servers.broker_admin(settings)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        queues = requests.get(url, auth=(parts.username, parts.password), timeout=5).json()
-        ready = {q["name"] for q in queues if q.get("consumers", 0) > 0}
-        if sum("ProbeRequested" in q for q in ready) >= len(settings.served_services):
+        consumed = [q for q in admin.queues(settings.node_id) if int(str(q.get("consumers", 0))) > 0]
+        if sum("ProbeRequested" in str(q["name"]) for q in consumed) >= len(settings.served_services):
             return
         time.sleep(0.5)
     pytest.fail(f"the worker did not consume within 60 s:\n{log.read_text()[-3000:]}")

@@ -1,0 +1,55 @@
+"""RabbitMQ administration through its management API: a node's own virtual host.
+
+One broker with one vhost per node is the local layout (the federation links vhosts); in
+compose and Kubernetes each node has its own broker and uses its default vhost.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+
+from kim.errors import Unavailable
+
+
+class BrokerAdmin:
+    def __init__(self, management_url: str, amqp_uri: str, timeout: float = 10.0) -> None:
+        amqp = urlsplit(amqp_uri)
+        self._auth = (unquote(amqp.username or "guest"), unquote(amqp.password or "guest"))
+        self._root = management_url.rstrip("/")
+        self._timeout = timeout
+
+    def _call(self, method: str, path: str, json: dict[str, str] | None = None) -> requests.Response:
+        try:
+            response = requests.request(
+                method, f"{self._root}/api/{path}", auth=self._auth, json=json, timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            raise Unavailable(f"Die Verwaltung des Nachrichtenbrokers ist nicht erreichbar: {exc}") from exc
+        if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
+            raise Unavailable(
+                f"Nachrichtenbroker: {method} {path} -> {response.status_code} {response.text[:200]}"
+            )
+        return response
+
+    def ensure_vhost(self, vhost: str) -> None:
+        """Create the vhost (idempotent) and grant the broker user all rights in it."""
+        name = quote(vhost, safe="")
+        self._call("PUT", f"vhosts/{name}")
+        self._call(
+            "PUT", f"permissions/{name}/{quote(self._auth[0], safe='')}",
+            {"configure": ".*", "write": ".*", "read": ".*"},
+        )
+
+    def delete_vhost(self, vhost: str) -> None:
+        self._call("DELETE", f"vhosts/{quote(vhost, safe='')}")
+
+    def queues(self, vhost: str) -> list[dict[str, object]]:
+        result: list[dict[str, object]] = self._call("GET", f"queues/{quote(vhost, safe='')}").json()
+        return result
+
+
+def with_vhost(amqp_uri: str, vhost: str) -> str:
+    parts = urlsplit(amqp_uri)
+    return parts._replace(path="/" + quote(vhost, safe=""), query="", fragment="").geturl()
