@@ -128,6 +128,10 @@ class CasePage:
     next_page_token: str
 
 
+class PseudonymTaken(Exception):
+    """Another case already carries this pseudonym (a rare collision): draw a new one."""
+
+
 class CaseRepository(Protocol):
     """What the service layer needs from storage (a fake implements it in unit tests)."""
 
@@ -155,11 +159,17 @@ class MongoCaseRepository:
 
     def add(self, case: Case, person: Person) -> None:
         """Insert a new case with its person and its events. A pseudonym collision raises
-        NotUniqueError; the caller draws a new pseudonym and tries again."""
+        PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again."""
         document = CaseDocument(case_id=case.case_id, person=to_primitive(person))
         self._write_fields(document, case, version=1)
-        self._record(document, case.collect_events())
-        document.save(force_insert=True)
+        self._record(document, case.pending_events)
+        try:
+            document.save(force_insert=True)
+        except NotUniqueError as error:
+            if CaseDocument.objects(pseudonym=case.pseudonym).count():
+                raise PseudonymTaken(case.pseudonym) from error
+            raise
+        case.collect_events()
         case.version = 1
 
     def get(self, case_id: str) -> Case:

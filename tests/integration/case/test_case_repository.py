@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from mongoengine import NotUniqueError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import ABH, CM, COORDINATION, OWNER, later, make_case_with_person, propose
@@ -25,6 +24,7 @@ from services.case.repository import (
     CaseDocument,
     CaseFilter,
     MongoCaseRepository,
+    PseudonymTaken,
 )
 
 
@@ -93,7 +93,7 @@ def test_pseudonyms_are_unique(repository: MongoCaseRepository) -> None:
     repository.add(case, person)
     twin, twin_person = propose()
     twin.pseudonym = case.pseudonym
-    with pytest.raises(NotUniqueError):
+    with pytest.raises(PseudonymTaken):
         repository.add(twin, twin_person)
 
 

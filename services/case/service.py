@@ -1,0 +1,188 @@
+"""The case service's handlers: command in, domain call, save with events, audit entry out.
+
+Who enters: the gRPC servicer of the api process and the worker's event handlers, each with
+an `Actor` (mapped from the token's Principal or the deciding conference). Framework-free
+apart from the `CaseRepository` it is handed, so unit tests run it on an in-memory fake.
+
+Every access to a case's data, allowed or refused, is written to the audit trail before the
+answer leaves (who, organisation, roles, case, call, purpose). A refusal on another
+organisation's case is audited and answered PermissionDenied without detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from kim.errors import KimError, NotFound, PermissionDenied
+from services.case.domain import commands as c
+from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
+from services.case.domain.brief import CaseBrief, build_brief
+from services.case.domain.case import Case, local_date
+from services.case.domain.person import Person
+from services.case.domain.policy import Action, Actor, authorize
+from services.case.domain.vocabulary import CaseStatus
+from services.case.repository import CaseFilter, CaseRepository, PseudonymTaken
+
+Clock = Callable[[], datetime]
+
+#: Command type -> (what the actor must be allowed, the aggregate method that handles it).
+HANDLERS: dict[type, tuple[Action, Callable[..., object]]] = {
+    c.SubmitForReview: (Action.SUBMIT_FOR_REVIEW, Case.submit_for_review),
+    c.AdmitCase: (Action.DECIDE, Case.admit),
+    c.ReferCase: (Action.DECIDE, Case.refer),
+    c.RejectCase: (Action.DECIDE, Case.reject),
+    c.DeferCase: (Action.DECIDE, Case.defer),
+    c.StartAssessment: (Action.CASE_WORK, Case.start_assessment),
+    c.RecordNeed: (Action.CASE_WORK, Case.record_need),
+    c.StartPlanning: (Action.CASE_WORK, Case.start_planning),
+    c.AddGoal: (Action.CASE_WORK, Case.add_goal),
+    c.AddStep: (Action.CASE_WORK, Case.add_step),
+    c.FinishStep: (Action.CASE_WORK, Case.finish_step),
+    c.RecordProgress: (Action.CASE_WORK, Case.record_progress),
+    c.ActivatePlan: (Action.CASE_WORK, Case.activate_plan),
+    c.RecordReview: (Action.RECORD_REVIEW, Case.record_review),
+    c.RecordBarrier: (Action.CASE_WORK, Case.record_barrier),
+    c.ChangeBarrierStatus: (Action.CASE_WORK, Case.change_barrier_status),
+    c.AddJournalNote: (Action.CASE_WORK, Case.add_journal_note),
+    c.AssignCaseManager: (Action.ASSIGN, Case.assign_case_manager),
+    c.TransferCase: (Action.TRANSFER, Case.transfer),
+    c.RecordConsent: (Action.MANAGE_CONSENT, Case.record_consent),
+    c.RevokeConsent: (Action.MANAGE_CONSENT, Case.revoke_consent),
+    c.CloseCase: (Action.CLOSE, Case.close),
+    c.ReopenCase: (Action.REOPEN, Case.reopen),
+}
+
+PSEUDONYM_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class BriefPage:
+    briefs: list[tuple[str, CaseBrief]]
+    next_page_token: str
+
+
+class CaseService:
+    def __init__(self, repository: CaseRepository, node_org: str,
+                 clock: Clock = lambda: datetime.now(UTC)) -> None:
+        self.repository = repository
+        self.node_org = node_org
+        self.clock = clock
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def propose(self, actor: Actor, command: c.ProposeCase, purpose: str = "Fallvorschlag") -> Case:
+        """Cases are created on the proposing actor's own node, owned by its organisation."""
+        now = self.clock()
+        self._guard(actor, Action.PROPOSE, None, "ProposeCase", purpose, now)
+        catalogue = self.repository.current_catalogue()
+        for _ in range(PSEUDONYM_ATTEMPTS):
+            case, person = Case.propose(command, actor, now, catalogue)
+            try:
+                self.repository.add(case, person)
+            except PseudonymTaken:
+                continue  # draw again
+            self._audit(actor, case.case_id, "ProposeCase", purpose, True, now)
+            return case
+        raise KimError("Es konnte kein eindeutiges Pseudonym vergeben werden; bitte erneut versuchen.")
+
+    def execute(self, actor: Actor, command: object, purpose: str = "Fallbearbeitung") -> Case:
+        action, handler = HANDLERS[type(command)]
+        now = self.clock()
+        case_id: str = command.case_id  # type: ignore[attr-defined]
+        call = type(command).__name__
+        case = self._load(actor, case_id, call, purpose, now)
+        self._guard(actor, action, case, call, purpose, now)
+        handler(case, command, actor, now)
+        self.repository.save(case)
+        self._audit(actor, case_id, call, purpose, True, now)
+        return case
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get_case(self, actor: Actor, case_id: str, purpose: str) -> Case:
+        now = self.clock()
+        case = self._load(actor, case_id, "GetCase", purpose, now)
+        self._guard(actor, Action.READ_CASE, case, "GetCase", purpose, now)
+        self._audit(actor, case_id, "GetCase", purpose, True, now)
+        return case
+
+    def get_person(self, actor: Actor, case_id: str, purpose: str) -> Person:
+        now = self.clock()
+        case = self._load(actor, case_id, "GetPerson", purpose, now)
+        self._guard(actor, Action.READ_PERSON, case, "GetPerson", purpose, now)
+        person = self.repository.get_person(case_id)
+        self._audit(actor, case_id, "GetPerson", purpose, True, now)
+        return person
+
+    def get_brief(self, actor: Actor, case_id: str, purpose: str) -> CaseBrief:
+        now = self.clock()
+        case = self._load(actor, case_id, "GetCaseBrief", purpose, now)
+        self._guard(actor, Action.READ_BRIEF, case, "GetCaseBrief", purpose, now)
+        brief = build_brief(case, self.repository.get_person(case_id), local_date(now))
+        self._audit(actor, case_id, "GetCaseBrief", purpose, True, now)
+        return brief
+
+    def list_briefs(self, actor: Actor, *, statuses: tuple[CaseStatus, ...] = (), zielgruppe: str = "",
+                    case_manager: str = "", review_due_by: date | None = None, page_size: int = 0,
+                    page_token: str = "", purpose: str = "Fallübersicht") -> BriefPage:
+        """Briefs of the cases the actor's organisation owns or shares, never personal data."""
+        now = self.clock()
+        query = CaseFilter(actor.organization, statuses, zielgruppe, case_manager, review_due_by)
+        page = self.repository.list(query, page_size, page_token)
+        briefs = []
+        for case, person in page.items:
+            try:
+                authorize(actor, Action.LIST, case, on=local_date(now))
+            except PermissionDenied:
+                continue
+            if person is not None:
+                briefs.append((case.case_id, build_brief(case, person, local_date(now))))
+        self._audit(actor, "", "ListCases", purpose, True, now, detail=f"{len(briefs)} Kurzinformationen")
+        return BriefPage(briefs, page.next_page_token)
+
+    def audit_entries(self, actor: Actor, case_id: str = "", after_sequence: int = 0,
+                      limit: int = 100) -> list[AuditEntry]:
+        now = self.clock()
+        self._guard(actor, Action.READ_AUDIT, None, "ListAuditEntries", "Datenschutzkontrolle", now)
+        self._audit(actor, case_id, "ListAuditEntries", "Datenschutzkontrolle", True, now)
+        return self.repository.audit_entries(case_id, after_sequence, limit)
+
+    def verify_audit(self, actor: Actor, page: int = 500) -> ChainVerification:
+        now = self.clock()
+        self._guard(actor, Action.READ_AUDIT, None, "VerifyAuditChain", "Datenschutzkontrolle", now)
+        checked, last = 0, None
+        while True:
+            entries = self.repository.audit_entries("", last.sequence if last else 0, page)
+            if not entries:
+                return ChainVerification(True, checked)
+            result = verify_chain(entries, after=last)
+            if not result.intact:
+                return ChainVerification(False, checked + result.checked, result.first_broken_sequence,
+                                         result.reason)
+            checked, last = checked + result.checked, entries[-1]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _load(self, actor: Actor, case_id: str, call: str, purpose: str, now: datetime) -> Case:
+        try:
+            return self.repository.get(case_id)
+        except NotFound:
+            self._audit(actor, case_id, call, purpose, False, now, detail="unbekannter Fall")
+            raise
+
+    def _guard(self, actor: Actor, action: Action, case: Case | None, call: str, purpose: str,
+               now: datetime) -> None:
+        try:
+            authorize(actor, action, case, node_org=self.node_org, on=local_date(now))
+        except PermissionDenied as error:
+            self._audit(actor, case.case_id if case else "", call, purpose, False, now, detail=error.message)
+            raise
+
+    def _audit(self, actor: Actor, case_id: str, call: str, purpose: str, allowed: bool, now: datetime,
+               detail: str = "") -> None:
+        self.repository.append_audit(AuditDraft(
+            occurred_at=now, actor_subject=actor.subject, actor_org=actor.organization,
+            actor_roles=tuple(sorted(actor.roles)), case_id=case_id, call=call,
+            purpose=purpose[:200], allowed=allowed, detail=detail))

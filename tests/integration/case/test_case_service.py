@@ -1,0 +1,83 @@
+"""The case service's handlers over the real repository: lifecycle, consent gating, audit."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
+from case_factories import ABH, CM, COORDINATION, COORDINATOR, NOW, OWNER, make_actor, make_proposal
+
+from kim.errors import FailedPrecondition, NotFound, PermissionDenied
+from services.case.domain import commands as c
+from services.case.domain.vocabulary import CaseStatus
+from services.case.repository import MongoCaseRepository
+from services.case.service import CaseService
+
+
+@pytest.fixture
+def service(repository: MongoCaseRepository) -> CaseService:
+    ticks = iter(NOW + timedelta(seconds=i) for i in range(10_000))
+    return CaseService(repository, OWNER, clock=lambda: next(ticks))
+
+
+def test_whole_lifecycle_through_the_service_leaves_an_intact_audit_trail(
+    service: CaseService, repository: MongoCaseRepository,
+) -> None:
+    case = service.propose(CM, make_proposal())
+    cid = case.case_id
+    with pytest.raises(FailedPrecondition, match="Einwilligung"):
+        service.execute(CM, c.SubmitForReview(cid, (ABH,)))
+    service.execute(CM, c.RecordConsent(cid, "schweigepflichtentbindung", COORDINATION, ("fallkonferenz",),
+                                        ("falldokumentation",), date(2026, 3, 4), date(2027, 3, 3)))
+    service.execute(CM, c.SubmitForReview(cid, (ABH,)))
+    brief = service.get_brief(make_actor(("immigration_liaison",), ABH), cid, "Fallkonferenz")
+    assert brief.age_band == "28 bis 39" and brief.pseudonym == case.pseudonym
+    service.execute(COORDINATOR, c.AdmitCase(cid, CM.subject, OWNER, "FK 2026/03"))
+    service.execute(CM, c.StartAssessment(cid))
+    service.execute(CM, c.RecordNeed(cid, "aufenthalt_identitaet", "Identität ungeklärt", priority="high"))
+    service.execute(CM, c.StartPlanning(cid))
+    planned = service.execute(CM, c.AddGoal(cid, "Identität klären", "aufenthalt_identitaet"))
+    goal_id = planned.goals[0].goal_id
+    service.execute(CM, c.AddStep(cid, goal_id, "Passbeschaffung", "Case Management", "aufenthg"))
+    service.execute(CM, c.ActivatePlan(cid))
+    service.execute(CM, c.RecordBarrier(cid, ("aufenthg", "sgb_iii"), "rechtliche_huerde", "Duldung"))
+    closed = service.execute(CM, c.CloseCase(cid, "goals_achieved",
+                                             outcomes=(c.GoalOutcomeInput(goal_id, "achieved"),)))
+    assert closed.status is CaseStatus.CLOSED
+
+    dpo = make_actor(("data_protection_officer",), OWNER, "dsb-dora")
+    result = service.verify_audit(dpo)
+    # 13 successful calls; the refused submit changed and disclosed nothing (state rule).
+    assert result.intact and result.checked == 13
+    calls = [(e.call, e.allowed) for e in service.audit_entries(dpo, case_id=cid)]
+    assert ("SubmitForReview", True) in calls and ("GetCaseBrief", True) in calls
+
+
+def test_foreign_organisation_is_refused_and_the_refusal_is_audited(
+    service: CaseService, repository: MongoCaseRepository,
+) -> None:
+    case = service.propose(CM, make_proposal())
+    stranger = make_actor(("case_manager",), "awo-ratingen", "cm-emil")
+    with pytest.raises(PermissionDenied, match="Kein Zugriff auf diesen Fall"):
+        service.get_person(stranger, case.case_id, "Neugier")
+    with pytest.raises(NotFound):
+        service.get_case(stranger, "does-not-exist", "Neugier")
+    refused = [e for e in repository.audit_entries() if not e.allowed]
+    assert [(e.actor_subject, e.call, e.case_id) for e in refused] == [
+        ("cm-emil", "GetPerson", case.case_id), ("cm-emil", "GetCase", "does-not-exist")]
+
+
+def test_list_returns_briefs_only_for_the_callers_organisation(service: CaseService) -> None:
+    for _ in range(3):
+        service.propose(CM, make_proposal())
+    page = service.list_briefs(CM, page_size=2)
+    assert len(page.briefs) == 2 and page.next_page_token
+    rest = service.list_briefs(CM, page_size=2, page_token=page.next_page_token)
+    assert len(rest.briefs) == 1 and not rest.next_page_token
+    coordinator_view = service.list_briefs(make_actor(("coordinator",), COORDINATION, "koord-ben"))
+    assert len(coordinator_view.briefs) == 3
+    assert service.list_briefs(make_actor(("case_manager",), "awo-ratingen")).briefs == []
