@@ -93,7 +93,14 @@ class CompiledTemplate:
         self._base_zip = base_zip
 
     def render(self, context: Mapping[str, Any]) -> bytes:
-        rendered = [(part, _render_part(part, context)) for part in self.parts]
+        return self.package(self.fill(context))
+
+    def fill(self, context: Mapping[str, Any]) -> list[tuple[_Part, bytes]]:
+        """The templated parts filled with `context` (the Jinja work)."""
+        return [(part, _render_part(part, context)) for part in self.parts]
+
+    def package(self, rendered: list[tuple[_Part, bytes]]) -> bytes:
+        """The DOCX: the ready-made zip of untouched parts plus the filled ones (the zip work)."""
         buffer = io.BytesIO(self._base_zip)
         with zipfile.ZipFile(buffer, "a") as docx:
             for part, data in rendered:
