@@ -138,6 +138,54 @@ def pki_issue(
 
 # --- node -------------------------------------------------------------------------------------
 
+@node_app.command("init")
+def node_init(
+    node_id: str,
+    organization: str = typer.Option(..., help="Keycloak Organization alias of the operator"),
+    grpc_port: int = typer.Option(..., help="Port of the node's api"),
+) -> None:
+    """Write a node's configuration, create its broker vhost and issue its certificate."""
+    from kim import nodes
+
+    path = nodes.init(nodes.NodeSpec(node_id, organization, grpc_port), Settings())
+    console.print(f"node {node_id}: configuration in {path}")
+
+
+@node_app.command("up")
+def node_up(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B008
+    """Start the api and worker processes of the given (default: all initialised) nodes."""
+    from kim import nodes
+
+    for node_id in node_ids or nodes.nodes():
+        with console.status(f"node {node_id}: starting api and worker"):
+            settings = nodes.up(node_id)
+        console.print(f"node {node_id}: serving on {settings.grpc_host}:{settings.grpc_port}")
+
+
+@node_app.command("down")
+def node_down(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B008
+    """Stop the processes of the given (default: all) nodes."""
+    from kim import nodes
+
+    for node_id in node_ids or nodes.nodes():
+        stopped = nodes.down(node_id)
+        console.print(f"node {node_id}: stopped {', '.join(stopped) or 'nothing (was not running)'}")
+
+
+@node_app.command("status")
+def node_status(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B008
+    """Processes and health of every served service, per node."""
+    from kim import nodes
+
+    table = Table(title="Knoten")
+    for column in ("Knoten", "Teil", "Zustand"):
+        table.add_column(column)
+    for node_id in node_ids or nodes.nodes():
+        for part, state in nodes.status(node_id).items():
+            table.add_row(node_id, part, state)
+    console.print(table)
+
+
 @node_app.command("api")
 def node_api() -> None:
     """Run the gRPC api process of the services in KIM_GRPC_SERVICES (foreground)."""

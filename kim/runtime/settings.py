@@ -93,8 +93,6 @@ class Settings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     grpc_workers: int = 16
-    federation_port: int = Field(0, description="Mutual-TLS port for peer nodes; 0: none.")
-    tls_dir: str = Field("", description="Folder with node.key, node.crt and ca.crt of this node.")
     grpc_services: str = Field(
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )
