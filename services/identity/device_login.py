@@ -7,8 +7,11 @@ The token file lives in the user's config directory (`$XDG_CONFIG_HOME/kim/token
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +38,8 @@ class DeviceAuthorization:
     verification_uri_complete: str
     interval: float
     expires_at: float
+    #: PKCE verifier: the login client requires S256 for every grant, the device grant too.
+    code_verifier: str = ""
 
 
 class DeviceLogin:
@@ -53,7 +58,11 @@ class DeviceLogin:
                 "gerade nicht möglich.") from exc
 
     def start(self) -> DeviceAuthorization:
-        response = self._post("auth/device", {"client_id": self.client_id, "scope": "openid"})
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+        response = self._post("auth/device", {
+            "client_id": self.client_id, "scope": "openid",
+            "code_challenge": challenge.decode(), "code_challenge_method": "S256"})
         if response.status_code != 200:
             raise Unauthenticated(f"Die Anmeldung wurde abgelehnt: {response.text[:200]}")
         data = response.json()
@@ -62,6 +71,7 @@ class DeviceLogin:
             verification_uri=data["verification_uri"],
             verification_uri_complete=data.get("verification_uri_complete", data["verification_uri"]),
             interval=float(data.get("interval", 5)), expires_at=time.time() + float(data["expires_in"]),
+            code_verifier=verifier,
         )
 
     def poll(self, authorization: DeviceAuthorization,
@@ -70,7 +80,8 @@ class DeviceLogin:
         interval = authorization.interval
         while time.time() < authorization.expires_at:
             response = self._post("token", {"grant_type": DEVICE_GRANT, "client_id": self.client_id,
-                                            "device_code": authorization.device_code})
+                                            "device_code": authorization.device_code,
+                                            "code_verifier": authorization.code_verifier})
             data: dict[str, Any] = response.json()
             if response.status_code == 200:
                 return data
