@@ -9,8 +9,9 @@ from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.conference import SERVICE
+from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES
 
-OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
+OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_AGGREGATES)
 
 
 def registration(settings: Settings) -> Registration:

@@ -1,0 +1,307 @@
+"""Persistence of the conference service: one mongoengine Document per aggregate (alias
+"conference"), the aggregate's state as a codec dict next to the fields queries need, and its
+pending domain events written into the same document's outbox (one write, no transactions).
+
+Concurrency: every save is conditional on the version that was read (optimistic locking), so two
+coordinators deciding at once cannot overwrite each other; the loser gets FAILED_PRECONDITION
+and reloads. Kept to what FerretDB 1.24 supports: plain finds, sorts, skip/limit, unique and
+compound indexes, no aggregation pipeline.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any, TypeVar
+
+from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
+from mongoengine.errors import NotUniqueError
+
+from kim.errors import AlreadyExists, FailedPrecondition, NotFound
+from kim.runtime.outbox import OutboxDocument, record_event
+from services.conference import SERVICE, codec, contracts
+from services.conference.domain.fallkonferenz import Fallkonferenz
+from services.conference.domain.lenkungsgruppe import PENDING_STATUSES, Beschluss, Lenkungsgruppe, Sitzung
+from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
+from services.conference.domain.vocabulary import ConferenceStatus
+
+ALIAS = SERVICE
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+T = TypeVar("T")
+
+
+class _Aggregate(OutboxDocument):
+    meta: dict[str, Any] = {"abstract": True}
+
+    version = IntField(required=True, default=0)
+    coordination_org = StringField(required=True)
+    state = DictField(required=True)
+
+
+class ConferenceDocument(_Aggregate):
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "conferences",
+        "indexes": [{"fields": ["conference_id"], "unique": True}, ("coordination_org", "starts_at")],
+    }
+    conference_id = StringField(required=True)
+    status = StringField(required=True)
+    starts_at = DateTimeField(required=True)
+    case_ids = ListField(StringField())
+
+
+class LenkungsgruppeDocument(_Aggregate):
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "lenkungsgruppen",
+        "indexes": [{"fields": ["gremium_id"], "unique": True}],
+    }
+    gremium_id = StringField(required=True)
+
+
+class SessionDocument(_Aggregate):
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "sessions",
+        "indexes": [{"fields": ["session_id"], "unique": True}, ("gremium_id", "starts_at")],
+    }
+    session_id = StringField(required=True)
+    gremium_id = StringField(required=True)
+    status = StringField(required=True)
+    starts_at = DateTimeField(required=True)
+
+
+class BeschlussDocument(_Aggregate):
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "beschluesse",
+        "indexes": [
+            {"fields": ["beschluss_id"], "unique": True},
+            ("gremium_id", "status", "due_on"),
+            # One catalogue per version and Lenkungsgruppe, even if two results race.
+            {"fields": ["gremium_id", "zielgruppen_version"], "unique": True, "sparse": True},
+        ],
+    }
+    beschluss_id = StringField(required=True)
+    gremium_id = StringField(required=True)
+    status = StringField(required=True)
+    due_on = StringField(required=True)  # "YYYY-MM-DD" sorts and compares as a date
+    responsible_person = StringField()
+    zielgruppen_version = IntField()
+
+
+class ProjektgruppeDocument(_Aggregate):
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "projektgruppen",
+        "indexes": [{"fields": ["projektgruppe_id"], "unique": True}],
+    }
+    projektgruppe_id = StringField(required=True)
+
+
+class BarrierObservationDocument(Document):
+    """Anonymised; unique per barrier so a redelivered event is stored once."""
+
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "barrier_observations",
+        "indexes": [{"fields": ["barrier_id"], "unique": True}, ("coordination_org", "recorded_on")],
+    }
+    barrier_id = StringField(required=True)
+    coordination_org = StringField(required=True)
+    state = DictField(required=True)
+    recorded_on = StringField(required=True)
+
+
+OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
+    ConferenceDocument, SessionDocument, BeschlussDocument, ProjektgruppeDocument,
+]
+
+
+class Page(list[T]):
+    next_page_token: str = ""
+
+
+def _offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        return max(int(base64.urlsafe_b64decode(token.encode()).decode()), 0)
+    except (ValueError, UnicodeDecodeError):
+        from kim.errors import FieldViolation, InvalidArgument
+
+        raise InvalidArgument([FieldViolation("page_token", "Ungültiges Seitentoken.")]) from None
+
+
+def _page(query: Any, cls: type[T], page_size: int, page_token: str) -> Page[T]:
+    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
+    start = _offset(page_token)
+    docs = list(query.skip(start).limit(size + 1))
+    page: Page[T] = Page(codec.decode(cls, d.state) for d in docs[:size])
+    if len(docs) > size:
+        page.next_page_token = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return page
+
+
+class ConferenceRepository:
+    """Loads and saves the conference service's aggregates; `node_id` stamps the events."""
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+        self._versions: dict[tuple[type[Any], str], int] = {}
+
+    # ---- generic
+
+    def _save(self, document_cls: type[_Aggregate], key: str, aggregate: Any, **fields: Any) -> None:
+        version = self._versions.get((document_cls, key))
+        document = document_cls(**{_KEYS[document_cls]: key}, **fields)
+        document.coordination_org = aggregate.coordination_org
+        document.state = codec.encode(aggregate)
+        pending = list(getattr(aggregate, "events", []))
+        for event in pending:
+            record_event(document, contracts.to_message(event), source_service=SERVICE,
+                         source_node=self.node_id)
+        try:
+            if version is None:
+                document.version = 1
+                document.save(force_insert=True)
+            else:
+                document.version = version + 1
+                self._update(document_cls, key, version, document)
+        except NotUniqueError as exc:
+            raise AlreadyExists("Der Datensatz existiert bereits.") from exc
+        self._versions[(document_cls, key)] = document.version
+        if hasattr(aggregate, "events"):
+            aggregate.events.clear()
+
+    @staticmethod
+    def _update(document_cls: type[_Aggregate], key: str, version: int, document: _Aggregate) -> None:
+        """One conditional update: new state and version, events appended with $push (never a
+        rewrite of the outbox, so entries the relay removes meanwhile are not put back)."""
+        stored = document.to_mongo().to_dict()
+        fields = {k: v for k, v in stored.items() if k not in ("_id", "outbox", "_cls")}
+        update: dict[str, Any] = {"$set": fields}
+        if stored.get("outbox"):
+            update["$push"] = {"outbox": {"$each": stored["outbox"]}}
+        key_field = _KEYS[document_cls]
+        result = document_cls._get_collection().update_one({key_field: key, "version": version}, update)
+        if result.matched_count == 0:
+            if document_cls.objects(**{key_field: key}).count() == 0:
+                raise NotFound("Der Datensatz existiert nicht mehr.")
+            raise FailedPrecondition(
+                "Der Datensatz wurde inzwischen von jemand anderem geändert; bitte neu laden."
+            )
+
+    def _load(self, document_cls: type[_Aggregate], key: str, cls: type[T], missing: str) -> T:
+        document = document_cls.objects(**{_KEYS[document_cls]: key}).first()
+        if document is None:
+            raise NotFound(missing)
+        self._versions[(document_cls, key)] = document.version
+        aggregate: T = codec.decode(cls, document.state)
+        return aggregate
+
+    # ---- Fallkonferenzen
+
+    def save_conference(self, c: Fallkonferenz) -> None:
+        self._save(ConferenceDocument, c.conference_id, c, status=c.status.value, starts_at=c.starts_at,
+                   case_ids=[i.case_id for i in c.agenda])
+
+    def conference(self, conference_id: str) -> Fallkonferenz:
+        return self._load(ConferenceDocument, conference_id, Fallkonferenz,
+                          f"Die Fallkonferenz {conference_id} gibt es nicht.")
+
+    def conferences(
+        self, coordination_org: str, *, status: ConferenceStatus | None = None, page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Fallkonferenz]:
+        filters: dict[str, Any] = {"coordination_org": coordination_org}
+        if status is not None:
+            filters["status"] = status.value
+        query = ConferenceDocument.objects(**filters).order_by("-starts_at", "conference_id")
+        return _page(query, Fallkonferenz, page_size, page_token)
+
+    # ---- Lenkungsgruppe
+
+    def save_gremium(self, g: Lenkungsgruppe) -> None:
+        self._save(LenkungsgruppeDocument, g.gremium_id, g)
+
+    def gremium(self, gremium_id: str) -> Lenkungsgruppe:
+        return self._load(LenkungsgruppeDocument, gremium_id, Lenkungsgruppe,
+                          f"Die Lenkungsgruppe {gremium_id} gibt es nicht.")
+
+    def save_session(self, s: Sitzung) -> None:
+        self._save(SessionDocument, s.session_id, s, gremium_id=s.gremium_id, status=s.status.value,
+                   starts_at=s.starts_at)
+
+    def session(self, session_id: str) -> Sitzung:
+        return self._load(SessionDocument, session_id, Sitzung, f"Die Sitzung {session_id} gibt es nicht.")
+
+    def sessions(self, gremium_id: str, *, page_size: int = 0, page_token: str = "") -> Page[Sitzung]:
+        query = SessionDocument.objects(gremium_id=gremium_id).order_by("-starts_at", "session_id")
+        return _page(query, Sitzung, page_size, page_token)
+
+    # ---- Beschlüsse
+
+    def save_beschluss(self, b: Beschluss) -> None:
+        self._save(BeschlussDocument, b.beschluss_id, b, gremium_id=b.gremium_id, status=b.status.value,
+                   due_on=b.due_on.isoformat(), responsible_person=b.responsible_person,
+                   zielgruppen_version=b.zielgruppen.version if b.zielgruppen else None)
+
+    def beschluss(self, beschluss_id: str) -> Beschluss:
+        return self._load(BeschlussDocument, beschluss_id, Beschluss,
+                          f"Den Beschluss {beschluss_id} gibt es nicht.")
+
+    def beschluesse(
+        self, gremium_id: str, *, statuses: list[str] | None = None, responsible_person: str = "",
+        page_size: int = 0, page_token: str = "",
+    ) -> Page[Beschluss]:
+        filters: dict[str, Any] = {"gremium_id": gremium_id}
+        if statuses:
+            filters["status__in"] = statuses
+        if responsible_person:
+            filters["responsible_person"] = responsible_person
+        query = BeschlussDocument.objects(**filters).order_by("due_on", "beschluss_id")
+        return _page(query, Beschluss, page_size, page_token)
+
+    def overdue_beschluesse(
+        self, gremium_id: str, on: date, *, page_size: int = 0, page_token: str = "",
+    ) -> Page[Beschluss]:
+        query = BeschlussDocument.objects(
+            gremium_id=gremium_id, status__in=[s.value for s in PENDING_STATUSES], due_on__lt=on.isoformat(),
+        ).order_by("due_on", "beschluss_id")
+        return _page(query, Beschluss, page_size, page_token)
+
+    def latest_zielgruppen_version(self, gremium_id: str) -> int | None:
+        latest = (BeschlussDocument.objects(gremium_id=gremium_id, zielgruppen_version__ne=None)
+                  .order_by("-zielgruppen_version").only("zielgruppen_version").first())
+        return latest.zielgruppen_version if latest else None
+
+    # ---- Projektgruppen and barrier register
+
+    def save_projektgruppe(self, p: Projektgruppe) -> None:
+        self._save(ProjektgruppeDocument, p.projektgruppe_id, p)
+
+    def projektgruppe(self, projektgruppe_id: str) -> Projektgruppe:
+        return self._load(ProjektgruppeDocument, projektgruppe_id, Projektgruppe,
+                          f"Die Projektgruppe {projektgruppe_id} gibt es nicht.")
+
+    def record_barrier(self, coordination_org: str, observation: BarrierObservation) -> bool:
+        """False when the barrier is already registered (a redelivered event)."""
+        result = BarrierObservationDocument._get_collection().update_one(
+            {"barrier_id": observation.barrier_id},
+            {"$setOnInsert": {
+                "coordination_org": coordination_org, "state": codec.encode(observation),
+                "recorded_on": observation.recorded_on.isoformat(),
+            }},
+            upsert=True,
+        )
+        return result.upserted_id is not None
+
+    def barrier_observations(self, coordination_org: str) -> list[BarrierObservation]:
+        return [codec.decode(BarrierObservation, d.state)
+                for d in BarrierObservationDocument.objects(coordination_org=coordination_org)]
+
+
+_KEYS: dict[type[_Aggregate], str] = {
+    ConferenceDocument: "conference_id",
+    LenkungsgruppeDocument: "gremium_id",
+    SessionDocument: "session_id",
+    BeschlussDocument: "beschluss_id",
+    ProjektgruppeDocument: "projektgruppe_id",
+}

@@ -1,0 +1,172 @@
+"""The conference repository against the real FerretDB: aggregates round-trip, state and events
+are one write, concurrent edits are refused, queries for overdue Beschlüsse and the barrier
+register work on the server."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kim.conference.v1 import events_pb2
+from kim.errors import FailedPrecondition, NotFound
+from kim.runtime import events
+from services.conference.domain.fallkonferenz import Decision
+from services.conference.domain.lenkungsgruppe import overdue
+from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister
+from services.conference.domain.vocabulary import (
+    BarrierCategory,
+    BeschlussStatus,
+    ConferenceStatus,
+    DecisionMode,
+    Rechtskreis,
+    VorlageKind,
+)
+from services.conference.repository import BeschlussDocument, ConferenceDocument, ConferenceRepository
+from tests.unit.conference.factories import (
+    CONFERENCE_START,
+    NOW,
+    make_beschluss,
+    make_brief,
+    make_conference,
+    make_gremium,
+    make_identity,
+    make_open_session,
+    make_review_brief,
+    make_vorlage,
+    make_zielgruppen,
+    next_id,
+)
+
+
+def outbox_types(document_cls: type, **key: str) -> list[str]:
+    return [e.routing_key for e in document_cls.objects.get(**key).outbox]
+
+
+def test_conference_round_trips_with_its_decision_events_in_the_same_document(
+    repository: ConferenceRepository,
+) -> None:
+    conference = make_conference(coordination_org=next_id("ki"))
+    proposal = make_brief(coordination_org=conference.coordination_org, identity=make_identity())
+    conference.build_agenda([proposal, make_review_brief()], NOW)
+    conference.start(CONFERENCE_START)
+    conference.decide(proposal.case_id, Decision.admission("awo", "cm-1"), decided_by="koord-1",
+                      now=CONFERENCE_START)
+    repository.save_conference(conference)
+    assert conference.events == []
+
+    loaded = ConferenceRepository(repository.node_id).conference(conference.conference_id)
+    assert loaded == conference
+    assert outbox_types(ConferenceDocument, conference_id=conference.conference_id) == [
+        "kim.conference.v1.ConferenceAgendaBuilt", "kim.conference.v1.CaseAdmissionDecided",
+    ]
+    stored = ConferenceDocument.objects.get(conference_id=conference.conference_id).outbox[1]
+    message = events.unpack(events.decode(stored.body))
+    assert isinstance(message, events_pb2.CaseAdmissionDecided)
+    assert (message.context.case_id, message.case_manager) == (proposal.case_id, "cm-1")
+    assert stored.exchange == "conference.events"
+
+
+def test_later_saves_append_events_and_keep_unsent_ones(repository: ConferenceRepository) -> None:
+    brief = make_brief()
+    conference = make_conference()
+    conference.build_agenda([brief], NOW)
+    conference.start(CONFERENCE_START)
+    repository.save_conference(conference)
+    conference.close(closed_by="koord-1", now=CONFERENCE_START)
+    repository.save_conference(conference)
+    assert outbox_types(ConferenceDocument, conference_id=conference.conference_id) == [
+        "kim.conference.v1.ConferenceAgendaBuilt", "kim.conference.v1.ConferenceClosed",
+    ]
+    assert repository.conference(conference.conference_id).status is ConferenceStatus.CLOSED
+
+
+def test_concurrent_edit_is_refused_and_changes_nothing(repository: ConferenceRepository) -> None:
+    brief = make_brief()
+    conference = make_conference()
+    conference.build_agenda([brief], NOW)
+    conference.start(CONFERENCE_START)
+    repository.save_conference(conference)
+
+    mine, theirs = ConferenceRepository(repository.node_id), ConferenceRepository(repository.node_id)
+    a, b = mine.conference(conference.conference_id), theirs.conference(conference.conference_id)
+    a.decide(brief.case_id, Decision.rejection("nicht komplex"), decided_by="k1", now=CONFERENCE_START)
+    mine.save_conference(a)
+    b.decide(brief.case_id, Decision.admission("awo", "cm"), decided_by="k2", now=CONFERENCE_START)
+    with pytest.raises(FailedPrecondition, match="neu laden"):
+        theirs.save_conference(b)
+    stored = repository.conference(conference.conference_id)
+    assert stored.item(brief.case_id).decision.reason == "nicht komplex"  # type: ignore[union-attr]
+
+
+def test_unknown_conference_is_not_found(repository: ConferenceRepository) -> None:
+    with pytest.raises(NotFound, match="gibt es nicht"):
+        repository.conference("does-not-exist")
+
+
+def test_conferences_are_listed_by_koordinierende_stelle_in_pages(repository: ConferenceRepository) -> None:
+    org = next_id("ki")
+    for _ in range(3):
+        repository.save_conference(make_conference(coordination_org=org))
+    first = repository.conferences(org, page_size=2)
+    second = repository.conferences(org, page_size=2, page_token=first.next_page_token)
+    assert (len(first), len(second), second.next_page_token) == (2, 1, "")
+    assert not {c.conference_id for c in first} & {c.conference_id for c in second}
+    assert len(repository.conferences(org, status=ConferenceStatus.CLOSED)) == 0
+
+
+def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: ConferenceRepository) -> None:
+    gremium = make_gremium()
+    repository.save_gremium(gremium)
+    assert repository.gremium(gremium.gremium_id) == gremium
+
+    vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
+    session = make_open_session(gremium, vorlagen=[vorlage])
+    latest = repository.latest_zielgruppen_version(gremium.gremium_id)
+    beschluss = session.conclude(vorlage.vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW,
+                                 latest_zielgruppen_version=latest)
+    assert beschluss is not None
+    repository.save_session(session)
+    repository.save_beschluss(beschluss)
+
+    assert repository.session(session.session_id) == session
+    assert repository.beschluss(beschluss.beschluss_id) == beschluss
+    assert repository.latest_zielgruppen_version(gremium.gremium_id) == 2
+    stored = BeschlussDocument.objects.get(beschluss_id=beschluss.beschluss_id).outbox
+    defined = events.unpack(events.decode(stored[1].body))
+    assert isinstance(defined, events_pb2.ZielgruppenDefined)
+    assert defined.catalogue.version == 2
+    assert [d.key for d in defined.catalogue.definitions][:2] == ["umf", "geduldete_gestattete_ueber_27"]
+    assert defined.catalogue.definitions[1].min_age == 28
+
+
+def test_overdue_query_matches_the_domain_rule(repository: ConferenceRepository) -> None:
+    gremium_id = next_id("gremium")
+    made = [
+        make_beschluss(gremium_id=gremium_id, due_on=date(2025, 4, 1)),
+        make_beschluss(gremium_id=gremium_id, due_on=date(2025, 5, 1), status=BeschlussStatus.IN_PROGRESS),
+        make_beschluss(gremium_id=gremium_id, due_on=date(2025, 4, 15), status=BeschlussStatus.IMPLEMENTED),
+        make_beschluss(gremium_id=gremium_id, due_on=date(2025, 6, 1)),
+    ]
+    for b in made:
+        repository.save_beschluss(b)
+    on = date(2025, 5, 2)
+    found = repository.overdue_beschluesse(gremium_id, on)
+    assert [b.beschluss_id for b in found] == [b.beschluss_id for b in overdue(made, on)]
+    assert len(found) == 2
+
+
+def test_barrier_register_stores_each_barrier_once_and_suppresses_small_counts(
+    repository: ConferenceRepository,
+) -> None:
+    org = next_id("ki")
+    observations = [
+        BarrierObservation(next_id("barrier"), (Rechtskreis.AUFENTHG, Rechtskreis.SGB_III),
+                           BarrierCategory.RECHTLICHE_HUERDE, date(2025, 2, 1))
+        for _ in range(5)
+    ] + [BarrierObservation(next_id("barrier"), (Rechtskreis.SGB_II,), BarrierCategory.WARTEZEIT,
+                            date(2025, 2, 2))]
+    assert all(repository.record_barrier(org, o) for o in observations)
+    assert repository.record_barrier(org, observations[0]) is False
+    view = BarrierRegister(repository.barrier_observations(org)).view()
+    assert [c.display for c in view.cells] == ["5", "< 5"]
