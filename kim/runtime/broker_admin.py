@@ -6,6 +6,7 @@ compose and Kubernetes each node has its own broker and uses its default vhost.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -20,7 +21,7 @@ class BrokerAdmin:
         self._root = management_url.rstrip("/")
         self._timeout = timeout
 
-    def _call(self, method: str, path: str, json: dict[str, str] | None = None) -> requests.Response:
+    def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> requests.Response:
         try:
             response = requests.request(
                 method, f"{self._root}/api/{path}", auth=self._auth, json=json, timeout=self._timeout
@@ -41,6 +42,34 @@ class BrokerAdmin:
             "PUT", f"permissions/{name}/{quote(self._auth[0], safe='')}",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
+
+    def link_upstream(self, vhost: str, peer: str, peer_uri: str, exchanges: list[str]) -> None:
+        """Federate `exchanges` of the peer's broker into this vhost (idempotent).
+
+        The upstream keeps a queue on the peer's side, so what the peer publishes while this
+        node is away waits there; `max-hops: 1` keeps events from travelling on beyond their
+        first receiver, and `on-confirm` acks upstream only once the message is safe here.
+        """
+        name = quote(vhost, safe="")
+        self._call("PUT", f"parameters/federation-upstream/{name}/{quote(peer, safe='')}", {
+            "value": {"uri": peer_uri, "max-hops": 1, "ack-mode": "on-confirm",
+                      "reconnect-delay": 2, "trust-user-id": False},
+        })
+        pattern = "^(" + "|".join(e.replace(".", "\\.") for e in sorted(exchanges)) + ")$"
+        self._call("PUT", f"policies/{name}/kim-federation", {
+            "pattern": pattern, "apply-to": "exchanges", "priority": 10,
+            "definition": {"federation-upstream-set": "all"},
+        })
+
+    def upstreams(self, vhost: str) -> list[str]:
+        """Names of the peers this vhost federates from."""
+        found = self._call("GET", f"parameters/federation-upstream/{quote(vhost, safe='')}").json()
+        return sorted(str(p["name"]) for p in found)
+
+    def federation_links(self, vhost: str) -> list[dict[str, object]]:
+        result: list[dict[str, object]] = self._call(
+            "GET", f"federation-links/{quote(vhost, safe='')}").json()
+        return result
 
     def delete_vhost(self, vhost: str) -> None:
         self._call("DELETE", f"vhosts/{quote(vhost, safe='')}")

@@ -12,16 +12,18 @@ from mongoengine.connection import ConnectionFailure
 from kim.runtime.settings import Settings
 
 
-def connect(settings: Settings, service: str) -> None:
-    """Idempotent: a second call for the same service keeps the existing connection."""
+def connect(settings: Settings, service: str, alias: str | None = None) -> None:
+    """Connect the service's database under `alias` (default: the service's name).
+    Idempotent: a second call for the same alias keeps the existing connection."""
+    alias = alias or service
     try:
-        mongoengine.get_connection(alias=service)
+        mongoengine.get_connection(alias=alias)
         return
     except ConnectionFailure:
         pass
     mongoengine.connect(
         db=settings.database_name(service),
-        alias=service,
+        alias=alias,
         host=settings.mongodb_uri,
         uuidRepresentation="standard",
         tz_aware=True,

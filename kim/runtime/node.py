@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mongoengine import DateTimeField, Document, IntField, StringField
+from mongoengine.context_managers import switch_db
 
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import mongo
@@ -19,8 +20,10 @@ from kim.runtime.settings import Settings
 NODE_ALIAS = "node"
 
 
-def connect(settings: Settings) -> None:
-    mongo.connect(settings, NODE_ALIAS)
+def connect(settings: Settings, alias: str = NODE_ALIAS) -> None:
+    """The node database under `alias` (a command line that checks several nodes connects each
+    under its own alias)."""
+    mongo.connect(settings, NODE_ALIAS, alias=alias)
 
 
 class ProbeRequest(OutboxDocument):
@@ -47,13 +50,16 @@ class ProbeReceipt(Document):
     received_at = DateTimeField(required=True)
 
 
-def request_probe(settings: Settings, requested_by: str) -> ProbeRequest:
+def request_probe(settings: Settings, requested_by: str, alias: str = NODE_ALIAS) -> ProbeRequest:
     now = datetime.now(UTC)
-    probe = ProbeRequest(probe_id=str(uuid.uuid4()), requested_by=requested_by, requested_at=now)
-    message = ProbeRequested(probe_id=probe.probe_id, requested_by=requested_by)
+    message = ProbeRequested(probe_id=str(uuid.uuid4()), requested_by=requested_by)
     message.requested_at.FromDatetime(now)
-    record_event(probe, message, source_service=NODE_ALIAS, source_node=settings.node_id)
-    probe.save()
+    with switch_db(ProbeRequest, alias) as Request:
+        probe: ProbeRequest = Request(
+            probe_id=message.probe_id, requested_by=requested_by, requested_at=now
+        )
+        record_event(probe, message, source_service=NODE_ALIAS, source_node=settings.node_id)
+        probe.save()
     return probe
 
 
@@ -69,5 +75,6 @@ def record_receipt(probe_id: str, service: str, event_id: str) -> None:
     )
 
 
-def receipts(probe_id: str) -> dict[str, ProbeReceipt]:
-    return {r.service: r for r in ProbeReceipt.objects(probe_id=probe_id)}
+def receipts(probe_id: str, alias: str = NODE_ALIAS) -> dict[str, ProbeReceipt]:
+    with switch_db(ProbeReceipt, alias) as Receipt:
+        return {r.service: r for r in Receipt.objects(probe_id=probe_id)}
