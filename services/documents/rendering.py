@@ -6,6 +6,10 @@ a `CompiledTemplate`: the clean-up (`DocxTemplate.patch_xml`) is done once, the 
 templated part (body, headers, footers, footnotes) is compiled once, and every untouched part sits
 in a ready-made zip to which a render only appends the parts it produced.
 
+Charts: a template marks a picture as a placeholder by its name ("kim-chart:<key>", Word's
+selection pane); its image part is replaced by the PNG a render supplies under that key, at the
+size the author gave the picture (`CompiledTemplate.charts`).
+
 Every template, built-in or uploaded, runs in a Jinja2 `SandboxedEnvironment` with autoescape and
 `StrictUndefined`: a template cannot reach Python internals (`{{ ''.__class__ }}`), text like
 "<GmbH> & Co" is printed literally, and a misspelt variable is an error instead of a silent gap.
@@ -42,6 +46,14 @@ _COLUMN_TAGS = re.compile(r"{%-?\s*(tc\s|colspan|cellbg|hm\s*%|vm\s*%)")
 _DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")\d+(")')
 _LISTING_CHARS = ("\t", "\a", "\n", "\f")
 _COMPRESSLEVEL = 6
+CHART_PREFIX = "kim-chart:"
+_EMU_PER_INCH = 914400
+_NS = {
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
 
 # docxtpl's text transformations (patch_xml, resolve_listing, fix_tables) read no instance state;
 # one instance without a file lends them, so templates keep exactly docxtpl's syntax.
@@ -85,28 +97,50 @@ class _Part:
         return (_XML_DECLARATION + xml).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class ChartSlot:
+    """A picture placeholder: its image part, kept out of the ready-made zip, and its size."""
+
+    key: str
+    info: zipfile.ZipInfo
+    placeholder: bytes
+    width_inches: float
+    height_inches: float
+
+
 class CompiledTemplate:
     """One template version, ready to render many times (thread-safe: rendering shares no state)."""
 
-    def __init__(self, parts: list[_Part], base_zip: bytes) -> None:
+    def __init__(
+        self, parts: list[_Part], base_zip: bytes, charts: dict[str, ChartSlot] | None = None
+    ) -> None:
         self.parts = parts
         self._base_zip = base_zip
+        self.charts = charts or {}
 
-    def render(self, context: Mapping[str, Any]) -> bytes:
-        return self.package(self.fill(context))
+    def render(self, context: Mapping[str, Any], images: Mapping[str, bytes] | None = None) -> bytes:
+        return self.package(self.fill(context), images)
 
     def fill(self, context: Mapping[str, Any]) -> list[tuple[_Part, bytes]]:
         """The templated parts filled with `context` (the Jinja work)."""
         return [(part, _render_part(part, context)) for part in self.parts]
 
-    def package(self, rendered: list[tuple[_Part, bytes]]) -> bytes:
-        """The DOCX: the ready-made zip of untouched parts plus the filled ones (the zip work)."""
+    def package(
+        self, rendered: list[tuple[_Part, bytes]], images: Mapping[str, bytes] | None = None
+    ) -> bytes:
+        """The DOCX: the ready-made zip of untouched parts plus the filled ones (the zip work) and
+        the charts (a placeholder without a chart keeps its template picture)."""
         buffer = io.BytesIO(self._base_zip)
         with zipfile.ZipFile(buffer, "a") as docx:
             for part, data in rendered:
                 # The template's timestamp, not now: the same input gives the same bytes (and SHA-256).
                 info = zipfile.ZipInfo(part.name, date_time=part.date_time)
                 docx.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESSLEVEL)
+            for slot in self.charts.values():
+                image = (images or {}).get(slot.key, slot.placeholder)
+                # PNG is compressed already; deflating it again costs time and saves nothing.
+                info = zipfile.ZipInfo(slot.info.filename, date_time=slot.info.date_time)
+                docx.writestr(info, image, compress_type=zipfile.ZIP_STORED)
         return buffer.getvalue()
 
 
@@ -115,9 +149,15 @@ def compile_template(data: bytes, env: SandboxedEnvironment) -> CompiledTemplate
     members = _read_docx(data)
     parts: list[_Part] = []
     violations: list[FieldViolation] = []
+    slots = _chart_places(dict((info.filename, content) for info, content in members), violations)
+    charts: dict[str, ChartSlot] = {}
     base = io.BytesIO()
     with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED) as out:
         for info, content in members:
+            if info.filename in slots:
+                key, width, height = slots[info.filename]
+                charts[key] = ChartSlot(key, info, content, width, height)
+                continue
             source = _source(info.filename, content)
             if source is None:
                 out.writestr(info, content)
@@ -139,7 +179,39 @@ def compile_template(data: bytes, env: SandboxedEnvironment) -> CompiledTemplate
             )
     if violations:
         raise InvalidArgument(violations, message="Die Vorlage enthält Fehler.")
-    return CompiledTemplate(parts, base.getvalue())
+    return CompiledTemplate(parts, base.getvalue(), charts)
+
+
+def _chart_places(
+    members: dict[str, bytes], violations: list[FieldViolation]
+) -> dict[str, tuple[str, float, float]]:
+    """Image part -> (chart key, width, height in inches) of every picture named kim-chart:<key>."""
+    document = members.get("word/document.xml", b"")
+    if CHART_PREFIX.encode() not in document:
+        return {}
+    rels = etree.fromstring(members.get("word/_rels/document.xml.rels", b"<x/>"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iterfind("rel:Relationship", _NS)}
+    found: dict[str, tuple[str, float, float]] = {}
+    for doc_pr in etree.fromstring(document).iterfind(".//wp:docPr", _NS):
+        name = doc_pr.get("name", "")
+        if not name.startswith(CHART_PREFIX):
+            continue
+        key, drawing = name.removeprefix(CHART_PREFIX).strip(), doc_pr.getparent()
+        blip, extent = drawing.find(".//a:blip", _NS), drawing.find("wp:extent", _NS)
+        target = targets.get(blip.get(f"{{{_NS['r']}}}embed")) if blip is not None else None
+        part = f"word/{target}" if target and not target.startswith("/") else (target or "").lstrip("/")
+        if not target or part not in members or extent is None:
+            violations.append(
+                FieldViolation("template", f"Das Diagramm „{key}“ ist kein eingebettetes Bild.")
+            )
+        elif part in found:
+            violations.append(FieldViolation(
+                "template", f"Die Diagramme „{found[part][0]}“ und „{key}“ teilen sich ein Bild; "
+                            "jedes Diagramm braucht ein eigenes Platzhalterbild."))
+        else:
+            found[part] = (key, int(extent.get("cx", "0")) / _EMU_PER_INCH,
+                           int(extent.get("cy", "0")) / _EMU_PER_INCH)
+    return found
 
 
 def validate_template(data: bytes, kind: Kind, env: SandboxedEnvironment | None = None) -> CompiledTemplate:
@@ -151,6 +223,11 @@ def validate_template(data: bytes, kind: Kind, env: SandboxedEnvironment | None 
     violations: list[FieldViolation] = []
     for part in compiled.parts:
         violations += _static_violations(part, env.parse(part.source), kind)
+    for key in sorted(compiled.charts.keys() - set(kind.charts)):
+        available = ", ".join(kind.charts) or "keine"
+        violations.append(FieldViolation(
+            "template", f"Diagramm „{key}“ gibt es für die Dokumentart „{kind.label}“ nicht; "
+                        f"verfügbar: {available}."))
     if not violations:
         try:
             for part in compiled.parts:
@@ -198,12 +275,21 @@ class Renderer:
         self.load(ref, data, kind)
         return ref
 
-    def render(self, ref: TemplateRef, context: Mapping[str, Any]) -> bytes:
+    def compiled(self, ref: TemplateRef) -> CompiledTemplate:
         with self._lock:
             compiled = self._compiled.get(ref)
         if compiled is None:
             raise KeyError(f"template {ref} is not loaded")
-        return compiled.render(context)
+        return compiled
+
+    def render(
+        self, ref: TemplateRef, context: Mapping[str, Any], images: Mapping[str, bytes] | None = None
+    ) -> bytes:
+        return self.compiled(ref).render(context, images)
+
+    def is_loaded(self, ref: TemplateRef) -> bool:
+        with self._lock:
+            return ref in self._compiled
 
 
 def _render_part(part: _Part, context: Mapping[str, Any]) -> bytes:

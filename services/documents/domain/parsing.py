@@ -32,6 +32,16 @@ def rule_error(message: str) -> PydanticCustomError:
     return PydanticCustomError("kim_rule", message)
 
 
+def located_error(problems: Sequence[tuple[Sequence[int | str], str]]) -> InvalidArgument:
+    """Rules across fields of a top-level model, each reported at its own path. Raised from a
+    model validator, it passes pydantic untouched (pydantic wraps only ValueError and its own),
+    and a model validator runs only once every field is valid, so nothing is reported twice."""
+    return InvalidArgument(
+        [FieldViolation(field_path(loc), message) for loc, message in problems],
+        message="Die Eingabe enthält Fehler.",
+    )
+
+
 def _iso_date(value: Any) -> date:
     # pydantic's lax mode reads integers as Unix timestamps: `from: 2026` would become 1970-01-01.
     if isinstance(value, date) and not isinstance(value, datetime):

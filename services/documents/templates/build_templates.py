@@ -1,6 +1,7 @@
-"""Builds the built-in templates contract.docx and drucksache.docx with python-docx.
+"""Builds the built-in templates (contract, drucksache, fallkonferenz, lenkungsgruppe,
+monitoringbericht .docx) with python-docx.
 
-Run after a change and commit the script and both .docx files together:
+Run after a change and commit the script and the .docx files together:
 
     .venv/bin/python -m services.documents.templates.build_templates
 
@@ -12,6 +13,7 @@ shaded label column, page numbers in the footer, signature blocks.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from docx import Document
@@ -426,8 +428,232 @@ def build_drucksache() -> DocumentObject:
     return doc
 
 
+# --- Fallkonferenz-Protokoll --------------------------------------------------------------------
+
+def letterhead_block(doc: DocumentObject, left_title: str, left_lines: list[str], right_title: str,
+                     right_lines: list[str]) -> None:
+    grid = table(doc, [10.0, 6.5], borders=False)
+    left, right = grid.add_row().cells
+    left.width, right.width = Cm(10.0), Cm(6.5)
+    cell_text(left, left_title, bold=True, size=14)
+    for line in left_lines:
+        left.add_paragraph(line)
+    cell_text(right, right_title, bold=True, size=12)
+    for line in right_lines:
+        right.add_paragraph(line)
+    for paragraph in right.paragraphs:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    para(doc, "")
+
+
+def build_fallkonferenz() -> DocumentObject:
+    doc = new_document("Protokoll der Fallkonferenz", "KIM – Fallkonferenz")
+    header(doc, "{{ coordination_office }} · vertraulich – nur für die Teilnehmenden")
+    footer(doc, "Protokoll der Fallkonferenz vom {{ date }}")
+    letterhead_block(doc, "{{ coordination_office }}", ["Kommunales Integrationsmanagement"],
+                     "Protokoll", ["Fallkonferenz", "– vertraulich –"])
+
+    para(doc, "Protokoll der Fallkonferenz", style="Title")
+    facts = table(doc, [4.5, 12.0])
+    row(facts, "Datum", "{{ date }}", label=True)
+    row(facts, "{%tr if times %}")
+    row(facts, "Zeit", "{{ times }}", label=True)
+    row(facts, "{%tr endif %}")
+    row(facts, "Ort", "{{ place }}", label=True)
+    row(facts, "Leitung", "{{ signature.name }} ({{ signature.function }})", label=True)
+
+    heading(doc, "Teilnehmende ({{ participant_count }})")
+    participants = table(doc, [5.5, 5.5, 5.5])
+    row(participants, "Funktion", "Name", "Organisation", bold=True)
+    row(participants, "{%tr for group in participant_groups %}")
+    row(participants, "{%tr for person in group.people %}")
+    row(participants, "{{ group.role }}", "{{ person.name }}", "{{ person.organization }}")
+    row(participants, "{%tr endfor %}")
+    row(participants, "{%tr endfor %}")
+    para(doc, "Die Fälle werden ausschließlich unter ihrem Pseudonym und mit der pseudonymisierten "
+              "Kurzinformation beraten; Angaben zur Person bleiben bei der fallführenden Stelle.",
+         grey=True, size=9)
+
+    heading(doc, "Beratene Fälle")
+    tag(doc, "for item in items")
+    heading(doc, "TOP {{ item.number }}: {{ item.pseudonym }} – {{ item.kind }}", level=2)
+    para(doc, "Kurzinformation", bold=True, after=2)
+    tag(doc, "for text in item.brief")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    decision = table(doc, [4.5, 12.0])
+    row(decision, "Entscheidung", "{{ item.decision }}", label=True)
+    row(decision, "{%tr if item.assigned_to %}")
+    row(decision, "Zuständig / Ziel", "{{ item.assigned_to }}", label=True)
+    row(decision, "{%tr endif %}")
+    para(doc, "Begründung", bold=True, after=2)
+    tag(doc, "for text in item.reasoning")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    tag(doc, "endfor")
+
+    tag(doc, "if next_date")
+    para(doc, "Nächste Fallkonferenz: {{ next_date }}", bold=True)
+    tag(doc, "endif")
+    para(doc, "")
+    para(doc, "Für die Richtigkeit:", after=24)
+    para(doc, "____________________________________", after=0)
+    para(doc, "{{ signature.name }}", bold=True, after=0)
+    para(doc, "{{ signature.function }}", after=0)
+    para(doc, "{{ coordination_office }}")
+    return doc
+
+
+# --- Lenkungsgruppe-Beschlussprotokoll ---------------------------------------------------------------
+
+def build_lenkungsgruppe() -> DocumentObject:
+    doc = new_document("Beschlussprotokoll der Lenkungsgruppe", "KIM – Lenkungsgruppe")
+    header(doc, "{{ issuer }} · {{ body }}")
+    footer(doc, "Beschlussprotokoll {{ session }} vom {{ date }}")
+    letterhead_block(doc, "{{ issuer }}", ["{{ body }}", "Geschäftsführung: Kommunales Integrationszentrum"],
+                     "Beschlussprotokoll", ["{{ session }}"])
+
+    para(doc, "Beschlussprotokoll", style="Title")
+    facts = table(doc, [4.5, 12.0])
+    row(facts, "Gremium", "{{ body }}", label=True)
+    row(facts, "Sitzung", "{{ session }}", label=True)
+    row(facts, "Datum", "{{ date }}", label=True)
+    row(facts, "Ort", "{{ place }}", label=True)
+    row(facts, "Vorsitz", "{{ chair }}", label=True)
+    row(facts, "Protokoll", "{{ minute_taker }}", label=True)
+
+    heading(doc, "Anwesende Mitglieder")
+    present = table(doc, [5.5, 5.5, 5.5])
+    row(present, "Name", "Organisation", "Funktion", bold=True)
+    loop_rows(present, "for m in members_present", "{{ m.name }}", "{{ m.organization }}", "{{ m.function }}")
+    tag(doc, "if members_absent")
+    para(doc, "Entschuldigt:", bold=True, after=2)
+    tag(doc, "for m in members_absent")
+    para(doc, "{{ m.name }} ({{ m.organization }}, {{ m.function }})", after=2)
+    tag(doc, "endfor")
+    tag(doc, "endif")
+
+    heading(doc, "Beschlussfähigkeit")
+    para(doc, "{{ quorum.statement }}")
+
+    heading(doc, "Beschlüsse")
+    tag(doc, "if beschluesse")
+    tag(doc, "for b in beschluesse")
+    heading(doc, "Beschluss {{ b.number }}: {{ b.title }}", level=2)
+    para(doc, "Wortlaut:", bold=True, after=2)
+    tag(doc, "for text in b.wording")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    votes = table(doc, [4.1, 4.1, 4.1, 4.2])
+    row(votes, "Ja", "Nein", "Enthaltung", "Ergebnis", bold=True)
+    row(votes, "{{ b.ja }}", "{{ b.nein }}", "{{ b.enthaltung }}", "{{ b.result }}")
+    para(doc, "")
+    owner = table(doc, [4.5, 12.0])
+    row(owner, "Verantwortlich", "{{ b.responsible }}", label=True)
+    row(owner, "Frist", "{{ b.due }}", label=True)
+    para(doc, "")
+    tag(doc, "endfor")
+    tag(doc, "else")
+    para(doc, "In dieser Sitzung wurden keine Beschlüsse gefasst.")
+    tag(doc, "endif")
+
+    heading(doc, "Beschlussverfolgung")
+    tag(doc, "if tracking")
+    tracked = table(doc, [1.8, 4.6, 2.2, 3.2, 2.2, 2.5])
+    row(tracked, "Nr.", "Beschluss", "vom", "Verantwortlich", "Frist", "Stand", bold=True, size=9)
+    row(tracked, "{%tr for t in tracking %}")
+    row(tracked, "{{ t.number }}", "{{ t.title }}{% if t.note %} – {{ t.note }}{% endif %}",
+        "{{ t.decided_on }}", "{{ t.responsible }}", "{{ t.due }}", "{{ t.status }}", size=9)
+    row(tracked, "{%tr endfor %}")
+    tag(doc, "else")
+    para(doc, "Keine offenen Beschlüsse aus früheren Sitzungen.")
+    tag(doc, "endif")
+
+    para(doc, "")
+    signature_block(doc, ["Vorsitz", "{{ signature.name }}", "{{ signature.function }}"],
+                    ["Protokoll", "{{ minute_taker }}", "Geschäftsführung der Lenkungsgruppe"])
+    return doc
+
+
+# --- Monitoringbericht ---------------------------------------------------------------------------------
+
+def chart_placeholder(doc: DocumentObject, key: str, description: str) -> None:
+    """A picture the renderer replaces by the chart `key`; it shows the sample data meanwhile."""
+    from services.documents import charts
+    from services.documents.domain.kinds import MONITORING
+
+    spec = MONITORING.prepare(MONITORING.sample_input()).charts[key]
+    width, height = Cm(16.0), Cm(8.0)
+    png = charts.draw(spec, width.inches, height.inches)
+    doc.add_picture(io.BytesIO(png), width=width, height=height)
+    doc_pr = doc.inline_shapes[-1]._inline.docPr
+    doc_pr.set("name", f"kim-chart:{key}")
+    doc_pr.set("descr", description)
+
+
+def count_table(doc: DocumentObject, caption: str, variable: str) -> None:
+    grid = table(doc, [12.5, 4.0])
+    row(grid, caption, "Fälle", bold=True)
+    loop_rows(grid, f"for r in {variable}.rows", "{{ r.label }}", "{{ r.count }}")
+    row(grid, "Summe", f"{{{{ {variable}.total }}}}", bold=True)
+    para(doc, "")
+
+
+def build_monitoring() -> DocumentObject:
+    doc = new_document("Monitoringbericht KIM", "KIM – Monitoring")
+    header(doc, "{{ issuer }} · {{ office }}")
+    footer(doc, "{{ title }} · {{ period.start }} – {{ period.end }}")
+    letterhead_block(doc, "{{ issuer }}", ["{{ office }}"], "Monitoringbericht",
+                     ["{% if recipient %}für: {{ recipient }}{% endif %}"])
+
+    para(doc, "{{ title }}", style="Title")
+    para(doc, "Berichtszeitraum: {{ period.start }} bis {{ period.end }}", bold=True)
+
+    heading(doc, "Zusammenfassung")
+    tag(doc, "for text in summary")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+
+    heading(doc, "Fälle nach Status")
+    chart_placeholder(doc, "cases_by_status", "Balkendiagramm: Fälle nach Status")
+    count_table(doc, "Status", "by_status")
+
+    heading(doc, "Fälle nach Zielgruppe")
+    chart_placeholder(doc, "cases_by_zielgruppe", "Balkendiagramm: Fälle nach Zielgruppe")
+    count_table(doc, "Zielgruppe", "by_zielgruppe")
+
+    tag(doc, "if has_barriers")
+    heading(doc, "Strukturelle Barrieren")
+    para(doc, "Von den Case Managerinnen und Case Managern gemeldete Barrieren zwischen den Rechtskreisen:")
+    grid = table(doc, [12.5, 4.0])
+    row(grid, "Art der Barriere", "Meldungen", bold=True)
+    loop_rows(grid, "for r in barriers.rows", "{{ r.label }}", "{{ r.count }}")
+    row(grid, "Summe", "{{ barriers.total }}", bold=True)
+    tag(doc, "endif")
+
+    heading(doc, "Hinweis zum Datenschutz")
+    para(doc, "{{ suppression_note }}", grey=True, size=9)
+    para(doc, "Alle Angaben sind zusammengefasste Zahlen; der Bericht enthält keine personenbezogenen Daten.",
+         grey=True, size=9)
+
+    para(doc, "")
+    para(doc, "{{ signature.name }}", bold=True, after=0)
+    para(doc, "{{ signature.function }}", after=0)
+    para(doc, "{{ office }}")
+    return doc
+
+
+BUILDS = {
+    "contract.docx": build_contract,
+    "drucksache.docx": build_drucksache,
+    "fallkonferenz.docx": build_fallkonferenz,
+    "lenkungsgruppe.docx": build_lenkungsgruppe,
+    "monitoringbericht.docx": build_monitoring,
+}
+
+
 def main() -> None:
-    for name, build in (("contract.docx", build_contract), ("drucksache.docx", build_drucksache)):
+    for name, build in BUILDS.items():
         build().save(HERE / name)
         print(f"wrote {HERE / name}")
 
