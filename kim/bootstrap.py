@@ -13,10 +13,12 @@ from grpc_health.v1 import health
 
 from kim.runtime import mongo, node
 from kim.runtime.amqp import Publisher
+from kim.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kim.runtime.auth import TokenValidator
 from kim.runtime.grpc_server import build_server, mark_serving
 from kim.runtime.outbox import OutboxRelay
 from kim.runtime.settings import Settings
+from services.identity import node_trust
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class ApiProcess:
     health: health.HealthServicer
     relay: OutboxRelay
     publisher: Publisher
+    federation_port: int = 0  # the mutual-TLS port for peer nodes, 0 = none
 
     def start(self) -> None:
         self.relay.start()
@@ -50,7 +53,9 @@ class ApiProcess:
         self.publisher.close()
 
 
-def build_api_process(settings: Settings, address: str | None = None) -> ApiProcess:
+def build_api_process(settings: Settings, address: str | None = None,
+                      audit: AuditSink | None = None) -> ApiProcess:
+    """`audit` receives every decision at the door (default: the `kim.audit` log)."""
     names = settings.served_services
     apis = {name: service_api(name) for name in names}
     node.connect(settings)
@@ -68,12 +73,18 @@ def build_api_process(settings: Settings, address: str | None = None) -> ApiProc
         settings.issuer, settings.api_audience,
         leeway_seconds=settings.token_leeway_seconds,
         jwks_cache_seconds=settings.jwks_cache_seconds,
+        organizations=node_trust.enabled_organizations(settings),
     )
+    audit = audit or LoggingAuditSink()
+    federation = node_trust.federation_listener(settings, apis.values(), audit)
     server, port, health_servicer = build_server(
         [apis[name].registration(settings) for name in names],
         address=address or f"{settings.grpc_host}:{settings.grpc_port}",
         validator=validator,
         max_workers=settings.grpc_workers,
+        on_auth_decision=auth_listener(audit),
+        federation=federation,
     )
     mark_serving(health_servicer, names)
-    return ApiProcess(server, port, health_servicer, relay, publisher)
+    return ApiProcess(server, port, health_servicer, relay, publisher,
+                      federation.port if federation is not None else 0)

@@ -132,7 +132,7 @@ AuthListener = Callable[[str, Principal | None, errors.KimError | None], None]
 class AuthInterceptor(grpc.ServerInterceptor):
     """Validates the bearer token of every non-public call and makes its Principal available
     as `current_principal` to the servicer. `on_decision(method, principal, error)` lets the
-    audit trail record every rejection."""
+    audit trail record every decision: each rejection, and each accepted principal."""
 
     def __init__(self, validator: TokenValidator, on_decision: AuthListener | None = None) -> None:
         self._validator = validator
@@ -153,6 +153,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                     if self._on_decision:
                         self._on_decision(method, None, exc)
                     raise
+                if self._on_decision:
+                    self._on_decision(method, principal, None)
                 token = current_principal.set(principal)
                 try:
                     return behaviour(request, context)

@@ -1,0 +1,72 @@
+"""What a node trusts, as the composition root (kim/bootstrap.py) wires it into an api process:
+the organisations of its federation file for the token check, and the node directory for the
+peer check of its mutual-TLS port.
+
+`KIM_FEDERATION_FILE` empty is the development realm: no organisation check, no directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+from kim.runtime import mongo
+from kim.runtime.audit import AuditSink
+from kim.runtime.grpc_server import FederationListener
+from kim.runtime.peers import DirectoryPeerCheck
+from kim.runtime.pki import NodeCredentials
+from kim.runtime.settings import Settings
+from services.identity import SERVICE
+from services.identity import federation as federation_file
+from services.identity.directory import Members, members_of
+from services.identity.directory_store import MongoNodeDirectory
+from services.identity.domain import Federation
+from services.identity.organizations import FederationOrganizations
+
+
+def load_federation(settings: Settings) -> Federation | None:
+    """The node's copy of the federation file; a broken file stops the process with the
+    file's problems (line and field), never a node that silently trusts nobody or everyone."""
+    if not settings.federation_file:
+        return None
+    return federation_file.load(settings.federation_file)
+
+
+def enabled_organizations(settings: Settings) -> FederationOrganizations | None:
+    federation = load_federation(settings)
+    return FederationOrganizations(federation) if federation is not None else None
+
+
+def federation_members(settings: Settings) -> Members | None:
+    federation = load_federation(settings)
+    if federation is None:
+        return None
+    return members_of(
+        [(o.alias, o.type) for o in federation.organizations],
+        [(n.id, n.organization, n.certificate_fingerprints) for n in federation.nodes],
+    )
+
+
+def node_credentials(tls_dir: str) -> NodeCredentials:
+    """The files `kim node init` writes (kim/runtime/pki.py `save_node_credentials`)."""
+    folder = Path(tls_dir)
+    return NodeCredentials.from_files(folder / "node.key", folder / "node.crt", folder / "ca.crt")
+
+
+def federation_listener(settings: Settings, apis: Iterable[ModuleType],
+                        audit: AuditSink | None) -> FederationListener | None:
+    """The mutual-TLS port (`KIM_FEDERATION_PORT`, certificate from `KIM_TLS_DIR`), serving the
+    services' federation methods (`FEDERATION_METHODS` of each api module) only to peers whose
+    certificate the node directory of this node's identity database knows as active."""
+    if settings.federation_port == 0:
+        return None
+    if not settings.tls_dir:
+        raise ValueError("KIM_FEDERATION_PORT is set but KIM_TLS_DIR names no certificate folder")
+    mongo.connect(settings, SERVICE)
+    check = DirectoryPeerCheck(MongoNodeDirectory().peer,
+                               cache_seconds=settings.peer_cache_seconds, audit=audit)
+    prefixes = tuple(p for api in apis for p in getattr(api, "FEDERATION_METHODS", ()))
+    return FederationListener(
+        f"{settings.grpc_host}:{settings.federation_port}", node_credentials(settings.tls_dir),
+        prefixes, check)
