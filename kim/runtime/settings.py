@@ -97,6 +97,16 @@ class Settings(BaseSettings):
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )
 
+    # Calls between the services of a node.
+    case_api_target: str = Field(
+        "", description="host:port of the case service's gRPC api; empty: this api process itself."
+    )
+
+    # Conference worker.
+    reminder_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the conference worker looks for overdue Beschlüsse."
+    )
+
     # Federation: organisation check, mutual-TLS port for peer nodes, node directory.
     federation_file: str = Field(
         "", description="This node's copy of the federation file (YAML); its enabled "

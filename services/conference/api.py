@@ -1,21 +1,451 @@
-"""Entry of the conference service into an api process: its gRPC servicers (added by the issues that
-build them) and the documents whose outboxes the relay sends."""
+"""Entry of the conference service into an api process: the `ConferenceService` gRPC servicer.
+
+Who enters: every caller whose bearer token the auth interceptor accepted (`current_principal`).
+Each method translates: request -> domain values (messages.py, every field problem at once) ->
+the service layer (authorises, calls the domain, saves with events) -> response. Errors are
+`kim.errors`; the error interceptor maps them to status codes with German field violations.
+
+The agenda's briefs come from the case service through the `CaseBriefs` port; this module builds
+the gRPC adapter for each call with the caller's own token (case_client.py says why).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import grpc
 
+from kim.conference.v1 import conference_pb2 as pb
+from kim.conference.v1 import conference_pb2_grpc
+from kim.conference.v1 import types_pb2 as types
+from kim.errors import Unauthenticated
+from kim.runtime.auth import current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.conference import SERVICE
+from services.conference import messages as m
+from services.conference.case_client import GrpcCaseBriefs
+from services.conference.cases import CaseBriefs, CaseBriefsFor
+from services.conference.domain.checks import Violations
+from services.conference.domain.policy import Actor
+from services.conference.domain.vocabulary import (
+    BeschlussStatus,
+    ConferenceStatus,
+    DecisionMode,
+    Topic,
+    VoteChoice,
+)
 from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES
+from services.conference.repository import ConferenceRepository
+from services.conference.service import ConferenceService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_AGGREGATES)
 
 
-def registration(settings: Settings) -> Registration:
-    def add_to_server(server: grpc.Server) -> None:
-        """No public gRPC methods yet; the process reports the service's health."""
+def acting() -> Actor:
+    """The caller as the domain knows it: people are named by their username (the name the
+    Lenkungsgruppe roster and conference invitations use, stable across logins)."""
+    principal = current_principal.get()
+    if principal is None:  # mounted without authentication: never answer
+        raise Unauthenticated("Anmeldung erforderlich.")
+    return Actor(principal.username, principal.organization, principal.roles)
 
-    return Registration(SERVICE, add_to_server)
+
+def bearer(context: grpc.ServicerContext) -> str:
+    metadata = dict(context.invocation_metadata() or ())
+    return str(metadata.get("authorization", "")).partition(" ")[2].strip()
+
+
+def ids(v: Violations, request: Any, *fields: str) -> None:
+    for field in fields:
+        v.text(field, getattr(request, field), max_len=100)
+
+
+class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
+    def __init__(self, service: ConferenceService, cases_for: CaseBriefsFor) -> None:
+        self.service = service
+        self.cases_for = cases_for
+        self.notify_outbox: Callable[[], None] = lambda: None
+
+    def _cases(self, context: grpc.ServicerContext) -> CaseBriefs:
+        return self.cases_for(bearer(context))
+
+    def _saved(self, message: Any) -> Any:
+        self.notify_outbox()  # the events of the save leave now, not at the next sweep
+        return message
+
+    # ---------------------------------------------------------------- Fallkonferenzen
+
+    def ScheduleConference(
+        self, request: pb.ScheduleConferenceRequest, context: grpc.ServicerContext
+    ) -> pb.Conference:
+        v = Violations()
+        starts_at = m.datetime_from(request, "starts_at", "starts_at", v)
+        participants = m.participants_from(request.participants, v)
+        v.raise_if_any("Die Fallkonferenz kann so nicht angesetzt werden.")
+        assert starts_at is not None
+        conference = self.service.schedule_conference(
+            acting(),
+            starts_at=starts_at,
+            place=request.place,
+            video_link=request.video_link,
+            participants=participants,
+        )
+        return self._saved(m.conference_message(conference))
+
+    def GetConference(self, request: pb.GetConferenceRequest, context: grpc.ServicerContext) -> pb.Conference:
+        _require_ids(request, "conference_id")
+        return m.conference_message(self.service.conference(acting(), request.conference_id))
+
+    def ListConferences(
+        self, request: pb.ListConferencesRequest, context: grpc.ServicerContext
+    ) -> pb.ListConferencesResponse:
+        v = Violations()
+        status = m.enum_from(
+            types.ConferenceStatus, ConferenceStatus, request.status, "status", v, required=False
+        )
+        v.raise_if_any()
+        page = self.service.conferences(
+            acting(), status=status, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListConferencesResponse(
+            conferences=[m.conference_message(c) for c in page], next_page_token=page.next_page_token
+        )
+
+    def BuildAgenda(
+        self, request: pb.BuildAgendaRequest, context: grpc.ServicerContext
+    ) -> pb.BuildAgendaResponse:
+        _require_ids(request, "conference_id")
+        conference, result = self.service.build_agenda(acting(), request.conference_id, self._cases(context))
+        return self._saved(
+            pb.BuildAgendaResponse(
+                conference=m.conference_message(conference),
+                added_case_ids=list(result.added),
+                skipped=[pb.SkippedCase(case_id=s.case_id, reason=s.reason) for s in result.skipped],
+            )
+        )
+
+    def RefreshBrief(self, request: pb.RefreshBriefRequest, context: grpc.ServicerContext) -> pb.Conference:
+        _require_ids(request, "conference_id", "case_id")
+        conference = self.service.refresh_brief(
+            acting(), request.conference_id, request.case_id, self._cases(context)
+        )
+        return self._saved(m.conference_message(conference))
+
+    def StartConference(
+        self, request: pb.StartConferenceRequest, context: grpc.ServicerContext
+    ) -> pb.Conference:
+        _require_ids(request, "conference_id")
+        return self._saved(
+            m.conference_message(self.service.start_conference(acting(), request.conference_id))
+        )
+
+    def DecideItem(self, request: pb.DecideItemRequest, context: grpc.ServicerContext) -> pb.Conference:
+        v = Violations()
+        ids(v, request, "conference_id", "case_id")
+        decision = m.decision_from(request.decision, v)
+        v.raise_if_any("Die Entscheidung ist unvollständig.")
+        assert decision is not None
+        conference = self.service.decide(acting(), request.conference_id, request.case_id, decision)
+        return self._saved(m.conference_message(conference))
+
+    def CloseConference(
+        self, request: pb.CloseConferenceRequest, context: grpc.ServicerContext
+    ) -> pb.Conference:
+        _require_ids(request, "conference_id")
+        return self._saved(
+            m.conference_message(self.service.close_conference(acting(), request.conference_id))
+        )
+
+    # ---------------------------------------------------------------- Lenkungsgruppe
+
+    def CreateLenkungsgruppe(
+        self, request: pb.CreateLenkungsgruppeRequest, context: grpc.ServicerContext
+    ) -> pb.Lenkungsgruppe:
+        return self._saved(
+            m.lenkungsgruppe_message(self.service.create_lenkungsgruppe(acting(), request.name))
+        )
+
+    def GetLenkungsgruppe(
+        self, request: pb.GetLenkungsgruppeRequest, context: grpc.ServicerContext
+    ) -> pb.Lenkungsgruppe:
+        _require_ids(request, "gremium_id")
+        return m.lenkungsgruppe_message(self.service.lenkungsgruppe(acting(), request.gremium_id))
+
+    def AddMember(self, request: pb.AddMemberRequest, context: grpc.ServicerContext) -> pb.Lenkungsgruppe:
+        _require_ids(request, "gremium_id")
+        gremium = self.service.add_member(acting(), request.gremium_id, m.member_from(request.member))
+        return self._saved(m.lenkungsgruppe_message(gremium))
+
+    def AppointDeputy(
+        self, request: pb.AppointDeputyRequest, context: grpc.ServicerContext
+    ) -> pb.Lenkungsgruppe:
+        _require_ids(request, "gremium_id", "member_id")
+        gremium = self.service.appoint_deputy(
+            acting(), request.gremium_id, request.member_id, m.deputy_from(request)
+        )
+        return self._saved(m.lenkungsgruppe_message(gremium))
+
+    def RemoveMember(
+        self, request: pb.RemoveMemberRequest, context: grpc.ServicerContext
+    ) -> pb.Lenkungsgruppe:
+        _require_ids(request, "gremium_id", "member_id")
+        gremium = self.service.remove_member(acting(), request.gremium_id, request.member_id)
+        return self._saved(m.lenkungsgruppe_message(gremium))
+
+    def ScheduleSession(
+        self, request: pb.ScheduleSessionRequest, context: grpc.ServicerContext
+    ) -> pb.Session:
+        v = Violations()
+        ids(v, request, "gremium_id")
+        starts_at = m.datetime_from(request, "starts_at", "starts_at", v)
+        v.raise_if_any("Die Sitzung kann so nicht angesetzt werden.")
+        assert starts_at is not None
+        session = self.service.schedule_session(
+            acting(), request.gremium_id, starts_at=starts_at, place=request.place
+        )
+        return self._saved(m.session_message(session))
+
+    def GetSession(self, request: pb.GetSessionRequest, context: grpc.ServicerContext) -> pb.Session:
+        _require_ids(request, "session_id")
+        return m.session_message(self.service.session(acting(), request.session_id))
+
+    def ListSessions(
+        self, request: pb.ListSessionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListSessionsResponse:
+        _require_ids(request, "gremium_id")
+        page = self.service.sessions(
+            acting(), request.gremium_id, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListSessionsResponse(
+            sessions=[m.session_message(s) for s in page], next_page_token=page.next_page_token
+        )
+
+    def SubmitVorlage(self, request: pb.SubmitVorlageRequest, context: grpc.ServicerContext) -> pb.Session:
+        v = Violations()
+        ids(v, request, "session_id")
+        draft = m.vorlage_draft_from(request.vorlage, v)
+        v.raise_if_any("Die Beschlussvorlage ist unvollständig.")
+        return self._saved(
+            m.session_message(self.service.submit_vorlage(acting(), request.session_id, draft))
+        )
+
+    def AddVorlageToAgenda(
+        self, request: pb.AddVorlageToAgendaRequest, context: grpc.ServicerContext
+    ) -> pb.Session:
+        _require_ids(request, "session_id", "projektgruppe_id", "vorlage_id")
+        session = self.service.add_vorlage_to_agenda(
+            acting(), request.session_id, request.projektgruppe_id, request.vorlage_id
+        )
+        return self._saved(m.session_message(session))
+
+    def OpenSession(self, request: pb.OpenSessionRequest, context: grpc.ServicerContext) -> pb.Session:
+        _require_ids(request, "session_id")
+        session = self.service.open_session(
+            acting(), request.session_id, {p.strip() for p in request.present}
+        )
+        return self._saved(m.session_message(session))
+
+    def RecordAttendance(
+        self, request: pb.RecordAttendanceRequest, context: grpc.ServicerContext
+    ) -> pb.Session:
+        _require_ids(request, "session_id")
+        session = self.service.record_attendance(
+            acting(), request.session_id, {p.strip() for p in request.present}
+        )
+        return self._saved(m.session_message(session))
+
+    def CastVote(self, request: pb.CastVoteRequest, context: grpc.ServicerContext) -> pb.Session:
+        v = Violations()
+        ids(v, request, "session_id", "vorlage_id")
+        choice = m.enum_from(types.VoteChoice, VoteChoice, request.choice, "choice", v)
+        v.raise_if_any("Die Stimme ist ungültig.")
+        assert choice is not None
+        session = self.service.cast_vote(acting(), request.session_id, request.vorlage_id, choice)
+        return self._saved(m.session_message(session))
+
+    def DeclareResult(
+        self, request: pb.DeclareResultRequest, context: grpc.ServicerContext
+    ) -> pb.DeclareResultResponse:
+        v = Violations()
+        ids(v, request, "session_id", "vorlage_id")
+        mode = m.enum_from(types.DecisionMode, DecisionMode, request.mode, "mode", v)
+        result = m.result_from(request, mode, v)
+        v.raise_if_any("Das Ergebnis kann so nicht festgestellt werden.")
+        session, beschluss = self.service.declare_result(acting(), request.session_id, result)
+        response = pb.DeclareResultResponse(session=m.session_message(session))
+        if beschluss is not None:
+            response.beschluss.CopyFrom(m.beschluss_message(beschluss))
+        return self._saved(response)
+
+    def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.ServicerContext) -> pb.Session:
+        _require_ids(request, "session_id")
+        return self._saved(m.session_message(self.service.close_session(acting(), request.session_id)))
+
+    # ---------------------------------------------------------------- Beschlussverfolgung
+
+    def GetBeschluss(self, request: pb.GetBeschlussRequest, context: grpc.ServicerContext) -> pb.Beschluss:
+        _require_ids(request, "beschluss_id")
+        return m.beschluss_message(self.service.beschluss(acting(), request.beschluss_id))
+
+    def ListBeschluesse(
+        self, request: pb.ListBeschluesseRequest, context: grpc.ServicerContext
+    ) -> pb.ListBeschluesseResponse:
+        v = Violations()
+        ids(v, request, "gremium_id")
+        statuses = [
+            m.enum_from(types.BeschlussStatus, BeschlussStatus, s, f"statuses[{i}]", v)
+            for i, s in enumerate(request.statuses)
+        ]
+        v.raise_if_any()
+        page = self.service.beschluesse(
+            acting(),
+            request.gremium_id,
+            statuses=[s for s in statuses if s is not None],
+            responsible_person=request.responsible_person.strip(),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListBeschluesseResponse(
+            beschluesse=[m.beschluss_message(b) for b in page], next_page_token=page.next_page_token
+        )
+
+    def UpdateBeschlussStatus(
+        self, request: pb.UpdateBeschlussStatusRequest, context: grpc.ServicerContext
+    ) -> pb.Beschluss:
+        v = Violations()
+        ids(v, request, "beschluss_id")
+        status = m.enum_from(types.BeschlussStatus, BeschlussStatus, request.status, "status", v)
+        v.raise_if_any()
+        assert status is not None
+        beschluss = self.service.update_beschluss_status(acting(), request.beschluss_id, status, request.note)
+        return self._saved(m.beschluss_message(beschluss))
+
+    def RescheduleBeschluss(
+        self, request: pb.RescheduleBeschlussRequest, context: grpc.ServicerContext
+    ) -> pb.Beschluss:
+        v = Violations()
+        ids(v, request, "beschluss_id")
+        due_on = m.date_from(request.due_on, "due_on", v, required=True)
+        v.raise_if_any("Die Frist kann so nicht geändert werden.")
+        assert due_on is not None
+        beschluss = self.service.reschedule_beschluss(acting(), request.beschluss_id, due_on, request.note)
+        return self._saved(m.beschluss_message(beschluss))
+
+    def ListOverdueBeschluesse(
+        self, request: pb.ListOverdueBeschluesseRequest, context: grpc.ServicerContext
+    ) -> pb.ListBeschluesseResponse:
+        v = Violations()
+        ids(v, request, "gremium_id")
+        on = m.date_from(request.on, "on", v)
+        v.raise_if_any()
+        page = self.service.overdue(
+            acting(), request.gremium_id, on, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListBeschluesseResponse(
+            beschluesse=[m.beschluss_message(b) for b in page], next_page_token=page.next_page_token
+        )
+
+    # ---------------------------------------------------------------- Projektgruppen
+
+    def EstablishProjektgruppe(
+        self, request: pb.EstablishProjektgruppeRequest, context: grpc.ServicerContext
+    ) -> pb.Projektgruppe:
+        v = Violations()
+        ids(v, request, "mandate_beschluss_id")
+        topic = m.enum_from(types.Topic, Topic, request.topic, "topic", v)
+        v.raise_if_any("Die Projektgruppe kann so nicht eingerichtet werden.")
+        assert topic is not None
+        group = self.service.establish_projektgruppe(
+            acting(),
+            name=request.name,
+            topic=topic,
+            mandate_beschluss_id=request.mandate_beschluss_id,
+            members=[m.projektgruppe_member_from(x) for x in request.members],
+        )
+        return self._saved(m.projektgruppe_message(group))
+
+    def GetProjektgruppe(
+        self, request: pb.GetProjektgruppeRequest, context: grpc.ServicerContext
+    ) -> pb.Projektgruppe:
+        _require_ids(request, "projektgruppe_id")
+        return m.projektgruppe_message(self.service.projektgruppe(acting(), request.projektgruppe_id))
+
+    def ListProjektgruppen(
+        self, request: pb.ListProjektgruppenRequest, context: grpc.ServicerContext
+    ) -> pb.ListProjektgruppenResponse:
+        page = self.service.projektgruppen(
+            acting(), page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListProjektgruppenResponse(
+            projektgruppen=[m.projektgruppe_message(g) for g in page], next_page_token=page.next_page_token
+        )
+
+    def AddProjektgruppeMember(
+        self, request: pb.AddProjektgruppeMemberRequest, context: grpc.ServicerContext
+    ) -> pb.Projektgruppe:
+        _require_ids(request, "projektgruppe_id")
+        group = self.service.add_projektgruppe_member(
+            acting(), request.projektgruppe_id, m.projektgruppe_member_from(request.member)
+        )
+        return self._saved(m.projektgruppe_message(group))
+
+    def RemoveProjektgruppeMember(
+        self, request: pb.RemoveProjektgruppeMemberRequest, context: grpc.ServicerContext
+    ) -> pb.Projektgruppe:
+        _require_ids(request, "projektgruppe_id", "person")
+        group = self.service.remove_projektgruppe_member(
+            acting(), request.projektgruppe_id, request.person.strip()
+        )
+        return self._saved(m.projektgruppe_message(group))
+
+    def PrepareVorlage(
+        self, request: pb.PrepareVorlageRequest, context: grpc.ServicerContext
+    ) -> pb.Beschlussvorlage:
+        v = Violations()
+        ids(v, request, "projektgruppe_id")
+        draft = m.prepared_draft_from(request, v)
+        v.raise_if_any("Die Beschlussvorlage ist unvollständig.")
+        return self._saved(
+            m.vorlage_message(self.service.prepare_vorlage(acting(), request.projektgruppe_id, draft))
+        )
+
+    def GetBarrierRegister(
+        self, request: pb.GetBarrierRegisterRequest, context: grpc.ServicerContext
+    ) -> pb.BarrierRegister:
+        v = Violations()
+        since = m.date_from(request.since, "since", v)
+        v.raise_if_any()
+        view = self.service.barrier_register(
+            acting(), projektgruppe_id=request.projektgruppe_id.strip(), since=since
+        )
+        return m.register_message(view)
+
+
+def _require_ids(request: Any, *fields: str) -> None:
+    v = Violations()
+    ids(v, request, *fields)
+    v.raise_if_any()
+
+
+def case_api_target(settings: Settings) -> str:
+    """The case api this node's conference calls: configured, or this api process itself."""
+    return settings.case_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
+
+
+def registration(settings: Settings) -> Registration:
+    """The api process connects the "conference" database before it adds servicers. The channel
+    to the case api connects lazily, at the first agenda built."""
+    channel = grpc.insecure_channel(case_api_target(settings))
+    service = ConferenceService(ConferenceRepository(settings.node_id), register_org=settings.organization_id)
+    servicer = ConferenceServicer(service, lambda token: GrpcCaseBriefs(channel, token, settings.node_id))
+
+    def add_to_server(server: grpc.Server) -> None:
+        conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)
+
+    def bind_outbox(notify: Callable[[], None]) -> None:
+        servicer.notify_outbox = notify
+
+    return Registration(SERVICE, add_to_server, bind_outbox=bind_outbox)

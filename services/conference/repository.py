@@ -267,6 +267,14 @@ class ConferenceRepository:
         ).order_by("due_on", "beschluss_id")
         return _page(query, Beschluss, page_size, page_token)
 
+    def overdue_beschluss_ids(self, on: date, *, limit: int = MAX_PAGE_SIZE) -> list[str]:
+        """Ids of Beschlüsse of every Lenkungsgruppe on this node that are overdue on `on` and not
+        yet reminded for their current due date (the worker's timer works through them)."""
+        documents = BeschlussDocument.objects(
+            status__in=[s.value for s in PENDING_STATUSES], due_on__lt=on.isoformat(),
+        ).order_by("due_on", "beschluss_id").only("beschluss_id", "due_on", "state").limit(limit)
+        return [d.beschluss_id for d in documents if d.state.get("reminded_for") != d.due_on]
+
     def latest_zielgruppen_version(self, gremium_id: str) -> int | None:
         latest = (BeschlussDocument.objects(gremium_id=gremium_id, zielgruppen_version__ne=None)
                   .order_by("-zielgruppen_version").only("zielgruppen_version").first())
@@ -280,6 +288,12 @@ class ConferenceRepository:
     def projektgruppe(self, projektgruppe_id: str) -> Projektgruppe:
         return self._load(ProjektgruppeDocument, projektgruppe_id, Projektgruppe,
                           f"Die Projektgruppe {projektgruppe_id} gibt es nicht.")
+
+    def projektgruppen(
+        self, coordination_org: str, *, page_size: int = 0, page_token: str = "",
+    ) -> Page[Projektgruppe]:
+        query = ProjektgruppeDocument.objects(coordination_org=coordination_org).order_by("projektgruppe_id")
+        return _page(query, Projektgruppe, page_size, page_token)
 
     def record_barrier(self, coordination_org: str, observation: BarrierObservation) -> bool:
         """False when the barrier is already registered (a redelivered event)."""

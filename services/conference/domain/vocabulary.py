@@ -109,12 +109,13 @@ class Rechtskreis(Labelled):
 
 class AgeBand(Labelled):
     """Coarse enough to pseudonymise, cut where the programmes cut: JMD serves up to 27,
-    MBE and Mettmann's "älter als 27" start at 28."""
+    MBE and Mettmann's "älter als 27" start at 28. The same bands as the case service's briefs
+    (services/case/domain/brief.py), which send them as their German label."""
 
     UNDER_18 = "under_18"
     FROM_18_TO_27 = "18_27"
-    FROM_28_TO_44 = "28_44"
-    FROM_45_TO_64 = "45_64"
+    FROM_28_TO_39 = "28_39"
+    FROM_40_TO_64 = "40_64"
     FROM_65 = "65_plus"
 
     @classmethod
@@ -123,10 +124,10 @@ class AgeBand(Labelled):
             return cls.UNDER_18
         if age <= 27:
             return cls.FROM_18_TO_27
-        if age <= 44:
-            return cls.FROM_28_TO_44
+        if age <= 39:
+            return cls.FROM_28_TO_39
         if age <= 64:
-            return cls.FROM_45_TO_64
+            return cls.FROM_40_TO_64
         return cls.FROM_65
 
 
@@ -265,8 +266,8 @@ _LABELS: list[tuple[Labelled, str]] = [
     (Rechtskreis.JMD, "Jugendmigrationsdienst (JMD)"),
     (AgeBand.UNDER_18, "unter 18 Jahre"),
     (AgeBand.FROM_18_TO_27, "18 bis 27 Jahre"),
-    (AgeBand.FROM_28_TO_44, "28 bis 44 Jahre"),
-    (AgeBand.FROM_45_TO_64, "45 bis 64 Jahre"),
+    (AgeBand.FROM_28_TO_39, "28 bis 39 Jahre"),
+    (AgeBand.FROM_40_TO_64, "40 bis 64 Jahre"),
     (AgeBand.FROM_65, "65 Jahre und älter"),
     (ResidenceStatusKind.AUFENTHALTSGESTATTUNG, "Aufenthaltsgestattung"),
     (ResidenceStatusKind.DULDUNG, "Duldung"),

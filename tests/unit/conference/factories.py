@@ -43,7 +43,7 @@ def make_brief(**overrides: Any) -> CaseBrief:
         "owner_org": "stadt-hilden",
         "coordination_org": KI,
         "status": CaseStatus.PROPOSED,
-        "age_band": AgeBand.FROM_28_TO_44,
+        "age_band": AgeBand.FROM_28_TO_39,
         "fetched_at": NOW,
         "zielgruppe": "geduldete_gestattete_ueber_27",
         "handlungsfelder": (Handlungsfeld.AUFENTHALT_IDENTITAET, Handlungsfeld.ARBEIT),

@@ -27,7 +27,8 @@ def test_shared_values_keep_their_own_labels() -> None:
 
 @pytest.mark.parametrize(("age", "band"), [
     (17, v.AgeBand.UNDER_18), (18, v.AgeBand.FROM_18_TO_27), (27, v.AgeBand.FROM_18_TO_27),
-    (28, v.AgeBand.FROM_28_TO_44), (64, v.AgeBand.FROM_45_TO_64), (65, v.AgeBand.FROM_65),
+    (28, v.AgeBand.FROM_28_TO_39), (39, v.AgeBand.FROM_28_TO_39), (40, v.AgeBand.FROM_40_TO_64),
+    (64, v.AgeBand.FROM_40_TO_64), (65, v.AgeBand.FROM_65),
 ])
 def test_age_bands_cut_where_the_programmes_cut(age: int, band: v.AgeBand) -> None:
     assert v.AgeBand.for_age(age) is band

@@ -1,0 +1,137 @@
+"""gRPC adapter of the `CaseBriefs` port: the case service's `kim.case.v1.CaseService` api.
+
+Whose token: the CALLER's. The coordinator who builds the agenda is the person who reads the
+briefs, so the case service decides by that person's organisation and roles (a coordinator of
+the koordinierende Stelle sees exactly the cases shared with it) and its audit trail names that
+person, not a technical account. A node service account would read every case and hide who
+read it; it belongs to the cross-node call of the federation issue (mutual TLS plus the
+service-account token), which will be a second adapter behind the same port.
+
+The case brief of kim.case.v1 carries no koordinierende Stelle: the case service lists only
+cases shared with the caller's organisation, so a brief returned for the coordinator's query
+is taken as addressed to that Stelle. It sends its age band as the German label; the bands are
+the same as the conference's (`AgeBand`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import grpc
+
+from kim import errors
+from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2
+from services.conference.cases import CaseBriefs
+from services.conference.domain.briefs import CaseBrief
+from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis
+
+#: Purpose the case service writes to its audit trail for these reads.
+PURPOSE = "Fallkonferenz"
+PAGE_SIZE = 100
+TIMEOUT_SECONDS = 15.0
+
+_AGE_BANDS = {
+    "unter 18": AgeBand.UNDER_18,
+    "18 bis 27": AgeBand.FROM_18_TO_27,
+    "28 bis 39": AgeBand.FROM_28_TO_39,
+    "40 bis 64": AgeBand.FROM_40_TO_64,
+    "65 und älter": AgeBand.FROM_65,
+}
+
+_ERRORS: dict[grpc.StatusCode, type[errors.KimError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+}
+
+
+class GrpcCaseBriefs(CaseBriefs):
+    """One call's view of the case service of `owner_node`, as the holder of `bearer_token`."""
+
+    def __init__(self, channel: grpc.Channel, bearer_token: str, owner_node: str) -> None:
+        self._stub = case_pb2_grpc.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._metadata = (("authorization", f"Bearer {bearer_token}"),)
+        self._owner_node = owner_node
+
+    def agenda_candidates(self, coordination_org: str, conference_day: date) -> list[CaseBrief]:
+        proposals = self._list(
+            coordination_org, [types_pb2.CASE_STATUS_PROPOSED, types_pb2.CASE_STATUS_IN_REVIEW], None
+        )
+        reviews = self._list(coordination_org, [types_pb2.CASE_STATUS_ACTIVE], conference_day)
+        return [*proposals, *reviews]
+
+    def brief(self, case_id: str, coordination_org: str) -> CaseBrief:
+        request = case_pb2.GetCaseBriefRequest(case_id=case_id, purpose=PURPOSE)
+        return self._brief(self._call("GetCaseBrief", request), coordination_org)
+
+    def _list(
+        self, coordination_org: str, statuses: list[int], review_due_by: date | None
+    ) -> list[CaseBrief]:
+        return [self._brief(m, coordination_org) for m in self._pages(statuses, review_due_by)]
+
+    def _pages(self, statuses: list[int], review_due_by: date | None) -> Iterator[case_pb2.CaseBrief]:
+        token = ""
+        while True:
+            request = case_pb2.ListCasesRequest(
+                statuses=statuses, page_size=PAGE_SIZE, page_token=token, purpose=PURPOSE
+            )
+            if review_due_by is not None:
+                request.review_due_by.CopyFrom(
+                    types_pb2.Date(year=review_due_by.year, month=review_due_by.month, day=review_due_by.day)
+                )
+            response = self._call("ListCases", request)
+            yield from response.cases
+            token = response.next_page_token
+            if not token:
+                return
+
+    def _call(self, method: str, request: object) -> object:
+        try:
+            return getattr(self._stub, method)(request, metadata=self._metadata, timeout=TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            code = error.code()  # type: ignore[attr-defined]
+            details = error.details() or ""  # type: ignore[attr-defined]
+            kind = _ERRORS.get(code)
+            if kind is not None:
+                raise kind(details or "Der Fall-Dienst hat die Anfrage abgelehnt.") from error
+            raise errors.Unavailable(
+                f"Der Fall-Dienst ist nicht erreichbar ({code.name}); bitte später erneut versuchen."
+            ) from error
+
+    def _brief(self, m: case_pb2.CaseBrief, coordination_org: str) -> CaseBrief:
+        return CaseBrief(
+            case_id=m.case_id,
+            pseudonym=m.pseudonym,
+            owner_node=self._owner_node,
+            owner_org=m.owner_org,
+            coordination_org=coordination_org,
+            status=CaseStatus[types_pb2.CaseStatus.Name(m.status).removeprefix("CASE_STATUS_")],
+            age_band=_age_band(m),
+            fetched_at=datetime.now(UTC),
+            zielgruppe=m.zielgruppe,
+            handlungsfelder=tuple(
+                Handlungsfeld[types_pb2.Handlungsfeld.Name(h).removeprefix("HANDLUNGSFELD_")]
+                for h in m.handlungsfelder
+            ),
+            rechtskreise=tuple(
+                Rechtskreis[types_pb2.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")]
+                for r in m.rechtskreise
+            ),
+            review_due_on=_date(m.next_review_due) if m.HasField("next_review_due") else None,
+        )
+
+
+def _date(value: types_pb2.Date) -> date | None:
+    return date(value.year, value.month, value.day) if value.year else None
+
+
+def _age_band(m: case_pb2.CaseBrief) -> AgeBand:
+    try:
+        return _AGE_BANDS[m.age_band]
+    except KeyError:
+        # A band this node does not know would be guessed wrong: better no agenda than that.
+        raise errors.Unavailable(
+            f"Der Fall-Dienst meldet zu {m.pseudonym} die unbekannte Altersgruppe „{m.age_band}“."
+        ) from None

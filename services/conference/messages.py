@@ -1,0 +1,518 @@
+"""Mappers between the domain and the API messages of `kim.conference.v1.ConferenceService`.
+
+Requests become domain values with every field problem collected (German, field paths as in
+the request, so `google.rpc.BadRequest` points at them); domain aggregates become responses.
+Enums map by name like the events (contracts.py): domain member NAME <-> <PREFIX>_<NAME>.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from kim.conference.v1 import conference_pb2 as pb
+from kim.conference.v1 import types_pb2 as types
+from services.conference.contracts import catalogue, enum_value, iso
+from services.conference.domain.briefs import CaseBrief
+from services.conference.domain.checks import Violations
+from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
+from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Member, Sitzung
+from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember, RegisterView
+from services.conference.domain.vocabulary import (
+    BarrierCategory,
+    ParticipantRole,
+    Rechtskreis,
+    ReferralTarget,
+    ResidenceStatusKind,
+    ReviewOutcome,
+    VorlageKind,
+)
+from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
+from services.conference.domain.zielgruppen import CountryRule, ZielgruppeDefinition
+from services.conference.service import ResultDeclaration, VorlageDraft
+
+E = TypeVar("E", bound=Enum)
+
+
+# ---------------------------------------------------------------- request -> domain
+
+
+def enum_from(
+    proto_enum: Any, domain: type[E], number: int, field: str, v: Violations, *, required: bool = True
+) -> E | None:
+    """The domain member for a proto enum number; UNSPECIFIED is None (a violation if required)."""
+    if number == 0:
+        if required:
+            v.add(field, "Angabe fehlt.")
+        return None
+    try:
+        name = proto_enum.Name(number)
+    except ValueError:
+        v.add(field, f"Unbekannter Wert {number}.")
+        return None
+    prefix = proto_enum.DESCRIPTOR.values[0].name.removesuffix("UNSPECIFIED")
+    try:
+        return domain[name.removeprefix(prefix)]
+    except KeyError:
+        v.add(field, f"Unbekannter Wert {name}.")
+        return None
+
+
+def date_from(value: str, field: str, v: Violations, *, required: bool = False) -> date | None:
+    if not value:
+        if required:
+            v.add(field, "Datum angeben (JJJJ-MM-TT).")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        v.add(field, f"„{value}“ ist kein Datum im Format JJJJ-MM-TT.")
+        return None
+
+
+def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetime | None:
+    if not message.HasField(name):
+        v.add(field, "Zeitpunkt angeben.")
+        return None
+    value: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+    return value
+
+
+def participants_from(items: Any, v: Violations) -> list[Participant]:
+    result = []
+    for i, p in enumerate(items):
+        role = enum_from(types.ParticipantRole, ParticipantRole, p.role, f"participants[{i}].role", v)
+        if role is not None:
+            result.append(Participant(p.person.strip(), p.name.strip(), role, p.organisation.strip()))
+    return result
+
+
+def decision_from(message: pb.Decision, v: Violations) -> Decision | None:
+    kind = message.WhichOneof("kind")
+    if kind == "admission":
+        return Decision.admission(
+            message.admission.assigned_org.strip(), message.admission.case_manager.strip()
+        )
+    if kind == "referral":
+        target = enum_from(
+            types.ReferralTarget, ReferralTarget, message.referral.target, "decision.referral.target", v
+        )
+        if target is None:
+            return None
+        return Decision.referral(target, message.referral.service.strip(), message.referral.reason.strip())
+    if kind == "deferral":
+        until = date_from(message.deferral.until, "decision.deferral.until", v)
+        return Decision.deferral(message.deferral.reason.strip(), until)
+    if kind == "rejection":
+        return Decision.rejection(message.rejection.reason.strip())
+    if kind == "review":
+        outcome = enum_from(
+            types.ReviewOutcome, ReviewOutcome, message.review.outcome, "decision.review.outcome", v
+        )
+        if outcome is None:
+            return None
+        return Decision.review(outcome, tuple(message.review.offices_to_invite), message.review.note.strip())
+    v.add("decision", "Aufnahme, Verweisberatung, Zurückstellung, Ablehnung oder Ergebnis angeben.")
+    return None
+
+
+def member_from(message: pb.Member) -> Member:
+    deputy = (
+        Deputy(message.deputy.person.strip(), message.deputy.name.strip())
+        if message.HasField("deputy")
+        else None
+    )
+    return Member(
+        "",
+        message.person.strip(),
+        message.name,
+        message.organisation.strip(),
+        message.function,
+        message.voting,
+        deputy,
+    )
+
+
+def deputy_from(request: pb.AppointDeputyRequest) -> Deputy | None:
+    if not request.HasField("deputy"):
+        return None
+    return Deputy(request.deputy.person.strip(), request.deputy.name.strip())
+
+
+def definitions_from(items: Any, v: Violations, prefix: str) -> tuple[ZielgruppeDefinition, ...]:
+    result = []
+    for i, d in enumerate(items):
+        kinds = []
+        for j, number in enumerate(d.residence_kinds):
+            kind = enum_from(
+                types.ResidenceStatusKind,
+                ResidenceStatusKind,
+                number,
+                f"{prefix}[{i}].residence_kinds[{j}]",
+                v,
+            )
+            if kind is not None:
+                kinds.append(kind)
+        result.append(
+            ZielgruppeDefinition(
+                key=d.key,
+                name=d.name,
+                description=d.description,
+                min_age=d.min_age if d.HasField("min_age") else None,
+                max_age=d.max_age if d.HasField("max_age") else None,
+                residence_kinds=tuple(kinds),
+                legal_bases=tuple(d.legal_bases),
+                countries_of_origin=tuple(CountryRule(r.country, r.region) for r in d.countries_of_origin),
+                requires_umf=d.requires_umf,
+            )
+        )
+    return tuple(result)
+
+
+def evidence_from(items: Any, v: Violations) -> tuple[EvidenceCount, ...]:
+    result = []
+    for i, e in enumerate(items):
+        a = enum_from(types.Rechtskreis, Rechtskreis, e.rechtskreis_a, f"evidence[{i}].rechtskreis_a", v)
+        b = enum_from(
+            types.Rechtskreis, Rechtskreis, e.rechtskreis_b, f"evidence[{i}].rechtskreis_b", v, required=False
+        )
+        category = enum_from(types.BarrierCategory, BarrierCategory, e.category, f"evidence[{i}].category", v)
+        if a is not None and category is not None:
+            result.append(EvidenceCount(a, b, category, e.display))
+    return tuple(result)
+
+
+def vorlage_draft_from(m: pb.Beschlussvorlage, v: Violations) -> VorlageDraft:
+    kind = enum_from(types.VorlageKind, VorlageKind, m.kind, "vorlage.kind", v, required=False)
+    return VorlageDraft(
+        title=m.title,
+        proposed_wording=m.proposed_wording,
+        kind=kind or VorlageKind.GENERAL,
+        rationale=m.rationale,
+        responsible_org=m.responsible_org.strip(),
+        responsible_person=m.responsible_person.strip(),
+        due_on=date_from(m.due_on, "vorlage.due_on", v),
+        zielgruppen=definitions_from(m.zielgruppen, v, "vorlage.zielgruppen"),
+        evidence=evidence_from(m.evidence, v),
+    )
+
+
+def prepared_draft_from(r: pb.PrepareVorlageRequest, v: Violations) -> VorlageDraft:
+    return VorlageDraft(
+        title=r.title,
+        proposed_wording=r.proposed_wording,
+        rationale=r.rationale,
+        responsible_org=r.responsible_org.strip(),
+        responsible_person=r.responsible_person.strip(),
+        due_on=date_from(r.due_on, "due_on", v),
+        evidence=evidence_from(r.evidence, v),
+    )
+
+
+def result_from(r: pb.DeclareResultRequest, mode: Any, v: Violations) -> ResultDeclaration:
+    return ResultDeclaration(
+        vorlage_id=r.vorlage_id,
+        mode=mode,
+        wording=r.wording,
+        responsible_org=r.responsible_org.strip(),
+        responsible_person=r.responsible_person.strip(),
+        due_on=date_from(r.due_on, "due_on", v),
+    )
+
+
+def projektgruppe_member_from(m: pb.ProjektgruppeMember) -> ProjektgruppenMember:
+    return ProjektgruppenMember(m.person.strip(), m.name.strip(), m.organisation.strip())
+
+
+# ---------------------------------------------------------------- domain -> response
+
+
+def ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def brief_message(b: CaseBrief) -> pb.CaseBrief:
+    message = pb.CaseBrief(
+        case_id=b.case_id,
+        pseudonym=b.pseudonym,
+        owner_node=b.owner_node,
+        owner_org=b.owner_org,
+        coordination_org=b.coordination_org,
+        status=enum_value(types.CaseStatus, b.status),
+        age_band=enum_value(types.AgeBand, b.age_band),
+        zielgruppe=b.zielgruppe,
+        handlungsfelder=[enum_value(types.Handlungsfeld, h) for h in b.handlungsfelder],
+        rechtskreise=[enum_value(types.Rechtskreis, r) for r in b.rechtskreise],
+        case_manager=b.case_manager,
+        case_manager_org=b.case_manager_org,
+        proposed_on=iso(b.proposed_on),
+        review_due_on=iso(b.review_due_on),
+        fetched_at=ts(b.fetched_at),
+    )
+    if b.identity is not None:
+        i = b.identity
+        message.identity.CopyFrom(
+            pb.DisclosedIdentity(
+                given_name=i.given_name,
+                family_name=i.family_name,
+                birth_date=iso(i.birth_date),
+                consent=pb.ConsentCoverage(
+                    consent_id=i.consent.consent_id,
+                    recipient_org=i.consent.recipient_org,
+                    purposes=sorted(i.consent.purposes),
+                    expires_on=iso(i.consent.expires_on),
+                ),
+            )
+        )
+    return message
+
+
+def decision_message(d: Decision) -> pb.Decision:
+    message = pb.Decision(decided_at=ts(d.decided_at), decided_by=d.decided_by)
+    kind = d.kind.name
+    if kind == "ADMISSION":
+        message.admission.CopyFrom(pb.Admission(assigned_org=d.assigned_org, case_manager=d.case_manager))
+    elif kind == "REFERRAL":
+        message.referral.CopyFrom(
+            pb.Referral(
+                target=enum_value(types.ReferralTarget, d.referral_target),
+                service=d.referral_service,
+                reason=d.reason,
+            )
+        )
+    elif kind == "DEFERRAL":
+        message.deferral.CopyFrom(pb.Deferral(reason=d.reason, until=iso(d.deferred_until)))
+    elif kind == "REJECTION":
+        message.rejection.CopyFrom(pb.Rejection(reason=d.reason))
+    else:
+        message.review.CopyFrom(
+            pb.Review(
+                outcome=enum_value(types.ReviewOutcome, d.review_outcome),
+                offices_to_invite=list(d.offices_to_invite),
+                note=d.reason,
+            )
+        )
+    return message
+
+
+def _agenda_item(item: AgendaItem) -> pb.AgendaItem:
+    message = pb.AgendaItem(
+        position=item.position,
+        kind=enum_value(types.AgendaItemKind, item.kind),
+        brief=brief_message(item.brief),
+    )
+    if item.decision is not None:
+        message.decision.CopyFrom(decision_message(item.decision))
+    return message
+
+
+def conference_message(c: Fallkonferenz) -> pb.Conference:
+    return pb.Conference(
+        conference_id=c.conference_id,
+        coordination_org=c.coordination_org,
+        starts_at=ts(c.starts_at),
+        place=c.place,
+        video_link=c.video_link,
+        participants=[
+            pb.Participant(
+                person=p.person,
+                name=p.name,
+                role=enum_value(types.ParticipantRole, p.role),
+                organisation=p.organisation,
+            )
+            for p in c.participants
+        ],
+        status=enum_value(types.ConferenceStatus, c.status),
+        agenda=[_agenda_item(i) for i in c.agenda],
+        scheduled_by=c.scheduled_by,
+        started_at=ts(c.started_at),
+        closed_at=ts(c.closed_at),
+        closed_by=c.closed_by,
+    )
+
+
+def _member(m: Member) -> pb.Member:
+    message = pb.Member(
+        member_id=m.member_id,
+        person=m.person,
+        name=m.name,
+        organisation=m.organisation,
+        function=m.function,
+        voting=m.voting,
+    )
+    if m.deputy is not None:
+        message.deputy.CopyFrom(pb.Deputy(person=m.deputy.person, name=m.deputy.name))
+    return message
+
+
+def lenkungsgruppe_message(g: Lenkungsgruppe) -> pb.Lenkungsgruppe:
+    return pb.Lenkungsgruppe(
+        gremium_id=g.gremium_id,
+        coordination_org=g.coordination_org,
+        name=g.name,
+        members=[_member(m) for m in g.members],
+    )
+
+
+def _definition(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
+    return types.ZielgruppeDefinition(
+        key=d.key,
+        name=d.name,
+        description=d.description,
+        min_age=d.min_age,
+        max_age=d.max_age,
+        residence_kinds=[enum_value(types.ResidenceStatusKind, k) for k in d.residence_kinds],
+        legal_bases=list(d.legal_bases),
+        countries_of_origin=[
+            types.CountryRule(country=r.country, region=r.region) for r in d.countries_of_origin
+        ],
+        requires_umf=d.requires_umf,
+    )
+
+
+def _evidence(items: tuple[EvidenceCount, ...]) -> list[types.EvidenceCount]:
+    return [
+        types.EvidenceCount(
+            rechtskreis_a=enum_value(types.Rechtskreis, e.rechtskreis_a),
+            rechtskreis_b=enum_value(types.Rechtskreis, e.rechtskreis_b),
+            category=enum_value(types.BarrierCategory, e.category),
+            display=e.display,
+        )
+        for e in items
+    ]
+
+
+def vorlage_message(v: Beschlussvorlage) -> pb.Beschlussvorlage:
+    return pb.Beschlussvorlage(
+        vorlage_id=v.vorlage_id,
+        kind=enum_value(types.VorlageKind, v.kind),
+        title=v.title,
+        proposed_wording=v.proposed_wording,
+        rationale=v.rationale,
+        responsible_org=v.responsible_org,
+        responsible_person=v.responsible_person,
+        due_on=iso(v.due_on),
+        zielgruppen=[_definition(d) for d in v.zielgruppen],
+        projektgruppe_id=v.projektgruppe_id,
+        evidence=_evidence(v.evidence),
+        submitted_by=v.submitted_by,
+        submitted_at=ts(v.submitted_at),
+    )
+
+
+def session_message(s: Sitzung) -> pb.Session:
+    quorum = s.quorum()
+    return pb.Session(
+        session_id=s.session_id,
+        gremium_id=s.gremium_id,
+        coordination_org=s.coordination_org,
+        starts_at=ts(s.starts_at),
+        place=s.place,
+        status=enum_value(types.SessionStatus, s.status),
+        items=[
+            pb.SessionItem(
+                vorlage=vorlage_message(i.vorlage),
+                status=enum_value(types.VorlageStatus, i.status),
+                votes=[
+                    pb.Vote(
+                        member_id=vote.member_id,
+                        choice=enum_value(types.VoteChoice, vote.choice),
+                        cast_by=vote.cast_by,
+                        cast_at=ts(vote.cast_at),
+                    )
+                    for vote in i.votes
+                ],
+                beschluss_id=i.beschluss_id,
+            )
+            for i in s.items
+        ],
+        present=sorted(s.present),
+        quorum=pb.Quorum(
+            voting_seats=quorum.voting_seats,
+            represented=quorum.represented,
+            required=quorum.required,
+            reached=quorum.reached,
+        ),
+        opened_at=ts(s.opened_at),
+        closed_at=ts(s.closed_at),
+    )
+
+
+def beschluss_message(b: Beschluss) -> pb.Beschluss:
+    message = pb.Beschluss(
+        beschluss_id=b.beschluss_id,
+        gremium_id=b.gremium_id,
+        session_id=b.session_id,
+        coordination_org=b.coordination_org,
+        vorlage_id=b.vorlage_id,
+        kind=enum_value(types.VorlageKind, b.kind),
+        title=b.title,
+        wording=b.wording,
+        responsible_org=b.responsible_org,
+        responsible_person=b.responsible_person,
+        due_on=iso(b.due_on),
+        adopted_on=iso(b.adopted_on),
+        mode=enum_value(types.DecisionMode, b.mode),
+        votes_yes=b.tally.yes,
+        votes_no=b.tally.no,
+        votes_abstain=b.tally.abstain,
+        status=enum_value(types.BeschlussStatus, b.status),
+        history=[
+            pb.HistoryEntry(
+                at=ts(h.at),
+                by=h.by,
+                from_status=enum_value(types.BeschlussStatus, h.from_status),
+                status=enum_value(types.BeschlussStatus, h.status),
+                due_on=iso(h.due_on),
+                note=h.note,
+            )
+            for h in b.history
+        ],
+        projektgruppe_id=b.projektgruppe_id,
+        evidence=_evidence(b.evidence),
+    )
+    if b.zielgruppen is not None:
+        message.zielgruppen.CopyFrom(catalogue(b.zielgruppen))
+    return message
+
+
+def projektgruppe_message(g: Projektgruppe) -> pb.Projektgruppe:
+    return pb.Projektgruppe(
+        projektgruppe_id=g.projektgruppe_id,
+        coordination_org=g.coordination_org,
+        name=g.name,
+        topic=enum_value(types.Topic, g.topic),
+        mandate_beschluss_id=g.mandate_beschluss_id,
+        established_on=iso(g.established_on),
+        members=[
+            pb.ProjektgruppeMember(person=m.person, name=m.name, organisation=m.organisation)
+            for m in g.members
+        ],
+        vorlagen=[vorlage_message(v) for v in g.vorlagen],
+    )
+
+
+def register_message(view: RegisterView) -> pb.BarrierRegister:
+    message = pb.BarrierRegister(
+        cells=[
+            pb.RegisterCell(
+                rechtskreis_a=enum_value(types.Rechtskreis, c.rechtskreis_a),
+                rechtskreis_b=enum_value(types.Rechtskreis, c.rechtskreis_b),
+                category=enum_value(types.BarrierCategory, c.category),
+                count=c.count,
+                display=c.display,
+            )
+            for c in view.cells
+        ],
+        total_display=view.total_display,
+    )
+    if view.total is not None:
+        message.total = view.total
+    return message

@@ -1,0 +1,487 @@
+"""The conference service's use cases: command -> authorise -> load -> domain -> save.
+
+Framework-free (no grpc, nameko or mongoengine here): the api servicer and the worker call these
+methods with an `Actor` and plain values; the repository writes each aggregate with its events
+in one conditional write (outbox), so a refused or failed command changes nothing and a command
+that succeeds publishes exactly the events its aggregate collected.
+
+Who may enter: anyone the entrypoint authenticated; every method authorises first (domain
+policy) and raises `kim.errors` with German messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.conference.cases import CaseBriefs
+from services.conference.domain.fallkonferenz import (
+    AgendaBuildResult,
+    Decision,
+    Fallkonferenz,
+    Participant,
+)
+from services.conference.domain.lenkungsgruppe import (
+    Beschluss,
+    Deputy,
+    Lenkungsgruppe,
+    Member,
+    Sitzung,
+)
+from services.conference.domain.policy import Action, Actor, require
+from services.conference.domain.projektgruppe import (
+    BarrierObservation,
+    BarrierRegister,
+    Projektgruppe,
+    ProjektgruppenMember,
+    RegisterView,
+)
+from services.conference.domain.vocabulary import (
+    BeschlussStatus,
+    ConferenceStatus,
+    DecisionMode,
+    Topic,
+    VorlageKind,
+    VoteChoice,
+)
+from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
+from services.conference.domain.zielgruppen import ZielgruppeDefinition
+from services.conference.repository import ConferenceRepository, Page
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class VorlageDraft:
+    """What a coordinator or a Projektgruppe proposes; ids and submitter are assigned here."""
+
+    title: str
+    proposed_wording: str
+    kind: VorlageKind = VorlageKind.GENERAL
+    rationale: str = ""
+    responsible_org: str = ""
+    responsible_person: str = ""
+    due_on: date | None = None
+    zielgruppen: tuple[ZielgruppeDefinition, ...] = ()
+    evidence: tuple[EvidenceCount, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultDeclaration:
+    """The result a coordinator declares; empty fields mean "as proposed in the Vorlage"."""
+
+    vorlage_id: str
+    mode: DecisionMode
+    wording: str = ""
+    responsible_org: str = ""
+    responsible_person: str = ""
+    due_on: date | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConferenceService:
+    """`register_org` is the koordinierende Stelle this node's barrier register belongs to (the
+    node's operating organisation): barrier events from cases carry no coordination org."""
+
+    def __init__(
+        self, repository: ConferenceRepository, *, register_org: str, clock: Clock = utc_now
+    ) -> None:
+        self.repository = repository
+        self.register_org = register_org
+        self.clock = clock
+
+    # ------------------------------------------------------------------ Fallkonferenzen
+
+    def schedule_conference(
+        self,
+        actor: Actor,
+        *,
+        starts_at: datetime,
+        place: str,
+        video_link: str,
+        participants: list[Participant],
+    ) -> Fallkonferenz:
+        coordination_org = actor.organisation or ""
+        require(actor, Action.SCHEDULE_CONFERENCE, coordination_org=coordination_org)
+        conference = Fallkonferenz.schedule(
+            coordination_org=coordination_org,
+            starts_at=starts_at,
+            participants=participants,
+            scheduled_by=actor.person,
+            now=self.clock(),
+            place=place,
+            video_link=video_link,
+        )
+        self.repository.save_conference(conference)
+        return conference
+
+    def conference(self, actor: Actor, conference_id: str) -> Fallkonferenz:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.READ_CONFERENCE, conference=conference)
+        return conference
+
+    def conferences(
+        self,
+        actor: Actor,
+        *,
+        status: ConferenceStatus | None,
+        page_size: int,
+        page_token: str,
+    ) -> Page[Fallkonferenz]:
+        # The list of a koordinierende Stelle is its coordinators' planning view; invited
+        # participants open their conference by id.
+        require(actor, Action.PREPARE_CONFERENCE, coordination_org=actor.organisation or "")
+        return self.repository.conferences(
+            actor.organisation or "", status=status, page_size=page_size, page_token=page_token
+        )
+
+    def build_agenda(
+        self,
+        actor: Actor,
+        conference_id: str,
+        cases: CaseBriefs,
+    ) -> tuple[Fallkonferenz, AgendaBuildResult]:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.PREPARE_CONFERENCE, conference=conference)
+        # Authorised before any brief is fetched: a denied caller makes the case service read nothing.
+        briefs = cases.agenda_candidates(conference.coordination_org, conference.day)
+        result = conference.build_agenda(briefs, self.clock())
+        self.repository.save_conference(conference)
+        return conference, result
+
+    def refresh_brief(
+        self, actor: Actor, conference_id: str, case_id: str, cases: CaseBriefs
+    ) -> Fallkonferenz:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.PREPARE_CONFERENCE, conference=conference)
+        conference.item(case_id)  # NOT_FOUND before asking the case service about a stranger
+        conference.refresh_brief(cases.brief(case_id, conference.coordination_org))
+        self.repository.save_conference(conference)
+        return conference
+
+    def start_conference(self, actor: Actor, conference_id: str) -> Fallkonferenz:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.RUN_CONFERENCE, conference=conference)
+        conference.start(self.clock())
+        self.repository.save_conference(conference)
+        return conference
+
+    def decide(self, actor: Actor, conference_id: str, case_id: str, decision: Decision) -> Fallkonferenz:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.RUN_CONFERENCE, conference=conference)
+        conference.decide(case_id, decision, decided_by=actor.person, now=self.clock())
+        self.repository.save_conference(conference)
+        return conference
+
+    def close_conference(self, actor: Actor, conference_id: str) -> Fallkonferenz:
+        conference = self.repository.conference(conference_id)
+        require(actor, Action.RUN_CONFERENCE, conference=conference)
+        conference.close(closed_by=actor.person, now=self.clock())
+        self.repository.save_conference(conference)
+        return conference
+
+    # ------------------------------------------------------------------ Lenkungsgruppe
+
+    def create_lenkungsgruppe(self, actor: Actor, name: str) -> Lenkungsgruppe:
+        coordination_org = actor.organisation or ""
+        require(actor, Action.MANAGE_GREMIUM, coordination_org=coordination_org)
+        gremium = Lenkungsgruppe.constitute(coordination_org=coordination_org, name=name)
+        self.repository.save_gremium(gremium)
+        return gremium
+
+    def lenkungsgruppe(self, actor: Actor, gremium_id: str) -> Lenkungsgruppe:
+        gremium = self.repository.gremium(gremium_id)
+        require(actor, Action.READ_GREMIUM, coordination_org=gremium.coordination_org)
+        return gremium
+
+    def _managed_gremium(self, actor: Actor, gremium_id: str) -> Lenkungsgruppe:
+        gremium = self.repository.gremium(gremium_id)
+        require(actor, Action.MANAGE_GREMIUM, coordination_org=gremium.coordination_org)
+        return gremium
+
+    def add_member(self, actor: Actor, gremium_id: str, member: Member) -> Lenkungsgruppe:
+        gremium = self._managed_gremium(actor, gremium_id)
+        gremium.add_member(
+            person=member.person,
+            name=member.name,
+            organisation=member.organisation,
+            function=member.function,
+            voting=member.voting,
+            deputy=member.deputy,
+        )
+        self.repository.save_gremium(gremium)
+        return gremium
+
+    def appoint_deputy(
+        self, actor: Actor, gremium_id: str, member_id: str, deputy: Deputy | None
+    ) -> Lenkungsgruppe:
+        gremium = self._managed_gremium(actor, gremium_id)
+        gremium.appoint_deputy(member_id, deputy)
+        self.repository.save_gremium(gremium)
+        return gremium
+
+    def remove_member(self, actor: Actor, gremium_id: str, member_id: str) -> Lenkungsgruppe:
+        gremium = self._managed_gremium(actor, gremium_id)
+        gremium.remove_member(member_id)
+        self.repository.save_gremium(gremium)
+        return gremium
+
+    def schedule_session(self, actor: Actor, gremium_id: str, *, starts_at: datetime, place: str) -> Sitzung:
+        gremium = self._managed_gremium(actor, gremium_id)
+        session = Sitzung.schedule(gremium, starts_at=starts_at, place=place, now=self.clock())
+        self.repository.save_session(session)
+        return session
+
+    def session(self, actor: Actor, session_id: str) -> Sitzung:
+        session = self.repository.session(session_id)
+        require(actor, Action.READ_GREMIUM, coordination_org=session.coordination_org)
+        return session
+
+    def sessions(self, actor: Actor, gremium_id: str, *, page_size: int, page_token: str) -> Page[Sitzung]:
+        self.lenkungsgruppe(actor, gremium_id)
+        return self.repository.sessions(gremium_id, page_size=page_size, page_token=page_token)
+
+    def _managed_session(self, actor: Actor, session_id: str) -> Sitzung:
+        session = self.repository.session(session_id)
+        require(actor, Action.MANAGE_GREMIUM, coordination_org=session.coordination_org)
+        return session
+
+    def submit_vorlage(self, actor: Actor, session_id: str, draft: VorlageDraft) -> Sitzung:
+        session = self._managed_session(actor, session_id)
+        if draft.evidence:
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "vorlage.evidence",
+                        "Belege aus dem Barrierenregister bringt die Vorlage einer Projektgruppe mit.",
+                    )
+                ]
+            )
+        vorlage = Beschlussvorlage.draft(
+            kind=draft.kind,
+            title=draft.title,
+            proposed_wording=draft.proposed_wording,
+            submitted_by=actor.person,
+            now=self.clock(),
+            rationale=draft.rationale,
+            responsible_org=draft.responsible_org,
+            responsible_person=draft.responsible_person,
+            due_on=draft.due_on,
+            zielgruppen=draft.zielgruppen,
+        )
+        session.add_to_agenda(vorlage)
+        self.repository.save_session(session)
+        return session
+
+    def add_vorlage_to_agenda(
+        self, actor: Actor, session_id: str, projektgruppe_id: str, vorlage_id: str
+    ) -> Sitzung:
+        session = self._managed_session(actor, session_id)
+        group = self.repository.projektgruppe(projektgruppe_id)
+        if group.coordination_org != session.coordination_org:
+            raise NotFound(f"Die Projektgruppe {projektgruppe_id} gibt es nicht.")
+        session.add_to_agenda(group.vorlage(vorlage_id))
+        self.repository.save_session(session)
+        return session
+
+    def open_session(self, actor: Actor, session_id: str, present: set[str]) -> Sitzung:
+        session = self._managed_session(actor, session_id)
+        session.open(self.repository.gremium(session.gremium_id), present=present, now=self.clock())
+        self.repository.save_session(session)
+        return session
+
+    def record_attendance(self, actor: Actor, session_id: str, present: set[str]) -> Sitzung:
+        session = self._managed_session(actor, session_id)
+        session.record_attendance(present)
+        self.repository.save_session(session)
+        return session
+
+    def cast_vote(self, actor: Actor, session_id: str, vorlage_id: str, choice: VoteChoice) -> Sitzung:
+        require(actor, Action.CAST_VOTE)
+        session = self.repository.session(session_id)
+        session.cast_vote(vorlage_id, person=actor.person, choice=choice, now=self.clock())
+        self.repository.save_session(session)
+        return session
+
+    def declare_result(
+        self, actor: Actor, session_id: str, result: ResultDeclaration
+    ) -> tuple[Sitzung, Beschluss | None]:
+        """The session is written first: its optimistic lock makes sure one result is declared
+        per Vorlage (a vote arriving meanwhile makes this call fail and change nothing). Then
+        the Beschluss with its events; for "Zielgruppen festlegen" it gets the version after
+        the latest this Lenkungsgruppe adopted, kept unique by an index."""
+        session = self._managed_session(actor, session_id)
+        latest = self.repository.latest_zielgruppen_version(session.gremium_id)
+        beschluss = session.conclude(
+            result.vorlage_id,
+            mode=result.mode,
+            now=self.clock(),
+            wording=result.wording,
+            responsible_org=result.responsible_org,
+            responsible_person=result.responsible_person,
+            due_on=result.due_on,
+            latest_zielgruppen_version=latest,
+            beschluss_id=str(uuid.uuid4()),
+        )
+        self.repository.save_session(session)
+        if beschluss is not None:
+            self.repository.save_beschluss(beschluss)
+        return session, beschluss
+
+    def close_session(self, actor: Actor, session_id: str) -> Sitzung:
+        session = self._managed_session(actor, session_id)
+        session.close(self.clock())
+        self.repository.save_session(session)
+        return session
+
+    # ------------------------------------------------------------------ Beschlussverfolgung
+
+    def beschluss(self, actor: Actor, beschluss_id: str) -> Beschluss:
+        beschluss = self.repository.beschluss(beschluss_id)
+        require(actor, Action.READ_BESCHLUESSE, beschluss=beschluss)
+        return beschluss
+
+    def beschluesse(
+        self,
+        actor: Actor,
+        gremium_id: str,
+        *,
+        statuses: list[BeschlussStatus],
+        responsible_person: str,
+        page_size: int,
+        page_token: str,
+    ) -> Page[Beschluss]:
+        gremium = self.repository.gremium(gremium_id)
+        require(actor, Action.READ_BESCHLUESSE, coordination_org=gremium.coordination_org)
+        return self.repository.beschluesse(
+            gremium_id,
+            statuses=[s.value for s in statuses],
+            responsible_person=responsible_person,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    def overdue(
+        self, actor: Actor, gremium_id: str, on: date | None, *, page_size: int, page_token: str
+    ) -> Page[Beschluss]:
+        gremium = self.repository.gremium(gremium_id)
+        require(actor, Action.READ_BESCHLUESSE, coordination_org=gremium.coordination_org)
+        return self.repository.overdue_beschluesse(
+            gremium_id, on or self.clock().date(), page_size=page_size, page_token=page_token
+        )
+
+    def update_beschluss_status(
+        self, actor: Actor, beschluss_id: str, status: BeschlussStatus, note: str
+    ) -> Beschluss:
+        beschluss = self.repository.beschluss(beschluss_id)
+        require(actor, Action.TRACK_BESCHLUSS, beschluss=beschluss)
+        beschluss.change_status(status, by=actor.person, now=self.clock(), note=note)
+        self.repository.save_beschluss(beschluss)
+        return beschluss
+
+    def reschedule_beschluss(self, actor: Actor, beschluss_id: str, due_on: date, note: str) -> Beschluss:
+        beschluss = self.repository.beschluss(beschluss_id)
+        require(actor, Action.TRACK_BESCHLUSS, beschluss=beschluss)
+        beschluss.reschedule(due_on, by=actor.person, now=self.clock(), note=note)
+        self.repository.save_beschluss(beschluss)
+        return beschluss
+
+    def remind_overdue(self) -> list[str]:
+        """The worker's timer: one BeschlussOverdue per overdue Beschluss and due date. Several
+        workers may run this at once; the optimistic lock lets exactly one of them write the
+        reminder, the others find it done (FAILED_PRECONDITION) and go on."""
+        now = self.clock()
+        reminded: list[str] = []
+        for beschluss_id in self.repository.overdue_beschluss_ids(now.date()):
+            try:
+                beschluss = self.repository.beschluss(beschluss_id)
+                if beschluss.remind(now.date(), now) is None:
+                    continue
+                self.repository.save_beschluss(beschluss)
+            except (FailedPrecondition, NotFound):
+                continue  # another worker reminded (or the Beschluss changed) meanwhile
+            reminded.append(beschluss_id)
+        return reminded
+
+    # ------------------------------------------------------------------ Projektgruppen
+
+    def establish_projektgruppe(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        topic: Topic,
+        mandate_beschluss_id: str,
+        members: list[ProjektgruppenMember],
+    ) -> Projektgruppe:
+        mandate = self.repository.beschluss(mandate_beschluss_id)
+        require(actor, Action.MANAGE_PROJEKTGRUPPE, beschluss=mandate)
+        group = Projektgruppe.establish(
+            name=name, topic=topic, mandate=mandate, now=self.clock(), members=members
+        )
+        self.repository.save_projektgruppe(group)
+        return group
+
+    def projektgruppe(self, actor: Actor, projektgruppe_id: str) -> Projektgruppe:
+        group = self.repository.projektgruppe(projektgruppe_id)
+        if not group.is_member(actor.person):
+            require(actor, Action.READ_GREMIUM, coordination_org=group.coordination_org)
+        return group
+
+    def projektgruppen(self, actor: Actor, *, page_size: int, page_token: str) -> Page[Projektgruppe]:
+        require(actor, Action.READ_GREMIUM, coordination_org=self.register_org)
+        return self.repository.projektgruppen(self.register_org, page_size=page_size, page_token=page_token)
+
+    def add_projektgruppe_member(
+        self, actor: Actor, projektgruppe_id: str, member: ProjektgruppenMember
+    ) -> Projektgruppe:
+        group = self.repository.projektgruppe(projektgruppe_id)
+        require(actor, Action.MANAGE_PROJEKTGRUPPE, projektgruppe=group)
+        group.add_member(member)
+        self.repository.save_projektgruppe(group)
+        return group
+
+    def remove_projektgruppe_member(self, actor: Actor, projektgruppe_id: str, person: str) -> Projektgruppe:
+        group = self.repository.projektgruppe(projektgruppe_id)
+        require(actor, Action.MANAGE_PROJEKTGRUPPE, projektgruppe=group)
+        group.remove_member(person)
+        self.repository.save_projektgruppe(group)
+        return group
+
+    def prepare_vorlage(self, actor: Actor, projektgruppe_id: str, draft: VorlageDraft) -> Beschlussvorlage:
+        group = self.repository.projektgruppe(projektgruppe_id)
+        require(actor, Action.PREPARE_VORLAGE, projektgruppe=group)
+        vorlage = group.prepare_vorlage(
+            title=draft.title,
+            proposed_wording=draft.proposed_wording,
+            submitted_by=actor.person,
+            now=self.clock(),
+            rationale=draft.rationale,
+            evidence=draft.evidence,
+            responsible_org=draft.responsible_org,
+            responsible_person=draft.responsible_person,
+            due_on=draft.due_on,
+        )
+        self.repository.save_projektgruppe(group)
+        return vorlage
+
+    # ------------------------------------------------------------------ barrier register
+
+    def barrier_register(
+        self, actor: Actor, *, projektgruppe_id: str = "", since: date | None = None
+    ) -> RegisterView:
+        group = self.repository.projektgruppe(projektgruppe_id) if projektgruppe_id else None
+        org = group.coordination_org if group else self.register_org
+        require(actor, Action.READ_BARRIER_REGISTER, coordination_org=org, projektgruppe=group)
+        register = BarrierRegister(self.repository.barrier_observations(org))
+        return register.view(handlungsfelder=group.handlungsfelder if group else None, since=since)
+
+    def record_barrier(self, observation: BarrierObservation) -> bool:
+        """From the worker: an anonymised barrier event; False when it was already counted."""
+        return self.repository.record_barrier(self.register_org, observation)
