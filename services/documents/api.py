@@ -1,20 +1,144 @@
-"""Entry of the documents service into an api process: its gRPC servicers (added by the issues that
-build them) and the documents whose outboxes the relay sends."""
+"""Entry of the documents service into an api process: the DocumentsService servicer and the
+documents whose outboxes the relay sends (including those the worker writes: the api process's
+relay sweeps every outbox collection of the node).
+
+The servicer only translates: protobuf in, the service layer (services/documents/service.py)
+called with the caller's Principal, protobuf out. Errors are `kim.errors`, which the runtime maps
+to status codes with BadRequest field violations.
+"""
 
 from __future__ import annotations
 
-import grpc
+from typing import Any
 
+import grpc
+from google.protobuf import json_format
+
+from kim.documents.v1 import documents_pb2, documents_pb2_grpc
+from kim.errors import FieldViolation, InvalidArgument, Unauthenticated
+from kim.runtime.auth import Principal, current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.documents import SERVICE
+from services.documents.domain.kinds import KINDS
+from services.documents.repository import OUTBOX_DOCUMENTS as _STORED
+from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
+from services.documents.service import KIND_TO_PROTO, DocumentsService
 
-OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
+OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)
+
+_KIND_FROM_PROTO = {value: key for key, value in KIND_TO_PROTO.items()}
+_JOB_STATES = {"requested": documents_pb2.BulkJob.REQUESTED, "done": documents_pb2.BulkJob.DONE,
+               "failed": documents_pb2.BulkJob.FAILED}
 
 
 def registration(settings: Settings) -> Registration:
+    service = DocumentsService(DocumentStore(settings.node_id))
+
     def add_to_server(server: grpc.Server) -> None:
-        """No public gRPC methods yet; the process reports the service's health."""
+        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(DocumentsServicer(service), server)
 
     return Registration(SERVICE, add_to_server)
+
+
+class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
+    def __init__(self, service: DocumentsService) -> None:
+        self.service = service
+
+    def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
+        record, content = self.service.render(
+            _principal(), _kind(request.kind), _data(request.input, "input"),
+            _version(request, "template_version"))
+        return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
+
+    def RequestContracts(self, request: Any, context: grpc.ServicerContext) -> Any:
+        job = self.service.request_contracts(
+            _principal(), _data(request.allocation_file, "allocation_file"),
+            _version(request, "template_version"))
+        return documents_pb2.RequestContractsResponse(job_id=job.job_id, expected=job.expected)
+
+    def GetBulkJob(self, request: Any, context: grpc.ServicerContext) -> Any:
+        job, documents = self.service.job(_principal(), request.job_id)
+        return job_message(job, documents)
+
+    def ListDocuments(self, request: Any, context: grpc.ServicerContext) -> Any:
+        kind = _kind(request.kind) if request.kind else ""
+        records = self.service.documents(_principal(), kind, request.bulk_job_id, request.limit)
+        return documents_pb2.ListDocumentsResponse(documents=[document_info(r) for r in records])
+
+    def GetDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
+        record, content = self.service.document(_principal(), request.document_id)
+        return documents_pb2.GetDocumentResponse(document=document_info(record), content=content,
+                                                 input_json=record.input_json)
+
+    def UploadTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        kind = _kind(request.kind)
+        record = self.service.upload_template(_principal(), kind, request.content, request.filename,
+                                              request.comment)
+        return template_message(record, sorted(KINDS[kind].variables))
+
+    def ValidateTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        problems = self.service.check_template(_principal(), _kind(request.kind), request.content)
+        return documents_pb2.ValidateTemplateResponse(problems=problems)
+
+    def ListTemplateVersions(self, request: Any, context: grpc.ServicerContext) -> Any:
+        records, kind = self.service.templates(_principal(), _kind(request.kind))
+        variables = sorted(kind.variables)
+        versions = [template_message(r, variables) for r in records]
+        versions.append(documents_pb2.TemplateVersion(
+            kind=KIND_TO_PROTO[kind.id], version=0, sha256=self.service.builtin_sha256(kind),
+            filename=kind.default_template, comment="mitgelieferte Standardvorlage", variables=variables))
+        return documents_pb2.ListTemplateVersionsResponse(versions=versions)
+
+
+def document_info(record: DocumentRecord) -> documents_pb2.DocumentInfo:
+    info = documents_pb2.DocumentInfo(
+        document_id=record.document_id, kind=KIND_TO_PROTO[record.kind], organization=record.organization,
+        filename=record.filename, sha256=record.sha256, size=record.size, template_id=record.template_id,
+        template_version=record.template_version, generated_by=record.generated_by,
+        generated_by_username=record.generated_by_username, bulk_job_id=record.bulk_job_id,
+        title=record.title,
+    )
+    info.created_at.FromDatetime(record.created_at)
+    return info
+
+
+def template_message(record: TemplateRecord, variables: list[str]) -> documents_pb2.TemplateVersion:
+    message = documents_pb2.TemplateVersion(
+        kind=KIND_TO_PROTO[record.kind], organization=record.organization, version=record.version,
+        sha256=record.sha256, size=record.size, filename=record.filename, comment=record.comment,
+        uploaded_by=record.uploaded_by, variables=variables,
+    )
+    message.uploaded_at.FromDatetime(record.uploaded_at)
+    return message
+
+
+def job_message(job: JobRecord, documents: list[DocumentRecord]) -> documents_pb2.BulkJob:
+    return documents_pb2.BulkJob(job_id=job.job_id, state=_JOB_STATES[job.state], expected=job.expected,
+                                 documents=[document_info(d) for d in documents], error=job.error)
+
+
+def _principal() -> Principal:
+    principal = current_principal.get()
+    if principal is None:  # only without the auth interceptor, i.e. a misbuilt server
+        raise Unauthenticated("Anmeldung erforderlich.")
+    return principal
+
+
+def _kind(value: int) -> str:
+    kind = _KIND_FROM_PROTO.get(value)
+    if kind is None:
+        raise InvalidArgument([FieldViolation("kind", "Dokumentart angeben (z. B. CONTRACT, DRUCKSACHE).")])
+    return kind
+
+
+def _data(struct: Any, field: str) -> dict[str, Any]:
+    data: dict[str, Any] = json_format.MessageToDict(struct)
+    if not data:
+        raise InvalidArgument([FieldViolation(field, "Eingabedaten fehlen.")])
+    return data
+
+
+def _version(request: Any, field: str) -> int | None:
+    return int(getattr(request, field)) if request.HasField(field) else None

@@ -251,6 +251,7 @@ class Renderer:
         self._capacity = capacity
         self._compiled: OrderedDict[TemplateRef, CompiledTemplate] = OrderedDict()
         self._lock = threading.Lock()
+        self._builtins: dict[str, tuple[TemplateRef, str]] = {}
 
     def load(self, ref: TemplateRef, data: bytes, kind: Kind) -> CompiledTemplate:
         """Validate and compile a template version once; later calls return the cached one."""
@@ -266,9 +267,20 @@ class Renderer:
         return compiled
 
     def builtin(self, kind: Kind) -> TemplateRef:
-        """The default template of `kind` shipped in templates/, versioned by its content."""
+        """The default template of `kind` shipped in templates/, versioned by its content (read
+        once per process: an api renders with it many times a second)."""
+        known = self._builtins.get(kind.id)
+        if known is not None and self.is_loaded(known[0]):
+            return known[0]
         data = (TEMPLATES_DIR / kind.default_template).read_bytes()
-        return self.load_file(f"builtin:{kind.id}", data, kind)
+        ref = self.load_file(f"builtin:{kind.id}", data, kind)
+        self._builtins[kind.id] = (ref, hashlib.sha256(data).hexdigest())
+        return ref
+
+    def builtin_sha256(self, kind: Kind) -> str:
+        """SHA-256 of the built-in template of `kind` (recorded with each document made from it)."""
+        self.builtin(kind)
+        return self._builtins[kind.id][1]
 
     def load_file(self, template_id: str, data: bytes, kind: Kind) -> TemplateRef:
         ref = TemplateRef(template_id, hashlib.sha256(data).hexdigest()[:16])

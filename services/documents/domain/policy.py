@@ -1,0 +1,21 @@
+"""Who may do what with documents (realm roles, DOMAIN.md): the clerk (Verwaltung/Ratsbüro)
+writes contracts and Drucksachen, the coordinator the Protokolle and the Monitoringbericht,
+the node_admin uploads an organisation's templates. Reading is by organisation: everybody
+may read the documents of the organisation they act for, nobody those of another.
+"""
+
+from __future__ import annotations
+
+RENDER_ROLES: dict[str, tuple[str, ...]] = {
+    "contract": ("clerk",),
+    "drucksache": ("clerk",),
+    "fallkonferenz_protokoll": ("coordinator",),
+    "lenkungsgruppe_protokoll": ("coordinator",),
+    "monitoringbericht": ("coordinator",),
+}
+TEMPLATE_ROLES: tuple[str, ...] = ("node_admin",)
+
+
+def template_readers(kind: str) -> tuple[str, ...]:
+    """Who may see a kind's template versions: its authors and those who render with them."""
+    return (*TEMPLATE_ROLES, *RENDER_ROLES[kind])
