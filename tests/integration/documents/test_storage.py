@@ -1,0 +1,81 @@
+"""GridFS on the real MongoDB-wire server (FerretDB 1.24 locally): content round trip with its
+SHA-256, content larger than one chunk, and the indexes the bucket relies on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from datetime import UTC, datetime
+
+from mongoengine.connection import get_db
+
+from kim.documents.v1 import events_pb2
+from kim.runtime.settings import Settings
+from services.documents.repository import BUCKET, DocumentRecord, DocumentStore, GeneratedDocument
+
+
+def record(content: bytes, **overrides: object) -> DocumentRecord:
+    fields: dict[str, object] = {
+        "document_id": str(uuid.uuid4()),
+        "organization": "stadt-hilden",
+        "kind": "contract",
+        "title": "Weiterleitungsvertrag",
+        "filename": "01-test.docx",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "template_id": "builtin:contract",
+        "template_version": 0,
+        "template_sha256": "ab" * 32,
+        "input_json": '{"fte": 0.5}',
+        "generated_by": "subject-1",
+        "generated_by_username": "r.buero",
+        "created_at": datetime.now(UTC),
+    }
+    fields.update(overrides)
+    return DocumentRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_gridfs_round_trip_keeps_bytes_and_sha256(documents_db: Settings) -> None:
+    store = DocumentStore(documents_db.node_id)
+    # Larger than GridFS's 255 KiB chunk, so the content really spans several chunks.
+    content = b"PK" + os.urandom(700_000)
+    stored = record(content)
+    store.add_document(stored, content, [events_pb2.DocumentGenerated(document_id=stored.document_id)])
+
+    read = store.content(stored.document_id)
+    assert hashlib.sha256(read).hexdigest() == stored.sha256
+    assert read == content
+    described = store.document(stored.document_id)
+    assert described is not None
+    assert (described.sha256, described.size, described.input_json) == (
+        stored.sha256,
+        len(content),
+        '{"fte": 0.5}',
+    )
+    chunks = get_db("documents")[f"{BUCKET}.chunks"].count_documents(
+        {"files_id": f"document:{stored.document_id}"}
+    )
+    assert chunks == 3
+    # Description and event are one write: the event waits in the document's outbox.
+    assert len(GeneratedDocument.objects(document_id=stored.document_id).first().outbox) == 1
+
+
+def test_the_bucket_has_the_indexes_gridfs_needs(documents_db: Settings) -> None:
+    store = DocumentStore(documents_db.node_id)
+    content = b"PK index check"
+    store.add_document(record(content), content, [])
+    database = get_db("documents")
+    chunk_indexes = database[f"{BUCKET}.chunks"].index_information()
+    files_indexes = database[f"{BUCKET}.files"].index_information()
+    unique_chunks = [i for i in chunk_indexes.values() if i["key"] == [("files_id", 1), ("n", 1)]]
+    assert unique_chunks and unique_chunks[0].get("unique") is True
+    assert any(i["key"] == [("filename", 1), ("uploadDate", 1)] for i in files_indexes.values())
+
+
+def test_a_file_left_by_an_interrupted_attempt_is_replaced(documents_db: Settings) -> None:
+    store = DocumentStore(documents_db.node_id)
+    stored = record(b"PK new")
+    store.bucket.upload_from_stream_with_id(f"document:{stored.document_id}", "old.docx", b"PK old")
+    store.add_document(stored, b"PK new", [])
+    assert store.content(stored.document_id) == b"PK new"
