@@ -18,7 +18,7 @@ test: setup infra-up tools lint typecheck protos-check compose-check
 	$(BIN)/pytest tests/unit tests/integration tests/e2e
 
 down:
-	-@pkill -f "$(CURDIR)/$(BIN)/kim node" 2>/dev/null || true
+	-@test -x $(BIN)/kim && $(BIN)/kim node down
 	scripts/infra.sh stop
 
 setup: $(STAMP) $(GENERATED)

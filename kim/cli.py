@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -151,6 +149,19 @@ def node_init(
     console.print(f"node {node_id}: configuration in {path}")
 
 
+@node_app.command("link")
+def node_link(
+    node_id: str,
+    peers: list[str] = typer.Argument(..., help="nodes whose events NODE_ID receives"),  # noqa: B008
+) -> None:
+    """Federate the peers' events into this node's broker (RabbitMQ exchange federation)."""
+    from kim import nodes
+
+    for peer in peers:
+        nodes.link(node_id, peer)
+        console.print(f"node {node_id}: receives the events of {peer}")
+
+
 @node_app.command("up")
 def node_up(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B008
     """Start the api and worker processes of the given (default: all initialised) nodes."""
@@ -231,7 +242,11 @@ def node_check(
 
 
 def _print_checks(settings: Settings, results: list) -> None:  # type: ignore[type-arg]
-    table = Table(title=f"Knoten {settings.node_id}: Prüfung der Komponenten")
+    _print_results(f"Knoten {settings.node_id}: Prüfung der Komponenten", results)
+
+
+def _print_results(title: str, results: list) -> None:  # type: ignore[type-arg]
+    table = Table(title=title)
     for column in ("Komponente", "Prüfung", "Ergebnis", "Dauer"):
         table.add_column(column)
     for r in results:
@@ -242,74 +257,61 @@ def _print_checks(settings: Settings, results: list) -> None:  # type: ignore[ty
 
 # --- demo -------------------------------------------------------------------------------------
 
+#: The local KIM network of the demo: the Kreis (koordinierende Stelle and ABH), a Stadt and a
+#: Träger, organisations as in services/identity/federations/local.yaml.
+DEMO_NODES = (("kreis", "kreis-mettmann", 50051), ("stadt", "stadt-hilden", 50052),
+              ("caritas", "caritas-mettmann", 50053))
+#: Who receives whose events: Stadt and Träger propose to the Kreis; the Kreis decides back.
+DEMO_LINKS = {"kreis": ["stadt", "caritas"], "stadt": ["kreis"], "caritas": ["kreis"]}
+
+
 @app.command("demo")
-def demo(keep_running: bool = typer.Option(False, help="Leave the node running afterwards.")) -> None:
-    """The main job: start one node (api + worker for all four services) on the local
-    infrastructure and prove that each real component answers."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+def demo(keep_running: bool = typer.Option(False, help="Leave the nodes running afterwards.")) -> None:
+    """The main job: a KIM network of three nodes (Kreis, Stadt, Caritas) on the local
+    infrastructure; each node's components and the events between the nodes are checked."""
+    from kim import devrealm, nodes
+    from kim.nodecheck import CheckResult, check_federation, run_checks
 
-    from kim import devrealm
-    from kim.nodecheck import run_checks
-
-    settings = devrealm.settings_with_secret(Settings())
-    logs = ROOT / ".kim" / "demo"
-    logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "KIM_NODE_ID": settings.node_id}
-    kim = str(Path(sys.executable).with_name("kim"))
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    base = devrealm.settings_with_secret(Settings())
+    for node_id, organization, port in DEMO_NODES:
+        nodes.init(nodes.NodeSpec(node_id, organization, port), base)
+    for node_id, peers in DEMO_LINKS.items():
+        for peer in peers:
+            nodes.link(node_id, peer)
+    console.print("[bold]Verbund:[/] " + "; ".join(
+        f"{n} empfängt Ereignisse von {', '.join(p)}" for n, p in DEMO_LINKS.items()))
+    started: list[str] = []
     try:
-        for role in ("api", "worker"):
-            console.print(f"[bold]starting[/] node {settings.node_id}: {role} (log: {logs / role}.log)")
-            log_file = (logs / f"{role}.log").open("wb")
-            processes[role] = subprocess.Popen(  # noqa: S603
-                [kim, "node", role], env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        target = f"{settings.grpc_host}:{settings.grpc_port}"
-        with console.status("waiting for the api to report SERVING"):
-            deadline = time.monotonic() + 60
-            channel = grpc.insecure_channel(target)
-            while True:
-                _fail_if_exited(processes, logs)
-                try:
-                    status = health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=1
-                    ).status
-                    if status == health_pb2.HealthCheckResponse.SERVING:
-                        break
-                except grpc.RpcError:
-                    pass
-                if time.monotonic() > deadline:
-                    console.print("[red]the api did not become ready; see its log[/]")
-                    raise typer.Exit(1)
-                time.sleep(0.3)
-            channel.close()
-        with console.status("checking every component (the probe waits for the workers)"):
-            results = run_checks(settings, target, probe_timeout=60)
-        _print_checks(settings, results)
-        if not all(r.ok for r in results):
+        settings = {}
+        for node_id, _, _ in DEMO_NODES:
+            with console.status(f"Knoten {node_id}: api und worker starten"):
+                node_settings = nodes.up(node_id)
+            started.append(node_id)
+            settings[node_id] = node_settings.model_copy(update={"client_secret": base.client_secret})
+            console.print(f"Knoten {node_id} bedient {node_settings.grpc_host}:{node_settings.grpc_port} "
+                          f"(Protokolle: {nodes.node_dir(node_id)})")
+        failed = False
+        for node_id, node_settings in settings.items():
+            with console.status(f"Knoten {node_id}: Komponenten prüfen"):
+                results = run_checks(node_settings, f"127.0.0.1:{node_settings.grpc_port}", 60)
+            _print_checks(node_settings, results)
+            failed |= not all(r.ok for r in results)
+        crossing: list[CheckResult] = []
+        with console.status("Ereignisse über den Verbund prüfen"):
+            for receiver, senders in DEMO_LINKS.items():
+                crossing += [check_federation(settings[s], settings[receiver], 60) for s in senders]
+        _print_results("Verbund: Ereignisse zwischen den Knoten", crossing)
+        failed |= not all(r.ok for r in crossing)
+        if failed:
             raise typer.Exit(1)
-        console.print("[green bold]Der Knoten arbeitet: alle Komponenten antworten.[/]")
+        console.print("[green bold]Der Verbund arbeitet: alle Knoten antworten, "
+                      "Ereignisse erreichen ihre Empfänger.[/]")
         if keep_running:
-            console.print("the node keeps running; stop it with: make down")
-            processes.clear()
+            console.print("Die Knoten laufen weiter; anhalten mit: make down")
+            started.clear()
     finally:
-        for process in processes.values():
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-
-def _fail_if_exited(processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
-    for role, process in processes.items():
-        if process.poll() is not None:
-            console.print(f"[red]{role} exited with {process.returncode}[/]; last lines of its log:")
-            console.print((logs / f"{role}.log").read_text(errors="replace")[-3000:])
-            raise typer.Exit(1)
+        for node_id in started:
+            nodes.down(node_id)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,47 @@ def _timed(component: str, check: str, run: Callable[[], str]) -> CheckResult:
     return CheckResult(component, check, ok, detail, time.perf_counter() - started)
 
 
+def node_alias(settings: Settings) -> str:
+    """Each node's database under its own alias: one command line may check several nodes."""
+    alias = f"node:{settings.node_id}"
+    node.connect(settings, alias)
+    # mongoengine's switch_db also opens the document class's own alias; any node will do.
+    node.connect(settings)
+    return alias
+
+
+def probe_between(sender: Settings, receiver: Settings, timeout: float) -> str:
+    """Record a probe on `sender` and wait until every service worker of `receiver` has it:
+    across nodes this crosses the RabbitMQ federation between their brokers."""
+    probe = node.request_probe(sender, requested_by="kim node check", alias=node_alias(sender))
+    counts = wait_for_receipts(probe.probe_id, receiver, timeout)
+    missing = set(receiver.served_services) - counts.keys()
+    if missing:
+        raise TimeoutError(
+            f"no receipt on {receiver.node_id} from {', '.join(sorted(missing))} within {timeout:.0f}s"
+        )
+    return "received once by " + ", ".join(f"{s} ({n}x)" for s, n in sorted(counts.items()))
+
+
+def wait_for_receipts(probe_id: str, receiver: Settings, timeout: float) -> dict[str, int]:
+    """Deliveries per service of `receiver` once all have the probe (or when time is up)."""
+    alias = node_alias(receiver)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = node.receipts(probe_id, alias)
+        if set(receiver.served_services) <= got.keys():
+            break
+        time.sleep(0.2)
+    return {service: receipt.deliveries for service, receipt in node.receipts(probe_id, alias).items()}
+
+
+def check_federation(sender: Settings, receiver: Settings, timeout: float = 30.0) -> CheckResult:
+    return _timed(
+        f"{sender.node_id} → {receiver.node_id}", "event across the federation",
+        lambda: probe_between(sender, receiver, timeout),
+    )
+
+
 def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> list[CheckResult]:
     results: list[CheckResult] = []
     channel = grpc.insecure_channel(target)
@@ -76,18 +117,7 @@ def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> 
         return f"{answer.username} on node {answer.node_id}; no token -> UNAUTHENTICATED"
 
     def probe_check() -> str:
-        node.connect(settings)
-        probe = node.request_probe(settings, requested_by="kim node check")
-        deadline = time.monotonic() + probe_timeout
-        expected = set(settings.served_services)
-        while time.monotonic() < deadline:
-            got = node.receipts(probe.probe_id)
-            if expected <= got.keys():
-                counts = {s: got[s].deliveries for s in sorted(expected)}
-                return "received once by " + ", ".join(f"{s} ({n}x)" for s, n in counts.items())
-            time.sleep(0.2)
-        missing = expected - node.receipts(probe.probe_id).keys()
-        raise TimeoutError(f"no receipt from {', '.join(sorted(missing))} within {probe_timeout:.0f}s")
+        return probe_between(settings, settings, probe_timeout)
 
     results.append(_timed("gRPC api", "health of every served service", health_check))
     results.append(_timed("Keycloak", "service-account token, validated", token_check))

@@ -78,6 +78,22 @@ def init(spec: NodeSpec, base: Settings) -> Path:
     return directory / "node.env"
 
 
+#: Exchanges a node federates from its peers by default: the events of every service and of
+#: node operations. What crosses is decided by what services publish: events carry no
+#: personal data (docs/events.md).
+FEDERATED_EXCHANGES = ["case.events", "conference.events", "documents.events", "identity.events",
+                       "node.events"]
+
+
+def link(node_id: str, peer_id: str, exchanges: list[str] | None = None) -> None:
+    """Let `node_id` receive the events `peer_id` publishes (RabbitMQ exchange federation from
+    the peer's vhost into the node's); call it the other way round for the reverse direction."""
+    node, peer = _settings_from(environment(node_id)), _settings_from(environment(peer_id))
+    BrokerAdmin(node.rabbitmq_management_url, node.amqp_uri).link_upstream(
+        node_id, peer_id, peer.amqp_uri, exchanges or FEDERATED_EXCHANGES
+    )
+
+
 def environment(node_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     config = node_dir(node_id) / "node.env"
     if not config.exists():
@@ -86,13 +102,25 @@ def environment(node_id: str, extra: Mapping[str, str] | None = None) -> dict[st
 
 
 def _pid(node_id: str, role: str) -> int | None:
-    path = node_dir(node_id) / f"{role}.pid"
+    """The pid of the node's running process, or None."""
     try:
-        pid = int(path.read_text())
-        os.kill(pid, 0)
-        return pid
+        pid = int((node_dir(node_id) / f"{role}.pid").read_text())
     except (OSError, ValueError):
         return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:  # a process this one started stays a zombie until reaped here
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def up(node_id: str, timeout: float = 60.0, extra: Mapping[str, str] | None = None) -> Settings:

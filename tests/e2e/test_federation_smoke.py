@@ -1,0 +1,69 @@
+"""Two nodes set up as an operator does (`kim node init`, `link`, `up`): events recorded on one
+node reach the workers of the other through the RabbitMQ federation, in both directions, and a
+node that was down receives on its return what was sent meanwhile, once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kim import devrealm, nodes
+from kim.nodecheck import check_federation, node_alias, wait_for_receipts
+from kim.runtime import node
+from kim.runtime.settings import Settings
+from tests.e2e.test_node_smoke import free_port
+from tests.support import servers
+
+
+@pytest.fixture(scope="module")
+def linked_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Settings]]:
+    home: Path = tmp_path_factory.mktemp("kim-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("KIM_HOME", str(home))
+    base = devrealm.settings_with_secret(Settings())
+    servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    ids = {"kreis": f"{prefix}-kreis", "caritas": f"{prefix}-caritas"}
+    started = []
+    try:
+        for role, node_id in ids.items():
+            nodes.init(nodes.NodeSpec(node_id, f"{role}-org", free_port()), base)
+        nodes.link(ids["kreis"], ids["caritas"])
+        nodes.link(ids["caritas"], ids["kreis"])
+        settings = {}
+        for role, node_id in ids.items():
+            settings[role] = nodes.up(node_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
+            started.append(node_id)
+        yield settings
+    finally:
+        for node_id in started:
+            nodes.down(node_id)
+        admin = servers.broker_admin(base)
+        for node_id in ids.values():
+            admin.delete_vhost(node_id)
+            servers.drop_databases(base.model_copy(update={"node_id": node_id}))
+        patch.undo()
+
+
+def test_events_cross_the_federation_in_both_directions(linked_nodes: dict[str, Settings]) -> None:
+    kreis, caritas = linked_nodes["kreis"], linked_nodes["caritas"]
+    for sender, receiver in ((caritas, kreis), (kreis, caritas)):
+        result = check_federation(sender, receiver, timeout=60)
+        assert result.ok, result.detail
+        assert "case (1x)" in result.detail and "conference (1x)" in result.detail
+
+
+def test_node_that_was_down_receives_what_was_sent_meanwhile_once(
+    linked_nodes: dict[str, Settings],
+) -> None:
+    kreis, caritas = linked_nodes["kreis"], linked_nodes["caritas"]
+    assert nodes.down(kreis.node_id) == ["api", "worker"]
+    try:
+        probe = node.request_probe(caritas, requested_by="Kreis offline", alias=node_alias(caritas))
+    finally:
+        nodes.up(kreis.node_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
+    deliveries = wait_for_receipts(probe.probe_id, kreis, timeout=60)
+    assert deliveries == {s: 1 for s in kreis.served_services}
