@@ -117,6 +117,8 @@ def whoami(target: str = typer.Option(None, help="host:port of an api process"))
     console.print(f"Organisation: {me.organization or '—'}")
     console.print(f"Rollen: {', '.join(r for r in me.roles if r in _ROLES) or '—'}")
     console.print(f"Knoten: {me.node_id}")
+    if me.principal_node_id:
+        console.print(f"Dienstkonto des Knotens: {me.principal_node_id}")
 
 
 _ROLES = {"case_manager", "coordinator", "immigration_liaison", "steering_member", "clerk",

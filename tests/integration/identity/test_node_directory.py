@@ -1,0 +1,220 @@
+"""The node directory over real gRPC with real tokens from brokered logins, stored in the real
+MongoDB-wire server; and the peer check reading it on a real mutual-TLS port."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from kim.identity.v1 import identity_pb2 as pb
+from kim.identity.v1 import identity_pb2_grpc
+from kim.runtime import mongo
+from kim.runtime.audit import MemoryAuditSink
+from kim.runtime.auth import TokenValidator
+from kim.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
+from kim.runtime.peers import DirectoryPeerCheck
+from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kim.runtime.service_account import ServiceAccount
+from kim.runtime.settings import Settings
+from services.identity import api
+from services.identity.directory_store import MongoNodeDirectory, NodeDocument
+from services.identity.organizations import FederationOrganizations
+from tests.support.identity import LOCAL_FILE, LocalFederation
+
+FEDERATION_METHOD = "/kim.test.v1.PeerTest/Ping"
+CACHE_SECONDS = 1.0
+Token = Callable[[str, str], str]
+
+
+@dataclass
+class Node:
+    """The Kreis's api process under test: identity service on the plain port, a federation
+    test method on the mutual-TLS port guarded by the directory's peer check."""
+
+    stub: identity_pb2_grpc.IdentityServiceStub
+    mutual: str
+    ca: DevCertificateAuthority
+    audit: MemoryAuditSink
+
+
+@pytest.fixture(scope="module")
+def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> Iterator[Node]:
+    settings = node_settings.model_copy(update={"federation_file": str(LOCAL_FILE)})
+    mongo.connect(settings, "identity")
+    ca = DevCertificateAuthority.create()
+    audit = MemoryAuditSink()
+
+    def ping(request: bytes, context: grpc.ServicerContext) -> bytes:
+        return b"pong"
+
+    def add_test_method(server: grpc.Server) -> None:
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "kim.test.v1.PeerTest", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}),))
+
+    check = DirectoryPeerCheck(MongoNodeDirectory().peer, cache_seconds=CACHE_SECONDS, audit=audit)
+    listener = FederationListener("127.0.0.1:0", ca.issue("kreis-mettmann"),
+                                  ("/kim.test.v1.PeerTest/",), check)
+    validator = TokenValidator(local_federation.issuer, "kim-api",
+                               organizations=FederationOrganizations(local_federation.federation))
+    server, port, _ = build_server(
+        [api.registration(settings), Registration("test", add_test_method)],
+        address="127.0.0.1:0", validator=validator, federation=listener)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield Node(identity_pb2_grpc.IdentityServiceStub(channel), f"127.0.0.1:{listener.port}", ca, audit)
+    channel.close()
+    server.stop(None)
+
+
+@pytest.fixture(autouse=True)
+def empty_directory(kreis_node: Node) -> None:
+    """The declared node ids are few (local.yaml); each test starts from an empty directory."""
+    NodeDocument.objects.delete()
+
+
+def bearer(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+def fingerprint() -> str:
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def registration(node_id: str = "stadt-hilden", organization: str = "stadt-hilden",
+                 role: int = pb.NODE_ROLE_MUNICIPALITY, *fingerprints: str) -> pb.RegisterNodeRequest:
+    return pb.RegisterNodeRequest(
+        node_id=node_id, organization=organization, role=role,
+        api_endpoint="127.0.0.1:50052", federation_endpoint="127.0.0.1:50152",
+        certificate_fingerprints=list(fingerprints) or [fingerprint()])
+
+
+def refused(call: Callable[[], object]) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as raised:
+        call()
+    return raised.value
+
+
+def test_node_admin_registers_own_node_which_the_kreis_approves(kreis_node: Node, token_for: Token) -> None:
+    stub, hilden_admin, kreis_admin = kreis_node.stub, token_for("stadt-hilden", "h.technik"), \
+        token_for("kreis-mettmann", "n.admin")
+    node = stub.RegisterNode(registration(), metadata=bearer(hilden_admin), timeout=10)
+    assert (node.status, node.organization, node.role) == (
+        pb.NODE_STATUS_PENDING, "stadt-hilden", pb.NODE_ROLE_MUNICIPALITY)
+    approved = stub.ApproveNode(pb.ApproveNodeRequest(node_id="stadt-hilden", reason="geprüft"),
+                                metadata=bearer(kreis_admin), timeout=10)
+    assert approved.status == pb.NODE_STATUS_ACTIVE
+    assert [(h.by, h.by_organization) for h in approved.history] == [
+        ("h.technik", "stadt-hilden"), ("n.admin", "kreis-mettmann")]
+    read = stub.GetNode(pb.GetNodeRequest(node_id="stadt-hilden"),
+                        metadata=bearer(token_for("stadt-hilden", "c.manager")), timeout=10)
+    assert read == approved
+
+
+def test_node_admin_of_another_organisation_is_denied(kreis_node: Node, token_for: Token) -> None:
+    error = refused(lambda: kreis_node.stub.RegisterNode(
+        registration("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG),
+        metadata=bearer(token_for("stadt-hilden", "h.technik")), timeout=10))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "nur Knoten Ihrer Organisation" in str(error.details())
+
+
+def test_only_the_kreis_approves(kreis_node: Node, token_for: Token) -> None:
+    hilden_admin = token_for("stadt-hilden", "h.technik")
+    kreis_node.stub.RegisterNode(registration(), metadata=bearer(hilden_admin), timeout=10)
+    error = refused(lambda: kreis_node.stub.ApproveNode(
+        pb.ApproveNodeRequest(node_id="stadt-hilden"), metadata=bearer(hilden_admin), timeout=10))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_unknown_node_and_certificate_are_not_found(kreis_node: Node, token_for: Token) -> None:
+    token = token_for("kreis-mettmann", "n.admin")
+    error = refused(lambda: kreis_node.stub.GetNode(
+        pb.GetNodeRequest(node_id="stadt-hilden"), metadata=bearer(token), timeout=10))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    error = refused(lambda: kreis_node.stub.ResolvePeer(
+        pb.ResolvePeerRequest(fingerprint=fingerprint()), metadata=bearer(token), timeout=10))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_bad_registration_names_each_field(kreis_node: Node, token_for: Token) -> None:
+    request = registration("stadt-hilden", "stadt-hilden", pb.NODE_ROLE_WELFARE_ORG, "nicht-hex")
+    error = refused(lambda: kreis_node.stub.RegisterNode(
+        request, metadata=bearer(token_for("kreis-mettmann", "n.admin")), timeout=10))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    details = error_details_pb2.BadRequest()
+    status.details[0].Unpack(details)
+    assert {v.field for v in details.field_violations} == {"role", "certificate_fingerprints[0]"}
+
+
+def test_a_certificate_belongs_to_one_node(kreis_node: Node, token_for: Token) -> None:
+    token, shared = token_for("kreis-mettmann", "n.admin"), fingerprint()
+    kreis_node.stub.RegisterNode(registration("stadt-hilden", "stadt-hilden",
+                                              pb.NODE_ROLE_MUNICIPALITY, shared),
+                                 metadata=bearer(token), timeout=10)
+    error = refused(lambda: kreis_node.stub.RegisterNode(
+        registration("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG, shared),
+        metadata=bearer(token), timeout=10))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "gehört zum Knoten stadt-hilden" in str(error.details())
+
+
+def test_list_nodes_by_status(kreis_node: Node, token_for: Token) -> None:
+    stub = kreis_node.stub
+    stub.RegisterNode(registration(), metadata=bearer(token_for("stadt-hilden", "h.technik")), timeout=10)
+    stub.RegisterNode(registration("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG),
+                      metadata=bearer(token_for("kreis-mettmann", "n.admin")), timeout=10)
+    reader = bearer(token_for("caritas-mettmann", "m.beratung"))
+    every = stub.ListNodes(pb.ListNodesRequest(), metadata=reader, timeout=10)
+    pending = stub.ListNodes(pb.ListNodesRequest(status=pb.NODE_STATUS_PENDING), metadata=reader, timeout=10)
+    assert [n.node_id for n in every.nodes] == ["caritas-mettmann", "stadt-hilden"]
+    assert [n.node_id for n in pending.nodes] == ["stadt-hilden"]
+
+
+def ping(target: str, credentials: NodeCredentials, token: str) -> bytes:
+    with peer_channel(target, credentials, server_name="kreis-mettmann") as channel:
+        answer: bytes = channel.unary_unary(FEDERATION_METHOD)(b"", metadata=bearer(token), timeout=5)
+    return answer
+
+
+def test_revoked_node_is_refused_on_the_mutual_tls_port_within_the_cache_time(
+        kreis_node: Node, token_for: Token, local_federation: LocalFederation) -> None:
+    kreis_admin = bearer(token_for("kreis-mettmann", "n.admin"))
+    hilden = kreis_node.ca.issue("stadt-hilden")
+    service_token = ServiceAccount(
+        local_federation.server_url, local_federation.realm, "kim-node-stadt-hilden",
+        local_federation.service_account_secret("stadt-hilden")).token()
+
+    stranger = refused(lambda: ping(kreis_node.mutual, hilden, service_token))
+    assert stranger.code() == grpc.StatusCode.PERMISSION_DENIED
+    kreis_node.stub.RegisterNode(
+        registration("stadt-hilden", "stadt-hilden", pb.NODE_ROLE_MUNICIPALITY, hilden.fingerprint),
+        metadata=kreis_admin, timeout=10)
+    time.sleep(CACHE_SECONDS)  # the "not registered" answer above ages out
+    assert ping(kreis_node.mutual, hilden, service_token) == b"pong"
+    resolved = kreis_node.stub.ResolvePeer(pb.ResolvePeerRequest(fingerprint=hilden.fingerprint.upper()),
+                                           metadata=bearer(service_token), timeout=10)
+    assert (resolved.node_id, resolved.active) == ("stadt-hilden", True)
+
+    kreis_node.stub.RevokeNode(pb.RevokeNodeRequest(node_id="stadt-hilden", reason="Schlüssel verloren"),
+                               metadata=kreis_admin, timeout=10)
+    revoked_at = time.monotonic()
+    while True:
+        try:
+            ping(kreis_node.mutual, hilden, service_token)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "widerrufen" in str(error.details())
+            break
+        assert time.monotonic() - revoked_at < CACHE_SECONDS + 0.5, "revoked node still served"
+        time.sleep(0.1)
+    assert kreis_node.audit.events[-1].node == "stadt-hilden"
+    assert kreis_node.audit.events[-1].outcome == "denied"
