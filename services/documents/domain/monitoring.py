@@ -4,9 +4,9 @@ Sozialausschuss) and the Lenkungsgruppe, as tables and charts.
 Reports leave the circle of people who may see case data, so they carry aggregates only, and
 small numbers are suppressed (DOMAIN.md, "Data protection"): a count below `SMALL` is printed as
 "< 5" and drawn without its height, never as the exact figure. Where a table prints its total,
-one suppressed cell could be recovered by subtraction; then the next smallest cell is suppressed
-too (secondary suppression, as statistical offices do), and a total below `SMALL` is suppressed
-itself.
+one suppressed cell could be recovered by subtraction; then the next smallest cell is withheld
+too and printed "x" (secondary suppression, as statistical offices do: "< 5" would be false for
+it), and a total below `SMALL` is suppressed itself.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from services.documents.domain.parsing import IsoDate, Model, Text, parse, rule_
 
 SMALL = 5
 SUPPRESSED = "< 5"
+WITHHELD = "x"
 
 # The case service's statuses (services/case/domain/vocabulary.py) in lifecycle order.
 STATUS_LABELS = {
@@ -119,15 +120,18 @@ class ChartSpec:
 
 def suppress(counts: Sequence[tuple[str, int]]) -> tuple[list[Cell], Cell]:
     """The cells of a distribution and its total, with small numbers suppressed."""
-    hidden = {index for index, (_, count) in enumerate(counts) if count < SMALL}
+    small = {index for index, (_, count) in enumerate(counts) if count < SMALL}
+    withheld: set[int] = set()
     total = sum(count for _, count in counts)
-    if len(hidden) == 1 and total >= SMALL:
-        # Total minus the visible cells would give the one hidden cell: hide the next smallest.
-        rest = sorted((count, index) for index, (_, count) in enumerate(counts) if index not in hidden)
+    if len(small) == 1 and total >= SMALL:
+        # Total minus the visible cells would give the one small cell: withhold the next smallest.
+        rest = sorted((count, index) for index, (_, count) in enumerate(counts) if index not in small)
         if rest:
-            hidden.add(rest[0][1])
+            withheld.add(rest[0][1])
     cells = [
-        Cell(label, SUPPRESSED, None) if index in hidden else Cell(label, str(count), count)
+        Cell(label, SUPPRESSED, None) if index in small
+        else Cell(label, WITHHELD, None) if index in withheld
+        else Cell(label, str(count), count)
         for index, (label, count) in enumerate(counts)
     ]
     total_cell = Cell("Summe", SUPPRESSED, None) if total < SMALL else Cell("Summe", str(total), total)
@@ -173,7 +177,8 @@ def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
         "summary": paragraphs(report.summary),
         "suppression_note": (
             f"Zum Schutz der betroffenen Personen werden Zahlen unter {SMALL} als „{SUPPRESSED}“ "
-            "ausgewiesen; wo eine Summe sie sonst verriete, wird ein weiterer Wert ebenso ausgewiesen."
+            f"ausgewiesen. „{WITHHELD}“: Wert nicht ausgewiesen, weil er mit der Summe eine kleine "
+            "Zahl verraten würde."
         ),
         "signature": {"name": report.signature.name, "function": report.signature.function},
     }

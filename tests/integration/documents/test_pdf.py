@@ -1,7 +1,8 @@
 """PDF/A conversion with the real LibreOffice (`soffice`), for each kind of document.
 
-Runs only where LibreOffice is installed (Debian: libreoffice-writer-nogui); elsewhere these tests
-are skipped with that reason, and tests/unit/documents checks the message the user gets instead.
+The test set-up installs LibreOffice on every machine (`scripts/infra.sh tools`), so a missing
+`soffice` is a broken set-up: these tests fail saying so, they are never skipped.
+tests/unit/documents checks the message a user without LibreOffice gets.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from services.documents import pdf
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "services" / "documents" / "examples"
 
-pytestmark = pytest.mark.skipif(
-    not pdf.available(),
-    reason="LibreOffice (soffice) is not installed: apt-get install libreoffice-writer-nogui",
+MISSING = (
+    "LibreOffice (soffice) is not installed, but the test set-up installs it: run "
+    "`scripts/infra.sh tools` (or apt-get install libreoffice-writer-nogui)"
 )
+
+
+@pytest.fixture(autouse=True)
+def libreoffice() -> None:
+    if not pdf.available():
+        pytest.fail(MISSING, pytrace=False)
 
 
 def assert_pdf_a(path: Path) -> None:
