@@ -77,8 +77,12 @@ def build_api_process(settings: Settings, address: str | None = None,
     )
     audit = audit or LoggingAuditSink()
     federation = node_trust.federation_listener(settings, apis.values(), audit)
+    registrations = [apis[name].registration(settings) for name in names]
+    for registration in registrations:
+        if registration.bind_outbox is not None:
+            registration.bind_outbox(relay.notify)
     server, port, health_servicer = build_server(
-        [apis[name].registration(settings) for name in names],
+        registrations,
         address=address or f"{settings.grpc_host}:{settings.grpc_port}",
         validator=validator,
         max_workers=settings.grpc_workers,

@@ -57,10 +57,13 @@ current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar("curr
 
 @dataclass(frozen=True)
 class Registration:
-    """One service's part of an api process: its health name and how to add its servicers."""
+    """One service's part of an api process: its health name and how to add its servicers.
+    `bind_outbox`, where given, receives the outbox relay's `notify` from the composition root,
+    so the servicer can have the events of a save sent at once rather than at the next sweep."""
 
     name: str
     add_to_server: Callable[[grpc.Server], None]
+    bind_outbox: Callable[[Callable[[], None]], None] | None = None
 
 
 def status_for(error: Exception) -> status_pb2.Status:

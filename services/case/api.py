@@ -1,21 +1,152 @@
-"""Entry of the case service into an api process: its gRPC servicers (added by the issues that
-build them) and the documents whose outboxes the relay sends."""
+"""Entry of the case service into an api process: the `CaseService` gRPC servicer.
+
+Who enters: every caller with a bearer token the auth interceptor accepted (its Principal is
+`current_principal`). Each method is a translator: request -> command (contract.py) -> the
+service layer, which authorises, audits and saves -> response. Errors are `kim.errors`; the
+error interceptor turns them into status codes with German field violations.
+
+After every save the outbox relay is nudged, so the case's events leave at once instead of
+at the next sweep; the relay's sweep still sends them if the nudge finds the broker away.
+"""
 
 from __future__ import annotations
 
-import grpc
+from collections.abc import Callable
+from typing import Any
 
+import grpc
+from google.protobuf.message import Message
+
+from kim.case.v1 import case_pb2, case_pb2_grpc
+from kim.errors import FieldViolation, InvalidArgument, Unauthenticated
+from kim.runtime.auth import current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
-from services.case import SERVICE
-from services.case.repository import CaseDocument
+from services.case import SERVICE, contract
+from services.case.domain.policy import Actor
+from services.case.domain.validation import Violations
+from services.case.repository import CaseChangeDocument, MongoCaseRepository
+from services.case.service import HANDLERS, CaseService
 
-OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseDocument]
+OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
+
+#: Purpose written to the audit trail when a request does not state one.
+DEFAULT_PURPOSE = "Fallbearbeitung"
+AUDIT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE = 100, 500
+
+
+def acting() -> Actor:
+    """The caller as the domain knows it. The interceptor guarantees a principal; its absence
+    means the servicer was mounted without authentication, which must never answer."""
+    principal = current_principal.get()
+    if principal is None:
+        raise Unauthenticated("Anmeldung erforderlich.")
+    return Actor(principal.subject, principal.organization or "", principal.roles)
+
+
+def case_id_of(request: Message, field: str = "case_id", *, required: bool = True) -> str:
+    v = Violations()
+    value = v.identifier(field, getattr(request, field), required=required)
+    v.raise_if_any()
+    return value
+
+
+def purpose_of(request: Message, default: str = DEFAULT_PURPOSE) -> str:
+    v = Violations()
+    purpose = v.text("purpose", getattr(request, "purpose", ""), required=False)
+    v.raise_if_any()
+    return purpose or default
+
+
+class CaseServicer(case_pb2_grpc.CaseServiceServicer):
+    """Queries and the Fallvorschlag are written out; every other command method is the same
+    three lines, generated from the service layer's HANDLERS below the class."""
+
+    def __init__(self, service: CaseService) -> None:
+        self.service = service
+        self.notify_outbox: Callable[[], None] = lambda: None
+
+    def ProposeCase(self, request: case_pb2.ProposeCaseRequest,
+                    context: grpc.ServicerContext) -> case_pb2.Case:
+        actor = acting()
+        case = self.service.propose(actor, contract.proposal_command(request, actor.organization))
+        self.notify_outbox()
+        return contract.case_message(case)
+
+    def GetCase(self, request: case_pb2.GetCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        case = self.service.get_case(acting(), case_id_of(request), purpose_of(request))
+        return contract.case_message(case)
+
+    def GetPerson(self, request: case_pb2.GetPersonRequest, context: grpc.ServicerContext) -> case_pb2.Person:
+        person = self.service.get_person(acting(), case_id_of(request), purpose_of(request))
+        return contract.person_message(person)
+
+    def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
+                     context: grpc.ServicerContext) -> case_pb2.CaseBrief:
+        case_id = case_id_of(request, required=False)
+        pseudonym = case_id_of(request, "pseudonym", required=False)
+        if not (case_id or pseudonym):
+            raise InvalidArgument([FieldViolation("case_id", "Fall-ID oder Pseudonym angeben.")])
+        found, brief = self.service.find_brief(acting(), case_id, purpose_of(request, "Fallkonferenz"),
+                                               pseudonym)
+        return contract.brief_message(found, brief)
+
+    def ListCases(self, request: case_pb2.ListCasesRequest,
+                  context: grpc.ServicerContext) -> case_pb2.ListCasesResponse:
+        filters = contract.list_filter(request)
+        page = self.service.list_briefs(acting(), **filters, purpose=purpose_of(request, "Fallübersicht"))
+        return case_pb2.ListCasesResponse(
+            cases=[contract.brief_message(case_id, brief) for case_id, brief in page.briefs],
+            next_page_token=page.next_page_token)
+
+    def ListAuditEntries(self, request: case_pb2.ListAuditEntriesRequest,
+                         context: grpc.ServicerContext) -> case_pb2.ListAuditEntriesResponse:
+        case_id = case_id_of(request, required=False)
+        size = request.page_size or AUDIT_PAGE_SIZE
+        if not 1 <= size <= MAX_AUDIT_PAGE_SIZE or request.after_sequence < 0:
+            raise InvalidArgument([FieldViolation(
+                "page_size" if request.after_sequence >= 0 else "after_sequence",
+                f"Seitengröße zwischen 1 und {MAX_AUDIT_PAGE_SIZE}, Folgenummer ab 0 angeben.")])
+        entries = self.service.audit_entries(acting(), case_id, request.after_sequence, size)
+        return case_pb2.ListAuditEntriesResponse(
+            entries=[contract.audit_message(e) for e in entries],
+            next_after_sequence=entries[-1].sequence if len(entries) == size else 0)
+
+    def VerifyAuditChain(self, request: case_pb2.VerifyAuditChainRequest,
+                         context: grpc.ServicerContext) -> case_pb2.VerifyAuditChainResponse:
+        result = self.service.verify_audit(acting())
+        return case_pb2.VerifyAuditChainResponse(
+            intact=result.intact, checked=result.checked,
+            first_broken_sequence=result.first_broken_sequence or 0, reason=result.reason)
+
+
+def _command_method(command_type: type) -> Callable[..., case_pb2.Case]:
+    def method(self: CaseServicer, request: Any, context: grpc.ServicerContext) -> case_pb2.Case:
+        case_id_of(request)
+        command = contract.command(request, command_type)
+        case = self.service.execute(acting(), command, purpose_of(request))
+        self.notify_outbox()
+        return contract.case_message(case)
+
+    method.__name__ = command_type.__name__
+    method.__doc__ = f"{command_type.__name__}: the command of the same name on the service layer."
+    return method
+
+
+# The gRPC methods for commands carry the command's name (case.proto and commands.py agree).
+for _command_type in HANDLERS:
+    setattr(CaseServicer, _command_type.__name__, _command_method(_command_type))
 
 
 def registration(settings: Settings) -> Registration:
-    def add_to_server(server: grpc.Server) -> None:
-        """No public gRPC methods yet; the process reports the service's health."""
+    """The api process connects the "case" database before it adds servicers."""
+    servicer = CaseServicer(CaseService(MongoCaseRepository(settings.node_id), settings.organization_id))
 
-    return Registration(SERVICE, add_to_server)
+    def add_to_server(server: grpc.Server) -> None:
+        case_pb2_grpc.add_CaseServiceServicer_to_server(servicer, server)
+
+    def bind_outbox(notify: Callable[[], None]) -> None:
+        servicer.notify_outbox = notify
+
+    return Registration(SERVICE, add_to_server, bind_outbox=bind_outbox)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -18,10 +19,19 @@ from typing import Any, TypeVar
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from kim.case.v1 import events_pb2, types_pb2
+from kim.case.v1 import case_pb2, events_pb2, types_pb2
+from kim.errors import FieldViolation, InvalidArgument
 from services.case.domain import events as domain_events
+from services.case.domain.audit import AuditEntry
+from services.case.domain.brief import CaseBrief
+from services.case.domain.case import Case
+from services.case.domain.commands import ProposeCase
+from services.case.domain.person import Person, PersonData
+from services.case.domain.vocabulary import CaseStatus
+from services.case.domain.zielgruppen import EligibilityResult
 
 M = TypeVar("M", bound=Message)
+C = TypeVar("C")
 
 
 def enum_prefix(descriptor: EnumDescriptor) -> str:
@@ -101,3 +111,142 @@ def event_message(event: domain_events.Event) -> Message:
     """The contract message of a domain event (same class name in events.proto)."""
     cls: type[Message] = getattr(events_pb2, type(event).__name__)
     return fill(cls(), event)
+
+
+# -- requests -> commands ---------------------------------------------------------------------------
+
+def command(request: Message, command_type: type[C], **given: Any) -> C:
+    """The command `command_type` from the request fields of the same names (plus `given`,
+    e.g. the acting organisation). Enums become their domain values ("" for UNSPECIFIED, so
+    the domain reports a missing value; a command default applies instead where there is
+    one), Dates become `date`, repeated values tuples. Impossible dates (31.02.) are reported
+    together as field violations before any command exists."""
+    violations: list[FieldViolation] = []
+    result = _command(request, command_type, given, "", violations)
+    if violations:
+        raise InvalidArgument(violations)
+    return result
+
+
+def _command(request: Message, command_type: type[C], given: dict[str, Any], prefix: str,
+             violations: list[FieldViolation]) -> C:
+    hints = typing.get_type_hints(command_type)
+    fields = request.DESCRIPTOR.fields_by_name
+    values: dict[str, Any] = dict(given)
+    for f in dataclasses.fields(command_type):  # type: ignore[arg-type]
+        if f.name in values or f.name not in fields:
+            continue
+        descriptor = fields[f.name]
+        raw = getattr(request, f.name)
+        path = f"{prefix}{f.name}"
+        if descriptor.enum_type is not None:
+            if descriptor.is_repeated:
+                values[f.name] = tuple(enum_value(descriptor.enum_type, n) for n in raw)
+            elif raw != 0 or f.default is dataclasses.MISSING:
+                values[f.name] = enum_value(descriptor.enum_type, raw)
+        elif descriptor.message_type is types_pb2.Date.DESCRIPTOR:
+            values[f.name] = _date(raw, request.HasField(f.name), path, violations)
+        elif descriptor.is_repeated and descriptor.message_type is not None:
+            item_type = typing.get_args(hints[f.name])[0]
+            values[f.name] = tuple(_command(item, item_type, {}, f"{path}[{i}].", violations)
+                                   for i, item in enumerate(raw))
+        elif descriptor.is_repeated:
+            values[f.name] = tuple(raw)
+        else:
+            values[f.name] = raw
+    return command_type(**values)
+
+
+def _date(message: types_pb2.Date, has: bool, path: str, violations: list[FieldViolation]) -> date | None:
+    try:
+        return from_date_message(message, has)
+    except ValueError:
+        violations.append(FieldViolation(
+            path, f"Kein gültiges Kalenderdatum ({message.day:02d}.{message.month:02d}.{message.year})."))
+        return None
+
+
+def proposal_command(request: case_pb2.ProposeCaseRequest, owner_org: str) -> ProposeCase:
+    """The Fallvorschlag; the person message is nested where `PersonData` is flat."""
+    violations: list[FieldViolation] = []
+    p, residence = request.person, request.person.residence
+    kind = enum_value(types_pb2.ResidenceStatusKind.DESCRIPTOR, residence.kind)
+    person = PersonData(
+        given_name=p.given_name, family_name=p.family_name,
+        birth_date=_date(p.birth_date, p.HasField("birth_date"), "person.birth_date", violations),
+        nationalities=tuple(p.nationalities), country_of_origin=p.country_of_origin,
+        residence_kind=kind, legal_basis=residence.legal_basis,
+        residence_valid_from=_date(residence.valid_from, residence.HasField("valid_from"),
+                                   "person.residence.valid_from", violations),
+        residence_valid_until=_date(residence.valid_until, residence.HasField("valid_until"),
+                                    "person.residence.valid_until", violations),
+        prospective_legal_basis=residence.prospective_legal_basis,
+        region_of_origin=p.region_of_origin, languages=tuple(p.languages),
+        household_adults=p.household_adults, household_children=p.household_children,
+        household_note=p.household_note, phone=p.phone, email=p.email, address=p.address,
+        received_as_umf=p.received_as_umf,
+        umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
+                              "person.umf_received_on", violations),
+    )
+    if not request.HasField("person"):
+        violations.append(FieldViolation("person", "Angaben zur Person fehlen."))
+    if violations:
+        raise InvalidArgument(violations, "Der Fallvorschlag ist unvollständig oder fehlerhaft.")
+    return _command(request, ProposeCase, {"owner_org": owner_org, "person": person}, "", violations)
+
+
+# -- domain -> responses ----------------------------------------------------------------------------
+
+def case_message(case: Case) -> case_pb2.Case:
+    message = fill(case_pb2.Case(), case, skip=frozenset({"eligibility"}))
+    message.status_label = case.status.label
+    message.eligibility.CopyFrom(eligibility_message(case.eligibility))
+    return message
+
+
+def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
+    message = case_pb2.Eligibility(zielgruppen_version=result.catalogue_version,
+                                   matched=list(result.matched), summary=result.summary())
+    message.checked_on.CopyFrom(to_date_message(result.checked_on))
+    for mismatch in result.mismatches:
+        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
+    return message
+
+
+def person_message(person: Person) -> case_pb2.Person:
+    message = fill(case_pb2.Person(), person, skip=frozenset({"household", "contact"}))
+    message.household_adults = person.household.adults
+    message.household_children = person.household.children
+    message.household_note = person.household.note
+    fill(message, person.contact)
+    return message
+
+
+def brief_message(case_id: str, brief: CaseBrief) -> case_pb2.CaseBrief:
+    message = fill(case_pb2.CaseBrief(), brief)
+    message.status_label = brief.status_label
+    message.case_id = case_id
+    return message
+
+
+def audit_message(entry: AuditEntry) -> case_pb2.AuditEntry:
+    return fill(case_pb2.AuditEntry(), entry)
+
+
+def list_filter(request: case_pb2.ListCasesRequest) -> dict[str, Any]:
+    """The keyword filters of `CaseService.list_briefs` from a ListCases request."""
+    violations: list[FieldViolation] = []
+    statuses: list[CaseStatus] = []
+    for i, number in enumerate(request.statuses):
+        value = enum_value(types_pb2.CaseStatus.DESCRIPTOR, number)
+        try:
+            statuses.append(CaseStatus(value))
+        except ValueError:
+            violations.append(FieldViolation(f"statuses[{i}]", f"Unbekannter Status „{value}“."))
+    review_due_by = _date(request.review_due_by, request.HasField("review_due_by"), "review_due_by",
+                          violations)
+    if violations:
+        raise InvalidArgument(violations)
+    return {"statuses": tuple(statuses), "zielgruppe": request.zielgruppe,
+            "case_manager": request.case_manager, "review_due_by": review_due_by,
+            "page_size": request.page_size, "page_token": request.page_token}

@@ -4,11 +4,13 @@ Who enters: the service layer (services/case/service.py), handed a `CaseReposito
 composition root (api process) or a nameko DependencyProvider (worker). Nothing else touches
 these collections.
 
-- `cases`: one document per case. Case state (nested, via `codec`), the person (a separate
-  sub-document, never loaded unless asked for) and the outbox of pending events, so that a
-  state change and its events are one document write (`record_event`, then `save`). Indexed
-  top-level copies (status, organisation, Zielgruppe, case manager, review date) serve lists.
-  Saves are conditional on the version that was loaded (optimistic concurrency).
+- `case_changes`: every write of a case is the insert of its next version (`<case id>:<version>`,
+  unique: optimistic concurrency that also holds on FerretDB) with the new fields and that
+  write's events as outbox, so a state change and its events are one document write. The
+  relay sends and removes the events; superseded changes are deleted once sent.
+- `cases`: one document per case at its newest version: the state (nested, via `codec`), the
+  person (never loaded unless asked for) and indexed top-level copies (status, organisation,
+  Zielgruppe, case manager, review date) for lists. Repaired from a newer change on load.
 - `audit`: the hash-chained audit trail; appends only, sequence unique.
 - `zielgruppen`: every catalogue version the Lenkungsgruppe decided; the highest is current.
 
@@ -23,7 +25,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from mongoengine import (
     BooleanField,
@@ -36,7 +38,6 @@ from mongoengine import (
     Q,
     StringField,
 )
-from mongoengine.errors import SaveConditionError
 
 from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from kim.runtime.outbox import OutboxDocument, record_event
@@ -53,12 +54,13 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
-class CaseDocument(OutboxDocument):
+class CaseDocument(Document):
+    """The case at its newest version, as lists and reads need it (see `CaseChangeDocument`)."""
+
     meta = {
         "db_alias": SERVICE,
         "collection": "cases",
         "indexes": [
-            "outbox.event_id",
             {"fields": ["pseudonym"], "unique": True},
             ["owner_org", "created_at"],
             "access_orgs",
@@ -84,6 +86,21 @@ class CaseDocument(OutboxDocument):
     person = DictField()
     #: Set when retention has erased the person; the case remains as anonymised statistics.
     person_erased = BooleanField(default=False)
+
+
+class CaseChangeDocument(OutboxDocument):
+    """One written version of a case: its fields and the events of that write (the outbox the
+    relay sends). Inserted once, never updated except by the relay; superseded ones are
+    deleted once their events are sent."""
+
+    meta = {"db_alias": SERVICE, "collection": "case_changes",
+            "indexes": ["outbox.event_id", ["case_id", "version"]]}
+
+    change_id = StringField(primary_key=True)  # "<case id>:<version>"
+    case_id = StringField(required=True)
+    version = IntField(required=True)
+    fields = DictField(required=True)
+    written_at = DateTimeField(required=True)
 
 
 class AuditDocument(Document):
@@ -140,6 +157,8 @@ class CaseRepository(Protocol):
     def get_by_pseudonym(self, pseudonym: str) -> Case: ...
     def get_person(self, case_id: str) -> Person: ...
     def save(self, case: Case, person: Person | None = None) -> None: ...
+    def erase_person(self, case: Case) -> None: ...
+    def delete(self, case_id: str) -> None: ...
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage: ...
     def append_audit(self, draft: AuditDraft) -> AuditEntry: ...
     def audit_entries(self, case_id: str = "", after_sequence: int = 0,
@@ -156,16 +175,28 @@ class MongoCaseRepository:
         self.audit_retries = audit_retries
 
     # -- cases -------------------------------------------------------------------------------
+    #
+    # FerretDB 1.24 applies an update as a read-modify-write of the whole document without
+    # isolation. Measured on the local server: of 200 concurrent `$set`/`$pull` pairs on one
+    # document 190 lost one of the two updates; of 100 pairs of writers with the same version
+    # condition 98 both "won". Had the outbox relay `$pull`ed from the case document, its
+    # write-back would silently undo case changes. So every write of a case is an *insert* of
+    # a `CaseChangeDocument` (`_id` = case id and version: the unique key makes exactly one
+    # writer of a version win, atomically on both servers) holding the new fields and the
+    # events; the relay works only on change documents, which nobody else writes. The case
+    # document is then brought up to that version; any load repairs it from a newer change
+    # (a crash between the two writes, or a stale write-back), so the change is the truth.
 
     def add(self, case: Case, person: Person) -> None:
         """Insert a new case with its person and its events. A pseudonym collision raises
         PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again."""
-        document = CaseDocument(case_id=case.case_id, person=to_primitive(person))
-        self._write_fields(document, case, version=1)
-        self._record(document, case.pending_events)
+        fields = {**self._fields(case, version=1), "person": to_primitive(person)}
+        change = self._change(case, 1, fields, case.pending_events)
+        change.save(force_insert=True)
         try:
-            document.save(force_insert=True)
+            CaseDocument(case_id=case.case_id, **fields).save(force_insert=True)
         except NotUniqueError as error:
+            change.delete()  # nobody else knows this new case id
             if CaseDocument.objects(pseudonym=case.pseudonym).count():
                 raise PseudonymTaken(case.pseudonym) from error
             raise
@@ -176,37 +207,54 @@ class MongoCaseRepository:
         return self._case(self._document(case_id, with_person=False))
 
     def get_by_pseudonym(self, pseudonym: str) -> Case:
-        document = CaseDocument.objects(pseudonym=pseudonym).exclude("person", "outbox").first()
+        document = CaseDocument.objects(pseudonym=pseudonym).only("case_id").first()
         if document is None:
             raise NotFound("Fall nicht gefunden.")
-        return self._case(document)
+        return self.get(document.case_id)
 
     def get_person(self, case_id: str) -> Person:
-        document = CaseDocument.objects(case_id=case_id).only("person", "person_erased").first()
-        if document is None:
-            raise NotFound("Fall nicht gefunden.")
+        document = self._document(case_id, with_person=True)
         if document.person_erased or not document.person:
             raise FailedPrecondition("Die Personendaten dieses Falls wurden gelöscht.")
         return from_primitive(Person, dict(document.person))
 
     def save(self, case: Case, person: Person | None = None) -> None:
-        """Writes the case (and the person, if given) with its pending events, only over the
-        version that was loaded; a concurrent change makes this raise FailedPrecondition."""
-        expected = case.version
-        document = self._document(case.case_id, with_person=False)
-        if document.version != expected:
-            raise _conflict()
-        self._write_fields(document, case, version=expected + 1)
+        """Writes the case (and the person, if given) with its pending events as the version
+        after the one that was loaded; if another write took that version first, this raises
+        FailedPrecondition and the events stay pending."""
+        version = case.version + 1
+        fields = self._fields(case, version=version)
         if person is not None:
-            document.person = to_primitive(person)
-        events = case.collect_events()
-        self._record(document, events)
+            fields["person"] = to_primitive(person)
+        change = self._change(case, version, fields, case.pending_events)
         try:
-            document.save(save_condition={"version": expected})
-        except SaveConditionError as error:
-            case.pending_events[:0] = events
+            change.save(force_insert=True)
+        except NotUniqueError as error:
             raise _conflict() from error
-        case.version = expected + 1
+        case.collect_events()
+        case.version = version
+        self._apply(change)
+
+    def erase_person(self, case: Case) -> None:
+        """Retention: the person's data go, the case stays as anonymised statistics. A
+        versioned write like any other, so it cannot cross a concurrent change."""
+        version = case.version + 1
+        fields = {**self._fields(case, version=version), "person": {}, "person_erased": True}
+        change = self._change(case, version, fields, case.pending_events)
+        try:
+            change.save(force_insert=True)
+        except NotUniqueError as error:
+            raise _conflict() from error
+        case.collect_events()
+        case.version = version
+        self._apply(change)
+        # Earlier changes hold the person too (the proposal's change); they go as well.
+        CaseChangeDocument.objects(case_id=case.case_id, version__lt=version).delete()
+
+    def delete(self, case_id: str) -> None:
+        """Retention only: the case and every change of it are gone for good."""
+        CaseDocument.objects(case_id=case_id).delete()
+        CaseChangeDocument.objects(case_id=case_id).delete()
 
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size
@@ -227,7 +275,7 @@ class MongoCaseRepository:
             created_at, case_id = _decode_token(page_token)
             condition &= Q(created_at__gt=created_at) | Q(created_at=created_at, case_id__gt=case_id)
         documents = list(
-            CaseDocument.objects(condition).exclude("outbox").order_by("created_at", "case_id")
+            CaseDocument.objects(condition).order_by("created_at", "case_id")
             .limit(size + 1)
         )
         more = len(documents) > size
@@ -281,38 +329,63 @@ class MongoCaseRepository:
     # -- internals ---------------------------------------------------------------------------
 
     def _document(self, case_id: str, *, with_person: bool) -> CaseDocument:
+        """The case document at its newest version, repaired from a newer change if the last
+        write of the case document did not land (see the note above `add`)."""
         query = CaseDocument.objects(case_id=case_id)
-        if not with_person:
-            query = query.exclude("person")
-        document = query.first()
+        document = (query if with_person else query.exclude("person")).first()
+        newer = CaseChangeDocument.objects(
+            case_id=case_id, version__gt=document.version if document else 0,
+        ).exclude("outbox").order_by("-version").first()
+        if newer is not None:
+            self._apply(newer)
+            document = (query if with_person else query.exclude("person")).first()
         if document is None:
             raise NotFound("Fall nicht gefunden.")
         return document
+
+    def _apply(self, change: CaseChangeDocument) -> None:
+        """Brings the case document up to `change` (never back: only over older versions)."""
+        fields = dict(change.fields)
+        collection = CaseDocument._get_collection()
+        if collection.update_one({"_id": change.case_id, "version": {"$lt": change.version}},
+                                 {"$set": fields}).matched_count == 0 \
+                and not collection.count_documents({"_id": change.case_id}, limit=1):
+            collection.insert_one({"_id": change.case_id, **fields})
+        # Superseded changes whose events are sent have done their job.
+        CaseChangeDocument.objects(case_id=change.case_id, version__lt=change.version,
+                                   outbox__size=0).delete()
 
     def _case(self, document: CaseDocument) -> Case:
         case = from_primitive(Case, dict(document.state))
         case.version = document.version
         return case
 
-    def _write_fields(self, document: CaseDocument, case: Case, *, version: int) -> None:
+    def _fields(self, case: Case, *, version: int) -> dict[str, Any]:
+        """The case document's stored fields at `version` (indexed copies and the state)."""
         state = to_primitive(case)
         state["version"] = version
-        document.pseudonym = case.pseudonym
-        document.owner_org = case.owner_org
-        document.access_orgs = list(case.access_orgs)
-        document.status = case.status.value
-        document.zielgruppe = case.eligibility.primary
-        document.case_manager = case.case_manager
-        document.next_review_due = case.next_review_due.isoformat() if case.next_review_due else None
-        document.created_at = case.created_at
-        document.updated_at = case.updated_at
-        document.version = version
-        document.state = state
+        return {
+            "pseudonym": case.pseudonym,
+            "owner_org": case.owner_org,
+            "access_orgs": list(case.access_orgs),
+            "status": case.status.value,
+            "zielgruppe": case.eligibility.primary,
+            "case_manager": case.case_manager,
+            "next_review_due": case.next_review_due.isoformat() if case.next_review_due else None,
+            "created_at": case.created_at,
+            "updated_at": case.updated_at,
+            "version": version,
+            "state": state,
+        }
 
-    def _record(self, document: CaseDocument, events: Iterable[Event]) -> None:
+    def _change(self, case: Case, version: int, fields: dict[str, Any],
+                events: Iterable[Event]) -> CaseChangeDocument:
+        change = CaseChangeDocument(change_id=f"{case.case_id}:{version}", case_id=case.case_id,
+                                    version=version, fields=fields, written_at=datetime.now(UTC))
         for event in events:
-            record_event(document, contract.event_message(event), source_service=SERVICE,
+            record_event(change, contract.event_message(event), source_service=SERVICE,
                          source_node=self.node_id, correlation_id=event.case_id)
+        return change
 
 
 def _conflict() -> FailedPrecondition:
@@ -343,4 +416,4 @@ def _decode_token(token: str) -> tuple[datetime, str]:
 
 
 def outbox_documents() -> Sequence[type[OutboxDocument]]:
-    return (CaseDocument,)
+    return (CaseChangeDocument,)

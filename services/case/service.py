@@ -117,12 +117,19 @@ class CaseService:
         return person
 
     def get_brief(self, actor: Actor, case_id: str, purpose: str) -> CaseBrief:
+        return self.find_brief(actor, case_id, purpose)[1]
+
+    def find_brief(self, actor: Actor, case_id: str, purpose: str,
+                   pseudonym: str = "") -> tuple[str, CaseBrief]:
+        """(case id, brief) by case id or, where a conference knows only the pseudonym, by that."""
         now = self.clock()
-        case = self._load(actor, case_id, "GetCaseBrief", purpose, now)
+        case = self._load(actor, case_id or pseudonym, "GetCaseBrief", purpose, now,
+                          by_pseudonym=not case_id)
+        case_id = case.case_id
         self._guard(actor, Action.READ_BRIEF, case, "GetCaseBrief", purpose, now)
         brief = build_brief(case, self.repository.get_person(case_id), local_date(now))
         self._audit(actor, case_id, "GetCaseBrief", purpose, True, now)
-        return brief
+        return case_id, brief
 
     def list_briefs(self, actor: Actor, *, statuses: tuple[CaseStatus, ...] = (), zielgruppe: str = "",
                     case_manager: str = "", review_due_by: date | None = None, page_size: int = 0,
@@ -165,8 +172,11 @@ class CaseService:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _load(self, actor: Actor, case_id: str, call: str, purpose: str, now: datetime) -> Case:
+    def _load(self, actor: Actor, case_id: str, call: str, purpose: str, now: datetime, *,
+              by_pseudonym: bool = False) -> Case:
         try:
+            if by_pseudonym:
+                return self.repository.get_by_pseudonym(case_id)
             return self.repository.get(case_id)
         except NotFound:
             self._audit(actor, case_id, call, purpose, False, now, detail="unbekannter Fall")

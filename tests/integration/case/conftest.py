@@ -1,45 +1,156 @@
-"""Integration tests of the case service's repository: real FerretDB/MongoDB, nothing faked.
+"""Integration tests of the case service: everything real, nothing faked.
 
-Each test session connects the "case" alias to its own database (a random node id), so runs
-share the server without colliding, and drops that database at the end. A server that cannot
-be reached fails the tests with what to start; nothing is skipped.
+- Storage: the session's own databases on the real FerretDB/MongoDB (`node_settings`: a random
+  node id, dropped afterwards).
+- The gRPC api: the api process the node runs (`kim.bootstrap.build_api_process`, with its
+  auth interceptor, error mapping and outbox relay) on 127.0.0.1:0, serving `case` for the
+  organisation stadt-hilden.
+- Tokens: real brokered logins at the real Keycloak, in the federation of federation.yaml
+  (one user per role in the owning, the coordinating and a foreign organisation), applied
+  under unique realm names and deleted afterwards (tests/support/identity.py).
+- Worker tests: a real `kim node worker` (`nameko run`) on the session's own RabbitMQ vhost.
+
+A server that cannot be reached fails the tests with what to start; nothing is skipped.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import mongoengine
+import grpc
 import pytest
-from pymongo.errors import PyMongoError
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
-from kim.runtime.mongo import connect, disconnect
+from kim.bootstrap import ApiProcess, build_api_process
+from kim.case.v1 import case_pb2_grpc
+from kim.runtime.mongo import connect
 from kim.runtime.settings import Settings
 from services.case import SERVICE
-from services.case.repository import AuditDocument, CaseDocument, MongoCaseRepository, ZielgruppenDocument
+from services.case.repository import (
+    AuditDocument,
+    CaseChangeDocument,
+    CaseDocument,
+    MongoCaseRepository,
+    ZielgruppenDocument,
+)
+from tests.support.identity import LocalFederation
+
+FEDERATION_FILE = Path(__file__).with_name("federation.yaml")
+OWNER = "stadt-hilden"
+COORDINATION = "kreis-mettmann"
+STRANGER = "caritas-mettmann"
+ORG_SHORT = {OWNER: "hilden", COORDINATION: "kreis", STRANGER: "caritas"}
+ROLE_SHORT = {
+    "case_manager": "cm", "coordinator": "koord", "immigration_liaison": "lotse",
+    "steering_member": "lenkung", "clerk": "buero", "data_protection_officer": "dsb",
+    "node_admin": "admin",
+}
+DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument)
 
 
 @pytest.fixture(scope="session")
-def case_settings() -> Iterator[Settings]:
-    settings = Settings(node_id=f"test-case-{uuid.uuid4().hex[:10]}")
+def case_settings(node_settings: Settings) -> Settings:
+    """The test node as the case service sees it: Hilden's node, its own "case" database."""
+    settings = node_settings.model_copy(update={"organization_id": OWNER, "grpc_services": SERVICE})
     connect(settings, SERVICE)
-    try:
-        mongoengine.get_db(SERVICE).client.admin.command("ping")
-    except PyMongoError as error:
-        disconnect(SERVICE)
-        pytest.fail(
-            f"MongoDB-wire server not reachable at {settings.mongodb_uri} ({error}). "
-            "Start the local infrastructure with `make infra-up`.", pytrace=False)
-    yield settings
-    mongoengine.get_db(SERVICE).client.drop_database(settings.database_name(SERVICE))
-    disconnect(SERVICE)
+    for document in DOCUMENTS:
+        document.ensure_indexes()
+    return settings
+
+
+def clear_store() -> None:
+    for document in DOCUMENTS:
+        document.objects.delete()
 
 
 @pytest.fixture
 def repository(case_settings: Settings) -> Iterator[MongoCaseRepository]:
-    for document in (CaseDocument, AuditDocument, ZielgruppenDocument):
-        document.ensure_indexes()
+    clear_store()
     yield MongoCaseRepository(case_settings.node_id)
-    for document in (CaseDocument, AuditDocument, ZielgruppenDocument):
-        document.objects.delete()
+    clear_store()
+
+
+@pytest.fixture(scope="session")
+def case_federation() -> Iterator[LocalFederation]:
+    federation = LocalFederation.start(FEDERATION_FILE)
+    try:
+        yield federation
+    finally:
+        federation.close()
+
+
+@pytest.fixture(scope="session")
+def api_process(case_settings: Settings, case_federation: LocalFederation) -> Iterator[ApiProcess]:
+    """Hilden's api process as `kim node api` builds it, trusting the test federation's realm."""
+    settings = case_settings.model_copy(update={
+        "keycloak_realm": case_federation.realm,
+        "api_audience": case_federation.federation.clients.api,
+    })
+    process = build_api_process(settings, address="127.0.0.1:0")
+    process.start()
+    yield process
+    process.stop()
+
+
+@dataclass(frozen=True)
+class Caller:
+    organization: str
+    role: str
+
+    @property
+    def username(self) -> str:
+        return f"{ROLE_SHORT[self.role]}.{ORG_SHORT[self.organization]}"
+
+    def __str__(self) -> str:
+        return f"{self.role}@{self.organization}"
+
+
+class CaseApi:
+    """A CaseService client that calls as a given user: `api.call("GetCase", request, caller)`."""
+
+    def __init__(self, channel: grpc.Channel, token: Callable[[Caller], str]) -> None:
+        self.stub = case_pb2_grpc.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._token = token
+
+    def call(self, method: str, request: Message, caller: Caller) -> Any:
+        metadata = (("authorization", f"Bearer {self._token(caller)}"),)
+        return getattr(self.stub, method)(request, metadata=metadata, timeout=30)
+
+    def fails(self, method: str, request: Message, caller: Caller) -> grpc.RpcError:
+        """The error the call answers with (the test fails if it succeeds)."""
+        try:
+            self.call(method, request, caller)
+        except grpc.RpcError as error:
+            return error
+        pytest.fail(f"{method} as {caller} succeeded but should have failed")
+
+
+def violations(error: grpc.RpcError) -> dict[str, str]:
+    """Field -> German description of an INVALID_ARGUMENT answer's BadRequest details."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for detail in status.details if status else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            found.update({v.field: v.description for v in bad_request.field_violations})
+    return found
+
+
+@pytest.fixture(scope="session")
+def case_api(api_process: ApiProcess, case_federation: LocalFederation) -> Iterator[CaseApi]:
+    channel = grpc.insecure_channel(f"127.0.0.1:{api_process.port}")
+    yield CaseApi(channel, lambda caller: case_federation.token_for(caller.organization, caller.username))
+    channel.close()
+
+
+@pytest.fixture
+def fresh_store(case_settings: Settings) -> Iterator[None]:
+    """Tests that count audit entries or list cases start from an empty store."""
+    clear_store()
+    yield
+    clear_store()

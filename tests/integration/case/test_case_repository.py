@@ -21,6 +21,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppeDefinition
 from services.case.repository import (
     AuditDocument,
+    CaseChangeDocument,
     CaseDocument,
     CaseFilter,
     MongoCaseRepository,
@@ -29,15 +30,17 @@ from services.case.repository import (
 
 
 def outbox_types(case_id: str) -> list[str]:
-    document = CaseDocument.objects(case_id=case_id).first()
-    return [entry.routing_key for entry in document.outbox]
+    """The pending events of a case's writes, oldest first (nothing relays them here)."""
+    changes = CaseChangeDocument.objects(case_id=case_id).order_by("version")
+    return [entry.routing_key for change in changes for entry in change.outbox]
 
 
 def test_a_proposed_case_and_its_event_are_written_in_one_document(repository: MongoCaseRepository) -> None:
     case, person = propose()
     repository.add(case, person)
     assert outbox_types(case.case_id) == ["kim.case.v1.CaseProposed"]
-    stored = CaseDocument.objects(case_id=case.case_id).first()
+    stored = CaseChangeDocument.objects.get(change_id=f"{case.case_id}:1")
+    assert stored.fields["status"] == "proposed" and stored.fields["version"] == 1
     envelope = events.decode(stored.outbox[0].body)
     message = events.unpack(envelope)
     assert isinstance(message, events_pb2.CaseProposed)
@@ -178,3 +181,20 @@ def test_zielgruppen_versions_are_stored_once_and_the_highest_is_current(
     assert repository.store_catalogue(v2)
     assert not repository.store_catalogue(replace(v2, decision_reference="changed"))
     assert repository.current_catalogue() == v2
+
+
+def test_a_case_document_that_missed_its_last_write_is_repaired_from_the_change(
+    repository: MongoCaseRepository,
+) -> None:
+    """As if the process died between inserting the change and updating the case document,
+    or a stale write-back of FerretDB undid that update."""
+    case, person = propose()
+    repository.add(case, person)
+    case = repository.get(case.case_id)
+    case.add_journal_note(c.AddJournalNote(case.case_id, "Erstgespräch"), CM, later(1))
+    repository.save(case)
+    CaseDocument._get_collection().update_one(
+        {"_id": case.case_id}, {"$set": {"version": 1, "state.journal": []}})
+    repaired = repository.get(case.case_id)
+    assert repaired.version == 2 and [n.text for n in repaired.journal] == ["Erstgespräch"]
+    assert CaseDocument.objects.get(case_id=case.case_id).version == 2
