@@ -116,19 +116,6 @@ class Settings(BaseSettings):
         0, ge=0, le=65535, description="Mutual-TLS port for calls of peer nodes (0 = none).")
     tls_dir: str = Field(
         "", description="Folder with node.key, node.crt and ca.crt (written by `kim node init`).")
-    peer_cache_seconds: float = Field(
-        5.0, ge=0, le=60, description="How long a peer check's answer is reused; a revoked "
-        "node is refused at the latest after this time.")
-
-    # Federation: organisation check, mutual-TLS port for peer nodes, node directory.
-    federation_file: str = Field(
-        "", description="This node's copy of the federation file (YAML); its enabled "
-        "organisations are the only ones whose tokens are accepted. Empty = development realm "
-        "without organisation check and without node directory.")
-    federation_port: int = Field(
-        0, ge=0, le=65535, description="Mutual-TLS port for calls of peer nodes (0 = none).")
-    tls_dir: str = Field(
-        "", description="Folder with node.key, node.crt and ca.crt (written by `kim node init`).")
     directory_target: str = Field(
         "", description="Mutual-TLS endpoint (host:port) of the node that keeps the federation's "
         "node directory (the Kreis node); empty = this node keeps it in its identity database.")

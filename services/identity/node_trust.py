@@ -14,12 +14,14 @@ from types import ModuleType
 from kim.runtime import mongo
 from kim.runtime.audit import AuditSink
 from kim.runtime.grpc_server import FederationListener
-from kim.runtime.peers import DirectoryPeerCheck
+from kim.runtime.peers import DirectoryPeerCheck, PeerResolver
 from kim.runtime.pki import NodeCredentials
+from kim.runtime.service_account import ServiceAccount
 from kim.runtime.settings import Settings
 from services.identity import SERVICE
 from services.identity import federation as federation_file
 from services.identity.directory import Members, members_of
+from services.identity.directory_client import RemotePeerResolver
 from services.identity.directory_store import MongoNodeDirectory
 from services.identity.domain import Federation
 from services.identity.organizations import FederationOrganizations
@@ -58,15 +60,25 @@ def federation_listener(settings: Settings, apis: Iterable[ModuleType],
                         audit: AuditSink | None) -> FederationListener | None:
     """The mutual-TLS port (`KIM_FEDERATION_PORT`, certificate from `KIM_TLS_DIR`), serving the
     services' federation methods (`FEDERATION_METHODS` of each api module) only to peers whose
-    certificate the node directory of this node's identity database knows as active."""
+    certificate the node directory knows as active."""
     if settings.federation_port == 0:
         return None
     if not settings.tls_dir:
         raise ValueError("KIM_FEDERATION_PORT is set but KIM_TLS_DIR names no certificate folder")
-    mongo.connect(settings, SERVICE)
-    check = DirectoryPeerCheck(MongoNodeDirectory().peer,
+    credentials = node_credentials(settings.tls_dir)
+    check = DirectoryPeerCheck(peer_resolver(settings, credentials),
                                cache_seconds=settings.peer_cache_seconds, audit=audit)
     prefixes = tuple(p for api in apis for p in getattr(api, "FEDERATION_METHODS", ()))
     return FederationListener(
-        f"{settings.grpc_host}:{settings.federation_port}", node_credentials(settings.tls_dir),
-        prefixes, check)
+        f"{settings.grpc_host}:{settings.federation_port}", credentials, prefixes, check)
+
+
+def peer_resolver(settings: Settings, credentials: NodeCredentials) -> PeerResolver:
+    """The Kreis node reads its own directory; every other node asks the Kreis node
+    (`KIM_DIRECTORY_TARGET`) with its certificate and its service-account token."""
+    if settings.directory_target:
+        account = ServiceAccount(settings.keycloak_url, settings.keycloak_realm,
+                                 settings.client_id, settings.client_secret)
+        return RemotePeerResolver(settings.directory_target, credentials, account.token)
+    mongo.connect(settings, SERVICE)
+    return MongoNodeDirectory().peer

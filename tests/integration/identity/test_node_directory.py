@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -19,11 +20,11 @@ from kim.runtime import mongo
 from kim.runtime.audit import MemoryAuditSink
 from kim.runtime.auth import TokenValidator
 from kim.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
-from kim.runtime.peers import DirectoryPeerCheck
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
+from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
 from kim.runtime.service_account import ServiceAccount
 from kim.runtime.settings import Settings
-from services.identity import api
+from services.identity import api, node_trust
 from services.identity.directory_store import MongoNodeDirectory, NodeDocument
 from services.identity.organizations import FederationOrganizations
 from tests.support.identity import LOCAL_FILE, LocalFederation
@@ -218,3 +219,23 @@ def test_revoked_node_is_refused_on_the_mutual_tls_port_within_the_cache_time(
         time.sleep(0.1)
     assert kreis_node.audit.events[-1].node == "stadt-hilden"
     assert kreis_node.audit.events[-1].outcome == "denied"
+
+
+def test_other_nodes_resolve_peers_through_the_kreis_directory(
+        kreis_node: Node, token_for: Token, local_federation: LocalFederation,
+        node_settings: Settings, tmp_path: Path) -> None:
+    """The Caritas node's peer check, wired as bootstrap wires it with KIM_DIRECTORY_TARGET,
+    asks the Kreis node over mutual TLS with the Caritas service account."""
+    save_node_credentials(kreis_node.ca.issue("caritas-mettmann"), tmp_path)
+    caritas = node_settings.model_copy(update={
+        "directory_target": kreis_node.mutual, "keycloak_realm": local_federation.realm,
+        "client_id": "kim-node-caritas-mettmann",
+        "client_secret": local_federation.service_account_secret("caritas-mettmann"),
+    })
+    resolve = node_trust.peer_resolver(caritas, node_trust.node_credentials(str(tmp_path)))
+    hilden = fingerprint()
+    assert resolve(hilden) is None
+    kreis_node.stub.RegisterNode(
+        registration("stadt-hilden", "stadt-hilden", pb.NODE_ROLE_MUNICIPALITY, hilden),
+        metadata=bearer(token_for("stadt-hilden", "h.technik")), timeout=10)
+    assert resolve(hilden) == PeerRecord("stadt-hilden", "stadt-hilden", "municipality", "pending")

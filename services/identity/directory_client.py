@@ -1,0 +1,58 @@
+"""The node directory as seen from a node that does not keep it: a `PeerResolver` that asks
+the directory node's `IdentityService.ResolvePeer`.
+
+The question goes to the directory node's mutual-TLS port, not its plain one: the answer
+decides whom this node serves, so it must come from a server whose certificate the
+federation's CA signed, over an encrypted connection. The call carries this node's
+service-account token like every call. Plain threads only (api processes), never eventlet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from kim.identity.v1 import identity_pb2, identity_pb2_grpc
+from kim.runtime.grpc_server import peer_channel
+from kim.runtime.peers import PeerRecord
+from kim.runtime.pki import NodeCredentials
+
+_ROLE = {
+    identity_pb2.NODE_ROLE_DISTRICT: "district",
+    identity_pb2.NODE_ROLE_MUNICIPALITY: "municipality",
+    identity_pb2.NODE_ROLE_WELFARE_ORG: "welfare_org",
+    identity_pb2.NODE_ROLE_IMMIGRATION_OFFICE: "immigration_office",
+}
+_STATUS = {
+    identity_pb2.NODE_STATUS_PENDING: "pending",
+    identity_pb2.NODE_STATUS_ACTIVE: "active",
+    identity_pb2.NODE_STATUS_REVOKED: "revoked",
+}
+
+
+class RemotePeerResolver:
+    """`resolve(fingerprint)` -> PeerRecord, or None for a certificate the directory does not
+    know; any other failure raises, and the peer check then refuses (fail closed)."""
+
+    def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],
+                 *, timeout: float = 5.0, server_name: str | None = None) -> None:
+        self._channel = peer_channel(target, credentials, server_name)
+        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)
+        self._token = token
+        self._timeout = timeout
+
+    def __call__(self, fingerprint: str) -> PeerRecord | None:
+        try:
+            answer = self._stub.ResolvePeer(
+                identity_pb2.ResolvePeerRequest(fingerprint=fingerprint),
+                metadata=[("authorization", f"Bearer {self._token()}")], timeout=self._timeout)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return PeerRecord(answer.node_id, answer.organization, _ROLE.get(answer.role, ""),
+                          _STATUS.get(answer.status, "unknown"))
+
+    def close(self) -> None:
+        self._channel.close()
