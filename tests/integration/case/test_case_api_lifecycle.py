@@ -97,7 +97,8 @@ def test_a_case_goes_from_fallvorschlag_to_abschluss_and_every_step_is_audited(
     assert ("SubmitForReview", OWNER, False) not in calls  # a state rule, not a refusal of access
     assert ("GetCaseBrief", COORDINATION, True) in calls and ("AdmitCase", COORDINATION, True) in calls
     read = next(e for e in entries if e.call == "GetPerson")
-    assert (read.actor_org, read.purpose) == (OWNER, "Abschlussbericht") and "case_manager" in read.actor_roles
+    assert (read.actor_org, read.purpose) == (OWNER, "Abschlussbericht")
+    assert "case_manager" in read.actor_roles
     assert read.occurred_at.seconds > 0 and read.entry_hash and read.previous_hash
 
 

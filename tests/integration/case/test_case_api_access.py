@@ -1,0 +1,198 @@
+"""Who may call what, over the real gRPC api with real tokens: every role of the owning
+organisation (Stadt Hilden), of the koordinierende Stelle on the case's access list (Kreis
+Mettmann) and of a stranger (Caritas) against every method; then bad input, unknown ids,
+illegal transitions, and the audit trail's tamper evidence."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import timedelta
+
+import grpc
+import pytest
+from google.protobuf.message import Message
+
+from kim.case.v1 import case_pb2, types_pb2
+from services.case.repository import AuditDocument, CaseDocument
+from tests.integration.case.case_requests import day, person, proposal, today
+from tests.integration.case.conftest import (
+    COORDINATION,
+    OWNER,
+    ROLE_SHORT,
+    STRANGER,
+    Caller,
+    CaseApi,
+    violations,
+)
+
+T = types_pb2
+CM = Caller(OWNER, "case_manager")
+DPO = Caller(OWNER, "data_protection_officer")
+
+CASE_WORK = ["RecordNeed", "StartAssessment", "StartPlanning", "AddGoal", "AddStep", "FinishStep",
+             "RecordProgress", "ActivatePlan", "RecordBarrier", "ChangeBarrierStatus", "AddJournalNote"]
+CASE_WORKER = {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson", "RecordConsent",
+               "RevokeConsent", "SubmitForReview", *CASE_WORK, "TransferCase", "CloseCase"}
+DECISIONS = {"AdmitCase", "ReferCase", "RejectCase", "DeferCase"}
+
+#: What each role may call, written out from docs/case.md ("Authorisation"), not from the code.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    (OWNER, "case_manager"): CASE_WORKER,
+    (OWNER, "coordinator"): CASE_WORKER | DECISIONS | {"RecordReview", "AssignCaseManager", "ReopenCase"},
+    (OWNER, "immigration_liaison"): {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson",
+                                     "RecordConsent", "RevokeConsent", "SubmitForReview"},
+    (OWNER, "data_protection_officer"): {"ListAuditEntries", "VerifyAuditChain"},
+    (COORDINATION, "coordinator"): {"ListCases", "GetCaseBrief", *DECISIONS, "RecordReview"},
+    (COORDINATION, "immigration_liaison"): {"ListCases", "GetCaseBrief"},
+}
+
+#: Requests that change nothing on a proposed case without consent when allowed (they fail
+#: validation or a state rule), so one case serves the whole matrix.
+def requests(case_id: str) -> dict[str, Message]:
+    ref = case_pb2.CaseRef(case_id=case_id)
+    return {
+        "ProposeCase": proposal(),
+        "GetCase": case_pb2.GetCaseRequest(case_id=case_id),
+        "GetPerson": case_pb2.GetPersonRequest(case_id=case_id),
+        "GetCaseBrief": case_pb2.GetCaseBriefRequest(case_id=case_id),
+        "RecordConsent": case_pb2.RecordConsentRequest(case_id=case_id),
+        "RevokeConsent": case_pb2.RevokeConsentRequest(case_id=case_id),
+        "SubmitForReview": case_pb2.SubmitForReviewRequest(case_id=case_id),
+        "AdmitCase": case_pb2.AdmitCaseRequest(case_id=case_id),
+        "ReferCase": case_pb2.ReferCaseRequest(case_id=case_id),
+        "RejectCase": case_pb2.RejectCaseRequest(case_id=case_id),
+        "DeferCase": case_pb2.DeferCaseRequest(case_id=case_id),
+        "StartAssessment": ref, "StartPlanning": ref, "ActivatePlan": ref,
+        "CloseCase": case_pb2.CloseCaseRequest(case_id=case_id),
+        "ReopenCase": case_pb2.ReopenCaseRequest(case_id=case_id),
+        "RecordNeed": case_pb2.RecordNeedRequest(case_id=case_id),
+        "AddGoal": case_pb2.AddGoalRequest(case_id=case_id),
+        "AddStep": case_pb2.AddStepRequest(case_id=case_id),
+        "FinishStep": case_pb2.FinishStepRequest(case_id=case_id),
+        "RecordProgress": case_pb2.RecordProgressRequest(case_id=case_id),
+        "RecordReview": case_pb2.RecordReviewRequest(case_id=case_id),
+        "RecordBarrier": case_pb2.RecordBarrierRequest(case_id=case_id),
+        "ChangeBarrierStatus": case_pb2.ChangeBarrierStatusRequest(case_id=case_id),
+        "AddJournalNote": case_pb2.AddJournalNoteRequest(case_id=case_id),
+        "AssignCaseManager": case_pb2.AssignCaseManagerRequest(case_id=case_id),
+        "TransferCase": case_pb2.TransferCaseRequest(case_id=case_id),
+        "ListAuditEntries": case_pb2.ListAuditEntriesRequest(case_id=case_id),
+        "VerifyAuditChain": case_pb2.VerifyAuditChainRequest(),
+    }
+
+
+METHODS = sorted([*requests("x"), "ListCases"])
+CALLERS = [Caller(org, role) for org, role in itertools.product((OWNER, COORDINATION, STRANGER), ROLE_SHORT)]
+
+
+@pytest.fixture(scope="module")
+def shared_case(case_api: CaseApi) -> Iterator[str]:
+    case = case_api.call("ProposeCase", proposal(), CM)
+    yield case.case_id
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=str)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_role_of_every_organisation_gets_exactly_its_calls(
+    case_api: CaseApi, shared_case: str, method: str, caller: Caller,
+) -> None:
+    allowed = method in ALLOWED.get((caller.organization, caller.role), set())
+    if method == "ListCases":
+        listed = case_api.call("ListCases", case_pb2.ListCasesRequest(page_size=100), caller)
+        assert (shared_case in [b.case_id for b in listed.cases]) is allowed
+        return
+    try:
+        case_api.call(method, requests(shared_case)[method], caller)
+    except grpc.RpcError as error:
+        assert (error.code() is not grpc.StatusCode.PERMISSION_DENIED) is allowed, error.details()
+        if not allowed and caller.organization != OWNER and method not in ("ProposeCase",
+                                                                             "ListAuditEntries",
+                                                                             "VerifyAuditChain"):
+            assert error.details() == "Kein Zugriff auf diesen Fall."
+        return
+    assert allowed, f"{method} answered {caller} although it must be refused"
+    assert case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=shared_case), CM).status == \
+        T.CASE_STATUS_PROPOSED, "the matrix case must stay as it was"
+
+
+def test_refusals_are_audited_with_who_and_which_call(case_api: CaseApi, shared_case: str) -> None:
+    stranger = Caller(STRANGER, "case_manager")
+    case_api.fails("GetPerson", case_pb2.GetPersonRequest(case_id=shared_case, purpose="Neugier"), stranger)
+    entries, after = [], 0
+    while True:  # page through the trail by sequence, as the DPO's client does
+        page = case_api.call("ListAuditEntries", case_pb2.ListAuditEntriesRequest(
+            case_id=shared_case, after_sequence=after, page_size=500), DPO)
+        entries += page.entries
+        if not (after := page.next_after_sequence):
+            break
+    refused = [e for e in entries
+               if not e.allowed and e.call == "GetPerson" and e.actor_org == STRANGER]
+    assert refused[-1].purpose == "Neugier" and refused[-1].detail == "Kein Zugriff auf diesen Fall."
+
+
+def test_bad_input_is_answered_with_german_field_violations_and_writes_nothing(
+    case_api: CaseApi, fresh_store: None,
+) -> None:
+    bad = proposal(handlungsfelder=[], person=person(
+        birth_date=day(today() + timedelta(days=3)), nationalities=["Syrien"], email="kein-at-zeichen",
+        residence=case_pb2.ResidenceStatus(kind=99)))
+    error = case_api.fails("ProposeCase", bad, CM)
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    found = violations(error)
+    assert "liegt in der Zukunft" in found["person.birth_date"]
+    assert found["handlungsfelder"] == "Mindestens ein Eintrag ist erforderlich."
+    assert "ISO 3166-1" in found["person.nationalities[0]"]
+    assert found["person.contact.email"] == "Keine gültige E-Mail-Adresse."
+    assert "Unbekannter Wert" in found["person.residence.kind"]
+    impossible = case_api.fails("ProposeCase", proposal(person=person(
+        birth_date=T.Date(year=1990, month=2, day=31))), CM)
+    assert "Kein gültiges Kalenderdatum" in violations(impossible)["person.birth_date"]
+    assert CaseDocument.objects.count() == 0 and AuditDocument.objects(call="ProposeCase").count() == 0
+
+    case = case_api.call("ProposeCase", proposal(), CM)
+    expired = case_pb2.RecordConsentRequest(
+        case_id=case.case_id, kind=T.CONSENT_KIND_EINWILLIGUNG, recipient_org=COORDINATION,
+        purposes=[T.CONSENT_PURPOSE_FALLKONFERENZ], categories=[T.DATA_CATEGORY_FALLDOKUMENTATION],
+        signed_on=day(today() - timedelta(days=400)), expires_on=day(today() - timedelta(days=35)))
+    error = case_api.fails("RecordConsent", expired, CM)
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "bereits am" in violations(error)["expires_on"]
+    after = case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=case.case_id), CM)
+    assert after.version == case.version and not after.consents
+
+
+def test_unknown_ids_illegal_moves_and_foreign_cases_answer_their_codes(
+    case_api: CaseApi, fresh_store: None,
+) -> None:
+    unknown = case_api.fails("GetCase", case_pb2.GetCaseRequest(case_id="0" * 32), CM)
+    assert unknown.code() is grpc.StatusCode.NOT_FOUND and unknown.details() == "Fall nicht gefunden."
+    malformed = case_api.fails("GetCase", case_pb2.GetCaseRequest(case_id="../x"), CM)
+    assert malformed.code() is grpc.StatusCode.INVALID_ARGUMENT and "case_id" in violations(malformed)
+
+    cid = case_api.call("ProposeCase", proposal(), CM).case_id
+    illegal = case_api.fails("CloseCase", case_pb2.CloseCaseRequest(
+        case_id=cid, reason=T.CLOSURE_REASON_MOVED_AWAY), CM)
+    assert illegal.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert illegal.details() == "Der Fall ist im Status „Fallvorschlag“ und kann nicht abgeschlossen werden."
+    foreign = case_api.fails("GetCaseBrief", case_pb2.GetCaseBriefRequest(case_id=cid),
+                             Caller(STRANGER, "coordinator"))
+    assert foreign.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_the_data_protection_officer_detects_an_altered_audit_entry(
+    case_api: CaseApi, fresh_store: None,
+) -> None:
+    cid = case_api.call("ProposeCase", proposal(), CM).case_id
+    for purpose in ("Erstgespräch", "Vorbereitung Fallkonferenz", "Aktenprüfung"):
+        case_api.call("GetPerson", case_pb2.GetPersonRequest(case_id=cid, purpose=purpose), CM)
+    intact = case_api.call("VerifyAuditChain", case_pb2.VerifyAuditChainRequest(), DPO)
+    assert (intact.intact, intact.checked) == (True, 4)
+
+    # Someone with database access hides who read the person's data, and why.
+    AuditDocument._get_collection().update_one({"_id": 3}, {"$set": {"purpose": "Routine"}})
+    broken = case_api.call("VerifyAuditChain", case_pb2.VerifyAuditChainRequest(), DPO)
+    assert (broken.intact, broken.first_broken_sequence) == (False, 3)
+    assert broken.reason == "Eintrag 3 wurde nachträglich verändert."
+    page = case_api.call("ListAuditEntries", case_pb2.ListAuditEntriesRequest(page_size=2), DPO)
+    assert [e.sequence for e in page.entries] == [1, 2] and page.next_after_sequence == 2
