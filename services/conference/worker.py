@@ -43,16 +43,23 @@ def _service(settings: Settings) -> ConferenceService:
 
 def observation(message: case_events.BarrierRecorded) -> BarrierObservation:
     """The anonymised observation of a recorded barrier (nothing that points at the case)."""
-    recorded = message.occurred_at.ToDatetime(tzinfo=UTC) if message.HasField("occurred_at") else datetime.now(UTC)
+    recorded = (
+        message.occurred_at.ToDatetime(tzinfo=UTC) if message.HasField("occurred_at") else datetime.now(UTC)
+    )
     handlungsfeld = None
     if message.handlungsfeld:
-        handlungsfeld = Handlungsfeld[case_types.Handlungsfeld.Name(message.handlungsfeld).removeprefix("HANDLUNGSFELD_")]
+        handlungsfeld = Handlungsfeld[
+            case_types.Handlungsfeld.Name(message.handlungsfeld).removeprefix("HANDLUNGSFELD_")
+        ]
     return BarrierObservation(
         barrier_id=message.barrier_id,
         rechtskreise=tuple(
-            Rechtskreis[case_types.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")] for r in message.rechtskreise
+            Rechtskreis[case_types.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")]
+            for r in message.rechtskreise
         ),
-        category=BarrierCategory[case_types.BarrierCategory.Name(message.category).removeprefix("BARRIER_CATEGORY_")],
+        category=BarrierCategory[
+            case_types.BarrierCategory.Name(message.category).removeprefix("BARRIER_CATEGORY_")
+        ],
         recorded_on=recorded.date(),
         handlungsfeld=handlungsfeld,
     )
