@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := kim/common/v1/event_pb2.py
 
-.PHONY: demo test down setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
+.PHONY: demo test down bench setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
 
 demo: setup infra-up
 	$(BIN)/kim demo
@@ -60,6 +60,9 @@ protos-check:
 compose-check:
 	@echo "[test] compose.yaml against the Compose specification schema"
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+
+bench: setup infra-up
+	$(BIN)/python -m bench
 
 unit: setup
 	$(BIN)/pytest tests/unit

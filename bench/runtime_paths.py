@@ -1,0 +1,119 @@
+"""Hot paths of the shared runtime: an authenticated gRPC call and the event path from a
+MongoDB write to a nameko worker, on one node and across the federation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+from kombu import Connection, Consumer, Exchange, Queue
+from mongoengine.context_managers import switch_db
+
+from bench.measure import Row, Sample, sample
+from kim.identity.v1 import identity_pb2, identity_pb2_grpc
+from kim.nodecheck import node_alias
+from kim.runtime import node
+from kim.runtime.amqp import Publisher
+from kim.runtime.outbox import OutboxRelay
+from kim.runtime.service_account import ServiceAccount
+from kim.runtime.settings import Settings
+
+
+@contextmanager
+def echo_server() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    port = int(process.stdout.readline())
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.stdin.close()
+        process.wait(10)
+
+
+def grpc_echo(target: str, count: int) -> Sample:
+    with grpc.insecure_channel(target) as channel:
+        echo = channel.unary_unary("/bench.Echo/Echo")
+        return sample(lambda: echo(b"x" * 64, timeout=5), count)
+
+
+def authenticated_call(settings: Settings, echo_target: str, count: int) -> Row:
+    token = ServiceAccount(settings.keycloak_url, settings.keycloak_realm, settings.client_id,
+                           settings.client_secret).token()
+    metadata = [("authorization", f"Bearer {token}")]
+    with grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)  # type: ignore[no-untyped-call]
+        project = sample(lambda: stub.WhoAmI(identity_pb2.WhoAmIRequest(), metadata=metadata,
+                                             timeout=5), count)
+    floor = grpc_echo(echo_target, count)
+    return Row.of("authenticated gRPC call (WhoAmI: token validation, principal)",
+                  "bare grpcio unary echo", project, floor, "≤ 2× at p50")
+
+
+def kombu_round_trip(amqp_uri: str, count: int) -> Sample:
+    """Publish with confirms to a topic exchange and receive it from a bound queue."""
+    # Declared as the publisher declares every events exchange (durable topic), removed after.
+    exchange = Exchange(f"bench-{uuid.uuid4().hex[:6]}", type="topic", durable=True)
+    queue = Queue(exchange.name, exchange, routing_key="#", exclusive=True, auto_delete=True)
+    received = threading.Event()
+    with Connection(amqp_uri) as connection, Publisher(amqp_uri) as publisher:
+        channel = connection.channel()
+        exchange(channel).declare()
+        with Consumer(channel, [queue], callbacks=[lambda body, message: received.set()],
+                      accept=["application/data", "application/x-protobuf"], no_ack=True):
+
+            def one() -> None:
+                received.clear()
+                publisher.publish(exchange.name, "bench", b"x" * 200, uuid.uuid4().hex)
+                while not received.is_set():
+                    connection.drain_events(timeout=5)
+
+            try:
+                return sample(one, count)
+            finally:
+                exchange(channel).delete()
+
+
+def _event_path(sender: Settings, receiver: Settings, count: int) -> Sample:
+    """Probe written on `sender` (MongoDB, outbox) and relayed at once, as the api process does
+    after a save, until every worker of `receiver` has handled it (receipt in MongoDB)."""
+    sender_alias, receiver_alias = node_alias(sender), node_alias(receiver)
+    publisher = Publisher(sender.amqp_uri)
+    with switch_db(node.ProbeRequest, sender_alias) as Request:
+        relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5)
+    relay.start()
+    services = set(receiver.served_services)
+
+    def one() -> None:
+        probe = node.request_probe(sender, requested_by="bench", alias=sender_alias)
+        relay.notify()
+        while not services <= node.receipts(probe.probe_id, receiver_alias).keys():
+            time.sleep(0.001)
+
+    try:
+        return sample(one, count, max_seconds=60, warmup=3)
+    finally:
+        relay.stop()
+        publisher.close()
+
+
+def event_latency(settings: Settings, count: int) -> Row:
+    project = _event_path(settings, settings, count)
+    floor = kombu_round_trip(settings.amqp_uri, count)
+    return Row.of("event: write + outbox + relay → every service worker handled it (one node)",
+                  "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
+
+
+def federated_event_latency(sender: Settings, receiver: Settings, count: int) -> Row:
+    project = _event_path(sender, receiver, count)
+    floor = kombu_round_trip(sender.amqp_uri, count)
+    return Row.of("event across nodes (RabbitMQ federation) → every worker of the peer handled it",
+                  "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
