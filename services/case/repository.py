@@ -47,6 +47,7 @@ from services.case.domain.audit import AuditDraft, AuditEntry, seal
 from services.case.domain.case import Case
 from services.case.domain.events import Event
 from services.case.domain.person import Person
+from services.case.domain.retention import FIGURE_KEYS, figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
@@ -84,6 +85,8 @@ class CaseDocument(Document):
     version = IntField(required=True, default=0)
     state = DictField(required=True)
     person = DictField()
+    #: What this case adds to the monitoring sums (`domain.retention.figures`).
+    figures = DictField()
     #: Set when retention has erased the person; the case remains as anonymised statistics.
     person_erased = BooleanField(default=False)
 
@@ -94,11 +97,14 @@ class CaseChangeDocument(OutboxDocument):
     deleted once their events are sent."""
 
     meta = {"db_alias": SERVICE, "collection": "case_changes",
-            "indexes": ["outbox.event_id", ["case_id", "version"]]}
+            "indexes": ["outbox.event_id", ["case_id", "version"], "cause"]}
 
     change_id = StringField(primary_key=True)  # "<case id>:<version>"
     case_id = StringField(required=True)
     version = IntField(required=True)
+    #: The id of the event envelope that caused this write ("" for api calls): consumers
+    #: look it up to apply a redelivered event only once. Kept for the case's lifetime.
+    cause = StringField(default="")
     fields = DictField(required=True)
     written_at = DateTimeField(required=True)
 
@@ -156,7 +162,10 @@ class CaseRepository(Protocol):
     def get(self, case_id: str) -> Case: ...
     def get_by_pseudonym(self, pseudonym: str) -> Case: ...
     def get_person(self, case_id: str) -> Person: ...
-    def save(self, case: Case, person: Person | None = None) -> None: ...
+    def save(self, case: Case, person: Person | None = None, *, cause: str = "") -> None: ...
+    def applied(self, cause: str) -> bool: ...
+    def closed_before(self, moment: datetime) -> list[str]: ...
+    def figures(self) -> dict[str, dict[str, int]]: ...
     def erase_person(self, case: Case) -> None: ...
     def delete(self, case_id: str) -> None: ...
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage: ...
@@ -218,15 +227,16 @@ class MongoCaseRepository:
             raise FailedPrecondition("Die Personendaten dieses Falls wurden gelöscht.")
         return from_primitive(Person, dict(document.person))
 
-    def save(self, case: Case, person: Person | None = None) -> None:
+    def save(self, case: Case, person: Person | None = None, *, cause: str = "") -> None:
         """Writes the case (and the person, if given) with its pending events as the version
         after the one that was loaded; if another write took that version first, this raises
-        FailedPrecondition and the events stay pending."""
+        FailedPrecondition and the events stay pending. `cause`: the consumed event's id."""
         version = case.version + 1
         fields = self._fields(case, version=version)
         if person is not None:
             fields["person"] = to_primitive(person)
         change = self._change(case, version, fields, case.pending_events)
+        change.cause = cause
         try:
             change.save(force_insert=True)
         except NotUniqueError as error:
@@ -250,6 +260,37 @@ class MongoCaseRepository:
         self._apply(change)
         # Earlier changes hold the person too (the proposal's change); they go as well.
         CaseChangeDocument.objects(case_id=case.case_id, version__lt=version).delete()
+
+    def applied(self, cause: str) -> bool:
+        return bool(cause) and CaseChangeDocument.objects(cause=cause).count() > 0
+
+    def closed_before(self, moment: datetime) -> list[str]:
+        """Ids of closed cases untouched since `moment` that still hold personal data (the
+        service checks the closure date itself)."""
+        return [d.case_id for d in CaseDocument.objects(
+            status=CaseStatus.CLOSED.value, updated_at__lte=moment, person_erased__ne=True).only("case_id")]
+
+    def figures(self) -> dict[str, dict[str, int]]:
+        """Local monitoring: counts by status and Zielgruppe, and the sums of every case's
+        `figures` (Handlungsfelder, barrier categories, goal outcomes, durations), with
+        `$match`, `$group`/`$sum` and `$sort` only (what FerretDB 1.24 and MongoDB share)."""
+        collection = CaseDocument._get_collection()
+
+        def count_by(field: str) -> dict[str, int]:
+            rows = collection.aggregate([
+                {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}])
+            return {str(row["_id"] or ""): int(row["n"]) for row in rows}
+
+        def total(key: str) -> int:
+            rows = list(collection.aggregate([
+                {"$match": {"figures": {"$exists": True}}},
+                {"$group": {"_id": None, "v": {"$sum": f"$figures.{key}"}}}]))
+            return int(rows[0]["v"]) if rows else 0
+
+        # One accumulator per `$group`: FerretDB 1.24 computes only the first of several
+        # (measured: {x: {$sum: "$f.x"}, z: {$sum: "$f.z"}} gives z = 0).
+        totals = {key: total(key) for key in FIGURE_KEYS}
+        return {"status": count_by("status"), "zielgruppe": count_by("zielgruppe"), "totals": totals}
 
     def delete(self, case_id: str) -> None:
         """Retention only: the case and every change of it are gone for good."""
@@ -353,7 +394,7 @@ class MongoCaseRepository:
             collection.insert_one({"_id": change.case_id, **fields})
         # Superseded changes whose events are sent have done their job.
         CaseChangeDocument.objects(case_id=change.case_id, version__lt=change.version,
-                                   outbox__size=0).delete()
+                                   outbox__size=0, cause="").delete()
 
     def _case(self, document: CaseDocument) -> Case:
         case = from_primitive(Case, dict(document.state))
@@ -376,6 +417,7 @@ class MongoCaseRepository:
             "updated_at": case.updated_at,
             "version": version,
             "state": state,
+            "figures": figures(case),
         }
 
     def _change(self, case: Case, version: int, fields: dict[str, Any],

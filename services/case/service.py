@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from kim.errors import KimError, NotFound, PermissionDenied
 from services.case.domain import commands as c
@@ -22,8 +22,13 @@ from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.case import Case, local_date
 from services.case.domain.person import Person
 from services.case.domain.policy import Action, Actor, authorize
-from services.case.domain.vocabulary import CaseStatus
+from services.case.domain.retention import anonymised, retention_due
+from services.case.domain.validation import format_date
+from services.case.domain.vocabulary import CaseStatus, Role
+from services.case.domain.zielgruppen import ZielgruppenCatalogue, validate_catalogue
+from services.case.inbound import Decision
 from services.case.repository import CaseFilter, CaseRepository, PseudonymTaken
+from services.case.settings import RetentionMode
 
 Clock = Callable[[], datetime]
 
@@ -56,6 +61,9 @@ HANDLERS: dict[type, tuple[Action, Callable[..., object]]] = {
 
 PSEUDONYM_ATTEMPTS = 5
 
+#: Who the audit trail names for deletions by the retention timer.
+RETENTION_ACTOR = Actor("kim-retention", "", frozenset({Role.DATA_PROTECTION_OFFICER.value}))
+
 
 @dataclass(frozen=True)
 class BriefPage:
@@ -87,7 +95,8 @@ class CaseService:
             return case
         raise KimError("Es konnte kein eindeutiges Pseudonym vergeben werden; bitte erneut versuchen.")
 
-    def execute(self, actor: Actor, command: object, purpose: str = "Fallbearbeitung") -> Case:
+    def execute(self, actor: Actor, command: object, purpose: str = "Fallbearbeitung",
+                cause: str = "") -> Case:
         action, handler = HANDLERS[type(command)]
         now = self.clock()
         case_id: str = command.case_id  # type: ignore[attr-defined]
@@ -95,9 +104,51 @@ class CaseService:
         case = self._load(actor, case_id, call, purpose, now)
         self._guard(actor, action, case, call, purpose, now)
         handler(case, command, actor, now)
-        self.repository.save(case)
+        self.repository.save(case, cause=cause)
         self._audit(actor, case_id, call, purpose, True, now)
         return case
+
+    # -- what the worker consumes and runs ----------------------------------------------------
+
+    def apply_decision(self, decision: Decision, event_id: str) -> Case | None:
+        """A Fallkonferenz decision, applied once per event id (None: already applied). The
+        conference is run by the case's koordinierende Stelle, so it decides as its
+        coordinator; the policy and the audit trail treat it like a decision made over the api."""
+        if self.repository.applied(event_id):
+            return None
+        case_id: str = decision.command.case_id  # type: ignore[attr-defined]
+        case = self.repository.get(case_id)
+        actor = Actor(decision.decided_by or "fallkonferenz", case.coordination_org,
+                      frozenset({Role.COORDINATOR.value}))
+        return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
+
+    def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool:
+        """A new Zielgruppen version of the Lenkungsgruppe; a version already stored is kept."""
+        validate_catalogue(catalogue)
+        return self.repository.store_catalogue(catalogue)
+
+    def apply_retention(self, period: timedelta, mode: RetentionMode) -> list[str]:
+        """Deletes or anonymises every closed case whose Löschfrist has passed; each one is
+        written to the audit trail. The only place that hard-deletes a case."""
+        now = self.clock()
+        done = []
+        for case_id in self.repository.closed_before(now - period):
+            case = self.repository.get(case_id)
+            if not retention_due(case, now, period):
+                continue
+            closed_on = format_date(local_date(case.closures[-1].closed_at))
+            if mode is RetentionMode.DELETE:
+                self.repository.delete(case_id)
+            else:
+                self.repository.erase_person(anonymised(case))
+            self._audit(RETENTION_ACTOR, case_id, f"Retention{mode.value.capitalize()}",
+                        "Löschfrist abgelaufen", True, now,
+                        detail=f"Fall {case.pseudonym}, abgeschlossen am {closed_on}")
+            done.append(case_id)
+        return done
+
+    def figures(self) -> dict[str, dict[str, int]]:
+        return self.repository.figures()
 
     # -- queries -----------------------------------------------------------------------------
 

@@ -1,11 +1,105 @@
-"""The case service's nameko worker (run by `kim node worker`): event handlers, timers."""
+"""The case service's nameko worker (run by `kim node worker`): what it consumes and runs.
+
+- Fallkonferenz decisions (`kim.conference.v1`: admission with assignee, referral with
+  target, deferral, rejection) for the cases of this node, each applied once per event id:
+  the write records the envelope id, a redelivery finds it and changes nothing.
+- New Zielgruppen versions of the Lenkungsgruppe (stored once per version).
+- The retention timer: closed cases past their Löschfrist are deleted or anonymised
+  (`KIM_CASE_RETENTION_*`), each in the audit trail.
+
+Handlers translate only; the service layer does the work. No gRPC here (eventlet).
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from typing import Any
+
+from nameko.events import SERVICE_POOL, event_handler
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from kim.common.v1.event_pb2 import EventEnvelope
+from kim.conference.v1 import events_pb2 as conference
+from kim.errors import KimError
+from kim.runtime import events, mongo
+from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
-from services.case import SERVICE
+from services.case import SERVICE, inbound
+from services.case.repository import CaseChangeDocument, CaseDocument, MongoCaseRepository
+from services.case.service import CaseService
+from services.case.settings import CaseSettings
+
+log = logging.getLogger(__name__)
+CASE_SETTINGS = CaseSettings()
+CONFERENCE = "conference"
+
+
+class Cases(DependencyProvider):
+    """The service layer on this node's case database (connected by `NodeDatabase`)."""
+
+    def setup(self) -> None:
+        self.settings = Settings()
+        mongo.connect(self.settings, SERVICE)  # idempotent; setups run in no fixed order
+        self.service = CaseService(MongoCaseRepository(self.settings.node_id), self.settings.organization_id)
+        for document in (CaseDocument, CaseChangeDocument):
+            document.ensure_indexes()
+
+    def get_dependency(self, worker_ctx: Any) -> CaseService:
+        return self.service
+
+
+def _decision_handler(message_type: type) -> Any:
+    @event_handler(CONFERENCE, events.event_type(message_type), handler_type=SERVICE_POOL,
+                   reliable_delivery=True)
+    def handle(self: CaseWorker, envelope: EventEnvelope) -> None:
+        self.apply(envelope)
+
+    handle.__name__ = f"on_{message_type.__name__}"
+    return handle
 
 
 class CaseWorker(ProbeResponder):
     name = SERVICE
     database = NodeDatabase(SERVICE)
+    cases = Cases()
+    settings = CASE_SETTINGS
+
+    on_admission_decided = _decision_handler(conference.CaseAdmissionDecided)
+    on_referral_decided = _decision_handler(conference.CaseReferralDecided)
+    on_deferral_decided = _decision_handler(conference.CaseDeferralDecided)
+    on_rejection_decided = _decision_handler(conference.CaseRejectionDecided)
+
+    def apply(self, envelope: EventEnvelope) -> None:
+        decision = inbound.decision(events.unpack(envelope))
+        if decision.owner_node != self.database.node_id:
+            return  # a case of another node: its own worker applies it
+        try:
+            case = self.cases.apply_decision(decision, envelope.id)
+        except KimError as error:
+            # A decision the case cannot take (unknown case, changed meanwhile, wrong state)
+            # is refused for good; requeueing would only repeat the refusal.
+            log.warning("decision %s (%s) not applied: %s", envelope.id, envelope.type, error.message)
+            return
+        if case is None:
+            log.info("decision %s already applied", envelope.id)
+
+    @event_handler(CONFERENCE, events.event_type(conference.ZielgruppenDefined),  # type: ignore[untyped-decorator]
+                   handler_type=SERVICE_POOL, reliable_delivery=True)
+    def on_zielgruppen_defined(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, conference.ZielgruppenDefined)
+        try:
+            stored = self.cases.store_catalogue(inbound.catalogue(message))
+        except KimError as error:
+            log.warning("Zielgruppen version %s refused: %s", message.catalogue.version, error)
+            return
+        log.info("Zielgruppen version %s %s", message.catalogue.version, "stored" if stored else "known")
+
+    @timer(interval=CASE_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]
+    def apply_retention(self) -> None:
+        period = timedelta(days=self.settings.retention_days)
+        done = self.cases.apply_retention(period, self.settings.retention_mode)
+        if done:
+            log.info("retention: %d closed cases %s", len(done), self.settings.retention_mode.value)

@@ -1,0 +1,76 @@
+"""Retention (Löschfrist) and the figures a case contributes to local monitoring.
+
+A closed case is due once its last closure is older than the retention period. Anonymising
+keeps what the monitoring counts (status, dates, Zielgruppe, Handlungsfelder, categories,
+outcomes) and blanks every free text, since notes can name the person or relatives; the
+person record itself is erased by the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from services.case.domain.case import Case
+from services.case.domain.vocabulary import BarrierCategory, CaseStatus, GoalOutcome, Handlungsfeld
+
+ERASED = "[gelöscht]"
+
+
+def retention_due(case: Case, now: datetime, period: timedelta) -> bool:
+    if case.status is not CaseStatus.CLOSED or not case.closures:
+        return False
+    return case.closures[-1].closed_at <= now - period
+
+
+def anonymised(case: Case) -> Case:
+    """The case without any free text; everything counted stays."""
+    def blank(text: str) -> str:
+        return ERASED if text else ""
+
+    return replace(
+        case,
+        proposal=replace(case.proposal, reason=blank(case.proposal.reason),
+                         proposer_unit=blank(case.proposal.proposer_unit)),
+        decisions=[replace(d, note=blank(d.note)) for d in case.decisions],
+        needs=[replace(n, need=blank(n.need), resources=blank(n.resources)) for n in case.needs],
+        goals=[replace(g, outcome_note=blank(g.outcome_note),
+                       steps=[replace(s, description=blank(s.description), note=blank(s.note))
+                              for s in g.steps],
+                       progress=[replace(p, note=blank(p.note)) for p in g.progress])
+               for g in case.goals],
+        barriers=[replace(b, description=blank(b.description), status_note=blank(b.status_note))
+                  for b in case.barriers],
+        journal=[replace(j, text=blank(j.text)) for j in case.journal],
+        assignments=[replace(a, reason=blank(a.reason)) for a in case.assignments],
+        reviews=[replace(r, note=blank(r.note)) for r in case.reviews],
+        closures=[replace(c, note=blank(c.note)) for c in case.closures],
+        reopenings=[replace(r, reason=blank(r.reason)) for r in case.reopenings],
+        consents=[replace(k, revocation_reason=blank(k.revocation_reason)) for k in case.consents],
+        pending_events=[],
+    )
+
+
+def figures(case: Case) -> dict[str, int]:
+    """Numbers one case adds to the monitoring sums (every key always present, so a `$group`
+    with `$sum` over these fields needs no other operator)."""
+    fields = case.handlungsfelder
+    values: dict[str, int] = {f"handlungsfeld_{h.value}": int(h in fields) for h in Handlungsfeld}
+    values |= {f"barrier_{k.value}": sum(b.category is k for b in case.barriers) for k in BarrierCategory}
+    values |= {f"goal_{o.value}": sum(g.outcome is o for g in case.goals) for o in GoalOutcome}
+    decided = case.decisions[0].decided_at if case.decisions else None
+    values["decided"] = int(decided is not None)
+    values["days_to_decision"] = (decided - case.created_at).days if decided else 0
+    closed = case.closures[-1].closed_at if case.status is CaseStatus.CLOSED and case.closures else None
+    values["closed"] = int(closed is not None)
+    values["days_open"] = (closed - case.created_at).days if closed else 0
+    return values
+
+
+#: Every key `figures` returns.
+FIGURE_KEYS: tuple[str, ...] = (
+    *(f"handlungsfeld_{h.value}" for h in Handlungsfeld),
+    *(f"barrier_{k.value}" for k in BarrierCategory),
+    *(f"goal_{o.value}" for o in GoalOutcome),
+    "decided", "days_to_decision", "closed", "days_open",
+)

@@ -1,0 +1,86 @@
+"""The events the case service consumes, translated into its own commands.
+
+Contract: `kim.conference.v1` (protos/kim/conference/v1/events.proto), published by the
+conference service on `conference.events`: the Fallkonferenz decisions about a case
+(admit with assignee, refer with target, defer, reject) and new Zielgruppen versions of the
+Lenkungsgruppe. Only the generated contract is imported, never the conference service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from google.protobuf.message import Message
+
+from kim.conference.v1 import events_pb2 as conference
+from kim.conference.v1 import types_pb2 as conference_types
+from kim.errors import FieldViolation, InvalidArgument
+from services.case.contract import enum_value
+from services.case.domain import commands as c
+from services.case.domain.vocabulary import ResidenceStatusKind
+from services.case.domain.zielgruppen import CountryRule, ZielgruppeDefinition, ZielgruppenCatalogue
+
+DECISION_EVENTS: tuple[type[Message], ...] = (
+    conference.CaseAdmissionDecided, conference.CaseReferralDecided,
+    conference.CaseDeferralDecided, conference.CaseRejectionDecided,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A conference decision for one case of this node, as the case service applies it."""
+
+    owner_node: str
+    decided_by: str
+    command: object
+
+
+def decision(message: Message) -> Decision:
+    context: conference.CaseDecisionContext = message.context  # type: ignore[attr-defined]
+    cid, ref = context.case_id, context.decision_reference
+    command: object
+    if isinstance(message, conference.CaseAdmissionDecided):
+        command = c.AdmitCase(cid, message.case_manager, message.case_manager_org, ref)
+    elif isinstance(message, conference.CaseReferralDecided):
+        target = enum_value(conference_types.ReferralTarget.DESCRIPTOR, message.target)
+        command = c.ReferCase(cid, target, message.target_name, ref)
+    elif isinstance(message, conference.CaseDeferralDecided):
+        command = c.DeferCase(cid, message.reason or "Zurückgestellt bis zur nächsten Fallkonferenz.",
+                              _day("until", message.until), ref)
+    elif isinstance(message, conference.CaseRejectionDecided):
+        command = c.RejectCase(cid, message.reason, ref)
+    else:
+        raise TypeError(f"not a decision: {type(message).__name__}")
+    return Decision(context.owner_node, context.decided_by, command)
+
+
+def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
+    source = message.catalogue
+    kinds = conference_types.ResidenceStatusKind.DESCRIPTOR
+    return ZielgruppenCatalogue(
+        version=source.version,
+        decided_on=_day("catalogue.decided_on", source.decided_on),
+        decision_reference=source.decision_reference,
+        definitions=tuple(
+            ZielgruppeDefinition(
+                key=d.key, name=d.name, description=d.description,
+                min_age=d.min_age if d.HasField("min_age") else None,
+                max_age=d.max_age if d.HasField("max_age") else None,
+                residence_kinds=tuple(ResidenceStatusKind(enum_value(kinds, k)) for k in d.residence_kinds),
+                legal_bases=tuple(d.legal_bases),
+                countries_of_origin=tuple(CountryRule(r.country, r.region) for r in d.countries_of_origin),
+                requires_umf=d.requires_umf,
+            )
+            for d in source.definitions
+        ),
+    )
+
+
+def _day(field: str, text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidArgument([FieldViolation(field, f"„{text}“ ist kein Datum (JJJJ-MM-TT).")]) from error
