@@ -1,10 +1,11 @@
 """Operating nodes on one machine: `kim node init|up|down|status`.
 
 A node's configuration is an env file (`<KIM_HOME>/nodes/<id>/node.env`) holding the settings
-that make it this node (id, organisation, ports, vhost, TLS folder); `up` starts its api and worker
-processes with that environment, records their pids and waits until the api serves; `down`
-stops them. The same settings files feed compose and Kubernetes, so nothing here is local-only
-in shape.
+that make it this node (id, organisation, ports, vhost, TLS folder, and as a member of a
+federation its federation file, realm, service account and directory); `up` starts its api and
+worker processes with that environment, records their pids and waits until the api serves;
+`down` stops them; `join` enters the node into the federation's node directory. The same
+settings files feed compose and Kubernetes, so nothing here is local-only in shape.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kim.runtime.broker_admin import BrokerAdmin, with_vhost
-from kim.runtime.pki import DevCertificateAuthority, save_node_credentials
+from kim.runtime.grpc_server import peer_channel
+from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
 from kim.runtime.settings import Settings
 
 ROLES = ("api", "worker")
@@ -52,11 +55,26 @@ class NodeSpec:
     node_id: str
     organization_id: str
     grpc_port: int
+    #: Membership of a federation (docs/identity.md): the node's copy of the federation file,
+    #: its mutual-TLS port for peers, and where the node directory is kept (empty: here).
+    federation_file: Path | None = None
+    federation_port: int = 0
+    directory_target: str = ""
+
+
+class NodeConfigError(ValueError):
+    """A node configuration that cannot work; the message says why (German, for operators)."""
 
 
 def init(spec: NodeSpec, base: Settings) -> Path:
     """Write the node's configuration, create its vhost and issue its certificate for mutual
-    TLS with peers (idempotent: an existing certificate and CA are kept)."""
+    TLS with peers (idempotent: an existing certificate and CA are kept). As a federation
+    member the node's service-account secret is fetched from Keycloak into a file of its own."""
+    membership = _membership(spec, base) if spec.federation_file is not None else {}
+    if spec.federation_port and spec.federation_file is None:
+        raise NodeConfigError("--federation-port braucht --federation-file (ohne Verbund kein Peer-Port).")
+    if spec.directory_target and not spec.federation_port:
+        raise NodeConfigError("--directory braucht --federation-port: das Verzeichnis fragt der Peer-Port.")
     directory = node_dir(spec.node_id)
     directory.mkdir(parents=True, exist_ok=True)
     BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri).ensure_vhost(spec.node_id)
@@ -72,10 +90,61 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         "KIM_GRPC_PORT": str(spec.grpc_port),
         "AMQP_URI": with_vhost(base.amqp_uri, spec.node_id),
     }
+    if membership:
+        secret_file = directory / "client-secret"
+        _write_private(secret_file, membership.pop("secret"))
+        settings |= {**membership, "KIM_CLIENT_SECRET_FILE": str(secret_file)}
+        if spec.federation_port:
+            settings |= {"KIM_FEDERATION_PORT": str(spec.federation_port), "KIM_TLS_DIR": str(tls)}
+        if spec.directory_target:
+            settings["KIM_DIRECTORY_TARGET"] = spec.directory_target
+    else:
+        # Without federation the node stays on the development realm; a secret file of an
+        # earlier membership must not linger next to a configuration that no longer names it.
+        (directory / "client-secret").unlink(missing_ok=True)
     lines = ["# KIM-Netz node configuration, written by `kim node init`; see docs/development.md"]
     lines += [f"{key}={value}" for key, value in settings.items()]
     (directory / "node.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return directory / "node.env"
+
+
+def _membership(spec: NodeSpec, base: Settings) -> dict[str, str]:
+    """Settings of a federation member, and its service account's secret as Keycloak generated
+    it (read with the local Keycloak admin, as for the development realm: kim/devrealm.py).
+    The node must be declared in the file under its organisation: only declared nodes get a
+    service account from `kim identity apply`, and the directory accepts no other."""
+    from kim import devrealm
+    from services.identity import federation as federation_file
+
+    assert spec.federation_file is not None
+    path = spec.federation_file.resolve()
+    federation = federation_file.load(path)
+    declared = next((n for n in federation.nodes if n.id == spec.node_id), None)
+    if declared is None:
+        raise NodeConfigError(
+            f"Der Knoten {spec.node_id!r} steht nicht in {path} (dort: "
+            f"{', '.join(n.id for n in federation.nodes) or 'keine Knoten'}).")
+    if declared.organization != spec.organization_id:
+        raise NodeConfigError(
+            f"Der Knoten {spec.node_id!r} gehört laut {path.name} zu {declared.organization}, "
+            f"nicht zu {spec.organization_id}.")
+    realm = base.model_copy(update={"keycloak_realm": federation.realm})
+    try:
+        secret = devrealm.client_secret(realm, declared.client_id)
+    except LookupError:
+        raise NodeConfigError(
+            f"Keycloak kennt das Dienstkonto {declared.client_id} im Realm {federation.realm} "
+            f"nicht; zuerst `kim identity apply {path}` ausführen.") from None
+    return {"KIM_FEDERATION_FILE": str(path), "KIM_KEYCLOAK_REALM": federation.realm,
+            "KIM_CLIENT_ID": declared.client_id, "secret": secret}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Readable by the operator's account only, also when the file existed with wider rights."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
 
 
 #: Exchanges a node federates from its peers by default: the events of every service and of
@@ -99,6 +168,11 @@ def environment(node_id: str, extra: Mapping[str, str] | None = None) -> dict[st
     if not config.exists():
         raise FileNotFoundError(f"node {node_id!r} has no configuration; run `kim node init {node_id}`")
     return {**os.environ, **read_env_file(config), **(extra or {})}
+
+
+def node_settings(node_id: str) -> Settings:
+    """The settings the node's processes see (its node.env over this environment)."""
+    return _settings_from(environment(node_id))
 
 
 def _pid(node_id: str, role: str) -> int | None:
@@ -213,3 +287,107 @@ def status(node_id: str) -> dict[str, str]:
 def nodes() -> list[str]:
     root = kim_home() / "nodes"
     return sorted(p.parent.name for p in root.glob("*/node.env")) if root.exists() else []
+
+
+# --- the node directory ------------------------------------------------------------------------
+
+_NODE_ROLE = {
+    "district": identity_pb2.NODE_ROLE_DISTRICT,
+    "municipality": identity_pb2.NODE_ROLE_MUNICIPALITY,
+    "welfare_org": identity_pb2.NODE_ROLE_WELFARE_ORG,
+    "immigration_office": identity_pb2.NODE_ROLE_IMMIGRATION_OFFICE,
+}
+NODE_STATUS = {
+    identity_pb2.NODE_STATUS_PENDING: "beantragt",
+    identity_pb2.NODE_STATUS_ACTIVE: "freigegeben",
+    identity_pb2.NODE_STATUS_REVOKED: "widerrufen",
+}
+
+
+@dataclass(frozen=True)
+class Joined:
+    node: identity_pb2.Node
+    changed: bool  # False: the directory already had the node with these values
+
+
+def directory_channel(node_id: str) -> grpc.Channel:
+    """Where this node's operator reaches the node directory: the Kreis node's mutual-TLS port
+    (`KIM_DIRECTORY_TARGET`) with this node's certificate, as the node itself asks it; on the
+    node that keeps the directory its own api port."""
+    settings = _settings_from(environment(node_id))
+    if settings.directory_target:
+        return peer_channel(settings.directory_target, _credentials(node_id, settings))
+    return grpc.insecure_channel(f"{settings.grpc_host}:{settings.grpc_port}")
+
+
+def node_credentials(node_id: str) -> NodeCredentials:
+    """The node's certificate, key and CA as `init` wrote them."""
+    return _credentials(node_id, node_settings(node_id))
+
+
+def _credentials(node_id: str, settings: Settings) -> NodeCredentials:
+    tls = Path(settings.tls_dir) if settings.tls_dir else node_dir(node_id) / "tls"
+    return NodeCredentials.from_files(tls / "node.key", tls / "node.crt", tls / "ca.crt")
+
+
+def registration(node_id: str) -> identity_pb2.RegisterNodeRequest:
+    """What the directory is to know of this node, from its configuration and certificate."""
+    from services.identity import federation as federation_file
+
+    settings = _settings_from(environment(node_id))
+    if not settings.federation_file or not settings.federation_port:
+        raise NodeConfigError(
+            f"Knoten {node_id}: kein Verbundmitglied mit Peer-Port; "
+            "`kim node init ... --federation-file DATEI --federation-port N`.")
+    organization = federation_file.load(settings.federation_file).organization(settings.organization_id)
+    return identity_pb2.RegisterNodeRequest(
+        node_id=settings.node_id, organization=settings.organization_id,
+        role=_NODE_ROLE[organization.type],
+        api_endpoint=f"{settings.grpc_host}:{settings.grpc_port}",
+        federation_endpoint=f"{settings.grpc_host}:{settings.federation_port}",
+        certificate_fingerprints=[fingerprint(_credentials(node_id, settings).certificate)],
+    )
+
+
+def join(node_id: str, token: str, timeout: float = 10.0) -> Joined:
+    """Enter the node (endpoints, certificate fingerprint) into the federation's node directory
+    as the person whose token this is (`node_admin` of the node's organisation: the node waits
+    for the Kreis's approval; of the Kreis: active at once). Idempotent: a node the directory
+    already has with the same certificate and endpoints is left as it is, so its history does
+    not grow with every run."""
+    request = registration(node_id)
+    metadata = [("authorization", f"Bearer {token}")]
+    with directory_channel(node_id) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)  # type: ignore[no-untyped-call]
+        try:
+            known = stub.GetNode(identity_pb2.GetNodeRequest(node_id=node_id), metadata=metadata,
+                                 timeout=timeout)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            known = None
+        if known is not None and _same(known, request):
+            return Joined(known, changed=False)
+        node = stub.RegisterNode(request, metadata=metadata, timeout=timeout)
+    return Joined(node, changed=True)
+
+
+def _same(known: identity_pb2.Node, request: identity_pb2.RegisterNodeRequest) -> bool:
+    return (set(known.certificate_fingerprints) == set(request.certificate_fingerprints)
+            and known.api_endpoint == request.api_endpoint
+            and known.federation_endpoint == request.federation_endpoint)
+
+
+def approve(node_id: str, via: str, token: str, reason: str, timeout: float = 10.0) -> Joined:
+    """The Kreis admits a node that asked to join (`via`: a node whose configuration reaches the
+    directory, usually the Kreis node itself). An already active node is left as it is."""
+    metadata = [("authorization", f"Bearer {token}")]
+    with directory_channel(via) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)  # type: ignore[no-untyped-call]
+        known = stub.GetNode(identity_pb2.GetNodeRequest(node_id=node_id), metadata=metadata,
+                             timeout=timeout)
+        if known.status == identity_pb2.NODE_STATUS_ACTIVE:
+            return Joined(known, changed=False)
+        node = stub.ApproveNode(identity_pb2.ApproveNodeRequest(node_id=node_id, reason=reason),
+                                metadata=metadata, timeout=timeout)
+    return Joined(node, changed=True)
