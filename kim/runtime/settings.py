@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     case_api_target: str = Field(
         "", description="host:port of the case service's gRPC api; empty: this api process itself."
     )
+    conference_api_target: str = Field(
+        "", description="host:port of the conference service's gRPC api (read by the documents "
+        "api for Protokolle); empty: this api process itself."
+    )
 
     # Conference worker.
     reminder_interval_seconds: float = Field(

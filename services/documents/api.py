@@ -9,18 +9,22 @@ to status codes with BadRequest field violations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
 
 from kim.documents.v1 import documents_pb2, documents_pb2_grpc
-from kim.errors import FieldViolation, InvalidArgument, Unauthenticated
+from kim.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
 from kim.runtime.auth import Principal, current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.documents import SERVICE
+from services.documents.conference import ConferenceRecords
+from services.documents.conference_client import GrpcConferenceRecords
 from services.documents.domain.kinds import KINDS
 from services.documents.repository import OUTBOX_DOCUMENTS as _STORED
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
@@ -33,18 +37,50 @@ _JOB_STATES = {"requested": documents_pb2.BulkJob.REQUESTED, "done": documents_p
                "failed": documents_pb2.BulkJob.FAILED}
 
 
+def conference_api_target(settings: Settings) -> str:
+    """The conference api the Protokolle are read from: configured, or this api process itself."""
+    return settings.conference_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
+
+
 def registration(settings: Settings) -> Registration:
+    """The channel to the conference api connects lazily, at the first Protokoll rendered."""
     service = DocumentsService(DocumentStore(settings.node_id))
+    channel = grpc.insecure_channel(conference_api_target(settings))
 
     def add_to_server(server: grpc.Server) -> None:
-        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(DocumentsServicer(service), server)
+        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(
+            DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token)), server)
 
     return Registration(SERVICE, add_to_server)
 
 
 class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
-    def __init__(self, service: DocumentsService) -> None:
+    def __init__(self, service: DocumentsService,
+                 conference_for: Callable[[str], ConferenceRecords] | None = None) -> None:
         self.service = service
+        self.conference_for = conference_for
+
+    def _conference(self, context: grpc.ServicerContext) -> ConferenceRecords:
+        """The conference service as the caller: their own bearer token is forwarded."""
+        if self.conference_for is None:
+            raise Unavailable("Dieser Dokumentendienst ist mit keinem Konferenzdienst verbunden.")
+        metadata = dict(context.invocation_metadata() or ())
+        return self.conference_for(str(metadata.get("authorization", "")).partition(" ")[2].strip())
+
+    def RenderConferenceProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
+        next_date = _date(request.next_date, "next_date")
+        record, content = self.service.render_conference_protocol(
+            _principal(), self._conference(context), request.conference_id.strip(),
+            coordination_office=request.coordination_office, signature_function=request.signature_function,
+            next_date=next_date, template_version=_version(request, "template_version"))
+        return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
+
+    def RenderSessionProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
+        record, content = self.service.render_session_protocol(
+            _principal(), self._conference(context), request.session_id.strip(), issuer=request.issuer,
+            chair=request.chair, signature_function=request.signature_function,
+            template_version=_version(request, "template_version"))
+        return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
         record, content = self.service.render(
@@ -142,3 +178,12 @@ def _data(struct: Any, field: str) -> dict[str, Any]:
 
 def _version(request: Any, field: str) -> int | None:
     return int(getattr(request, field)) if request.HasField(field) else None
+
+
+def _date(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "Datum im Format JJJJ-MM-TT erwartet.")]) from None

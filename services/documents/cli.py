@@ -1,4 +1,5 @@
-"""`kim documents`: Weiterleitungsverträge and Drucksachen from YAML, without a running node.
+"""`kim documents`: Weiterleitungsverträge, Drucksachen, Fallkonferenz- and Beschlussprotokolle and
+Monitoringberichte from YAML, without a running node.
 
 Exit codes: 0 done; 2 invalid input (every problem listed with its path, no file written);
 1 the environment cannot do it (LibreOffice missing for --pdf, conversion failed).
@@ -27,7 +28,14 @@ from services.documents.domain.contract import (
     parse_allocation_file,
 )
 from services.documents.domain.drucksache import drucksache_context, parse_drucksache
-from services.documents.domain.kinds import CONTRACT, DRUCKSACHE, Kind
+from services.documents.domain.kinds import (
+    CONTRACT,
+    DRUCKSACHE,
+    FALLKONFERENZ,
+    LENKUNGSGRUPPE,
+    MONITORING,
+    Kind,
+)
 
 if TYPE_CHECKING:
     from services.documents.rendering import Renderer, TemplateRef
@@ -36,7 +44,8 @@ INVALID_INPUT = 2
 ENVIRONMENT = 1
 
 app = typer.Typer(
-    help="Dokumente: Weiterleitungsverträge und Drucksachen aus DOCX-Vorlagen.", no_args_is_help=True
+    help="Dokumente: Verträge, Drucksachen, Protokolle und Monitoringberichte aus DOCX-Vorlagen.",
+    no_args_is_help=True,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -111,6 +120,62 @@ def drucksache(
     path = _write(out, content)
     _convert_if(to_pdf, [path], out.parent)
     console.print(f"{paper.kind} {paper.number} geschrieben: {path}")
+
+
+INPUT_OPTION_HELP = "YAML-Eingabe (Felder: docs/documents.md, Beispiele: services/documents/examples/)."
+
+
+@app.command("protokoll")
+def protokoll(
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help=INPUT_OPTION_HELP),  # noqa: B008
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Ziel, z. B. protokoll.docx."),  # noqa: B008
+    template: Path | None = TEMPLATE_OPTION,
+    to_pdf: bool = PDF_OPTION,
+) -> None:
+    """Ein Fallkonferenz-Protokoll erzeugen (Fälle nur mit Pseudonym)."""
+    _single(FALLKONFERENZ, input_file, out, template, to_pdf)
+
+
+@app.command("beschlussprotokoll")
+def beschlussprotokoll(
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help=INPUT_OPTION_HELP),  # noqa: B008
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Ziel, z. B. beschlussprotokoll.docx."),  # noqa: B008
+    template: Path | None = TEMPLATE_OPTION,
+    to_pdf: bool = PDF_OPTION,
+) -> None:
+    """Ein Beschlussprotokoll der Lenkungsgruppe mit Beschlussverfolgung erzeugen."""
+    _single(LENKUNGSGRUPPE, input_file, out, template, to_pdf)
+
+
+@app.command("monitoring")
+def monitoring(
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help=INPUT_OPTION_HELP),  # noqa: B008
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Ziel, z. B. monitoringbericht.docx."),  # noqa: B008
+    template: Path | None = TEMPLATE_OPTION,
+    to_pdf: bool = PDF_OPTION,
+) -> None:
+    """Einen Monitoringbericht mit Diagrammen erzeugen (kleine Zahlen unter 5 unterdrückt)."""
+    _single(MONITORING, input_file, out, template, to_pdf)
+
+
+def _single(kind: Kind, input_file: Path, out: Path, template: Path | None, to_pdf: bool) -> None:
+    """One document of `kind` from a YAML file: checked completely before anything is written."""
+    prepared = _checked(kind.prepare, _read_yaml(input_file))
+    _require_pdf_if(to_pdf)
+    renderer, ref = _template(kind, template)
+    slots = renderer.compiled(ref).charts
+    wanted = {key: spec for key, spec in prepared.charts.items() if key in slots}
+    drawn: dict[str, bytes] = {}
+    if wanted:
+        from services.documents import charts  # matplotlib only where a chart is drawn
+
+        drawn = {key: charts.draw(spec, slots[key].width_inches, slots[key].height_inches)
+                 for key, spec in wanted.items()}
+    content = _checked(renderer.render, ref, prepared.context, drawn)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = _write(out, content)
+    _convert_if(to_pdf, [path], out.parent)
+    console.print(f"{prepared.title} geschrieben: {path}")
 
 
 def contract_filename(number: int, allocation: Allocation) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from google.protobuf.message import Message
@@ -25,9 +25,24 @@ from kim.documents.v1 import documents_pb2, events_pb2
 from kim.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from kim.runtime.audit import AuditSink, LoggingAuditSink
 from kim.runtime.auth import Principal, require_role
+from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
-from services.documents.domain.kinds import CONTRACT, KINDS, Kind, Prepared, contract_document
+from services.documents.domain.kinds import (
+    CONTRACT,
+    FALLKONFERENZ,
+    KINDS,
+    LENKUNGSGRUPPE,
+    Kind,
+    Prepared,
+    contract_document,
+)
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
+from services.documents.live import (
+    ConferenceOptions,
+    SessionOptions,
+    fallkonferenz_input,
+    lenkungsgruppe_input,
+)
 from services.documents.rendering import Renderer, TemplateRef, validate_template
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
 
@@ -71,6 +86,49 @@ class DocumentsService:
         organization = self._member(principal)
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
         template = self._template(organization, kind, template_version)
+        prepared = kind.prepare(data)
+        return self._render_and_store(principal, organization, kind, template, prepared, data,
+                                      document_id=str(uuid.uuid4()))
+
+    def render_conference_protocol(
+        self, principal: Principal, records: ConferenceRecords, conference_id: str, *,
+        coordination_office: str = "", signature_function: str = "", next_date: date | None = None,
+        template_version: int | None = None,
+    ) -> tuple[DocumentRecord, bytes]:
+        """The Protokoll of a closed Fallkonferenz, read from the conference service as the caller
+        (`records` carries the caller's token: the conference service decides who may read)."""
+        options = ConferenceOptions(principal.username or principal.subject, coordination_office.strip(),
+                                    signature_function.strip(), next_date)
+        return self._render_live(principal, FALLKONFERENZ, "conference_id", conference_id, template_version,
+                                 lambda: fallkonferenz_input(records.conference(conference_id), options))
+
+    def render_session_protocol(
+        self, principal: Principal, records: ConferenceRecords, session_id: str, *, issuer: str = "",
+        chair: str = "", signature_function: str = "", template_version: int | None = None,
+    ) -> tuple[DocumentRecord, bytes]:
+        """The Beschlussprotokoll of a closed Lenkungsgruppe session with the Beschlussverfolgung
+        of its Lenkungsgruppe, read from the conference service as the caller."""
+        options = SessionOptions(principal.username or principal.subject, issuer.strip(), chair.strip(),
+                                 signature_function.strip())
+
+        def read() -> dict[str, Any]:
+            session = records.session(session_id)
+            return lenkungsgruppe_input(session, records.gremium(session.gremium_id),
+                                        records.sessions(session.gremium_id),
+                                        records.beschluesse(session.gremium_id), options)
+
+        return self._render_live(principal, LENKUNGSGRUPPE, "session_id", session_id, template_version, read)
+
+    def _render_live(self, principal: Principal, kind: Kind, id_field: str, source_id: str,
+                     template_version: int | None,
+                     read: Callable[[], dict[str, Any]]) -> tuple[DocumentRecord, bytes]:
+        organization = self._member(principal)
+        # Roles and template first: a refused or misconfigured call never reads the other service.
+        require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
+        if not source_id.strip():
+            raise InvalidArgument([FieldViolation(id_field, "Kennung angeben.")])
+        template = self._template(organization, kind, template_version)
+        data = read()
         prepared = kind.prepare(data)
         return self._render_and_store(principal, organization, kind, template, prepared, data,
                                       document_id=str(uuid.uuid4()))

@@ -53,8 +53,20 @@ class Beschluss(Model):
     title: Text
     wording: Text
     votes: Votes
+    mode: Literal["vote", "consensus"] = "vote"
+    """consensus: adopted einvernehmlich, without counting (no "nein" may have been cast)."""
     responsible: Text
     due: IsoDate | None = None
+
+    @property
+    def adopted(self) -> bool:
+        return self.mode == "consensus" or self.votes.adopted
+
+    @property
+    def result(self) -> str:
+        if self.mode == "consensus":
+            return "einvernehmlich angenommen"
+        return "angenommen" if self.votes.adopted else "abgelehnt"
 
 
 class Tracking(Model):
@@ -112,9 +124,14 @@ class LenkungsgruppeProtokoll(Model):
             if beschluss.votes.total > present:
                 problems.append((("beschluesse", index, "votes"),
                                  f"{beschluss.votes.total} Stimmen, aber nur {present} Mitglieder anwesend."))
-            if beschluss.due is not None and beschluss.due <= self.date:
+            if beschluss.mode == "consensus" and beschluss.votes.nein:
+                problems.append((("beschluesse", index, "mode"),
+                                 "Einvernehmlich heißt ohne Gegenstimme; bei Nein-Stimmen wird abgestimmt."))
+            # Not before the session: the conference service lets a Beschluss be due on its day.
+            if beschluss.due is not None and beschluss.due < self.date:
                 problems.append((("beschluesse", index, "due"),
-                                 f"Die Frist ({formats.day(beschluss.due)}) muss nach der Sitzung liegen."))
+                                 f"Die Frist ({formats.day(beschluss.due)}) darf nicht vor der Sitzung "
+                                 "liegen."))
         for index, entry in enumerate(self.tracking):
             if entry.decided_on > self.date:
                 problems.append((("tracking", index, "decided_on"),
@@ -173,7 +190,7 @@ def lenkungsgruppe_context(protocol: LenkungsgruppeProtokoll) -> dict[str, Any]:
                 "ja": str(b.votes.ja),
                 "nein": str(b.votes.nein),
                 "enthaltung": str(b.votes.enthaltung),
-                "result": "angenommen" if b.votes.adopted else "abgelehnt",
+                "result": b.result,
                 "responsible": b.responsible,
                 "due": formats.day(b.due) if b.due else "ohne Frist",
             }

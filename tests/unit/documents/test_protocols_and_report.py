@@ -60,7 +60,7 @@ def test_a_session_without_quorum_adopts_nothing_and_votes_fit_the_members_prese
     found = problems(LENKUNGSGRUPPE, data)
     assert "nicht beschlussfähig" in found["beschluesse"]
     assert "3 Stimmen, aber nur 1" in found["beschluesse[0].votes"]
-    assert "nach der Sitzung" in found["beschluesse[0].due"]
+    assert "nicht vor der Sitzung" in found["beschluesse[0].due"]
 
 
 def test_overdue_beschluesse_are_marked_in_the_tracking_table() -> None:

@@ -1,0 +1,308 @@
+"""Live data of the conference service -> the input of a Protokoll (the same plain data as a
+`kim documents protokoll|beschlussprotokoll` YAML file), so one parser checks both and the
+stored input of a rendered document can be rendered again from the command line.
+
+Only a CLOSED Fallkonferenz (its record is frozen) and a CLOSED Lenkungsgruppe session (its
+results are final) get a Protokoll; anything else is FAILED_PRECONDITION. Dates and times are
+printed in the Kreis' time zone, Europe/Berlin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kim.errors import FailedPrecondition
+from services.documents.conference import (
+    BeschlussRecord,
+    CaseDecision,
+    ConferenceItem,
+    ConferenceRecord,
+    Gremium,
+    SessionRecord,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DEFAULT_CONFERENCE_SIGNATURE = "Koordination Kommunales Integrationsmanagement"
+DEFAULT_SESSION_SIGNATURE = "Geschäftsführung der Lenkungsgruppe"
+DEFAULT_BODY = "Lenkungsgruppe Kommunales Integrationsmanagement"
+
+CONFERENCE_STATUS_LABELS = {"planned": "geplant", "prepared": "vorbereitet", "running": "laufend"}
+SESSION_STATUS_LABELS = {"planned": "geplant", "open": "eröffnet"}
+ROLES = {"coordinator", "case_manager", "immigration_liaison", "guest"}
+AGE_BANDS = {
+    "under_18": "unter 18 Jahre",
+    "from_18_to_27": "18 bis 27 Jahre",
+    "from_28_to_39": "28 bis 39 Jahre",
+    "from_40_to_64": "40 bis 64 Jahre",
+    "from_65": "65 Jahre und älter",
+}
+HANDLUNGSFELDER = {
+    "aufenthalt_identitaet": "Aufenthalt/Identität",
+    "sprache": "Sprache",
+    "bildung_schule": "Bildung/Schule",
+    "ausbildung": "Ausbildung",
+    "arbeit": "Arbeit",
+    "wohnen": "Wohnen",
+    "gesundheit": "Gesundheit",
+    "familie_kinder": "Familie/Kinder",
+    "finanzielle_sicherung": "Finanzielle Sicherung",
+    "soziale_teilhabe": "Soziale Teilhabe",
+}
+RECHTSKREISE = {
+    "sgb_ii": "SGB II (Jobcenter)",
+    "sgb_iii": "SGB III (Agentur für Arbeit)",
+    "sgb_viii": "SGB VIII (Jugendamt)",
+    "sgb_xii": "SGB XII (Sozialamt)",
+    "asylblg": "AsylbLG",
+    "aufenthg": "AufenthG (Ausländerbehörde)",
+    "stag": "StAG (Einbürgerung)",
+    "mbe": "Migrationsberatung für Erwachsene (MBE)",
+    "jmd": "Jugendmigrationsdienst (JMD)",
+}
+REFERRAL_TARGETS = {
+    "mbe": "Migrationsberatung für Erwachsene (MBE)",
+    "jmd": "Jugendmigrationsdienst (JMD)",
+    "integrationsagentur": "Integrationsagentur",
+    "teilhabemanagement": "Teilhabemanagement (THM)",
+    "jobcenter": "Jobcenter",
+    "jugendamt": "Jugendamt",
+    "other": "sonstiger Regeldienst",
+}
+
+
+@dataclass(frozen=True)
+class ConferenceOptions:
+    author: str
+    """Who renders (username): signs the Protokoll."""
+    coordination_office: str = ""
+    signature_function: str = ""
+    next_date: date | None = None
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    author: str
+    """Who renders (username): keeps the minutes and signs."""
+    issuer: str = ""
+    chair: str = ""
+    signature_function: str = ""
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(BERLIN)
+
+
+def _label(labels: dict[str, str], key: str) -> str:
+    return labels.get(key, "unbekannt")
+
+
+# --- Fallkonferenz -------------------------------------------------------------------------------
+
+def fallkonferenz_input(record: ConferenceRecord, options: ConferenceOptions) -> dict[str, Any]:
+    if record.status != "closed":
+        state = CONFERENCE_STATUS_LABELS.get(record.status, record.status)
+        raise FailedPrecondition(
+            f"Die Fallkonferenz ist noch nicht abgeschlossen (Stand: {state}); ein Protokoll gibt es "
+            "erst, wenn sie geschlossen und ihr Ergebnis damit festgeschrieben ist.")
+    decided = sorted((i for i in record.items if i.decision is not None), key=lambda i: i.position)
+    if not decided:
+        raise FailedPrecondition(
+            "Die Fallkonferenz wurde ohne Entscheidung geschlossen; es gibt nichts zu protokollieren.")
+    began = _local(record.started_at or record.starts_at)
+    data: dict[str, Any] = {
+        "coordination_office": options.coordination_office or record.coordination_org,
+        "date": began.date().isoformat(),
+        "place": record.place or ("Videokonferenz" if record.video_link else "nicht angegeben"),
+        "participants": [
+            {"name": p.name or p.person, "role": p.role if p.role in ROLES else "guest",
+             "organization": p.organization or "nicht angegeben"}
+            for p in record.participants
+        ],
+        "items": [_item(item) for item in decided],
+        "signature": {"name": options.author,
+                      "function": options.signature_function or DEFAULT_CONFERENCE_SIGNATURE},
+    }
+    if record.started_at is not None:
+        data["start"] = began.strftime("%H:%M")
+        if record.closed_at is not None:
+            ended = _local(record.closed_at)
+            if ended.date() == began.date():
+                data["end"] = ended.strftime("%H:%M")
+    if options.next_date is not None:
+        data["next_date"] = options.next_date.isoformat()
+    return data
+
+
+def _item(item: ConferenceItem) -> dict[str, Any]:
+    assert item.decision is not None
+    decision, assigned_to, reasoning = _decision(item.decision)
+    data: dict[str, Any] = {
+        "pseudonym": item.pseudonym,
+        "kind": "review" if item.kind == "review" else "proposal",
+        "brief": _brief(item),
+        "decision": decision,
+        "reasoning": reasoning,
+    }
+    if assigned_to:
+        data["assigned_to"] = assigned_to
+    return data
+
+
+def _brief(item: ConferenceItem) -> str:
+    """The pseudonymised brief as prose: age band, Zielgruppe, fields, legal spheres, owner."""
+    parts = [f"Altersgruppe: {_label(AGE_BANDS, item.age_band)}."]
+    if item.zielgruppe:
+        parts.append(f"Zielgruppe: {item.zielgruppe}.")
+    if item.handlungsfelder:
+        fields = ", ".join(_label(HANDLUNGSFELDER, h) for h in item.handlungsfelder)
+        parts.append(f"Handlungsfelder: {fields}.")
+    if item.rechtskreise:
+        spheres = ", ".join(_label(RECHTSKREISE, r) for r in item.rechtskreise)
+        parts.append(f"Rechtskreise: {spheres}.")
+    if item.owner_org:
+        parts.append(f"Fallführende Organisation: {item.owner_org}.")
+    return " ".join(parts)
+
+
+def _decision(d: CaseDecision) -> tuple[str, str, str]:
+    """(decision key of the Protokoll, assigned_to, reasoning)."""
+    by = f"Entschieden von {d.decided_by}." if d.decided_by else ""
+    if d.kind == "admission":
+        assigned = d.assigned_org + (f", Case Management: {d.case_manager}" if d.case_manager else "")
+        return "admission", assigned, _join("Aufnahme ins Case Management beschlossen.", by)
+    if d.kind == "referral":
+        target = _label(REFERRAL_TARGETS, d.referral_target)
+        assigned = f"{target}: {d.service}" if d.service else target
+        return "referral", assigned, _join(d.reason or "Verweis an den zuständigen Regeldienst.", by)
+    if d.kind == "deferral":
+        until = f" Wiedervorlage bis {d.until:%d.%m.%Y}." if d.until else ""
+        return "deferral", "", _join((d.reason or "Zurückgestellt.") + until, by)
+    if d.kind == "rejection":
+        return "rejection", "", _join(d.reason or "Abgelehnt.", by)
+    outcome = d.review_outcome if d.review_outcome in ("continue", "closure_recommended", "round_table") \
+        else "continue"
+    offices = f"Einzuladen: {', '.join(d.offices_to_invite)}." if d.offices_to_invite else ""
+    return outcome, "", _join(d.note or "Ergebnis der Fallbesprechung.", offices, by)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+# --- Lenkungsgruppe ------------------------------------------------------------------------------
+
+def lenkungsgruppe_input(session: SessionRecord, gremium: Gremium, sessions: list[SessionRecord],
+                         beschluesse: list[BeschlussRecord], options: SessionOptions) -> dict[str, Any]:
+    if session.status != "closed":
+        state = SESSION_STATUS_LABELS.get(session.status, session.status)
+        raise FailedPrecondition(
+            f"Die Sitzung der Lenkungsgruppe ist noch nicht geschlossen (Stand: {state}); ein "
+            "Beschlussprotokoll gibt es erst, wenn ihre Ergebnisse feststehen.")
+    day = _local(session.opened_at or session.starts_at).date()
+    numbers, ordinal = _numbering(session, sessions)
+    by_id = {b.beschluss_id: b for b in beschluesse}
+    present = set(session.present)
+    members = []
+    for m in gremium.members:
+        by_deputy = m.person not in present and bool(m.deputy_person) and m.deputy_person in present
+        name = m.name or m.person
+        if by_deputy:
+            name += f" (vertreten durch {m.deputy_name or m.deputy_person})"
+        function = m.function or "Mitglied"
+        if not m.voting:
+            function += " (beratend)"
+        members.append({"name": name, "organization": m.organization or "nicht angegeben",
+                        "function": function, "present": m.person in present or by_deputy})
+    data: dict[str, Any] = {
+        "body": gremium.name or DEFAULT_BODY,
+        "issuer": options.issuer or session.coordination_org,
+        "session": f"{ordinal}. Sitzung {session.starts_at.astimezone(BERLIN).year}",
+        "date": day.isoformat(),
+        "place": session.place or "nicht angegeben",
+        "chair": options.chair or options.author,
+        "minute_taker": options.author,
+        "members": members,
+        "beschluesse": [
+            _result(item, numbers[(session.session_id, item.vorlage_id)], by_id.get(item.beschluss_id))
+            for item in session.items if item.status in ("adopted", "rejected")
+        ],
+        "tracking": [
+            _tracking(b, numbers.get((b.session_id, b.vorlage_id), b.beschluss_id[:8]), day)
+            for b in sorted(beschluesse, key=lambda b: _order(numbers, b))
+            if b.adopted_on is None or b.adopted_on <= day
+        ],
+        "signature": {"name": options.author,
+                      "function": options.signature_function or DEFAULT_SESSION_SIGNATURE},
+    }
+    # The conference service counts voting seats represented; its threshold is the Protokoll's.
+    if 1 <= session.quorum_required <= len(members):
+        data["quorum"] = session.quorum_required
+    return data
+
+
+def _numbering(session: SessionRecord,
+               sessions: list[SessionRecord]) -> tuple[dict[tuple[str, str], str], int]:
+    """Numbers "<n>/<year>-<item>" (n-th session of the year, item on its agenda): stable, since
+    later sessions do not renumber earlier ones, and the same in every later Protokoll's
+    Beschlussverfolgung. Returns them and this session's n."""
+    known = {s.session_id: s for s in sessions}
+    known[session.session_id] = session
+    per_year: dict[int, int] = {}
+    numbers: dict[tuple[str, str], str] = {}
+    ordinal = 1
+    for s in sorted(known.values(), key=lambda s: (s.starts_at, s.session_id)):
+        year = s.starts_at.astimezone(BERLIN).year
+        per_year[year] = per_year.get(year, 0) + 1
+        if s.session_id == session.session_id:
+            ordinal = per_year[year]
+        for position, item in enumerate(s.items, 1):
+            numbers[(s.session_id, item.vorlage_id)] = f"{per_year[year]}/{year}-{position}"
+    return numbers, ordinal
+
+
+def _order(numbers: dict[tuple[str, str], str], b: BeschlussRecord) -> tuple[date, int, int, str]:
+    number = numbers.get((b.session_id, b.vorlage_id), "")
+    head, _, position = number.partition("-")
+    return (b.adopted_on or date.min, int(head.partition("/")[0] or 0) if number else 0,
+            int(position or 0), b.beschluss_id)
+
+
+def _responsible(person: str, organization: str) -> str:
+    if person and organization:
+        return f"{person} ({organization})"
+    return person or organization or "nicht festgelegt"
+
+
+def _result(item: Any, number: str, beschluss: BeschlussRecord | None) -> dict[str, Any]:
+    if beschluss is not None:
+        data: dict[str, Any] = {
+            "number": number, "title": beschluss.title or item.title,
+            "wording": beschluss.wording or item.proposed_wording,
+            "votes": {"ja": beschluss.yes, "nein": beschluss.no, "enthaltung": beschluss.abstain},
+            "mode": "consensus" if beschluss.mode == "consensus" else "vote",
+            "responsible": _responsible(beschluss.responsible_person, beschluss.responsible_org),
+        }
+        if beschluss.due_on is not None:
+            data["due"] = beschluss.due_on.isoformat()
+        return data
+    return {
+        "number": number, "title": item.title, "wording": item.proposed_wording or item.title,
+        "votes": {"ja": item.yes, "nein": item.no, "enthaltung": item.abstain},
+        "responsible": "entfällt (abgelehnt)",
+    }
+
+
+def _tracking(b: BeschlussRecord, number: str, day: date) -> dict[str, Any]:
+    decided = b.adopted_on or day
+    data: dict[str, Any] = {
+        "number": number, "title": b.title or "ohne Titel", "decided_on": decided.isoformat(),
+        "responsible": _responsible(b.responsible_person, b.responsible_org),
+        "due": (b.due_on or decided).isoformat(),
+        "status": b.status if b.status in ("open", "in_progress", "implemented", "discarded") else "open",
+    }
+    if b.last_note:
+        data["note"] = b.last_note
+    return data
