@@ -82,6 +82,20 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         person = self.service.get_person(acting(), case_id_of(request), purpose_of(request))
         return contract.person_message(person)
 
+    def UpdatePerson(self, request: case_pb2.UpdatePersonRequest,
+                     context: grpc.ServicerContext) -> case_pb2.UpdatePersonResponse:
+        case_id_of(request)
+        case, person = self.service.update_person(acting(), contract.update_person_command(request),
+                                                  purpose_of(request))
+        self.notify_outbox()
+        return case_pb2.UpdatePersonResponse(case=contract.case_message(case),
+                                             person=contract.person_message(person))
+
+    def GetFigures(self, request: case_pb2.GetFiguresRequest,
+                   context: grpc.ServicerContext) -> case_pb2.Figures:
+        figures, version = self.service.monitoring_figures(acting())
+        return contract.figures_message(figures, version)
+
     def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
                      context: grpc.ServicerContext) -> case_pb2.CaseBrief:
         case_id = case_id_of(request, required=False)

@@ -25,7 +25,8 @@ from services.case.domain import events as domain_events
 from services.case.domain.audit import AuditEntry
 from services.case.domain.brief import CaseBrief
 from services.case.domain.case import Case
-from services.case.domain.commands import ProposeCase
+from services.case.domain.commands import ProposeCase, UpdatePerson
+from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table, Visibility
 from services.case.domain.person import Person, PersonData
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import EligibilityResult
@@ -166,33 +167,49 @@ def _date(message: types_pb2.Date, has: bool, path: str, violations: list[FieldV
         return None
 
 
-def proposal_command(request: case_pb2.ProposeCaseRequest, owner_org: str) -> ProposeCase:
-    """The Fallvorschlag; the person message is nested where `PersonData` is flat."""
-    violations: list[FieldViolation] = []
-    p, residence = request.person, request.person.residence
+def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViolation]) -> PersonData:
+    """The person message (nested) as the flat `PersonData` the domain validates; impossible
+    dates are reported into `violations` under `prefix`."""
+    p, residence = person, person.residence
     kind = enum_value(types_pb2.ResidenceStatusKind.DESCRIPTOR, residence.kind)
-    person = PersonData(
+    return PersonData(
         given_name=p.given_name, family_name=p.family_name,
-        birth_date=_date(p.birth_date, p.HasField("birth_date"), "person.birth_date", violations),
+        birth_date=_date(p.birth_date, p.HasField("birth_date"), f"{prefix}.birth_date", violations),
         nationalities=tuple(p.nationalities), country_of_origin=p.country_of_origin,
         residence_kind=kind, legal_basis=residence.legal_basis,
         residence_valid_from=_date(residence.valid_from, residence.HasField("valid_from"),
-                                   "person.residence.valid_from", violations),
+                                   f"{prefix}.residence.valid_from", violations),
         residence_valid_until=_date(residence.valid_until, residence.HasField("valid_until"),
-                                    "person.residence.valid_until", violations),
+                                    f"{prefix}.residence.valid_until", violations),
         prospective_legal_basis=residence.prospective_legal_basis,
         region_of_origin=p.region_of_origin, languages=tuple(p.languages),
         household_adults=p.household_adults, household_children=p.household_children,
         household_note=p.household_note, phone=p.phone, email=p.email, address=p.address,
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
-                              "person.umf_received_on", violations),
+                              f"{prefix}.umf_received_on", violations),
     )
+
+
+def proposal_command(request: case_pb2.ProposeCaseRequest, owner_org: str) -> ProposeCase:
+    """The Fallvorschlag; the person message is nested where `PersonData` is flat."""
+    violations: list[FieldViolation] = []
+    person = person_data(request.person, "person", violations)
     if not request.HasField("person"):
         violations.append(FieldViolation("person", "Angaben zur Person fehlen."))
     if violations:
         raise InvalidArgument(violations, "Der Fallvorschlag ist unvollständig oder fehlerhaft.")
     return _command(request, ProposeCase, {"owner_org": owner_org, "person": person}, "", violations)
+
+
+def update_person_command(request: case_pb2.UpdatePersonRequest) -> UpdatePerson:
+    violations: list[FieldViolation] = []
+    person = person_data(request.person, "person", violations)
+    if not request.HasField("person"):
+        violations.append(FieldViolation("person", "Angaben zur Person fehlen."))
+    if violations:
+        raise InvalidArgument(violations, "Die Personendaten sind unvollständig oder fehlerhaft.")
+    return UpdatePerson(request.case_id, person)
 
 
 # -- domain -> responses ----------------------------------------------------------------------------
@@ -250,3 +267,35 @@ def list_filter(request: case_pb2.ListCasesRequest) -> dict[str, Any]:
     return {"statuses": tuple(statuses), "zielgruppe": request.zielgruppe,
             "case_manager": request.case_manager, "review_due_by": review_due_by,
             "page_size": request.page_size, "page_token": request.page_token}
+
+
+_VISIBILITY = {
+    Visibility.SHOWN: case_pb2.FIGURE_VISIBILITY_SHOWN,
+    Visibility.SUPPRESSED: case_pb2.FIGURE_VISIBILITY_SUPPRESSED,
+    Visibility.WITHHELD: case_pb2.FIGURE_VISIBILITY_WITHHELD,
+}
+
+
+def _cell(cell: Cell) -> case_pb2.FigureCell:
+    # `count` stays 0 (unset) unless shown: the suppressed figure must not travel at all.
+    return case_pb2.FigureCell(key=cell.key, label=cell.label, visibility=_VISIBILITY[cell.visibility],
+                               count=cell.count or 0, shown=cell.shown)
+
+
+def _table(table: Table) -> case_pb2.FigureTable:
+    return case_pb2.FigureTable(cells=[_cell(c) for c in table.cells], total=_cell(table.total))
+
+
+def _duration(duration: MeanDuration) -> case_pb2.MeanDuration:
+    return case_pb2.MeanDuration(visibility=_VISIBILITY[duration.visibility],
+                                 mean_days=duration.mean_days or 0.0)
+
+
+def figures_message(figures: Figures, zielgruppen_version: int) -> case_pb2.Figures:
+    return case_pb2.Figures(
+        by_status=_table(figures.by_status), by_zielgruppe=_table(figures.by_zielgruppe),
+        by_handlungsfeld=_table(figures.by_handlungsfeld),
+        by_goal_outcome=_table(figures.by_goal_outcome),
+        by_barrier_category=_table(figures.by_barrier_category),
+        days_to_decision=_duration(figures.days_to_decision), days_open=_duration(figures.days_open),
+        zielgruppen_version=zielgruppen_version, suppression_note=figures.note)

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from kim.errors import KimError, NotFound, PermissionDenied
+from kim.errors import FailedPrecondition, KimError, NotFound, PermissionDenied
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
 from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.case import Case, local_date
+from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.person import Person
 from services.case.domain.policy import Action, Actor, authorize
 from services.case.domain.retention import anonymised, retention_due
@@ -60,9 +61,13 @@ HANDLERS: dict[type, tuple[Action, Callable[..., object]]] = {
 }
 
 PSEUDONYM_ATTEMPTS = 5
+RECHECK_ATTEMPTS = 3
+UNDECIDED = frozenset({CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEFERRED})
 
 #: Who the audit trail names for deletions by the retention timer.
 RETENTION_ACTOR = Actor("kim-retention", "", frozenset({Role.DATA_PROTECTION_OFFICER.value}))
+#: Who the audit trail names for re-checks on a new Zielgruppen version (the worker).
+ZIELGRUPPEN_ACTOR = Actor("kim-zielgruppen", "", frozenset())
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,22 @@ class CaseService:
         self._audit(actor, case_id, call, purpose, True, now)
         return case
 
+    def update_person(self, actor: Actor, command: c.UpdatePerson,
+                      purpose: str = "Fallbearbeitung") -> tuple[Case, Person]:
+        """New person data (e.g. a changed Aufenthaltsstatus) and the eligibility re-check
+        against the current Zielgruppen, written together with the case in one versioned write;
+        the audit entry names the changed parts, not their values."""
+        now = self.clock()
+        case = self._load(actor, command.case_id, "UpdatePerson", purpose, now)
+        self._guard(actor, Action.EDIT_PERSON, case, "UpdatePerson", purpose, now)
+        current = self.repository.get_person(command.case_id)
+        person, changed = case.update_person(command, current, actor, now,
+                                             self.repository.current_catalogue())
+        self.repository.save(case, person)
+        self._audit(actor, case.case_id, "UpdatePerson", purpose, True, now,
+                    detail=("Geändert: " + ", ".join(changed)) if changed else "Keine Änderung")
+        return case, person
+
     # -- what the worker consumes and runs ----------------------------------------------------
 
     def apply_decision(self, decision: Decision, event_id: str) -> Case | None:
@@ -123,9 +144,38 @@ class CaseService:
         return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
 
     def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool:
-        """A new Zielgruppen version of the Lenkungsgruppe; a version already stored is kept."""
+        """A new Zielgruppen version of the Lenkungsgruppe; a version already stored is kept.
+        Then the undecided proposals are checked against the current version (also when this
+        one was known: a redelivery after a crash between storing and re-checking finishes
+        the re-check; cases already checked against it are not touched again)."""
         validate_catalogue(catalogue)
-        return self.repository.store_catalogue(catalogue)
+        stored = self.repository.store_catalogue(catalogue)
+        self.recheck_undecided()
+        return stored
+
+    def recheck_undecided(self) -> list[str]:
+        """Checks every proposal the conference has not decided yet against the current
+        Zielgruppen version; each re-check is in the case's history (event) and in the
+        audit trail (it reads the person's data). Returns the re-checked case ids."""
+        catalogue = self.repository.current_catalogue()
+        purpose = f"Neue Zielgruppen-Version {catalogue.version}"
+        done = []
+        for case_id in self.repository.undecided_checked_before(catalogue.version):
+            for _ in range(RECHECK_ATTEMPTS):
+                now = self.clock()
+                case = self.repository.get(case_id)
+                if case.eligibility.catalogue_version >= catalogue.version or case.status not in UNDECIDED:
+                    break  # a concurrent writer got there first
+                case.recheck_eligibility(self.repository.get_person(case_id), catalogue, now)
+                try:
+                    self.repository.save(case)
+                except FailedPrecondition:
+                    continue  # changed meanwhile: load again and check the new version
+                self._audit(ZIELGRUPPEN_ACTOR, case_id, "RecheckEligibility", purpose, True, now,
+                            detail=_matched(case))
+                done.append(case_id)
+                break
+        return done
 
     def apply_retention(self, period: timedelta, mode: RetentionMode) -> list[str]:
         """Deletes or anonymises every closed case whose Löschfrist has passed; each one is
@@ -148,7 +198,19 @@ class CaseService:
         return done
 
     def figures(self) -> dict[str, dict[str, int]]:
+        """The raw counts and sums (exact: for this node only, never an answer to a caller)."""
         return self.repository.figures()
+
+    def monitoring_figures(self, actor: Actor) -> tuple[Figures, int]:
+        """The local monitoring figures as they may be shown (small numbers suppressed), and the
+        Zielgruppen version whose names label them."""
+        now = self.clock()
+        self._guard(actor, Action.READ_FIGURES, None, "GetFigures", "Monitoring", now)
+        catalogue = self.repository.current_catalogue()
+        result = monitoring_figures(self.repository.figures(),
+                                    {d.key: d.name for d in catalogue.definitions})
+        self._audit(actor, "", "GetFigures", "Monitoring", True, now)
+        return result, catalogue.version
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -247,3 +309,10 @@ class CaseService:
             occurred_at=now, actor_subject=actor.subject, actor_org=actor.organization,
             actor_roles=tuple(sorted(actor.roles)), case_id=case_id, call=call,
             purpose=purpose[:200], allowed=allowed, detail=detail))
+
+
+def _matched(case: Case) -> str:
+    """The re-check's result for the audit trail: Zielgruppen keys only, since the reasons of
+    a mismatch name the person's age and status."""
+    matched = case.eligibility.matched
+    return "Zielgruppen: " + ", ".join(matched) if matched else "Keine Zielgruppe trifft zu."

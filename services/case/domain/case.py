@@ -9,6 +9,7 @@ method is decided beforehand by `policy.authorize`; the aggregate records who ac
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -267,13 +268,29 @@ class Case:
                    zielgruppen=case.eligibility.matched, eligible=case.eligibility.eligible)
         return case, person
 
+    def update_person(self, command: c.UpdatePerson, current: Person, actor: Actor, now: datetime,
+                      catalogue: ZielgruppenCatalogue) -> tuple[Person, tuple[str, ...]]:
+        """The person's data replaced as a whole, validated completely before anything changes
+        (so an error leaves person and case as they were), then the case checked again against
+        `catalogue`, the current Zielgruppen: a new Aufenthaltsstatus can open or close a
+        Zielgruppe. Returns the new person and the names of the changed parts (for the audit
+        trail, which must not hold the values). Not on a closed case: it only awaits deletion."""
+        v = Violations()
+        person = build_person(self.case_id, command.person, local_date(now), v)
+        v.raise_if_any("Die Personendaten sind unvollständig oder fehlerhaft.")
+        assert person is not None
+        ensure_state(self.status, frozenset(S) - {S.CLOSED}, "Eine Änderung der Personendaten")
+        changed = tuple(f.name for f in dataclasses.fields(Person)
+                        if getattr(person, f.name) != getattr(current, f.name))
+        self._recheck(person, catalogue, now, "person_updated")
+        return person, changed
+
     def recheck_eligibility(self, person: Person, catalogue: ZielgruppenCatalogue, now: datetime) -> None:
-        """After the person's data changed or a new Zielgruppen version arrived, before the
-        conference decides."""
+        """A new Zielgruppen version arrived: open proposals, not yet decided by the conference,
+        are checked against it (decided cases keep the check their decision was based on)."""
         ensure_state(self.status, frozenset({S.PROPOSED, S.IN_REVIEW, S.DEFERRED}),
                      "Eine erneute Zielgruppenprüfung")
-        self.eligibility = check_eligibility(person, catalogue, local_date(now))
-        self.updated_at = now
+        self._recheck(person, catalogue, now, "zielgruppen_version")
 
     # -- conference ----------------------------------------------------------------------------
 
@@ -716,6 +733,14 @@ class Case:
         self.journal.append(note)
         self._touch(now)
         return note
+
+    def _recheck(self, person: Person, catalogue: ZielgruppenCatalogue, now: datetime, trigger: str) -> None:
+        previous = self.eligibility.catalogue_version
+        self.eligibility = check_eligibility(person, catalogue, local_date(now))
+        self._touch(now)
+        self._emit(e.EligibilityRechecked, now, trigger=trigger, zielgruppen_version=catalogue.version,
+                   previous_zielgruppen_version=previous, zielgruppen=self.eligibility.matched,
+                   eligible=self.eligibility.eligible)
 
     def _touch(self, now: datetime) -> None:
         self.updated_at = now

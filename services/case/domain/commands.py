@@ -28,6 +28,15 @@ class ProposeCase:
 
 
 @dataclass(frozen=True)
+class UpdatePerson:
+    """The person's data as they are now (the whole record: GetPerson, change, send back), e.g.
+    a new Aufenthaltsstatus with its legal basis and validity."""
+
+    case_id: str
+    person: PersonData
+
+
+@dataclass(frozen=True)
 class SubmitForReview:
     """Put the case on the agenda of the next Fallkonferenz; `conference_orgs` are further
     organisations whose members see the brief there (e.g. the Ausländerbehörde)."""

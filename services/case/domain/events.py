@@ -43,6 +43,18 @@ class CaseProposed(Event):
 
 
 @dataclass(frozen=True)
+class EligibilityRechecked(Event):
+    """The case was checked again: the person's data changed (`trigger` "person_updated") or
+    the Lenkungsgruppe decided a new Zielgruppen version ("zielgruppen_version")."""
+
+    trigger: str
+    zielgruppen_version: int
+    previous_zielgruppen_version: int
+    zielgruppen: tuple[str, ...]
+    eligible: bool
+
+
+@dataclass(frozen=True)
 class CaseSubmittedForReview(Event):
     coordination_org: str
     conference_orgs: tuple[str, ...]

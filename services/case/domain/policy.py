@@ -9,7 +9,9 @@ Decided by the actor's organisation, roles and the case's own access list:
   Stelle it was proposed to, the conference's other members such as the Ausländerbehörde) and
   then only the pseudonymised brief; the coordinator there may also record conference decisions
   and reviews, and read full data where the person's consent covers that.
-- Steering members, clerks and node administrators never see single cases (aggregates only).
+- Steering members, clerks and node administrators never see single cases; coordinators,
+  steering members and clerks of the node's organisation read the monitoring figures
+  (aggregates, small numbers suppressed).
 
 Every refusal on a foreign case says the same thing, whether the case is on the list or not,
 so an answer never hints at a case's existence or state.
@@ -60,6 +62,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     READ_AUDIT = "read_audit"
+    READ_FIGURES = "read_figures"
     ERASE = "erase"
 
     @property
@@ -84,6 +87,7 @@ _ACTION_LABELS = {
     Action.CLOSE: "den Fall abschließen",
     Action.REOPEN: "den Fall wieder aufnehmen",
     Action.READ_AUDIT: "das Protokoll lesen",
+    Action.READ_FIGURES: "die Monitoring-Kennzahlen abrufen",
     Action.ERASE: "Fälle löschen",
 }
 
@@ -96,14 +100,15 @@ _CASE_WORKER = frozenset({
 #: What each role may do on a case of its own organisation.
 OWN_ORG: dict[Role, frozenset[Action]] = {
     Role.CASE_MANAGER: _CASE_WORKER,
-    Role.COORDINATOR: _CASE_WORKER | {A.DECIDE, A.RECORD_REVIEW, A.ASSIGN, A.REOPEN},
+    Role.COORDINATOR: _CASE_WORKER | {A.DECIDE, A.RECORD_REVIEW, A.ASSIGN, A.REOPEN, A.READ_FIGURES},
     Role.IMMIGRATION_LIAISON: frozenset({
         A.PROPOSE, A.LIST, A.READ_BRIEF, A.READ_CASE, A.READ_PERSON, A.MANAGE_CONSENT,
         A.SUBMIT_FOR_REVIEW,
     }),
     Role.DATA_PROTECTION_OFFICER: frozenset({A.READ_AUDIT, A.ERASE}),
-    Role.STEERING_MEMBER: frozenset(),
-    Role.CLERK: frozenset(),
+    # Aggregates only, small numbers suppressed (domain/monitoring.py).
+    Role.STEERING_MEMBER: frozenset({A.READ_FIGURES}),
+    Role.CLERK: frozenset({A.READ_FIGURES}),
     Role.NODE_ADMIN: frozenset(),
 }
 

@@ -32,17 +32,21 @@ DPO = Caller(OWNER, "data_protection_officer")
 
 CASE_WORK = ["RecordNeed", "StartAssessment", "StartPlanning", "AddGoal", "AddStep", "FinishStep",
              "RecordProgress", "ActivatePlan", "RecordBarrier", "ChangeBarrierStatus", "AddJournalNote"]
-CASE_WORKER = {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson", "RecordConsent",
+CASE_WORKER = {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson", "UpdatePerson",
+               "RecordConsent",
                "RevokeConsent", "SubmitForReview", *CASE_WORK, "TransferCase", "CloseCase"}
 DECISIONS = {"AdmitCase", "ReferCase", "RejectCase", "DeferCase"}
 
 #: What each role may call, written out from docs/case.md ("Authorisation"), not from the code.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     (OWNER, "case_manager"): CASE_WORKER,
-    (OWNER, "coordinator"): CASE_WORKER | DECISIONS | {"RecordReview", "AssignCaseManager", "ReopenCase"},
+    (OWNER, "coordinator"): CASE_WORKER | DECISIONS | {"RecordReview", "AssignCaseManager", "ReopenCase",
+                                                       "GetFigures"},
     (OWNER, "immigration_liaison"): {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson",
                                      "RecordConsent", "RevokeConsent", "SubmitForReview"},
     (OWNER, "data_protection_officer"): {"ListAuditEntries", "VerifyAuditChain"},
+    (OWNER, "steering_member"): {"GetFigures"},
+    (OWNER, "clerk"): {"GetFigures"},
     (COORDINATION, "coordinator"): {"ListCases", "GetCaseBrief", *DECISIONS, "RecordReview"},
     (COORDINATION, "immigration_liaison"): {"ListCases", "GetCaseBrief"},
 }
@@ -55,6 +59,7 @@ def requests(case_id: str) -> dict[str, Message]:
         "ProposeCase": proposal(),
         "GetCase": case_pb2.GetCaseRequest(case_id=case_id),
         "GetPerson": case_pb2.GetPersonRequest(case_id=case_id),
+        "UpdatePerson": case_pb2.UpdatePersonRequest(case_id=case_id),
         "GetCaseBrief": case_pb2.GetCaseBriefRequest(case_id=case_id),
         "RecordConsent": case_pb2.RecordConsentRequest(case_id=case_id),
         "RevokeConsent": case_pb2.RevokeConsentRequest(case_id=case_id),
@@ -79,6 +84,7 @@ def requests(case_id: str) -> dict[str, Message]:
         "TransferCase": case_pb2.TransferCaseRequest(case_id=case_id),
         "ListAuditEntries": case_pb2.ListAuditEntriesRequest(case_id=case_id),
         "VerifyAuditChain": case_pb2.VerifyAuditChainRequest(),
+        "GetFigures": case_pb2.GetFiguresRequest(),
     }
 
 
@@ -108,7 +114,8 @@ def test_every_role_of_every_organisation_gets_exactly_its_calls(
         assert (error.code() is not grpc.StatusCode.PERMISSION_DENIED) is allowed, error.details()
         if not allowed and caller.organization != OWNER and method not in ("ProposeCase",
                                                                              "ListAuditEntries",
-                                                                             "VerifyAuditChain"):
+                                                                             "VerifyAuditChain",
+                                                                             "GetFigures"):
             assert error.details() == "Kein Zugriff auf diesen Fall."
         return
     assert allowed, f"{method} answered {caller} although it must be refused"

@@ -17,12 +17,12 @@ WORK = {A.PROPOSE, A.LIST, A.READ_BRIEF, A.READ_CASE, A.READ_PERSON, A.EDIT_PERS
 #: Expected, written out: role -> actions allowed on a case of the own organisation.
 OWN: dict[Role, set[Action]] = {
     Role.CASE_MANAGER: WORK,
-    Role.COORDINATOR: WORK | {A.DECIDE, A.RECORD_REVIEW, A.ASSIGN, A.REOPEN},
+    Role.COORDINATOR: WORK | {A.DECIDE, A.RECORD_REVIEW, A.ASSIGN, A.REOPEN, A.READ_FIGURES},
     Role.IMMIGRATION_LIAISON: {A.PROPOSE, A.LIST, A.READ_BRIEF, A.READ_CASE, A.READ_PERSON,
                                A.MANAGE_CONSENT, A.SUBMIT_FOR_REVIEW},
     Role.DATA_PROTECTION_OFFICER: {A.READ_AUDIT, A.ERASE},
-    Role.STEERING_MEMBER: set(),
-    Role.CLERK: set(),
+    Role.STEERING_MEMBER: {A.READ_FIGURES},
+    Role.CLERK: {A.READ_FIGURES},
     Role.NODE_ADMIN: set(),
 }
 
@@ -101,3 +101,10 @@ def test_node_level_actions_need_the_node_organisation() -> None:
     authorize(dpo, A.READ_AUDIT, node_org=OWNER)
     with pytest.raises(PermissionDenied):
         authorize(cm, A.READ_AUDIT, node_org=OWNER)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_monitoring_figures_only_for_coordinators_steering_and_clerks_of_the_node(role: Role) -> None:
+    allowed = role in (Role.COORDINATOR, Role.STEERING_MEMBER, Role.CLERK)
+    assert can(make_actor((role.value,), OWNER), A.READ_FIGURES, node_org=OWNER) is allowed
+    assert not can(make_actor((role.value,), COORDINATION), A.READ_FIGURES, node_org=OWNER)
