@@ -167,3 +167,38 @@ def test_retention_anonymises_when_so_configured(service: CaseService) -> None:
     assert CaseDocument.objects.get(case_id=cid).person_erased
     assert service.figures()["status"] == {"closed": 1}
     assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [], "once is enough"
+
+
+def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
+    case_worker: Path, service: CaseService, case_settings: Settings,
+) -> None:
+    undecided = in_review(service)
+    proposed = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann")).case_id
+    decided = in_review(service)
+    service.execute(KI, c.AdmitCase(decided, "cm.hilden", OWNER))
+    # Version 2 of the Lenkungsgruppe: Geduldete from 25 on (the factory's person is 34 and geduldet).
+    definition = conference_types.ZielgruppeDefinition(
+        key="geduldete_ab_25", name="Geduldete ab 25", min_age=25,
+        residence_kinds=[conference_types.RESIDENCE_STATUS_KIND_DULDUNG])
+    message = conference.ZielgruppenDefined(
+        beschluss_id="lg-2026-2", coordination_org="kreis-mettmann",
+        catalogue=conference_types.ZielgruppenCatalogue(
+            version=2, decided_on="2026-03-04", decision_reference="Lenkungsgruppe 2/2026",
+            definitions=[definition]))
+    envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
+    with Publisher(case_settings.amqp_uri) as publisher:
+        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        assert wait_until(lambda: AuditDocument.objects(call="RecheckEligibility").count() == 2), \
+            case_worker.read_text()[-3000:]
+        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+    assert wait_until(lambda: "Zielgruppen version 2 known" in case_worker.read_text()), \
+        case_worker.read_text()[-3000:]
+    for cid in (undecided, proposed):
+        case = service.repository.get(cid)
+        assert (case.eligibility.catalogue_version, case.eligibility.matched) == (2, ("geduldete_ab_25",))
+        [entry] = AuditDocument.objects(case_id=cid, call="RecheckEligibility")
+        assert (entry.actor_subject, entry.purpose, entry.detail) == (
+            "kim-zielgruppen", "Neue Zielgruppen-Version 2", "Zielgruppen: geduldete_ab_25")
+    assert service.repository.get(decided).eligibility.catalogue_version == 1, \
+        "a decided case keeps the check its decision was based on"
+    assert AuditDocument.objects(call="RecheckEligibility").count() == 2, "the redelivery re-checked nothing"
