@@ -528,7 +528,7 @@ def _join_nodes(users: LocalUsers) -> bool:
         return tokens[organization, username]
 
     table = Table(title="Knotenverzeichnis beim Kreis: Beitritt der Knoten")
-    for column in ("Knoten", "eingetragen von", "Ergebnis", "Zertifikat (SHA-256)", "Peer-Port"):
+    for column in ("Knoten", "eingetragen von", "Ergebnis", "Zertifikat (SHA-256)"):
         table.add_column(column)
     ok = True
     with console.status("Knoten treten dem Verbund bei (IdentityService.RegisterNode)"):
@@ -548,12 +548,11 @@ def _join_nodes(users: LocalUsers) -> bool:
                 good = joined.node.status == identity_pb2.NODE_STATUS_ACTIVE
                 table.add_row(node_id, f"{actor[1]} ({actor[0]})",
                               f"{'[green]ok[/]' if good else '[red]FEHLER[/]'} {result}",
-                              joined.node.certificate_fingerprints[0][:16] + "…",
-                              joined.node.federation_endpoint)
+                              joined.node.certificate_fingerprints[0][:16] + "…")
                 ok &= good
             except grpc.RpcError as exc:
                 table.add_row(node_id, f"{actor[1]} ({actor[0]})",
-                              f"[red]FEHLER[/] {exc.code().name}: {exc.details()}", "", "")
+                              f"[red]FEHLER[/] {exc.code().name}: {exc.details()}", "")
                 ok = False
     console.print(table)
     return ok
@@ -569,7 +568,7 @@ def _people_log_in(users: LocalUsers, federation: Federation, settings: dict[str
     from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 
     table = Table(title="Anmeldung über die Heimat-Anmeldedienste, dann WhoAmI am eigenen Knoten")
-    for column in ("Person", "angemeldet über", "Knoten", "Organisation (Token)", "Rollen", "Dauer"):
+    for column in ("Person", "angemeldet über", "WhoAmI: Knoten, Organisation, Rollen", "Dauer"):
         table.add_column(column)
     ok = True
     with console.status("Personen melden sich an"):
@@ -587,12 +586,12 @@ def _people_log_in(users: LocalUsers, federation: Federation, settings: dict[str
                 roles = ", ".join(ROLE_NAMES[r] for r in me.roles if r in ROLE_NAMES) or "—"
                 good = me.organization == organization and me.node_id == node_id and roles != "—"
                 mark = "[green]ok[/]" if good else "[red]FEHLER[/]"
-                table.add_row(f"{me.username} – {what}", idp, me.node_id,
-                              f"{mark} {me.organization}", roles,
+                table.add_row(f"{me.username} ({what})", idp,
+                              f"{mark} {me.node_id}: {me.organization or '—'}; {roles}",
                               f"{(time.perf_counter() - began) * 1000:.0f} ms")
                 ok &= good
             except Exception as exc:  # every failure is shown in its row, the others still run
-                table.add_row(f"{username} – {what}", idp, node_id, f"[red]FEHLER[/] {exc}", "", "")
+                table.add_row(f"{username} ({what})", idp, f"[red]FEHLER[/] {node_id}: {exc}", "")
                 ok = False
     console.print(table)
     return ok

@@ -1,6 +1,8 @@
-"""The local development realm (services/identity/realms/kim.json): reading the secret that
-Keycloak generated for the dev node's service account, through the admin API with the local
-bootstrap admin. For local runs and tests only; production nodes get their secret from a file
+"""The local Keycloak's realms (the development realm services/identity/realms/kim.json, and the
+realm of a local federation applied with `kim identity apply`): reading the secret that Keycloak
+generated for a node's service account, through the admin API with the local bootstrap admin.
+For local runs and tests only (`kim node init --federation-file` writes it to the node's
+`client-secret` file); production nodes get their secret file from the operator
 (`KIM_CLIENT_SECRET_FILE`)."""
 
 from __future__ import annotations

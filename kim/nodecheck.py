@@ -1,5 +1,6 @@
 """`kim node check`: proves that every real component of a running node answers, through the
-project's own runtime code. Each check returns what it saw; none is assumed."""
+project's own runtime code. Each check returns what it saw; none is assumed. Check names and
+details are shown to operators (`kim node check`, `kim demo`), so they are German."""
 
 from __future__ import annotations
 
@@ -52,9 +53,10 @@ def probe_between(sender: Settings, receiver: Settings, timeout: float) -> str:
     missing = set(receiver.served_services) - counts.keys()
     if missing:
         raise TimeoutError(
-            f"no receipt on {receiver.node_id} from {', '.join(sorted(missing))} within {timeout:.0f}s"
+            f"kein Empfang auf {receiver.node_id} bei {', '.join(sorted(missing))} "
+            f"innerhalb von {timeout:.0f} s"
         )
-    return "received once by " + ", ".join(f"{s} ({n}x)" for s, n in sorted(counts.items()))
+    return "empfangen von " + ", ".join(f"{s} ({n}x)" for s, n in sorted(counts.items()))
 
 
 def wait_for_receipts(probe_id: str, receiver: Settings, timeout: float) -> dict[str, int]:
@@ -71,7 +73,7 @@ def wait_for_receipts(probe_id: str, receiver: Settings, timeout: float) -> dict
 
 def check_federation(sender: Settings, receiver: Settings, timeout: float = 30.0) -> CheckResult:
     return _timed(
-        f"{sender.node_id} → {receiver.node_id}", "event across the federation",
+        f"{sender.node_id} → {receiver.node_id}", "Ereignis über den Verbund",
         lambda: probe_between(sender, receiver, timeout),
     )
 
@@ -89,7 +91,7 @@ def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> 
             states[name or "node"] = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
         bad = {k: v for k, v in states.items() if v != "SERVING"}
         if bad:
-            raise RuntimeError(f"not serving: {bad}")
+            raise RuntimeError(f"nicht bereit: {bad}")
         return ", ".join(sorted(states))
 
     def token_check() -> str:
@@ -100,7 +102,7 @@ def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> 
         )
         token = account.token()
         principal = TokenValidator(settings.issuer, settings.api_audience).validate(token)
-        return f"client {principal.client_id} (aud {settings.api_audience}) validated"
+        return f"Client {principal.client_id} (Zielgruppe {settings.api_audience}) geprüft"
 
     def whoami_check() -> str:
         stub = identity_pb2_grpc.IdentityServiceStub(channel)  # type: ignore[no-untyped-call]
@@ -110,19 +112,19 @@ def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> 
         )
         try:
             stub.WhoAmI(identity_pb2.WhoAmIRequest(), timeout=5)
-            raise RuntimeError("a call without token was accepted")
+            raise RuntimeError("ein Aufruf ohne Token wurde angenommen")
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
                 raise
-        return f"{answer.username} on node {answer.node_id}; no token -> UNAUTHENTICATED"
+        return f"{answer.username} auf Knoten {answer.node_id}; ohne Token: UNAUTHENTICATED"
 
     def probe_check() -> str:
         return probe_between(settings, settings, probe_timeout)
 
-    results.append(_timed("gRPC api", "health of every served service", health_check))
-    results.append(_timed("Keycloak", "service-account token, validated", token_check))
+    results.append(_timed("gRPC-api", "Zustand aller Dienste", health_check))
+    results.append(_timed("Keycloak", "Token des Dienstkontos, geprüft", token_check))
     if token:
-        results.append(_timed("gRPC api", "authenticated WhoAmI", whoami_check))
-    results.append(_timed("MongoDB → RabbitMQ → nameko", "probe through the outbox", probe_check))
+        results.append(_timed("gRPC-api", "WhoAmI mit Token", whoami_check))
+    results.append(_timed("MongoDB → RabbitMQ → nameko", "Probe durch die Outbox", probe_check))
     channel.close()
     return results

@@ -76,10 +76,10 @@ def test_every_component_of_a_started_node_answers(running_node: Settings) -> No
     failed = [f"{r.component} / {r.check}: {r.detail}" for r in results if not r.ok]
     assert not failed, failed
     assert [r.check for r in results] == [
-        "health of every served service",
-        "service-account token, validated",
-        "authenticated WhoAmI",
-        "probe through the outbox",
+        "Zustand aller Dienste",
+        "Token des Dienstkontos, geprüft",
+        "WhoAmI mit Token",
+        "Probe durch die Outbox",
     ]
     probe = results[-1].detail
     for service in ("case", "conference", "documents", "identity"):
