@@ -391,9 +391,11 @@ DEMO_PEOPLE = (
     ("kreis-mettmann", "k.koordination", "kreis-mettmann", "Koordination im Kreis"),
     ("abh-kreis-mettmann", "l.lotsin", "kreis-mettmann", "Integrationslotsin der ABH"),
 )
-#: Node ids of the demo before it ran on the federation (development realm); they held the
-#: same ports, so they are stopped and removed.
-FORMER_DEMO_NODES = ("kreis", "stadt", "caritas")
+#: The nodes of the demo before it ran on the federation (development realm): id, organisation,
+#: port. They held the same ports, so they are stopped and removed, but only where their
+#: configuration is still exactly the demo's (a node of that name set up by hand stays).
+FORMER_DEMO_NODES = (("kreis", "kreis-mettmann", 50051), ("stadt", "stadt-hilden", 50052),
+                     ("caritas", "caritas-mettmann", 50053))
 ROLE_NAMES = {"case_manager": "Fallmanagement", "coordinator": "Koordination",
               "immigration_liaison": "Integrationslotsin", "steering_member": "Lenkungsgruppe",
               "clerk": "Ratsbüro", "data_protection_officer": "Datenschutz",
@@ -469,9 +471,16 @@ def _remove_former_demo_nodes(base: Settings) -> None:
     import shutil
 
     from kim import nodes
-    from kim.runtime.broker_admin import BrokerAdmin
+    from kim.runtime.broker_admin import BrokerAdmin, with_vhost
 
-    former = [n for n in FORMER_DEMO_NODES if (nodes.node_dir(n) / "node.env").exists()]
+    former = []
+    for node_id, organization, port in FORMER_DEMO_NODES:
+        config = nodes.node_dir(node_id) / "node.env"
+        if config.exists() and nodes.read_env_file(config) == {
+            "KIM_NODE_ID": node_id, "KIM_ORGANIZATION_ID": organization,
+            "KIM_GRPC_PORT": str(port), "AMQP_URI": with_vhost(base.amqp_uri, node_id),
+        }:
+            former.append(node_id)
     for node_id in former:
         nodes.down(node_id)
         BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri).delete_vhost(node_id)
