@@ -403,7 +403,9 @@ ROLE_NAMES = {"case_manager": "Fallmanagement", "coordinator": "Koordination",
 
 
 @app.command("demo")
-def demo(keep_running: bool = typer.Option(False, help="Leave the nodes running afterwards.")) -> None:
+def demo(stop: bool = typer.Option(
+    False, "--stop", help="Stop the nodes at the end (by default they keep running until make down).",
+)) -> None:
     """The main job: the local federation (Kreis Mettmann, Stadt Hilden, Caritas) with one node
     per organisation on the local infrastructure: people log in through their home identity
     providers, the nodes join the Kreis's node directory, every component and the events
@@ -419,7 +421,7 @@ def demo(keep_running: bool = typer.Option(False, help="Leave the nodes running 
     federation, users = _apply_local_federation(base)
     kreis_peer_port = dict((n, f) for n, _, f in DEMO_NODES)[DIRECTORY_NODE]
     for node_id, port, federation_port in DEMO_NODES:
-        nodes.down(node_id)  # a run left over with --keep-running gets the new configuration
+        nodes.down(node_id)  # nodes left running by an earlier demo get the new configuration
         declared = next(n for n in federation.nodes if n.id == node_id)
         directory = "" if node_id == DIRECTORY_NODE else f"127.0.0.1:{kreis_peer_port}"
         nodes.init(nodes.NodeSpec(node_id, declared.organization, port, LOCAL_FEDERATION,
@@ -458,12 +460,13 @@ def demo(keep_running: bool = typer.Option(False, help="Leave the nodes running 
         console.print(f"[green bold]Der Verbund arbeitet: Anmeldung über die Heimat-Anmeldedienste, "
                       f"Knotenverzeichnis beim Kreis, alle Knoten antworten, Ereignisse erreichen "
                       f"ihre Empfänger, Fremdes wird abgelehnt[/] ({time.monotonic() - began:.0f} s).")
-        if keep_running:
-            console.print("Die Knoten laufen weiter; anhalten mit: make down. Anmelden als Testperson: "
-                          f"Passwörter in {devlogin.passwords_file(nodes.kim_home())}")
+        if not stop:
+            passwords = devlogin.passwords_file(nodes.kim_home())
+            console.print("Die Knoten laufen weiter, zum Erkunden mit `kim`-Befehlen; anhalten mit: "
+                          f"make down. Passwörter der Testpersonen: {passwords}")
             started.clear()
     finally:
-        for node_id in started:
+        for node_id in started:  # failed, interrupted or --stop: nothing is left half-running
             nodes.down(node_id)
 
 
