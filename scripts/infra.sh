@@ -9,7 +9,8 @@
 #   scripts/infra.sh status
 #   scripts/infra.sh logs      COMPONENT
 #   scripts/infra.sh env                                           print the URIs for the services
-#   scripts/infra.sh tools                                         install tools the tests use (LibreOffice)
+#   scripts/infra.sh tools                                         install tools the tests use (LibreOffice, kustomize)
+#   scripts/infra.sh kustomize                                     print the path of the kustomize binary
 #
 # A component whose URI is given from outside (MONGODB_URI, AMQP_URI, KEYCLOAK_URL) is neither
 # provisioned nor started: the project uses that server instead.
@@ -82,6 +83,28 @@ apt_install() {  # apt_install WHY PACKAGE...
     || die "could not install $* with apt-get"
 }
 
+go_build_module() {  # go_build_module MODULE VERSION PACKAGE_DIR OUTPUT: a module's source from
+  # the Go module proxy, built in a writable copy ('go install pkg@version' asks the proxy for
+  # the module's version list, which it refuses for some modules).
+  local module=$1 version=$2 package=$3 output=$4
+  command -v go >/dev/null || die "building $module needs Go 1.22 or newer (https://go.dev/doc/install or Debian's golang)"
+  local build=$KIM_HOME/build/$(basename "$output")
+  mkdir -p "$build" "$(dirname "$output")"
+  ( cd "$build"
+    [ -f go.mod ] || go mod init kimnetz.local/build >/dev/null 2>&1
+    local src
+    src=$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src" ] || die "could not download $module $version from the Go module proxy"
+    rm -rf source && cp -r "$src" source && chmod -R u+w source
+    [ -z "${PREPARE_SOURCE:-}" ] || (cd source && eval "$PREPARE_SOURCE")
+    cd source
+    go build -trimpath -o "$output" "$package" &
+    local pid=$!
+    while kill -0 $pid 2>/dev/null; do printf '.' >&2; sleep 3; done
+    echo >&2
+    wait $pid ) || die "building $module failed (see the go output above)"
+}
+
 # --- RabbitMQ ---------------------------------------------------------------------------------
 
 rabbitmq_env() {
@@ -142,25 +165,10 @@ ferretdb_bin() { echo "$KIM_HOME/ferretdb/bin/ferretdb-$FERRETDB_VERSION"; }
 
 provision_ferretdb() {
   [ -x "$(ferretdb_bin)" ] && return
-  command -v go >/dev/null || die "FerretDB is built from source and needs Go 1.22 or newer: install it (https://go.dev/doc/install or Debian's golang package) or set MONGODB_URI"
-  local build=$KIM_HOME/ferretdb/build
-  mkdir -p "$build" "$KIM_HOME/ferretdb/bin"
-  say "building FerretDB $FERRETDB_VERSION with $(go version | cut -d' ' -f3) (about 1-2 min on 2 cores)"
-  # The module's source from the Go module proxy, copied so that its version file can be
-  # written: FerretDB refuses to start without it, and the proxy's zip leaves it out.
-  ( cd "$build"
-    [ -f go.mod ] || go mod init kimnetz.local/ferretdb-build >/dev/null 2>&1
-    local src
-    src=$(go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-    [ -d "$src" ] || die "could not download FerretDB $FERRETDB_VERSION from the Go module proxy"
-    rm -rf source && cp -r "$src" source && chmod -R u+w source
-    echo "v$FERRETDB_VERSION" > source/build/version/version.txt
-    cd source
-    go build -trimpath -o "$(ferretdb_bin)" ./cmd/ferretdb &
-    local pid=$!
-    while kill -0 $pid 2>/dev/null; do printf '.' >&2; sleep 3; done
-    echo >&2
-    wait $pid ) || die "building FerretDB failed (see the go output above)"
+  say "building FerretDB $FERRETDB_VERSION with $(go version 2>/dev/null | cut -d' ' -f3) (about 1-2 min on 2 cores)"
+  # FerretDB refuses to start without its version file, which the module proxy's zip leaves out.
+  PREPARE_SOURCE="echo v$FERRETDB_VERSION > build/version/version.txt" \
+    go_build_module github.com/FerretDB/FerretDB "v$FERRETDB_VERSION" ./cmd/ferretdb "$(ferretdb_bin)"
 }
 
 start_ferretdb() {
@@ -220,11 +228,20 @@ start_keycloak() {
 
 # --- tools (not servers) ----------------------------------------------------------------------
 
+KUSTOMIZE_VERSION=5.6.0
+
+kustomize_bin() { echo "$KIM_HOME/tools/bin/kustomize-$KUSTOMIZE_VERSION"; }
+
 provision_tools() {
   # LibreOffice converts generated DOCX to PDF/A (kim documents --pdf) and checks that every
   # kind of document opens; the documents tests need it.
   command -v soffice >/dev/null || apt_install "PDF/A conversion of documents, about 1-2 min" \
     libreoffice-writer-nogui fonts-dejavu-core
+  # kustomize builds the deploy/k8s overlays in the test run (kubectl is not on every machine).
+  if [ ! -x "$(kustomize_bin)" ]; then
+    say "building kustomize $KUSTOMIZE_VERSION (about 40 s on 2 cores)"
+    go_build_module sigs.k8s.io/kustomize/kustomize/v5 "v$KUSTOMIZE_VERSION" . "$(kustomize_bin)"
+  fi
 }
 
 # --- common -----------------------------------------------------------------------------------
@@ -302,6 +319,7 @@ case "$cmd" in
   status) status ;;
   env) print_env ;;
   tools) provision_tools ;;
+  kustomize) echo "$(kustomize_bin)" ;;
   logs) logs "$@" ;;
   *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
 esac
