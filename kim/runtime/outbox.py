@@ -9,6 +9,14 @@ consumers' deduplication by event id absorbs.
 
 Written for what both MongoDB 7 and FerretDB 1.24 support: `$pull` removes the exact entry
 that was read (FerretDB ignores `$pull` with a query condition), claims use findAndModify.
+
+The invariant every service keeps: a document with an outbox is INSERTED once by its service and
+afterwards written only by the relay (and deleted once its outbox is empty). FerretDB 1.24 applies
+an update as an unisolated read-modify-write of the whole document (docs/decisions.md, measured:
+190 of 200 concurrent `$set`/`$pull` pairs lost one of the two), so a service update racing the
+relay's claim/`$pull`/`$unset` would lose events or bring sent ones back. `OutboxDocument`
+therefore refuses updates through mongoengine; an aggregate that changes writes each change as a
+new document (`kim.runtime.changes`).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from mongoengine import (
     ListField,
     StringField,
 )
+from mongoengine.queryset import QuerySet
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
@@ -46,13 +55,59 @@ class PendingEvent(EmbeddedDocument):
     recorded_at = DateTimeField(required=True)
 
 
-class OutboxDocument(Document):
-    """Base of every aggregate that emits events."""
+class InsertOnlyViolation(TypeError):
+    """A service tried to update a document that carries an outbox: a programming error (see the
+    module's note); write the change as a new document instead (`kim.runtime.changes`)."""
 
-    meta: dict[str, Any] = {"abstract": True, "indexes": ["outbox.event_id"]}
+    def __init__(self, document_cls: type[Any], how: str) -> None:
+        super().__init__(
+            f"{document_cls.__name__} carries an outbox and is insert-only: {how} is refused "
+            "(only the outbox relay writes it after its insert; see kim.runtime.changes)"
+        )
+
+
+class InsertOnlyQuerySet(QuerySet):
+    """Queries of outbox documents: reading and deleting as usual, no updates."""
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(self._document, "QuerySet.update")
+
+    def update_one(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(self._document, "QuerySet.update_one")
+
+    def upsert_one(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(self._document, "QuerySet.upsert_one")
+
+    def modify(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(self._document, "QuerySet.modify")
+
+
+class OutboxDocument(Document):
+    """Base of every document that carries events. Insert-only: `save()` always inserts (a
+    document that exists already raises mongoengine's NotUniqueError, which callers of a genuine
+    insert handle as before), and saving again what was loaded or saved, `update()`, `modify()`
+    and queryset updates raise `InsertOnlyViolation`."""
+
+    meta: dict[str, Any] = {
+        "abstract": True, "indexes": ["outbox.event_id"], "queryset_class": InsertOnlyQuerySet,
+    }
 
     outbox = ListField(EmbeddedDocumentField(PendingEvent))
     outbox_claimed_until = DateTimeField()
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._created:  # loaded from the database, or saved once already
+            raise InsertOnlyViolation(type(self), "saving it again")
+        if args or kwargs.get("force_insert") is False:
+            raise InsertOnlyViolation(type(self), "save() without force_insert")
+        kwargs["force_insert"] = True
+        return super().save(**kwargs)
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(type(self), "Document.update")
+
+    def modify(self, *args: Any, **kwargs: Any) -> Any:
+        raise InsertOnlyViolation(type(self), "Document.modify")
 
 
 def record_event(
@@ -153,6 +208,13 @@ class OutboxRelay:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread still sends (after `stop`: its timeout passed first). Start no
+        second relay on the same collections before it ends: on FerretDB two relays can both
+        claim a document and send its events twice."""
+        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         backoff = self._sweep

@@ -6,7 +6,11 @@
   outbox, so description and event are one write.
 - Template versions: the DOCX in GridFS, its description in `template_versions`, numbered per
   organisation and kind from 1 (version 0 is the built-in default, never stored).
-- Bulk jobs: `bulk_jobs`, the allocation file a worker turns into contracts.
+- Bulk jobs: `bulk_jobs`, the allocation file a worker turns into contracts, inserted once with
+  the ContractsRequested event in its outbox; the worker's outcome (done/failed, error, when) goes
+  to `bulk_job_outcomes`, a separate document without outbox. Documents with an outbox are
+  insert-only (kim.runtime.outbox): FerretDB 1.24 applies updates as unisolated read-modify-writes,
+  so an update of the job racing the relay's `$pull` could lose the event or send it again.
 
 GridFS on FerretDB 1.24 is two ordinary collections (`files.files`, `files.chunks` with pymongo's
 indexes); the content is written before its description, so a crash in between leaves an orphan
@@ -24,6 +28,7 @@ import gridfs
 from google.protobuf.message import Message
 from mongoengine import (
     DateTimeField,
+    Document,
     IntField,
     NotUniqueError,
     StringField,
@@ -79,6 +84,8 @@ class TemplateVersionDocument(OutboxDocument):
 
 
 class BulkJobDocument(OutboxDocument):
+    """The request as it was made; never changes (the outcome is a `BulkJobOutcomeDocument`)."""
+
     meta = {"db_alias": SERVICE, "collection": "bulk_jobs", "indexes": ["outbox.event_id", "organization"]}
 
     job_id = StringField(primary_key=True)
@@ -88,10 +95,19 @@ class BulkJobDocument(OutboxDocument):
     input_json = StringField(required=True)
     template_version = IntField()  # None: the newest version when the job was requested
     expected = IntField(required=True)
-    state = StringField(required=True, choices=("requested", "done", "failed"))
-    error = StringField(default="")
     created_at = DateTimeField(required=True)
-    finished_at = DateTimeField()
+
+
+class BulkJobOutcomeDocument(Document):
+    """How a job ended; absent while it is requested. No outbox, so it may be updated (a
+    redelivered job finishing again simply writes its outcome again)."""
+
+    meta = {"db_alias": SERVICE, "collection": "bulk_job_outcomes"}
+
+    job_id = StringField(primary_key=True)
+    state = StringField(required=True, choices=("done", "failed"))
+    error = StringField(default="")
+    finished_at = DateTimeField(required=True)
 
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [GeneratedDocument, TemplateVersionDocument, BulkJobDocument]
@@ -245,7 +261,10 @@ class DocumentStore:
     # --- bulk jobs ------------------------------------------------------------------------------
 
     def add_job(self, job: JobRecord, events: Iterable[Message]) -> None:
-        document = BulkJobDocument(**job.__dict__)
+        """Insert the request (`job.state` must be "requested": the outcome comes later)."""
+        if job.state != "requested" or job.error:
+            raise ValueError(f"a new bulk job is requested, not {job.state!r}")
+        document = BulkJobDocument(**{k: v for k, v in job.__dict__.items() if k not in ("state", "error")})
         self._outbox(document, events, correlation_id=job.job_id)
         document.save(force_insert=True)
 
@@ -253,16 +272,17 @@ class DocumentStore:
         found = BulkJobDocument.objects(job_id=job_id).exclude("outbox").first()
         if found is None:
             return None
+        outcome = BulkJobOutcomeDocument.objects(job_id=job_id).first()
         return JobRecord(
             job_id=found.job_id, organization=found.organization, requested_by=found.requested_by,
             requested_by_username=found.requested_by_username, input_json=found.input_json,
-            template_version=found.template_version, expected=found.expected, state=found.state,
-            error=found.error, created_at=found.created_at,
+            template_version=found.template_version, expected=found.expected,
+            state=outcome.state if outcome else "requested", error=outcome.error if outcome else "",
+            created_at=found.created_at,
         )
 
     def finish_job(self, job_id: str, state: str, finished_at: datetime, error: str = "") -> None:
-        BulkJobDocument.objects(job_id=job_id).update_one(
-            set__state=state, set__error=error, set__finished_at=finished_at)
+        BulkJobOutcomeDocument(job_id=job_id, state=state, error=error, finished_at=finished_at).save()
 
 
 def _document_record(document: GeneratedDocument, **overrides: Any) -> DocumentRecord:
