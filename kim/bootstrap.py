@@ -76,6 +76,10 @@ def build_api_process(settings: Settings, address: str | None = None,
         organizations=node_trust.enabled_organizations(settings),
     )
     audit = audit or LoggingAuditSink()
+    for api in apis.values():
+        # A service may also keep the door's refusals of its own methods (services.case.api).
+        if hasattr(api, "door_audit"):
+            audit = api.door_audit(settings, audit)
     federation = node_trust.federation_listener(settings, apis.values(), audit)
     registrations = [apis[name].registration(settings) for name in names]
     for registration in registrations:

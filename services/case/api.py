@@ -11,6 +11,7 @@ at the next sweep; the relay's sweep still sends them if the nudge finds the bro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,17 +20,21 @@ from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, case_pb2_grpc
 from kim.errors import FieldViolation, InvalidArgument, Unauthenticated
+from kim.runtime.audit import AuditEvent, AuditSink
 from kim.runtime.auth import current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.case import SERVICE, contract
+from services.case.domain.audit import AuditDraft
 from services.case.domain.policy import Actor
 from services.case.domain.validation import Violations
-from services.case.repository import CaseChangeDocument, MongoCaseRepository
+from services.case.repository import CaseChangeDocument, CaseRepository, MongoCaseRepository
 from services.case.service import HANDLERS, CaseService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
+CASE_METHOD_PREFIX = f"/{case_pb2.DESCRIPTOR.services_by_name['CaseService'].full_name}/"
+log = logging.getLogger(__name__)
 
 #: Purpose written to the audit trail when a request does not state one.
 DEFAULT_PURPOSE = "Fallbearbeitung"
@@ -84,9 +89,9 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
 
     def UpdatePerson(self, request: case_pb2.UpdatePersonRequest,
                      context: grpc.ServicerContext) -> case_pb2.UpdatePersonResponse:
-        case_id_of(request)
-        case, person = self.service.update_person(acting(), contract.update_person_command(request),
-                                                  purpose_of(request))
+        case, person = self.service.update_person(
+            acting(), case_id_of(request), lambda: contract.update_person_command(request),
+            purpose_of(request))
         self.notify_outbox()
         return case_pb2.UpdatePersonResponse(case=contract.case_message(case),
                                              person=contract.person_message(person))
@@ -151,6 +156,40 @@ def _command_method(command_type: type) -> Callable[..., case_pb2.Case]:
 # The gRPC methods for commands carry the command's name (case.proto and commands.py agree).
 for _command_type in HANDLERS:
     setattr(CaseServicer, _command_type.__name__, _command_method(_command_type))
+
+
+class DoorAudit:
+    """The api process's audit sink with the case service's part added: every decision goes on
+    to `inner` (the process-wide sink), and each call of a case method refused at the door
+    (UNAUTHENTICATED: no, an expired or a foreign token) is also appended to the case audit
+    trail, so the data protection officer sees the attempts on case data in the one
+    hash-chained log they read and verify. Such a caller has no verified identity and the
+    request was never read: the entry names the method, the reason and nobody as the actor."""
+
+    def __init__(self, repository: CaseRepository, inner: AuditSink) -> None:
+        self.repository = repository
+        self.inner = inner
+
+    def record(self, event: AuditEvent) -> None:
+        self.inner.record(event)
+        if not (event.kind == "authentication" and event.outcome == "denied"
+                and event.action.startswith(CASE_METHOD_PREFIX)):
+            return
+        try:
+            self.repository.append_audit(AuditDraft(
+                occurred_at=event.at, actor_subject=event.subject or "(nicht angemeldet)",
+                actor_org=event.organization or "", actor_roles=(), case_id="",
+                call=event.action.removeprefix(CASE_METHOD_PREFIX), purpose="",
+                allowed=False, detail=f"Anmeldung abgewiesen: {event.reason}"[:500]))
+        except Exception:
+            # The call is refused either way; `inner` holds the event, so it is not lost.
+            log.exception("door refusal of %s not written to the case audit trail", event.action)
+
+
+def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
+    """Hook of the composition root (kim.bootstrap): the sink that the api process's door
+    reports to, wrapped so that the case audit trail receives the refusals of case methods."""
+    return DoorAudit(MongoCaseRepository(settings.node_id), inner)
 
 
 def registration(settings: Settings) -> Registration:

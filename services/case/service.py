@@ -113,15 +113,20 @@ class CaseService:
         self._audit(actor, case_id, call, purpose, True, now)
         return case
 
-    def update_person(self, actor: Actor, command: c.UpdatePerson,
+    def update_person(self, actor: Actor, case_id: str,
+                      command: c.UpdatePerson | Callable[[], c.UpdatePerson],
                       purpose: str = "Fallbearbeitung") -> tuple[Case, Person]:
         """New person data (e.g. a changed Aufenthaltsstatus) and the eligibility re-check
         against the current Zielgruppen, written together with the case in one versioned write;
-        the audit entry names the changed parts, not their values."""
+        the audit entry names the changed parts, not their values. `command` may be a function
+        that reads the request: it is called only once the actor may change this person, so a
+        caller without access gets PermissionDenied (audited), never a verdict on their input."""
         now = self.clock()
-        case = self._load(actor, command.case_id, "UpdatePerson", purpose, now)
+        case = self._load(actor, case_id, "UpdatePerson", purpose, now)
         self._guard(actor, Action.EDIT_PERSON, case, "UpdatePerson", purpose, now)
-        current = self.repository.get_person(command.case_id)
+        if not isinstance(command, c.UpdatePerson):
+            command = command()
+        current = self.repository.get_person(case_id)
         person, changed = case.update_person(command, current, actor, now,
                                              self.repository.current_catalogue())
         self.repository.save(case, person)

@@ -203,3 +203,22 @@ def test_the_data_protection_officer_detects_an_altered_audit_entry(
     assert broken.reason == "Eintrag 3 wurde nachträglich verändert."
     page = case_api.call("ListAuditEntries", case_pb2.ListAuditEntriesRequest(page_size=2), DPO)
     assert [e.sequence for e in page.entries] == [1, 2] and page.next_after_sequence == 2
+
+
+def test_calls_refused_at_the_door_are_in_the_case_audit_trail(case_api: CaseApi, fresh_store: None) -> None:
+    cid = case_api.call("ProposeCase", proposal(), CM).case_id
+    request = case_pb2.GetPersonRequest(case_id=cid, purpose="ohne Anmeldung")
+    for metadata in ((), (("authorization", "Bearer kein.gueltiges.token"),)):
+        with pytest.raises(grpc.RpcError) as refused:
+            case_api.stub.GetPerson(request, metadata=metadata, timeout=30)
+        assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    page = case_api.call("ListAuditEntries", case_pb2.ListAuditEntriesRequest(page_size=500), DPO)
+    at_the_door = [e for e in page.entries if e.call == "GetPerson" and not e.allowed]
+    assert len(at_the_door) == 2
+    assert all(e.actor_subject == "(nicht angemeldet)" and e.detail.startswith("Anmeldung abgewiesen: ")
+               for e in at_the_door)
+    assert at_the_door[0].detail != at_the_door[1].detail, "each says why it was refused"
+    # Granted calls at the door add nothing there: the service audits those itself, once.
+    assert [e.call for e in page.entries if e.allowed] == ["ProposeCase", "ListAuditEntries"]
+    verified = case_api.call("VerifyAuditChain", case_pb2.VerifyAuditChainRequest(), DPO)
+    assert verified.intact and verified.checked == 4
