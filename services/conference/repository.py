@@ -1,11 +1,18 @@
-"""Persistence of the conference service: one mongoengine Document per aggregate (alias
-"conference"), the aggregate's state as a codec dict next to the fields queries need, and its
-pending domain events written into the same document's outbox (one write, no transactions).
+"""Persistence of the conference service: each aggregate (Fallkonferenz, Lenkungsgruppe, Sitzung,
+Beschluss, Projektgruppe) is versioned with `kim.runtime.changes` (alias "conference").
 
-Concurrency: every save is conditional on the version that was read (optimistic locking), so two
-coordinators deciding at once cannot overwrite each other; the loser gets FAILED_PRECONDITION
-and reloads. Kept to what FerretDB 1.24 supports: plain finds, sorts, skip/limit, unique and
-compound indexes, no aggregation pipeline.
+- Every save inserts a change document `<id>:<version>` into the aggregate's `*_changes`
+  collection: its fields at that version (the state as a codec dict next to the fields queries
+  need) and its pending domain events as the outbox. State and events are one insert; the relay
+  writes only these change documents afterwards.
+- The aggregate's materialised document (`conferences`, `lenkungsgruppen`, ...) has no outbox;
+  it is brought up to the new version and is what loads and lists read.
+
+Concurrency: the change's unique `_id` makes exactly one save of a version win (optimistic
+locking that also holds on FerretDB 1.24, whose conditional updates are unisolated
+read-modify-writes: docs/decisions.md); two coordinators deciding at once cannot overwrite each
+other, the loser gets FAILED_PRECONDITION and reloads. Kept to what FerretDB 1.24 supports:
+plain finds, sorts, skip/limit, unique and compound indexes, no aggregation pipeline.
 """
 
 from __future__ import annotations
@@ -15,9 +22,9 @@ from datetime import date
 from typing import Any, TypeVar
 
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
-from mongoengine.errors import NotUniqueError
 
-from kim.errors import AlreadyExists, FailedPrecondition, NotFound
+from kim.errors import NotFound
+from kim.runtime.changes import ChangeDocument, VersionedStore
 from kim.runtime.outbox import OutboxDocument, record_event
 from services.conference import SERVICE, codec, contracts
 from services.conference.domain.fallkonferenz import Fallkonferenz
@@ -32,8 +39,11 @@ MAX_PAGE_SIZE = 200
 T = TypeVar("T")
 
 
-class _Aggregate(OutboxDocument):
-    meta: dict[str, Any] = {"abstract": True}
+class _Aggregate(Document):
+    """An aggregate at its newest version. Not strict: documents written before the change
+    collections existed still carry an `outbox` field, which is ignored."""
+
+    meta: dict[str, Any] = {"abstract": True, "strict": False}
 
     version = IntField(required=True, default=0)
     coordination_org = StringField(required=True)
@@ -109,8 +119,36 @@ class BarrierObservationDocument(Document):
     recorded_on = StringField(required=True)
 
 
+class ConferenceChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "conference_changes"}
+
+
+class LenkungsgruppeChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "lenkungsgruppe_changes"}
+
+
+class SessionChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "session_changes"}
+
+
+class BeschlussChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "beschluss_changes"}
+
+
+class ProjektgruppeChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "projektgruppe_changes"}
+
+
+_STORES: dict[type[_Aggregate], VersionedStore[Any, Any]] = {
+    ConferenceDocument: VersionedStore(ConferenceChange, ConferenceDocument, key="conference_id"),
+    LenkungsgruppeDocument: VersionedStore(LenkungsgruppeChange, LenkungsgruppeDocument, key="gremium_id"),
+    SessionDocument: VersionedStore(SessionChange, SessionDocument, key="session_id"),
+    BeschlussDocument: VersionedStore(BeschlussChange, BeschlussDocument, key="beschluss_id"),
+    ProjektgruppeDocument: VersionedStore(ProjektgruppeChange, ProjektgruppeDocument, key="projektgruppe_id"),
+}
+
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
-    ConferenceDocument, SessionDocument, BeschlussDocument, ProjektgruppeDocument,
+    ConferenceChange, LenkungsgruppeChange, SessionChange, BeschlussChange, ProjektgruppeChange,
 ]
 
 
@@ -149,47 +187,25 @@ class ConferenceRepository:
     # ---- generic
 
     def _save(self, document_cls: type[_Aggregate], key: str, aggregate: Any, **fields: Any) -> None:
-        version = self._versions.get((document_cls, key))
-        document = document_cls(**{_KEYS[document_cls]: key}, **fields)
-        document.coordination_org = aggregate.coordination_org
-        document.state = codec.encode(aggregate)
-        pending = list(getattr(aggregate, "events", []))
-        for event in pending:
-            record_event(document, contracts.to_message(event), source_service=SERVICE,
+        """Insert the aggregate's next version (1 if it was not loaded: a new aggregate) with its
+        pending events. AlreadyExists if a new one's id or unique fields are taken;
+        FailedPrecondition if another save took the version since it was loaded."""
+        store = _STORES[document_cls]
+        loaded = self._versions.get((document_cls, key))
+        version = 1 if loaded is None else loaded + 1
+        change = store.new_change(key, version, {
+            **fields, "coordination_org": aggregate.coordination_org, "state": codec.encode(aggregate),
+        })
+        for event in getattr(aggregate, "events", []):
+            record_event(change, contracts.to_message(event), source_service=SERVICE,
                          source_node=self.node_id)
-        try:
-            if version is None:
-                document.version = 1
-                document.save(force_insert=True)
-            else:
-                document.version = version + 1
-                self._update(document_cls, key, version, document)
-        except NotUniqueError as exc:
-            raise AlreadyExists("Der Datensatz existiert bereits.") from exc
-        self._versions[(document_cls, key)] = document.version
+        store.commit(change)
+        self._versions[(document_cls, key)] = version
         if hasattr(aggregate, "events"):
             aggregate.events.clear()
 
-    @staticmethod
-    def _update(document_cls: type[_Aggregate], key: str, version: int, document: _Aggregate) -> None:
-        """One conditional update: new state and version, events appended with $push (never a
-        rewrite of the outbox, so entries the relay removes meanwhile are not put back)."""
-        stored = document.to_mongo().to_dict()
-        fields = {k: v for k, v in stored.items() if k not in ("_id", "outbox", "_cls")}
-        update: dict[str, Any] = {"$set": fields}
-        if stored.get("outbox"):
-            update["$push"] = {"outbox": {"$each": stored["outbox"]}}
-        key_field = _KEYS[document_cls]
-        result = document_cls._get_collection().update_one({key_field: key, "version": version}, update)
-        if result.matched_count == 0:
-            if document_cls.objects(**{key_field: key}).count() == 0:
-                raise NotFound("Der Datensatz existiert nicht mehr.")
-            raise FailedPrecondition(
-                "Der Datensatz wurde inzwischen von jemand anderem geändert; bitte neu laden."
-            )
-
     def _load(self, document_cls: type[_Aggregate], key: str, cls: type[T], missing: str) -> T:
-        document = document_cls.objects(**{_KEYS[document_cls]: key}).first()
+        document = _STORES[document_cls].load(key)
         if document is None:
             raise NotFound(missing)
         self._versions[(document_cls, key)] = document.version
@@ -310,12 +326,3 @@ class ConferenceRepository:
     def barrier_observations(self, coordination_org: str) -> list[BarrierObservation]:
         return [codec.decode(BarrierObservation, d.state)
                 for d in BarrierObservationDocument.objects(coordination_org=coordination_org)]
-
-
-_KEYS: dict[type[_Aggregate], str] = {
-    ConferenceDocument: "conference_id",
-    LenkungsgruppeDocument: "gremium_id",
-    SessionDocument: "session_id",
-    BeschlussDocument: "beschluss_id",
-    ProjektgruppeDocument: "projektgruppe_id",
-}

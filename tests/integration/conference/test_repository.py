@@ -1,6 +1,7 @@
 """The conference repository against the real FerretDB: aggregates round-trip, state and events
-are one write, concurrent edits are refused, queries for overdue Beschlüsse and the barrier
-register work on the server."""
+are one write (the insert of a change document; the aggregate's own document has no outbox),
+concurrent edits are refused, queries for overdue Beschlüsse and the barrier register work on
+the server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from kim.conference.v1 import events_pb2
 from kim.errors import FailedPrecondition, NotFound
 from kim.runtime import events
+from kim.runtime.changes import ChangeDocument
+from kim.runtime.outbox import PendingEvent
 from services.conference.domain.fallkonferenz import Decision
 from services.conference.domain.lenkungsgruppe import overdue
 from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister
@@ -22,7 +25,12 @@ from services.conference.domain.vocabulary import (
     Rechtskreis,
     VorlageKind,
 )
-from services.conference.repository import BeschlussDocument, ConferenceDocument, ConferenceRepository
+from services.conference.repository import (
+    BeschlussChange,
+    ConferenceChange,
+    ConferenceDocument,
+    ConferenceRepository,
+)
 from tests.unit.conference.factories import (
     CONFERENCE_START,
     NOW,
@@ -39,8 +47,13 @@ from tests.unit.conference.factories import (
 )
 
 
-def outbox_types(document_cls: type, **key: str) -> list[str]:
-    return [e.routing_key for e in document_cls.objects.get(**key).outbox]
+def pending(change_cls: type[ChangeDocument], aggregate_id: str) -> list[PendingEvent]:
+    """The unsent events of every stored version of the aggregate, oldest first."""
+    return [e for c in change_cls.objects(aggregate_id=aggregate_id).order_by("version") for e in c.outbox]
+
+
+def outbox_types(change_cls: type[ChangeDocument], aggregate_id: str) -> list[str]:
+    return [e.routing_key for e in pending(change_cls, aggregate_id)]
 
 
 def test_conference_round_trips_with_its_decision_events_in_the_same_document(
@@ -50,17 +63,22 @@ def test_conference_round_trips_with_its_decision_events_in_the_same_document(
     proposal = make_brief(coordination_org=conference.coordination_org, identity=make_identity())
     conference.build_agenda([proposal, make_review_brief()], NOW)
     conference.start(CONFERENCE_START)
-    conference.decide(proposal.case_id, Decision.admission("awo", "cm-1"), decided_by="koord-1",
-                      now=CONFERENCE_START)
+    conference.decide(
+        proposal.case_id, Decision.admission("awo", "cm-1"), decided_by="koord-1", now=CONFERENCE_START
+    )
     repository.save_conference(conference)
     assert conference.events == []
 
     loaded = ConferenceRepository(repository.node_id).conference(conference.conference_id)
     assert loaded == conference
-    assert outbox_types(ConferenceDocument, conference_id=conference.conference_id) == [
-        "kim.conference.v1.ConferenceAgendaBuilt", "kim.conference.v1.CaseAdmissionDecided",
+    assert outbox_types(ConferenceChange, conference.conference_id) == [
+        "kim.conference.v1.ConferenceAgendaBuilt",
+        "kim.conference.v1.CaseAdmissionDecided",
     ]
-    stored = ConferenceDocument.objects.get(conference_id=conference.conference_id).outbox[1]
+    assert "outbox" not in ConferenceDocument._get_collection().find_one(
+        {"conference_id": conference.conference_id}
+    )
+    stored = pending(ConferenceChange, conference.conference_id)[1]
     message = events.unpack(events.decode(stored.body))
     assert isinstance(message, events_pb2.CaseAdmissionDecided)
     assert (message.context.case_id, message.case_manager) == (proposal.case_id, "cm-1")
@@ -75,8 +93,9 @@ def test_later_saves_append_events_and_keep_unsent_ones(repository: ConferenceRe
     repository.save_conference(conference)
     conference.close(closed_by="koord-1", now=CONFERENCE_START)
     repository.save_conference(conference)
-    assert outbox_types(ConferenceDocument, conference_id=conference.conference_id) == [
-        "kim.conference.v1.ConferenceAgendaBuilt", "kim.conference.v1.ConferenceClosed",
+    assert outbox_types(ConferenceChange, conference.conference_id) == [
+        "kim.conference.v1.ConferenceAgendaBuilt",
+        "kim.conference.v1.ConferenceClosed",
     ]
     assert repository.conference(conference.conference_id).status is ConferenceStatus.CLOSED
 
@@ -123,8 +142,9 @@ def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: Confer
     vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
     session = make_open_session(gremium, vorlagen=[vorlage])
     latest = repository.latest_zielgruppen_version(gremium.gremium_id)
-    beschluss = session.conclude(vorlage.vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW,
-                                 latest_zielgruppen_version=latest)
+    beschluss = session.conclude(
+        vorlage.vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW, latest_zielgruppen_version=latest
+    )
     assert beschluss is not None
     repository.save_session(session)
     repository.save_beschluss(beschluss)
@@ -132,7 +152,7 @@ def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: Confer
     assert repository.session(session.session_id) == session
     assert repository.beschluss(beschluss.beschluss_id) == beschluss
     assert repository.latest_zielgruppen_version(gremium.gremium_id) == 2
-    stored = BeschlussDocument.objects.get(beschluss_id=beschluss.beschluss_id).outbox
+    stored = pending(BeschlussChange, beschluss.beschluss_id)
     defined = events.unpack(events.decode(stored[1].body))
     assert isinstance(defined, events_pb2.ZielgruppenDefined)
     assert defined.catalogue.version == 2
@@ -161,11 +181,18 @@ def test_barrier_register_stores_each_barrier_once_and_suppresses_small_counts(
 ) -> None:
     org = next_id("ki")
     observations = [
-        BarrierObservation(next_id("barrier"), (Rechtskreis.AUFENTHG, Rechtskreis.SGB_III),
-                           BarrierCategory.RECHTLICHE_HUERDE, date(2025, 2, 1))
+        BarrierObservation(
+            next_id("barrier"),
+            (Rechtskreis.AUFENTHG, Rechtskreis.SGB_III),
+            BarrierCategory.RECHTLICHE_HUERDE,
+            date(2025, 2, 1),
+        )
         for _ in range(5)
-    ] + [BarrierObservation(next_id("barrier"), (Rechtskreis.SGB_II,), BarrierCategory.WARTEZEIT,
-                            date(2025, 2, 2))]
+    ] + [
+        BarrierObservation(
+            next_id("barrier"), (Rechtskreis.SGB_II,), BarrierCategory.WARTEZEIT, date(2025, 2, 2)
+        )
+    ]
     assert all(repository.record_barrier(org, o) for o in observations)
     assert repository.record_barrier(org, observations[0]) is False
     view = BarrierRegister(repository.barrier_observations(org)).view()
