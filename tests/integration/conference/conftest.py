@@ -220,14 +220,26 @@ def conference_events(kreis_settings: Settings, request: pytest.FixtureRequest) 
     tap.close()
 
 
+@pytest.fixture
+def case_events(kreis_settings: Settings, request: pytest.FixtureRequest) -> Iterator[EventTap]:
+    tap = EventTap(
+        kreis_settings.amqp_uri, events.exchange_name("case"), f"case-tap-{request.node.name}"[:200]
+    )
+    yield tap
+    tap.close()
+
+
 @pytest.fixture(scope="module")
 def worker(kreis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`kim node worker` running the conference worker of the Kreis' node on the test vhost."""
+    """`kim node worker` running the case AND the conference worker of the Kreis' node on the
+    test vhost, as the node runs them: decisions and Zielgruppen reach the cases, barriers the
+    register, reminders leave on the timer (every second here)."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
+    _purge_left_over_events(kreis_settings)
     kim = str(Path(sys.executable).with_name("kim"))
     env = {
         **servers.node_environment(kreis_settings),
-        "KIM_GRPC_SERVICES": "conference",
+        "KIM_GRPC_SERVICES": "case,conference",
         "KIM_ORGANIZATION_ID": KREIS,
         "KIM_REMINDER_INTERVAL_SECONDS": "1",
     }
@@ -246,14 +258,29 @@ def worker(kreis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _purge_left_over_events(settings: Settings) -> None:
+    """The session's vhost is shared: a worker of an earlier module (tests/integration/case starts
+    one) left durable queues that collected the events of the modules since, e.g. another test's
+    Zielgruppen version 2, which this module's worker would store before the one its test adopts."""
+    with Connection(settings.amqp_uri) as connection, connection.channel() as channel:
+        for queue in servers.broker_admin(settings).queues(settings.node_id):
+            channel.queue_purge(str(queue["name"]))
+
+
 def _wait_for_barrier_consumer(settings: Settings, process: subprocess.Popen[bytes], log: Path) -> None:
     admin = servers.broker_admin(settings)
     deadline = time.monotonic() + 60
+    wanted = {"BarrierRecorded", "CaseAdmissionDecided", "ZielgruppenDefined"}
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        for queue in admin.queues(settings.node_id):
-            if "BarrierRecorded" in str(queue["name"]) and int(str(queue.get("consumers", 0))) > 0:
-                return
+        consumed = {
+            kind
+            for queue in admin.queues(settings.node_id)
+            for kind in wanted
+            if kind in str(queue["name"]) and int(str(queue.get("consumers", 0))) > 0
+        }
+        if consumed == wanted:
+            return
         time.sleep(0.5)
     pytest.fail(f"the worker did not consume within 60 s:\n{log.read_text()[-3000:]}")
