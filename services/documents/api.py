@@ -26,6 +26,8 @@ from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
 from services.documents.domain.kinds import KINDS
+from services.documents.figures import CaseFigures
+from services.documents.figures_client import GrpcCaseFigures
 from services.documents.repository import OUTBOX_DOCUMENTS as _STORED
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
 from services.documents.service import KIND_TO_PROTO, DocumentsService
@@ -42,30 +44,62 @@ def conference_api_target(settings: Settings) -> str:
     return settings.conference_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
 
 
+def case_api_target(settings: Settings) -> str:
+    """The case api the monitoring figures are read from: the node's `case_api_target` (the
+    setting the conference service uses too), or this api process itself."""
+    return settings.case_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
+
+
 def registration(settings: Settings) -> Registration:
-    """The channel to the conference api connects lazily, at the first Protokoll rendered."""
+    """The channels to the conference and case apis connect lazily, at their first use."""
     service = DocumentsService(DocumentStore(settings.node_id))
     channel = grpc.insecure_channel(conference_api_target(settings))
+    case_channel = grpc.insecure_channel(case_api_target(settings))
 
     def add_to_server(server: grpc.Server) -> None:
         documents_pb2_grpc.add_DocumentsServiceServicer_to_server(
-            DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token)), server)
+            DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token),
+                              lambda token: GrpcCaseFigures(case_channel, token)), server)
 
     return Registration(SERVICE, add_to_server)
 
 
 class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
     def __init__(self, service: DocumentsService,
-                 conference_for: Callable[[str], ConferenceRecords] | None = None) -> None:
+                 conference_for: Callable[[str], ConferenceRecords] | None = None,
+                 figures_for: Callable[[str], CaseFigures] | None = None) -> None:
         self.service = service
         self.conference_for = conference_for
+        self.figures_for = figures_for
 
     def _conference(self, context: grpc.ServicerContext) -> ConferenceRecords:
         """The conference service as the caller: their own bearer token is forwarded."""
         if self.conference_for is None:
             raise Unavailable("Dieser Dokumentendienst ist mit keinem Konferenzdienst verbunden.")
-        metadata = dict(context.invocation_metadata() or ())
-        return self.conference_for(str(metadata.get("authorization", "")).partition(" ")[2].strip())
+        return self.conference_for(_bearer(context))
+
+    def _figures(self, context: grpc.ServicerContext) -> CaseFigures:
+        """The case service's figures as the caller: their own bearer token is forwarded."""
+        if self.figures_for is None:
+            raise Unavailable("Dieser Dokumentendienst ist mit keinem Falldienst verbunden.")
+        return self.figures_for(_bearer(context))
+
+    def RenderMonitoringReport(self, request: Any, context: grpc.ServicerContext) -> Any:
+        period_from = _date(request.period_from, "period_from")
+        period_to = _date(request.period_to, "period_to")
+        record, content = self.service.render_monitoring_report(
+            _principal(), self._figures(context), period_from=period_from, period_to=period_to,
+            issuer=request.issuer, office=request.office, title=request.title, recipient=request.recipient,
+            summary=request.summary, signature_function=request.signature_function,
+            template_version=_version(request, "template_version"))
+        return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
+
+    def RenderDrucksache(self, request: Any, context: grpc.ServicerContext) -> Any:
+        figures = self._figures(context) if request.figures_from_case_service else None
+        record, content = self.service.render_drucksache(
+            _principal(), _data(request.input, "input"), figures,
+            template_version=_version(request, "template_version"))
+        return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderConferenceProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
         next_date = _date(request.next_date, "next_date")
@@ -160,6 +194,11 @@ def _principal() -> Principal:
     if principal is None:  # only without the auth interceptor, i.e. a misbuilt server
         raise Unauthenticated("Anmeldung erforderlich.")
     return principal
+
+
+def _bearer(context: grpc.ServicerContext) -> str:
+    metadata = dict(context.invocation_metadata() or ())
+    return str(metadata.get("authorization", "")).partition(" ")[2].strip()
 
 
 def _kind(value: int) -> str:

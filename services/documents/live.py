@@ -1,6 +1,11 @@
 """Live data of the conference service -> the input of a Protokoll (the same plain data as a
-`kim documents protokoll|beschlussprotokoll` YAML file), so one parser checks both and the
-stored input of a rendered document can be rendered again from the command line.
+`kim documents protokoll|beschlussprotokoll` YAML file), and the case service's monitoring
+figures -> the input of a Monitoringbericht or the Sachdarstellung of a Drucksache, so one parser
+checks both and the stored input of a rendered document can be rendered again from the command
+line (`kim documents monitoring|drucksache`).
+
+The figures come suppressed from the case service and stay so: a cell below 5 is "< 5", a
+withheld one "x", in tables, charts and text alike; nothing here adds or subtracts them.
 
 Only a CLOSED Fallkonferenz (its record is frozen) and a CLOSED Lenkungsgruppe session (its
 results are final) get a Protokoll; anything else is FAILED_PRECONDITION. Dates and times are
@@ -14,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kim.errors import FailedPrecondition
+from kim.errors import FailedPrecondition, Unavailable
 from services.documents.conference import (
     BeschlussRecord,
     CaseDecision,
@@ -23,6 +28,10 @@ from services.documents.conference import (
     Gremium,
     SessionRecord,
 )
+from services.documents.domain import formats
+from services.documents.domain.drucksache import paragraphs
+from services.documents.domain.monitoring import STATUS_LABELS, SUPPRESSED, WITHHELD
+from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_CONFERENCE_SIGNATURE = "Koordination Kommunales Integrationsmanagement"
@@ -306,3 +315,129 @@ def _tracking(b: BeschlussRecord, number: str, day: date) -> dict[str, Any]:
     if b.last_note:
         data["note"] = b.last_note
     return data
+
+
+# --- monitoring figures (case service) ----------------------------------------------------------
+
+DEFAULT_REPORT_OFFICE = "Kommunales Integrationsmanagement"
+DEFAULT_REPORT_SIGNATURE = "Koordination Kommunales Integrationsmanagement"
+FIGURES_MARKER = "[Fallzahlen]"
+"""A paragraph of a Drucksache's body_text that is exactly this is replaced by the figures."""
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    author: str
+    """Who renders (username): signs the report."""
+    organization: str
+    stand: date
+    """The day the figures were read: GetFigures gives the current state, not a period's."""
+    period_from: date | None = None
+    period_to: date | None = None
+    issuer: str = ""
+    office: str = ""
+    title: str = ""
+    recipient: str = ""
+    summary: str = ""
+    signature_function: str = ""
+
+
+def _printed(cell: FigureCell) -> str:
+    figure = cell.figure
+    return formats.integer(figure) if isinstance(figure, int) else figure
+
+
+def _listing(heading: str, table: FigureTable) -> str:
+    """One paragraph, a line per cell (docxtpl turns the line breaks into breaks in Word)."""
+    lines = [f"{heading}:"]
+    lines += [f"{cell.label or 'ohne Angabe'}: {_printed(cell)}" for cell in table.cells]
+    lines.append(f"insgesamt: {_printed(table.total)}")
+    return "\n".join(lines)
+
+
+def _mean(what: str, duration: MeanDuration) -> str:
+    if duration.days is None:
+        return f"{what}: nicht ausgewiesen (weniger als 5 Fälle)."
+    return f"{what}: im Mittel {formats.decimal_one(duration.days)} Tage."
+
+
+def _suppression_line() -> str:
+    return (f"Zahlen unter 5 sind als „{SUPPRESSED}“ ausgewiesen, „{WITHHELD}“ steht für einen Wert, "
+            "der mit der Summe eine kleine Zahl verraten würde.")
+
+
+def _known_statuses(figures: CaseFiguresRecord) -> None:
+    unknown = sorted(c.key for c in figures.by_status.cells if c.key not in STATUS_LABELS)
+    if unknown:
+        # A newer case service; printing a status this service cannot name would mislead.
+        raise Unavailable(f"Der Falldienst meldet Status, die dieser Dokumentendienst nicht kennt "
+                          f"({', '.join(unknown)}); bitte den Dokumentendienst aktualisieren.")
+
+
+def monitoring_input(figures: CaseFiguresRecord, options: ReportOptions) -> dict[str, Any]:
+    """The Monitoringbericht's input from the node's figures: status, Zielgruppe and barrier
+    tables as delivered ("< 5" and "x" included, with the case service's totals), the other
+    figures (Handlungsfelder, goal outcomes, durations) as paragraphs of the summary."""
+    _known_statuses(figures)
+    period_to = options.period_to or options.stand
+    period_from = options.period_from or period_to.replace(month=1, day=1)
+    stand = formats.day(options.stand)
+    summary = [options.summary.strip()] if options.summary.strip() else []
+    summary += [
+        f"Die Zahlen geben den Stand der Fallakten am {stand} wieder (alle Fälle des "
+        f"Knotens, Zielgruppenkatalog Version {figures.zielgruppen_version}).",
+        _listing("Fälle nach Handlungsfeld (ein Fall zählt bei jedem Handlungsfeld, das für ihn "
+                 "vorgeschlagen, festgestellt oder geplant ist)", figures.by_handlungsfeld),
+        _listing("Ziele abgeschlossener Fälle nach Ergebnis", figures.by_goal_outcome),
+        _mean("Dauer vom Fallvorschlag bis zur ersten Entscheidung", figures.days_to_decision)
+        + " " + _mean("Dauer abgeschlossener Fälle vom Fallvorschlag bis zum Abschluss", figures.days_open),
+    ]
+    data: dict[str, Any] = {
+        "issuer": options.issuer or options.organization,
+        "office": options.office or DEFAULT_REPORT_OFFICE,
+        "period": {"from": period_from.isoformat(), "to": period_to.isoformat()},
+        "cases_by_status": {c.key: c.figure for c in figures.by_status.cells},
+        "cases_by_zielgruppe": [{"label": c.label or "keine Zielgruppe", "count": c.figure}
+                                for c in figures.by_zielgruppe.cells],
+        "barriers_by_category": [{"label": c.label, "count": c.figure}
+                                 for c in figures.by_barrier_category.cells],
+        "cases_total": figures.by_status.total.figure,
+        "barriers_total": figures.by_barrier_category.total.figure,
+        "summary": "\n\n".join(summary),
+        "signature": {"name": options.author,
+                      "function": options.signature_function or DEFAULT_REPORT_SIGNATURE},
+    }
+    if options.title:
+        data["title"] = options.title
+    if options.recipient:
+        data["recipient"] = options.recipient
+    return data
+
+
+def figures_paragraphs(figures: CaseFiguresRecord, stand: date) -> list[str]:
+    """The figures as paragraphs of a Sachdarstellung."""
+    _known_statuses(figures)
+    return [
+        f"Fallzahlen des Kommunalen Integrationsmanagements (Stand: {formats.day(stand)}). "
+        + _suppression_line(),
+        _listing("Fälle nach Status", figures.by_status),
+        _listing("Fälle nach Zielgruppe", figures.by_zielgruppe),
+        _listing("Barrieren nach Kategorie", figures.by_barrier_category),
+        _mean("Dauer vom Fallvorschlag bis zur ersten Entscheidung", figures.days_to_decision),
+    ]
+
+
+def drucksache_with_figures(data: Any, figures: CaseFiguresRecord, stand: date) -> Any:
+    """The Drucksache input with the figures in its Sachdarstellung (`body_text`): in place of a
+    paragraph „[Fallzahlen]“, else after the last paragraph. Input that is no mapping or has no
+    usable body_text is returned unchanged, so the Drucksache's parser reports it with its path."""
+    if not isinstance(data, dict) or not isinstance(data.get("body_text"), str):
+        return data
+    block = figures_paragraphs(figures, stand)
+    body = paragraphs(data["body_text"].replace("\r\n", "\n"))
+    if FIGURES_MARKER in body:
+        at = body.index(FIGURES_MARKER)
+        body[at:at + 1] = block
+    else:
+        body += block
+    return {**data, "body_text": "\n\n".join(body)}

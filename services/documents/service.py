@@ -29,19 +29,26 @@ from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
 from services.documents.domain.kinds import (
     CONTRACT,
+    DRUCKSACHE,
     FALLKONFERENZ,
     KINDS,
     LENKUNGSGRUPPE,
+    MONITORING,
     Kind,
     Prepared,
     contract_document,
 )
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
+from services.documents.figures import CaseFigures
 from services.documents.live import (
+    BERLIN,
     ConferenceOptions,
+    ReportOptions,
     SessionOptions,
+    drucksache_with_figures,
     fallkonferenz_input,
     lenkungsgruppe_input,
+    monitoring_input,
 )
 from services.documents.rendering import Renderer, TemplateRef, validate_template
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
@@ -119,13 +126,54 @@ class DocumentsService:
 
         return self._render_live(principal, LENKUNGSGRUPPE, "session_id", session_id, template_version, read)
 
+    def render_monitoring_report(
+        self, principal: Principal, figures: CaseFigures, *, period_from: date | None = None,
+        period_to: date | None = None, issuer: str = "", office: str = "", title: str = "",
+        recipient: str = "", summary: str = "", signature_function: str = "",
+        template_version: int | None = None, today: date | None = None,
+    ) -> tuple[DocumentRecord, bytes]:
+        """A Monitoringbericht from the node's figures as the case service gives them to the
+        caller (`figures` carries the caller's token: the case service decides who may read)."""
+        stand = today or datetime.now(BERLIN).date()
+        options = ReportOptions(
+            principal.username or principal.subject, principal.organization or "", stand, period_from,
+            period_to, issuer.strip(), office.strip(), title.strip(), recipient.strip(), summary,
+            signature_function.strip())
+
+        def read() -> dict[str, Any]:
+            # The period is checked before the case service is asked: a wrong request causes no read.
+            end = period_to or stand
+            if (period_from or end.replace(month=1, day=1)) > end:
+                raise InvalidArgument([FieldViolation(
+                    "period_to" if period_to else "period_from",
+                    "Der Berichtszeitraum endet vor seinem Beginn.")])
+            return monitoring_input(figures.figures(), options)
+
+        return self._render_live(principal, MONITORING, "", "", template_version, read)
+
+    def render_drucksache(
+        self, principal: Principal, data: Any, figures: CaseFigures | None, *,
+        template_version: int | None = None, today: date | None = None,
+    ) -> tuple[DocumentRecord, bytes]:
+        """A Drucksache; with `figures` its Sachdarstellung carries the node's monitoring figures,
+        read from the case service as the caller."""
+        if figures is None:
+            return self.render(principal, DRUCKSACHE.id, data, template_version)
+        stand = today or datetime.now(BERLIN).date()
+
+        def read() -> Any:
+            DRUCKSACHE.prepare(data)  # a wrong input is reported before the case service is asked
+            return drucksache_with_figures(data, figures.figures(), stand)
+
+        return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
+
     def _render_live(self, principal: Principal, kind: Kind, id_field: str, source_id: str,
                      template_version: int | None,
-                     read: Callable[[], dict[str, Any]]) -> tuple[DocumentRecord, bytes]:
+                     read: Callable[[], Any]) -> tuple[DocumentRecord, bytes]:
         organization = self._member(principal)
         # Roles and template first: a refused or misconfigured call never reads the other service.
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
-        if not source_id.strip():
+        if id_field and not source_id.strip():
             raise InvalidArgument([FieldViolation(id_field, "Kennung angeben.")])
         template = self._template(organization, kind, template_version)
         data = read()

@@ -24,3 +24,13 @@ def day(value: date) -> str:
 def fte(value: Decimal) -> str:
     """Vollzeitäquivalente as the papers write them: 2,0 / 0,5 / 0,75."""
     return format_decimal(value, "#,##0.0#", locale=LOCALE)
+
+
+def integer(value: int) -> str:
+    """Counts with a thousands separator: 1.234"""
+    return format_decimal(value, "#,##0", locale=LOCALE)
+
+
+def decimal_one(value: float) -> str:
+    """A mean with one decimal: 23,5"""
+    return format_decimal(value, "#,##0.0", locale=LOCALE)

@@ -7,6 +7,11 @@ small numbers are suppressed (DOMAIN.md, "Data protection"): a count below `SMAL
 one suppressed cell could be recovered by subtraction; then the next smallest cell is withheld
 too and printed "x" (secondary suppression, as statistical offices do: "< 5" would be false for
 it), and a total below `SMALL` is suppressed itself.
+
+Figures read live from the case service arrive already suppressed (its GetFigures applies the
+same rule): such a cell is given as "< 5" or "x" instead of a number and stays exactly that, since
+the exact figure never left the case service. Tables with such cells need their total given
+(`cases_total`, `barriers_total`), as nothing here can add up what is not known.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
-from services.documents.domain.parsing import IsoDate, Model, Text, parse, rule_error
+from services.documents.domain.parsing import IsoDate, Model, Text, located_error, parse, rule_error
 
 SMALL = 5
 SUPPRESSED = "< 5"
@@ -41,9 +46,13 @@ STATUS_LABELS = {
 }
 
 
+Figure = Annotated[int, Field(ge=0)] | Literal["< 5", "x"]
+"""A count, or a cell the case service already suppressed ("< 5") or withheld ("x")."""
+
+
 class Count(Model):
     label: Text
-    count: int = Field(ge=0)
+    count: Figure
 
 
 class Period(Model):
@@ -71,24 +80,50 @@ class Monitoringbericht(Model):
     recipient: Text | None = None
     """The body the report is for, e.g. "Sozialausschuss"."""
     period: Period
-    cases_by_status: dict[str, int] = Field(min_length=1)
+    cases_by_status: dict[str, Figure] = Field(min_length=1)
     cases_by_zielgruppe: list[Count] = Field(min_length=1)
     barriers_by_category: list[Count] = Field(default_factory=list)
+    cases_total: Figure | None = None
+    """Required where a case table holds "< 5" or "x"; otherwise it must equal the sum."""
+    barriers_total: Figure | None = None
     summary: Text
     signature: Signature
 
-    @field_validator("cases_by_status")
+    @field_validator("cases_by_status", mode="before")
     @classmethod
-    def _known_statuses(cls, counts: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(counts) - STATUS_LABELS.keys())
+    def _known_statuses(cls, counts: Any) -> Any:
+        # Checked before the types, so a negative count is named by its status rather than
+        # reported as a type mismatch, next to any unknown status.
+        if not isinstance(counts, dict):
+            return counts
+        problems = []
+        unknown = sorted(str(key) for key in set(counts) - STATUS_LABELS.keys())
         if unknown:
-            raise rule_error(
-                f"Unbekannter Status {', '.join(unknown)}; erlaubt: {', '.join(STATUS_LABELS)}."
-            )
-        negative = sorted(key for key, value in counts.items() if value < 0)
+            problems.append(f"Unbekannter Status {', '.join(unknown)}; erlaubt: {', '.join(STATUS_LABELS)}.")
+        negative = sorted(str(key) for key, value in counts.items()
+                          if isinstance(value, int | float) and value < 0)
         if negative:
-            raise rule_error(f"Fallzahlen können nicht negativ sein ({', '.join(negative)}).")
+            problems.append(f"Fallzahlen können nicht negativ sein ({', '.join(negative)}).")
+        if problems:
+            raise rule_error(" ".join(problems))
         return counts
+
+    @model_validator(mode="after")
+    def _totals_fit(self) -> Monitoringbericht:
+        tables = [("cases_by_status", "cases_total", self.cases_total, list(self.cases_by_status.values())),
+                  ("cases_by_zielgruppe", "cases_total", self.cases_total,
+                   [c.count for c in self.cases_by_zielgruppe]),
+                  ("barriers_by_category", "barriers_total", self.barriers_total,
+                   [c.count for c in self.barriers_by_category])]
+        problems: list[tuple[tuple[str, ...], str]] = []
+        for table, field, total, figures in tables:
+            problem = _total_problem(total, figures)
+            if problem:
+                # Reported at the total where one was given, else at the table that needs it.
+                problems.append(((field if total is not None else table,), problem))
+        if problems:
+            raise located_error(problems)
+        return self
 
     @field_validator("cases_by_zielgruppe", "barriers_by_category")
     @classmethod
@@ -118,23 +153,53 @@ class ChartSpec:
     cells: tuple[Cell, ...]
 
 
-def suppress(counts: Sequence[tuple[str, int]]) -> tuple[list[Cell], Cell]:
-    """The cells of a distribution and its total, with small numbers suppressed."""
-    small = {index for index, (_, count) in enumerate(counts) if count < SMALL}
-    withheld: set[int] = set()
-    total = sum(count for _, count in counts)
-    if len(small) == 1 and total >= SMALL:
+def _total_problem(total: Figure | None, figures: Sequence[Figure]) -> str:
+    """Why a given total cannot belong to these cells ("" if it can)."""
+    known = [f for f in figures if isinstance(f, int)]
+    if len(known) < len(figures):
+        if total is None:
+            return ("Summe angeben, wenn Werte bereits unterdrückt sind („< 5“, „x“): "
+                    "sie lässt sich nicht berechnen.")
+        if isinstance(total, int) and sum(known) > total:
+            return f"Die Summe {total} ist kleiner als die ausgewiesenen Werte ({sum(known)})."
+        return ""
+    if isinstance(total, int) and total != sum(known):
+        return f"Die Summe {total} passt nicht zu den Werten (zusammen {sum(known)})."
+    if total == SUPPRESSED and sum(known) >= SMALL:
+        return f"Die Summe „{SUPPRESSED}“ passt nicht zu den Werten (zusammen {sum(known)})."
+    if total == WITHHELD:
+        return f"Eine Summe wird nie zurückgehalten („{WITHHELD}“); „{SUPPRESSED}“ oder die Zahl angeben."
+    return ""
+
+
+def count(value: int) -> str:
+    """A count as German papers print it: 1.234."""
+    return formats.integer(value)
+
+
+def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None) -> tuple[list[Cell], Cell]:
+    """The cells of a distribution and its total, with small numbers suppressed. A cell given as
+    "< 5" or "x" (suppressed already by the case service) stays so; `total` must then be given."""
+    small = {index for index, (_, n) in enumerate(counts)
+             if n == SUPPRESSED or (isinstance(n, int) and n < SMALL)}
+    withheld = {index for index, (_, n) in enumerate(counts) if n == WITHHELD}
+    if total is None:
+        total = sum(n for _, n in counts if isinstance(n, int))
+    if len(small) == 1 and not withheld and isinstance(total, int) and total >= SMALL:
         # Total minus the visible cells would give the one small cell: withhold the next smallest.
-        rest = sorted((count, index) for index, (_, count) in enumerate(counts) if index not in small)
+        rest = sorted((n, index) for index, (_, n) in enumerate(counts)
+                      if index not in small and isinstance(n, int))
         if rest:
             withheld.add(rest[0][1])
     cells = [
         Cell(label, SUPPRESSED, None) if index in small
-        else Cell(label, WITHHELD, None) if index in withheld
-        else Cell(label, str(count), count)
-        for index, (label, count) in enumerate(counts)
+        else Cell(label, WITHHELD, None) if index in withheld or not isinstance(n, int)
+        else Cell(label, count(n), n)
+        for index, (label, n) in enumerate(counts)
     ]
-    total_cell = Cell("Summe", SUPPRESSED, None) if total < SMALL else Cell("Summe", str(total), total)
+    shown_total = isinstance(total, int) and total >= SMALL
+    total_cell = Cell("Summe", count(total), total) if shown_total and isinstance(total, int) \
+        else Cell("Summe", SUPPRESSED, None)
     return cells, total_cell
 
 
@@ -142,24 +207,24 @@ def parse_monitoring(data: Any) -> Monitoringbericht:
     return parse(Monitoringbericht, data)
 
 
-def _status_counts(report: Monitoringbericht) -> list[tuple[str, int]]:
+def _status_counts(report: Monitoringbericht) -> list[tuple[str, Figure]]:
     return [(label, report.cases_by_status[key]) for key, label in STATUS_LABELS.items()
             if key in report.cases_by_status]
 
 
 def monitoring_charts(report: Monitoringbericht) -> dict[str, ChartSpec]:
     """The charts of the built-in template, keyed as its picture placeholders are named."""
-    by_status, _ = suppress(_status_counts(report))
-    by_group, _ = suppress([(c.label, c.count) for c in report.cases_by_zielgruppe])
+    by_status, _ = suppress(_status_counts(report), report.cases_total)
+    by_group, _ = suppress([(c.label, c.count) for c in report.cases_by_zielgruppe], report.cases_total)
     return {
         "cases_by_status": ChartSpec("Fälle nach Status", "Fälle", tuple(by_status)),
         "cases_by_zielgruppe": ChartSpec("Fälle nach Zielgruppe", "Fälle", tuple(by_group)),
     }
 
 
-def _table(counts: list[tuple[str, int]]) -> dict[str, Any]:
-    cells, total = suppress(counts)
-    return {"rows": [{"label": c.label, "count": c.shown} for c in cells], "total": total.shown}
+def _table(counts: list[tuple[str, Figure]], total: Figure | None) -> dict[str, Any]:
+    cells, total_cell = suppress(counts, total)
+    return {"rows": [{"label": c.label, "count": c.shown} for c in cells], "total": total_cell.shown}
 
 
 def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
@@ -170,9 +235,9 @@ def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
         "title": report.title,
         "recipient": report.recipient or "",
         "period": {"start": formats.day(report.period.start), "end": formats.day(report.period.end)},
-        "by_status": _table(_status_counts(report)),
-        "by_zielgruppe": _table([(c.label, c.count) for c in report.cases_by_zielgruppe]),
-        "barriers": _table([(c.label, c.count) for c in report.barriers_by_category]),
+        "by_status": _table(_status_counts(report), report.cases_total),
+        "by_zielgruppe": _table([(c.label, c.count) for c in report.cases_by_zielgruppe], report.cases_total),
+        "barriers": _table([(c.label, c.count) for c in report.barriers_by_category], report.barriers_total),
         "has_barriers": bool(report.barriers_by_category),
         "summary": paragraphs(report.summary),
         "suppression_note": (

@@ -1,6 +1,9 @@
 """Who may do what with documents (realm roles, DOMAIN.md): the clerk (Verwaltung/Ratsbüro)
-writes contracts and Drucksachen, the coordinator the Protokolle and the Monitoringbericht,
-the node_admin uploads an organisation's templates. Reading is by organisation: everybody
+writes contracts and Drucksachen, the coordinator the Protokolle; Drucksachen and the
+Monitoringbericht on the KIM figures are written by both (the Koordination drafts the
+Mitteilungsvorlage for the Sozialausschuss, the Verwaltung the report for the Kreistag), and both
+roles read the suppressed figures in the case service. The node_admin uploads an organisation's
+templates. Reading is by organisation: everybody
 may read the documents of the organisation they act for, nobody those of another.
 """
 
@@ -8,10 +11,10 @@ from __future__ import annotations
 
 RENDER_ROLES: dict[str, tuple[str, ...]] = {
     "contract": ("clerk",),
-    "drucksache": ("clerk",),
+    "drucksache": ("clerk", "coordinator"),
     "fallkonferenz_protokoll": ("coordinator",),
     "lenkungsgruppe_protokoll": ("coordinator",),
-    "monitoringbericht": ("coordinator",),
+    "monitoringbericht": ("coordinator", "clerk"),
 }
 TEMPLATE_ROLES: tuple[str, ...] = ("node_admin",)
 

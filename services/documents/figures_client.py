@@ -1,0 +1,76 @@
+"""gRPC adapter of the `CaseFigures` port: kim.case.v1.CaseService.GetFigures.
+
+Whose token: the CALLER's, as for the conference service (conference_client.py): the case
+service decides by the caller's organisation and roles who reads the figures (another
+organisation's coordinator is refused there) and its audit trail names that person. Only the
+generated contract is imported, never the case service's code.
+
+Runs in the api process (plain threads), never in the nameko worker (ARCHITECTURE, "Process
+model").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from kim import errors
+from kim.case.v1 import case_pb2 as pb
+from kim.case.v1 import case_pb2_grpc
+from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
+
+TIMEOUT_SECONDS = 15.0
+
+_ERRORS: dict[grpc.StatusCode, type[errors.KimError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+}
+_VISIBILITY = {pb.FIGURE_VISIBILITY_SHOWN: "shown", pb.FIGURE_VISIBILITY_SUPPRESSED: "suppressed",
+               pb.FIGURE_VISIBILITY_WITHHELD: "withheld"}
+
+
+class GrpcCaseFigures:
+    """One call's view of the case service's figures, as the holder of `bearer_token`."""
+
+    def __init__(self, channel: grpc.Channel, bearer_token: str) -> None:
+        self._stub = case_pb2_grpc.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._metadata = (("authorization", f"Bearer {bearer_token}"),)
+
+    def figures(self) -> CaseFiguresRecord:
+        try:
+            m = self._stub.GetFigures(pb.GetFiguresRequest(), metadata=self._metadata,
+                                      timeout=TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            code = error.code()
+            kind = _ERRORS.get(code)
+            if kind is not None:
+                raise kind(error.details() or "Der Falldienst hat die Anfrage abgelehnt.") from error
+            raise errors.Unavailable(
+                f"Der Falldienst ist nicht erreichbar ({code.name}); bitte später erneut versuchen."
+            ) from error
+        return CaseFiguresRecord(
+            by_status=_table(m.by_status), by_zielgruppe=_table(m.by_zielgruppe),
+            by_handlungsfeld=_table(m.by_handlungsfeld), by_goal_outcome=_table(m.by_goal_outcome),
+            by_barrier_category=_table(m.by_barrier_category),
+            days_to_decision=_duration(m.days_to_decision), days_open=_duration(m.days_open),
+            zielgruppen_version=m.zielgruppen_version, suppression_note=m.suppression_note,
+        )
+
+
+def _cell(m: Any) -> FigureCell:
+    # A visibility this node's contract does not know is treated as suppressed: never print a
+    # count the case service did not say may be shown.
+    visibility = _VISIBILITY.get(m.visibility, "suppressed")
+    return FigureCell(key=m.key, label=m.label, visibility=visibility,
+                      count=int(m.count) if visibility == "shown" else None)
+
+
+def _table(m: Any) -> FigureTable:
+    return FigureTable(cells=tuple(_cell(c) for c in m.cells), total=_cell(m.total))
+
+
+def _duration(m: Any) -> MeanDuration:
+    return MeanDuration(float(m.mean_days) if m.visibility == pb.FIGURE_VISIBILITY_SHOWN else None)
