@@ -1,0 +1,246 @@
+"""Who may call what on the ConferenceService, over real gRPC with real tokens: every role of the
+koordinierende Stelle (Kreis Mettmann, whose node this is) and of a foreign organisation (Stadt
+Hilden) against every call, checked against a table written from docs/conference.md
+("Authorisation"), not from the code.
+
+The resources are built once; each request is one the allowed callers cannot use to change
+anything that matters (a closed conference or session, a value the domain refuses, an unknown
+member), so a call answers PERMISSION_DENIED exactly when the caller is not allowed."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import grpc
+import pytest
+from google.protobuf.message import Message
+
+from kim.case.v1 import case_pb2
+from kim.conference.v1 import conference_pb2 as pb
+from kim.conference.v1 import types_pb2 as T
+from tests.integration.conference.conftest import HILDEN, KREIS, ROLE_SHORT, Api, Caller
+from tests.integration.conference.requests import (
+    conference,
+    general_vorlage,
+    in_days,
+    proposal,
+    stamp,
+)
+
+KOORD = Caller(KREIS, "coordinator")
+CM = Caller(KREIS, "case_manager")
+LENKUNG = Caller(KREIS, "steering_member")
+
+METHODS = sorted(pb.DESCRIPTOR.services_by_name["ConferenceService"].methods_by_name)
+READ_GREMIUM = {
+    "GetLenkungsgruppe",
+    "GetSession",
+    "ListSessions",
+    "GetBeschluss",
+    "ListBeschluesse",
+    "ListOverdueBeschluesse",
+    "ListProjektgruppen",
+    "GetProjektgruppe",
+}
+OWN_STELLE = {"ScheduleConference", "ListConferences", "CreateLenkungsgruppe"}
+
+#: docs/conference.md, "Authorisation": the koordinierende Stelle's coordinators do everything but vote;
+#: a coordinator elsewhere runs only their own Stelle's conferences and Lenkungsgruppe; invited
+#: case managers and Integrationslots*innen read the Fallkonferenz; steering members of any
+#: organisation read the Lenkungsgruppe's work and the barrier register, vote on their own seat
+#: and track the Beschlüsse assigned to them; clerks read; data protection and node admins nothing.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    (KREIS, "coordinator"): set(METHODS) - {"CastVote"},  # votes belong to the members
+    (HILDEN, "coordinator"): OWN_STELLE,
+    (KREIS, "case_manager"): {"GetConference"},
+    (KREIS, "immigration_liaison"): {"GetConference"},
+    (KREIS, "steering_member"): READ_GREMIUM
+    | {"GetBarrierRegister", "CastVote", "UpdateBeschlussStatus", "RescheduleBeschluss"},
+    (HILDEN, "steering_member"): READ_GREMIUM | {"GetBarrierRegister"},
+    (KREIS, "clerk"): READ_GREMIUM,
+    (HILDEN, "clerk"): READ_GREMIUM,
+}
+
+
+@dataclass(frozen=True)
+class Resources:
+    conference_id: str  # closed
+    case_id: str  # on its agenda
+    gremium_id: str
+    closed_session_id: str
+    closed_vorlage_id: str
+    open_session_id: str  # lenkung.kreis holds a seat but is not marked present
+    open_vorlage_id: str
+    beschluss_id: str  # lenkung.kreis is responsible
+    projektgruppe_id: str
+
+
+@pytest.fixture(scope="module")
+def resources(api: Api) -> Resources:
+    case_id = api.case_call("ProposeCase", proposal(), CM).case_id
+    api.case_call("SubmitForReview", case_pb2.SubmitForReviewRequest(case_id=case_id), CM)
+    cid = api.call(
+        "ScheduleConference",
+        conference(
+            [
+                ("koord.kreis", T.PARTICIPANT_ROLE_COORDINATOR, KREIS),
+                ("cm.kreis", T.PARTICIPANT_ROLE_CASE_MANAGER, KREIS),
+            ]
+        ),
+        KOORD,
+    ).conference_id
+    api.call("BuildAgenda", pb.BuildAgendaRequest(conference_id=cid), KOORD)
+    api.call("StartConference", pb.StartConferenceRequest(conference_id=cid), KOORD)
+    api.call("CloseConference", pb.CloseConferenceRequest(conference_id=cid), KOORD)
+
+    gid = api.call("CreateLenkungsgruppe", pb.CreateLenkungsgruppeRequest(name="LG KIM"), KOORD).gremium_id
+    api.call(
+        "AddMember",
+        pb.AddMemberRequest(
+            gremium_id=gid,
+            member=pb.Member(
+                person="lenkung.kreis",
+                name="Lena Lenkung",
+                organisation=KREIS,
+                function="Dezernentin",
+                voting=True,
+            ),
+        ),
+        KOORD,
+    )
+
+    def session_with_vorlage() -> tuple[str, str]:
+        sid = api.call(
+            "ScheduleSession",
+            pb.ScheduleSessionRequest(gremium_id=gid, starts_at=stamp(in_days(1)), place="Kreishaus"),
+            KOORD,
+        ).session_id
+        items = api.call(
+            "SubmitVorlage", pb.SubmitVorlageRequest(session_id=sid, vorlage=general_vorlage()), KOORD
+        ).items
+        return sid, items[0].vorlage.vorlage_id
+
+    closed_sid, closed_vid = session_with_vorlage()
+    api.call("OpenSession", pb.OpenSessionRequest(session_id=closed_sid, present=["lenkung.kreis"]), KOORD)
+    api.call(
+        "CastVote",
+        pb.CastVoteRequest(session_id=closed_sid, vorlage_id=closed_vid, choice=T.VOTE_CHOICE_YES),
+        LENKUNG,
+    )
+    beschluss = api.call(
+        "DeclareResult",
+        pb.DeclareResultRequest(session_id=closed_sid, vorlage_id=closed_vid, mode=T.DECISION_MODE_VOTE),
+        KOORD,
+    ).beschluss
+    api.call("CloseSession", pb.CloseSessionRequest(session_id=closed_sid), KOORD)
+    open_sid, open_vid = session_with_vorlage()
+    api.call("OpenSession", pb.OpenSessionRequest(session_id=open_sid, present=[]), KOORD)
+
+    pgid = api.call(
+        "EstablishProjektgruppe",
+        pb.EstablishProjektgruppeRequest(
+            name="PG Ausbildung",
+            topic=T.TOPIC_ARBEIT,
+            mandate_beschluss_id=beschluss.beschluss_id,
+            members=[
+                pb.ProjektgruppeMember(person="jc.leitung", name="Leitung Jobcenter", organisation=KREIS)
+            ],
+        ),
+        KOORD,
+    ).projektgruppe_id
+    return Resources(
+        cid, case_id, gid, closed_sid, closed_vid, open_sid, open_vid, beschluss.beschluss_id, pgid
+    )
+
+
+def requests(r: Resources) -> dict[str, Message]:
+    past = (date.today() - timedelta(days=1)).isoformat()
+    return {
+        # Creations an allowed coordinator makes for their own Stelle (harmless) or that the
+        # domain refuses after the policy let them through.
+        "ScheduleConference": conference([("koord.kreis", T.PARTICIPANT_ROLE_COORDINATOR, KREIS)]),
+        "ListConferences": pb.ListConferencesRequest(),
+        "GetConference": pb.GetConferenceRequest(conference_id=r.conference_id),
+        "BuildAgenda": pb.BuildAgendaRequest(conference_id=r.conference_id),
+        "RefreshBrief": pb.RefreshBriefRequest(conference_id=r.conference_id, case_id=r.case_id),
+        "StartConference": pb.StartConferenceRequest(conference_id=r.conference_id),
+        "DecideItem": pb.DecideItemRequest(
+            conference_id=r.conference_id,
+            case_id=r.case_id,
+            decision=pb.Decision(rejection=pb.Rejection(reason="x")),
+        ),
+        "CloseConference": pb.CloseConferenceRequest(conference_id=r.conference_id),
+        "CreateLenkungsgruppe": pb.CreateLenkungsgruppeRequest(name=""),
+        "GetLenkungsgruppe": pb.GetLenkungsgruppeRequest(gremium_id=r.gremium_id),
+        "AddMember": pb.AddMemberRequest(gremium_id=r.gremium_id, member=pb.Member()),
+        "AppointDeputy": pb.AppointDeputyRequest(gremium_id=r.gremium_id, member_id="unbekannt"),
+        "RemoveMember": pb.RemoveMemberRequest(gremium_id=r.gremium_id, member_id="unbekannt"),
+        "ScheduleSession": pb.ScheduleSessionRequest(gremium_id=r.gremium_id, starts_at=stamp(in_days(-1))),
+        "GetSession": pb.GetSessionRequest(session_id=r.closed_session_id),
+        "ListSessions": pb.ListSessionsRequest(gremium_id=r.gremium_id),
+        "SubmitVorlage": pb.SubmitVorlageRequest(session_id=r.closed_session_id, vorlage=general_vorlage()),
+        "AddVorlageToAgenda": pb.AddVorlageToAgendaRequest(
+            session_id=r.closed_session_id, projektgruppe_id=r.projektgruppe_id, vorlage_id="unbekannt"
+        ),
+        "OpenSession": pb.OpenSessionRequest(session_id=r.closed_session_id),
+        "RecordAttendance": pb.RecordAttendanceRequest(session_id=r.closed_session_id),
+        "CastVote": pb.CastVoteRequest(
+            session_id=r.open_session_id, vorlage_id=r.open_vorlage_id, choice=T.VOTE_CHOICE_NO
+        ),
+        "DeclareResult": pb.DeclareResultRequest(
+            session_id=r.closed_session_id, vorlage_id=r.closed_vorlage_id, mode=T.DECISION_MODE_VOTE
+        ),
+        "CloseSession": pb.CloseSessionRequest(session_id=r.closed_session_id),
+        "GetBeschluss": pb.GetBeschlussRequest(beschluss_id=r.beschluss_id),
+        "ListBeschluesse": pb.ListBeschluesseRequest(gremium_id=r.gremium_id),
+        "UpdateBeschlussStatus": pb.UpdateBeschlussStatusRequest(
+            beschluss_id=r.beschluss_id, status=T.BESCHLUSS_STATUS_DISCARDED
+        ),  # needs a reason
+        "RescheduleBeschluss": pb.RescheduleBeschlussRequest(beschluss_id=r.beschluss_id, due_on=past),
+        "ListOverdueBeschluesse": pb.ListOverdueBeschluesseRequest(gremium_id=r.gremium_id),
+        "EstablishProjektgruppe": pb.EstablishProjektgruppeRequest(
+            name="", topic=T.TOPIC_BILDUNG, mandate_beschluss_id=r.beschluss_id
+        ),
+        "GetProjektgruppe": pb.GetProjektgruppeRequest(projektgruppe_id=r.projektgruppe_id),
+        "ListProjektgruppen": pb.ListProjektgruppenRequest(),
+        "AddProjektgruppeMember": pb.AddProjektgruppeMemberRequest(
+            projektgruppe_id=r.projektgruppe_id, member=pb.ProjektgruppeMember()
+        ),
+        "RemoveProjektgruppeMember": pb.RemoveProjektgruppeMemberRequest(
+            projektgruppe_id=r.projektgruppe_id, person="niemand"
+        ),
+        "PrepareVorlage": pb.PrepareVorlageRequest(
+            projektgruppe_id=r.projektgruppe_id,
+            title="Clearingstelle",
+            proposed_wording="Die Lenkungsgruppe richtet eine Clearingstelle ein.",
+        ),
+        "GetBarrierRegister": pb.GetBarrierRegisterRequest(),
+    }
+
+
+CALLERS = [Caller(org, role) for org, role in itertools.product((KREIS, HILDEN), ROLE_SHORT)]
+
+
+def test_the_matrix_covers_every_call_of_the_service() -> None:
+    placeholder = Resources(*("x" for _ in range(9)))
+    assert sorted(requests(placeholder)) == METHODS
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=str)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_role_of_both_organisations_gets_exactly_its_calls(
+    api: Api, resources: Resources, method: str, caller: Caller
+) -> None:
+    granted = ALLOWED.get((caller.organization, caller.role), set())
+    allowed = method in granted
+    try:
+        api.call(method, requests(resources)[method], caller)
+    except grpc.RpcError as error:
+        denied = error.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert denied is not allowed, f"{method} as {caller}: {error.code()} {error.details()}"
+        if denied:
+            assert error.details(), f"{method} as {caller}: a refusal says why"
+        return
+    assert allowed, f"{method} answered {caller} although it must be refused"
