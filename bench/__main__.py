@@ -19,7 +19,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import runtime_paths
+from bench import case_paths, documents_paths, runtime_paths, scale_paths
+from bench.federation import BenchFederation, unique_file
 from bench.measure import Row, write_report
 from kim import devrealm, nodes
 from kim.runtime.broker_admin import BrokerAdmin
@@ -34,15 +35,76 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+PARTS = ("runtime", "agenda", "case", "documents", "scale")
+AGENDA_CASES = 200
+
+
+def member_paths(node: case_paths.CaseNode, parts: set[str], quick: bool, count: int,
+                 notes: list[str]) -> list[Row]:
+    """The paths on the federation member node, in an order that keeps each one's data exact:
+    the agenda first (its 200 proposals are then the only cases), scale last (it seeds)."""
+    rows: list[Row] = []
+    if "agenda" in parts:
+        with console.status(f"agenda: proposing {AGENDA_CASES} cases through the api"):
+            node.propose(AGENDA_CASES)
+        with runtime_paths.echo_server() as echo, \
+                console.status(f"agenda build with {AGENDA_CASES} cases vs bare brief fetches"):
+            rows += case_paths.agenda(node, 2 if quick else 5, echo)
+        notes.append(
+            "Agenda: today the conference's case-brief port reads from one case api (this node's; "
+            "KIM_CASE_API_TARGET). With briefs from three nodes the same ListCases pages go to each "
+            "node's case api over the federation's mutual-TLS port, one after the other in the port "
+            "as written: the floor becomes the sum over the nodes plus a TLS round trip per page, "
+            "unless the port asks the nodes in parallel (then the slowest node).")
+    if "case" in parts:
+        if not node.cases().find_one({}):
+            node.propose(1)
+        with runtime_paths.echo_server() as echo, console.status("GetCase vs bare echo + find_one"):
+            rows.append(case_paths.get_case(node, echo, count))
+        with console.status("ProposeCase vs bare insert"):
+            rows.append(case_paths.propose_case(node, 50 if quick else 200))
+        with console.status("ProposeCase, 8 concurrent clients vs bare inserts"):
+            rows.append(case_paths.concurrent_writes(node, 8, 10 if quick else 40, 10 if quick else 30))
+    if "documents" in parts:
+        with console.status("rendering: cached renderer vs bare docxtpl vs docxtemplater"):
+            rows += documents_paths.renders(30 if quick else 100)
+        with console.status(f"{documents_paths.BATCH} contracts end to end vs bare docxtpl"):
+            rows.append(documents_paths.contract_batch(node, 240))
+    if "scale" in parts:
+        # 10,000 and 100,000 do not fit the 10-minute run on FerretDB (SQLite): every list page and
+        # every aggregation scans (docs/benchmarks.md); larger levels are skipped by the budget.
+        levels = (200, 400) if quick else (250, 500, 1_000, 10_000, 100_000)
+        budget = 30 if quick else 150
+        with console.status(f"scale: list and figures at {', '.join(f'{n:,}' for n in levels)} cases"):
+            rows += scale_paths.scale(node, levels, budget, notes)
+    return rows
+
+
+def drop_databases(base: Settings, node_ids: list[str]) -> None:
+    """The benchmark nodes' databases go with them (the scale part leaves up to 100,000 cases)."""
+    from pymongo import MongoClient
+
+    prefixes = tuple(base.model_copy(update={"node_id": n}).database_name("") for n in node_ids)
+    with MongoClient(base.mongodb_uri) as client:
+        for name in client.list_database_names():
+            if name.startswith(prefixes):
+                client.drop_database(name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"))
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
     args = parser.parse_args()
+    parts = {p.strip() for p in args.only.split(",") if p.strip()}
     count = 50 if args.quick else 300
     events = 20 if args.quick else 100
+    began = time.monotonic()
 
-    os.environ["KIM_HOME"] = tempfile.mkdtemp(prefix="kim-bench-")
+    home = Path(tempfile.mkdtemp(prefix="kim-bench-"))
+    os.environ["KIM_HOME"] = str(home)
     base = devrealm.settings_with_secret(Settings())
     prefix = f"bench{uuid.uuid4().hex[:4]}"
     ids = [f"{prefix}-kreis", f"{prefix}-caritas"]
@@ -53,29 +115,53 @@ def main() -> None:
     ]
     rows: list[Row] = []
     started: list[str] = []
+    federation: BenchFederation | None = None
+    member = f"{prefix}-hilden"
     try:
-        for node_id in ids:
-            nodes.init(nodes.NodeSpec(node_id, "bench", free_port()), base)
-        nodes.link(ids[0], ids[1])
-        settings = []
-        for node_id in ids:
-            with console.status(f"starting benchmark node {node_id}"):
-                up = nodes.up(node_id)
-            started.append(node_id)
-            settings.append(up.model_copy(update={"client_secret": base.client_secret}))
-        kreis, caritas = settings
-        with runtime_paths.echo_server() as echo, console.status("authenticated gRPC call vs bare echo"):
-            rows.append(runtime_paths.authenticated_call(kreis, echo, count))
-        with console.status("event path on one node vs bare kombu"):
-            rows.append(runtime_paths.event_latency(kreis, events))
-        with console.status("event path across the federation vs bare kombu"):
-            rows.append(runtime_paths.federated_event_latency(caritas, kreis, events))
+        if "runtime" in parts:
+            for node_id in ids:
+                nodes.init(nodes.NodeSpec(node_id, "bench", free_port()), base)
+            nodes.link(ids[0], ids[1])
+            settings = []
+            for node_id in ids:
+                with console.status(f"starting benchmark node {node_id}"):
+                    up = nodes.up(node_id)
+                started.append(node_id)
+                settings.append(up.model_copy(update={"client_secret": base.client_secret}))
+            kreis, caritas = settings
+            with runtime_paths.echo_server() as echo, console.status("authenticated gRPC call vs bare echo"):
+                rows.append(runtime_paths.authenticated_call(kreis, echo, count))
+            with console.status("event path on one node vs bare kombu"):
+                rows.append(runtime_paths.event_latency(kreis, events))
+            with console.status("event path across the federation vs bare kombu"):
+                rows.append(runtime_paths.federated_event_latency(caritas, kreis, events))
+            for node_id in ids:  # their part is done: the member node gets both cores
+                nodes.down(node_id)
+                started.remove(node_id)
+        if parts & {"case", "agenda", "documents", "scale"}:
+            port = free_port()
+            with console.status("applying the local federation (unique realms) to Keycloak"):
+                path = unique_file(home / "federation.yaml", prefix, {member: (case_paths.OWNER, port)})
+                federation = BenchFederation.apply(path, base.keycloak_url, home)
+            nodes.init(nodes.NodeSpec(member, case_paths.OWNER, port, federation_file=path), base)
+            with console.status(f"starting federation member node {member}"):
+                member_settings = nodes.up(member)
+            started.append(member)
+            node = case_paths.CaseNode.open(member_settings, federation)
+            try:
+                rows += member_paths(node, parts, args.quick, count, notes)
+            finally:
+                node.close()
     finally:
         for node_id in started:
             nodes.down(node_id)
         admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
-        for node_id in ids:
+        for node_id in [*ids, member]:
             admin.delete_vhost(node_id)
+        drop_databases(base, [*ids, member])
+        if federation is not None:
+            federation.close()
+    notes.append(f"Whole run: {time.monotonic() - began:.0f} s.")
     console.print(write_report(rows, notes, args.out))
     console.print(f"written: {args.out / 'bench.json'}, {args.out / 'bench.md'}")
 

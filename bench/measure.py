@@ -16,6 +16,8 @@ class Sample:
 
     latencies: tuple[float, ...]
     wall: float
+    #: Items one operation handles (a batch of 400 contracts counts 400 per second of wall).
+    per_operation: int = 1
 
     @property
     def p50_ms(self) -> float:
@@ -28,7 +30,23 @@ class Sample:
 
     @property
     def per_second(self) -> float:
-        return len(self.latencies) / self.wall if self.wall else 0.0
+        return len(self.latencies) * self.per_operation / self.wall if self.wall else 0.0
+
+
+def summed(*samples: Sample) -> Sample:
+    """The floor of a path made of several bare steps: the i-th latency is the sum of every
+    sample's i-th latency (steps measured one after the other, not overlapping)."""
+    count = min(len(s.latencies) for s in samples)
+    latencies = tuple(sum(s.latencies[i] for s in samples) for i in range(count))
+    return Sample(latencies, sum(latencies))
+
+
+def timed_once(operation: Callable[[], object], items: int = 1) -> Sample:
+    """One long operation (a batch) as a sample of one."""
+    begin = time.perf_counter()
+    operation()
+    elapsed = time.perf_counter() - begin
+    return Sample((elapsed,), elapsed, items)
 
 
 def sample(operation: Callable[[], object], count: int, max_seconds: float = 30.0,

@@ -1,0 +1,278 @@
+"""Hot paths of the case service on a federation member node, with real tokens of brokered
+logins: GetCase, ProposeCase (one client and 8 concurrent ones), the Fallkonferenz agenda build,
+and how listing and monitoring grow with the number of cases on one node."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import MongoClient
+from pymongo.collection import Collection
+
+from bench.federation import BenchFederation
+from bench.measure import Row, Sample, sample, summed
+from bench.runtime_paths import grpc_echo
+from kim.case.v1 import case_pb2, case_pb2_grpc
+from kim.case.v1 import types_pb2 as T
+from kim.conference.v1 import conference_pb2, conference_pb2_grpc
+from kim.conference.v1 import types_pb2 as CT
+from kim.runtime.settings import Settings
+
+OWNER = "stadt-hilden"
+COORDINATION = "kreis-mettmann"
+PURPOSE = "Fallbearbeitung"
+
+
+def proposal(number: int) -> case_pb2.ProposeCaseRequest:
+    """A valid proposal (as the case api tests send them); the name varies so no two are alike."""
+    born = date.today().replace(year=date.today().year - 34) - timedelta(days=10 + number % 300)
+    return case_pb2.ProposeCaseRequest(
+        coordination_org=COORDINATION, proposer_kind=T.PROPOSER_KIND_CASE_MANAGER,
+        proposer_unit="Integrationsbüro",
+        reason="Ausbildung scheitert an Duldung; Jobcenter und ABH stimmen sich nicht ab.",
+        handlungsfelder=[T.HANDLUNGSFELD_AUFENTHALT_IDENTITAET, T.HANDLUNGSFELD_AUSBILDUNG],
+        rechtskreise=[T.RECHTSKREIS_AUFENTHG, T.RECHTSKREIS_SGB_III],
+        person=case_pb2.Person(
+            given_name=f"Amina{number}", family_name="Haddad",
+            birth_date=T.Date(year=born.year, month=born.month, day=born.day),
+            nationalities=["SY"], country_of_origin="SY",
+            residence=case_pb2.ResidenceStatus(kind=T.RESIDENCE_STATUS_KIND_DULDUNG,
+                                               legal_basis="§ 60a AufenthG"),
+            languages=["ar", "de"], household_adults=1, household_children=2),
+    )
+
+
+@dataclass
+class CaseNode:
+    """The member node's case api as its clients see it, and its database as the floor sees it."""
+
+    settings: Settings
+    federation: BenchFederation
+    channel: grpc.Channel
+    mongo: MongoClient[dict[str, Any]]
+
+    @classmethod
+    def open(cls, settings: Settings, federation: BenchFederation) -> CaseNode:
+        return cls(settings, federation, grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}"),
+                   MongoClient(settings.mongodb_uri))
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.settings.grpc_port}"
+
+    @property
+    def stub(self) -> case_pb2_grpc.CaseServiceStub:
+        return case_pb2_grpc.CaseServiceStub(self.channel)  # type: ignore[no-untyped-call]
+
+    def cases(self) -> Collection[dict[str, Any]]:
+        return self.mongo[self.settings.database_name("case")]["cases"]
+
+    def as_manager(self) -> tuple[tuple[str, str], ...]:
+        return self.federation.metadata(OWNER, "case_manager")
+
+    def propose(self, count: int, start: int = 0) -> list[str]:
+        stub, metadata = self.stub, self.as_manager()
+        return [stub.ProposeCase(proposal(start + i), metadata=metadata, timeout=10).case_id
+                for i in range(count)]
+
+    def close(self) -> None:
+        self.channel.close()
+        self.mongo.close()
+
+
+def get_case(node: CaseNode, echo_target: str, count: int) -> Row:
+    case_id = node.propose(1, start=900_000)[0]
+    stub = node.stub
+    request = case_pb2.GetCaseRequest(case_id=case_id, purpose=PURPOSE)
+    project = sample(lambda: stub.GetCase(request, metadata=node.as_manager(), timeout=30), count)
+    echo = grpc_echo(echo_target, count)
+    cases = node.cases()
+    find = sample(lambda: cases.find_one({"_id": case_id}, {"person": 0}), count)
+    return Row.of("GetCase (brokered token of a case manager, member node: token, organisation, "
+                  "authorisation, audit entry, Mongo read)", "bare grpcio echo + bare pymongo find_one "
+                  "(sum)", project, summed(echo, find), "≤ 2× at p50")
+
+
+def _floor_document(node: CaseNode) -> dict[str, Any]:
+    """A stored case with its person: what a bare insert writes is as big as what the api writes."""
+    document = node.cases().find_one({"owner_org": OWNER})
+    assert document is not None, "no case to copy for the floor"
+    return document
+
+
+def propose_case(node: CaseNode, count: int) -> Row:
+    stub = node.stub
+    numbers = iter(range(1_000_000, 2_000_000))
+    project = sample(lambda: stub.ProposeCase(proposal(next(numbers)), metadata=node.as_manager(),
+                                              timeout=10), count)
+    template = _floor_document(node)
+    floor_collection = node.mongo[f"{node.settings.database_name('case')}"]["bench_floor"]
+    try:
+        floor = sample(lambda: floor_collection.insert_one({**template, "_id": uuid.uuid4().hex}), count)
+    finally:
+        floor_collection.drop()
+    return Row.of("ProposeCase (validation, write of case and change, outbox, audit)",
+                  "bare pymongo insert_one of the same document", project, floor, "≤ 2× at p50")
+
+
+def _concurrent(make: Callable[[], Callable[[], object]], close: Callable[[Any], None], clients: int,
+                per_client: int, max_seconds: float) -> Sample:
+    """`clients` threads, each with its own connection from `make`, each running its operation
+    up to `per_client` times within `max_seconds`; latencies of all, wall of the whole."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(clients + 1)
+    operations = [make() for _ in range(clients)]
+
+    def client(operation: Callable[[], object]) -> None:
+        for _ in range(3):
+            operation()
+        ready.wait()
+        mine, started = [], time.perf_counter()
+        while len(mine) < per_client and time.perf_counter() - started < max_seconds:
+            begin = time.perf_counter()
+            operation()
+            mine.append(time.perf_counter() - begin)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(op,)) for op in operations]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    for operation in operations:
+        close(operation)
+    return Sample(tuple(latencies), wall)
+
+
+def concurrent_writes(node: CaseNode, clients: int, per_client: int, max_seconds: float) -> Row:
+    metadata = node.as_manager()
+    numbers = iter(range(2_000_000, 3_000_000))
+    lock = threading.Lock()
+
+    def next_number() -> int:
+        with lock:
+            return next(numbers)
+
+    channels: list[grpc.Channel] = []
+
+    def api_client() -> Callable[[], object]:
+        channel = grpc.insecure_channel(node.target)  # each client its own channel
+        channels.append(channel)
+        stub = case_pb2_grpc.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
+        return lambda: stub.ProposeCase(proposal(next_number()), metadata=metadata, timeout=30)
+
+    project = _concurrent(api_client, lambda _: None, clients, per_client, max_seconds)
+    for channel in channels:
+        channel.close()
+
+    template = _floor_document(node)
+    database, uri = node.settings.database_name("case"), node.settings.mongodb_uri
+    mongos: list[MongoClient[dict[str, Any]]] = []
+
+    def mongo_client() -> Callable[[], object]:
+        client: MongoClient[dict[str, Any]] = MongoClient(uri)  # each client its own connection
+        mongos.append(client)
+        collection = client[database]["bench_floor"]
+        return lambda: collection.insert_one({**template, "_id": uuid.uuid4().hex})
+
+    try:
+        floor = _concurrent(mongo_client, lambda _: None, clients, per_client, max_seconds)
+    finally:
+        node.mongo[database]["bench_floor"].drop()
+        for client in mongos:
+            client.close()
+    return Row.of(f"ProposeCase sustained, {clients} concurrent clients (own channel each)",
+                  f"bare insert_one, {clients} concurrent clients (own connection each)",
+                  project, floor, "≤ 2× at p50; writes/s")
+
+
+# --- Fallkonferenz agenda --------------------------------------------------------------------------
+
+def _stamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def agenda(node: CaseNode, builds: int, echo_target: str) -> list[Row]:
+    """BuildAgenda of a new Fallkonferenz (scheduled untimed before each build) against the case
+    api holding the proposals, vs the bare brief fetches: the ListCases pages the port reads
+    (what it does today), and one GetCaseBrief per case on the agenda."""
+    federation = node.federation
+    conference = conference_pb2_grpc.ConferenceServiceStub(node.channel)  # type: ignore[no-untyped-call]
+    stub = node.stub
+    latencies: list[float] = []
+    added = 0
+    started = time.perf_counter()
+    for number in range(builds):
+        metadata = federation.metadata(COORDINATION, "coordinator")
+        day = (datetime.now(UTC) + timedelta(days=30 + number)).replace(microsecond=0)
+        scheduled = conference.ScheduleConference(conference_pb2.ScheduleConferenceRequest(
+            starts_at=_stamp(day), place="Kreishaus Mettmann, Raum 101",
+            participants=[conference_pb2.Participant(person="bench", name="Bench",
+                                                     role=CT.PARTICIPANT_ROLE_COORDINATOR,
+                                                     organisation=COORDINATION)]),
+            metadata=metadata, timeout=30)
+        conference_id = scheduled.conference_id
+        begin = time.perf_counter()
+        built = conference.BuildAgenda(conference_pb2.BuildAgendaRequest(conference_id=conference_id),
+                                       metadata=metadata, timeout=120)
+        latencies.append(time.perf_counter() - begin)
+        added = len(built.added_case_ids)
+    project = Sample(tuple(latencies), time.perf_counter() - started)
+
+    metadata = federation.metadata(COORDINATION, "coordinator")
+    review_day = (datetime.now(UTC) + timedelta(days=30)).date()
+
+    def pages() -> list[str]:
+        """The ListCases calls of services/conference/case_client.py, made bare."""
+        ids: list[str] = []
+        for statuses, due in (([T.CASE_STATUS_PROPOSED, T.CASE_STATUS_IN_REVIEW], None),
+                              ([T.CASE_STATUS_ACTIVE], review_day)):
+            token = ""
+            while True:
+                request = case_pb2.ListCasesRequest(statuses=statuses, page_size=100, page_token=token,
+                                                    purpose="Fallkonferenz")
+                if due is not None:
+                    request.review_due_by.CopyFrom(T.Date(year=due.year, month=due.month, day=due.day))
+                response = stub.ListCases(request, metadata=metadata, timeout=30)
+                ids += [c.case_id for c in response.cases]
+                token = response.next_page_token
+                if not token:
+                    break
+        return ids
+
+    ids = pages()
+    lists = sample(pages, builds, warmup=1)
+
+    # One GetCaseBrief per listed case would be the floor of a port that fetched briefs one by
+    # one; GetCaseBrief is slow on this backend (seconds per call, see docs/benchmarks.md), so
+    # it is measured on a bounded number of calls and its sum over the cases is extrapolated.
+    cases = node.cases()
+    brief = sample(lambda: stub.GetCaseBrief(
+        case_pb2.GetCaseBriefRequest(case_id=ids[0], purpose="Fallkonferenz"),
+        metadata=federation.metadata(COORDINATION, "coordinator"), timeout=30), 10 if builds > 2 else 3,
+        max_seconds=20, warmup=1)
+    echo = grpc_echo(echo_target, 50)
+    find = sample(lambda: cases.find_one({"_id": ids[0]}, {"person": 0}), 50)
+    label = f"BuildAgenda, {len(ids)} cases listed, {added} added (conference → case api, one node)"
+    return [
+        Row.of(label, "the bare ListCases pages the case-brief port reads (sum)", project, lists,
+               "≤ 2× at p50"),
+        Row.of(f"GetCaseBrief (coordinator, purpose Fallkonferenz; × {len(ids)} ≈ "
+               f"{Sample(brief.latencies, brief.wall).p50_ms * len(ids) / 1000:.0f} s as one-by-one fetches)",
+               "bare grpcio echo + bare pymongo find_one (sum)", brief, summed(echo, find), "≤ 2× at p50"),
+    ]
