@@ -6,11 +6,14 @@ these collections.
 
 - `case_changes`: every write of a case is the insert of its next version (`<case id>:<version>`,
   unique: optimistic concurrency that also holds on FerretDB) with the new fields and that
-  write's events as outbox, so a state change and its events are one document write. The
-  relay sends and removes the events; superseded changes are deleted once sent.
-- `cases`: one document per case at its newest version: the state (nested, via `codec`), the
-  person (never loaded unless asked for) and indexed top-level copies (status, organisation,
-  Zielgruppe, case manager, review date) for lists. Repaired from a newer change on load.
+  write's events as outbox, so a state change and its events are one document write. Written
+  through the runtime's `VersionedStore` (`kim.runtime.changes`, docs/events.md "Versioned
+  aggregates"); the relay sends and removes the events; superseded changes go a day after
+  their events were sent (until then they are the claim on their version).
+- `cases`: one document per case at its newest version (the store's materialised view): the
+  state (nested, via `codec`), the person (never loaded unless asked for) and indexed
+  top-level copies (status, organisation, Zielgruppe, case manager, review date) for lists.
+  Repaired from a newer change on load.
 - `audit`: the hash-chained audit trail; appends only, sequence unique.
 - `zielgruppen`: every catalogue version the Lenkungsgruppe decided; the highest is current.
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -39,13 +42,13 @@ from mongoengine import (
     StringField,
 )
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kim.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kim.runtime.changes import ChangeDocument, VersionedStore
 from kim.runtime.outbox import OutboxDocument, record_event
 from services.case import SERVICE, contract
 from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
 from services.case.domain.case import Case
-from services.case.domain.events import Event
 from services.case.domain.person import Person
 from services.case.domain.retention import FIGURE_KEYS, figures
 from services.case.domain.vocabulary import CaseStatus
@@ -91,22 +94,14 @@ class CaseDocument(Document):
     person_erased = BooleanField(default=False)
 
 
-class CaseChangeDocument(OutboxDocument):
+class CaseChangeDocument(ChangeDocument):
     """One written version of a case: its fields and the events of that write (the outbox the
-    relay sends). Inserted once, never updated except by the relay; superseded ones are
-    deleted once their events are sent."""
+    relay sends). See `kim.runtime.changes.ChangeDocument`."""
 
-    meta = {"db_alias": SERVICE, "collection": "case_changes",
-            "indexes": ["outbox.event_id", ["case_id", "version"], "cause"]}
+    meta = {"db_alias": SERVICE, "collection": "case_changes"}
 
-    change_id = StringField(primary_key=True)  # "<case id>:<version>"
-    case_id = StringField(required=True)
-    version = IntField(required=True)
-    #: The id of the event envelope that caused this write ("" for api calls): consumers
-    #: look it up to apply a redelivered event only once. Kept for the case's lifetime.
-    cause = StringField(default="")
-    fields = DictField(required=True)
-    written_at = DateTimeField(required=True)
+    #: Stored as `case_id`, the name the collection had before the runtime's store existed.
+    aggregate_id = StringField(required=True, db_field="case_id")
 
 
 class AuditDocument(Document):
@@ -183,30 +178,26 @@ class MongoCaseRepository:
     def __init__(self, node_id: str, *, audit_retries: int = 20) -> None:
         self.node_id = node_id
         self.audit_retries = audit_retries
+        self._store = VersionedStore(
+            CaseChangeDocument, CaseDocument, key="case_id",
+            conflict_message="Der Fall wurde inzwischen von anderer Stelle geändert; bitte neu laden.")
 
     # -- cases -------------------------------------------------------------------------------
     #
-    # FerretDB 1.24 applies an update as a read-modify-write of the whole document without
-    # isolation. Measured on the local server: of 200 concurrent `$set`/`$pull` pairs on one
-    # document 190 lost one of the two updates; of 100 pairs of writers with the same version
-    # condition 98 both "won". Had the outbox relay `$pull`ed from the case document, its
-    # write-back would silently undo case changes. So every write of a case is an *insert* of
-    # a `CaseChangeDocument` (`_id` = case id and version: the unique key makes exactly one
-    # writer of a version win, atomically on both servers) holding the new fields and the
-    # events; the relay works only on change documents, which nobody else writes. The case
-    # document is then brought up to that version; any load repairs it from a newer change
-    # (a crash between the two writes, or a stale write-back), so the change is the truth.
+    # Every write of a case is the insert of a `CaseChangeDocument` through `self._store`, never
+    # an update of a document with an outbox: FerretDB 1.24 loses concurrent updates
+    # (docs/decisions.md), and the relay must be the only writer of an outbox. The store then
+    # brings the case document up to the new version, and every load repairs it from a newer
+    # change (docs/events.md, "Versioned aggregates").
 
     def add(self, case: Case, person: Person) -> None:
         """Insert a new case with its person and its events. A pseudonym collision raises
         PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again."""
         fields = {**self._fields(case, version=1), "person": to_primitive(person)}
-        change = self._change(case, 1, fields, case.pending_events)
-        change.save(force_insert=True)
+        change = self._change(case, 1, fields)
         try:
-            CaseDocument(case_id=case.case_id, **fields).save(force_insert=True)
-        except NotUniqueError as error:
-            change.delete()  # nobody else knows this new case id
+            self._store.commit(change)  # deletes the change again if the case is refused
+        except AlreadyExists as error:
             if CaseDocument.objects(pseudonym=case.pseudonym).count():
                 raise PseudonymTaken(case.pseudonym) from error
             raise
@@ -236,34 +227,27 @@ class MongoCaseRepository:
         fields = self._fields(case, version=version)
         if person is not None:
             fields["person"] = to_primitive(person)
-        change = self._change(case, version, fields, case.pending_events)
-        change.cause = cause
-        try:
-            change.save(force_insert=True)
-        except NotUniqueError as error:
-            raise _conflict() from error
+        self._store.commit(self._change(case, version, fields, cause=cause))
         case.collect_events()
         case.version = version
-        self._apply(change)
 
     def erase_person(self, case: Case) -> None:
         """Retention: the person's data go, the case stays as anonymised statistics. A
         versioned write like any other, so it cannot cross a concurrent change."""
         version = case.version + 1
         fields = {**self._fields(case, version=version), "person": {}, "person_erased": True}
-        change = self._change(case, version, fields, case.pending_events)
-        try:
-            change.save(force_insert=True)
-        except NotUniqueError as error:
-            raise _conflict() from error
+        self._store.commit(self._change(case, version, fields))
         case.collect_events()
         case.version = version
-        self._apply(change)
-        # Earlier changes hold the person too (the proposal's change); they go as well.
-        CaseChangeDocument.objects(case_id=case.case_id, version__lt=version).delete()
+        # Earlier changes hold the person too (the proposal's change); they go at once rather
+        # than after the store's day, and with them the claims on their versions. A writer that
+        # loaded the version this write replaced is still refused (this change claims the next
+        # one); one holding an even older version would have to have held it since before the
+        # case's last write, which retention only erases after the whole Löschfrist.
+        CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
 
     def applied(self, cause: str) -> bool:
-        return bool(cause) and CaseChangeDocument.objects(cause=cause).count() > 0
+        return self._store.applied(cause)
 
     def closed_before(self, moment: datetime) -> list[str]:
         """Ids of closed cases untouched since `moment` that still hold personal data (the
@@ -302,8 +286,7 @@ class MongoCaseRepository:
 
     def delete(self, case_id: str) -> None:
         """Retention only: the case and every change of it are gone for good."""
-        CaseDocument.objects(case_id=case_id).delete()
-        CaseChangeDocument.objects(case_id=case_id).delete()
+        self._store.delete(case_id)
 
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size
@@ -380,29 +363,10 @@ class MongoCaseRepository:
     def _document(self, case_id: str, *, with_person: bool) -> CaseDocument:
         """The case document at its newest version, repaired from a newer change if the last
         write of the case document did not land (see the note above `add`)."""
-        query = CaseDocument.objects(case_id=case_id)
-        document = (query if with_person else query.exclude("person")).first()
-        newer = CaseChangeDocument.objects(
-            case_id=case_id, version__gt=document.version if document else 0,
-        ).exclude("outbox").order_by("-version").first()
-        if newer is not None:
-            self._apply(newer)
-            document = (query if with_person else query.exclude("person")).first()
+        document = self._store.load(case_id, exclude=() if with_person else ("person",))
         if document is None:
             raise NotFound("Fall nicht gefunden.")
         return document
-
-    def _apply(self, change: CaseChangeDocument) -> None:
-        """Brings the case document up to `change` (never back: only over older versions)."""
-        fields = dict(change.fields)
-        collection = CaseDocument._get_collection()
-        if collection.update_one({"_id": change.case_id, "version": {"$lt": change.version}},
-                                 {"$set": fields}).matched_count == 0 \
-                and not collection.count_documents({"_id": change.case_id}, limit=1):
-            collection.insert_one({"_id": change.case_id, **fields})
-        # Superseded changes whose events are sent have done their job.
-        CaseChangeDocument.objects(case_id=change.case_id, version__lt=change.version,
-                                   outbox__size=0, cause="").delete()
 
     def _case(self, document: CaseDocument) -> Case:
         case = from_primitive(Case, dict(document.state))
@@ -410,7 +374,9 @@ class MongoCaseRepository:
         return case
 
     def _fields(self, case: Case, *, version: int) -> dict[str, Any]:
-        """The case document's stored fields at `version` (indexed copies and the state)."""
+        """The case document's stored fields (indexed copies and the state, which carries its
+        own copy of `version`; the store sets the document's). None fields are left out of the
+        case document (`next_review_due` of a case without a review: no `$lte` matches it)."""
         state = to_primitive(case)
         state["version"] = version
         return {
@@ -423,23 +389,18 @@ class MongoCaseRepository:
             "next_review_due": case.next_review_due.isoformat() if case.next_review_due else None,
             "created_at": case.created_at,
             "updated_at": case.updated_at,
-            "version": version,
             "state": state,
             "figures": figures(case),
         }
 
-    def _change(self, case: Case, version: int, fields: dict[str, Any],
-                events: Iterable[Event]) -> CaseChangeDocument:
-        change = CaseChangeDocument(change_id=f"{case.case_id}:{version}", case_id=case.case_id,
-                                    version=version, fields=fields, written_at=datetime.now(UTC))
-        for event in events:
+    def _change(self, case: Case, version: int, fields: dict[str, Any], *,
+                cause: str = "") -> CaseChangeDocument:
+        """The change that writes `fields` as `version`, with the case's pending events."""
+        change = self._store.new_change(case.case_id, version, fields, cause=cause)
+        for event in case.pending_events:
             record_event(change, contract.event_message(event), source_service=SERVICE,
                          source_node=self.node_id, correlation_id=event.case_id)
         return change
-
-
-def _conflict() -> FailedPrecondition:
-    return FailedPrecondition("Der Fall wurde inzwischen von anderer Stelle geändert; bitte neu laden.")
 
 
 def _audit_entry(document: AuditDocument) -> AuditEntry:

@@ -26,7 +26,7 @@ LIAISON = Caller(COORDINATION, "immigration_liaison")
 def outbox_drained(case_id: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not any(c.outbox for c in CaseChangeDocument.objects(case_id=case_id).only("outbox")):
+        if not any(c.outbox for c in CaseChangeDocument.objects(aggregate_id=case_id).only("outbox")):
             return True
         time.sleep(0.05)
     return False

@@ -88,7 +88,7 @@ def test_case_events_written_while_the_broker_is_down_arrive_exactly_once(
         second = case_api.call("ProposeCase", proposal(), CM).case_id
         case_api.call("AddJournalNote", case_pb2.AddJournalNoteRequest(
             case_id=second, text="Erstgespräch vereinbart"), CM)
-        waiting = sum(len(d.outbox) for d in CaseChangeDocument.objects(case_id__in=[first, second]))
+        waiting = sum(len(d.outbox) for d in CaseChangeDocument.objects(aggregate_id__in=[first, second]))
         assert waiting == 6, "the events wait in the change documents while the broker is down"
     finally:
         infra("start", "rabbitmq")
@@ -101,4 +101,4 @@ def test_case_events_written_while_the_broker_is_down_arrive_exactly_once(
     assert sorted(by_case[first]) == sorted(
         ["CaseProposed", "ConsentRecorded", "CaseSubmittedForReview", "EligibilityRechecked"])
     assert sorted(by_case[second]) == ["CaseProposed", "JournalNoteAdded"]
-    assert not any(d.outbox for d in CaseChangeDocument.objects(case_id__in=[first, second]))
+    assert not any(d.outbox for d in CaseChangeDocument.objects(aggregate_id__in=[first, second]))

@@ -15,8 +15,12 @@ from case_factories import ABH, CM, COORDINATION, OWNER, later, make_case_with_p
 from kim.case.v1 import events_pb2
 from kim.errors import FailedPrecondition, InvalidArgument, NotFound
 from kim.runtime import events
+from kim.runtime.amqp import Publisher
+from kim.runtime.outbox import OutboxRelay
+from kim.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft, verify_chain
+from services.case.domain.retention import FIGURE_KEYS
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppeDefinition
 from services.case.repository import (
@@ -31,7 +35,7 @@ from services.case.repository import (
 
 def outbox_types(case_id: str) -> list[str]:
     """The pending events of a case's writes, oldest first (nothing relays them here)."""
-    changes = CaseChangeDocument.objects(case_id=case_id).order_by("version")
+    changes = CaseChangeDocument.objects(aggregate_id=case_id).order_by("version")
     return [entry.routing_key for change in changes for entry in change.outbox]
 
 
@@ -89,6 +93,54 @@ def test_a_concurrent_change_is_refused_and_keeps_its_events(repository: MongoCa
         repository.save(second)
     assert len(second.pending_events) == 1
     assert [n.text for n in repository.get(case.case_id).journal] == ["Erstgespräch"]
+
+
+def test_a_writer_that_loaded_before_two_sent_writes_still_loses(
+    repository: MongoCaseRepository, case_settings: Settings,
+) -> None:
+    """The superseded changes stay the claim on their versions after the relay sent their
+    events; deleted at once, the stale writer would insert version 2 anew and its note would
+    be silently lost."""
+    case, person = propose()
+    repository.add(case, person)
+    stale = repository.get(case.case_id)
+    for minute, text in ((1, "Erstgespräch"), (2, "Telefonat")):
+        current = repository.get(case.case_id)
+        current.add_journal_note(c.AddJournalNote(case.case_id, text), CM, later(minute))
+        repository.save(current)
+        if minute == 1:  # the relay sends versions 1 and 2 before version 3 is written
+            with Publisher(case_settings.amqp_uri) as publisher:
+                OutboxRelay(publisher, [CaseChangeDocument._get_collection()]).relay_pending()
+    assert outbox_types(case.case_id) == ["kim.case.v1.JournalNoteAdded"]
+    stale.add_journal_note(c.AddJournalNote(case.case_id, "Hausbesuch"), CM, later(3))
+    with pytest.raises(FailedPrecondition, match="inzwischen"):
+        repository.save(stale)
+    assert len(stale.pending_events) == 1
+    loaded = repository.get(case.case_id)
+    assert loaded.version == 3 and [n.text for n in loaded.journal] == ["Erstgespräch", "Telefonat"]
+    assert [d.version for d in CaseChangeDocument.objects(aggregate_id=case.case_id)] == [1, 2, 3]
+
+
+def test_a_closed_case_leaves_the_review_lists_and_counts_as_closed(
+    repository: MongoCaseRepository,
+) -> None:
+    """Closing clears the review date: the case document then has none (not a null), which
+    the review filter and the figures treat like a case that never had one."""
+    case, person = make_case_with_person(CaseStatus.ACTIVE)
+    repository.add(case, person)
+    due_by = CaseFilter(OWNER, review_due_by=date(2026, 6, 4))
+    assert [listed.case_id for listed, _ in repository.list(due_by, 10, "").items] == [case.case_id]
+    case = repository.get(case.case_id)
+    case.close(c.CloseCase(case.case_id, "goals_achieved", outcomes=tuple(
+        c.GoalOutcomeInput(g.goal_id, "achieved") for g in case.goals)), CM, later(20))
+    repository.save(case)
+    raw = CaseDocument._get_collection().find_one({"_id": case.case_id})
+    assert raw is not None and "next_review_due" not in raw and raw["status"] == "closed"
+    assert repository.list(due_by, 10, "").items == []
+    assert repository.get(case.case_id).next_review_due is None
+    figures = repository.figures()
+    assert figures["status"] == {"closed": 1}
+    assert set(figures["totals"]) == set(FIGURE_KEYS)
 
 
 def test_pseudonyms_are_unique(repository: MongoCaseRepository) -> None:

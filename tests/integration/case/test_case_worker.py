@@ -129,7 +129,7 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
         case_worker.read_text()[-3000:]
     assert not CaseDocument.objects(case_id=cid).count()
-    assert not CaseChangeDocument.objects(case_id=cid).count()
+    assert not CaseChangeDocument.objects(aggregate_id=cid).count()
     [entry] = AuditDocument.objects(case_id=cid, call="RetentionDelete")
     assert entry.purpose == "Löschfrist abgelaufen" and entry.actor_subject == "kim-retention"
     assert CaseDocument.objects(case_id=open_case).count() == 1, "only closed cases are ever deleted"
