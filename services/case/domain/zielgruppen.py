@@ -109,6 +109,9 @@ class ZielgruppenCatalogue:
 class Mismatch:
     key: str
     reasons: tuple[str, ...]
+    # The name as the checked catalogue gave it: a catalogue received from the Lenkungsgruppe
+    # is not at hand where the summary is written, and users read names, not keys.
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,9 @@ class EligibilityResult:
     checked_on: date
     matched: tuple[str, ...]
     mismatches: tuple[Mismatch, ...] = field(default_factory=tuple)
+    # Names of `matched`, position by position, as the checked catalogue gave them (empty in
+    # results stored before names were recorded).
+    matched_names: tuple[str, ...] = ()
 
     @property
     def eligible(self) -> bool:
@@ -130,9 +136,20 @@ class EligibilityResult:
         return self.matched[0] if self.matched else ""
 
     def summary(self, catalogue: ZielgruppenCatalogue | None = None) -> str:
+        """German, for users: every Zielgruppe by its name. The names come from `catalogue` if
+        given, else from the check itself; a result stored before names were recorded falls back
+        to the shipped version 1 (the only one such a result can name without its catalogue)."""
+        recorded = dict(zip(self.matched, self.matched_names, strict=False))
+        recorded.update((m.key, m.name) for m in self.mismatches if m.name)
+
         def name(key: str) -> str:
             d = catalogue.definition(key) if catalogue else None
-            return d.name if d else key
+            if d:
+                return d.name
+            if recorded.get(key):
+                return recorded[key]
+            shipped = METTMANN_V1.definition(key) if self.catalogue_version == 1 else None
+            return shipped.name if shipped else key
         if self.matched:
             return "Zielgruppe: " + ", ".join(name(k) for k in self.matched)
         return "Keine Zielgruppe trifft zu: " + " ".join(
@@ -141,15 +158,18 @@ class EligibilityResult:
 
 
 def check_eligibility(person: Person, catalogue: ZielgruppenCatalogue, on: date) -> EligibilityResult:
-    matched: list[str] = []
+    matched: list[ZielgruppeDefinition] = []
     mismatches: list[Mismatch] = []
     for definition in catalogue.definitions:
         reasons = definition.check(person, on)
         if reasons:
-            mismatches.append(Mismatch(definition.key, reasons))
+            mismatches.append(Mismatch(definition.key, reasons, definition.name))
         else:
-            matched.append(definition.key)
-    return EligibilityResult(catalogue.version, on, tuple(matched), tuple(mismatches))
+            matched.append(definition)
+    return EligibilityResult(
+        catalogue.version, on, tuple(d.key for d in matched), tuple(mismatches),
+        matched_names=tuple(d.name for d in matched),
+    )
 
 
 def validate_catalogue(catalogue: ZielgruppenCatalogue) -> None:

@@ -188,3 +188,38 @@ def test_catalogue_without_criteria_or_with_duplicate_keys_is_refused() -> None:
         validate_catalogue(bad)
     fields = {v.field for v in error.value.violations}
     assert {"definitions[0]", "definitions[1].key"} <= fields
+
+
+# -- the summary users read names every Zielgruppe -----------------------------------------------
+
+FRAUEN = ZielgruppenCatalogue(
+    version=2, decided_on=date(2025, 3, 1), decision_reference="LG 2025/03",
+    definitions=(
+        ZielgruppeDefinition("frauen_beratung", "Frauen in der Beratung", min_age=25),
+        ZielgruppeDefinition("aeltere", "Ältere ab 60", min_age=60),
+    ),
+)
+
+
+def test_summary_of_a_received_catalogue_names_the_zielgruppe_not_its_key() -> None:
+    # The api writes the summary without the catalogue at hand (contract.eligibility_message):
+    # the names must come from the check itself.
+    case, _ = propose(catalogue=FRAUEN)
+    assert case.eligibility.matched == ("frauen_beratung",)
+    assert case.eligibility.summary() == "Zielgruppe: Frauen in der Beratung"
+
+
+def test_summary_without_a_match_names_each_zielgruppe_of_a_received_catalogue() -> None:
+    result = check_eligibility(person(birth_date=birth_date_for_age(24)), FRAUEN, TODAY)
+    summary = result.summary()
+    assert summary.startswith("Keine Zielgruppe trifft zu: Frauen in der Beratung: ")
+    assert "Ältere ab 60: " in summary
+    assert "frauen_beratung" not in summary and "aeltere" not in summary
+
+
+def test_summary_of_a_result_stored_without_names_falls_back_to_the_shipped_catalogue() -> None:
+    # Results stored before names were recorded carry keys only; version 1 can still be named.
+    checked = check_eligibility(person(residence=ResidenceStatus(K.DULDUNG)), METTMANN_V1, TODAY)
+    stored = replace(checked, matched_names=())
+    assert stored.matched == ("geduldete_gestattete_ueber_27",)
+    assert stored.summary() == "Zielgruppe: Geduldete und Gestattete älter als 27 Jahre"
