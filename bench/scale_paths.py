@@ -107,8 +107,41 @@ def scale(node: CaseNode, levels: tuple[int, ...], budget: float, notes: list[st
                            "one bare $group count by status", figures, floor, "≤ linear in cases"))
         curve.append(f"figures @ {level:,}: {figures.p50_ms:.0f} ms (seeded in {seed_seconds:.0f} s)")
         last_level, last_seconds = level, time.monotonic() - level_began
+        if level == levels[0]:
+            try:  # a profile is an aid to the report; without it the figures above still stand
+                notes.append(profile_figures(node, PROFILE_FILE))
+            except Exception as error:  # noqa: BLE001
+                notes.append(f"Profile of the figures not taken: {error!r}.")
     notes.append("Scale curve (p50): " + "; ".join(curve) + ".")
     return rows
+
+
+PROFILE_FILE = "out/bench/profile-figures.txt"
+
+
+def profile_figures(node: CaseNode, out: str) -> str:
+    """GetFigures misses its target by far: the repository's aggregation, run here in-process
+    on the node's own database under pyinstrument (the api process runs the same code)."""
+    from pathlib import Path
+
+    from pyinstrument import Profiler
+
+    from kim.runtime.mongo import connect
+    from services.case.repository import MongoCaseRepository
+
+    connect(node.settings, "case")
+    repository = MongoCaseRepository(node.settings.node_id)
+    profiler = Profiler(interval=0.005)
+    with profiler:
+        repository.figures()
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text, encoding="utf-8")
+    return f"Profile of MongoCaseRepository.figures() at {cases_count(node):,} cases: {out}."
+
+
+def cases_count(node: CaseNode) -> int:
+    return int(node.cases().estimated_document_count())
 
 
 def _decode(token: str) -> tuple[datetime, str]:
