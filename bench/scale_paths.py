@@ -110,7 +110,7 @@ def scale(node: CaseNode, levels: tuple[int, ...], budget: float, notes: list[st
         if level == levels[0]:
             try:  # a profile is an aid to the report; without it the figures above still stand
                 notes.append(profile_figures(node, PROFILE_FILE))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 notes.append(f"Profile of the figures not taken: {error!r}.")
     notes.append("Scale curve (p50): " + "; ".join(curve) + ".")
     return rows
