@@ -56,9 +56,8 @@ class GrpcCaseBriefs(CaseBriefs):
         self._owner_node = owner_node
 
     def agenda_candidates(self, coordination_org: str, conference_day: date) -> list[CaseBrief]:
-        proposals = self._list(
-            coordination_org, [types_pb2.CASE_STATUS_PROPOSED, types_pb2.CASE_STATUS_IN_REVIEW], None
-        )
+        # Submitted proposals only: the case service decides nothing that is still `proposed`.
+        proposals = self._list(coordination_org, [types_pb2.CASE_STATUS_IN_REVIEW], None)
         reviews = self._list(coordination_org, [types_pb2.CASE_STATUS_ACTIVE], conference_day)
         return [*proposals, *reviews]
 

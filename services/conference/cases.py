@@ -18,7 +18,7 @@ from services.conference.domain.briefs import CaseBrief
 
 class CaseBriefs(Protocol):
     def agenda_candidates(self, coordination_org: str, conference_day: date) -> list[CaseBrief]:
-        """Briefs of every Fallvorschlag (proposed / in review) shared with `coordination_org` and
+        """Briefs of every submitted Fallvorschlag (`in_review`) shared with `coordination_org` and
         of every active case whose quarterly review is due by `conference_day`."""
 
     def brief(self, case_id: str, coordination_org: str) -> CaseBrief:

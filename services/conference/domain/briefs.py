@@ -90,4 +90,11 @@ class CaseBrief:
 
     @property
     def is_proposal(self) -> bool:
-        return self.status in (CaseStatus.PROPOSED, CaseStatus.IN_REVIEW)
+        # Only a submitted Fallvorschlag: the case manager hands it to the koordinierende Stelle
+        # with the person's consent (proposed -> in_review), and the case service applies a
+        # decision to nothing else. A decision on a merely drafted proposal would be refused.
+        return self.status is CaseStatus.IN_REVIEW
+
+    @property
+    def is_unsubmitted_proposal(self) -> bool:
+        return self.status is CaseStatus.PROPOSED

@@ -56,7 +56,8 @@ class AgendaEntry:
 
 @dataclass(frozen=True)
 class ConferenceAgendaBuilt(Event):
-    """The listed cases are on the agenda: proposals move to `in_review` on their nodes."""
+    """The listed cases are on the agenda: submitted proposals (already `in_review` on their
+    nodes) and active cases due for their quarterly review."""
 
     conference_id: str
     coordination_org: str

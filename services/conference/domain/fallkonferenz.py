@@ -254,8 +254,9 @@ class Fallkonferenz:
         )
 
     def build_agenda(self, briefs: list[CaseBrief], now: datetime) -> AgendaBuildResult:
-        """Adds every new Fallvorschlag for this koordinierende Stelle and every active case whose
-        quarterly review is due by the conference day; says why each other brief was left out."""
+        """Adds every submitted Fallvorschlag (`in_review`) for this koordinierende Stelle and every
+        active case whose quarterly review is due by the conference day; says why each other brief
+        was left out."""
         if self.status not in (ConferenceStatus.PLANNED, ConferenceStatus.PREPARED):
             raise FailedPrecondition(
                 f"Die Tagesordnung kann nur vor Beginn der Fallkonferenz erstellt werden "
@@ -304,6 +305,8 @@ class Fallkonferenz:
             if brief.coordination_org != self.coordination_org:
                 return "an eine andere koordinierende Stelle gerichtet"
             return AgendaItemKind.PROPOSAL
+        if brief.is_unsubmitted_proposal:
+            return "Fallvorschlag noch nicht an die koordinierende Stelle übermittelt"
         if brief.is_review_candidate:
             if brief.review_due_on is None or brief.review_due_on > self.day:
                 return "Quartalsüberprüfung noch nicht fällig"

@@ -44,11 +44,18 @@ def propose(api: Api, caller: Caller) -> str:
     return str(api.case_call("ProposeCase", proposal(), caller).case_id)
 
 
+def submitted(api: Api, caller: Caller) -> str:
+    """A Fallvorschlag its case manager has handed to the koordinierende Stelle (in review):
+    the only kind of proposal the case service applies a decision to."""
+    cid = propose(api, caller)
+    api.case_call("SubmitForReview", case_pb2.SubmitForReviewRequest(case_id=cid), caller)
+    return cid
+
+
 def active_case(api: Api, caller: Caller) -> str:
     """A case of `caller` taken through admission to an active Integrationsplan (first
     quarterly review three months ahead)."""
-    cid = propose(api, caller)
-    api.case_call("SubmitForReview", case_pb2.SubmitForReviewRequest(case_id=cid), caller)
+    cid = submitted(api, caller)
     api.case_call(
         "AdmitCase",
         case_pb2.AdmitCaseRequest(
@@ -101,7 +108,8 @@ def test_fallkonferenz_from_proposals_and_due_reviews_publishes_each_decision_on
     api: Api,
     conference_events: EventTap,
 ) -> None:
-    proposals = [propose(api, CM), propose(api, CM2)]
+    proposals = [submitted(api, CM), submitted(api, CM2)]
+    drafted = propose(api, CM)  # not submitted: a decision on it would be refused by its node
     reviews = [active_case(api, CM), active_case(api, CM2)]
     scheduled = api.call(
         "ScheduleConference",
@@ -120,6 +128,7 @@ def test_fallkonferenz_from_proposals_and_due_reviews_publishes_each_decision_on
     kinds = {i.brief.case_id: i.kind for i in built.conference.agenda}
     assert {c: kinds.get(c) for c in proposals} == dict.fromkeys(proposals, T.AGENDA_ITEM_KIND_PROPOSAL)
     assert {c: kinds.get(c) for c in reviews} == dict.fromkeys(reviews, T.AGENDA_ITEM_KIND_REVIEW)
+    assert drafted not in kinds
     first = next(i.brief for i in built.conference.agenda if i.brief.case_id == proposals[0])
     assert first.pseudonym.startswith("KIM-") and first.age_band == T.AGE_BAND_FROM_28_TO_39
     assert not first.HasField("identity")  # pseudonymised: no consent covers the conference

@@ -23,7 +23,7 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.bootstrap import ApiProcess, build_api_process
-from kim.case.v1 import case_pb2_grpc
+from kim.case.v1 import case_pb2, case_pb2_grpc
 from kim.conference.v1 import conference_pb2 as cpb
 from kim.conference.v1 import conference_pb2_grpc
 from kim.conference.v1 import types_pb2 as T
@@ -123,6 +123,8 @@ def converts_to_pdf_a(content: bytes, tmp_path: Path, name: str) -> None:
 def test_the_protokoll_of_a_closed_fallkonferenz_from_the_conference_service(
         api: Node, tmp_path: Path) -> None:
     cases = [api.call("case", "ProposeCase", proposal(), CM).case_id for _ in range(2)]
+    for case_id in cases:  # submitted: the agenda takes (and the case service decides) no other
+        api.call("case", "SubmitForReview", case_pb2.SubmitForReviewRequest(case_id=case_id), CM)
     cid = api.call("conference", "ScheduleConference", conference([
         ("koord.kreis", T.PARTICIPANT_ROLE_COORDINATOR, KREIS),
         ("cm.kreis", T.PARTICIPANT_ROLE_CASE_MANAGER, KREIS),

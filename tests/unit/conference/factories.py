@@ -42,7 +42,7 @@ def make_brief(**overrides: Any) -> CaseBrief:
         "owner_node": "stadt-hilden",
         "owner_org": "stadt-hilden",
         "coordination_org": KI,
-        "status": CaseStatus.PROPOSED,
+        "status": CaseStatus.IN_REVIEW,  # submitted: the only proposals an agenda takes
         "age_band": AgeBand.FROM_28_TO_39,
         "fetched_at": NOW,
         "zielgruppe": "geduldete_gestattete_ueber_27",

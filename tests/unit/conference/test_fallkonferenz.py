@@ -70,7 +70,7 @@ class TestScheduling:
 
 
 class TestAgenda:
-    def test_takes_new_proposals_and_due_reviews_and_says_why_others_are_left_out(self) -> None:
+    def test_takes_submitted_proposals_and_due_reviews_and_says_why_others_are_left_out(self) -> None:
         conference = make_conference()
         proposal = make_brief()
         due = make_review_brief(review_due_on=CONFERENCE_START.date())
@@ -90,6 +90,21 @@ class TestAgenda:
             (1, AgendaItemKind.PROPOSAL), (2, AgendaItemKind.REVIEW),
         ]
         assert conference.status is ConferenceStatus.PREPARED
+
+    def test_an_unsubmitted_proposal_stays_off_the_agenda(self) -> None:
+        # The case service applies a decision only to an `in_review` case; a decision on a
+        # proposal its case manager has not submitted would be published and then refused.
+        conference = make_conference()
+        drafted = make_brief(status=CaseStatus.PROPOSED)
+        submitted = make_brief(status=CaseStatus.IN_REVIEW)
+
+        result = conference.build_agenda([drafted, submitted], NOW)
+
+        assert result.added == (submitted.case_id,)
+        assert {s.case_id: s.reason for s in result.skipped} == {
+            drafted.case_id: "Fallvorschlag noch nicht an die koordinierende Stelle übermittelt",
+        }
+        assert [i.case_id for i in conference.agenda] == [submitted.case_id]
 
     def test_proposals_come_first_oldest_first_across_case_managers(self) -> None:
         conference = make_conference()
