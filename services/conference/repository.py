@@ -86,8 +86,14 @@ class BeschlussDocument(_Aggregate):
         "indexes": [
             {"fields": ["beschluss_id"], "unique": True},
             ("gremium_id", "status", "due_on"),
-            # One catalogue per version and Lenkungsgruppe, even if two results race.
-            {"fields": ["gremium_id", "zielgruppen_version"], "unique": True, "sparse": True},
+            # Zielgruppen versions are numbered per koordinierende Stelle, not per Lenkungsgruppe:
+            # the case service keeps one sequence per node and ignores a version it already has,
+            # so a re-constituted Lenkungsgruppe must continue its predecessor's numbers.
+            ("coordination_org", "zielgruppen_version"),
+            # One catalogue per version and Stelle, even if two results race. A single field
+            # ("<org>/<version>", absent for other Beschlüsse) so the sparse index skips every
+            # Beschluss without a catalogue; a compound sparse index would index those too.
+            {"fields": ["zielgruppen_claim"], "unique": True, "sparse": True},
         ],
     }
     beschluss_id = StringField(required=True)
@@ -96,6 +102,7 @@ class BeschlussDocument(_Aggregate):
     due_on = StringField(required=True)  # "YYYY-MM-DD" sorts and compares as a date
     responsible_person = StringField()
     zielgruppen_version = IntField()
+    zielgruppen_claim = StringField()
 
 
 class ProjektgruppeDocument(_Aggregate):
@@ -257,7 +264,9 @@ class ConferenceRepository:
     def save_beschluss(self, b: Beschluss) -> None:
         self._save(BeschlussDocument, b.beschluss_id, b, gremium_id=b.gremium_id, status=b.status.value,
                    due_on=b.due_on.isoformat(), responsible_person=b.responsible_person,
-                   zielgruppen_version=b.zielgruppen.version if b.zielgruppen else None)
+                   zielgruppen_version=b.zielgruppen.version if b.zielgruppen else None,
+                   zielgruppen_claim=(f"{b.coordination_org}/{b.zielgruppen.version}"
+                                      if b.zielgruppen else None))
 
     def beschluss(self, beschluss_id: str) -> Beschluss:
         return self._load(BeschlussDocument, beschluss_id, Beschluss,
@@ -291,8 +300,9 @@ class ConferenceRepository:
         ).order_by("due_on", "beschluss_id").only("beschluss_id", "due_on", "state").limit(limit)
         return [d.beschluss_id for d in documents if d.state.get("reminded_for") != d.due_on]
 
-    def latest_zielgruppen_version(self, gremium_id: str) -> int | None:
-        latest = (BeschlussDocument.objects(gremium_id=gremium_id, zielgruppen_version__ne=None)
+    def latest_zielgruppen_version(self, coordination_org: str) -> int | None:
+        """The highest Zielgruppen version any Lenkungsgruppe of `coordination_org` adopted."""
+        latest = (BeschlussDocument.objects(coordination_org=coordination_org, zielgruppen_version__ne=None)
                   .order_by("-zielgruppen_version").only("zielgruppen_version").first())
         return latest.zielgruppen_version if latest else None
 

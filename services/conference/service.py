@@ -315,9 +315,10 @@ class ConferenceService:
         """The session is written first: its optimistic lock makes sure one result is declared
         per Vorlage (a vote arriving meanwhile makes this call fail and change nothing). Then
         the Beschluss with its events; for "Zielgruppen festlegen" it gets the version after
-        the latest this Lenkungsgruppe adopted, kept unique by an index."""
+        the latest any Lenkungsgruppe of this koordinierende Stelle adopted (the case service
+        keeps one sequence per node), kept unique by an index."""
         session = self._managed_session(actor, session_id)
-        latest = self.repository.latest_zielgruppen_version(session.gremium_id)
+        latest = self.repository.latest_zielgruppen_version(session.coordination_org)
         beschluss = session.conclude(
             result.vorlage_id,
             mode=result.mode,

@@ -5,17 +5,18 @@ the server."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from kim.conference.v1 import events_pb2
-from kim.errors import FailedPrecondition, NotFound
+from kim.errors import AlreadyExists, FailedPrecondition, NotFound
 from kim.runtime import events
 from kim.runtime.changes import ChangeDocument
 from kim.runtime.outbox import PendingEvent
 from services.conference.domain.fallkonferenz import Decision
-from services.conference.domain.lenkungsgruppe import overdue
+from services.conference.domain.lenkungsgruppe import Beschluss, Lenkungsgruppe, overdue
 from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister
 from services.conference.domain.vocabulary import (
     BarrierCategory,
@@ -141,7 +142,7 @@ def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: Confer
 
     vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
     session = make_open_session(gremium, vorlagen=[vorlage])
-    latest = repository.latest_zielgruppen_version(gremium.gremium_id)
+    latest = repository.latest_zielgruppen_version(gremium.coordination_org)
     beschluss = session.conclude(
         vorlage.vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW, latest_zielgruppen_version=latest
     )
@@ -151,13 +152,52 @@ def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: Confer
 
     assert repository.session(session.session_id) == session
     assert repository.beschluss(beschluss.beschluss_id) == beschluss
-    assert repository.latest_zielgruppen_version(gremium.gremium_id) == 2
+    assert repository.latest_zielgruppen_version(gremium.coordination_org) == 2
     stored = pending(BeschlussChange, beschluss.beschluss_id)
     defined = events.unpack(events.decode(stored[1].body))
     assert isinstance(defined, events_pb2.ZielgruppenDefined)
     assert defined.catalogue.version == 2
     assert [d.key for d in defined.catalogue.definitions][:2] == ["umf", "geduldete_gestattete_ueber_27"]
     assert defined.catalogue.definitions[1].min_age == 28
+
+
+def _adopt_zielgruppen(
+        repository: ConferenceRepository, gremium: Lenkungsgruppe, latest: int | None) -> Beschluss:
+    vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
+    session = make_open_session(gremium, vorlagen=[vorlage])
+    beschluss = session.conclude(
+        vorlage.vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW, latest_zielgruppen_version=latest
+    )
+    assert beschluss is not None and beschluss.zielgruppen is not None
+    repository.save_session(session)
+    repository.save_beschluss(beschluss)
+    return beschluss
+
+
+def test_zielgruppen_versions_continue_across_lenkungsgruppen_of_the_same_stelle(
+        repository: ConferenceRepository) -> None:
+    # The case service keeps one catalogue sequence per node and keeps a version it already
+    # has: a Lenkungsgruppe re-constituted after an election must not publish version 2 again.
+    stelle, other = next_id("ki"), next_id("ki")
+    first = replace(make_gremium(), coordination_org=stelle, gremium_id=next_id("gremium"))
+    second = replace(make_gremium(), coordination_org=stelle, gremium_id=next_id("gremium"))
+    elsewhere = replace(make_gremium(), coordination_org=other, gremium_id=next_id("gremium"))
+    for gremium in (first, second, elsewhere):
+        repository.save_gremium(gremium)
+
+    adopted = _adopt_zielgruppen(repository, first, repository.latest_zielgruppen_version(stelle))
+    assert adopted.zielgruppen is not None and adopted.zielgruppen.version == 2
+    assert repository.latest_zielgruppen_version(stelle) == 2
+    successor = _adopt_zielgruppen(repository, second, repository.latest_zielgruppen_version(stelle))
+    assert successor.zielgruppen is not None and successor.zielgruppen.version == 3
+    assert repository.latest_zielgruppen_version(stelle) == 3
+    assert repository.latest_zielgruppen_version(other) is None  # each Stelle has its own sequence
+
+    # Two results racing on the same version: the index keeps one, also across Lenkungsgruppen.
+    with pytest.raises(AlreadyExists):
+        _adopt_zielgruppen(repository, first, 2)
+    own = _adopt_zielgruppen(repository, elsewhere, repository.latest_zielgruppen_version(other))
+    assert own.zielgruppen is not None and own.zielgruppen.version == 2
 
 
 def test_overdue_query_matches_the_domain_rule(repository: ConferenceRepository) -> None:
