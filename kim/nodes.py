@@ -212,7 +212,11 @@ def up(node_id: str, timeout: float = 60.0, extra: Mapping[str, str] | None = No
             )
         (directory / f"{role}.pid").write_text(str(process.pid))
     settings = _settings_from(env)
-    _wait_serving(node_id, f"{settings.grpc_host}:{settings.grpc_port}", timeout)
+    try:
+        _wait_serving(node_id, f"{settings.grpc_host}:{settings.grpc_port}", timeout)
+    except BaseException:
+        down(node_id)  # a node that does not come up leaves no process behind
+        raise
     return settings
 
 

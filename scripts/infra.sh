@@ -105,6 +105,9 @@ go_build_module() {  # go_build_module MODULE VERSION PACKAGE_DIR OUTPUT: a modu
     wait $pid ) || die "building $module failed (see the go output above)"
 }
 
+# Servers start in a session of their own (setsid): a test or tool that ends its own process
+# group (timeouts, job control) must not take a server it happened to (re)start with it.
+
 # --- RabbitMQ ---------------------------------------------------------------------------------
 
 rabbitmq_env() {
@@ -146,7 +149,7 @@ start_rabbitmq() (  # subshell: the RabbitMQ environment stays here
   rabbitmq_env
   if running rabbitmq; then return; fi
   say "starting RabbitMQ on 127.0.0.1:$KIM_AMQP_PORT (management :$KIM_RABBITMQ_MGMT_PORT)"
-  nohup /usr/lib/rabbitmq/bin/rabbitmq-server > "$KIM_HOME/rabbitmq/log/console.log" 2>&1 &
+  setsid nohup /usr/lib/rabbitmq/bin/rabbitmq-server > "$KIM_HOME/rabbitmq/log/console.log" 2>&1 &
   echo $! > "$(pidfile rabbitmq)"
   wait_for rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 5
 )
@@ -176,7 +179,7 @@ start_ferretdb() {
   local d=$KIM_HOME/ferretdb
   mkdir -p "$d/data" "$d/state" "$d/log"
   say "starting FerretDB $FERRETDB_VERSION (SQLite backend) on 127.0.0.1:$KIM_MONGO_PORT"
-  nohup "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$d/data/" \
+  setsid nohup "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$d/data/" \
     --listen-addr="127.0.0.1:$KIM_MONGO_PORT" --debug-addr="127.0.0.1:$KIM_FERRETDB_DEBUG_PORT" \
     --state-dir="$d/state" --telemetry=disable --log-level=warn > "$d/log/ferretdb.log" 2>&1 &
   echo $! > "$(pidfile ferretdb)"
@@ -218,7 +221,7 @@ start_keycloak() {
   say "starting Keycloak $KEYCLOAK_VERSION (dev mode) on 127.0.0.1:$KIM_KEYCLOAK_PORT (health :$KIM_KEYCLOAK_MGMT_PORT)"
   KC_BOOTSTRAP_ADMIN_USERNAME=$KEYCLOAK_ADMIN_USER KC_BOOTSTRAP_ADMIN_PASSWORD=$KEYCLOAK_ADMIN_PASSWORD \
   JAVA_OPTS_KC_HEAP="-XX:MaxRAMPercentage=10" \
-    nohup "$(keycloak_dir)/bin/kc.sh" start-dev --import-realm \
+    setsid nohup "$(keycloak_dir)/bin/kc.sh" start-dev --import-realm \
       --http-host=127.0.0.1 --http-port="$KIM_KEYCLOAK_PORT" \
       --http-management-port="$KIM_KEYCLOAK_MGMT_PORT" --health-enabled=true \
       > "$d/log/keycloak.log" 2>&1 &

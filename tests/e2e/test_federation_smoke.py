@@ -21,31 +21,32 @@ from tests.support import servers
 @pytest.fixture(scope="module")
 def linked_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Settings]]:
     home: Path = tmp_path_factory.mktemp("kim-home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("KIM_HOME", str(home))
-    base = devrealm.settings_with_secret(Settings())
-    servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
-    prefix = f"t{uuid.uuid4().hex[:6]}"
-    ids = {"kreis": f"{prefix}-kreis", "caritas": f"{prefix}-caritas"}
-    started = []
-    try:
-        for role, node_id in ids.items():
-            nodes.init(nodes.NodeSpec(node_id, f"{role}-org", free_port()), base)
-        nodes.link(ids["kreis"], ids["caritas"])
-        nodes.link(ids["caritas"], ids["kreis"])
-        settings = {}
-        for role, node_id in ids.items():
-            settings[role] = nodes.up(node_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
-            started.append(node_id)
-        yield settings
-    finally:
-        for node_id in started:
-            nodes.down(node_id)
-        admin = servers.broker_admin(base)
-        for node_id in ids.values():
-            admin.delete_vhost(node_id)
-            servers.drop_databases(base.model_copy(update={"node_id": node_id}))
-        patch.undo()
+    # The context undoes KIM_HOME even when clean-up fails (a broker that is down), so later
+    # tests never see this fixture's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIM_HOME", str(home))
+        base = devrealm.settings_with_secret(Settings())
+        servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
+        prefix = f"t{uuid.uuid4().hex[:6]}"
+        ids = {"kreis": f"{prefix}-kreis", "caritas": f"{prefix}-caritas"}
+        started = []
+        try:
+            for role, node_id in ids.items():
+                nodes.init(nodes.NodeSpec(node_id, f"{role}-org", free_port()), base)
+            nodes.link(ids["kreis"], ids["caritas"])
+            nodes.link(ids["caritas"], ids["kreis"])
+            settings = {}
+            for role, node_id in ids.items():
+                settings[role] = nodes.up(node_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
+                started.append(node_id)
+            yield settings
+        finally:
+            for node_id in started:
+                nodes.down(node_id)
+            admin = servers.broker_admin(base)
+            for node_id in ids.values():
+                admin.delete_vhost(node_id)
+                servers.drop_databases(base.model_copy(update={"node_id": node_id}))
 
 
 def test_events_cross_the_federation_in_both_directions(linked_nodes: dict[str, Settings]) -> None:

@@ -59,24 +59,27 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     suffix = f"t{uuid.uuid4().hex[:6]}"
     file = unique_federation_file(home / "federation.yaml", suffix)
     local = LocalFederation.start(file, rename=False)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("KIM_HOME", str(home))
-    base = Settings()
-    servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
-    ids = {n.organization: n.id for n in local.federation.nodes}
-    kreis_id = ids["kreis-mettmann"]
-    try:
-        nodes.init(nodes.NodeSpec(kreis_id, "kreis-mettmann", free_port(), file, free_port()), base)
-        kreis = nodes.up(kreis_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
-        yield Federation(home, file, local, ids, kreis)
-    finally:
-        nodes.down(kreis_id)
-        admin = servers.broker_admin(base)
-        for node_id in ids.values():
-            admin.delete_vhost(node_id)
-            servers.drop_databases(base.model_copy(update={"node_id": node_id}))
-        patch.undo()
-        local.close()
+    # The context undoes KIM_HOME even when clean-up fails (a broker that is down), so later
+    # tests never see this fixture's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIM_HOME", str(home))
+        try:
+            base = Settings()
+            servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
+            ids = {n.organization: n.id for n in local.federation.nodes}
+            kreis_id = ids["kreis-mettmann"]
+            try:
+                nodes.init(nodes.NodeSpec(kreis_id, "kreis-mettmann", free_port(), file, free_port()), base)
+                kreis = nodes.up(kreis_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})
+                yield Federation(home, file, local, ids, kreis)
+            finally:
+                nodes.down(kreis_id)
+                admin = servers.broker_admin(base)
+                for node_id in ids.values():
+                    admin.delete_vhost(node_id)
+                    servers.drop_databases(base.model_copy(update={"node_id": node_id}))
+        finally:
+            local.close()
 
 
 def test_init_with_federation_file_writes_membership_and_keeps_the_secret_in_a_private_file(
