@@ -1,6 +1,6 @@
 """The node's monitoring figures from the case service in a Monitoringbericht and a Drucksache,
-over real gRPC with real tokens: one api process of the Kreis' node serves case, conference and
-documents (the documents api reads GetFigures of its own process, as `case_api_target` empty
+over real gRPC with real tokens: one api process (`kim node api`) of the Kreis' node serves case,
+conference and documents (the documents api reads GetFigures of its own process, as `case_api_target` empty
 says); FerretDB, RabbitMQ, Keycloak and LibreOffice are real.
 
 The node is this module's own (own databases), so the figures are exactly the cases seeded here:
@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +24,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2
 from kim.case.v1 import types_pb2 as C
 from kim.documents.v1 import documents_pb2 as pb
@@ -66,23 +69,33 @@ def own_node_settings() -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="module")
-def api(own_node_settings: Settings, federation: LocalFederation) -> Iterator[Node]:
+def api(own_node_settings: Settings, federation: LocalFederation,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """The node's api as its own process (`kim node api`): one Python process keeps one database
+    per service alias, and this process's aliases already point at the session's node."""
     settings = own_node_settings.model_copy(update={
-        "organization_id": KREIS,
-        "grpc_services": "case,conference,documents",
-        "grpc_port": _free_port(),  # known, since the documents api calls this process
-        "keycloak_realm": federation.realm,
-        "api_audience": federation.federation.clients.api,
+        "grpc_services": "case,conference,documents", "grpc_port": _free_port(),
         "outbox_sweep_seconds": 0.5,
     })
-    process: ApiProcess = build_api_process(settings)
-    process.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{process.port}")
+    env = {**servers.node_environment(settings), "KIM_ORGANIZATION_ID": KREIS,
+           "KIM_KEYCLOAK_REALM": federation.realm,
+           "KIM_API_AUDIENCE": federation.federation.clients.api}
+    log = tmp_path_factory.mktemp("figures-api") / "api.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("kim")), "node", "api"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    channel = grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}")
     try:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=60)
+        except grpc.FutureTimeoutError:
+            pytest.fail(f"the api did not start:\n{log.read_text()[-3000:]}")
         yield Node(channel, federation.token_for)
     finally:
         channel.close()
-        process.stop()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
 
 
 @pytest.fixture(scope="module")
