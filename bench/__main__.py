@@ -45,8 +45,8 @@ def member_paths(node: case_paths.CaseNode, parts: set[str], quick: bool, count:
     the agenda first (its 200 proposals are then the only cases), scale last (it seeds)."""
     rows: list[Row] = []
     if "agenda" in parts:
-        with console.status(f"agenda: proposing {AGENDA_CASES} cases through the api"):
-            node.propose(AGENDA_CASES)
+        with console.status(f"agenda: proposing and submitting {AGENDA_CASES} cases through the api"):
+            node.submit(node.propose(AGENDA_CASES))
         with runtime_paths.echo_server() as echo, \
                 console.status(f"agenda build with {AGENDA_CASES} cases vs bare brief fetches"):
             rows += case_paths.agenda(node, 2 if quick else 5, echo)

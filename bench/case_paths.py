@@ -79,9 +79,25 @@ class CaseNode:
         return self.federation.metadata(OWNER, "case_manager")
 
     def propose(self, count: int, start: int = 0) -> list[str]:
-        stub, metadata = self.stub, self.as_manager()
-        return [stub.ProposeCase(proposal(start + i), metadata=metadata, timeout=10).case_id
+        stub = self.stub  # metadata per call: seeding can outlive one token (5 minutes)
+        return [stub.ProposeCase(proposal(start + i), metadata=self.as_manager(), timeout=10).case_id
                 for i in range(count)]
+
+    def submit(self, case_ids: list[str]) -> None:
+        """Hand proposals to the Kreis' koordinierende Stelle (in review), with the person's
+        consent to the Fallkonferenz: only submitted proposals reach the agenda."""
+        stub = self.stub
+        signed, expires = date.today() - timedelta(days=1), date.today() + timedelta(days=365)
+        for case_id in case_ids:
+            metadata = self.as_manager()  # per case: seeding can outlive one token
+            stub.RecordConsent(case_pb2.RecordConsentRequest(
+                case_id=case_id, kind=T.CONSENT_KIND_SCHWEIGEPFLICHTENTBINDUNG, recipient_org=COORDINATION,
+                purposes=[T.CONSENT_PURPOSE_FALLKONFERENZ], categories=[T.DATA_CATEGORY_FALLDOKUMENTATION],
+                signed_on=T.Date(year=signed.year, month=signed.month, day=signed.day),
+                expires_on=T.Date(year=expires.year, month=expires.month, day=expires.day),
+            ), metadata=metadata, timeout=10)
+            stub.SubmitForReview(case_pb2.SubmitForReviewRequest(case_id=case_id), metadata=metadata,
+                                 timeout=10)
 
     def close(self) -> None:
         self.channel.close()
@@ -240,7 +256,7 @@ def agenda(node: CaseNode, builds: int, echo_target: str) -> list[Row]:
     def pages() -> list[str]:
         """The ListCases calls of services/conference/case_client.py, made bare."""
         ids: list[str] = []
-        for statuses, due in (([T.CASE_STATUS_PROPOSED, T.CASE_STATUS_IN_REVIEW], None),
+        for statuses, due in (([T.CASE_STATUS_IN_REVIEW], None),
                               ([T.CASE_STATUS_ACTIVE], review_day)):
             token = ""
             while True:
