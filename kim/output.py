@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from kim.nodecheck import CheckResult
-from kim.runtime.settings import Settings
+if TYPE_CHECKING:  # the command line must start before the contracts are generated
+    from kim.nodecheck import CheckResult
+    from kim.runtime.settings import Settings
 
 console = Console()
 
