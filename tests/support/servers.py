@@ -8,8 +8,15 @@ A server that cannot be reached fails the test with what to start; nothing is sk
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pymongo
@@ -76,3 +83,36 @@ def node_environment(settings: Settings) -> dict[str, str]:
         "KIM_GRPC_PORT": str(settings.grpc_port),
         "KIM_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
     }
+
+
+@contextmanager
+def running_worker(settings: Settings, log: Path, ready_when: Mapping[str, int],
+                   extra_env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`kim node worker` (`nameko run`) of the node, as an operator starts it. Ready when, for each
+    event name in `ready_when`, at least that many of its queues on the node's vhost have a
+    consumer; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    env = {**node_environment(settings), **(extra_env or {})}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("kim")), "node", "worker"], env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        admin, deadline = broker_admin(settings), time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            consumed = [str(q["name"]) for q in admin.queues(settings.node_id)
+                        if int(str(q.get("consumers", 0))) > 0]
+            if all(sum(event in name for name in consumed) >= count for event, count in ready_when.items()):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker did not consume within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -4,9 +4,6 @@ the monitoring figures on the real store."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -40,27 +37,11 @@ def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     """`kim node worker` for the case service of the test node; retention every second with a
     Löschfrist of two seconds, so the test can watch it work."""
     log = tmp_path_factory.mktemp("case-worker") / "worker.log"
-    env = {**servers.node_environment(case_settings), "KIM_GRPC_SERVICES": "case",
+    extra = {"KIM_GRPC_SERVICES": "case",
            "KIM_ORGANIZATION_ID": OWNER, "KIM_CASE_RETENTION_DAYS": str(2 / 86400),
            "KIM_CASE_RETENTION_MODE": "delete", "KIM_CASE_RETENTION_INTERVAL_SECONDS": "1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(Path(sys.executable).with_name("kim")), "node", "worker"], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        admin = servers.broker_admin(case_settings)
-        deadline = time.monotonic() + 60
-        while not any("CaseAdmissionDecided" in str(q["name"]) and int(str(q.get("consumers", 0)))
-                      for q in admin.queues(case_settings.node_id)):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the case worker did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with servers.running_worker(case_settings, log, {"CaseAdmissionDecided": 1}, extra):
         yield log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

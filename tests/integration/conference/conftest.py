@@ -16,11 +16,7 @@ A server that cannot be reached fails the tests with what to start; nothing is s
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -236,26 +232,11 @@ def worker(kreis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
     register, reminders leave on the timer (every second here)."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     _purge_left_over_events(kreis_settings)
-    kim = str(Path(sys.executable).with_name("kim"))
-    env = {
-        **servers.node_environment(kreis_settings),
-        "KIM_GRPC_SERVICES": "case,conference",
-        "KIM_ORGANIZATION_ID": KREIS,
-        "KIM_REMINDER_INTERVAL_SECONDS": "1",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [kim, "node", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_for_barrier_consumer(kreis_settings, process, log)
+    extra = {"KIM_GRPC_SERVICES": "case,conference", "KIM_ORGANIZATION_ID": KREIS,
+             "KIM_REMINDER_INTERVAL_SECONDS": "1"}
+    ready = {"BarrierRecorded": 1, "CaseAdmissionDecided": 1, "ZielgruppenDefined": 1}
+    with servers.running_worker(kreis_settings, log, ready, extra):
         yield log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _purge_left_over_events(settings: Settings) -> None:
@@ -267,20 +248,3 @@ def _purge_left_over_events(settings: Settings) -> None:
             channel.queue_purge(str(queue["name"]))
 
 
-def _wait_for_barrier_consumer(settings: Settings, process: subprocess.Popen[bytes], log: Path) -> None:
-    admin = servers.broker_admin(settings)
-    deadline = time.monotonic() + 60
-    wanted = {"BarrierRecorded", "CaseAdmissionDecided", "ZielgruppenDefined"}
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        consumed = {
-            kind
-            for queue in admin.queues(settings.node_id)
-            for kind in wanted
-            if kind in str(queue["name"]) and int(str(queue.get("consumers", 0))) > 0
-        }
-        if consumed == wanted:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the worker did not consume within 60 s:\n{log.read_text()[-3000:]}")

@@ -5,9 +5,6 @@ announces itself with DocumentGenerated on the broker (sent by the api process's
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -31,35 +28,8 @@ from tests.support import servers
 def worker(documents_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`kim node worker` for the documents service of the test node, ready when it consumes."""
     log = tmp_path_factory.mktemp("documents-worker") / "worker.log"
-    kim = str(Path(sys.executable).with_name("kim"))
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [kim, "node", "worker"],
-            env=servers.node_environment(documents_settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        admin, deadline = servers.broker_admin(documents_settings), time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            queues = admin.queues(documents_settings.node_id)
-            if any(
-                "ContractsRequested" in str(q["name"]) and int(str(q.get("consumers", 0))) for q in queues
-            ):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"the worker did not consume within 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with servers.running_worker(documents_settings, log, {"ContractsRequested": 1}):
         yield log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
