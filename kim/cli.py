@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -211,21 +213,30 @@ PASSWORDS_OPTION = typer.Option(None, help="Passwords file of the local test use
 def node_join(node_id: str, dev_user: str = DEV_USER_OPTION,
               passwords: Path = PASSWORDS_OPTION) -> None:
     """Enter the node (certificate fingerprint, endpoints) into the federation's node directory."""
+    from kim import nodes
+
+    with _directory_call():
+        nodes.registration(node_id)  # says what is missing before anyone logs in
+        joined = nodes.join(node_id, _person_token(dev_user, passwords, node_id))
+    console.print(_joined_line(joined))
+
+
+@contextlib.contextmanager
+def _directory_call() -> Iterator[None]:
+    """A refused or failed call to the node directory ends the command with its reason."""
     import grpc
 
-    from kim import devlogin, nodes
+    from kim import devlogin
     from kim.errors import KimError
 
     try:
-        nodes.registration(node_id)  # says what is missing before anyone logs in
-        joined = nodes.join(node_id, _person_token(dev_user, passwords, node_id))
+        yield
     except (KimError, devlogin.LoginFailed, ValueError, LookupError) as exc:
         console.print(f"[red]{getattr(exc, 'message', exc)}[/]", highlight=False)
         raise typer.Exit(1) from None
     except grpc.RpcError as exc:
         console.print(f"[red]{exc.code().name}: {exc.details()}[/]", highlight=False)
         raise typer.Exit(1) from None
-    console.print(_joined_line(joined))
 
 
 def _joined_line(joined: Joined) -> str:
@@ -247,19 +258,10 @@ def node_approve(
     dev_user: str = DEV_USER_OPTION, passwords: Path = PASSWORDS_OPTION,
 ) -> None:
     """The Kreis admits a node that asked to join (node_admin of the Kreis)."""
-    import grpc
+    from kim import nodes
 
-    from kim import devlogin, nodes
-    from kim.errors import KimError
-
-    try:
+    with _directory_call():
         joined = nodes.approve(node_id, via, _person_token(dev_user, passwords, via), reason)
-    except (KimError, devlogin.LoginFailed, ValueError, LookupError) as exc:
-        console.print(f"[red]{getattr(exc, 'message', exc)}[/]", highlight=False)
-        raise typer.Exit(1) from None
-    except grpc.RpcError as exc:
-        console.print(f"[red]{exc.code().name}: {exc.details()}[/]", highlight=False)
-        raise typer.Exit(1) from None
     console.print(_joined_line(joined))
 
 
