@@ -45,10 +45,17 @@ _CODES: dict[type[errors.KimError], int] = {
 
 @dataclass(frozen=True)
 class Peer:
-    """The node at the other end of a mutual-TLS connection, as its certificate names it."""
+    """The node at the other end of a mutual-TLS connection: what its certificate names
+    (fingerprint, common name), what the node directory says of it (node id, organisation,
+    role; empty until the peer check has read the directory) and on whose behalf it asks
+    (`acting_user`, metadata "x-kim-acting-user"; empty when the node asks for itself)."""
 
     fingerprint: str
     common_name: str
+    node_id: str = ""
+    organization: str = ""
+    role: str = ""
+    acting_user: str = ""
 
 
 #: The peer node of the federation call being served (set by the peer interceptor).
