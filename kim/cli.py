@@ -268,13 +268,33 @@ def node_approve(
 @node_app.command("link")
 def node_link(
     node_id: str,
-    peers: list[str] = typer.Argument(..., help="nodes whose events NODE_ID receives"),  # noqa: B008
+    peers: list[str] = typer.Argument(None, help="nodes whose events NODE_ID receives "  # noqa: B008
+                                      "(default with --peer-uris: every peer named there)"),
+    peer_uri: str = typer.Option(None, help="The peer's broker, e.g. amqps://…, when it is not "
+                                 "configured on this machine (one peer only)"),
+    peer_uris: Path = typer.Option(  # noqa: B008
+        None, help="Folder with one file per peer node (its id) holding its broker URI, "
+        "e.g. a mounted Kubernetes Secret"),
 ) -> None:
     """Federate the peers' events into this node's broker (RabbitMQ exchange federation)."""
     from kim import nodes
 
-    for peer in peers:
-        nodes.link(node_id, peer)
+    uris = nodes.peer_uris(peer_uris) if peer_uris else {}
+    if peer_uri is not None:
+        if len(peers or []) != 1:
+            console.print("[red]--peer-uri gilt für genau einen Peer-Knoten.[/]")
+            raise typer.Exit(2)
+        uris[peers[0]] = peer_uri
+    chosen = peers or sorted(uris)
+    if not chosen:
+        console.print("[red]Kein Peer-Knoten angegeben (Argument oder --peer-uris).[/]")
+        raise typer.Exit(2)
+    for peer in chosen:
+        try:
+            nodes.link(node_id, peer, peer_uri=uris.get(peer))
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/]", highlight=False)
+            raise typer.Exit(1) from None
         console.print(f"node {node_id}: receives the events of {peer}")
 
 

@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.broker_admin import BrokerAdmin, with_vhost
+from kim.runtime.broker_admin import BrokerAdmin, vhost_of, with_vhost
 from kim.runtime.grpc_server import peer_channel
 from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
 from kim.runtime.settings import Settings
@@ -89,6 +89,9 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         "KIM_ORGANIZATION_ID": spec.organization_id,
         "KIM_GRPC_PORT": str(spec.grpc_port),
         "AMQP_URI": with_vhost(base.amqp_uri, spec.node_id),
+        # The broker the vhost lives on: `kim node link` sets the node's upstreams there, also
+        # when each node has a broker of its own (compose) and one command line links them all.
+        "RABBITMQ_MANAGEMENT_URL": base.rabbitmq_management_url,
     }
     if membership:
         secret_file = directory / "client-secret"
@@ -154,13 +157,40 @@ FEDERATED_EXCHANGES = ["case.events", "conference.events", "documents.events", "
                        "node.events"]
 
 
-def link(node_id: str, peer_id: str, exchanges: list[str] | None = None) -> None:
-    """Let `node_id` receive the events `peer_id` publishes (RabbitMQ exchange federation from
-    the peer's vhost into the node's); call it the other way round for the reverse direction."""
-    node, peer = _settings_from(environment(node_id)), _settings_from(environment(peer_id))
+def link(node_id: str, peer_id: str, exchanges: list[str] | None = None,
+         peer_uri: str | None = None) -> None:
+    """Let `node_id` receive the events `peer_id` publishes (RabbitMQ exchange federation into
+    the node's vhost on the node's broker); call it the other way round for the reverse direction.
+
+    The upstream is the peer's broker as `peer_uri` names it (another organisation's broker,
+    `amqps://` in production), else as the peer's configuration on this machine names it (its
+    vhost on the same local broker, or its own broker in compose). The node itself is read from
+    its node.env, or, where it runs from its environment alone (a Kubernetes Job), from that.
+    """
+    node = _own_settings(node_id)
+    uri = peer_uri or node_settings(peer_id).amqp_uri
     BrokerAdmin(node.rabbitmq_management_url, node.amqp_uri).link_upstream(
-        node_id, peer_id, peer.amqp_uri, exchanges or FEDERATED_EXCHANGES
+        vhost_of(node.amqp_uri), peer_id, uri, exchanges or FEDERATED_EXCHANGES
     )
+
+
+def peer_uris(directory: Path) -> dict[str, str]:
+    """Upstream URIs per peer node from a folder with one file per peer (its node id), as a
+    Kubernetes Secret is mounted; hidden entries (the Secret's own links) are left out."""
+    return {path.name: path.read_text(encoding="utf-8").strip()
+            for path in sorted(directory.iterdir())
+            if not path.name.startswith(".") and path.is_file()}
+
+
+def _own_settings(node_id: str) -> Settings:
+    if (node_dir(node_id) / "node.env").exists():
+        return node_settings(node_id)
+    settings = Settings()
+    if settings.node_id != node_id:
+        raise FileNotFoundError(
+            f"node {node_id!r} has no configuration here (and this environment is node "
+            f"{settings.node_id!r}); run `kim node init {node_id}`")
+    return settings
 
 
 def environment(node_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """RabbitMQ administration through its management API: a node's own virtual host.
 
 One broker with one vhost per node is the local layout (the federation links vhosts); in
-compose and Kubernetes each node has its own broker and uses its default vhost.
+compose and Kubernetes each node has its own broker, and a federation upstream names the peer's
+broker by its URI (TLS in production: `amqps://...`). Either way a node's vhost is the one its
+AMQP URI names (`vhost_of`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class BrokerAdmin:
     def queues(self, vhost: str) -> list[dict[str, object]]:
         result: list[dict[str, object]] = self._call("GET", f"queues/{quote(vhost, safe='')}").json()
         return result
+
+
+def vhost_of(amqp_uri: str) -> str:
+    """The vhost an AMQP URI names; no path or "/" is RabbitMQ's default vhost "/"."""
+    path = urlsplit(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 def with_vhost(amqp_uri: str, vhost: str) -> str:
