@@ -1,10 +1,8 @@
-"""Port `CaseFigures`: the node's monitoring figures as the case service gives them to the caller
-(kim.case.v1 GetFigures), as plain values, so the mapping into a Monitoringbericht or a
-Drucksache (`live.py`) is tested without a server. The gRPC adapter is `figures_client.py`.
-
-The figures arrive already suppressed: a cell below 5 is "< 5", a cell withheld so that a total
-cannot reveal a small one is "x", and neither carries a count (`count` is None). The documents
-service prints them as they are and never tries to reconstruct a suppressed figure.
+"""Ports of the monitoring figures: `CaseFigures`, the node's own figures as the case service
+gives them to the caller (kim.case.v1 CaseService.GetFigures, adapter `figures_client.py`), and
+`PeerFigures`, the figures of the other nodes of the federation as their case services give them
+to this node (kim.case.v1 CaseFederation.GetFigures over mutual TLS, adapter
+`federation_client.py`). The values themselves are the domain's (domain/figures.py).
 """
 
 from __future__ import annotations
@@ -12,49 +10,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.documents.domain.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
-@dataclass(frozen=True)
-class FigureCell:
-    key: str
-    label: str
-    visibility: str  # shown | suppressed | withheld
-    count: int | None
-    """Only where shown."""
+__all__ = ["CaseFigures", "CaseFiguresRecord", "FigureCell", "FigureTable", "MeanDuration", "PeerFigures",
+           "PeerNode"]
 
-    @property
-    def figure(self) -> int | str:
-        """The count where shown, otherwise "< 5" or "x", the domain's `Figure`."""
-        if self.visibility == "shown" and self.count is not None:
-            return self.count
-        return "x" if self.visibility == "withheld" else "< 5"
-
-
-@dataclass(frozen=True)
-class FigureTable:
-    cells: tuple[FigureCell, ...]
-    total: FigureCell
-
-
-@dataclass(frozen=True)
-class MeanDuration:
-    days: float | None
-    """None where fewer than 5 cases have the duration (suppressed)."""
-
-
-@dataclass(frozen=True)
-class CaseFiguresRecord:
-    by_status: FigureTable
-    by_zielgruppe: FigureTable
-    by_handlungsfeld: FigureTable
-    by_goal_outcome: FigureTable
-    by_barrier_category: FigureTable
-    days_to_decision: MeanDuration
-    days_open: MeanDuration
-    zielgruppen_version: int
-    suppression_note: str
+DISTRICT = "district"
+"""The node role of a Kreis: the only one the other nodes give their figures to."""
 
 
 class CaseFigures(Protocol):
     """One caller's view of the case service's figures (errors are `kim.errors`)."""
 
     def figures(self) -> CaseFiguresRecord: ...
+
+
+@dataclass(frozen=True)
+class PeerNode:
+    """An active entry of the node directory."""
+
+    node_id: str
+    organization: str
+    role: str
+
+
+class PeerFigures(Protocol):
+    """The federation as this node sees it (errors are `kim.errors`)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    def nodes(self) -> list[PeerNode]:
+        """The directory's active nodes, this node included."""
+        ...
+
+    def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
+        """One peer node's figures, asked on behalf of `acting_user` (for both audit trails)."""
+        ...
