@@ -108,10 +108,19 @@ def _fill_single(target: Message, value: Any) -> None:
         fill(target, value)
 
 
-def event_message(event: domain_events.Event) -> Message:
-    """The contract message of a domain event (same class name in events.proto)."""
+def event_message(event: domain_events.Event, owner_node: str = "") -> Message:
+    """The contract message of a domain event (same class name in events.proto). An event that
+    names the case's node (`owner_node`: the proposal, the erase request) gets `owner_node`,
+    the node writing it, unless the event names one itself; a brief is the same message
+    `GetCaseBrief` answers with."""
+    if owner_node and getattr(event, "owner_node", None) == "":
+        event = dataclasses.replace(event, owner_node=owner_node)  # type: ignore[call-arg]
     cls: type[Message] = getattr(events_pb2, type(event).__name__)
-    return fill(cls(), event)
+    message = fill(cls(), event, skip=frozenset({"brief"}))
+    brief = getattr(event, "brief", None)
+    if brief is not None:
+        message.brief.CopyFrom(brief_message(event.case_id, brief))  # type: ignore[attr-defined]
+    return message
 
 
 # -- requests -> commands ---------------------------------------------------------------------------
@@ -217,6 +226,8 @@ def update_person_command(request: case_pb2.UpdatePersonRequest) -> UpdatePerson
 def case_message(case: Case) -> case_pb2.Case:
     message = fill(case_pb2.Case(), case, skip=frozenset({"eligibility"}))
     message.status_label = case.status.label
+    for consent, consent_message in zip(case.consents, message.consents, strict=True):
+        consent_message.erasure_outstanding = consent.erasure_outstanding
     message.eligibility.CopyFrom(eligibility_message(case.eligibility))
     return message
 

@@ -2,14 +2,16 @@
 
 Contract: `kim.conference.v1` (protos/kim/conference/v1/events.proto), published by the
 conference service on `conference.events`: the Fallkonferenz decisions about a case
-(admit with assignee, refer with target, defer, reject) and new Zielgruppen versions of the
-Lenkungsgruppe. Only the generated contract is imported, never the conference service.
+(admit with assignee, refer with target, defer, reject), new Zielgruppen versions of the
+Lenkungsgruppe, and the confirmations of erase requests (`CaseDataErased`, the answer of a
+receiving node to `kim.case.v1.ConsentRevoked`). Only the generated contract is imported,
+never the conference service.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from google.protobuf.message import Message
 
@@ -53,6 +55,21 @@ def decision(message: Message) -> Decision:
     else:
         raise TypeError(f"not a decision: {type(message).__name__}")
     return Decision(context.owner_node, context.decided_by, command)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """A receiving node erased what it held of a case of `owner_node` under a revoked consent."""
+
+    owner_node: str
+    command: c.ConfirmErasure
+
+
+def erasure(message: conference.CaseDataErased) -> ErasureReport:
+    erased_at = message.erased_at.ToDatetime(tzinfo=UTC) if message.HasField("erased_at") else None
+    return ErasureReport(message.owner_node, c.ConfirmErasure(
+        message.case_id, message.consent_id, message.erased_by_node, message.erased_by_org,
+        erased_at, message.summary))
 
 
 def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:

@@ -117,6 +117,7 @@ class AuditDocument(Document):
     purpose = StringField(default="")
     allowed = BooleanField(required=True)
     detail = StringField(default="")
+    actor_node = StringField(default="")
     previous_hash = StringField(required=True)
     entry_hash = StringField(required=True)
 
@@ -398,7 +399,7 @@ class MongoCaseRepository:
         """The change that writes `fields` as `version`, with the case's pending events."""
         change = self._store.new_change(case.case_id, version, fields, cause=cause)
         for event in case.pending_events:
-            record_event(change, contract.event_message(event), source_service=SERVICE,
+            record_event(change, contract.event_message(event, self.node_id), source_service=SERVICE,
                          source_node=self.node_id, correlation_id=event.case_id)
         return change
 
@@ -407,7 +408,7 @@ def _audit_entry(document: AuditDocument) -> AuditEntry:
     return from_primitive(AuditEntry, {
         name: getattr(document, name) for name in (
             "sequence", "occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call",
-            "purpose", "allowed", "detail", "previous_hash", "entry_hash")})
+            "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")})
 
 
 def _encode_token(created_at: datetime, case_id: str) -> str:

@@ -7,27 +7,32 @@ apart from the `CaseRepository` it is handed, so unit tests run it on an in-memo
 Every access to a case's data, allowed or refused, is written to the audit trail before the
 answer leaves (who, organisation, roles, case, call, purpose). A refusal on another
 organisation's case is audited and answered PermissionDenied without detail.
+
+Peer nodes of the federation act through the same layer (`peer_briefs`, `monitoring_figures`)
+as an `Actor.peer`: node, its organisation and federation role, and the person on whose behalf
+it asks; their audit entries name all four.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from kim.errors import FailedPrecondition, KimError, NotFound, PermissionDenied
 from services.case.domain import commands as c
+from services.case.domain import events as e
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
 from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.case import Case, local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.person import Person
-from services.case.domain.policy import Action, Actor, authorize
+from services.case.domain.policy import NO_ACCESS, Action, Actor, authorize, peer_refusal
 from services.case.domain.retention import anonymised, retention_due
-from services.case.domain.validation import format_date
+from services.case.domain.validation import Violations, format_date
 from services.case.domain.vocabulary import CaseStatus, Role
 from services.case.domain.zielgruppen import ZielgruppenCatalogue, validate_catalogue
-from services.case.inbound import Decision
+from services.case.inbound import Decision, ErasureReport
 from services.case.repository import CaseFilter, CaseRepository, PseudonymTaken
 from services.case.settings import RetentionMode
 
@@ -68,12 +73,24 @@ UNDECIDED = frozenset({CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEF
 RETENTION_ACTOR = Actor("kim-retention", "", frozenset({Role.DATA_PROTECTION_OFFICER.value}))
 #: Who the audit trail names for re-checks on a new Zielgruppen version (the worker).
 ZIELGRUPPEN_ACTOR = Actor("kim-zielgruppen", "", frozenset())
+#: At most this many briefs per call of a peer node (federation.proto).
+MAX_PEER_BRIEFS = 200
+PEER_BRIEF_PURPOSE = "Fallkonferenz"
+FIGURES_DETAIL = "Aggregierte Kennzahlen, kleine Zahlen unterdrückt"
 
 
 @dataclass(frozen=True)
 class BriefPage:
     briefs: list[tuple[str, CaseBrief]]
     next_page_token: str
+
+
+@dataclass(frozen=True)
+class PeerBriefs:
+    """What a peer node gets: briefs by case id, and the ids it does not get (never why)."""
+
+    briefs: list[tuple[str, CaseBrief]]
+    unavailable: list[str]
 
 
 class CaseService:
@@ -109,8 +126,9 @@ class CaseService:
         case = self._load(actor, case_id, call, purpose, now)
         self._guard(actor, action, case, call, purpose, now)
         handler(case, command, actor, now)
+        detail = self._with_brief(case, now) if isinstance(command, c.SubmitForReview) else ""
         self.repository.save(case, cause=cause)
-        self._audit(actor, case_id, call, purpose, True, now)
+        self._audit(actor, case_id, call, purpose, True, now, detail=detail)
         return case
 
     def update_person(self, actor: Actor, case_id: str,
@@ -147,6 +165,22 @@ class CaseService:
         actor = Actor(decision.decided_by or "fallkonferenz", case.coordination_org,
                       frozenset({Role.COORDINATOR.value}))
         return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
+
+    def confirm_erasure(self, report: ErasureReport, event_id: str) -> Case | None:
+        """A receiving node's answer to the erase request of a revoked consent, recorded once
+        per event id (None: already recorded). The audit entry names that node and its
+        organisation as the actor: it reported, this node only writes it down."""
+        if self.repository.applied(event_id):
+            return None
+        command = report.command
+        now = self.clock()
+        actor = Actor.peer(command.erased_by_node, command.erased_by_org, "")
+        case = self._load(actor, command.case_id, "ConfirmErasure", "Löschbestätigung", now)
+        case.confirm_erasure(command, actor, now)
+        self.repository.save(case, cause=event_id)
+        self._audit(actor, case.case_id, "ConfirmErasure", "Löschbestätigung", True, now,
+                    detail=f"Einwilligung {command.consent_id}: {command.summary or 'gelöscht'}"[:500])
+        return case
 
     def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool:
         """A new Zielgruppen version of the Lenkungsgruppe; a version already stored is kept.
@@ -214,8 +248,52 @@ class CaseService:
         catalogue = self.repository.current_catalogue()
         result = monitoring_figures(self.repository.figures(),
                                     {d.key: d.name for d in catalogue.definitions})
-        self._audit(actor, "", "GetFigures", "Monitoring", True, now)
+        self._audit(actor, "", "GetFigures", "Monitoring", True, now, detail=FIGURES_DETAIL)
         return result, catalogue.version
+
+    # -- what peer nodes of the federation ask -------------------------------------------------
+
+    def peer_briefs(self, actor: Actor, case_ids: Sequence[str], purpose: str = "") -> PeerBriefs:
+        """Briefs of the cases proposed to the peer's organisation whose consent still covers
+        its Fallkonferenz; every other id (unknown, not proposed to it, consent revoked or
+        expired, person erased) goes to `unavailable`, alike. Each id, served or not, is one
+        audit entry on its case with the reason for this node's data protection officer."""
+        v = Violations()
+        ids: list[str] = []
+        if not case_ids:
+            v.add("case_ids", "Mindestens eine Fall-ID angeben.")
+        elif len(case_ids) > MAX_PEER_BRIEFS:
+            v.add("case_ids", f"Höchstens {MAX_PEER_BRIEFS} Fall-IDs je Aufruf (angegeben: {len(case_ids)}).")
+        else:
+            ids = [v.identifier(f"case_ids[{i}]", case_id) for i, case_id in enumerate(case_ids)]
+        purpose = v.text("purpose", purpose, required=False) or PEER_BRIEF_PURPOSE
+        v.raise_if_any()
+        if not actor.is_peer:
+            raise PermissionDenied(NO_ACCESS)
+        now = self.clock()
+        today = local_date(now)
+        briefs: list[tuple[str, CaseBrief]] = []
+        unavailable: list[str] = []
+        for case_id in dict.fromkeys(ids):
+            brief, reason = None, ""
+            try:
+                case = self.repository.get(case_id)
+                reason = peer_refusal(actor, Action.READ_BRIEF, case, today)
+                if not reason:
+                    brief = build_brief(case, self.repository.get_person(case_id), today)
+            except NotFound:
+                reason = "unbekannter Fall"
+            except FailedPrecondition as error:  # retention erased the person
+                reason = error.message
+            if brief is None:
+                self._audit(actor, case_id, "GetCaseBriefs", purpose, False, now, detail=reason)
+                unavailable.append(case_id)
+                continue
+            consents = ", ".join(case.conference_coverage(actor.organization, today).consent_ids)
+            self._audit(actor, case_id, "GetCaseBriefs", purpose, True, now,
+                        detail=f"Kurzinformation übermittelt (Einwilligung {consents})")
+            briefs.append((case_id, brief))
+        return PeerBriefs(briefs, unavailable)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -305,15 +383,32 @@ class CaseService:
         try:
             authorize(actor, action, case, node_org=self.node_org, on=local_date(now))
         except PermissionDenied as error:
-            self._audit(actor, case.case_id if case else "", call, purpose, False, now, detail=error.message)
+            # A peer is told only NO_ACCESS; the trail keeps the reason for the DPO.
+            detail = (peer_refusal(actor, action, case, local_date(now)) if actor.is_peer else "") \
+                or error.message
+            self._audit(actor, case.case_id if case else "", call, purpose, False, now, detail=detail)
             raise
+
+    def _with_brief(self, case: Case, now: datetime) -> str:
+        """The Fallvorschlag's event gets the pseudonymised brief (built from the person, which
+        the aggregate does not hold); returns the audit detail of that disclosure."""
+        brief = build_brief(case, self.repository.get_person(case.case_id), local_date(now))
+        case.pending_events = [replace(event, brief=brief) if isinstance(event, e.CaseSubmittedForReview)
+                               else event for event in case.pending_events]
+        if case.coordination_org == case.owner_org:
+            return ""
+        consent = next((event.consent_id for event in case.pending_events
+                        if isinstance(event, e.CaseSubmittedForReview)), "")
+        return f"Kurzinformation an {case.coordination_org} übermittelt (Einwilligung {consent})"
 
     def _audit(self, actor: Actor, case_id: str, call: str, purpose: str, allowed: bool, now: datetime,
                detail: str = "") -> None:
+        # A peer has no personal roles here: its federation role stands in the trail instead.
+        roles = tuple(sorted(actor.roles)) or ((actor.node_role,) if actor.node_role else ())
         self.repository.append_audit(AuditDraft(
             occurred_at=now, actor_subject=actor.subject, actor_org=actor.organization,
-            actor_roles=tuple(sorted(actor.roles)), case_id=case_id, call=call,
-            purpose=purpose[:200], allowed=allowed, detail=detail))
+            actor_roles=roles, case_id=case_id, call=call,
+            purpose=purpose[:200], allowed=allowed, detail=detail[:500], actor_node=actor.node))
 
 
 def _matched(case: Case) -> str:

@@ -4,6 +4,9 @@
   target, deferral, rejection) for the cases of this node, each applied once per event id:
   the write records the envelope id, a redelivery finds it and changes nothing.
 - New Zielgruppen versions of the Lenkungsgruppe (stored once per version).
+- Erase confirmations (`kim.conference.v1.CaseDataErased`: a node of a revoked consent's
+  recipient organisation erased what it held) for the cases of this node, recorded on the
+  case once per event id.
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
 
@@ -84,6 +87,27 @@ class CaseWorker(ProbeResponder):
             return
         if case is None:
             log.info("decision %s already applied", envelope.id)
+
+    @event_handler(CONFERENCE, events.event_type(conference.CaseDataErased),  # type: ignore[untyped-decorator]
+                   handler_type=SERVICE_POOL, reliable_delivery=True)
+    def on_case_data_erased(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, conference.CaseDataErased)
+        report = inbound.erasure(message)
+        if report.owner_node != self.database.node_id:
+            return  # a case of another node: its own worker records it
+        try:
+            case = self.cases.confirm_erasure(report, envelope.id)
+        except KimError as error:
+            # Unknown case or consent, a consent not revoked, a receiver the consent did not
+            # name: refused for good; requeueing would only repeat the refusal.
+            log.warning("erase confirmation %s for case %s not recorded: %s",
+                        envelope.id, message.case_id, error.message)
+            return
+        if case is None:
+            log.info("erase confirmation %s already recorded", envelope.id)
+        else:
+            log.info("erase confirmation %s recorded on case %s", envelope.id, message.case_id)
 
     @event_handler(CONFERENCE, events.event_type(conference.ZielgruppenDefined),  # type: ignore[untyped-decorator]
                    handler_type=SERVICE_POOL, reliable_delivery=True)

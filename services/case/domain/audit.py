@@ -32,13 +32,18 @@ class AuditEntry:
     detail: str = ""
     previous_hash: str = GENESIS_HASH
     entry_hash: str = ""
+    #: The peer node through which the actor asked (federation calls); "" for this node's own.
+    actor_node: str = ""
 
     def canonical(self) -> bytes:
         """The hashed content: every field but the hash itself, in a fixed JSON form.
         Timestamps are normalised to UTC microseconds, as MongoDB stores milliseconds the
-        caller truncates before sealing (see `seal`)."""
+        caller truncates before sealing (see `seal`). `actor_node` is hashed only when set, so
+        the entries sealed before it existed still verify."""
         content = asdict(self)
         content.pop("entry_hash")
+        if not self.actor_node:
+            content.pop("actor_node")
         content["occurred_at"] = _utc(self.occurred_at).isoformat(timespec="milliseconds")
         content["actor_roles"] = sorted(self.actor_roles)
         return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
@@ -60,6 +65,7 @@ class AuditDraft:
     purpose: str
     allowed: bool
     detail: str = ""
+    actor_node: str = ""
 
 
 def seal(draft: AuditDraft, previous: AuditEntry | None) -> AuditEntry:
@@ -78,6 +84,7 @@ def seal(draft: AuditDraft, previous: AuditEntry | None) -> AuditEntry:
         purpose=draft.purpose,
         allowed=draft.allowed,
         detail=draft.detail,
+        actor_node=draft.actor_node,
         previous_hash=GENESIS_HASH if previous is None else previous.entry_hash,
     )
     return replace(entry, entry_hash=entry.compute_hash())

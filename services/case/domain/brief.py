@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from services.case.domain.case import Case
 from services.case.domain.person import Person
 from services.case.domain.vocabulary import (
     BarrierCategory,
@@ -20,6 +20,9 @@ from services.case.domain.vocabulary import (
     Handlungsfeld,
     Rechtskreis,
 )
+
+if TYPE_CHECKING:  # the case's events carry a brief: case.py imports this module's users
+    from services.case.domain.case import Case
 
 #: Bands chosen along the default Zielgruppen (minors, up to 27, older than 27) so that a
 #: brief shows whether an age rule applies without narrowing the person down further.

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from services.case.domain import commands as c
 from services.case.domain import events as e
-from services.case.domain.consent import Consent, Coverage, coverage
+from services.case.domain.consent import Consent, Coverage, ErasureConfirmation, coverage
 from services.case.domain.lifecycle import (
     OPEN_STATES,
     WORKING_STATES,
@@ -54,6 +54,9 @@ REVIEW_INTERVAL_MONTHS = 3
 
 #: What a Fallübergabe to another organisation discloses: the whole case.
 TRANSFER_CATEGORIES: tuple[DataCategory, ...] = (DataCategory.STAMMDATEN, DataCategory.FALLDOKUMENTATION)
+#: What discussing a case in the Fallkonferenz of another organisation discloses: the
+#: Fallvorschlag and the pseudonymised brief.
+CONFERENCE_CATEGORIES: tuple[DataCategory, ...] = (DataCategory.FALLDOKUMENTATION,)
 
 
 def local_date(moment: datetime) -> date:
@@ -302,13 +305,14 @@ class Case:
         note = v.text("note", command.note, required=False, max_len=LONG_TEXT)
         v.raise_if_any()
         ensure_transition(Transition.SUBMIT_FOR_REVIEW, self.status)
+        consent_id = ""
         if self.coordination_org != self.owner_org:
-            covered = self.disclosure_coverage(self.coordination_org, ConsentPurpose.FALLKONFERENZ,
-                                               (DataCategory.FALLDOKUMENTATION,), local_date(now))
+            covered = self.conference_coverage(self.coordination_org, local_date(now))
             if not covered.allowed:
                 raise FailedPrecondition(
                     "Für die Beratung in der Fallkonferenz fehlt eine gültige Einwilligung. "
                     + covered.reason)
+            consent_id = covered.consent_ids[0]
         self.status = S.IN_REVIEW
         for org in orgs:
             if org != self.owner_org and org not in self.access_orgs:
@@ -316,8 +320,10 @@ class Case:
         if note:
             self._journal(f"Zur Fallkonferenz angemeldet: {note}", actor, now)
         self._touch(now)
+        # The brief and the owner node are added by the service layer, which holds the person
+        # and knows the node (`with_brief`, the repository).
         self._emit(e.CaseSubmittedForReview, now, coordination_org=self.coordination_org,
-                   conference_orgs=tuple(orgs))
+                   conference_orgs=tuple(orgs), consent_id=consent_id)
 
     def admit(self, command: c.AdmitCase, actor: Actor, now: datetime) -> None:
         """Aufnahme ins Case Management, assigned to a case manager of a given organisation
@@ -612,11 +618,50 @@ class Case:
                    recipient_org=consent.recipient_org, revoked_on=revoked_on)
         return revoked
 
+    def confirm_erasure(self, command: c.ConfirmErasure, actor: Actor, now: datetime) -> ErasureConfirmation:
+        """A node of the revoked consent's recipient organisation erased what it held of the
+        case: recorded on the consent and in the journal, in every state (also closed, as the
+        revocation itself). A node confirms a revocation once; a confirmation of a consent that
+        is not revoked, or from an organisation the consent did not name, is refused."""
+        v = Violations()
+        node = v.identifier("erased_by_node", command.erased_by_node)
+        org = v.identifier("erased_by_org", command.erased_by_org)
+        summary = v.text("summary", command.summary, required=False, max_len=1000)
+        if command.erased_at is None:
+            v.add("erased_at", "Zeitpunkt der Löschung fehlt.")
+        v.raise_if_any("Die Löschbestätigung ist unvollständig.")
+        assert command.erased_at is not None
+        index = next((i for i, k in enumerate(self.consents) if k.consent_id == command.consent_id), None)
+        if index is None:
+            raise NotFound("Einwilligung nicht gefunden.")
+        consent = self.consents[index]
+        if consent.revoked_on is None:
+            raise FailedPrecondition(
+                "Die Einwilligung ist nicht widerrufen; eine Löschung wurde nicht verlangt.")
+        if org != consent.recipient_org:
+            raise FailedPrecondition(
+                f"Die Einwilligung galt der Organisation {consent.recipient_org}; von {org} wird keine "
+                "Löschbestätigung erwartet.")
+        if any(k.node == node for k in consent.erasure_confirmations):
+            raise FailedPrecondition(f"Der Knoten {node} hat die Löschung bereits bestätigt.")
+        confirmation = ErasureConfirmation(node, org, command.erased_at, summary, now)
+        self.consents[index] = replace(
+            consent, erasure_confirmations=(*consent.erasure_confirmations, confirmation))
+        erased = command.erased_at.astimezone(BERLIN)
+        self._journal(f"Löschung bestätigt durch {org} (Knoten {node}) am {format_date(erased.date())} "
+                      f"um {erased:%H:%M} Uhr" + (f": {summary}" if summary else "."), actor, now)
+        return confirmation
+
     def disclosure_coverage(
         self, recipient_org: str, purpose: ConsentPurpose, categories: tuple[DataCategory, ...], on: date,
     ) -> Coverage:
         return coverage(self.consents, recipient_org=recipient_org, purpose=purpose,
                         categories=categories, on=on)
+
+    def conference_coverage(self, org: str, on: date) -> Coverage:
+        """Whether the consents let `org`'s Fallkonferenz discuss the case on `on` (the
+        Fallvorschlag to it, and every brief a node of `org` asks for later)."""
+        return self.disclosure_coverage(org, ConsentPurpose.FALLKONFERENZ, CONFERENCE_CATEGORIES, on)
 
     # -- closure -------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ violation names ("person.birth_date", "outcomes[0].outcome").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from services.case.domain.person import PersonData
 
@@ -207,6 +207,19 @@ class RevokeConsent:
     consent_id: str
     revoked_on: date | None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ConfirmErasure:
+    """A receiving node answers the erase request of a revoked consent (not a user's command:
+    the worker takes it from `kim.conference.v1.CaseDataErased`)."""
+
+    case_id: str
+    consent_id: str
+    erased_by_node: str
+    erased_by_org: str
+    erased_at: datetime | None
+    summary: str = ""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,18 @@ from services.case.domain.vocabulary import ConsentKind, ConsentPurpose, DataCat
 
 
 @dataclass(frozen=True)
+class ErasureConfirmation:
+    """A node of the recipient organisation confirmed that it erased what it held of the case
+    under a revoked consent (its answer to the erase request `ConsentRevoked`)."""
+
+    node: str
+    organization: str
+    erased_at: datetime
+    summary: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class Consent:
     consent_id: str
     kind: ConsentKind
@@ -29,6 +41,15 @@ class Consent:
     recorded_at: datetime | None = None
     revoked_on: date | None = None
     revocation_reason: str = ""
+    #: The receivers' answers to the erase request of the revocation, in arrival order.
+    erasure_confirmations: tuple[ErasureConfirmation, ...] = ()
+
+    @property
+    def erasure_outstanding(self) -> bool:
+        """Revoked, and no node of the recipient organisation has confirmed the erasure yet.
+        The revocation asks the nodes of `recipient_org` (the receivers of the disclosure)."""
+        return self.revoked_on is not None and not any(
+            c.organization == self.recipient_org for c in self.erasure_confirmations)
 
     def valid_on(self, on: date) -> bool:
         if on < self.signed_on:

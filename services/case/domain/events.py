@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from services.case.domain.brief import CaseBrief
 from services.case.domain.vocabulary import (
     BarrierCategory,
     BarrierStatus,
@@ -56,8 +57,17 @@ class EligibilityRechecked(Event):
 
 @dataclass(frozen=True)
 class CaseSubmittedForReview(Event):
+    """The Fallvorschlag to the koordinierende Stelle: over the federation, how a Kommune or
+    Träger node proposes a case to its Kreis node. `consent_id` is the consent covering the
+    Fallkonferenz there ("" when the owner coordinates itself); the pseudonymised `brief` is
+    added by the service layer (it needs the person's age), `owner_node` when the event is
+    written (the repository knows the node)."""
+
     coordination_org: str
     conference_orgs: tuple[str, ...]
+    owner_node: str = ""
+    consent_id: str = ""
+    brief: CaseBrief | None = None
 
 
 @dataclass(frozen=True)
@@ -185,11 +195,13 @@ class ConsentRecorded(Event):
 
 @dataclass(frozen=True)
 class ConsentRevoked(Event):
-    """Receivers holding data under this consent erase it (and confirm)."""
+    """The erase request: the nodes of `recipient_org` holding data of the case under this
+    consent erase it and confirm to `owner_node` (filled when the event is written)."""
 
     consent_id: str
     recipient_org: str
     revoked_on: date
+    owner_node: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ Decided by the actor's organisation, roles and the case's own access list:
 - Steering members, clerks and node administrators never see single cases; coordinators,
   steering members and clerks of the node's organisation read the monitoring figures
   (aggregates, small numbers suppressed).
+- A peer node of the federation (an `Actor` with `node`, asking on behalf of one of its users)
+  acts by its node role, not by personal roles: a Kreis node (role "district") reads the
+  pseudonymised brief of a case proposed to its organisation while a valid consent covers the
+  Fallkonferenz there, and this node's monitoring figures; nothing else, whatever the user's
+  roles at home may be.
 
 Every refusal on a foreign case says the same thing, whether the case is on the list or not,
 so an answer never hints at a case's existence or state.
@@ -35,11 +40,25 @@ NO_ACCESS = "Kein Zugriff auf diesen Fall."
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, as the domain needs it (mapped from the runtime's Principal)."""
+    """Who acts, as the domain needs it (mapped from the runtime's Principal, or from the peer
+    node of a federation call: then `node` and `node_role` name that node, `subject` the person
+    on whose behalf it asks and `organization` the node's organisation)."""
 
     subject: str
     organization: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    node: str = ""
+    node_role: str = ""
+
+    @classmethod
+    def peer(cls, node: str, organization: str, node_role: str, acting_user: str = "") -> Actor:
+        """Node `node` of `organization` (federation role `node_role`) on behalf of
+        `acting_user`. Personal roles never travel between nodes, so a peer has none here."""
+        return cls(acting_user or f"Knoten {node}", organization, frozenset(), node, node_role)
+
+    @property
+    def is_peer(self) -> bool:
+        return bool(self.node)
 
     def has(self, role: Role) -> bool:
         return role.value in self.roles
@@ -125,6 +144,12 @@ CONSENTED_READS: dict[Action, tuple[DataCategory, ...]] = {
 }
 CONSENTED_READ_ROLES = frozenset({Role.COORDINATOR})
 
+#: What a peer node may do on one case, by its federation role: a brief only of a case proposed
+#: to the node's organisation and while a consent covers the Fallkonferenz there (`peer_refusal`).
+PEER_CASE_ACTIONS: dict[str, frozenset[Action]] = {"district": frozenset({A.READ_BRIEF})}
+#: What a peer node may do on this node as a whole: the aggregates, small numbers suppressed.
+PEER_NODE_ACTIONS: dict[str, frozenset[Action]] = {"district": frozenset({A.READ_FIGURES})}
+
 
 def allowed_actions(actor: Actor, owner_org: str) -> frozenset[Action]:
     """Node-level actions (propose, list, audit) for the actor's own organisation."""
@@ -137,6 +162,10 @@ def authorize(actor: Actor, action: Action, case: Case | None = None, *, node_or
               on: date | None = None) -> None:
     """Raises PermissionDenied unless `actor` may do `action` (on `case`, if one is given;
     otherwise on the node owned by `node_org`). `on` is the day consent must hold."""
+    if actor.is_peer:
+        if peer_refusal(actor, action, case, on):
+            raise PermissionDenied(NO_ACCESS)
+        return
     roles = [Role(r) for r in _known_roles(actor)]
     if case is None:
         if actor.organization == node_org and any(action in OWN_ORG[r] for r in roles):
@@ -156,6 +185,25 @@ def authorize(actor: Actor, action: Action, case: Case | None = None, *, node_or
         if covered.allowed:
             return
     raise PermissionDenied(NO_ACCESS)
+
+
+def peer_refusal(actor: Actor, action: Action, case: Case | None = None,
+                 on: date | None = None) -> str:
+    """Why the peer node `actor` may not do `action` (on `case`), in German, for this node's
+    audit trail only ("" when it may). The peer itself is always told the same NO_ACCESS."""
+    allowed = (PEER_NODE_ACTIONS if case is None else PEER_CASE_ACTIONS).get(actor.node_role, frozenset())
+    if action not in allowed:
+        return f"Die Knotenrolle „{actor.node_role or 'unbekannt'}“ erlaubt nicht, {action.label}."
+    if case is None:
+        return ""
+    if actor.organization == case.owner_org or not (
+            actor.organization == case.coordination_org or actor.organization in case.access_orgs):
+        return f"Der Fall ist der Organisation {actor.organization} nicht vorgeschlagen."
+    if on is None:
+        return "Ohne Stichtag ist keine Einwilligung prüfbar."
+    # The same consent the Fallvorschlag needed: revoked or expired, the brief stays home.
+    covered = case.conference_coverage(actor.organization, on)
+    return "" if covered.allowed else covered.reason
 
 
 def can(actor: Actor, action: Action, case: Case | None = None, *, node_org: str = "",
