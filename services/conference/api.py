@@ -6,7 +6,9 @@ the service layer (authorises, calls the domain, saves with events) -> response.
 `kim.errors`; the error interceptor maps them to status codes with German field violations.
 
 The agenda's briefs come from the case service through the `CaseBriefs` port; this module builds
-the gRPC adapter for each call with the caller's own token (case_client.py says why).
+the gRPC adapter for each call with the caller's own token (case_client.py says why), on a node
+of the federation wrapped in the adapter that also asks the owning nodes of proposals sent here
+(federated_cases.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from kim.conference.v1 import conference_pb2 as pb
 from kim.conference.v1 import conference_pb2_grpc
 from kim.conference.v1 import types_pb2 as types
 from kim.errors import Unauthenticated
+from kim.runtime.audit import LoggingAuditSink
 from kim.runtime.auth import current_principal
+from kim.runtime.federation import FederationClient
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
@@ -37,6 +41,7 @@ from services.conference.domain.vocabulary import (
     Topic,
     VoteChoice,
 )
+from services.conference.federated_cases import FederatedCaseBriefs, PeerCaller
 from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES
 from services.conference.repository import ConferenceRepository
 from services.conference.service import ConferenceService
@@ -70,7 +75,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self.notify_outbox: Callable[[], None] = lambda: None
 
     def _cases(self, context: grpc.ServicerContext) -> CaseBriefs:
-        return self.cases_for(bearer(context))
+        return self.cases_for(bearer(context), acting().person)
 
     def _saved(self, message: Any) -> Any:
         self.notify_outbox()  # the events of the save leave now, not at the next sweep
@@ -124,6 +129,13 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
                 conference=m.conference_message(conference),
                 added_case_ids=list(result.added),
                 skipped=[pb.SkippedCase(case_id=s.case_id, reason=s.reason) for s in result.skipped],
+                unreachable_nodes=[
+                    pb.UnreachableNode(
+                        node_id=u.node_id, organisation=u.organisation, reason=u.reason,
+                        case_ids=list(u.case_ids), pseudonyms=list(u.pseudonyms),
+                    )
+                    for u in result.unreachable
+                ],
             )
         )
 
@@ -435,12 +447,32 @@ def case_api_target(settings: Settings) -> str:
     return settings.case_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
 
 
-def registration(settings: Settings) -> Registration:
+#: Default of `registration(federation=...)`: build the client from the settings.
+FROM_SETTINGS: Any = object()
+
+
+def registration(settings: Settings, *, federation: PeerCaller | None = FROM_SETTINGS) -> Registration:
     """The api process connects the "conference" database before it adds servicers. The channel
-    to the case api connects lazily, at the first agenda built."""
+    to the case api connects lazily, at the first agenda built.
+
+    On a node of the federation (federation port and TLS folder set) one `FederationClient` per
+    api process fetches the briefs of other nodes' proposals (services/conference/
+    federated_cases.py); without, the agenda takes this node's cases only. `federation` replaces
+    that client (tests: a client with a fixed directory)."""
     channel = grpc.insecure_channel(case_api_target(settings))
     service = ConferenceService(ConferenceRepository(settings.node_id), register_org=settings.organization_id)
-    servicer = ConferenceServicer(service, lambda token: GrpcCaseBriefs(channel, token, settings.node_id))
+    if federation is FROM_SETTINGS:
+        # Refusals by a peer are audited on this side too (the api process's default sink).
+        federation = FederationClient.from_settings(settings, audit=LoggingAuditSink())
+    peers = federation
+
+    def cases_for(token: str, username: str) -> CaseBriefs:
+        local = GrpcCaseBriefs(channel, token, settings.node_id)
+        if peers is None:
+            return local
+        return FederatedCaseBriefs(local, peers, service.remote_open_proposals, acting_user=username)
+
+    servicer = ConferenceServicer(service, cases_for)
 
     def add_to_server(server: grpc.Server) -> None:
         conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)

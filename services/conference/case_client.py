@@ -22,7 +22,7 @@ import grpc
 
 from kim import errors
 from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2
-from services.conference.cases import CaseBriefs
+from services.conference.cases import AgendaCandidates, CaseBriefs
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis
 
@@ -31,7 +31,7 @@ PURPOSE = "Fallkonferenz"
 PAGE_SIZE = 100
 TIMEOUT_SECONDS = 15.0
 
-_AGE_BANDS = {
+AGE_BANDS = {
     "unter 18": AgeBand.UNDER_18,
     "18 bis 27": AgeBand.FROM_18_TO_27,
     "28 bis 39": AgeBand.FROM_28_TO_39,
@@ -55,13 +55,13 @@ class GrpcCaseBriefs(CaseBriefs):
         self._metadata = (("authorization", f"Bearer {bearer_token}"),)
         self._owner_node = owner_node
 
-    def agenda_candidates(self, coordination_org: str, conference_day: date) -> list[CaseBrief]:
+    def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
         # Submitted proposals only: the case service decides nothing that is still `proposed`.
         proposals = self._list(coordination_org, [types_pb2.CASE_STATUS_IN_REVIEW], None)
         reviews = self._list(coordination_org, [types_pb2.CASE_STATUS_ACTIVE], conference_day)
-        return [*proposals, *reviews]
+        return AgendaCandidates([*proposals, *reviews])
 
-    def brief(self, case_id: str, coordination_org: str) -> CaseBrief:
+    def brief(self, case_id: str, coordination_org: str, owner_node: str = "") -> CaseBrief:
         request = case_pb2.GetCaseBriefRequest(case_id=case_id, purpose=PURPOSE)
         return self._brief(self._call("GetCaseBrief", request), coordination_org)
 
@@ -100,10 +100,19 @@ class GrpcCaseBriefs(CaseBriefs):
             ) from error
 
     def _brief(self, m: case_pb2.CaseBrief, coordination_org: str) -> CaseBrief:
+        return brief_from_message(m, owner_node=self._owner_node, coordination_org=coordination_org)
+
+
+def brief_from_message(
+    m: case_pb2.CaseBrief, *, owner_node: str, coordination_org: str, proposed_on: date | None = None
+) -> CaseBrief:
+    """The domain brief of a `kim.case.v1.CaseBrief` that `owner_node` answered for the
+    Fallkonferenz of `coordination_org`. Raises Unavailable for a value this node cannot read."""
+    try:
         return CaseBrief(
             case_id=m.case_id,
             pseudonym=m.pseudonym,
-            owner_node=self._owner_node,
+            owner_node=owner_node,
             owner_org=m.owner_org,
             coordination_org=coordination_org,
             status=CaseStatus[types_pb2.CaseStatus.Name(m.status).removeprefix("CASE_STATUS_")],
@@ -118,8 +127,14 @@ class GrpcCaseBriefs(CaseBriefs):
                 Rechtskreis[types_pb2.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")]
                 for r in m.rechtskreise
             ),
+            proposed_on=proposed_on,
             review_due_on=_date(m.next_review_due) if m.HasField("next_review_due") else None,
         )
+    except (KeyError, ValueError, errors.InvalidArgument) as error:  # unreadable or incomplete
+        raise errors.Unavailable(
+            f"Der Fall-Dienst von {owner_node} meldet zu {m.pseudonym or m.case_id} einen "
+            f"unbekannten Wert ({error}); die Kurzinformation kann nicht übernommen werden."
+        ) from error
 
 
 def _date(value: types_pb2.Date) -> date | None:
@@ -128,7 +143,7 @@ def _date(value: types_pb2.Date) -> date | None:
 
 def _age_band(m: case_pb2.CaseBrief) -> AgeBand:
     try:
-        return _AGE_BANDS[m.age_band]
+        return AGE_BANDS[m.age_band]
     except KeyError:
         # A band this node does not know would be guessed wrong: better no agenda than that.
         raise errors.Unavailable(

@@ -108,6 +108,10 @@ _MAPPERS: dict[type[ev.Event], Callable[[Any], Message]] = {
         beschluss_id=e.beschluss_id, title=e.title, responsible_org=e.responsible_org,
         responsible_person=e.responsible_person, due_on=iso(e.due_on),
         status=enum_value(types.BeschlussStatus, e.status), days_overdue=e.days_overdue),
+    ev.CaseDataErased: lambda e: pb.CaseDataErased(
+        case_id=e.case_id, pseudonym=e.pseudonym, owner_node=e.owner_node, owner_org=e.owner_org,
+        consent_id=e.consent_id, erased_by_node=e.erased_by_node, erased_by_org=e.erased_by_org,
+        erased_at=timestamp(e.occurred_at), summary=e.summary),
     ev.BeschlussvorlageSubmitted: lambda e: pb.BeschlussvorlageSubmitted(
         projektgruppe_id=e.projektgruppe_id, vorlage_id=e.vorlage_id, title=e.title),
 }

@@ -256,6 +256,8 @@ def brief_message(b: CaseBrief) -> pb.CaseBrief:
         review_due_on=iso(b.review_due_on),
         fetched_at=ts(b.fetched_at),
     )
+    if b.erased_at is not None:
+        message.erased_at.CopyFrom(ts(b.erased_at))
     if b.identity is not None:
         i = b.identity
         message.identity.CopyFrom(

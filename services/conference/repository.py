@@ -18,10 +18,11 @@ plain finds, sorts, skip/limit, unique and compound indexes, no aggregation pipe
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
+from pymongo.errors import DuplicateKeyError
 
 from kim.errors import NotFound
 from kim.runtime.changes import ChangeDocument, VersionedStore
@@ -30,6 +31,7 @@ from services.conference import SERVICE, codec, contracts
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import PENDING_STATUSES, Beschluss, Lenkungsgruppe, Sitzung
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
+from services.conference.domain.proposals import Erasure, Proposal
 from services.conference.domain.vocabulary import ConferenceStatus
 
 ALIAS = SERVICE
@@ -126,6 +128,40 @@ class BarrierObservationDocument(Document):
     recorded_on = StringField(required=True)
 
 
+class ProposalDocument(Document):
+    """The registry of Fallvorschläge: one document per submission, inserted once and never
+    updated (FerretDB 1.24 updates are unisolated, docs/decisions.md); deleted on erasure."""
+
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "proposals",
+        "indexes": [
+            {"fields": ["proposal_id"], "unique": True}, ("coordination_org", "owner_node"), "case_id",
+        ],
+    }
+    proposal_id = StringField(required=True)
+    case_id = StringField(required=True)
+    owner_node = StringField(required=True)
+    coordination_org = StringField(required=True)
+    state = DictField(required=True)
+
+
+class ErasureDocument(_Aggregate):
+    """One erase request (per case and revoked consent): version 1 counts what is to be erased,
+    version 2 confirms it with `CaseDataErased` in its change's outbox."""
+
+    meta: dict[str, Any] = {
+        "db_alias": ALIAS, "collection": "erasures",
+        "indexes": [{"fields": ["erasure_id"], "unique": True}, "case_id"],
+    }
+    erasure_id = StringField(required=True)
+    case_id = StringField(required=True)
+    confirmed = IntField(default=0)
+
+
+class ErasureChange(ChangeDocument):
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "erasure_changes"}
+
+
 class ConferenceChange(ChangeDocument):
     meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "conference_changes"}
 
@@ -152,10 +188,12 @@ _STORES: dict[type[_Aggregate], VersionedStore[Any, Any]] = {
     SessionDocument: VersionedStore(SessionChange, SessionDocument, key="session_id"),
     BeschlussDocument: VersionedStore(BeschlussChange, BeschlussDocument, key="beschluss_id"),
     ProjektgruppeDocument: VersionedStore(ProjektgruppeChange, ProjektgruppeDocument, key="projektgruppe_id"),
+    ErasureDocument: VersionedStore(ErasureChange, ErasureDocument, key="erasure_id"),
 }
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
     ConferenceChange, LenkungsgruppeChange, SessionChange, BeschlussChange, ProjektgruppeChange,
+    ErasureChange,
 ]
 
 
@@ -336,3 +374,64 @@ class ConferenceRepository:
     def barrier_observations(self, coordination_org: str) -> list[BarrierObservation]:
         return [codec.decode(BarrierObservation, d.state)
                 for d in BarrierObservationDocument.objects(coordination_org=coordination_org)]
+
+    # ---- registry of Fallvorschläge
+
+    def record_proposal(self, proposal: Proposal) -> bool:
+        """False when this submission is registered already (a redelivered event)."""
+        try:
+            ProposalDocument._get_collection().insert_one({
+                "proposal_id": proposal.proposal_id, "case_id": proposal.case_id,
+                "owner_node": proposal.owner_node, "coordination_org": proposal.coordination_org,
+                "state": codec.encode(proposal),
+            })
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def proposals(self, coordination_org: str, *, other_than_node: str = "") -> list[Proposal]:
+        """Every registered submission to `coordination_org` (of other nodes than `other_than_node`)."""
+        filters: dict[str, Any] = {"coordination_org": coordination_org}
+        if other_than_node:
+            filters["owner_node__ne"] = other_than_node
+        return [codec.decode(Proposal, d.state) for d in ProposalDocument.objects(**filters)]
+
+    def proposals_of_case(self, case_id: str) -> list[Proposal]:
+        return [codec.decode(Proposal, d.state) for d in ProposalDocument.objects(case_id=case_id)]
+
+    def delete_proposals(self, case_id: str) -> int:
+        return int(ProposalDocument.objects(case_id=case_id).delete())
+
+    def decided_at(self, coordination_org: str, case_ids: list[str]) -> dict[str, datetime]:
+        """Case id -> the time of its latest decision in a Fallkonferenz of `coordination_org`."""
+        if not case_ids:
+            return {}
+        wanted, latest = set(case_ids), dict[str, datetime]()
+        for document in ConferenceDocument.objects(
+            coordination_org=coordination_org, case_ids__in=case_ids
+        ).only("state"):
+            for item in document.state.get("agenda", []):
+                case_id = item.get("brief", {}).get("case_id")
+                decided = (item.get("decision") or {}).get("decided_at")
+                if case_id in wanted and isinstance(decided, datetime):
+                    decided = decided if decided.tzinfo else decided.replace(tzinfo=UTC)
+                    if case_id not in latest or decided > latest[case_id]:
+                        latest[case_id] = decided
+        return latest
+
+    def conference_ids_with_case(self, case_id: str) -> list[str]:
+        return [d.conference_id for d in ConferenceDocument.objects(case_ids=case_id).only("conference_id")]
+
+    # ---- erasures
+
+    def erasure(self, erasure_id: str) -> Erasure | None:
+        try:
+            return self._load(ErasureDocument, erasure_id, Erasure, "")
+        except NotFound:
+            return None
+
+    def save_erasure(self, e: Erasure) -> None:
+        self._save(ErasureDocument, e.erasure_id, e, case_id=e.case_id, confirmed=int(e.confirmed))
+
+    def erased(self, case_id: str, consent_id: str) -> bool:
+        return ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from services.conference.cases import CaseBriefs
+from kim.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.conference.cases import CaseBriefs, UnreachableNode
 from services.conference.domain.fallkonferenz import (
-    AgendaBuildResult,
     Decision,
+    ErasureOutcome,
     Fallkonferenz,
     Participant,
+    Skipped,
 )
 from services.conference.domain.lenkungsgruppe import (
     Beschluss,
@@ -39,6 +40,7 @@ from services.conference.domain.projektgruppe import (
     ProjektgruppenMember,
     RegisterView,
 )
+from services.conference.domain.proposals import Erasure, Proposal, open_proposals
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     ConferenceStatus,
@@ -79,6 +81,24 @@ class ResultDeclaration:
     responsible_org: str = ""
     responsible_person: str = ""
     due_on: date | None = None
+
+
+@dataclass(frozen=True)
+class AgendaBuild:
+    added: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    unreachable: tuple[UnreachableNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """A revocation addressed to this node's organisation (`ConsentRevoked`)."""
+
+    case_id: str
+    consent_id: str
+    pseudonym: str
+    owner_org: str
+    owner_node: str  # the node that sent the request (the case's owner)
 
 
 def utc_now() -> datetime:
@@ -146,22 +166,23 @@ class ConferenceService:
         actor: Actor,
         conference_id: str,
         cases: CaseBriefs,
-    ) -> tuple[Fallkonferenz, AgendaBuildResult]:
+    ) -> tuple[Fallkonferenz, AgendaBuild]:
         conference = self.repository.conference(conference_id)
         require(actor, Action.PREPARE_CONFERENCE, conference=conference)
         # Authorised before any brief is fetched: a denied caller makes the case service read nothing.
-        briefs = cases.agenda_candidates(conference.coordination_org, conference.day)
-        result = conference.build_agenda(briefs, self.clock())
+        candidates = cases.agenda_candidates(conference.coordination_org, conference.day)
+        result = conference.build_agenda(candidates.briefs, self.clock(), candidates.withdrawn)
         self.repository.save_conference(conference)
-        return conference, result
+        return conference, AgendaBuild(result.added, result.skipped, candidates.unreachable)
 
     def refresh_brief(
         self, actor: Actor, conference_id: str, case_id: str, cases: CaseBriefs
     ) -> Fallkonferenz:
         conference = self.repository.conference(conference_id)
         require(actor, Action.PREPARE_CONFERENCE, conference=conference)
-        conference.item(case_id)  # NOT_FOUND before asking the case service about a stranger
-        conference.refresh_brief(cases.brief(case_id, conference.coordination_org))
+        item = conference.item(case_id)  # NOT_FOUND before asking the case service about a stranger
+        # From the node that owns the case (the brief names it; a remote one over the federation).
+        conference.refresh_brief(cases.brief(case_id, conference.coordination_org, item.brief.owner_node))
         self.repository.save_conference(conference)
         return conference
 
@@ -486,3 +507,91 @@ class ConferenceService:
     def record_barrier(self, observation: BarrierObservation) -> bool:
         """From the worker: an anonymised barrier event; False when it was already counted."""
         return self.repository.record_barrier(self.register_org, observation)
+
+    # ------------------------------------------------------------------ registry and erasure
+
+    def register_proposal(self, proposal: Proposal) -> str:
+        """From the worker: a Fallvorschlag to this node's koordinierende Stelle. Returns
+        "registered", "already registered" (a redelivery) or "consent revoked" (the erase
+        request for its consent overtook it: nothing is kept)."""
+        if proposal.consent_id and self.repository.erased(proposal.case_id, proposal.consent_id):
+            return "consent revoked"
+        return "registered" if self.repository.record_proposal(proposal) else "already registered"
+
+    def remote_open_proposals(self, coordination_org: str) -> list[Proposal]:
+        """The proposals other nodes sent to `coordination_org` that no Fallkonferenz here has
+        decided since they were submitted (their owners are asked for fresh briefs)."""
+        proposals = self.repository.proposals(coordination_org, other_than_node=self.repository.node_id)
+        decided = self.repository.decided_at(coordination_org, sorted({p.case_id for p in proposals}))
+        return open_proposals(proposals, decided)
+
+    def erase_case(self, request: ErasureRequest) -> tuple[Erasure, bool]:
+        """From the worker: erase what this node holds of the case, then confirm once. Returns the
+        erasure and whether this call confirmed it (False: confirmed before, a redelivery)."""
+        erasure_id = Erasure.id_for(request.case_id, request.consent_id)
+        erasure = self.repository.erasure(erasure_id)
+        if erasure is not None and erasure.confirmed:
+            return erasure, False
+        now = self.clock()
+        if erasure is None:
+            erasure = self._count_erasure(erasure_id, request, now)
+            try:
+                self.repository.save_erasure(erasure)
+            except AlreadyExists:  # another worker counted it first: go on with its counts
+                erasure = self.repository.erasure(erasure_id)
+                assert erasure is not None
+                if erasure.confirmed:
+                    return erasure, False
+        # Idempotent steps: a retry after a crash finds less to do, the counts stay the first ones.
+        self.repository.delete_proposals(request.case_id)
+        for conference_id in erasure.conference_ids:
+            self._erase_in_conference(conference_id, request.case_id, now)
+        erasure.confirm(now)
+        try:
+            self.repository.save_erasure(erasure)
+        except FailedPrecondition:  # another worker confirmed meanwhile
+            return erasure, False
+        return erasure, True
+
+    def _count_erasure(self, erasure_id: str, request: ErasureRequest, now: datetime) -> Erasure:
+        proposals = self.repository.proposals_of_case(request.case_id)
+        outcomes: dict[str, ErasureOutcome] = {}
+        for conference_id in self.repository.conference_ids_with_case(request.case_id):
+            # A dry run on a loaded copy (not saved): what the erasure will do there.
+            loaded = self.repository.conference(conference_id)
+            outcomes[conference_id] = loaded.erase_case(request.case_id, now)
+        return Erasure(
+            erasure_id=erasure_id,
+            case_id=request.case_id,
+            pseudonym=request.pseudonym or next((p.pseudonym for p in proposals), ""),
+            owner_node=request.owner_node or next((p.owner_node for p in proposals), ""),
+            owner_org=request.owner_org,
+            consent_id=request.consent_id,
+            coordination_org=self.register_org,
+            erased_by_node=self.repository.node_id,
+            requested_at=now,
+            proposals=len(proposals),
+            withdrawn=sum(o is ErasureOutcome.WITHDRAWN for o in outcomes.values()),
+            details_erased=sum(o is ErasureOutcome.DETAILS_ERASED for o in outcomes.values()),
+            kept_in_records=sum(o is ErasureOutcome.KEPT_IN_RECORD for o in outcomes.values()),
+            conference_ids=tuple(
+                c for c, o in outcomes.items()
+                if o in (ErasureOutcome.WITHDRAWN, ErasureOutcome.DETAILS_ERASED)
+            ),
+        )
+
+    def _erase_in_conference(
+        self, conference_id: str, case_id: str, now: datetime, attempts: int = 5
+    ) -> None:
+        for attempt in range(attempts):
+            conference = self.repository.conference(conference_id)
+            if conference.erase_case(case_id, now) not in (
+                ErasureOutcome.WITHDRAWN, ErasureOutcome.DETAILS_ERASED
+            ):
+                return
+            try:
+                self.repository.save_conference(conference)
+                return
+            except FailedPrecondition:  # a coordinator saved the conference meanwhile: reload
+                if attempt == attempts - 1:
+                    raise

@@ -8,6 +8,15 @@
   written with the Beschluss (outbox); the api process's relay publishes it. Several workers
   may run; the repository's optimistic lock lets one of them write each reminder.
 
+- `CaseSubmittedForReview` (local, and from Stadt/Caritas nodes over event federation) addressed
+  to this node's organisation (`KIM_ORGANIZATION_ID`) is a Fallvorschlag: registered once per
+  submission with what the event carries (pseudonym, owning node, consent, brief fields; no
+  personal data). The agenda asks the owning node for a fresh brief (federated_cases.py).
+- `ConsentRevoked` addressed to this node's organisation is an erase request: the registry
+  entries of the case and its briefs in Fallkonferenzen not yet closed are erased, then
+  `CaseDataErased` is written to the erasure's outbox (the api process's relay publishes it),
+  once per revocation however often the request is delivered.
+
 No gRPC here (eventlet); storage only through the service layer.
 """
 
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.timer import timer
@@ -22,14 +32,17 @@ from nameko.timer import timer
 from kim.case.v1 import events_pb2 as case_events
 from kim.case.v1 import types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
+from kim.errors import KimError
 from kim.runtime import events
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.conference import SERVICE
+from services.conference.case_client import AGE_BANDS
 from services.conference.domain.projektgruppe import BarrierObservation
+from services.conference.domain.proposals import Proposal
 from services.conference.domain.vocabulary import BarrierCategory, Handlungsfeld, Rechtskreis
 from services.conference.repository import ConferenceRepository
-from services.conference.service import ConferenceService
+from services.conference.service import ConferenceService, ErasureRequest
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +78,43 @@ def observation(message: case_events.BarrierRecorded) -> BarrierObservation:
     )
 
 
+def _when(message: Any, envelope: EventEnvelope) -> datetime:
+    if message.HasField("occurred_at"):
+        when: datetime = message.occurred_at.ToDatetime(tzinfo=UTC)
+        return when
+    if envelope.HasField("occurred_at"):
+        return envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def proposal(envelope: EventEnvelope, message: case_events.CaseSubmittedForReview) -> Proposal:
+    """The registry entry of a submitted Fallvorschlag: the event's pseudonymised fields only."""
+    brief = message.brief
+    return Proposal(
+        case_id=message.case_id,
+        # Older case nodes sent no owner_node: the node that published the event owns the case.
+        owner_node=message.owner_node or envelope.source_node,
+        owner_org=message.owner_org,
+        coordination_org=message.coordination_org,
+        pseudonym=message.pseudonym or brief.pseudonym,
+        consent_id=message.consent_id,
+        submitted_at=_when(message, envelope),
+        received_at=datetime.now(UTC),
+        zielgruppe=brief.zielgruppe,
+        zielgruppen_version=brief.zielgruppen_version,
+        handlungsfelder=tuple(
+            Handlungsfeld[case_types.Handlungsfeld.Name(h).removeprefix("HANDLUNGSFELD_")]
+            for h in brief.handlungsfelder
+        ),
+        rechtskreise=tuple(
+            Rechtskreis[case_types.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")]
+            for r in brief.rechtskreise
+        ),
+        age_band=AGE_BANDS.get(brief.age_band),
+        received_as_umf=brief.received_as_umf,
+    )
+
+
 class ConferenceWorker(ProbeResponder):
     name = SERVICE
     database = NodeDatabase(SERVICE)
@@ -92,3 +142,44 @@ class ConferenceWorker(ProbeResponder):
         reminded = _service(settings).remind_overdue()
         if reminded:
             log.info("reminded of %d overdue Beschlüsse: %s", len(reminded), ", ".join(reminded))
+
+    @event_handler(  # type: ignore[untyped-decorator]
+        "case",
+        events.event_type(case_events.CaseSubmittedForReview),
+        handler_type=SERVICE_POOL,
+        reliable_delivery=True,
+    )
+    def on_case_submitted(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, case_events.CaseSubmittedForReview)
+        settings: Settings = self.database
+        if message.coordination_org != settings.organization_id:
+            log.info("proposal %s of case %s is for %s, not for this node", envelope.id,
+                     message.case_id, message.coordination_org)
+            return
+        try:
+            outcome = _service(settings).register_proposal(proposal(envelope, message))
+        except (KeyError, ValueError, KimError) as exc:  # an event this node cannot read: log, do not loop
+            log.error("proposal %s not registered: %s", envelope.id, exc)
+            return
+        log.info("proposal %s of case %s %s", envelope.id, message.case_id, outcome)
+
+    @event_handler(  # type: ignore[untyped-decorator]
+        "case",
+        events.event_type(case_events.ConsentRevoked),
+        handler_type=SERVICE_POOL,
+        reliable_delivery=True,
+    )
+    def on_consent_revoked(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, case_events.ConsentRevoked)
+        settings: Settings = self.database
+        if message.recipient_org != settings.organization_id:
+            return  # another organisation's consent: nothing of it is held here
+        request = ErasureRequest(
+            case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
+            owner_org=message.owner_org, owner_node=envelope.source_node,
+        )
+        erasure, confirmed = _service(settings).erase_case(request)
+        log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
+                 "erased" if confirmed else "already erased", erasure.summary)

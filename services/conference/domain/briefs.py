@@ -59,7 +59,7 @@ class CaseBrief:
     owner_org: str
     coordination_org: str
     status: CaseStatus
-    age_band: AgeBand
+    age_band: AgeBand | None  # None only once the details are erased
     fetched_at: datetime
     zielgruppe: str = ""
     handlungsfelder: tuple[Handlungsfeld, ...] = ()
@@ -69,6 +69,9 @@ class CaseBrief:
     proposed_on: date | None = None
     review_due_on: date | None = None
     identity: DisclosedIdentity | None = None
+    #: When the person revoked the consent after the decision was taken: what describes the case
+    #: is gone, the pseudonym stays as the reference of the decision (docs/conference.md).
+    erased_at: datetime | None = None
 
     def __post_init__(self) -> None:
         v = Violations()
@@ -83,6 +86,21 @@ class CaseBrief:
         if self.identity is None or self.identity.consent.covers(organisation, on):
             return self
         return replace(self, identity=None)
+
+    def erased(self, now: datetime) -> CaseBrief:
+        """This brief without its details: only what names the decision's case (id, pseudonym,
+        owning node and organisation, koordinierende Stelle) and its status stay."""
+        return CaseBrief(
+            case_id=self.case_id,
+            pseudonym=self.pseudonym,
+            owner_node=self.owner_node,
+            owner_org=self.owner_org,
+            coordination_org=self.coordination_org,
+            status=self.status,
+            age_band=None,
+            fetched_at=self.fetched_at,
+            erased_at=self.erased_at or now,
+        )
 
     @property
     def is_review_candidate(self) -> bool:

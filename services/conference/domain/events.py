@@ -181,3 +181,18 @@ class BeschlussvorlageSubmitted(Event):
     projektgruppe_id: str
     vorlage_id: str
     title: str
+
+
+@dataclass(frozen=True)
+class CaseDataErased(Event):
+    """The answer to an erase request (the owner's `ConsentRevoked` addressed to this Stelle):
+    what this node held of the case under the revoked consent is erased."""
+
+    case_id: str
+    pseudonym: str
+    owner_node: str
+    owner_org: str
+    consent_id: str
+    erased_by_node: str
+    erased_by_org: str
+    summary: str

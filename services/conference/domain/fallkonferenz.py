@@ -11,8 +11,10 @@ Items left undecided at closing stay with their cases and come up again at the n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import Enum
 
 from kim.errors import FailedPrecondition, NotFound
 from services.conference.domain import events as ev
@@ -136,6 +138,13 @@ class AgendaItem:
         return self.brief.case_id
 
 
+class ErasureOutcome(Enum):
+    ABSENT = "absent"  # the case is not (or no longer) on this agenda
+    WITHDRAWN = "withdrawn"  # undecided: item and brief removed
+    DETAILS_ERASED = "details_erased"  # decided, conference not closed: pseudonym and decision kept
+    KEPT_IN_RECORD = "kept_in_record"  # closed: the frozen record stays
+
+
 @dataclass(frozen=True)
 class Skipped:
     case_id: str
@@ -253,10 +262,13 @@ class Fallkonferenz:
             p.role is not ParticipantRole.GUEST and p.organisation == organisation for p in self.participants
         )
 
-    def build_agenda(self, briefs: list[CaseBrief], now: datetime) -> AgendaBuildResult:
+    def build_agenda(
+        self, briefs: list[CaseBrief], now: datetime, withdrawn: Mapping[str, str] | None = None
+    ) -> AgendaBuildResult:
         """Adds every submitted Fallvorschlag (`in_review`) for this koordinierende Stelle and every
         active case whose quarterly review is due by the conference day; says why each other brief
-        was left out."""
+        was left out. `withdrawn`: case id -> why its owning node no longer releases it (consent
+        revoked or expired); such a case is taken off the agenda if it is on it, and never added."""
         if self.status not in (ConferenceStatus.PLANNED, ConferenceStatus.PREPARED):
             raise FailedPrecondition(
                 f"Die Tagesordnung kann nur vor Beginn der Fallkonferenz erstellt werden "
@@ -264,6 +276,10 @@ class Fallkonferenz:
             )
         added: list[AgendaItem] = []
         skipped: list[Skipped] = []
+        for case_id, reason in (withdrawn or {}).items():
+            self._remove_item(case_id)  # nothing is decided before the start
+            skipped.append(Skipped(case_id, reason))
+        briefs = [b for b in briefs if b.case_id not in (withdrawn or {})]
         present = {item.case_id for item in self.agenda}
         for raw in briefs:
             brief = raw.for_conference(self.coordination_org, self.day)
@@ -313,10 +329,42 @@ class Fallkonferenz:
             return AgendaItemKind.REVIEW
         return f"Fallstatus „{brief.status.label}“ gehört nicht in die Fallkonferenz"
 
+    def erase_case(self, case_id: str, now: datetime) -> ErasureOutcome:
+        """The person revoked the consent this Stelle held the case under. Before the record is
+        frozen: an undecided item leaves the agenda with its brief; a decided one (running
+        conference) keeps pseudonym and decision, the brief's details go. A closed conference is
+        the frozen record of decisions already sent to the owning node and stays as it is."""
+        if not any(item.case_id == case_id for item in self.agenda):
+            return ErasureOutcome.ABSENT
+        if self.status is ConferenceStatus.CLOSED:
+            return ErasureOutcome.KEPT_IN_RECORD
+        item = self.item(case_id)
+        if item.decision is None:
+            self._remove_item(case_id)
+            return ErasureOutcome.WITHDRAWN
+        if item.brief.erased_at is not None:
+            return ErasureOutcome.ABSENT  # erased before (a redelivered request)
+        item.brief = item.brief.erased(now)
+        return ErasureOutcome.DETAILS_ERASED
+
+    def _remove_item(self, case_id: str) -> bool:
+        kept = [item for item in self.agenda if item.case_id != case_id]
+        if len(kept) == len(self.agenda):
+            return False
+        for position, item in enumerate(kept, start=1):
+            item.position = position
+        self.agenda = kept
+        return True
+
     def refresh_brief(self, brief: CaseBrief) -> None:
         """Replaces an item's brief with a freshly fetched one (before the record is frozen)."""
         self._require_not_closed()
         item = self.item(brief.case_id)
+        if item.brief.erased_at is not None:
+            raise FailedPrecondition(
+                f"Die Angaben zu {item.brief.pseudonym} sind nach dem Widerruf der Einwilligung "
+                "gelöscht; sie werden nicht erneut abgerufen."
+            )
         item.brief = brief.for_conference(self.coordination_org, self.day)
 
     def start(self, now: datetime) -> None:
