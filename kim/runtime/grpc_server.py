@@ -11,10 +11,10 @@ import contextvars
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, Protocol
 
 import grpc
 from google.protobuf import any_pb2
@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 from mongoengine import NotUniqueError
 
 from kim import errors
+from kim.runtime.audit import AuditEvent, AuditSink
 from kim.runtime.auth import Principal, TokenValidator, current_principal
 from kim.runtime.pki import NodeCredentials, fingerprint
 
@@ -175,38 +176,185 @@ class AuthInterceptor(grpc.ServerInterceptor):
         return _wrap(handler, wrap)
 
 
-PeerCheck = Callable[[Peer], None]
+#: Full method path -> node roles allowed to call it over the mutual-TLS port, or None for
+#: any holder of a certificate of the federation's CA (only the node directory's join calls:
+#: a joining node is not in the directory yet). Each api module declares its own.
+FederationMethods = Mapping[str, frozenset[str] | None]
+
+#: Metadata naming the person on whose behalf a peer node calls (both audit trails).
+ACTING_USER_HEADER = "x-kim-acting-user"
+MAX_ACTING_USER_LENGTH = 200
+
+
+class PeerEntry(Protocol):
+    """What the node directory says of a certificate (kim.runtime.peers.PeerRecord)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def organization(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+class PeerCheck(Protocol):
+    """The directory check of a peer's certificate for `method`: returns the node's active
+    directory entry, or raises PermissionDenied (unknown, pending, revoked certificate) or
+    Unavailable (directory unreadable); it audits its own refusals."""
+
+    def __call__(self, peer: Peer, method: str) -> PeerEntry: ...
+
+
+def _federation_event(outcome: str, method: str, peer: Peer | None, reason: str = "",
+                      principal: Principal | None = None) -> AuditEvent:
+    extra = {"direction": "incoming"}
+    if peer is not None:
+        extra["fingerprint"] = peer.fingerprint
+        extra["common_name"] = peer.common_name
+        if peer.acting_user:
+            extra["acting_user"] = peer.acting_user
+    if principal is not None and principal.client_id:
+        extra["client_id"] = principal.client_id
+    return AuditEvent.now(
+        kind="federation", outcome=outcome, action=method,
+        subject=principal.subject if principal else None,
+        username=principal.username if principal else None,
+        organization=(peer.organization if peer and peer.organization else
+                      principal.organization if principal else None),
+        node=(peer.node_id or peer.common_name or None) if peer else None,
+        reason=reason, extra=extra,
+    )
+
+
+def acting_user_of(metadata: Mapping[str, Any]) -> str:
+    """The person named in "x-kim-acting-user" ("" if none); refuses what is no user name."""
+    value = metadata.get(ACTING_USER_HEADER, "")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = str(value)
+    if len(value) > MAX_ACTING_USER_LENGTH or not value.isprintable():
+        raise errors.InvalidArgument(
+            [errors.FieldViolation(
+                ACTING_USER_HEADER,
+                f"Höchstens {MAX_ACTING_USER_LENGTH} druckbare Zeichen (Benutzername der Person, "
+                "für die der Knoten anfragt).")],
+            "Die Angabe der handelnden Person ist ungültig.")
+    return value
 
 
 class PeerInterceptor(grpc.ServerInterceptor):
-    """Federation methods (`federation_prefixes`) are served only to a peer node that presented
-    a certificate of the federation's CA on the mutual-TLS port; `check(peer)` (the node
-    directory) raises PermissionDenied for a certificate that is not registered or revoked.
-    Other methods pass untouched: people call their own node with a token alone."""
+    """The door of the mutual-TLS port. A call that came with a client certificate (the
+    federation's CA verified it in the handshake) is served only for methods in `methods`:
+    with a role set, the certificate must belong to an active node of the directory (`check`)
+    whose role is in that set; with None, any certificate of the CA will do (the directory's
+    own join calls). Anything else on that port is refused: nobody lists another node's cases.
+    On the plain port, methods with a role set are refused; the rest is for people with a
+    token. Every refusal goes to `audit` (kind "federation"); granted peer calls are recorded by
+    `PeerTokenInterceptor`, once the token is checked too. Inside the servicer,
+    `current_peer` is the peer with its directory entry and the acting user."""
 
-    def __init__(self, federation_prefixes: tuple[str, ...], check: PeerCheck) -> None:
-        self._prefixes = federation_prefixes
+    def __init__(self, methods: FederationMethods, check: PeerCheck,
+                 audit: AuditSink | None = None) -> None:
+        self._methods = dict(methods)
         self._check = check
+        self._audit = audit
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
-        if handler is None or not details.method.startswith(self._prefixes):
-            return handler
+        if handler is None:
+            return None
+        method = details.method
+        declared = method in self._methods
+        roles = self._methods.get(method)
+        public = method.startswith(PUBLIC_METHOD_PREFIXES)
+        metadata = dict(details.invocation_metadata or ())
 
         def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
-            def from_peer(request: Any, context: grpc.ServicerContext) -> Any:
+            def guarded(request: Any, context: grpc.ServicerContext) -> Any:
                 peer = peer_of(context)
                 if peer is None:
-                    raise errors.Unauthenticated(
-                        "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."
-                    )
-                self._check(peer)
+                    if declared and roles is not None:
+                        self._refuse(method, None, errors.Unauthenticated(
+                            "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."))
+                    return behaviour(request, context)
+                if public:
+                    return behaviour(request, context)
+                peer = self._admit(method, peer, metadata, declared, roles)
                 token = current_peer.set(peer)
                 try:
                     return behaviour(request, context)
                 finally:
                     current_peer.reset(token)
-            return from_peer
+            return guarded
+
+        return _wrap(handler, wrap)
+
+    def _admit(self, method: str, peer: Peer, metadata: Mapping[str, Any], declared: bool,
+               roles: frozenset[str] | None) -> Peer:
+        try:
+            peer = replace(peer, acting_user=acting_user_of(metadata))
+        except errors.InvalidArgument as exc:
+            self._refuse(method, peer, exc)
+        if not declared:
+            self._refuse(method, peer, errors.PermissionDenied(
+                f"Die Methode {method} steht anderen Knoten nicht offen; über den Peer-Port "
+                "gibt ein Knoten nur preis, was der Verbund ausdrücklich vorsieht."))
+        if roles is None:
+            return peer
+        entry = self._check(peer, method)  # refuses (and audits) unknown/pending/revoked nodes
+        peer = replace(peer, node_id=entry.node_id, organization=entry.organization,
+                       role=entry.role)
+        if entry.role not in roles:
+            allowed = ", ".join(sorted(roles)) or "keine"
+            self._refuse(method, peer, errors.PermissionDenied(
+                f"Der Knoten {entry.node_id} hat die Rolle {entry.role or 'unbekannt'!r}; "
+                f"{method} dürfen nur Knoten mit der Rolle {allowed} aufrufen."))
+        return peer
+
+    def _refuse(self, method: str, peer: Peer | None, error: errors.KimError) -> NoReturn:
+        if self._audit is not None:
+            self._audit.record(_federation_event("denied", method, peer, error.message))
+        raise error
+
+
+class PeerTokenInterceptor(grpc.ServerInterceptor):
+    """Runs after the token check, for calls of peer nodes: the token must be of the same
+    organisation as the certificate's node (a node cannot call with another organisation's
+    token, nor a stolen token with another node's certificate); then the call is recorded as
+    granted. Calls to methods open to any certificate (no directory entry) skip the
+    organisation check: the directory's rules decide who may join or change a node."""
+
+    def __init__(self, audit: AuditSink | None = None) -> None:
+        self._audit = audit
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or details.method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler
+        method = details.method
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def same_organization(request: Any, context: grpc.ServicerContext) -> Any:
+                peer = current_peer.get()
+                if peer is None:
+                    return behaviour(request, context)
+                principal = current_principal.get()
+                if (peer.organization and principal is not None
+                        and principal.organization != peer.organization):
+                    reason = (f"Zertifikat von Knoten {peer.node_id} (Organisation "
+                              f"{peer.organization}), Zugangstoken von Organisation "
+                              f"{principal.organization or 'keiner'}: Aufrufe anderer Knoten "
+                              "müssen mit dem Dienstkonto derselben Organisation erfolgen.")
+                    if self._audit is not None:
+                        self._audit.record(
+                            _federation_event("denied", method, peer, reason, principal))
+                    raise errors.PermissionDenied(reason)
+                if self._audit is not None:
+                    self._audit.record(_federation_event("granted", method, peer, "", principal))
+                return behaviour(request, context)
+            return same_organization
 
         return _wrap(handler, wrap)
 
@@ -241,12 +389,15 @@ def build_server(
     """A server with health, error mapping and (where a validator is given) authentication.
     With `federation`, a second port speaks mutual TLS for calls of peer nodes.
     Returns the server, the bound port (for address ':0') and the health servicer."""
+    # Outermost first: error mapping wraps everything, so a refusal becomes its status code;
+    # the certificate is checked before the token, and token and certificate are compared last.
     interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]
     if federation is not None:
-        interceptors.append(PeerInterceptor(federation.method_prefixes, federation.check))
+        interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit))
     if validator is not None:
-        # Error mapping wraps authentication, so an Unauthenticated becomes its status code.
         interceptors.append(AuthInterceptor(validator, on_auth_decision))
+    if federation is not None:
+        interceptors.append(PeerTokenInterceptor(federation.audit))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=interceptors,
@@ -267,12 +418,14 @@ def build_server(
 
 @dataclass
 class FederationListener:
-    """The mutual-TLS port of an api process and what it lets peers call."""
+    """The mutual-TLS port of an api process, what it lets peers call (`methods`, merged from
+    the api modules' FEDERATION_METHODS), the directory check and where refusals are recorded."""
 
     address: str
     credentials: NodeCredentials
-    method_prefixes: tuple[str, ...]
+    methods: FederationMethods
     check: PeerCheck
+    audit: AuditSink | None = None
     port: int = 0
 
 

@@ -48,8 +48,8 @@ _REFUSALS = {
 
 
 class DirectoryPeerCheck:
-    """`check(peer)` for `FederationListener`: raises PermissionDenied (German reason) unless the
-    peer's certificate belongs to an active node; every refusal goes to the audit sink."""
+    """`check(peer, method)` for `FederationListener`: the PeerRecord of an active node, else
+    PermissionDenied (German reason); every refusal goes to the audit sink (kind "federation")."""
 
     def __init__(self, resolve: PeerResolver, *, cache_seconds: float = 5.0,
                  audit: AuditSink | None = None,
@@ -61,18 +61,20 @@ class DirectoryPeerCheck:
         self._cache: dict[str, tuple[float, PeerRecord | None]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, peer: Peer) -> None:
+    def __call__(self, peer: Peer, method: str = "") -> PeerRecord:
+        """The active directory entry of the peer's certificate (its role decides which
+        methods it may call); refused and audited otherwise."""
         record = self.lookup(peer.fingerprint)
-        reason = ""
+        if record is not None and record.active:
+            return record
         if record is None:
             reason = (f"Das Zertifikat von {peer.common_name or 'unbekannt'} ist im Verbund "
                       "nicht eingetragen.")
-        elif not record.active:
+        else:
             reason = _REFUSALS.get(record.status, "Der Knoten {node} ist nicht freigegeben.").format(
                 node=record.node_id)
-        if reason:
-            self._record(peer, record, reason)
-            raise PermissionDenied(reason)
+        self._record(peer, record, reason, method)
+        raise PermissionDenied(reason)
 
     def lookup(self, fingerprint: str) -> PeerRecord | None:
         now = self._clock()
@@ -91,12 +93,16 @@ class DirectoryPeerCheck:
             self._cache[fingerprint] = (now, record)
         return record
 
-    def _record(self, peer: Peer, record: PeerRecord | None, reason: str) -> None:
+    def _record(self, peer: Peer, record: PeerRecord | None, reason: str, method: str) -> None:
         if self._audit is None:
             return
+        extra = {"direction": "incoming", "fingerprint": peer.fingerprint,
+                 "common_name": peer.common_name}
+        if peer.acting_user:
+            extra["acting_user"] = peer.acting_user
         self._audit.record(AuditEvent.now(
-            kind="authentication", outcome="denied", action="peer certificate",
+            kind="federation", outcome="denied", action=method or "peer certificate",
             subject=peer.common_name, organization=record.organization if record else None,
-            node=record.node_id if record else None, reason=reason,
-            extra={"fingerprint": peer.fingerprint},
+            node=record.node_id if record else (peer.common_name or None), reason=reason,
+            extra=extra,
         ))

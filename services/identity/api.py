@@ -25,6 +25,23 @@ from services.identity.directory_store import MongoNodeDirectory
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
 
+_METHOD = "/kim.identity.v1.IdentityService/"
+
+#: What other nodes may call on this node's mutual-TLS port (kim.runtime.grpc_server
+#: PeerInterceptor). The directory's own calls that `kim node join`/`approve` make with a
+#: node's certificate (kim/nodes.py directory_channel) are open to any certificate of the
+#: federation's CA (None): a joining node is not in the directory yet, and the directory's
+#: rules (directory.py) decide who may enter, approve or revoke what. ResolvePeer is the peer
+#: check of the other nodes (directory_client.RemotePeerResolver): every active node.
+FEDERATION_METHODS: dict[str, frozenset[str] | None] = {
+    f"{_METHOD}RegisterNode": None,
+    f"{_METHOD}ApproveNode": None,
+    f"{_METHOD}RevokeNode": None,
+    f"{_METHOD}GetNode": None,
+    f"{_METHOD}ListNodes": None,
+    f"{_METHOD}ResolvePeer": frozenset(directory.NODE_ROLES),
+}
+
 _ROLE = {
     "district": identity_pb2.NODE_ROLE_DISTRICT,
     "municipality": identity_pb2.NODE_ROLE_MUNICIPALITY,

@@ -7,7 +7,7 @@ peer check of its mutual-TLS port.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -20,7 +20,7 @@ from kim.runtime.service_account import ServiceAccount
 from kim.runtime.settings import Settings
 from services.identity import SERVICE
 from services.identity import federation as federation_file
-from services.identity.directory import Members, members_of
+from services.identity.directory import NODE_ROLES, Members, members_of
 from services.identity.directory_client import RemotePeerResolver
 from services.identity.directory_store import MongoNodeDirectory
 from services.identity.domain import Federation
@@ -68,9 +68,29 @@ def federation_listener(settings: Settings, apis: Iterable[ModuleType],
     credentials = node_credentials(settings.tls_dir)
     check = DirectoryPeerCheck(peer_resolver(settings, credentials),
                                cache_seconds=settings.peer_cache_seconds, audit=audit)
-    prefixes = tuple(p for api in apis for p in getattr(api, "FEDERATION_METHODS", ()))
     return FederationListener(
-        f"{settings.grpc_host}:{settings.federation_port}", credentials, prefixes, check)
+        f"{settings.grpc_host}:{settings.federation_port}", credentials,
+        federation_methods(apis), check, audit)
+
+
+def federation_methods(apis: Iterable[ModuleType]) -> dict[str, frozenset[str] | None]:
+    """The api modules' `FEDERATION_METHODS` merged: full method path -> roles (or None)."""
+    methods: dict[str, frozenset[str] | None] = {}
+    for api in apis:
+        declared = getattr(api, "FEDERATION_METHODS", {})
+        if not isinstance(declared, Mapping):
+            raise TypeError(f"{api.__name__}.FEDERATION_METHODS must map method paths to "
+                            "frozensets of node roles (or None)")
+        for method, roles in declared.items():
+            if not method.startswith("/") or method.count("/") != 2:
+                raise ValueError(f"{api.__name__}.FEDERATION_METHODS: {method!r} is no full "
+                                 "method path like '/kim.case.v1.CaseFederation/GetFigures'")
+            unknown = sorted(set(roles or ()) - set(NODE_ROLES))
+            if unknown:
+                raise ValueError(f"{api.__name__}.FEDERATION_METHODS[{method!r}]: unknown node "
+                                 f"roles {', '.join(unknown)} (known: {', '.join(NODE_ROLES)})")
+            methods[method] = frozenset(roles) if roles is not None else None
+    return methods
 
 
 def peer_resolver(settings: Settings, credentials: NodeCredentials) -> PeerResolver:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import grpc
 import pytest
@@ -32,6 +33,12 @@ from tests.support.identity import LOCAL_FILE, LocalFederation
 FEDERATION_METHOD = "/kim.test.v1.PeerTest/Ping"
 CACHE_SECONDS = 1.0
 Token = Callable[[str, str], str]
+
+
+#: Stands for another service's api module: what it offers peer nodes.
+PEER_TEST_API = ModuleType("tests.peer_test.api")
+PEER_TEST_API.FEDERATION_METHODS = {  # type: ignore[attr-defined]
+    FEDERATION_METHOD: frozenset({"municipality", "welfare_org"})}
 
 
 @dataclass
@@ -60,8 +67,9 @@ def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> It
             "kim.test.v1.PeerTest", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}),))
 
     check = DirectoryPeerCheck(MongoNodeDirectory().peer, cache_seconds=CACHE_SECONDS, audit=audit)
-    listener = FederationListener("127.0.0.1:0", ca.issue("kreis-mettmann"),
-                                  ("/kim.test.v1.PeerTest/",), check)
+    listener = FederationListener(
+        "127.0.0.1:0", ca.issue("kreis-mettmann"),
+        node_trust.federation_methods([api, PEER_TEST_API]), check, audit)
     validator = TokenValidator(local_federation.issuer, "kim-api",
                                organizations=FederationOrganizations(local_federation.federation))
     server, port, _ = build_server(
@@ -139,9 +147,19 @@ def test_unknown_node_and_certificate_are_not_found(kreis_node: Node, token_for:
     error = refused(lambda: kreis_node.stub.GetNode(
         pb.GetNodeRequest(node_id="stadt-hilden"), metadata=bearer(token), timeout=10))
     assert error.code() == grpc.StatusCode.NOT_FOUND
+    # ResolvePeer is the other nodes' peer check: on the mutual-TLS port, for active nodes.
     error = refused(lambda: kreis_node.stub.ResolvePeer(
         pb.ResolvePeerRequest(fingerprint=fingerprint()), metadata=bearer(token), timeout=10))
-    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "gegenseitiges TLS" in str(error.details())
+
+
+def resolve_peer(node: Node, credentials: NodeCredentials, token: str,
+                 peer_fingerprint: str) -> pb.ResolvePeerResponse:
+    with peer_channel(node.mutual, credentials, server_name="kreis-mettmann") as channel:
+        answer: pb.ResolvePeerResponse = identity_pb2_grpc.IdentityServiceStub(channel).ResolvePeer(
+            pb.ResolvePeerRequest(fingerprint=peer_fingerprint), metadata=bearer(token), timeout=10)
+    return answer
 
 
 def test_bad_registration_names_each_field(kreis_node: Node, token_for: Token) -> None:
@@ -201,9 +219,10 @@ def test_revoked_node_is_refused_on_the_mutual_tls_port_within_the_cache_time(
         metadata=kreis_admin, timeout=10)
     time.sleep(CACHE_SECONDS)  # the "not registered" answer above ages out
     assert ping(kreis_node.mutual, hilden, service_token) == b"pong"
-    resolved = kreis_node.stub.ResolvePeer(pb.ResolvePeerRequest(fingerprint=hilden.fingerprint.upper()),
-                                           metadata=bearer(service_token), timeout=10)
+    resolved = resolve_peer(kreis_node, hilden, service_token, hilden.fingerprint.upper())
     assert (resolved.node_id, resolved.active) == ("stadt-hilden", True)
+    unknown = refused(lambda: resolve_peer(kreis_node, hilden, service_token, fingerprint()))
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
 
     kreis_node.stub.RevokeNode(pb.RevokeNodeRequest(node_id="stadt-hilden", reason="Schlüssel verloren"),
                                metadata=kreis_admin, timeout=10)
@@ -226,13 +245,24 @@ def test_other_nodes_resolve_peers_through_the_kreis_directory(
         node_settings: Settings, tmp_path: Path) -> None:
     """The Caritas node's peer check, wired as bootstrap wires it with KIM_DIRECTORY_TARGET,
     asks the Kreis node over mutual TLS with the Caritas service account."""
-    save_node_credentials(kreis_node.ca.issue("caritas-mettmann"), tmp_path)
+    caritas_certificate = kreis_node.ca.issue("caritas-mettmann")
+    save_node_credentials(caritas_certificate, tmp_path)
     caritas = node_settings.model_copy(update={
         "directory_target": kreis_node.mutual, "keycloak_realm": local_federation.realm,
         "client_id": "kim-node-caritas-mettmann",
         "client_secret": local_federation.service_account_secret("caritas-mettmann"),
     })
     resolve = node_trust.peer_resolver(caritas, node_trust.node_credentials(str(tmp_path)))
+    # ResolvePeer is for active nodes: a certificate the directory does not know is refused,
+    # and the Caritas node's own peer check then refuses its callers (fail closed).
+    with pytest.raises(grpc.RpcError) as unknown:
+        resolve(fingerprint())
+    assert unknown.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    kreis_node.stub.RegisterNode(
+        registration("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG,
+                     caritas_certificate.fingerprint),
+        metadata=bearer(token_for("kreis-mettmann", "n.admin")), timeout=10)
+    time.sleep(CACHE_SECONDS)  # the refusal above ages out of the Kreis's peer cache
     hilden = fingerprint()
     assert resolve(hilden) is None
     kreis_node.stub.RegisterNode(

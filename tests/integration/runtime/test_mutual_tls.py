@@ -1,6 +1,6 @@
 """Federation calls over mutual TLS on a real gRPC server: only a peer node with a certificate of
 the federation's CA that the node directory knows is served; nobody reaches a federation method
-over the plain port."""
+over the plain port. (The rules on roles, tokens and audit: test_peer_rules.py.)"""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kim.runtime.grpc_server import (
     current_peer,
     peer_channel,
 )
+from kim.runtime.peers import PeerRecord
 from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
 
 FEDERATION = "/kim.test.v1.Federation/"
@@ -40,17 +41,19 @@ def federation() -> Iterator[Federation]:
 
     def whoami(request: bytes, context: grpc.ServicerContext) -> bytes:
         peer = current_peer.get()
-        return (peer.common_name if peer else "-").encode()
+        return (f"{peer.common_name}/{peer.node_id}" if peer else "-").encode()
 
     def add(server: grpc.Server) -> None:
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
             "kim.test.v1.Federation", {"WhoAmI": grpc.unary_unary_rpc_method_handler(whoami)}),))
 
-    def check(peer: Peer) -> None:
+    def check(peer: Peer, method: str) -> PeerRecord:
         if directory.get(peer.fingerprint) != peer.common_name:
             raise PermissionDenied(f"Der Knoten {peer.common_name} ist im Verbund nicht eingetragen.")
+        return PeerRecord(peer.common_name, peer.common_name, "district", "active")
 
-    listener = FederationListener("127.0.0.1:0", kreis, (FEDERATION,), check)
+    listener = FederationListener("127.0.0.1:0", kreis, {FEDERATION + "WhoAmI": frozenset({"district"})},
+                                  check)
     server, port, _ = build_server(
         [Registration("test", add)], address="127.0.0.1:0", validator=None, federation=listener)
     server.start()
@@ -72,7 +75,7 @@ def register(federation: Federation, node: str) -> NodeCredentials:
 def test_registered_peer_is_served_and_known_to_the_servicer(federation: Federation) -> None:
     caritas = register(federation, "caritas")
     with peer_channel(federation.mutual, caritas, server_name="kreis") as channel:
-        assert call(channel) == b"caritas"
+        assert call(channel) == b"caritas/caritas"
 
 
 def test_certificate_of_the_ca_without_directory_entry_is_denied(federation: Federation) -> None:
@@ -87,7 +90,7 @@ def test_certificate_of_the_ca_without_directory_entry_is_denied(federation: Fed
 def test_revoked_peer_is_denied_from_the_next_call_on(federation: Federation) -> None:
     diakonie = register(federation, "diakonie")
     with peer_channel(federation.mutual, diakonie, server_name="kreis") as channel:
-        assert call(channel) == b"diakonie"
+        assert call(channel) == b"diakonie/diakonie"
         del federation.directory[diakonie.fingerprint]
         with pytest.raises(grpc.RpcError) as raised:
             call(channel)
