@@ -377,9 +377,10 @@ def node_check(
         raise typer.Exit(1)
 
 
-from kim.demo import demo  # noqa: E402 - the main job joins the command line here
+from kim.demo import demo, story  # noqa: E402 - the main job joins the command line here
 
 app.command("demo")(demo)
+app.command("story")(story)
 
 
 if __name__ == "__main__":

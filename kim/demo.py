@@ -16,6 +16,7 @@ from kim.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from kim.devlogin import LocalUsers
+    from kim.story import StepResult as StoryRow
     from services.identity.domain import Federation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,8 @@ LOCAL_FEDERATION = ROOT / "services" / "identity" / "federations" / "local.yaml"
 #: Its nodes as local.yaml declares them: (node id, api port, mutual-TLS port for peers).
 DEMO_NODES = (("kreis-mettmann", 50051, 50151), ("stadt-hilden", 50052, 50152),
               ("caritas-mettmann", 50053, 50153))
+#: Where the story puts the documents it generates (the repository's out/ folder).
+OUT_DIR = ROOT / "out"
 #: The Kreis keeps the node directory; the other nodes ask its mutual-TLS port.
 DIRECTORY_NODE = "kreis-mettmann"
 #: Who receives whose events: Stadt and Träger propose to the Kreis; the Kreis decides back.
@@ -36,6 +39,7 @@ DEMO_PEOPLE = (
     ("caritas-mettmann", "m.beratung", "caritas-mettmann", "Fallmanagerin der Caritas"),
     ("kreis-mettmann", "k.koordination", "kreis-mettmann", "Koordination im Kreis"),
     ("abh-kreis-mettmann", "l.lotsin", "kreis-mettmann", "Integrationslotsin der ABH"),
+    ("kreis-mettmann", "v.vertrag", "kreis-mettmann", "Kreistagsbüro des Kreises"),
 )
 ROLE_NAMES = {"case_manager": "Fallmanagement", "coordinator": "Koordination",
               "immigration_liaison": "Integrationslotsin", "steering_member": "Lenkungsgruppe",
@@ -99,6 +103,10 @@ def demo(stop: bool = typer.Option(
         console.print(f"[green bold]Der Verbund arbeitet: Anmeldung über die Heimat-Anmeldedienste, "
                       f"Knotenverzeichnis beim Kreis, alle Knoten antworten, Ereignisse erreichen "
                       f"ihre Empfänger, Fremdes wird abgelehnt[/] ({time.monotonic() - began:.0f} s).")
+        if not run_story(users, settings):
+            raise typer.Exit(1)
+        console.print(f"[green bold]Die KIM-Geschichte ist über die drei Knoten gelaufen[/] "
+                      f"({time.monotonic() - began:.0f} s insgesamt).")
         if not stop:
             passwords = devlogin.passwords_file(nodes.kim_home())
             console.print("Die Knoten laufen weiter, zum Erkunden mit `kim`-Befehlen; anhalten mit: "
@@ -289,3 +297,77 @@ def _refusals(users: LocalUsers) -> bool:
         resolver.close()
     console.print(table)
     return ok
+
+
+# --- the KIM story ---------------------------------------------------------------------------
+
+class _Progress:
+    """Prints the story's progress as it goes: each step's title, then each node's result."""
+
+    def step_started(self, title: str) -> None:
+        console.print(f"[bold cyan]Schritt {title}[/]")
+
+    def row(self, result: StoryRow) -> None:
+        mark = "[green]ok[/]" if result.ok else "[red]FEHLER[/]"
+        console.print(f"  {mark} [bold]{result.node}[/]: {result.detail}", highlight=False)
+
+
+def run_story(users: LocalUsers, settings: dict[str, Settings], out_dir: Path = OUT_DIR,
+              timeout: float = 60.0) -> bool:
+    """The KIM story (kim/story.py) over the demo's three running nodes, with visible progress,
+    the summary of what ran where and the documents generated."""
+    from kim.story import Story, StoryNode
+
+    console.rule("[bold]Die KIM-Geschichte im Verbund")
+    story = Story(StoryNode.of(settings["kreis-mettmann"]), StoryNode.of(settings["stadt-hilden"]),
+                  StoryNode.of(settings["caritas-mettmann"]), users.access_token, out_dir,
+                  timeout=timeout, observer=_Progress())
+    result = story.run()
+    table = Table(title="Was lief wo")
+    for column in ("Schritt", "Knoten", "Ergebnis", "Dauer"):
+        table.add_column(column)
+    for row in result.steps:
+        mark = "[green]ok[/]" if row.ok else "[red]FEHLER[/]"
+        table.add_row(row.step, row.node, f"{mark} {row.detail}", f"{row.seconds:.1f} s")
+    console.print(table)
+    if result.documents:
+        documents = Table(title=f"Erzeugte Dokumente in {out_dir}")
+        for column in ("Dokument", "Datei", "Größe"):
+            documents.add_column(column)
+        for document in result.documents:
+            documents.add_row(document.title, document.path.name,
+                              f"{document.size:,} Bytes".replace(",", "."))
+        console.print(documents)
+    if not result.ok:
+        console.print(f"[red bold]Die Geschichte brach ab bei „{result.failed_step}“.[/] Protokolle der "
+                      f"Knoten: {', '.join(str(nodes_dir(n)) for n in settings)}", highlight=False)
+    return result.ok
+
+
+def nodes_dir(node_id: str) -> Path:
+    from kim import nodes
+
+    return nodes.node_dir(node_id)
+
+
+def story(timeout: float = typer.Option(60.0, help="How long to wait for what crosses the federation (s).")
+          ) -> None:
+    """The KIM story again over the running demo nodes (after `kim demo`): proposals with
+    consent, Fallkonferenz, decisions back at home, Integrationsplan and barrier, Lenkungsgruppe
+    with a new Zielgruppe, Projektgruppe register, documents into ./out/, consent revocation."""
+    from kim import devlogin, nodes
+    from services.identity import federation as federation_file
+    from services.identity.keycloak_sync import LocalPasswords
+
+    base = Settings()
+    federation = federation_file.load(LOCAL_FEDERATION)
+    users = devlogin.LocalUsers(base.keycloak_url, federation,
+                                LocalPasswords(devlogin.passwords_file(nodes.kim_home())))
+    settings = {}
+    for node_id, _, _ in DEMO_NODES:
+        if not nodes.status(node_id).get("api", "").startswith("läuft"):
+            console.print(f"[red]Knoten {node_id} läuft nicht; zuerst `kim demo` (oder make demo).[/]")
+            raise typer.Exit(1)
+        settings[node_id] = nodes.node_settings(node_id)
+    if not run_story(users, settings, timeout=timeout):
+        raise typer.Exit(1)
