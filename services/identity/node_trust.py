@@ -7,6 +7,7 @@ peer check of its mutual-TLS port.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -73,6 +74,9 @@ def federation_listener(settings: Settings, apis: Iterable[ModuleType],
         federation_methods(apis), check, audit)
 
 
+_METHOD_PATH = re.compile(r"^/[A-Za-z_][\w.]*\.[A-Za-z_]\w*/[A-Za-z_]\w*$")
+
+
 def federation_methods(apis: Iterable[ModuleType]) -> dict[str, frozenset[str] | None]:
     """The api modules' `FEDERATION_METHODS` merged: full method path -> roles (or None)."""
     methods: dict[str, frozenset[str] | None] = {}
@@ -82,7 +86,7 @@ def federation_methods(apis: Iterable[ModuleType]) -> dict[str, frozenset[str] |
             raise TypeError(f"{api.__name__}.FEDERATION_METHODS must map method paths to "
                             "frozensets of node roles (or None)")
         for method, roles in declared.items():
-            if not method.startswith("/") or method.count("/") != 2:
+            if not _METHOD_PATH.match(method):
                 raise ValueError(f"{api.__name__}.FEDERATION_METHODS: {method!r} is no full "
                                  "method path like '/kim.case.v1.CaseFederation/GetFigures'")
             unknown = sorted(set(roles or ()) - set(NODE_ROLES))
