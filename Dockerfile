@@ -1,4 +1,5 @@
-# One image for every KIM-Netz process: `kim node api` or `kim node worker`, chosen by command.
+# One image for every KIM-Netz process: `kim node api` or `kim node worker`, chosen by command,
+# and the command line for operators' one-shots (`kim node init|link|join`, `kim story`).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -15,9 +16,17 @@ FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --uid 10001 --create-home kim
+ && useradd --uid 10001 --create-home kim \
+ && mkdir -p /var/lib/kim/pki /var/lib/kim-out \
+ && chown -R 10001:10001 /var/lib/kim /var/lib/kim-out
 COPY --from=build /opt/kim /opt/kim
-ENV PATH=/opt/kim/bin:$PATH PYTHONUNBUFFERED=1 KIM_GRPC_HOST=0.0.0.0
+# Federation files a node may name in KIM_FEDERATION_FILE (the demo's local.yaml); an operator
+# mounts the federation's own file instead.
+COPY services/identity/federations /etc/kim/federations
+# KIM_HOME: node configurations, certificates and secrets of `kim node init` (a volume in
+# compose; its owner comes from here, so the non-root user can write it).
+ENV PATH=/opt/kim/bin:$PATH PYTHONUNBUFFERED=1 KIM_GRPC_HOST=0.0.0.0 KIM_HOME=/var/lib/kim
 USER 10001
-EXPOSE 50051
+# 50051: the api for people (token); 50061: mutual TLS for peer nodes (KIM_FEDERATION_PORT).
+EXPOSE 50051 50061
 CMD ["kim", "node", "api"]
