@@ -15,11 +15,13 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from kim.errors import NotFound, PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2 as pb
 from kim.identity.v1 import identity_pb2_grpc
 from kim.runtime import mongo
 from kim.runtime.audit import MemoryAuditSink
 from kim.runtime.auth import TokenValidator
+from kim.runtime.federation import FederationClient, FederationNode, GrpcDirectoryReader
 from kim.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
 from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
 from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
@@ -50,6 +52,8 @@ class Node:
     mutual: str
     ca: DevCertificateAuthority
     audit: MemoryAuditSink
+    plain: str = ""
+    credentials: NodeCredentials | None = None
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +71,9 @@ def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> It
             "kim.test.v1.PeerTest", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}),))
 
     check = DirectoryPeerCheck(MongoNodeDirectory().peer, cache_seconds=CACHE_SECONDS, audit=audit)
+    credentials = ca.issue("kreis-mettmann")
     listener = FederationListener(
-        "127.0.0.1:0", ca.issue("kreis-mettmann"),
+        "127.0.0.1:0", credentials,
         node_trust.federation_methods([api, PEER_TEST_API]), check, audit)
     validator = TokenValidator(local_federation.issuer, "kim-api",
                                organizations=FederationOrganizations(local_federation.federation))
@@ -77,7 +82,8 @@ def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> It
         address="127.0.0.1:0", validator=validator, federation=listener)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield Node(identity_pb2_grpc.IdentityServiceStub(channel), f"127.0.0.1:{listener.port}", ca, audit)
+    yield Node(identity_pb2_grpc.IdentityServiceStub(channel), f"127.0.0.1:{listener.port}", ca,
+               audit, f"127.0.0.1:{port}", credentials)
     channel.close()
     server.stop(None)
 
@@ -269,3 +275,91 @@ def test_other_nodes_resolve_peers_through_the_kreis_directory(
         registration("stadt-hilden", "stadt-hilden", pb.NODE_ROLE_MUNICIPALITY, hilden),
         metadata=bearer(token_for("stadt-hilden", "h.technik")), timeout=10)
     assert resolve(hilden) == PeerRecord("stadt-hilden", "stadt-hilden", "municipality", "pending")
+
+
+def service_account(local_federation: LocalFederation, node_id: str) -> ServiceAccount:
+    return ServiceAccount(local_federation.server_url, local_federation.realm, f"kim-node-{node_id}",
+                          local_federation.service_account_secret(node_id))
+
+
+def test_federation_client_lists_active_nodes_and_calls_a_peer_as_its_node(
+        kreis_node: Node, token_for: Token, local_federation: LocalFederation,
+        node_settings: Settings, tmp_path: Path) -> None:
+    """A node's service account reads the directory (over the Kreis's mutual-TLS port, or the
+    Kreis's own plain port) and calls a peer's method; refusals come back as kim.errors and
+    are audited on both sides."""
+    assert kreis_node.credentials is not None
+    kreis_admin = bearer(token_for("kreis-mettmann", "n.admin"))
+    caritas = kreis_node.ca.issue("caritas-mettmann")
+    for node_id, organization, role, credentials in (
+            ("kreis-mettmann", "kreis-mettmann", pb.NODE_ROLE_DISTRICT, kreis_node.credentials),
+            ("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG, caritas)):
+        request = registration(node_id, organization, role, credentials.fingerprint)
+        request.federation_endpoint = kreis_node.mutual if node_id == "kreis-mettmann" else "127.0.0.1:1"
+        kreis_node.stub.RegisterNode(request, metadata=kreis_admin, timeout=10)
+    kreis_node.stub.RegisterNode(registration(), metadata=bearer(token_for("stadt-hilden", "h.technik")),
+                                 timeout=10)  # pending: not among the nodes one may call
+    time.sleep(CACHE_SECONDS)  # earlier tests' answers for these certificates age out
+
+    account = service_account(local_federation, "caritas-mettmann")
+    directory = peer_channel(kreis_node.mutual, caritas)
+    audit = MemoryAuditSink()
+    client = FederationClient(
+        node_id="caritas-mettmann", organization="caritas-mettmann", credentials=caritas,
+        token=account.token, directory=GrpcDirectoryReader(directory, account.token), audit=audit,
+        closers=(directory.close,))
+    try:
+        assert client.nodes() == [
+            FederationNode("caritas-mettmann", "caritas-mettmann", "welfare_org", "127.0.0.1:1"),
+            FederationNode("kreis-mettmann", "kreis-mettmann", "district", kreis_node.mutual)]
+
+        granted = len(kreis_node.audit.events)
+        answer = client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",
+                             pb.ResolvePeerRequest(fingerprint=caritas.fingerprint),
+                             pb.ResolvePeerResponse, acting_user="m.beratung")
+        assert (answer.node_id, answer.active) == ("caritas-mettmann", True)
+        event = kreis_node.audit.events[granted]
+        assert (event.kind, event.outcome, event.node, event.extra["acting_user"]) == (
+            "federation", "granted", "caritas-mettmann", "m.beratung")
+
+        with pytest.raises(NotFound, match="Beim Knoten kreis-mettmann nicht gefunden"):
+            client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",
+                        pb.ResolvePeerRequest(fingerprint=fingerprint()), pb.ResolvePeerResponse)
+        assert audit.events == []  # not found is an answer, not a refusal
+
+        with pytest.raises(PermissionDenied, match="Der Knoten kreis-mettmann hat den Aufruf abgelehnt"):
+            client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/WhoAmI",
+                        pb.WhoAmIRequest(), pb.WhoAmIResponse, acting_user="m.beratung")
+        [refusal] = audit.events
+        assert (refusal.kind, refusal.outcome, refusal.node, refusal.action, refusal.username) == (
+            "federation", "denied", "kreis-mettmann", "/kim.identity.v1.IdentityService/WhoAmI",
+            "m.beratung")
+        assert kreis_node.audit.events[-1].outcome == "denied"  # and on the receiving side
+
+        with pytest.raises(Unavailable, match="caritas-mettmann ist nicht erreichbar"):
+            client.call("caritas-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",
+                        pb.ResolvePeerRequest(fingerprint=caritas.fingerprint),
+                        pb.ResolvePeerResponse, timeout=2)
+    finally:
+        client.close()
+
+    # The Kreis keeps the directory: its client reads it from its own plain port.
+    save_node_credentials(kreis_node.credentials, tmp_path)
+    host, port = kreis_node.plain.rsplit(":", 1)
+    kreis_settings = node_settings.model_copy(update={
+        "node_id": "kreis-mettmann", "organization_id": "kreis-mettmann", "grpc_host": host,
+        "grpc_port": int(port), "federation_port": int(kreis_node.mutual.rsplit(":", 1)[1]),
+        "tls_dir": str(tmp_path), "directory_target": "", "keycloak_realm": local_federation.realm,
+        "client_id": "kim-node-kreis-mettmann",
+        "client_secret": local_federation.service_account_secret("kreis-mettmann")})
+    kreis_client = FederationClient.from_settings(kreis_settings)
+    assert kreis_client is not None
+    try:
+        assert [n.node_id for n in kreis_client.nodes()] == ["caritas-mettmann", "kreis-mettmann"]
+        own = kreis_client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",
+                                pb.ResolvePeerRequest(fingerprint=caritas.fingerprint),
+                                pb.ResolvePeerResponse)
+        assert own.organization == "caritas-mettmann"
+    finally:
+        kreis_client.close()
+    assert FederationClient.from_settings(node_settings.model_copy(update={"federation_port": 0})) is None
