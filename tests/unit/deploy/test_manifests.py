@@ -1,13 +1,18 @@
 """deploy/k8s: every layout and overlay builds with kustomize, every resource validates against
 the Kubernetes schemas (offline, strict), and every pod runs hardened: non-root, no privilege
 escalation, no capabilities, read-only root filesystem, resource limits, gRPC probes on the apis.
+The overlays are nodes of the federation: declared in its file, the mutual-TLS port served,
+exposed and open to peers only, the TLS secret where the settings look, the directory at the
+Kreis, and the broker federated with the peers' brokers over TLS (`kim node link` as a Job).
 
 kustomize comes from `scripts/infra.sh tools` (built from the Go module proxy), as in `make test`.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,11 +21,15 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.identity import federation as federation_file
+
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.30.0"
 BUILDS = ["base", "small", "overlays/kreis", "overlays/kommune", "overlays/traeger"]
-WORKLOADS = {"Deployment", "StatefulSet"}
+WORKLOADS = {"Deployment", "StatefulSet", "Job"}
+OVERLAYS = ["overlays/kreis", "overlays/kommune", "overlays/traeger"]
+FEDERATION_LABEL = "kim-netz.de/federation"
 
 
 @cache
@@ -71,9 +80,9 @@ def test_every_pod_runs_hardened_with_limits(directory: str) -> None:
 
 
 @pytest.mark.parametrize(("overlay", "apis", "node_id"), [
-    ("overlays/kreis", {"case-api", "conference-api", "documents-api", "identity-api"}, "kreis"),
-    ("overlays/kommune", {"kim-api"}, "stadt"),
-    ("overlays/traeger", {"kim-api"}, "caritas"),
+    ("overlays/kreis", {"case-api", "conference-api", "documents-api", "identity-api"}, "kreis-mettmann"),
+    ("overlays/kommune", {"kim-api"}, "stadt-hilden"),
+    ("overlays/traeger", {"kim-api"}, "caritas-mettmann"),
 ])
 def test_overlay_has_its_layout_its_identity_and_its_own_stores(
     overlay: str, apis: set[str], node_id: str
@@ -82,8 +91,151 @@ def test_overlay_has_its_layout_its_identity_and_its_own_stores(
     names = {(d["kind"], d["metadata"]["name"]) for d in documents}
     assert {name for kind, name in names if kind == "Deployment" and name.endswith("-api")} == apis
     assert {("StatefulSet", "mongo"), ("StatefulSet", "rabbitmq")} <= names
-    config = next(d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "kim-node")
-    assert config["data"]["KIM_NODE_ID"] == node_id
+    assert node_config(overlay)["KIM_NODE_ID"] == node_id
     namespace = f"kim-{overlay.split('/')[-1]}"
     assert all(d["metadata"].get("namespace", namespace) == namespace for d in documents)
     assert ("Namespace", namespace) in names
+
+
+# --- the overlays as nodes of the federation ---------------------------------------------------
+
+def named(directory: str, kind: str, name: str) -> dict[str, Any]:
+    """A resource of the build; generated ConfigMaps carry a hash after their name."""
+    found = [d for d in build(directory) if d["kind"] == kind
+             and re.fullmatch(rf"{re.escape(name)}(-[a-z0-9]{{10}})?", d["metadata"]["name"])]
+    assert len(found) == 1, f"{directory}: {kind} {name}: {len(found)} found"
+    return found[0]
+
+
+def node_config(directory: str) -> dict[str, str]:
+    data: dict[str, str] = named(directory, "ConfigMap", "kim-node")["data"]
+    return data
+
+
+def pod_volumes(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
+
+
+def api_deployments(directory: str) -> list[dict[str, Any]]:
+    return [d for d in build(directory) if d["kind"] == "Deployment"
+            and d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "api"]
+
+
+def federation_in_image(config: dict[str, str]) -> Path:
+    """The federation file KIM_FEDERATION_FILE names, as the Dockerfile copies it into the image."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = re.search(r"^COPY (\S+) (/etc/kim/federations)$", dockerfile, re.M)
+    assert copied
+    named_file = Path(config["KIM_FEDERATION_FILE"])
+    assert named_file.parent == Path(copied.group(2))
+    return ROOT / copied.group(1) / named_file.name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_node_is_declared_in_the_federation_file_with_its_service_account(overlay: str) -> None:
+    config = node_config(overlay)
+    federation = federation_file.load(federation_in_image(config))
+    declared = next((n for n in federation.nodes if n.id == config["KIM_NODE_ID"]), None)
+    assert declared is not None, f"{config['KIM_NODE_ID']} is not a node of the federation"
+    assert declared.organization == config["KIM_ORGANIZATION_ID"]
+    assert config["KIM_CLIENT_ID"] == declared.client_id
+    assert config["KIM_KEYCLOAK_REALM"] == federation.realm
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_federation_port_is_served_exposed_and_open_to_the_federations_namespaces_only(overlay: str) -> None:
+    config = node_config(overlay)
+    port = int(config["KIM_FEDERATION_PORT"])
+    services = [d for d in build(overlay) if d["kind"] == "Service"]
+    for deployment in api_deployments(overlay):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert {"name": "federation", "containerPort": port} in container["ports"]
+        fronting = [s for s in services if s["spec"]["selector"].items() <= labels.items()]
+        assert any({"name": "federation", "port": port, "targetPort": "federation"}.items() <= p.items()
+                   for s in fronting for p in s["spec"]["ports"]), deployment["metadata"]["name"]
+    policy = named(overlay, "NetworkPolicy", "kim-api")["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/component": "api"}
+    rules = {rule["ports"][0]["port"]: rule.get("from") for rule in policy["ingress"]}
+    assert rules["federation"] == [{"namespaceSelector": {"matchLabels": {FEDERATION_LABEL: "kim-local"}}}]
+    assert rules["grpc"] is None  # people's calls, token checked by the api
+    assert named(overlay, "NetworkPolicy", "kim-default-deny-ingress")["spec"]["podSelector"] == {}
+    namespace = named(overlay, "Namespace", f"kim-{overlay.split('/')[-1]}")
+    assert namespace["metadata"]["labels"][FEDERATION_LABEL] == "kim-local"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_tls_secret_is_mounted_where_the_settings_look(overlay: str) -> None:
+    tls_dir = node_config(overlay)["KIM_TLS_DIR"]
+    for deployment in api_deployments(overlay):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        mount = next(m for m in container["volumeMounts"] if m["mountPath"] == tls_dir)
+        assert mount["readOnly"] is True
+        assert pod_volumes(deployment)[mount["name"]]["secret"]["secretName"] == "kim-node-tls"
+
+
+def test_directory_is_kept_by_the_kreis_and_reached_at_its_identity_services_federation_port() -> None:
+    kreis = node_config("overlays/kreis")
+    assert kreis["KIM_DIRECTORY_TARGET"] == ""
+    identity = named("overlays/kreis", "Service", "identity")
+    federation_port = next(p["port"] for p in identity["spec"]["ports"] if p["name"] == "federation")
+    expected = f"identity.{identity['metadata']['namespace']}.svc.cluster.local:{federation_port}"
+    for overlay in ("overlays/kommune", "overlays/traeger"):
+        assert node_config(overlay)["KIM_DIRECTORY_TARGET"] == expected
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_broker_is_federated_with_the_peers_brokers_over_tls(overlay: str) -> None:
+    config = node_config(overlay)
+    broker = named(overlay, "StatefulSet", "rabbitmq")
+    (container,) = broker["spec"]["template"]["spec"]["containers"]
+    volumes = pod_volumes(broker)
+    mounts = {m["mountPath"]: volumes.get(m["name"], {}) for m in container["volumeMounts"]}
+    environment = {e["name"]: e.get("value") for e in container["env"]}
+    plugins = named(overlay, "ConfigMap", "rabbitmq-plugins")["data"]["enabled_plugins"]
+    assert mounts[str(Path(environment["RABBITMQ_ENABLED_PLUGINS_FILE"]).parent)]["configMap"]["name"] \
+        == named(overlay, "ConfigMap", "rabbitmq-plugins")["metadata"]["name"]
+    assert "rabbitmq_federation" in plugins
+    conf_volume = mounts[environment["RABBITMQ_CONFIG_FILES"]]["configMap"]["name"]
+    conf = next(d for d in build(overlay) if d["kind"] == "ConfigMap"
+                and d["metadata"]["name"] == conf_volume)["data"]
+    (text,) = conf.values()
+    settings = dict(line.split(" = ") for line in text.splitlines() if line and not line.startswith("#"))
+    assert settings["listeners.ssl.default"] == "5671"
+    assert settings["ssl_options.verify"] == "verify_peer"
+    assert settings["ssl_options.fail_if_no_peer_cert"] == "true"
+    for key in ("cacertfile", "certfile", "keyfile"):
+        folder = str(Path(settings[f"ssl_options.{key}"]).parent)
+        assert mounts[folder]["secret"]["secretName"] == "kim-node-tls"
+    assert {"name": "amqps", "containerPort": 5671} in container["ports"]
+    service = named(overlay, "Service", "rabbitmq")
+    assert {"name": "amqps", "port": 5671} in service["spec"]["ports"]
+    management = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "management")
+    assert config["RABBITMQ_MANAGEMENT_URL"] == f"http://rabbitmq:{management}"
+    policy = named(overlay, "NetworkPolicy", "rabbitmq")["spec"]
+    rules = {rule["ports"][0]["port"]: rule["from"] for rule in policy["ingress"]}
+    assert rules["amqps"] == [{"namespaceSelector": {"matchLabels": {FEDERATION_LABEL: "kim-local"}}}]
+    assert rules["amqp"] == [{"podSelector": {}}]
+
+
+@cache
+def link_help() -> str:
+    kim = Path(sys.executable).with_name("kim")
+    done = subprocess.run([str(kim), "node", "link", "--help"], capture_output=True, text=True,
+                          check=True, env={"COLUMNS": "200", "PATH": ""})
+    return done.stdout
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_link_job_runs_kim_node_link_with_the_upstreams_secret(overlay: str) -> None:
+    job = named(overlay, "Job", "kim-federation-link")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[:4] == ["kim", "node", "link", "$(KIM_NODE_ID)"]
+    node_id = next(e for e in container["env"] if e["name"] == "KIM_NODE_ID")
+    assert node_id["valueFrom"]["configMapKeyRef"] == {"name": "kim-node", "key": "KIM_NODE_ID"}
+    folder = args[args.index("--peer-uris") + 1]
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == folder)
+    assert pod_volumes(job)[mount["name"]]["secret"]["secretName"] == "kim-federation-upstreams"
+    assert "--peer-uris" in link_help()
+    assert container["image"].startswith("ghcr.io/kim-netz/kim-netz:")
