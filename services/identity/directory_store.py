@@ -4,6 +4,13 @@ history, and the lookups the rules and the peer checks need.
 Every change is conditional on the version that was read (optimistic locking), so two admins
 acting at once cannot overwrite each other; the loser gets FAILED_PRECONDITION and retries.
 Kept to what FerretDB 1.24 supports: plain finds on fields and array elements, unique index.
+
+"A fingerprint names one node, ever" is checked by the rules (directory.py) and enforced by
+the database: each fingerprint a node presents is claimed once in `fingerprint_claims`, keyed
+by the fingerprint itself (`_id`), so two registrations racing with one certificate cannot
+both win. A unique index on the nodes' fingerprint array would not do: FerretDB 1.24 compares
+the whole array there (two nodes sharing one element pass, two empty arrays collide), unlike
+MongoDB's multikey index (measured on FerretDB 1.24.2).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from datetime import UTC
 from typing import Any
 
 from mongoengine import DictField, Document, IntField, ListField, StringField
+from pymongo.errors import DuplicateKeyError
 
 from kim.errors import FailedPrecondition, NotFound
 from kim.runtime.peers import PeerRecord
@@ -67,6 +75,30 @@ def _fields(node: DirectoryNode) -> dict[str, Any]:
     }
 
 
+class FingerprintClaim(Document):
+    """One certificate fingerprint and the node it names, forever (never deleted)."""
+
+    meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "fingerprint_claims"}
+
+    fingerprint = StringField(primary_key=True)
+    node_id = StringField(required=True)
+
+
+def claim_fingerprints(node_id: str, fingerprints: set[str]) -> None:
+    """Claim each fingerprint for `node_id`; FailedPrecondition if another node holds one."""
+    claims = FingerprintClaim._get_collection()
+    for value in sorted(fingerprints):
+        try:
+            claims.insert_one({"_id": value, "node_id": node_id})
+        except DuplicateKeyError:
+            holder = claims.find_one({"_id": value})
+            owner = holder["node_id"] if holder else "?"
+            if owner != node_id:
+                raise FailedPrecondition(
+                    f"Der Zertifikats-Fingerabdruck {value[:16]}… gehört zum Knoten {owner}; "
+                    "jedes Zertifikat gehört genau einem Knoten.") from None
+
+
 class MongoNodeDirectory:
     def find(self, node_id: str) -> DirectoryNode | None:
         doc = NodeDocument.objects(node_id=node_id).first()
@@ -104,7 +136,9 @@ class MongoNodeDirectory:
         return PeerRecord(node.node_id, node.organization, node.role, status)
 
     def save(self, node: DirectoryNode) -> DirectoryNode:
-        """Insert a new node (version 0) or update the one read at `node.version`."""
+        """Insert a new node (version 0) or update the one read at `node.version`; its
+        fingerprints are claimed first, so a certificate of another node stops the save."""
+        claim_fingerprints(node.node_id, node.all_fingerprints())
         if node.version == 0 and self.find(node.node_id) is None:
             NodeDocument(node_id=node.node_id, version=1, **_fields(node)).save(force_insert=True)
         else:

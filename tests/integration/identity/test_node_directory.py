@@ -15,7 +15,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from kim.errors import NotFound, PermissionDenied, Unavailable
+from kim.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2 as pb
 from kim.identity.v1 import identity_pb2_grpc
 from kim.runtime import mongo
@@ -28,7 +28,8 @@ from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_
 from kim.runtime.service_account import ServiceAccount
 from kim.runtime.settings import Settings
 from services.identity import api, node_trust
-from services.identity.directory_store import MongoNodeDirectory, NodeDocument
+from services.identity.directory import DirectoryNode
+from services.identity.directory_store import FingerprintClaim, MongoNodeDirectory, NodeDocument
 from services.identity.organizations import FederationOrganizations
 from tests.support.identity import LOCAL_FILE, LocalFederation
 
@@ -92,6 +93,7 @@ def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> It
 def empty_directory(kreis_node: Node) -> None:
     """The declared node ids are few (local.yaml); each test starts from an empty directory."""
     NodeDocument.objects.delete()
+    FingerprintClaim.objects.delete()
 
 
 def bearer(token: str) -> list[tuple[str, str]]:
@@ -190,6 +192,26 @@ def test_a_certificate_belongs_to_one_node(kreis_node: Node, token_for: Token) -
         metadata=bearer(token), timeout=10))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "gehört zum Knoten stadt-hilden" in str(error.details())
+
+
+def test_the_database_gives_a_fingerprint_to_one_node_also_when_registrations_race(
+        kreis_node: Node) -> None:
+    """Two registrations that both passed the rules' owner check (read before either wrote):
+    the store refuses the second and keeps nothing of it."""
+    store, shared = MongoNodeDirectory(), fingerprint()
+
+    def node(node_id: str, organization: str, role: str) -> DirectoryNode:
+        return DirectoryNode(node_id, organization, role, "127.0.0.1:50052", "127.0.0.1:50152",
+                             (shared,), "active")
+
+    store.save(node("stadt-hilden", "stadt-hilden", "municipality"))
+    with pytest.raises(FailedPrecondition, match="gehört zum Knoten stadt-hilden"):
+        store.save(node("caritas-mettmann", "caritas-mettmann", "welfare_org"))
+    assert store.find("caritas-mettmann") is None
+    assert store.fingerprint_owner(shared) == "stadt-hilden"
+    # The node itself may save again with its own fingerprint (endpoints, status).
+    saved = store.get("stadt-hilden")
+    assert store.save(saved).version == saved.version + 1
 
 
 def test_list_nodes_by_status(kreis_node: Node, token_for: Token) -> None:
