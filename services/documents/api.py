@@ -18,6 +18,7 @@ from google.protobuf import json_format
 
 from kim.documents.v1 import documents_pb2, documents_pb2_grpc
 from kim.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
+from kim.runtime.audit import LoggingAuditSink
 from kim.runtime.auth import Principal, current_principal
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
@@ -26,7 +27,9 @@ from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
 from services.documents.domain.kinds import KINDS
-from services.documents.figures import CaseFigures
+from services.documents.federated import AUTO, FEDERATION, NODE
+from services.documents.federation_client import peer_figures
+from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.figures_client import GrpcCaseFigures
 from services.documents.repository import OUTBOX_DOCUMENTS as _STORED
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
@@ -37,6 +40,9 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)
 _KIND_FROM_PROTO = {value: key for key, value in KIND_TO_PROTO.items()}
 _JOB_STATES = {"requested": documents_pb2.BulkJob.REQUESTED, "done": documents_pb2.BulkJob.DONE,
                "failed": documents_pb2.BulkJob.FAILED}
+_SCOPES: dict[int, str] = {documents_pb2.FIGURES_SCOPE_UNSPECIFIED: AUTO,
+                           documents_pb2.FIGURES_SCOPE_NODE: NODE,
+                           documents_pb2.FIGURES_SCOPE_FEDERATION: FEDERATION}
 
 
 def conference_api_target(settings: Settings) -> str:
@@ -51,15 +57,18 @@ def case_api_target(settings: Settings) -> str:
 
 
 def registration(settings: Settings) -> Registration:
-    """The channels to the conference and case apis connect lazily, at their first use."""
-    service = DocumentsService(DocumentStore(settings.node_id))
+    """The channels to the conference and case apis connect lazily, at their first use; so do
+    those to peer nodes (on a node of a federation: the Kreis' reports carry its figures)."""
+    audit = LoggingAuditSink()
+    service = DocumentsService(DocumentStore(settings.node_id), audit=audit)
     channel = grpc.insecure_channel(conference_api_target(settings))
     case_channel = grpc.insecure_channel(case_api_target(settings))
+    peers = peer_figures(settings, audit)
 
     def add_to_server(server: grpc.Server) -> None:
         documents_pb2_grpc.add_DocumentsServiceServicer_to_server(
             DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token),
-                              lambda token: GrpcCaseFigures(case_channel, token)), server)
+                              lambda token: GrpcCaseFigures(case_channel, token), peers), server)
 
     return Registration(SERVICE, add_to_server)
 
@@ -67,10 +76,12 @@ def registration(settings: Settings) -> Registration:
 class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
     def __init__(self, service: DocumentsService,
                  conference_for: Callable[[str], ConferenceRecords] | None = None,
-                 figures_for: Callable[[str], CaseFigures] | None = None) -> None:
+                 figures_for: Callable[[str], CaseFigures] | None = None,
+                 peers: PeerFigures | None = None) -> None:
         self.service = service
         self.conference_for = conference_for
         self.figures_for = figures_for
+        self.peers = peers
 
     def _conference(self, context: grpc.ServicerContext) -> ConferenceRecords:
         """The conference service as the caller: their own bearer token is forwarded."""
@@ -91,14 +102,16 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             _principal(), self._figures(context), period_from=period_from, period_to=period_to,
             issuer=request.issuer, office=request.office, title=request.title, recipient=request.recipient,
             summary=request.summary, signature_function=request.signature_function,
-            template_version=_version(request, "template_version"))
+            template_version=_version(request, "template_version"), peers=self.peers,
+            scope=_scope(request.figures_scope))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderDrucksache(self, request: Any, context: grpc.ServicerContext) -> Any:
         figures = self._figures(context) if request.figures_from_case_service else None
         record, content = self.service.render_drucksache(
             _principal(), _data(request.input, "input"), figures,
-            template_version=_version(request, "template_version"))
+            template_version=_version(request, "template_version"), peers=self.peers,
+            scope=_scope(request.figures_scope))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderConferenceProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -206,6 +219,14 @@ def _kind(value: int) -> str:
     if kind is None:
         raise InvalidArgument([FieldViolation("kind", "Dokumentart angeben (z. B. CONTRACT, DRUCKSACHE).")])
     return kind
+
+
+def _scope(value: int) -> str:
+    scope = _SCOPES.get(value)
+    if scope is None:
+        raise InvalidArgument([FieldViolation(
+            "figures_scope", "Unbekannter Umfang; erlaubt: FIGURES_SCOPE_NODE, FIGURES_SCOPE_FEDERATION.")])
+    return scope
 
 
 def _data(struct: Any, field: str) -> dict[str, Any]:

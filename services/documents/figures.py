@@ -40,6 +40,9 @@ class PeerFigures(Protocol):
     @property
     def node_id(self) -> str: ...
 
+    @property
+    def organization(self) -> str: ...
+
     def nodes(self) -> list[PeerNode]:
         """The directory's active nodes, this node included."""
         ...

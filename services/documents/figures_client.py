@@ -51,13 +51,18 @@ class GrpcCaseFigures:
             raise errors.Unavailable(
                 f"Der Falldienst ist nicht erreichbar ({code.name}); bitte später erneut versuchen."
             ) from error
-        return CaseFiguresRecord(
-            by_status=_table(m.by_status), by_zielgruppe=_table(m.by_zielgruppe),
-            by_handlungsfeld=_table(m.by_handlungsfeld), by_goal_outcome=_table(m.by_goal_outcome),
-            by_barrier_category=_table(m.by_barrier_category),
-            days_to_decision=_duration(m.days_to_decision), days_open=_duration(m.days_open),
-            zielgruppen_version=m.zielgruppen_version, suppression_note=m.suppression_note,
-        )
+        return figures_record(m)
+
+
+def figures_record(m: Any) -> CaseFiguresRecord:
+    """A kim.case.v1.Figures message (of this node or of a peer node) as plain values."""
+    return CaseFiguresRecord(
+        by_status=_table(m.by_status), by_zielgruppe=_table(m.by_zielgruppe),
+        by_handlungsfeld=_table(m.by_handlungsfeld), by_goal_outcome=_table(m.by_goal_outcome),
+        by_barrier_category=_table(m.by_barrier_category),
+        days_to_decision=_duration(m.days_to_decision), days_open=_duration(m.days_open),
+        zielgruppen_version=m.zielgruppen_version, suppression_note=m.suppression_note,
+    )
 
 
 def _cell(m: Any) -> FigureCell:

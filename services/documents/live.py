@@ -5,7 +5,9 @@ checks both and the stored input of a rendered document can be rendered again fr
 line (`kim documents monitoring|drucksache`).
 
 The figures come suppressed from the case service and stay so: a cell below 5 is "< 5", a
-withheld one "x", in tables, charts and text alike; nothing here adds or subtracts them.
+withheld one "x", in tables, charts and text alike; nothing here adds or subtracts them. The
+federation's figures (the Kreis' node) are combined by domain/federation.py and printed with its
+marks ("mind. 12"), the nodes they come from and the nodes not reached.
 
 Only a CLOSED Fallkonferenz (its record is frozen) and a CLOSED Lenkungsgruppe session (its
 results are final) get a Protokoll; anything else is FAILED_PRECONDITION. Dates and times are
@@ -30,6 +32,8 @@ from services.documents.conference import (
 )
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
+from services.documents.domain.federation import CombinedDuration, CombinedFigures, CombinedTable
+from services.documents.domain.federation import stand as stand_text
 from services.documents.domain.monitoring import STATUS_LABELS, SUPPRESSED, WITHHELD
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
@@ -366,8 +370,12 @@ def _suppression_line() -> str:
             "der mit der Summe eine kleine Zahl verraten würde.")
 
 
+def unknown_statuses(figures: CaseFiguresRecord) -> list[str]:
+    return sorted(c.key for c in figures.by_status.cells if c.key not in STATUS_LABELS)
+
+
 def _known_statuses(figures: CaseFiguresRecord) -> None:
-    unknown = sorted(c.key for c in figures.by_status.cells if c.key not in STATUS_LABELS)
+    unknown = unknown_statuses(figures)
     if unknown:
         # A newer case service; printing a status this service cannot name would mislead.
         raise Unavailable(f"Der Falldienst meldet Status, die dieser Dokumentendienst nicht kennt "
@@ -427,13 +435,15 @@ def figures_paragraphs(figures: CaseFiguresRecord, stand: date) -> list[str]:
     ]
 
 
-def drucksache_with_figures(data: Any, figures: CaseFiguresRecord, stand: date) -> Any:
-    """The Drucksache input with the figures in its Sachdarstellung (`body_text`): in place of a
-    paragraph „[Fallzahlen]“, else after the last paragraph. Input that is no mapping or has no
-    usable body_text is returned unchanged, so the Drucksache's parser reports it with its path."""
+def drucksache_with_figures(data: Any, figures: CaseFiguresRecord | CombinedFigures, stand: date) -> Any:
+    """The Drucksache input with the figures (the node's or the federation's) in its
+    Sachdarstellung (`body_text`): in place of a paragraph „[Fallzahlen]“, else after the last
+    paragraph. Input that is no mapping or has no usable body_text is returned unchanged, so the
+    Drucksache's parser reports it with its path."""
     if not isinstance(data, dict) or not isinstance(data.get("body_text"), str):
         return data
-    block = figures_paragraphs(figures, stand)
+    block = (federation_paragraphs(figures, stand) if isinstance(figures, CombinedFigures)
+             else figures_paragraphs(figures, stand))
     body = paragraphs(data["body_text"].replace("\r\n", "\n"))
     if FIGURES_MARKER in body:
         at = body.index(FIGURES_MARKER)
@@ -441,3 +451,101 @@ def drucksache_with_figures(data: Any, figures: CaseFiguresRecord, stand: date) 
     else:
         body += block
     return {**data, "body_text": "\n\n".join(body)}
+
+
+# --- the federation's figures (Kreis' node) -------------------------------------------------------
+
+def _combined_listing(heading: str, table: CombinedTable, empty: str = "ohne Angabe") -> str:
+    lines = [f"{heading}:"]
+    lines += [f"{cell.label or empty}: {cell.printed}" for cell in table.cells]
+    lines.append(f"insgesamt: {table.total.printed}")
+    return "\n".join(lines)
+
+
+def _combined_mean(what: str, duration: CombinedDuration) -> str:
+    if duration.days is None:
+        return (f"{what}: nicht ausgewiesen (kein Knoten weist einen Mittelwert über mindestens 5 Fälle "
+                "mit seiner Fallzahl aus).")
+    text = f"{what}: im Mittel {formats.decimal_one(duration.days)} Tage (nach Fallzahlen gewichtet"
+    if duration.left_out:
+        text += "; ohne " + ", ".join(f"{name}: {reason}" for name, reason in duration.left_out)
+    return text + ")."
+
+
+def _sources(figures: CombinedFigures) -> str:
+    if len(figures.sources) == 1:
+        text = f"Die Zahlen beruhen allein auf den Angaben von {figures.sources_text()}."
+    else:
+        text = ("Die Zahlen fassen die Angaben folgender Knoten des KIM-Verbunds zusammen: "
+                f"{figures.sources_text()}.")
+    if figures.missing:
+        text += " " + figures.missing_text()
+    return text + f" Zielgruppenkatalog: {figures.versions_text()}."
+
+
+def _notes(figures: CombinedFigures) -> str:
+    return " ".join(["Zum Schutz der betroffenen Personen weist kein Knoten Zahlen unter 5 genau aus; "
+                     "die Zahlen des Verbunds sind Summen der von den Knoten ausgewiesenen Werte.",
+                     *figures.notes()])
+
+
+def federation_paragraphs(figures: CombinedFigures, day: date) -> list[str]:
+    """The federation's figures as paragraphs of a Sachdarstellung: where they come from, the
+    tables, the mean duration and the footnotes of the marks used."""
+    for node in figures.sources:
+        _known_statuses(node.figures)
+    return [
+        "Fallzahlen des Kommunalen Integrationsmanagements im Verbund "
+        f"(Stand: {formats.day(day)}). " + _sources(figures),
+        _combined_listing("Fälle nach Status", figures.by_status),
+        _combined_listing("Fälle nach Zielgruppe", figures.by_zielgruppe, "keine Zielgruppe"),
+        _combined_listing("Barrieren nach Kategorie", figures.by_barrier_category),
+        _combined_mean("Dauer vom Fallvorschlag bis zur ersten Entscheidung", figures.days_to_decision),
+        "Erläuterungen: " + _notes(figures),
+    ]
+
+
+def federation_monitoring_input(figures: CombinedFigures, options: ReportOptions) -> dict[str, Any]:
+    """The Monitoringbericht's input from the federation's figures: the tables with the marks of
+    the combination ("mind. 12"), its totals, the contributing and missing nodes (`federation`)."""
+    for node in figures.sources:
+        _known_statuses(node.figures)
+    period_to = options.period_to or options.stand
+    period_from = options.period_from or period_to.replace(month=1, day=1)
+    summary = [options.summary.strip()] if options.summary.strip() else []
+    summary += [
+        f"Die Zahlen geben den Stand der Fallakten aller erreichten Knoten des KIM-Verbunds am "
+        f"{formats.day(options.stand)} wieder; woher sie stammen, nennt der Abschnitt „Datengrundlage“.",
+        _combined_listing("Fälle nach Handlungsfeld (ein Fall zählt bei jedem Handlungsfeld, das für ihn "
+                          "vorgeschlagen, festgestellt oder geplant ist)", figures.by_handlungsfeld),
+        _combined_listing("Ziele abgeschlossener Fälle nach Ergebnis", figures.by_goal_outcome),
+        _combined_mean("Dauer vom Fallvorschlag bis zur ersten Entscheidung", figures.days_to_decision)
+        + " " + _combined_mean("Dauer abgeschlossener Fälle vom Fallvorschlag bis zum Abschluss",
+                               figures.days_open),
+    ]
+    data: dict[str, Any] = {
+        "issuer": options.issuer or options.organization,
+        "office": options.office or DEFAULT_REPORT_OFFICE,
+        "period": {"from": period_from.isoformat(), "to": period_to.isoformat()},
+        "cases_by_status": {c.key: c.figure for c in figures.by_status.cells},
+        "cases_by_zielgruppe": [{"label": c.label or "keine Zielgruppe", "count": c.figure}
+                                for c in figures.by_zielgruppe.cells],
+        "barriers_by_category": [{"label": c.label, "count": c.figure}
+                                 for c in figures.by_barrier_category.cells],
+        "cases_total": figures.by_status.total.figure,
+        "barriers_total": figures.by_barrier_category.total.figure,
+        "summary": "\n\n".join(summary),
+        "federation": {
+            "nodes": [{"name": n.source.name, "stand": stand_text(n.read_at)} for n in figures.sources],
+            "unavailable": [{"name": m.source.name, "reason": m.reason} for m in figures.missing],
+            "zielgruppen": figures.versions_text(),
+            "notes": figures.notes(),
+        },
+        "signature": {"name": options.author,
+                      "function": options.signature_function or DEFAULT_REPORT_SIGNATURE},
+    }
+    if options.title:
+        data["title"] = options.title
+    if options.recipient:
+        data["recipient"] = options.recipient
+    return data

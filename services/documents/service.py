@@ -27,6 +27,7 @@ from kim.runtime.audit import AuditSink, LoggingAuditSink
 from kim.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
+from services.documents.domain.federation import CombinedFigures
 from services.documents.domain.kinds import (
     CONTRACT,
     DRUCKSACHE,
@@ -39,7 +40,8 @@ from services.documents.domain.kinds import (
     contract_document,
 )
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
-from services.documents.figures import CaseFigures
+from services.documents.federated import AUTO, read_figures
+from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.live import (
     BERLIN,
     ConferenceOptions,
@@ -47,6 +49,7 @@ from services.documents.live import (
     SessionOptions,
     drucksache_with_figures,
     fallkonferenz_input,
+    federation_monitoring_input,
     lenkungsgruppe_input,
     monitoring_input,
 )
@@ -131,9 +134,11 @@ class DocumentsService:
         period_to: date | None = None, issuer: str = "", office: str = "", title: str = "",
         recipient: str = "", summary: str = "", signature_function: str = "",
         template_version: int | None = None, today: date | None = None,
+        peers: PeerFigures | None = None, scope: str = AUTO,
     ) -> tuple[DocumentRecord, bytes]:
         """A Monitoringbericht from the node's figures as the case service gives them to the
-        caller (`figures` carries the caller's token: the case service decides who may read)."""
+        caller (`figures` carries the caller's token: the case service decides who may read);
+        on the Kreis' node (`peers`, `scope`: federated.py) the federation's figures."""
         stand = today or datetime.now(BERLIN).date()
         options = ReportOptions(
             principal.username or principal.subject, principal.organization or "", stand, period_from,
@@ -147,25 +152,35 @@ class DocumentsService:
                 raise InvalidArgument([FieldViolation(
                     "period_to" if period_to else "period_from",
                     "Der Berichtszeitraum endet vor seinem Beginn.")])
-            return monitoring_input(figures.figures(), options)
+            read = self._read_figures(principal, figures, peers, scope)
+            if isinstance(read, CombinedFigures):
+                return federation_monitoring_input(read, options)
+            return monitoring_input(read, options)
 
         return self._render_live(principal, MONITORING, "", "", template_version, read)
 
     def render_drucksache(
         self, principal: Principal, data: Any, figures: CaseFigures | None, *,
         template_version: int | None = None, today: date | None = None,
+        peers: PeerFigures | None = None, scope: str = AUTO,
     ) -> tuple[DocumentRecord, bytes]:
         """A Drucksache; with `figures` its Sachdarstellung carries the node's monitoring figures,
-        read from the case service as the caller."""
+        read from the case service as the caller, or on the Kreis' node the federation's."""
         if figures is None:
             return self.render(principal, DRUCKSACHE.id, data, template_version)
         stand = today or datetime.now(BERLIN).date()
 
         def read() -> Any:
             DRUCKSACHE.prepare(data)  # a wrong input is reported before the case service is asked
-            return drucksache_with_figures(data, figures.figures(), stand)
+            return drucksache_with_figures(data, self._read_figures(principal, figures, peers, scope), stand)
 
         return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
+
+    @staticmethod
+    def _read_figures(principal: Principal, figures: CaseFigures, peers: PeerFigures | None,
+                      scope: str) -> Any:
+        return read_figures(figures, peers, scope, acting_user=principal.username or principal.subject,
+                            now=lambda: datetime.now(BERLIN))
 
     def _render_live(self, principal: Principal, kind: Kind, id_field: str, source_id: str,
                      template_version: int | None,

@@ -52,8 +52,7 @@ AT_LEAST_NOTE = (f"„{AT_LEAST}“: Summe der von den Knoten ausgewiesenen Wert
                  f"Kleinstwerte (unter {SMALL}) oder zurückgehaltener Werte einzelner Knoten.")
 NOT_SHOWN_NOTE = (f"„{NOT_SHOWN}“: nicht ausgewiesen, weil die Knoten hierzu nur Kleinstwerte (unter 5) "
                   "oder zurückgehaltene Werte gemeldet haben.")
-SUPPRESSED_NOTE = (f"„{SUPPRESSED}“: Zahl unter {SMALL}, von einem einzigen Knoten gemeldet; zum Schutz der "
-                   f"betroffenen Personen weisen die Knoten Zahlen unter {SMALL} nicht genau aus.")
+SUPPRESSED_NOTE = f"„{SUPPRESSED}“: Zahl unter {SMALL}, von einem einzigen Knoten gemeldet."
 
 # Statuses before the first decision of the Fallkonferenz (services/case vocabulary).
 _UNDECIDED = ("proposed", "in_review")

@@ -172,6 +172,10 @@ def _sample_monitoring() -> dict[str, Any]:
         "cases_by_zielgruppe": [{"label": "UMF", "count": 12}, {"label": "Geduldete über 27", "count": 2}],
         "barriers_by_category": [{"label": "Wartezeit", "count": 9}],
         "summary": "Zusammenfassung", "signature": {"name": "Name", "function": "Koordinatorin"},
+        # A federation's report, so a template's loops over its nodes are tried out on upload.
+        "federation": {"nodes": [{"name": "Musterkreis", "stand": "30.06.2026, 09:00 Uhr"}],
+                       "unavailable": [{"name": "Musterstadt", "reason": "nicht erreichbar"}],
+                       "zielgruppen": "Version 1 (alle Knoten)", "notes": ["Erläuterung"]},
     }
 
 

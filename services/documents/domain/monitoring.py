@@ -12,6 +12,10 @@ Figures read live from the case service arrive already suppressed (its GetFigure
 same rule): such a cell is given as "< 5" or "x" instead of a number and stays exactly that, since
 the exact figure never left the case service. Tables with such cells need their total given
 (`cases_total`, `barriers_total`), as nothing here can add up what is not known.
+
+A report of the federation's figures (domain/federation.py) names its nodes (`federation`) and
+may hold "mind. n" (at least n: the nodes' shown counts, plus small or withheld values of single
+nodes); there "x" means a cell (or total) of which no node showed a count.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
@@ -46,8 +50,29 @@ STATUS_LABELS = {
 }
 
 
-Figure = Annotated[int, Field(ge=0)] | Literal["< 5", "x"]
-"""A count, or a cell the case service already suppressed ("< 5") or withheld ("x")."""
+AT_LEAST = "mind."
+AtLeast = Annotated[str, StringConstraints(pattern=r"^mind\. [0-9]+$")]
+Figure = Annotated[int, Field(ge=0)] | Literal["< 5", "x"] | AtLeast
+"""A count, a cell the case service already suppressed ("< 5") or withheld ("x"), or a federation
+figure known only from below ("mind. 12")."""
+
+
+def _lower(figure: Figure) -> int:
+    """What a figure says at least: the count, n of "mind. n", else 0."""
+    if isinstance(figure, int):
+        return figure
+    if figure.startswith(AT_LEAST):
+        return int(figure.removeprefix(AT_LEAST))
+    return 0
+
+
+def printed(figure: Figure) -> str:
+    """A figure as German papers print it: 1.234, "mind. 1.234", "< 5", "x"."""
+    if isinstance(figure, int):
+        return count(figure)
+    if figure.startswith(AT_LEAST):
+        return f"{AT_LEAST} {count(_lower(figure))}"
+    return figure
 
 
 class Count(Model):
@@ -73,6 +98,29 @@ class Signature(Model):
     function: Text
 
 
+class SourceNode(Model):
+    name: Text
+    """The organisation (and node) as printed."""
+    stand: Text
+    """When its figures were read, as printed: "12.05.2026, 09:15 Uhr"."""
+
+
+class MissingNode(Model):
+    name: Text
+    reason: Text = "nicht erreichbar"
+
+
+class Federation(Model):
+    """Where the figures come from when they are the federation's."""
+
+    nodes: list[SourceNode] = Field(min_length=1)
+    unavailable: list[MissingNode] = Field(default_factory=list)
+    zielgruppen: Text
+    """The Zielgruppenkatalog version(s): "Version 3 (alle Knoten)"."""
+    notes: list[Text] = Field(default_factory=list)
+    """Footnotes of the combination (what "mind.", "< 5", "x" mean here)."""
+
+
 class Monitoringbericht(Model):
     issuer: Text
     office: Text
@@ -88,6 +136,7 @@ class Monitoringbericht(Model):
     barriers_total: Figure | None = None
     summary: Text
     signature: Signature
+    federation: Federation | None = None
 
     @field_validator("cases_by_status", mode="before")
     @classmethod
@@ -117,7 +166,7 @@ class Monitoringbericht(Model):
                    [c.count for c in self.barriers_by_category])]
         problems: list[tuple[tuple[str, ...], str]] = []
         for table, field, total, figures in tables:
-            problem = _total_problem(total, figures)
+            problem = _total_problem(total, figures, federation=self.federation is not None)
             if problem:
                 # Reported at the total where one was given, else at the table that needs it.
                 problems.append(((field if total is not None else table,), problem))
@@ -153,22 +202,26 @@ class ChartSpec:
     cells: tuple[Cell, ...]
 
 
-def _total_problem(total: Figure | None, figures: Sequence[Figure]) -> str:
-    """Why a given total cannot belong to these cells ("" if it can)."""
+def _total_problem(total: Figure | None, figures: Sequence[Figure], *, federation: bool = False) -> str:
+    """Why a given total cannot belong to these cells ("" if it can). In a federation's report a
+    total may be "x" or "mind. n" (nodes' totals not shown), never below its cells' known part."""
     known = [f for f in figures if isinstance(f, int)]
+    least = sum(_lower(f) for f in figures)
+    if total == WITHHELD and not federation:
+        return f"Eine Summe wird nie zurückgehalten („{WITHHELD}“); „{SUPPRESSED}“ oder die Zahl angeben."
+    if isinstance(total, str) and total.startswith(AT_LEAST) and not federation:
+        return f"„{AT_LEAST}“ gibt es nur bei den Zahlen des Verbunds (Abschnitt federation)."
     if len(known) < len(figures):
         if total is None:
-            return ("Summe angeben, wenn Werte bereits unterdrückt sind („< 5“, „x“): "
+            return ("Summe angeben, wenn Werte bereits unterdrückt sind („< 5“, „x“, „mind.“): "
                     "sie lässt sich nicht berechnen.")
-        if isinstance(total, int) and sum(known) > total:
-            return f"Die Summe {total} ist kleiner als die ausgewiesenen Werte ({sum(known)})."
+        if total is not None and total not in (SUPPRESSED, WITHHELD) and least > _lower(total):
+            return f"Die Summe {printed(total)} ist kleiner als die ausgewiesenen Werte ({count(least)})."
         return ""
     if isinstance(total, int) and total != sum(known):
         return f"Die Summe {total} passt nicht zu den Werten (zusammen {sum(known)})."
     if total == SUPPRESSED and sum(known) >= SMALL:
         return f"Die Summe „{SUPPRESSED}“ passt nicht zu den Werten (zusammen {sum(known)})."
-    if total == WITHHELD:
-        return f"Eine Summe wird nie zurückgehalten („{WITHHELD}“); „{SUPPRESSED}“ oder die Zahl angeben."
     return ""
 
 
@@ -182,10 +235,13 @@ def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None) 
     "< 5" or "x" (suppressed already by the case service) stays so; `total` must then be given."""
     small = {index for index, (_, n) in enumerate(counts)
              if n == SUPPRESSED or (isinstance(n, int) and n < SMALL)}
+    # "x" and "mind. n" hide a part too: with one of them, no small cell follows by subtraction.
     withheld = {index for index, (_, n) in enumerate(counts) if n == WITHHELD}
+    at_least = {index for index, (_, n) in enumerate(counts)
+                if isinstance(n, str) and n.startswith(AT_LEAST)}
     if total is None:
         total = sum(n for _, n in counts if isinstance(n, int))
-    if len(small) == 1 and not withheld and isinstance(total, int) and total >= SMALL:
+    if len(small) == 1 and not withheld and not at_least and isinstance(total, int) and total >= SMALL:
         # Total minus the visible cells would give the one small cell: withhold the next smallest.
         rest = sorted((n, index) for index, (_, n) in enumerate(counts)
                       if index not in small and isinstance(n, int))
@@ -193,14 +249,20 @@ def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None) 
             withheld.add(rest[0][1])
     cells = [
         Cell(label, SUPPRESSED, None) if index in small
+        else Cell(label, printed(n), None) if index in at_least
         else Cell(label, WITHHELD, None) if index in withheld or not isinstance(n, int)
         else Cell(label, count(n), n)
         for index, (label, n) in enumerate(counts)
     ]
     shown_total = isinstance(total, int) and total >= SMALL
     total_cell = Cell("Summe", count(total), total) if shown_total and isinstance(total, int) \
+        else Cell("Summe", printed(total), None) if total == WITHHELD or _is_at_least(total) \
         else Cell("Summe", SUPPRESSED, None)
     return cells, total_cell
+
+
+def _is_at_least(figure: Figure | None) -> bool:
+    return isinstance(figure, str) and figure.startswith(AT_LEAST)
 
 
 def parse_monitoring(data: Any) -> Monitoringbericht:
@@ -240,10 +302,29 @@ def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
         "barriers": _table([(c.label, c.count) for c in report.barriers_by_category], report.barriers_total),
         "has_barriers": bool(report.barriers_by_category),
         "summary": paragraphs(report.summary),
-        "suppression_note": (
-            f"Zum Schutz der betroffenen Personen werden Zahlen unter {SMALL} als „{SUPPRESSED}“ "
-            f"ausgewiesen. „{WITHHELD}“: Wert nicht ausgewiesen, weil er mit der Summe eine kleine "
-            "Zahl verraten würde."
-        ),
+        "suppression_note": _suppression_note(report.federation),
+        "federation": _federation(report.federation),
         "signature": {"name": report.signature.name, "function": report.signature.function},
+    }
+
+
+def _suppression_note(federation: Federation | None) -> str:
+    if federation is None:
+        return (f"Zum Schutz der betroffenen Personen werden Zahlen unter {SMALL} als „{SUPPRESSED}“ "
+                f"ausgewiesen. „{WITHHELD}“: Wert nicht ausgewiesen, weil er mit der Summe eine kleine "
+                "Zahl verraten würde.")
+    return (f"Zum Schutz der betroffenen Personen weist kein Knoten Zahlen unter {SMALL} genau aus; "
+            "die Zahlen des Verbunds sind Summen der von den Knoten ausgewiesenen Werte.")
+
+
+def _federation(federation: Federation | None) -> dict[str, Any]:
+    """Always present, so a template can ask `federation.active`."""
+    if federation is None:
+        return {"active": False, "nodes": [], "unavailable": [], "zielgruppen": "", "notes": []}
+    return {
+        "active": True,
+        "nodes": [{"name": n.name, "stand": n.stand} for n in federation.nodes],
+        "unavailable": [{"name": m.name, "reason": m.reason} for m in federation.unavailable],
+        "zielgruppen": federation.zielgruppen,
+        "notes": list(federation.notes),
     }

@@ -609,6 +609,25 @@ def build_monitoring() -> DocumentObject:
     para(doc, "{{ title }}", style="Title")
     para(doc, "Berichtszeitraum: {{ period.start }} bis {{ period.end }}", bold=True)
 
+    # The federation's figures (Kreis' node): where they come from, before anything is counted.
+    tag(doc, "if federation.active")
+    heading(doc, "Datengrundlage")
+    para(doc, "Die Zahlen dieses Berichts fassen die Angaben der folgenden Knoten des KIM-Verbunds "
+              "zusammen (Stand: Zeitpunkt des Abrufs):")
+    tag(doc, "for n in federation.nodes")
+    para(doc, "– {{ n.name }} (Stand: {{ n.stand }})", after=0)
+    tag(doc, "endfor")
+    tag(doc, "if federation.unavailable")
+    para(doc, "")
+    para(doc, "Ohne Angaben von:", after=0)
+    tag(doc, "for u in federation.unavailable")
+    para(doc, "– {{ u.name }} ({{ u.reason }})", after=0)
+    tag(doc, "endfor")
+    tag(doc, "endif")
+    para(doc, "")
+    para(doc, "Zielgruppenkatalog: {{ federation.zielgruppen }}")
+    tag(doc, "endif")
+
     heading(doc, "Zusammenfassung")
     tag(doc, "for text in summary")
     para(doc, "{{ text }}")
@@ -633,6 +652,9 @@ def build_monitoring() -> DocumentObject:
 
     heading(doc, "Hinweis zum Datenschutz")
     para(doc, "{{ suppression_note }}", grey=True, size=9)
+    tag(doc, "for note in federation.notes")
+    para(doc, "{{ note }}", grey=True, size=9)
+    tag(doc, "endfor")
     para(doc, "Alle Angaben sind zusammengefasste Zahlen; der Bericht enthält keine personenbezogenen Daten.",
          grey=True, size=9)
 
