@@ -350,11 +350,14 @@ def nodes_dir(node_id: str) -> Path:
     return nodes.node_dir(node_id)
 
 
-def story(timeout: float = typer.Option(60.0, help="How long to wait for what crosses the federation (s).")
+def story(timeout: float = typer.Option(60.0, help="How long to wait for what crosses the federation (s)."),
+          out: Path = typer.Option(OUT_DIR, help="Folder for the generated documents."),  # noqa: B008
           ) -> None:
     """The KIM story again over the running demo nodes (after `kim demo`): proposals with
     consent, Fallkonferenz, decisions back at home, Integrationsplan and barrier, Lenkungsgruppe
     with a new Zielgruppe, Projektgruppe register, documents into ./out/, consent revocation."""
+    import contextlib
+
     from kim import devlogin, nodes
     from services.identity import federation as federation_file
     from services.identity.keycloak_sync import LocalPasswords
@@ -365,9 +368,24 @@ def story(timeout: float = typer.Option(60.0, help="How long to wait for what cr
                                 LocalPasswords(devlogin.passwords_file(nodes.kim_home())))
     settings = {}
     for node_id, _, _ in DEMO_NODES:
-        if not nodes.status(node_id).get("api", "").startswith("läuft"):
+        with contextlib.suppress(FileNotFoundError):  # a node never set up here
+            settings[node_id] = nodes.node_settings(node_id)
+        if node_id not in settings or not _serving(settings[node_id]):
             console.print(f"[red]Knoten {node_id} läuft nicht; zuerst `kim demo` (oder make demo).[/]")
             raise typer.Exit(1)
-        settings[node_id] = nodes.node_settings(node_id)
-    if not run_story(users, settings, timeout=timeout):
+    if not run_story(users, settings, out_dir=out, timeout=timeout):
         raise typer.Exit(1)
+
+
+def _serving(settings: Settings) -> bool:
+    """Whether the node's api answers, asked over gRPC: its processes may run elsewhere (in
+    compose each in a container of its own), so no pid file of this machine tells."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    try:
+        with grpc.insecure_channel(f"{settings.grpc_host}:{settings.grpc_port}") as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    except grpc.RpcError:
+        return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)

@@ -206,3 +206,15 @@ def test_one_shot_scripts_are_mounted_and_valid_shell(script: str) -> None:
     variables = set(re.findall(r"\$\{?([A-Z][A-Z_]+)", text))
     missing = variables - env(script).keys()
     assert not missing, f"{path.name} uses variables compose.yaml does not give it: {missing}"
+
+
+def test_demo_runs_kim_story_with_its_documents_in_a_volume() -> None:
+    demo = service("demo")
+    command = demo["command"]
+    assert command[:2] == ["kim", "story"]
+    out = command[command.index("--out") + 1]
+    assert f"demo-out:{out}" in demo["volumes"]
+    kim = Path(sys.executable).with_name("kim")
+    done = subprocess.run([str(kim), "story", "--help"], capture_output=True, text=True, check=True,
+                          env={"COLUMNS": "200", "PATH": ""})
+    assert "--out" in done.stdout
