@@ -1,9 +1,14 @@
-"""Entry of the case service into an api process: the `CaseService` gRPC servicer.
+"""Entry of the case service into an api process: the `CaseService` gRPC servicer for people,
+and the `CaseFederation` servicer for peer nodes.
 
-Who enters: every caller with a bearer token the auth interceptor accepted (its Principal is
-`current_principal`). Each method is a translator: request -> command (contract.py) -> the
-service layer, which authorises, audits and saves -> response. Errors are `kim.errors`; the
-error interceptor turns them into status codes with German field violations.
+Who enters `CaseService`: every caller with a bearer token the auth interceptor accepted (its
+Principal is `current_principal`). Who enters `CaseFederation`: only a peer node on the
+mutual-TLS port, whose certificate the node directory knows as active, whose role
+`FEDERATION_METHODS` allows and whose token is of its own organisation (kim.runtime.grpc_server
+checks all of that; `current_peer` is that node). Each method is a translator: request ->
+command (contract.py) -> the service layer, which authorises, audits and saves -> response.
+Errors are `kim.errors`; the error interceptor turns them into status codes with German field
+violations.
 
 After every save the outbox relay is nudged, so the case's events leave at once instead of
 at the next sweep; the relay's sweep still sends them if the nudge finds the broker away.
@@ -18,11 +23,11 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from kim.case.v1 import case_pb2, case_pb2_grpc
-from kim.errors import FieldViolation, InvalidArgument, Unauthenticated
+from kim.case.v1 import case_pb2, case_pb2_grpc, federation_pb2, federation_pb2_grpc
+from kim.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from kim.runtime.audit import AuditEvent, AuditSink
 from kim.runtime.auth import current_principal
-from kim.runtime.grpc_server import Registration
+from kim.runtime.grpc_server import ACTING_USER_HEADER, Registration, current_peer
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
 from services.case import SERVICE, contract
@@ -34,6 +39,13 @@ from services.case.service import HANDLERS, CaseService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
 CASE_METHOD_PREFIX = f"/{case_pb2.DESCRIPTOR.services_by_name['CaseService'].full_name}/"
+FEDERATION_METHOD_PREFIX = f"/{federation_pb2.DESCRIPTOR.services_by_name['CaseFederation'].full_name}/"
+#: What peer nodes may call on the mutual-TLS port, and with which node role: a Kreis node asks
+#: for the briefs of cases proposed to it and for the figures of its Monitoringbericht.
+FEDERATION_METHODS: dict[str, frozenset[str] | None] = {
+    "/kim.case.v1.CaseFederation/GetCaseBriefs": frozenset({"district"}),
+    "/kim.case.v1.CaseFederation/GetFigures": frozenset({"district"}),
+}
 log = logging.getLogger(__name__)
 
 #: Purpose written to the audit trail when a request does not state one.
@@ -48,6 +60,20 @@ def acting() -> Actor:
     if principal is None:
         raise Unauthenticated("Anmeldung erforderlich.")
     return Actor(principal.subject, principal.organization or "", principal.roles)
+
+
+def peer_acting(*, acting_user_required: bool = False) -> Actor:
+    """The calling peer node as the domain knows it: node X of organisation Z (role R) on behalf
+    of user Y. The peer interceptor guarantees a peer with its directory entry on the
+    mutual-TLS port; without one this servicer was reached another way and must not answer."""
+    peer = current_peer.get()
+    if peer is None or not peer.node_id:
+        raise PermissionDenied("Dieser Aufruf ist Knoten des Verbunds vorbehalten.")
+    if acting_user_required and not peer.acting_user:
+        raise InvalidArgument([FieldViolation(
+            ACTING_USER_HEADER, "Benutzername der Person angeben, für die der Knoten anfragt.")],
+            "Die Angabe der handelnden Person fehlt.")
+    return Actor.peer(peer.node_id, peer.organization, peer.role, peer.acting_user)
 
 
 def case_id_of(request: Message, field: str = "case_id", *, required: bool = True) -> str:
@@ -140,6 +166,27 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
             first_broken_sequence=result.first_broken_sequence or 0, reason=result.reason)
 
 
+class CaseFederationServicer(federation_pb2_grpc.CaseFederationServicer):
+    """What this node serves to peer nodes: pseudonymised briefs and suppressed aggregates,
+    each audited with node, organisation and acting user (service layer)."""
+
+    def __init__(self, service: CaseService) -> None:
+        self.service = service
+
+    def GetCaseBriefs(self, request: federation_pb2.GetCaseBriefsRequest,
+                      context: grpc.ServicerContext) -> federation_pb2.GetCaseBriefsResponse:
+        actor = peer_acting(acting_user_required=True)
+        result = self.service.peer_briefs(actor, list(request.case_ids), request.purpose)
+        return federation_pb2.GetCaseBriefsResponse(
+            briefs=[contract.brief_message(case_id, brief) for case_id, brief in result.briefs],
+            unavailable_case_ids=result.unavailable)
+
+    def GetFigures(self, request: case_pb2.GetFiguresRequest,
+                   context: grpc.ServicerContext) -> case_pb2.Figures:
+        figures, version = self.service.monitoring_figures(peer_acting())
+        return contract.figures_message(figures, version)
+
+
 def _command_method(command_type: type) -> Callable[..., case_pb2.Case]:
     def method(self: CaseServicer, request: Any, context: grpc.ServicerContext) -> case_pb2.Case:
         case_id_of(request)
@@ -164,7 +211,10 @@ class DoorAudit:
     (UNAUTHENTICATED: no, an expired or a foreign token) is also appended to the case audit
     trail, so the data protection officer sees the attempts on case data in the one
     hash-chained log they read and verify. Such a caller has no verified identity and the
-    request was never read: the entry names the method, the reason and nobody as the actor."""
+    request was never read: the entry names the method, the reason and nobody as the actor.
+    Likewise each call of a `CaseFederation` method refused at the mutual-TLS port (unknown or
+    revoked node, a role not allowed, a token of another organisation): the entry names the
+    node, its organisation and the acting user as far as the door learnt them."""
 
     def __init__(self, repository: CaseRepository, inner: AuditSink) -> None:
         self.repository = repository
@@ -172,18 +222,35 @@ class DoorAudit:
 
     def record(self, event: AuditEvent) -> None:
         self.inner.record(event)
-        if not (event.kind == "authentication" and event.outcome == "denied"
-                and event.action.startswith(CASE_METHOD_PREFIX)):
+        draft = _door_refusal(event)
+        if draft is None:
             return
         try:
-            self.repository.append_audit(AuditDraft(
-                occurred_at=event.at, actor_subject=event.subject or "(nicht angemeldet)",
-                actor_org=event.organization or "", actor_roles=(), case_id="",
-                call=event.action.removeprefix(CASE_METHOD_PREFIX), purpose="",
-                allowed=False, detail=f"Anmeldung abgewiesen: {event.reason}"[:500]))
+            self.repository.append_audit(draft)
         except Exception:
             # The call is refused either way; `inner` holds the event, so it is not lost.
             log.exception("door refusal of %s not written to the case audit trail", event.action)
+
+
+def _door_refusal(event: AuditEvent) -> AuditDraft | None:
+    """The case audit entry of a door decision, if it is a refusal of a case method."""
+    if event.outcome != "denied":
+        return None
+    if event.kind == "authentication" and event.action.startswith(CASE_METHOD_PREFIX):
+        return AuditDraft(
+            occurred_at=event.at, actor_subject=event.subject or "(nicht angemeldet)",
+            actor_org=event.organization or "", actor_roles=(), case_id="",
+            call=event.action.removeprefix(CASE_METHOD_PREFIX), purpose="",
+            allowed=False, detail=f"Anmeldung abgewiesen: {event.reason}"[:500])
+    if event.kind == "federation" and event.action.startswith(FEDERATION_METHOD_PREFIX):
+        node = event.node or event.extra.get("common_name", "")
+        who = f"Knoten {node}" if node else "(unbekannter Knoten)"
+        return AuditDraft(
+            occurred_at=event.at, actor_subject=event.extra.get("acting_user") or who,
+            actor_org=event.organization or "", actor_roles=(), case_id="",
+            call=event.action.removeprefix(FEDERATION_METHOD_PREFIX), purpose="",
+            allowed=False, detail=f"Knoten abgewiesen: {event.reason}"[:500], actor_node=node)
+    return None
 
 
 def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
@@ -194,10 +261,13 @@ def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
 
 def registration(settings: Settings) -> Registration:
     """The api process connects the "case" database before it adds servicers."""
-    servicer = CaseServicer(CaseService(MongoCaseRepository(settings.node_id), settings.organization_id))
+    service = CaseService(MongoCaseRepository(settings.node_id), settings.organization_id)
+    servicer = CaseServicer(service)
 
     def add_to_server(server: grpc.Server) -> None:
         case_pb2_grpc.add_CaseServiceServicer_to_server(servicer, server)
+        # Served on both ports; the peer interceptor refuses it on the plain one.
+        federation_pb2_grpc.add_CaseFederationServicer_to_server(CaseFederationServicer(service), server)
 
     def bind_outbox(notify: Callable[[], None]) -> None:
         servicer.notify_outbox = notify

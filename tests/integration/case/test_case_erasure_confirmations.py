@@ -1,0 +1,148 @@
+"""Erase confirmations through the real case worker (`kim node worker`, a real `nameko run` on the
+session's vhost): a `kim.conference.v1.CaseDataErased` published on conference.events, as the
+Kreis node's conference sends it after a ConsentRevoked, is recorded on the revoked consent of
+this node's case once per event id, shown by GetCase, and written to the audit trail."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from kim.case.v1 import case_pb2
+from kim.conference.v1 import events_pb2 as conference
+from kim.runtime import events
+from kim.runtime.amqp import Publisher
+from kim.runtime.settings import Settings
+from services.case.domain import commands as c
+from services.case.domain.case import local_date
+from services.case.domain.policy import Actor
+from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
+from services.case.service import CaseService
+from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
+from tests.support import servers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
+from case_factories import make_proposal
+
+CM = Actor("cm.hilden", OWNER, frozenset({"case_manager"}))
+DPO = Actor("dsb.hilden", OWNER, frozenset({"data_protection_officer"}))
+ERASED_AT = datetime(2026, 3, 4, 13, 15, tzinfo=UTC)
+SUMMARY = "Fallvorschlag und 1 Kurzdarstellung gelöscht"
+
+
+@pytest.fixture(scope="module")
+def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    log = tmp_path_factory.mktemp("case-erasure-worker") / "worker.log"
+    extra = {"KIM_GRPC_SERVICES": "case", "KIM_ORGANIZATION_ID": OWNER}
+    with servers.running_worker(case_settings, log, {"CaseDataErased": 1}, extra):
+        yield log
+
+
+@pytest.fixture
+def service(repository: MongoCaseRepository) -> CaseService:
+    return CaseService(repository, OWNER)
+
+
+def revoked(service: CaseService) -> tuple[str, str]:
+    """A case proposed to the Kreis whose Fallkonferenz consent the person revoked."""
+    case = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    today = local_date(case.created_at)
+    service.execute(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
+                                        ("falldokumentation",), today))
+    service.execute(CM, c.SubmitForReview(case.case_id))
+    consent_id = service.repository.get(case.case_id).consents[0].consent_id
+    service.execute(CM, c.RevokeConsent(case.case_id, consent_id, today, "widerruft schriftlich"))
+    return case.case_id, consent_id
+
+
+def erased(case_id: str, consent_id: str, owner_node: str, **overrides: str) -> conference.CaseDataErased:
+    at = Timestamp()
+    at.FromDatetime(ERASED_AT)
+    fields = dict(case_id=case_id, pseudonym="KIM-2026-XXXXXX", owner_node=owner_node, owner_org=OWNER,
+                  consent_id=consent_id, erased_by_node="kreis-mettmann", erased_by_org=COORDINATION,
+                  summary=SUMMARY)
+    fields.update(overrides)
+    return conference.CaseDataErased(erased_at=at, **fields)
+
+
+def publish(settings: Settings, *messages: conference.CaseDataErased) -> list[str]:
+    ids = []
+    with Publisher(settings.amqp_uri) as publisher:
+        for message in messages:
+            envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
+            publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+            ids.append(envelope.id)
+    return ids
+
+
+def republish(settings: Settings, message: conference.CaseDataErased, event_id: str) -> None:
+    envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
+    envelope.id = event_id
+    with Publisher(settings.amqp_uri) as publisher:
+        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
+        case_worker: Path, service: CaseService, case_settings: Settings, case_api: CaseApi) -> None:
+    cid, consent_id = revoked(service)
+    # A confirmation for the same case id at another node is that node's business.
+    foreign = erased(cid, consent_id, "other-node", erased_by_node="kreis-2")
+    mine = erased(cid, consent_id, case_settings.node_id)
+    _, event_id = publish(case_settings, foreign, mine)
+
+    def confirmations() -> int:
+        return len(service.repository.get(cid).consents[0].erasure_confirmations)
+
+    assert wait_until(lambda: confirmations() == 1), case_worker.read_text()[-3000:]
+    republish(case_settings, mine, event_id)  # a redelivery after a lost acknowledgement
+    assert wait_until(lambda: f"erase confirmation {event_id} already recorded" in case_worker.read_text()), \
+        case_worker.read_text()[-3000:]
+    case = service.repository.get(cid)
+    [confirmation] = case.consents[0].erasure_confirmations
+    assert (confirmation.node, confirmation.organization, confirmation.erased_at, confirmation.summary) == (
+        "kreis-mettmann", COORDINATION, ERASED_AT, SUMMARY)
+    assert not case.consents[0].erasure_outstanding
+    assert CaseChangeDocument.objects(cause=event_id).count() == 1
+
+    shown = case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=cid), Caller(OWNER, "case_manager"))
+    consent = shown.consents[0]
+    assert not consent.erasure_outstanding
+    assert [(k.node, k.organization, k.summary) for k in consent.erasure_confirmations] == [
+        ("kreis-mettmann", COORDINATION, SUMMARY)]
+    assert shown.journal[-1].text == (f"Löschung bestätigt durch {COORDINATION} (Knoten kreis-mettmann) "
+                                      f"am 04.03.2026 um 14:15 Uhr: {SUMMARY}")
+
+    [entry] = AuditDocument.objects(case_id=cid, call="ConfirmErasure")
+    assert (entry.actor_node, entry.actor_org, entry.actor_subject, entry.allowed, entry.purpose) == (
+        "kreis-mettmann", COORDINATION, "Knoten kreis-mettmann", True, "Löschbestätigung")
+    assert entry.detail == f"Einwilligung {consent_id}: {SUMMARY}"
+    assert service.verify_audit(DPO).intact
+
+
+def test_a_confirmation_the_revocation_did_not_ask_for_is_logged_and_changes_nothing(
+        case_worker: Path, service: CaseService, case_settings: Settings) -> None:
+    cid, consent_id = revoked(service)
+    before = service.repository.get(cid)
+    [event_id] = publish(case_settings, erased(cid, consent_id, case_settings.node_id,
+                                               erased_by_node="caritas-mettmann",
+                                               erased_by_org="caritas-mettmann"))
+    assert wait_until(lambda: f"erase confirmation {event_id} for case {cid} not recorded"
+                      in case_worker.read_text()), case_worker.read_text()[-3000:]
+    after = service.repository.get(cid)
+    assert after.version == before.version and after.consents[0].erasure_outstanding
+    assert AuditDocument.objects(case_id=cid, call="ConfirmErasure").count() == 0
