@@ -150,11 +150,11 @@ def test_order_setup_then_nodes_then_join_then_the_story() -> None:
     assert setup == {"keycloak": "service_healthy",
                      **{f"{n}-rabbitmq": "service_healthy" for n in NODE_IDS}}
     for node_id in NODE_IDS:
-        for name in (node_id, f"{node_id}-worker"):
-            assert needs(name) == {"federation-setup": "service_completed_successfully",
-                                   "keycloak": "service_healthy",
-                                   f"{node_id}-mongo": "service_healthy",
-                                   f"{node_id}-rabbitmq": "service_healthy"}
+        own = {"federation-setup": "service_completed_successfully", "keycloak": "service_healthy",
+               f"{node_id}-mongo": "service_healthy", f"{node_id}-rabbitmq": "service_healthy"}
+        assert needs(f"{node_id}-worker") == own
+        directory = {} if node_id == DIRECTORY_NODE else {DIRECTORY_NODE: "service_healthy"}
+        assert needs(node_id) == {**own, **directory}
     assert needs("federation-join") == {n: "service_healthy" for n in NODE_IDS}
     assert needs("demo") == {"federation-join": "service_completed_successfully",
                              **{f"{n}-worker": "service_healthy" for n in NODE_IDS}}
