@@ -18,11 +18,13 @@ plain finds, sorts, skip/limit, unique and compound indexes, no aggregation pipe
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from kim.errors import NotFound
 from kim.runtime.changes import ChangeDocument, VersionedStore
@@ -160,6 +162,34 @@ class ErasureDocument(_Aggregate):
 
 class ErasureChange(ChangeDocument):
     meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "erasure_changes"}
+
+
+_REGISTRY_READY = threading.Event()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _registry_ready() -> None:
+    """Create the registry's and the erasures' collections with their indexes once per process
+    before the first use. The worker handles events concurrently, and FerretDB 1.24 refuses a
+    second concurrent createIndexes of the same new index ("UNIQUE constraint failed"); mongoengine
+    would then keep the collection as indexed. So: one creator per process, and a retry for the
+    other process of the node (creating an existing index is a no-op)."""
+    if _REGISTRY_READY.is_set():
+        return
+    with _REGISTRY_LOCK:
+        if _REGISTRY_READY.is_set():
+            return
+        for attempt in range(5):
+            try:
+                for document_cls in (ProposalDocument, ErasureDocument, ErasureChange):
+                    document_cls._get_collection()
+                    document_cls.ensure_indexes()
+                break
+            except OperationFailure:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        _REGISTRY_READY.set()
 
 
 class ConferenceChange(ChangeDocument):
@@ -379,6 +409,7 @@ class ConferenceRepository:
 
     def record_proposal(self, proposal: Proposal) -> bool:
         """False when this submission is registered already (a redelivered event)."""
+        _registry_ready()
         try:
             ProposalDocument._get_collection().insert_one({
                 "proposal_id": proposal.proposal_id, "case_id": proposal.case_id,
@@ -391,15 +422,18 @@ class ConferenceRepository:
 
     def proposals(self, coordination_org: str, *, other_than_node: str = "") -> list[Proposal]:
         """Every registered submission to `coordination_org` (of other nodes than `other_than_node`)."""
+        _registry_ready()
         filters: dict[str, Any] = {"coordination_org": coordination_org}
         if other_than_node:
             filters["owner_node__ne"] = other_than_node
         return [codec.decode(Proposal, d.state) for d in ProposalDocument.objects(**filters)]
 
     def proposals_of_case(self, case_id: str) -> list[Proposal]:
+        _registry_ready()
         return [codec.decode(Proposal, d.state) for d in ProposalDocument.objects(case_id=case_id)]
 
     def delete_proposals(self, case_id: str) -> int:
+        _registry_ready()
         return int(ProposalDocument.objects(case_id=case_id).delete())
 
     def decided_at(self, coordination_org: str, case_ids: list[str]) -> dict[str, datetime]:
@@ -425,13 +459,16 @@ class ConferenceRepository:
     # ---- erasures
 
     def erasure(self, erasure_id: str) -> Erasure | None:
+        _registry_ready()
         try:
             return self._load(ErasureDocument, erasure_id, Erasure, "")
         except NotFound:
             return None
 
     def save_erasure(self, e: Erasure) -> None:
+        _registry_ready()
         self._save(ErasureDocument, e.erasure_id, e, case_id=e.case_id, confirmed=int(e.confirmed))
 
     def erased(self, case_id: str, consent_id: str) -> bool:
+        _registry_ready()
         return ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0

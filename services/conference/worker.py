@@ -87,6 +87,10 @@ def _when(message: Any, envelope: EventEnvelope) -> datetime:
     return datetime.now(UTC)
 
 
+def _millis(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def proposal(envelope: EventEnvelope, message: case_events.CaseSubmittedForReview) -> Proposal:
     """The registry entry of a submitted Fallvorschlag: the event's pseudonymised fields only."""
     brief = message.brief
@@ -98,7 +102,8 @@ def proposal(envelope: EventEnvelope, message: case_events.CaseSubmittedForRevie
         coordination_org=message.coordination_org,
         pseudonym=message.pseudonym or brief.pseudonym,
         consent_id=message.consent_id,
-        submitted_at=_when(message, envelope),
+        # Stored as BSON dates (milliseconds): cut here so the id and the stored time agree.
+        submitted_at=_millis(_when(message, envelope)),
         received_at=datetime.now(UTC),
         zielgruppe=brief.zielgruppe,
         zielgruppen_version=brief.zielgruppen_version,
