@@ -324,30 +324,29 @@ def run_story(users: LocalUsers, settings: dict[str, Settings], out_dir: Path = 
                   timeout=timeout, observer=_Progress())
     result = story.run()
     table = Table(title="Was lief wo")
-    for column in ("Schritt", "Knoten", "Ergebnis", "Dauer"):
-        table.add_column(column)
+    table.add_column("Schritt")
+    table.add_column("Knoten", no_wrap=True)
+    table.add_column("Ergebnis")
+    table.add_column("Dauer", justify="right", no_wrap=True)
     for row in result.steps:
         mark = "[green]ok[/]" if row.ok else "[red]FEHLER[/]"
         table.add_row(row.step, row.node, f"{mark} {row.detail}", f"{row.seconds:.1f} s")
     console.print(table)
     if result.documents:
         documents = Table(title=f"Erzeugte Dokumente in {out_dir}")
-        for column in ("Dokument", "Datei", "Größe"):
-            documents.add_column(column)
+        documents.add_column("Dokument")
+        documents.add_column("Datei", overflow="fold")
+        documents.add_column("Größe", justify="right", no_wrap=True)
         for document in result.documents:
             documents.add_row(document.title, document.path.name,
                               f"{document.size:,} Bytes".replace(",", "."))
         console.print(documents)
     if not result.ok:
+        from kim import nodes
+
         console.print(f"[red bold]Die Geschichte brach ab bei „{result.failed_step}“.[/] Protokolle der "
-                      f"Knoten: {', '.join(str(nodes_dir(n)) for n in settings)}", highlight=False)
+                      f"Knoten: {', '.join(str(nodes.node_dir(n)) for n in settings)}", highlight=False)
     return result.ok
-
-
-def nodes_dir(node_id: str) -> Path:
-    from kim import nodes
-
-    return nodes.node_dir(node_id)
 
 
 def story(timeout: float = typer.Option(60.0, help="How long to wait for what crosses the federation (s)."),

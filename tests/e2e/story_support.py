@@ -1,0 +1,121 @@
+"""Three real nodes (Kreis, Stadt, Caritas) of a federation of their own, set up as `kim demo`
+sets up its nodes: local.yaml with unique realm names and node ids (`unique_federation_file`),
+`kim node init` with federation file and peer port, RabbitMQ federation links as the demo's,
+every node entered into the Kreis's node directory by the Kreis's node administrator. Databases,
+vhosts (with their links) and realms are removed afterwards; the demo's nodes are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymongo
+import pytest
+from bson import json_util
+
+from kim import nodes
+from kim.identity.v1 import identity_pb2
+from kim.runtime.settings import Settings
+from kim.story import CARITAS, KREIS, STADT, StoryNode
+from tests.e2e.test_node_smoke import free_port
+from tests.support import servers
+from tests.support.identity import LocalFederation, unique_federation_file
+
+#: Who receives whose events, as in kim/demo.py (by organisation).
+LINKS = {KREIS: [STADT, CARITAS], STADT: [KREIS], CARITAS: [KREIS]}
+
+
+@dataclass
+class ThreeNodes:
+    home: Path
+    local: LocalFederation
+    ids: dict[str, str]  # organisation -> node id
+    settings: dict[str, Settings]  # organisation -> the running node's settings
+
+    def node(self, organization: str) -> StoryNode:
+        return StoryNode.of(self.settings[organization])
+
+    def token(self, organization: str, username: str) -> str:
+        return self.local.token_for(organization, username)
+
+    def up(self, organization: str) -> Settings:
+        self.settings[organization] = nodes.up(self.ids[organization], extra=NODE_EXTRA)
+        return self.settings[organization]
+
+    def down(self, organization: str) -> None:
+        nodes.down(self.ids[organization])
+
+
+#: Short outbox sweeps: a relay that missed a notify publishes within half a second.
+NODE_EXTRA = {"KIM_OUTBOX_SWEEP_SECONDS": "0.5"}
+
+
+@contextmanager
+def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
+    home = tmp_path_factory.mktemp("kim-story-home")
+    suffix = f"s{uuid.uuid4().hex[:6]}"
+    file = unique_federation_file(home / "federation.yaml", suffix)
+    local = LocalFederation.start(file, rename=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIM_HOME", str(home))
+        base = Settings()
+        ids = {n.organization: n.id for n in local.federation.nodes}
+        try:
+            servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
+            kreis_peer = free_port()
+            for organization in (KREIS, STADT, CARITAS):
+                directory = "" if organization == KREIS else f"127.0.0.1:{kreis_peer}"
+                nodes.init(nodes.NodeSpec(ids[organization], organization, free_port(), file,
+                                          kreis_peer if organization == KREIS else free_port(),
+                                          directory), base)
+            for organization, peers in LINKS.items():
+                for peer in peers:
+                    nodes.link(ids[organization], ids[peer])
+            federation = ThreeNodes(home, local, ids, {})
+            for organization in (KREIS, STADT, CARITAS):
+                federation.up(organization)
+            admin = local.token_for(KREIS, "n.admin")
+            for organization in (KREIS, STADT, CARITAS):
+                joined = nodes.join(ids[organization], admin)
+                assert joined.node.status == identity_pb2.NODE_STATUS_ACTIVE, f"{organization}: {joined.node}"
+            yield federation
+        finally:
+            for node_id in ids.values():
+                nodes.down(node_id)
+            broker = servers.broker_admin(base)
+            for node_id in ids.values():
+                broker.delete_vhost(node_id)
+                servers.drop_databases(base.model_copy(update={"node_id": node_id}))
+            local.close()
+
+
+def find_in_databases(settings: Settings, needles: list[str]) -> dict[str, list[str]]:
+    """Every needle found in any document of any database of the node (its databases are named
+    `kim_<node>_<service>`), as needle -> ["<database>.<collection>", ...]. Documents are read as
+    extended JSON, so dates are found as "YYYY-MM-DD..." too; GridFS chunks are skipped (DOCX
+    bytes are compressed; the documents' inputs are stored as JSON in their own collection)."""
+    found: dict[str, list[str]] = {}
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        settings.mongodb_uri, serverSelectionTimeoutMS=5000)
+    try:
+        prefix = settings.database_name("")
+        for name in client.list_database_names():
+            if not name.startswith(prefix):
+                continue
+            database = client[name]
+            for collection in database.list_collection_names():
+                if collection.endswith(".chunks"):
+                    continue
+                for document in database[collection].find():
+                    text = json.dumps(json.loads(json_util.dumps(document)), ensure_ascii=False)
+                    for needle in needles:
+                        if needle.lower() in text.lower():
+                            found.setdefault(needle, []).append(f"{name}.{collection}")
+    finally:
+        client.close()
+    return found

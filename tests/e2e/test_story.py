@@ -1,0 +1,414 @@
+"""The KIM story (kim/story.py, what `kim demo` runs) headless against three real nodes of a
+federation of their own, and each step's effect asserted on the node where it must show, and
+its absence where it must not: the persons' names and birth dates nowhere in the Kreis node's
+databases, the Stadt's case unreadable for the Caritas, the Kreis's decisions applied once on
+the owning nodes. Then a node outage (the Caritas node stopped while the Kreis decides) and the
+peer calls the federation refuses.
+
+One federation of three nodes for the module (tests/e2e/story_support.py); the story runs once,
+the tests read what it left behind."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+
+import grpc
+import pytest
+
+from kim import nodes
+from kim.case.v1 import case_pb2, federation_pb2
+from kim.case.v1 import types_pb2 as C
+from kim.conference.v1 import conference_pb2 as K
+from kim.conference.v1 import types_pb2 as KT
+from kim.documents.v1 import documents_pb2
+from kim.runtime.grpc_server import peer_channel
+from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kim.runtime.service_account import ServiceAccount
+from kim.story import (
+    CARITAS,
+    CARITAS_CASE_MANAGER,
+    CARITAS_PERSON,
+    COORDINATOR,
+    KREIS,
+    KREIS_CLERK,
+    NEW_ZIELGRUPPE_KEY,
+    PENDING_PERSON,
+    STADT,
+    STADT_CASE_MANAGER,
+    STADT_CLERK,
+    STADT_PERSON,
+    Api,
+    FictionalPerson,
+    Story,
+    StoryCase,
+    StoryRun,
+    poll,
+)
+from tests.e2e.story_support import ThreeNodes, find_in_databases, three_nodes
+
+TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
+    with three_nodes(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def story(federation: ThreeNodes, tmp_path_factory: pytest.TempPathFactory) -> StoryRun:
+    out = tmp_path_factory.mktemp("out")
+    return Story(federation.node(KREIS), federation.node(STADT), federation.node(CARITAS),
+                 federation.token, out, timeout=TIMEOUT).run()
+
+
+@pytest.fixture(scope="module")
+def api(federation: ThreeNodes) -> Iterator[Api]:
+    client = Api(federation.token)
+    yield client
+    client.close()
+
+
+def _code(call: object) -> grpc.StatusCode:
+    assert callable(call)
+    with pytest.raises(grpc.RpcError) as refused:
+        call()
+    code: grpc.StatusCode = refused.value.code()
+    return code
+
+
+# --- the story -------------------------------------------------------------------------------
+
+def test_the_story_runs_through_every_step(story: StoryRun) -> None:
+    failed = [f"{s.step} / {s.node}: {s.detail}" for s in story.steps if not s.ok]
+    assert story.ok, f"abgebrochen bei {story.failed_step!r}: {failed}"
+    steps = {s.step.split(" ", 1)[0] for s in story.steps}
+    assert steps == {"1", "2", "3", "4", "5", "6", "7", "8"}
+
+
+def test_the_proposals_stay_on_their_owning_nodes(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    assert story.stadt_case and story.caritas_case
+    stadt_case, caritas_case = story.stadt_case, story.caritas_case
+    stadt, caritas, kreis = federation.node(STADT), federation.node(CARITAS), federation.node(KREIS)
+    get = case_pb2.GetCaseRequest(case_id=stadt_case.case_id, purpose="Test")
+
+    # The owner reads the case at home; the Caritas's case manager neither there nor at home.
+    assert api.case(stadt, STADT_CASE_MANAGER).GetCase(get).owner_org == STADT
+    denied, unknown = grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: api.case(stadt, CARITAS_CASE_MANAGER).GetCase(get)) == denied
+    assert _code(lambda: api.case(caritas, CARITAS_CASE_MANAGER).GetCase(get)) == unknown
+    # The Kreis has no copy of either case, and its coordinator cannot read the person at the
+    # Stadt (the consent covers the Fallkonferenz, not the Stammdaten).
+    for case in (stadt_case, caritas_case):
+        request = case_pb2.GetCaseRequest(case_id=case.case_id, purpose="Test")
+        assert _code(lambda r=request: api.case(kreis, COORDINATOR).GetCase(r)) == grpc.StatusCode.NOT_FOUND
+    person = case_pb2.GetPersonRequest(case_id=stadt_case.case_id, purpose="Fallkonferenz")
+    assert _code(lambda: api.case(stadt, COORDINATOR).GetPerson(person)) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _needles(person: FictionalPerson) -> list[str]:
+    born = person.birth_date
+    return [person.given_name, person.family_name, born.isoformat(), born.strftime("%d.%m.%Y")]
+
+
+def test_no_personal_data_reaches_the_kreis_node(story: StoryRun, federation: ThreeNodes) -> None:
+    assert story.stadt_case and story.caritas_case
+    needles = [n for p in (STADT_PERSON, CARITAS_PERSON, PENDING_PERSON) for n in _needles(p)]
+    assert find_in_databases(federation.settings[KREIS], needles) == {}
+    # The pseudonyms did cross (the scan reads what the Kreis holds) ...
+    found = find_in_databases(federation.settings[KREIS], [story.caritas_case.pseudonym])
+    assert found, "the scan found not even the pseudonym on the Kreis node"
+    # ... and the persons are where they belong: each on its own node only (birth dates stored
+    # as dates, so the scan finds them in ISO form).
+    assert set(find_in_databases(federation.settings[STADT], needles)) == set(_needles(STADT_PERSON)[:3])
+    assert set(find_in_databases(federation.settings[CARITAS], needles)) == {
+        *_needles(CARITAS_PERSON)[:3], *_needles(PENDING_PERSON)[:3]}
+
+
+def test_the_fallkonferenz_decided_on_briefs_and_the_decisions_came_home_once(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    assert story.stadt_case and story.caritas_case
+    conference = api.conference(federation.node(KREIS), COORDINATOR).GetConference(
+        K.GetConferenceRequest(conference_id=story.conference_id))
+    assert conference.status == KT.CONFERENCE_STATUS_CLOSED
+    items = {i.brief.pseudonym: i for i in conference.agenda}
+    stadt_item, caritas_item = items[story.stadt_case.pseudonym], items[story.caritas_case.pseudonym]
+    assert stadt_item.brief.owner_node == federation.ids[STADT]
+    assert caritas_item.brief.owner_node == federation.ids[CARITAS]
+    assert not stadt_item.brief.HasField("identity") and not caritas_item.brief.HasField("identity")
+    assert caritas_item.decision.WhichOneof("kind") == "admission"
+    assert stadt_item.decision.WhichOneof("kind") == "referral"
+
+    caritas = api.case(federation.node(CARITAS), CARITAS_CASE_MANAGER).GetCase(
+        case_pb2.GetCaseRequest(case_id=story.caritas_case.case_id, purpose="Test"))
+    assert [d.outcome for d in caritas.decisions] == [C.CASE_STATUS_ADMITTED]
+    assert caritas.case_manager == CARITAS_CASE_MANAGER.username
+    stadt = api.case(federation.node(STADT), STADT_CASE_MANAGER).GetCase(
+        case_pb2.GetCaseRequest(case_id=story.stadt_case.case_id, purpose="Test"))
+    assert [d.outcome for d in stadt.decisions] == [C.CASE_STATUS_REFERRED]
+    assert stadt.decisions[0].referral_target == C.REFERRAL_TARGET_MBE
+    assert stadt.status == C.CASE_STATUS_REFERRED
+
+
+def test_the_integrationsplan_and_the_barrier_show_in_the_projektgruppe_register(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    assert story.caritas_case
+    case = api.case(federation.node(CARITAS), CARITAS_CASE_MANAGER).GetCase(
+        case_pb2.GetCaseRequest(case_id=story.caritas_case.case_id, purpose="Test"))
+    assert case.status == C.CASE_STATUS_ACTIVE
+    assert len(case.needs) == 1 and len(case.goals) == 1 and len(case.goals[0].steps) == 1
+    assert [b.category for b in case.barriers] == [C.BARRIER_CATEGORY_ZUSTAENDIGKEIT_UNKLAR]
+
+    register = api.conference(federation.node(KREIS), COORDINATOR).GetBarrierRegister(
+        K.GetBarrierRegisterRequest(projektgruppe_id=story.projektgruppe_id))
+    # One barrier, counted under its pair of Rechtskreise; a count below 5 is never given.
+    assert [({c.rechtskreis_a, c.rechtskreis_b}, c.category, c.display, c.HasField("count"))
+            for c in register.cells] == [
+        ({KT.RECHTSKREIS_AUFENTHG, KT.RECHTSKREIS_SGB_III}, KT.BARRIER_CATEGORY_ZUSTAENDIGKEIT_UNKLAR,
+         "< 5", False)]
+    assert not register.HasField("total")
+
+
+def test_the_lenkungsgruppe_beschluesse_carry_owner_and_due_date_and_the_zielgruppe_reaches_every_node(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    conference = api.conference(federation.node(KREIS), COORDINATOR)
+    for beschluss_id in (story.mandate_beschluss_id, story.zielgruppen_beschluss_id):
+        beschluss = conference.GetBeschluss(K.GetBeschlussRequest(beschluss_id=beschluss_id))
+        assert beschluss.responsible_person == COORDINATOR.username and beschluss.responsible_org == KREIS
+        assert date.fromisoformat(beschluss.due_on) > date.today()
+        assert (beschluss.votes_yes, beschluss.votes_no) == (1, 0)
+        assert beschluss.status == KT.BESCHLUSS_STATUS_OPEN
+    zielgruppen = conference.GetBeschluss(K.GetBeschlussRequest(beschluss_id=story.zielgruppen_beschluss_id))
+    assert zielgruppen.zielgruppen.version == story.zielgruppen_version >= 2
+    assert NEW_ZIELGRUPPE_KEY in {d.key for d in zielgruppen.zielgruppen.definitions}
+    session = conference.GetSession(K.GetSessionRequest(session_id=story.session_id))
+    assert session.status == KT.SESSION_STATUS_CLOSED and session.quorum.reached
+
+    figures = api.case(federation.node(STADT), STADT_CLERK).GetFigures(case_pb2.GetFiguresRequest())
+    assert figures.zielgruppen_version == story.zielgruppen_version
+    assert story.pending_case
+    pending = api.case(federation.node(CARITAS), CARITAS_CASE_MANAGER).GetCase(
+        case_pb2.GetCaseRequest(case_id=story.pending_case.case_id, purpose="Test"))
+    assert pending.status == C.CASE_STATUS_PROPOSED
+    assert pending.eligibility.zielgruppen_version == story.zielgruppen_version
+    assert list(pending.eligibility.matched) == [NEW_ZIELGRUPPE_KEY]
+
+
+def test_the_documents_are_written_and_kept_by_the_kreis(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    names = [d.path.name for d in story.documents]
+    assert len(names) == 5
+    assert sum(n.startswith("Weiterleitungsvertrag_") for n in names) == 2
+    assert any(n.startswith("Fallkonferenz-Protokoll_") for n in names)
+    assert any(n.startswith("Beschlussprotokoll_Lenkungsgruppe_") for n in names)
+    assert any(n.startswith("Drucksache_") for n in names)
+    for document in story.documents:
+        content = document.path.read_bytes()
+        assert len(content) == document.size > 0
+        assert "word/document.xml" in zipfile.ZipFile(io.BytesIO(content)).namelist()
+
+    # Kept by the Kreis for its organisation (whoever of it generated them), nowhere else.
+    every = documents_pb2.ListDocumentsRequest()
+    listed = api.documents(federation.node(KREIS), KREIS_CLERK).ListDocuments(every)
+    assert {d.document_id for d in story.documents} <= {d.document_id for d in listed.documents}
+    at_stadt = api.documents(federation.node(STADT), STADT_CLERK).ListDocuments(every)
+    assert list(at_stadt.documents) == []
+    drucksache = next(d for d in story.documents if d.path.name.startswith("Drucksache_"))
+    stored = api.documents(federation.node(KREIS), KREIS_CLERK).GetDocument(
+        documents_pb2.GetDocumentRequest(document_id=drucksache.document_id))
+    # The Drucksache's figures are the federation's: every node's, named with its Stand.
+    assert "Fälle nach Status" in stored.input_json
+    for organization in (KREIS, STADT, CARITAS):
+        assert federation.ids[organization] in stored.input_json
+    # The protocols carry pseudonyms only.
+    protocol = next(d for d in story.documents if d.path.name.startswith("Fallkonferenz-Protokoll_"))
+    text = zipfile.ZipFile(protocol.path).read("word/document.xml").decode("utf-8")
+    assert story.caritas_case and story.caritas_case.pseudonym in text
+    assert CARITAS_PERSON.family_name not in text and STADT_PERSON.family_name not in text
+
+
+def test_a_revoked_consent_is_erased_at_the_kreis_and_confirmed_on_the_stadt_case(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    assert story.stadt_case
+    assert story.erasure_confirmations
+    case = api.case(federation.node(STADT), STADT_CASE_MANAGER).GetCase(
+        case_pb2.GetCaseRequest(case_id=story.stadt_case.case_id, purpose="Test"))
+    consent = next(c for c in case.consents if c.consent_id == story.stadt_case.consent_id)
+    assert consent.HasField("revoked_on") and not consent.erasure_outstanding
+    confirmed = [(c.node, c.organization) for c in consent.erasure_confirmations]
+    assert confirmed == [(federation.ids[KREIS], KREIS)]
+    assert "gelöscht" in consent.erasure_confirmations[0].summary
+    # At the Kreis the Fallvorschlag is gone from its registry; the Caritas's, whose consent
+    # stands, is still there. The closed Fallkonferenz is the frozen record of the decision
+    # already sent and keeps the item with pseudonym and decision.
+    assert story.caritas_case
+    ids = [story.stadt_case.case_id, story.caritas_case.case_id]
+    found = find_in_databases(federation.settings[KREIS], ids)
+    assert not [c for c in found.get(story.stadt_case.case_id, []) if c.endswith(".proposals")]
+    assert [c for c in found.get(story.caritas_case.case_id, []) if c.endswith(".proposals")]
+    conference = api.conference(federation.node(KREIS), COORDINATOR).GetConference(
+        K.GetConferenceRequest(conference_id=story.conference_id))
+    item = next(i for i in conference.agenda if i.brief.pseudonym == story.stadt_case.pseudonym)
+    assert item.decision.WhichOneof("kind") == "referral"
+
+
+# --- a node outage ---------------------------------------------------------------------------
+
+def test_a_decision_taken_while_the_owning_node_is_down_is_applied_once_when_it_returns(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    outage = FictionalPerson("Dragana", "Petrović", date(1990, 1, 30), "RS",
+                             C.RESIDENCE_STATUS_KIND_DULDUNG, "§ 60a AufenthG", ("sr", "de"))
+    runner = Story(federation.node(KREIS), federation.node(STADT), federation.node(CARITAS),
+                   federation.token, federation.home / "out-outage", timeout=TIMEOUT)
+    case = StoryCase(outage, federation.node(CARITAS), CARITAS_CASE_MANAGER)
+    with runner.step("Ausfall"):
+        runner.propose(case, reason="Arbeitsaufnahme scheitert an der Beschäftigungserlaubnis.",
+                       handlungsfelder=[C.HANDLUNGSFELD_ARBEIT], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
+                       proposer_unit="Migrationsdienst der Caritas")
+    conference = api.conference(federation.node(KREIS), COORDINATOR)
+    scheduled = conference.ScheduleConference(K.ScheduleConferenceRequest(
+        starts_at=_in_minutes(5), place="Kreishaus Mettmann", participants=[K.Participant(
+            person=COORDINATOR.username, name=COORDINATOR.name, role=KT.PARTICIPANT_ROLE_COORDINATOR,
+            organisation=KREIS)]))
+    runner.build_agenda_until(scheduled.conference_id, {case.pseudonym})
+
+    federation.down(CARITAS)
+    try:
+        # An agenda built now names the node it could not reach, with the case it waits for.
+        other = conference.ScheduleConference(K.ScheduleConferenceRequest(
+            starts_at=_in_minutes(10), place="Kreishaus Mettmann", participants=[K.Participant(
+                person=COORDINATOR.username, name=COORDINATOR.name, role=KT.PARTICIPANT_ROLE_COORDINATOR,
+                organisation=KREIS)]))
+        built = conference.BuildAgenda(K.BuildAgendaRequest(conference_id=other.conference_id))
+        unreachable = {u.node_id: list(u.pseudonyms) for u in built.unreachable_nodes}
+        assert case.pseudonym in unreachable.get(federation.ids[CARITAS], []), built
+        agenda = conference.GetConference(
+            K.GetConferenceRequest(conference_id=scheduled.conference_id)).agenda
+        item = next(i for i in agenda if i.brief.pseudonym == case.pseudonym)
+        conference.StartConference(K.StartConferenceRequest(conference_id=scheduled.conference_id))
+        conference.DecideItem(K.DecideItemRequest(
+            conference_id=scheduled.conference_id, case_id=item.brief.case_id,
+            decision=K.Decision(admission=K.Admission(assigned_org=CARITAS,
+                                                      case_manager=CARITAS_CASE_MANAGER.username))))
+        conference.CloseConference(K.CloseConferenceRequest(conference_id=scheduled.conference_id))
+        time.sleep(2)  # the decision is published and waits in the broker for the Caritas node
+    finally:
+        federation.up(CARITAS)
+
+    caritas = api.case(federation.node(CARITAS), CARITAS_CASE_MANAGER)
+    request = case_pb2.GetCaseRequest(case_id=case.case_id, purpose="Test")
+    admitted = poll("Aufnahme nach dem Ausfall", lambda: (
+        c if (c := caritas.GetCase(request)).status == C.CASE_STATUS_ADMITTED else None), TIMEOUT)
+    time.sleep(3)  # a second delivery, if any, would be applied by now
+    again = caritas.GetCase(request)
+    assert [d.outcome for d in again.decisions] == [C.CASE_STATUS_ADMITTED]
+    assert again.version == admitted.version
+
+
+# --- what the federation refuses -------------------------------------------------------------
+
+def _service_token(settings: object) -> str:
+    from kim.runtime.settings import Settings
+
+    assert isinstance(settings, Settings)
+    return ServiceAccount(settings.keycloak_url, settings.keycloak_realm, settings.client_id,
+                          settings.client_secret).token()
+
+
+def _peer_call(target_settings: object, credentials: NodeCredentials, token: str, method: str,
+               request: object, response: type) -> object:
+    from kim.runtime.settings import Settings
+
+    assert isinstance(target_settings, Settings)
+    with peer_channel(f"127.0.0.1:{target_settings.federation_port}", credentials) as channel:
+        call = channel.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=response.FromString)
+        return call(request, timeout=15, metadata=[("authorization", f"Bearer {token}"),
+                                                   ("x-kim-acting-user", "k.koordination")])
+
+
+BRIEFS = "/kim.case.v1.CaseFederation/GetCaseBriefs"
+REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
+
+
+def test_the_kreis_node_fetches_briefs_of_cases_proposed_to_it(
+    story: StoryRun, federation: ThreeNodes
+) -> None:
+    """The counter-check of the refusals below: the same call as the Kreis node is answered."""
+    assert story.caritas_case
+    kreis = federation.settings[KREIS]
+    answer = _peer_call(federation.settings[CARITAS], nodes.node_credentials(federation.ids[KREIS]),
+                        _service_token(kreis), BRIEFS,
+                        federation_pb2.GetCaseBriefsRequest(case_ids=[story.caritas_case.case_id],
+                                                            purpose="Fallkonferenz"),
+                        federation_pb2.GetCaseBriefsResponse)
+    assert isinstance(answer, federation_pb2.GetCaseBriefsResponse)
+    assert [b.pseudonym for b in answer.briefs] == [story.caritas_case.pseudonym]
+
+
+def test_a_welfare_node_may_not_fetch_briefs_from_a_municipality(
+    story: StoryRun, federation: ThreeNodes
+) -> None:
+    assert story.stadt_case
+    caritas = federation.settings[CARITAS]
+    with pytest.raises(grpc.RpcError) as refused:
+        _peer_call(federation.settings[STADT], nodes.node_credentials(federation.ids[CARITAS]),
+                   _service_token(caritas), BRIEFS,
+                   federation_pb2.GetCaseBriefsRequest(case_ids=[story.stadt_case.case_id], purpose="Test"),
+                   federation_pb2.GetCaseBriefsResponse)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_nobody_lists_another_nodes_cases_over_the_peer_port(federation: ThreeNodes) -> None:
+    kreis = federation.settings[KREIS]
+    with pytest.raises(grpc.RpcError) as refused:
+        _peer_call(federation.settings[CARITAS], nodes.node_credentials(federation.ids[KREIS]),
+                   _service_token(kreis), "/kim.case.v1.CaseService/ListCases",
+                   case_pb2.ListCasesRequest(purpose="Test"), case_pb2.ListCasesResponse)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_node_certificate_with_another_organisations_token_is_refused(
+    story: StoryRun, federation: ThreeNodes
+) -> None:
+    assert story.caritas_case
+    with pytest.raises(grpc.RpcError) as refused:
+        _peer_call(federation.settings[CARITAS], nodes.node_credentials(federation.ids[KREIS]),
+                   _service_token(federation.settings[STADT]), BRIEFS,
+                   federation_pb2.GetCaseBriefsRequest(case_ids=[story.caritas_case.case_id], purpose="Test"),
+                   federation_pb2.GetCaseBriefsResponse)
+    assert refused.value.code() in REFUSED
+
+
+def test_an_unregistered_certificate_of_the_federation_ca_is_refused(
+    story: StoryRun, federation: ThreeNodes
+) -> None:
+    assert story.stadt_case
+    stranger = DevCertificateAuthority.load(nodes.kim_home() / "pki").issue("fremder-knoten")
+    with pytest.raises(grpc.RpcError) as refused:
+        _peer_call(federation.settings[STADT], stranger, _service_token(federation.settings[KREIS]), BRIEFS,
+                   federation_pb2.GetCaseBriefsRequest(case_ids=[story.stadt_case.case_id], purpose="Test"),
+                   federation_pb2.GetCaseBriefsResponse)
+    assert refused.value.code() in REFUSED
+
+
+def _in_minutes(minutes: int) -> object:
+    from datetime import UTC, datetime, timedelta
+
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    stamp = Timestamp()
+    stamp.FromDatetime((datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0))
+    return stamp
