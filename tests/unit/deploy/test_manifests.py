@@ -239,3 +239,36 @@ def test_link_job_runs_kim_node_link_with_the_upstreams_secret(overlay: str) -> 
     assert pod_volumes(job)[mount["name"]]["secret"]["secretName"] == "kim-federation-upstreams"
     assert "--peer-uris" in link_help()
     assert container["image"].startswith("ghcr.io/kim-netz/kim-netz:")
+
+
+#: The apis that call another service's api of the same node, and the setting naming it
+#: (services/conference/api.py, services/documents/api.py); empty means "this process".
+CALLS_WITHIN_NODE = {"conference": {"case": "KIM_CASE_API_TARGET"},
+                     "documents": {"conference": "KIM_CONFERENCE_API_TARGET", "case": "KIM_CASE_API_TARGET"}}
+
+
+@pytest.mark.parametrize("directory", ["base", "small", *OVERLAYS])
+def test_an_api_reaches_the_other_services_it_calls(directory: str) -> None:
+    services = [d for d in build(directory) if d["kind"] == "Service"]
+    apis = api_deployments(directory)
+    served = {}
+    for deployment in apis:
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        environment = {e["name"]: e.get("value", "") for e in container["env"]}
+        served[deployment["metadata"]["name"]] = (set(environment["KIM_GRPC_SERVICES"].split(",")),
+                                                  environment, deployment)
+    for own, environment, _ in served.values():
+        for caller, callees in CALLS_WITHIN_NODE.items():
+            if caller not in own:
+                continue
+            for callee, setting in callees.items():
+                if callee in own:
+                    assert not environment.get(setting), f"{caller} calls its own process for {callee}"
+                    continue
+                host, port = environment[setting].split(":")
+                service = next(s for s in services if s["metadata"]["name"] == host)
+                assert any(p["port"] == int(port) and p["name"] == "grpc" for p in service["spec"]["ports"])
+                target = [d for names, _, d in served.values() if callee in names
+                          and service["spec"]["selector"].items()
+                          <= d["spec"]["template"]["metadata"]["labels"].items()]
+                assert target, f"{setting}={environment[setting]} reaches no api serving {callee}"
