@@ -175,13 +175,18 @@ def test_tls_secret_is_mounted_where_the_settings_look(overlay: str) -> None:
 
 
 def test_directory_is_kept_by_the_kreis_and_reached_at_its_identity_services_federation_port() -> None:
-    kreis = node_config("overlays/kreis")
-    assert kreis["KIM_DIRECTORY_TARGET"] == ""
+    """The Kreis's identity api keeps the directory (empty target); every other api, of the
+    Kreis (own Deployments there) and of the other nodes, asks its mutual-TLS port."""
     identity = named("overlays/kreis", "Service", "identity")
     federation_port = next(p["port"] for p in identity["spec"]["ports"] if p["name"] == "federation")
     expected = f"identity.{identity['metadata']['namespace']}.svc.cluster.local:{federation_port}"
-    for overlay in ("overlays/kommune", "overlays/traeger"):
-        assert node_config(overlay)["KIM_DIRECTORY_TARGET"] == expected
+    for overlay in OVERLAYS:
+        for deployment in api_deployments(overlay):
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            environment = {**node_config(overlay), **{e["name"]: e.get("value") for e in container["env"]}}
+            keeps = overlay == "overlays/kreis" and "identity" in environment["KIM_GRPC_SERVICES"]
+            assert environment["KIM_DIRECTORY_TARGET"] == ("" if keeps else expected), \
+                f"{overlay}: {deployment['metadata']['name']}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
