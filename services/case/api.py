@@ -236,11 +236,12 @@ def _door_refusal(event: AuditEvent) -> AuditDraft | None:
     """The case audit entry of a door decision, if it is a refusal of a case method."""
     if event.outcome != "denied":
         return None
-    if event.kind == "authentication" and event.action.startswith(CASE_METHOD_PREFIX):
+    if event.kind == "authentication" and event.action.startswith((CASE_METHOD_PREFIX,
+                                                                   FEDERATION_METHOD_PREFIX)):
         return AuditDraft(
             occurred_at=event.at, actor_subject=event.subject or "(nicht angemeldet)",
             actor_org=event.organization or "", actor_roles=(), case_id="",
-            call=event.action.removeprefix(CASE_METHOD_PREFIX), purpose="",
+            call=event.action.rpartition("/")[2], purpose="",
             allowed=False, detail=f"Anmeldung abgewiesen: {event.reason}"[:500])
     if event.kind == "federation" and event.action.startswith(FEDERATION_METHOD_PREFIX):
         node = event.node or event.extra.get("common_name", "")

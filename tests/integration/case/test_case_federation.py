@@ -213,6 +213,16 @@ def test_a_node_calling_with_another_organisations_token_is_refused(
     assert entries(cid) == []
 
 
+def test_a_node_without_a_valid_token_is_refused_and_the_refusal_is_audited(
+        hilden: HildenNode, service: CaseService) -> None:
+    cid = proposed_to_kreis(service)
+    error = hilden.refused(hilden.kreis, BRIEFS, brief_request(cid), token="kein.gueltiges.token")
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    [door] = AuditDocument.objects(call=BRIEFS, allowed=False)
+    assert door.case_id == "" and door.detail.startswith("Anmeldung abgewiesen:")
+    assert entries(cid) == []
+
+
 def test_nobody_gets_briefs_over_the_plain_port(
         hilden: HildenNode, service: CaseService, case_federation: LocalFederation) -> None:
     cid = proposed_to_kreis(service)
