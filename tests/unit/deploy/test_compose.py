@@ -218,3 +218,28 @@ def test_demo_runs_kim_story_with_its_documents_in_a_volume() -> None:
     done = subprocess.run([str(kim), "story", "--help"], capture_output=True, text=True, check=True,
                           env={"COLUMNS": "200", "PATH": ""})
     assert "--out" in done.stdout
+
+
+def kim_help(*command: str) -> str:
+    kim = Path(sys.executable).with_name("kim")
+    done = subprocess.run([str(kim), *command, "--help"], capture_output=True, text=True,
+                          check=False, env={"COLUMNS": "200", "PATH": ""})
+    assert done.returncode == 0, f"kim {' '.join(command)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+@pytest.mark.parametrize("script", ["federation-setup.sh", "federation-join.sh"])
+def test_every_kim_command_of_the_one_shots_exists_with_the_options_used(script: str) -> None:
+    """The scripts run only inside Docker; their command lines are checked against the real
+    command line here (a renamed option would otherwise show only at `docker compose up`)."""
+    text = (ROOT / "deploy" / "compose" / script).read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [found.group(1) for line in text.splitlines() if not line.lstrip().startswith("#")
+                and (found := re.search(r"(?:^|\s)(kim \w+ \w+.*)$", line))]
+    assert len(commands) == {"federation-setup.sh": 3, "federation-join.sh": 2}[script]
+    for line in commands:
+        words = line.split()
+        command = words[1:3]
+        usage = kim_help(*command)
+        for option in (w for w in words if w.startswith("--")):
+            assert re.search(rf"{re.escape(option)}(?![\w-])", usage), \
+                f"{script}: kim {' '.join(command)} has no {option}"
