@@ -294,6 +294,19 @@ STEPS = (
 )
 
 
+def run_story(kreis: Settings | StoryNode, stadt: Settings | StoryNode, caritas: Settings | StoryNode,
+              tokens: TokenProvider, out_dir: Path, *, timeout: float = 60.0,
+              observer: Observer | None = None) -> StoryRun:
+    """The whole story over the three nodes (their settings or api addresses), headless: what
+    ran where, the ids it created and the documents it wrote. A failing step ends it and is
+    named in `StoryRun.failed_step`; nothing is raised for it."""
+    def node(value: Settings | StoryNode) -> StoryNode:
+        return value if isinstance(value, StoryNode) else StoryNode.of(value)
+
+    return Story(node(kreis), node(stadt), node(caritas), tokens, out_dir, timeout=timeout,
+                 observer=observer).run()
+
+
 class Story:
     """The KIM story over a Kreis, a Stadt and a Träger node (see the module's docstring).
 

@@ -47,6 +47,7 @@ from kim.story import (
     StoryCase,
     StoryRun,
     poll,
+    run_story,
 )
 from tests.e2e.story_support import ThreeNodes, find_in_databases, three_nodes
 
@@ -62,8 +63,8 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]
 @pytest.fixture(scope="module")
 def story(federation: ThreeNodes, tmp_path_factory: pytest.TempPathFactory) -> StoryRun:
     out = tmp_path_factory.mktemp("out")
-    return Story(federation.node(KREIS), federation.node(STADT), federation.node(CARITAS),
-                 federation.token, out, timeout=TIMEOUT).run()
+    return run_story(federation.settings[KREIS], federation.settings[STADT], federation.settings[CARITAS],
+                     federation.token, out, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
