@@ -96,6 +96,7 @@ def test_init_with_federation_file_writes_membership_and_keeps_the_secret_in_a_p
     assert env == {
         "KIM_NODE_ID": node_id, "KIM_ORGANIZATION_ID": "stadt-hilden",  # from the file
         "KIM_GRPC_PORT": "50999", "AMQP_URI": env["AMQP_URI"],
+        "RABBITMQ_MANAGEMENT_URL": Settings().rabbitmq_management_url,  # its broker (kim node link)
         "KIM_FEDERATION_FILE": str(federation.file.resolve()),
         "KIM_KEYCLOAK_REALM": federation.local.realm, "KIM_CLIENT_ID": f"kim-node-{node_id}",
         "KIM_CLIENT_SECRET_FILE": str(secret_file),
@@ -194,3 +195,50 @@ def test_join_of_a_node_without_federation_membership_says_what_is_missing(
         assert "kein Verbundmitglied" in done.stdout
     finally:
         servers.broker_admin(Settings()).delete_vhost("plain-dev-node")
+
+
+def test_federation_client_of_a_member_node_reads_the_directory_and_calls_the_kreis_node(
+    federation: Federation,
+) -> None:
+    """`FederationClient.from_settings` as a member node's services build it: directory and
+    peer call over the running Kreis node's mutual-TLS port, with the node's service account."""
+    from kim.errors import PermissionDenied
+    from kim.runtime.audit import MemoryAuditSink
+    from kim.runtime.federation import FederationClient
+
+    kreis_id, caritas_id = federation.ids["kreis-mettmann"], federation.ids["caritas-mettmann"]
+    if not (federation.home / "nodes" / caritas_id / "node.env").exists():
+        nodes.init(nodes.NodeSpec(caritas_id, "caritas-mettmann", free_port(), federation.file,
+                                  free_port(), f"127.0.0.1:{federation.kreis.federation_port}"),
+                   Settings())
+    admin = federation.local.token_for("kreis-mettmann", "n.admin")
+    for node_id in (kreis_id, caritas_id):
+        nodes.join(node_id, admin)  # idempotent; the Kreis enters both active
+
+    audit = MemoryAuditSink()
+    client = FederationClient.from_settings(nodes.node_settings(caritas_id), audit)
+    assert client is not None
+    try:
+        listed = {n.node_id: n for n in client.nodes()}
+        assert listed[kreis_id].role == "district"
+        assert listed[kreis_id].federation_endpoint == f"127.0.0.1:{federation.kreis.federation_port}"
+        assert listed[caritas_id].organization == "caritas-mettmann"
+        caritas_fingerprint = nodes.node_credentials(caritas_id).fingerprint
+        answer = client.call(kreis_id, "/kim.identity.v1.IdentityService/ResolvePeer",
+                             identity_pb2.ResolvePeerRequest(fingerprint=caritas_fingerprint),
+                             identity_pb2.ResolvePeerResponse, acting_user="m.beratung")
+        assert (answer.node_id, answer.active) == (caritas_id, True)
+        with pytest.raises(PermissionDenied, match=f"Der Knoten {kreis_id} hat den Aufruf abgelehnt"):
+            client.call(kreis_id, "/kim.identity.v1.IdentityService/WhoAmI",
+                        identity_pb2.WhoAmIRequest(), identity_pb2.WhoAmIResponse)
+        assert [(e.kind, e.outcome, e.node) for e in audit.events] == [
+            ("federation", "denied", kreis_id)]
+    finally:
+        client.close()
+
+    kreis_client = FederationClient.from_settings(nodes.node_settings(kreis_id))
+    assert kreis_client is not None
+    try:  # the Kreis reads the directory it keeps from its own api port
+        assert {kreis_id, caritas_id} <= {n.node_id for n in kreis_client.nodes()}
+    finally:
+        kreis_client.close()
