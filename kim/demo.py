@@ -328,9 +328,12 @@ def run_story(users: LocalUsers, settings: dict[str, Settings], out_dir: Path = 
     table.add_column("Knoten", no_wrap=True)
     table.add_column("Ergebnis")
     table.add_column("Dauer", justify="right", no_wrap=True)
+    shown = ""
     for row in result.steps:
         mark = "[green]ok[/]" if row.ok else "[red]FEHLER[/]"
-        table.add_row(row.step, row.node, f"{mark} {row.detail}", f"{row.seconds:.1f} s")
+        table.add_row(row.step if row.step != shown else "", row.node, f"{mark} {row.summary or row.detail}",
+                      f"{row.seconds:.1f} s".replace(".", ","))
+        shown = row.step
     console.print(table)
     if result.documents:
         documents = Table(title=f"Erzeugte Dokumente in {out_dir}")

@@ -140,6 +140,8 @@ class StepResult:
     ok: bool
     detail: str
     seconds: float
+    #: The result in a few words, for the summary table.
+    summary: str = ""
 
 
 @dataclass
@@ -358,8 +360,8 @@ class Story:
             self.result.failed_step = title
             raise StoryFailed(f"{title}: {exc}") from exc
 
-    def _row(self, node: str, ok: bool, detail: str) -> None:
-        row = StepResult(self._step, node, ok, detail, time.monotonic() - self._began)
+    def _row(self, node: str, ok: bool, detail: str, *, short: str = "") -> None:
+        row = StepResult(self._step, node, ok, detail, time.monotonic() - self._began, short or detail)
         self._began = time.monotonic()
         self.result.steps.append(row)
         self.observer.row(row)
@@ -395,7 +397,8 @@ class Story:
         if not submit:
             self._row(case.node.node_id, True,
                       f"{case.owner.username}: Fallvorschlag {case.pseudonym} aufgenommen, noch nicht "
-                      f"übermittelt, ohne Einwilligung ({_eligibility(proposed)})")
+                      f"übermittelt, ohne Einwilligung ({_eligibility(proposed)})",
+                      short=f"{case.pseudonym} aufgenommen, ohne Einwilligung nicht übermittelt")
             return proposed  # type: ignore[no-any-return]
         today = date.today()
         consented = api.RecordConsent(case_pb2.RecordConsentRequest(
@@ -411,7 +414,8 @@ class Story:
                   f"{case.owner.username}: Fall {case.pseudonym} vorgeschlagen "
                   f"({_eligibility(proposed)}); "
                   f"Einwilligung für {KREIS} (Fallkonferenz; Falldokumentation, Aufenthalt); "
-                  f"an die Fallkonferenz übermittelt: {submitted.status_label}")
+                  f"an die Fallkonferenz übermittelt: {submitted.status_label}",
+                  short=f"{case.pseudonym} mit Einwilligung an den Kreis übermittelt")
         if not ok:
             raise StoryFailed(f"{case.pseudonym} ist nach der Übermittlung „{submitted.status_label}“")
         return submitted  # type: ignore[no-any-return]
@@ -443,7 +447,8 @@ class Story:
             self._row(self.kreis.node_id, True,
                       f"Tagesordnung: {case.pseudonym} von {brief.owner_node or '?'} ({brief.owner_org}), "
                       f"Kurzakte ohne Namen, Altersgruppe {AGE_BANDS.get(brief.age_band, '?')}, "
-                      f"Zielgruppe {brief.zielgruppe or '—'}")
+                      f"Zielgruppe {brief.zielgruppe or '—'}",
+                      short=f"{case.pseudonym} auf der Tagesordnung (Kurzakte von {brief.owner_node})")
         api.StartConference(K.StartConferenceRequest(conference_id=conference.conference_id))
         api.DecideItem(K.DecideItemRequest(
             conference_id=conference.conference_id, case_id=items[caritas.pseudonym].brief.case_id,
@@ -459,7 +464,8 @@ class Story:
         ok = closed.status == KT.CONFERENCE_STATUS_CLOSED
         self._row(self.kreis.node_id, ok,
                   f"{COORDINATOR.username}: Fallkonferenz abgeschlossen: {caritas.pseudonym} aufgenommen "
-                  f"(Caritas, {CARITAS_CASE_MANAGER.username}), {stadt.pseudonym} an die MBE verwiesen")
+                  f"(Caritas, {CARITAS_CASE_MANAGER.username}), {stadt.pseudonym} an die MBE verwiesen",
+                  short=f"Aufnahme {caritas.pseudonym}, Verweisberatung {stadt.pseudonym}")
 
     def build_agenda_until(self, conference_id: str, pseudonyms: set[str]) -> Any:
         """BuildAgenda again until every proposal named is on it (they come by the federation)."""
@@ -483,7 +489,8 @@ class Story:
             self._row(case.node.node_id, True,
                       f"{case.owner.username} liest {case.pseudonym}: {arrived.status_label}"
                       + (f" ({decision.decision_reference})" if decision else "")
-                      + (f", Fallmanagerin {arrived.case_manager}" if arrived.case_manager else ""))
+                      + (f", Fallmanagerin {arrived.case_manager}" if arrived.case_manager else ""),
+                      short=f"{case.pseudonym}: {arrived.status_label}")
 
     def wait_for_status(self, case: StoryCase, status: int) -> Any:
         api = self.api.case(case.node, case.owner)
@@ -526,7 +533,8 @@ class Story:
         ok = active.status == C.CASE_STATUS_ACTIVE and len(barrier.barriers) >= 1
         self._row(caritas.node.node_id, ok,
                   f"{caritas.owner.username}: Bedarf Ausbildung, Ziel „{goal.title}“ mit Schritt, Plan "
-                  f"aktiv ({active.status_label}), Barriere „Zuständigkeit unklar“ (AufenthG/SGB III)")
+                  f"aktiv ({active.status_label}), Barriere „Zuständigkeit unklar“ (AufenthG/SGB III)",
+                  short=f"{caritas.pseudonym}: Integrationsplan aktiv, Barriere erfasst")
 
     # -- 5 ----------------------------------------------------------------------------------
 
@@ -585,7 +593,9 @@ class Story:
         self._row(self.kreis.node_id, quorum.reached,
                   f"Sitzung eröffnet: {len(present)} anwesend, {quorum.represented} von "
                   f"{quorum.voting_seats} Stimmsitzen vertreten (nötig {quorum.required}): "
-                  f"{'beschlussfähig' if quorum.reached else 'nicht beschlussfähig'}")
+                  f"{'beschlussfähig' if quorum.reached else 'nicht beschlussfähig'}",
+                  short=f"Sitzung {'beschlussfähig' if quorum.reached else 'nicht beschlussfähig'} "
+                        f"({quorum.represented} von {quorum.voting_seats} Stimmsitzen)")
         beschluesse = []
         for item in session.items:
             api.CastVote(K.CastVoteRequest(session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
@@ -606,7 +616,8 @@ class Story:
             self._row(self.kreis.node_id, True,
                       f"Beschluss „{beschluss.title}“ ({beschluss.votes_yes} ja, {beschluss.votes_no} nein, "
                       f"{beschluss.votes_abstain} Enthaltung), Federführung {beschluss.responsible_person} "
-                      f"({beschluss.responsible_org}), fällig {_german(beschluss.due_on)}")
+                      f"({beschluss.responsible_org}), fällig {_german(beschluss.due_on)}",
+                      short=f"beschlossen: {beschluss.title}")
         version = self.result.zielgruppen_version
         if not version:
             raise StoryFailed("Der Zielgruppen-Beschluss nennt keine Version")
@@ -624,7 +635,8 @@ class Story:
         stadt_version = poll(f"Zielgruppen-Version {version} auf {self.stadt.node_id}", stadt_reached,
                              self.timeout)
         self._row(self.stadt.node_id, True,
-                  f"{STADT_CLERK.username}: Kennzahlen nach Zielgruppen-Version {stadt_version}")
+                  f"{STADT_CLERK.username}: Kennzahlen nach Zielgruppen-Version {stadt_version}",
+                  short=f"Zielgruppen-Version {stadt_version} angekommen")
         pending = self.result.pending_case
         assert pending is not None
         api = self.api.case(pending.node, pending.owner)
@@ -638,7 +650,9 @@ class Story:
         matched = NEW_ZIELGRUPPE_KEY in rechecked.eligibility.matched
         self._row(self.caritas.node_id, matched,
                   f"{pending.owner.username}: offener Fallvorschlag {pending.pseudonym} nach Version "
-                  f"{rechecked.eligibility.zielgruppen_version} neu geprüft: {_eligibility(rechecked)}")
+                  f"{rechecked.eligibility.zielgruppen_version} neu geprüft: {_eligibility(rechecked)}",
+                  short=f"Zielgruppen-Version {rechecked.eligibility.zielgruppen_version} angekommen, "
+                        f"{pending.pseudonym} {'in' if matched else 'nicht in'} der neuen Zielgruppe")
 
     # -- 6 ----------------------------------------------------------------------------------
 
@@ -667,7 +681,8 @@ class Story:
             for c in shown.cells]
         self._row(self.kreis.node_id, True,
                   f"{group.name} eingesetzt; Barrierenregister: {'; '.join(self.result.register_cells)} "
-                  f"(insgesamt {shown.total_display or '—'})")
+                  f"(insgesamt {shown.total_display or '—'})",
+                  short="Barrierenregister der Projektgruppe zeigt die Barriere („< 5“)")
 
     # -- 7 ----------------------------------------------------------------------------------
 
@@ -700,7 +715,8 @@ class Story:
         self.result.documents.append(GeneratedDocument(info.title, path, len(answer.content),
                                                        self.kreis.node_id, info.document_id))
         self._row(self.kreis.node_id, len(answer.content) > 0,
-                  f"{info.title} ({info.generated_by_username}): {path.name}, {_size(len(answer.content))}")
+                  f"{info.title} ({info.generated_by_username}): {path.name}, {_size(len(answer.content))}",
+                  short=str(info.title))
 
     # -- 8 ----------------------------------------------------------------------------------
 
@@ -713,7 +729,8 @@ class Story:
             case_id=stadt.case_id, consent_id=stadt.consent_id, revoked_on=_day(date.today()),
             reason="Die betroffene Person hat die Einwilligung schriftlich widerrufen."))
         self._row(stadt.node.node_id, True,
-                  f"{stadt.owner.username}: Einwilligung für {KREIS} zu {stadt.pseudonym} widerrufen")
+                  f"{stadt.owner.username}: Einwilligung für {KREIS} zu {stadt.pseudonym} widerrufen",
+                  short=f"{stadt.pseudonym}: Einwilligung für den Kreis widerrufen")
 
         def confirmed() -> list[str] | None:
             case = api.GetCase(case_pb2.GetCaseRequest(case_id=stadt.case_id, purpose="Fallbearbeitung"))
@@ -722,7 +739,8 @@ class Story:
 
         found = poll(f"Löschbestätigung des Kreises auf {stadt.node.node_id}", confirmed, self.timeout)
         self.result.erasure_confirmations = found
-        self._row(stadt.node.node_id, True, f"Löschbestätigung am Fall: {'; '.join(found)}")
+        self._row(stadt.node.node_id, True, f"Löschbestätigung am Fall: {'; '.join(found)}",
+                  short=f"{stadt.pseudonym}: Löschung beim Kreis bestätigt")
 
     # -- helpers ----------------------------------------------------------------------------
 
