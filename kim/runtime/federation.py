@@ -30,15 +30,12 @@ from grpc_status import rpc_status
 
 from kim import errors
 from kim.runtime.audit import AuditEvent, AuditSink
-from kim.runtime.grpc_server import peer_channel
+from kim.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, peer_channel
 from kim.runtime.pki import NodeCredentials
 from kim.runtime.service_account import ServiceAccount
 from kim.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: Metadata key naming the person on whose behalf a node calls a peer.
-ACTING_USER_HEADER = "x-kim-acting-user"
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 
@@ -139,7 +136,7 @@ class FederationClient:
         )
         metadata = [("authorization", f"Bearer {self._token()}")]
         if acting_user:
-            metadata.append((ACTING_USER_HEADER, acting_user))
+            metadata.append((ACTING_USER_HEADER, acting_user_header(acting_user)))
         try:
             response: ResponseT = method(request, metadata=metadata, timeout=timeout)
         except grpc.RpcError as error:

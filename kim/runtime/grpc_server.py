@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Protocol
+from urllib.parse import quote, unquote
 
 import grpc
 from google.protobuf import any_pb2
@@ -228,12 +229,22 @@ def _federation_event(outcome: str, method: str, peer: Peer | None, reason: str 
     )
 
 
+#: Printable ASCII is what gRPC metadata carries as is; "%" starts an escape.
+_PLAIN_METADATA = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def acting_user_header(username: str) -> str:
+    """The metadata value naming `username`: percent-encoded UTF-8 beyond printable ASCII
+    ("j.müller" -> "j.m%C3%BCller"), because gRPC refuses other header values."""
+    return quote(username, safe=_PLAIN_METADATA)
+
+
 def acting_user_of(metadata: Mapping[str, Any]) -> str:
     """The person named in "x-kim-acting-user" ("" if none); refuses what is no user name."""
     value = metadata.get(ACTING_USER_HEADER, "")
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    value = str(value)
+        value = value.decode("ascii", "replace")
+    value = unquote(str(value), errors="replace")
     if len(value) > MAX_ACTING_USER_LENGTH or not value.isprintable():
         raise errors.InvalidArgument(
             [errors.FieldViolation(

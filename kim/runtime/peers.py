@@ -64,7 +64,11 @@ class DirectoryPeerCheck:
     def __call__(self, peer: Peer, method: str = "") -> PeerRecord:
         """The active directory entry of the peer's certificate (its role decides which
         methods it may call); refused and audited otherwise."""
-        record = self.lookup(peer.fingerprint)
+        try:
+            record = self.lookup(peer.fingerprint)
+        except (PermissionDenied, Unavailable) as exc:
+            self._record(peer, None, exc.message, method)
+            raise
         if record is not None and record.active:
             return record
         if record is None:
@@ -84,6 +88,8 @@ class DirectoryPeerCheck:
             return cached[1]
         try:
             record = self._resolve(fingerprint)
+        except PermissionDenied:
+            raise  # the directory refuses this node itself the check (e.g. not yet active)
         except Exception as exc:
             log.warning("node directory unreadable, refusing peer %s: %s", fingerprint[:16], exc)
             raise Unavailable(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import grpc
 
+from kim.errors import PermissionDenied
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kim.runtime.grpc_server import peer_channel
 from kim.runtime.peers import PeerRecord
@@ -33,7 +34,8 @@ _STATUS = {
 
 class RemotePeerResolver:
     """`resolve(fingerprint)` -> PeerRecord, or None for a certificate the directory does not
-    know; any other failure raises, and the peer check then refuses (fail closed)."""
+    know; PermissionDenied when the directory refuses this node the check (it is not active);
+    any other failure raises, and the peer check then refuses (fail closed)."""
 
     def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],
                  *, timeout: float = 5.0, server_name: str | None = None) -> None:
@@ -50,6 +52,12 @@ class RemotePeerResolver:
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
+            if error.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+                # The directory serves peer checks to active nodes only: this node (not yet
+                # approved, or revoked) cannot check its callers, so it refuses them.
+                raise PermissionDenied(
+                    "Dieser Knoten kann Aufrufe anderer Knoten nicht prüfen: das "
+                    f"Knotenverzeichnis lehnt seine Anfrage ab ({error.details()}).") from error
             raise
         return PeerRecord(answer.node_id, answer.organization, _ROLE.get(answer.role, ""),
                           _STATUS.get(answer.status, "unknown"))

@@ -9,7 +9,7 @@ from google.protobuf.empty_pb2 import Empty
 
 from kim import errors
 from kim.runtime.federation import FederationClient, FederationNode, map_peer_error
-from kim.runtime.grpc_server import ACTING_USER_HEADER, acting_user_of
+from kim.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, acting_user_of
 from kim.runtime.pki import DevCertificateAuthority
 
 KREIS = FederationNode("kreis-mettmann", "kreis-mettmann", "district", "127.0.0.1:50151")
@@ -91,7 +91,11 @@ def test_acting_user_header() -> None:
     assert acting_user_of({}) == ""
     assert acting_user_of({ACTING_USER_HEADER: "k.koordination"}) == "k.koordination"
     assert acting_user_of({ACTING_USER_HEADER: "x" * 200}) == "x" * 200
-    for bad in ("x" * 201, "k.koordination\n", "a\tb"):
+    for name in ("j.müller", "a%b", "Ömer Çelik"):  # gRPC metadata carries ASCII only
+        encoded = acting_user_header(name)
+        assert encoded.isascii() and acting_user_of({ACTING_USER_HEADER: encoded}) == name
+    assert acting_user_header("k.koordination") == "k.koordination"
+    for bad in ("x" * 201, "k.koordination\n", "a\tb", "a%0Ab"):
         with pytest.raises(errors.InvalidArgument) as raised:
             acting_user_of({ACTING_USER_HEADER: bad})
         assert raised.value.violations[0].field == ACTING_USER_HEADER
