@@ -3,6 +3,7 @@ MongoDB write to a nameko worker, on one node and across the federation."""
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import threading
@@ -10,6 +11,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
+from typing import Any
 
 import grpc
 from kombu import Connection, Consumer, Exchange, Queue
@@ -18,7 +21,7 @@ from mongoengine.context_managers import switch_db
 from bench.measure import Row, Sample, sample
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kim.nodecheck import node_alias
-from kim.runtime import node
+from kim.runtime import events, node
 from kim.runtime.amqp import Publisher
 from kim.runtime.outbox import OutboxRelay
 from kim.runtime.service_account import ServiceAccount
@@ -82,38 +85,102 @@ def kombu_round_trip(amqp_uri: str, count: int) -> Sample:
                 exchange(channel).delete()
 
 
-def _event_path(sender: Settings, receiver: Settings, count: int) -> Sample:
+class _Tap:
+    """A queue of its own on the sender's probe exchange, drained in a thread: when each event
+    left the relay (arrival at the broker's queue, `time.time()`), for the stage breakdown."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.arrived: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._connection = Connection(amqp_uri)
+        exchange = Exchange(events.exchange_name(node.NODE_ALIAS), type="topic", durable=True)
+        queue = Queue(f"bench-tap-{uuid.uuid4().hex[:6]}", exchange, routing_key="#", exclusive=True,
+                      auto_delete=True)
+        channel = self._connection.channel()
+        exchange(channel).declare()
+        self._consumer = Consumer(channel, [queue], callbacks=[self._arrive], no_ack=True,
+                                  accept=["application/data", "application/x-protobuf"])
+        self._consumer.consume()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _arrive(self, body: object, message: Any) -> None:
+        self.arrived[message.properties.get("message_id", "")] = time.time()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._connection.drain_events(timeout=0.2)
+            except TimeoutError:
+                continue
+            except OSError:  # socket timeout on some transports
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._consumer.cancel()
+        self._connection.close()
+
+
+def _median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000 if values else float("nan")
+
+
+def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[str], label: str) -> Sample:
     """Probe written on `sender` (MongoDB, outbox) and relayed at once, as the api process does
-    after a save, until every worker of `receiver` has handled it (receipt in MongoDB)."""
+    after a save, until every worker of `receiver` has handled it (receipt in MongoDB).
+    The note names the median of each stage: the write, write -> at the broker (the relay's
+    claim, publish with confirm), -> the last worker's receipt, -> seen by the bench's poll."""
     sender_alias, receiver_alias = node_alias(sender), node_alias(receiver)
     publisher = Publisher(sender.amqp_uri)
     with switch_db(node.ProbeRequest, sender_alias) as Request:
         relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5)
     relay.start()
+    tap = _Tap(sender.amqp_uri)
     services = set(receiver.served_services)
+    stages: dict[str, list[float]] = {"write": [], "relay": [], "workers": [], "poll": []}
 
     def one() -> None:
+        begin = time.time()
         probe = node.request_probe(sender, requested_by="bench", alias=sender_alias)
+        written = time.time()
         relay.notify()
-        while not services <= node.receipts(probe.probe_id, receiver_alias).keys():
-            time.sleep(0.001)
+        while not services <= (seen := node.receipts(probe.probe_id, receiver_alias)).keys():
+            time.sleep(0.005)
+        done = time.time()
+        event_id = probe.outbox[0].event_id
+        last = max(r.received_at.replace(tzinfo=UTC).timestamp() for r in seen.values())
+        if event_id in tap.arrived:
+            stages["write"].append(written - begin)
+            stages["relay"].append(tap.arrived[event_id] - written)
+            stages["workers"].append(last - tap.arrived[event_id])
+            stages["poll"].append(done - last)
 
     try:
-        return sample(one, count, max_seconds=60, warmup=3)
+        measured = sample(one, count, max_seconds=60, warmup=3)
     finally:
+        tap.close()
         relay.stop()
         publisher.close()
+    notes.append(f"{label}: median per stage (ms): " + ", ".join(
+        f"{name} {_median_ms(values):.0f}" for name, values in stages.items())
+        + " (write: probe insert with outbox; relay: notify -> claim -> publish confirmed, arrival in "
+        "a tap queue; workers: -> the last of the receiver's workers wrote its receipt, on "
+        "`received_at`; poll: -> the bench's 5 ms poll of the receipts saw it).")
+    return measured
 
 
-def event_latency(settings: Settings, count: int) -> Row:
-    project = _event_path(settings, settings, count)
+def event_latency(settings: Settings, count: int, notes: list[str]) -> Row:
+    project = _event_path(settings, settings, count, notes, "Event path, one node")
     floor = kombu_round_trip(settings.amqp_uri, count)
     return Row.of("event: write + outbox + relay → every service worker handled it (one node)",
                   "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
 
 
-def federated_event_latency(sender: Settings, receiver: Settings, count: int) -> Row:
-    project = _event_path(sender, receiver, count)
+def federated_event_latency(sender: Settings, receiver: Settings, count: int,
+                            notes: list[str]) -> Row:
+    project = _event_path(sender, receiver, count, notes, "Event path across nodes")
     floor = kombu_round_trip(sender.amqp_uri, count)
     return Row.of("event across nodes (RabbitMQ federation) → every worker of the peer handled it",
                   "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
