@@ -284,6 +284,7 @@ def test_a_decision_taken_while_the_owning_node_is_down_is_applied_once_when_it_
             person=COORDINATOR.username, name=COORDINATOR.name, role=KT.PARTICIPANT_ROLE_COORDINATOR,
             organisation=KREIS)]))
     runner.build_agenda_until(scheduled.conference_id, {case.pseudonym})
+    runner.api.close()
 
     federation.down(CARITAS)
     try:
