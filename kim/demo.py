@@ -16,6 +16,7 @@ from kim.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from kim.devlogin import LocalUsers
+    from kim.runtime.pki import NodeCredentials
     from kim.story import StepResult as StoryRow
     from services.identity.domain import Federation
 
@@ -295,7 +296,60 @@ def _refusals(users: LocalUsers) -> bool:
             ok &= good
     finally:
         resolver.close()
+    ok &= _peer_call_refusals(table, stranger)
     console.print(table)
+    return ok
+
+
+def _peer_call_refusals(table: Table, stranger: NodeCredentials) -> bool:
+    """Peer calls each node's mutual-TLS port refuses (FEDERATION_METHODS, docs/federation.md),
+    next to the one it answers: a node certificate and its own service account's token."""
+    import grpc
+
+    from kim import nodes
+    from kim.case.v1 import case_pb2, federation_pb2
+    from kim.runtime.grpc_server import peer_channel
+    from kim.runtime.service_account import ServiceAccount
+
+    def token(node_id: str) -> str:
+        s = nodes.node_settings(node_id)
+        return ServiceAccount(s.keycloak_url, s.keycloak_realm, s.client_id, s.client_secret).token()
+
+    briefs = "/kim.case.v1.CaseFederation/GetCaseBriefs"
+    ask = federation_pb2.GetCaseBriefsRequest(case_ids=["unbekannt"], purpose="Demo")
+    kreis, stadt, caritas = "kreis-mettmann", "stadt-hilden", "caritas-mettmann"
+    attempts = (
+        ("Kreis-Knoten fragt beim Caritas-Knoten Kurzakten ab (Gegenprobe)", nodes.node_credentials(kreis),
+         kreis, caritas, briefs, ask, federation_pb2.GetCaseBriefsResponse, ("OK",)),
+        ("Caritas-Knoten fragt beim Stadt-Knoten Kurzakten ab (nur Kreisknoten dürfen das)",
+         nodes.node_credentials(caritas), caritas, stadt, briefs, ask, federation_pb2.GetCaseBriefsResponse,
+         ("PERMISSION_DENIED",)),
+        ("Kreis-Knoten ruft CaseService.ListCases am Peer-Port der Caritas auf (keine Verbundmethode)",
+         nodes.node_credentials(kreis), kreis, caritas, "/kim.case.v1.CaseService/ListCases",
+         case_pb2.ListCasesRequest(purpose="Demo"), case_pb2.ListCasesResponse, ("PERMISSION_DENIED",)),
+        ("Zertifikat des Kreis-Knotens mit dem Dienstkonto-Token der Stadt", nodes.node_credentials(kreis),
+         stadt, caritas, briefs, ask, federation_pb2.GetCaseBriefsResponse,
+         ("PERMISSION_DENIED", "UNAUTHENTICATED")),
+        ("Nicht eingetragenes Zertifikat der Verbund-CA fragt beim Stadt-Knoten Kurzakten ab", stranger,
+         kreis, stadt, briefs, ask, federation_pb2.GetCaseBriefsResponse,
+         ("PERMISSION_DENIED", "UNAUTHENTICATED")),
+    )
+    ok = True
+    for label, credentials, token_of, target, method, request, response, expected in attempts:
+        peer = nodes.node_settings(target)
+        try:
+            with peer_channel(f"{peer.grpc_host}:{peer.federation_port}", credentials) as channel:
+                call = channel.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
+                                           response_deserializer=response.FromString)
+                call(request, timeout=10, metadata=[("authorization", f"Bearer {token(token_of)}"),
+                                                    ("x-kim-acting-user", "demo")])
+            code, answer = "OK", "beantwortet"
+        except grpc.RpcError as exc:
+            code, answer = exc.code().name, str(exc.details())
+        good = code in expected
+        table.add_row(label, " oder ".join(expected) if expected != ("OK",) else "beantwortet",
+                      f"{'[green]ok[/]' if good else '[red]FEHLER[/]'} {code}: {answer}")
+        ok &= good
     return ok
 
 
