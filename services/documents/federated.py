@@ -54,6 +54,12 @@ def read_figures(own: CaseFigures, peers: PeerFigures | None, scope: str, *, act
         nodes = peers.nodes()
     except KimError as exc:  # refused or away: either way not the caller's fault
         log.warning("node directory not read: %s", exc)
+        if scope == AUTO and not peers.keeps_directory:
+            # A Kommune or Träger reads the directory at the Kreis: while that is away, its own
+            # reports (its own figures by default) must not depend on it. The Kreis' node keeps
+            # the directory itself, so there an unreadable directory is an error, not a reason
+            # to hand the Kreistag the Kreis' own figures instead of the federation's.
+            return mine
         raise Unavailable("Das Knotenverzeichnis des Verbunds ist nicht erreichbar, daher sind die "
                           "verbundweiten Fallzahlen nicht abrufbar; bitte später erneut versuchen oder nur "
                           "die Zahlen dieses Knotens anfordern.") from exc

@@ -39,8 +39,9 @@ class _Client(Protocol):
 
 
 class FederationPeerFigures:
-    def __init__(self, client: _Client) -> None:
+    def __init__(self, client: _Client, *, keeps_directory: bool = False) -> None:
         self._client = client
+        self.keeps_directory = keeps_directory
 
     @property
     def node_id(self) -> str:
@@ -64,4 +65,7 @@ def peer_figures(settings: Settings, audit: AuditSink | None = None) -> Federati
     from kim.runtime.federation import FederationClient
 
     client = FederationClient.from_settings(settings, audit=audit)
-    return None if client is None else FederationPeerFigures(client)
+    if client is None:
+        return None
+    # No directory target: the directory is this node's own (FederationClient reads it locally).
+    return FederationPeerFigures(client, keeps_directory=not settings.directory_target)

@@ -43,6 +43,11 @@ class PeerFigures(Protocol):
     @property
     def organization(self) -> str: ...
 
+    @property
+    def keeps_directory(self) -> bool:
+        """Whether this node keeps the node directory itself (the Kreis' node does)."""
+        ...
+
     def nodes(self) -> list[PeerNode]:
         """The directory's active nodes, this node included."""
         ...

@@ -20,12 +20,13 @@ nodes); there "x" means a cell (or total) of which no node showed a count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
@@ -51,8 +52,29 @@ STATUS_LABELS = {
 
 
 AT_LEAST = "mind."
-AtLeast = Annotated[str, StringConstraints(pattern=r"^mind\. [0-9]+$")]
-Figure = Annotated[int, Field(ge=0)] | Literal["< 5", "x"] | AtLeast
+_AT_LEAST = re.compile(r"mind\.\s*([0-9]+)")
+
+
+def _figure(value: Any) -> int | str:
+    """One German message for any wrong figure, instead of one English one per union member."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        if value < 0:
+            raise rule_error("Fallzahlen können nicht negativ sein.")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text in (SUPPRESSED, WITHHELD):
+            return text
+        if text.isdigit():
+            return int(text)
+        at_least = _AT_LEAST.fullmatch(text)
+        if at_least:
+            return f"{AT_LEAST} {int(at_least.group(1))}"
+    raise rule_error(f"Anzahl erwartet (ganze Zahl ab 0), bereits unterdrückt „{SUPPRESSED}“ oder "
+                     f"„{WITHHELD}“, bei den Zahlen des Verbunds auch „{AT_LEAST} 12“.")
+
+
+Figure = Annotated[int | str, BeforeValidator(_figure)]
 """A count, a cell the case service already suppressed ("< 5") or withheld ("x"), or a federation
 figure known only from below ("mind. 12")."""
 

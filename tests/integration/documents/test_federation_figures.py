@@ -173,7 +173,7 @@ def kreis(api: Node, figures: case_pb2.Figures, federation: LocalFederation,  # 
     mongo.connect(settings, "documents")
     documents = DocumentsServicer(DocumentsService(DocumentStore(settings.node_id)), None,
                                   lambda token: GrpcCaseFigures(api.channel, token),
-                                  FederationPeerFigures(client))
+                                  FederationPeerFigures(client, keeps_directory=True))
     server, port, _ = build_server(
         [Registration("documents",
                       lambda s: documents_pb2_grpc.add_DocumentsServiceServicer_to_server(documents, s))],

@@ -50,6 +50,7 @@ class Federation:
 
     def __init__(self, nodes: list[PeerNode], answers: dict[str, CaseFiguresRecord | Exception],
                  me: PeerNode = KREIS, directory_error: Exception | None = None) -> None:
+        self.keeps_directory = me.role == "district"
         self._nodes = nodes
         self.answers = answers
         self.me = me
@@ -164,11 +165,32 @@ def test_without_a_federation_the_default_is_the_own_figures_and_the_federation_
     assert "keinem KIM-Verbund" in refused.value.message and own.reads == 0
 
 
-def test_an_unreadable_directory_fails_the_render_with_a_german_reason() -> None:
+def test_an_unreadable_directory_fails_the_kreis_render_with_a_german_reason() -> None:
     federation = Federation([], {}, directory_error=PermissionDenied("Verzeichnis lehnt ab"))
     with pytest.raises(Unavailable) as away:
         read(OwnCaseService(figures()), federation)
     assert "Knotenverzeichnis" in away.value.message
+
+
+def test_a_kommune_renders_its_own_figures_while_the_kreis_directory_is_away() -> None:
+    hilden_node = Federation([], {}, me=HILDEN, directory_error=Unavailable("Kreis weg"))
+    assert isinstance(read(OwnCaseService(figures()), hilden_node), CaseFiguresRecord)
+    with pytest.raises(Unavailable):
+        read(OwnCaseService(figures()), hilden_node, FEDERATION)
+
+
+@pytest.mark.parametrize("bad", ["viele", -1, True, "mind. viele", 2.5])
+def test_a_wrong_figure_gets_one_german_message(bad: object) -> None:
+    data = federation_monitoring_input(federation_figures(), options())
+    data["barriers_by_category"] = [{"label": "Wartezeit", "count": bad}]
+    with pytest.raises(InvalidArgument) as caught:
+        MONITORING.prepare(data)
+    found = {v.field: v.description for v in caught.value.violations}
+    assert list(found) == ["barriers_by_category[0].count"]
+    assert found["barriers_by_category[0].count"] in (
+        "Fallzahlen können nicht negativ sein.",
+        "Anzahl erwartet (ganze Zahl ab 0), bereits unterdrückt „< 5“ oder „x“, bei den Zahlen des "
+        "Verbunds auch „mind. 12“.")
 
 
 def test_the_nodes_are_asked_in_parallel() -> None:
