@@ -319,6 +319,37 @@ def test_a_decision_taken_while_the_owning_node_is_down_is_applied_once_when_it_
     assert again.version == admitted.version
 
 
+def test_a_proposal_made_while_the_kreis_node_is_down_reaches_its_agenda_once_when_it_returns(
+    story: StoryRun, federation: ThreeNodes, api: Api
+) -> None:
+    person = FictionalPerson("Bashir", "Rahimi", date(1995, 5, 12), "AF",
+                             C.RESIDENCE_STATUS_KIND_AUFENTHALTSGESTATTUNG, "§ 55 AsylG", ("prs", "de"))
+    runner = Story(federation.node(KREIS), federation.node(STADT), federation.node(CARITAS),
+                   federation.token, federation.home / "out-outage", timeout=TIMEOUT)
+    case = StoryCase(person, federation.node(STADT), STADT_CASE_MANAGER)
+    federation.down(KREIS)
+    try:
+        with runner.step("Ausfall des Kreises"):
+            runner.propose(case, reason="Sprachkurs und Arbeitsmarktzugang stimmen nicht überein.",
+                           handlungsfelder=[C.HANDLUNGSFELD_SPRACHE], rechtskreise=[C.RECHTSKREIS_ASYLBLG],
+                           proposer_unit="Integrationsbüro der Stadt Hilden")
+        time.sleep(2)  # the proposal event leaves the Stadt and waits in the Kreis's queue
+    finally:
+        federation.up(KREIS)
+
+    conference = api.conference(federation.node(KREIS), COORDINATOR)
+    scheduled = conference.ScheduleConference(K.ScheduleConferenceRequest(
+        starts_at=_in_minutes(5), place="Kreishaus Mettmann", participants=[K.Participant(
+            person=COORDINATOR.username, name=COORDINATOR.name, role=KT.PARTICIPANT_ROLE_COORDINATOR,
+            organisation=KREIS)]))
+    built = runner.build_agenda_until(scheduled.conference_id, {case.pseudonym})
+    runner.api.close()
+    assert [i.brief.pseudonym for i in built.conference.agenda].count(case.pseudonym) == 1
+    registered = find_in_databases(federation.settings[KREIS], [case.case_id]).get(case.case_id, [])
+    assert [c for c in registered if c.endswith(".proposals")] == [
+        f"{federation.settings[KREIS].database_name('conference')}.proposals"]
+
+
 # --- what the federation refuses -------------------------------------------------------------
 
 def _service_token(settings: object) -> str:
