@@ -657,6 +657,9 @@ class Story:
     # -- 6 ----------------------------------------------------------------------------------
 
     def projektgruppe(self) -> None:
+        """The Kreis sets up the Projektgruppe with the Lenkungsgruppe's mandate (a Projektgruppe
+        needs that Beschluss, so the Lenkungsgruppe sits first) and reads its barrier register,
+        which counts the Caritas's barrier received over the federation."""
         if not self.result.mandate_beschluss_id:
             raise StoryFailed("Kein Auftrag der Lenkungsgruppe für die Projektgruppe")
         api = self.api.conference(self.kreis, COORDINATOR)
