@@ -41,6 +41,7 @@ from mongoengine import (
     Q,
     StringField,
 )
+from pymongo.errors import BulkWriteError
 
 from kim.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from kim.runtime.changes import ChangeDocument, VersionedStore
@@ -55,6 +56,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
 MAX_PAGE_SIZE = 100
+DUPLICATE_KEY = 11000
 DEFAULT_PAGE_SIZE = 20
 
 
@@ -167,6 +169,7 @@ class CaseRepository(Protocol):
     def delete(self, case_id: str) -> None: ...
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage: ...
     def append_audit(self, draft: AuditDraft) -> AuditEntry: ...
+    def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]: ...
     def audit_entries(self, case_id: str = "", after_sequence: int = 0,
                       limit: int = 100) -> list[AuditEntry]: ...
     def current_catalogue(self) -> ZielgruppenCatalogue: ...
@@ -333,6 +336,37 @@ class MongoCaseRepository:
             except NotUniqueError:
                 continue
             return entry
+        raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+
+    def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
+        """Appends several entries as one run of the chain: one look at the tail and one
+        ordered insert, where single appends would each look (finding the tail sorts the whole
+        trail on FerretDB 1.24: ~0.1 s at 600 entries, growing with the trail; a peer's call
+        for 200 briefs is 200 entries). A concurrent append taking a sequence number stops the
+        insert there; the entries before it stay (they continued the chain), the rest are
+        sealed again after the new tail."""
+        written: list[AuditEntry] = []
+        remaining = list(drafts)
+        for _ in range(self.audit_retries):
+            if not remaining:
+                return written
+            last = AuditDocument.objects.order_by("-sequence").first()
+            previous = None if last is None else _audit_entry(last)
+            entries = []
+            for draft in remaining:
+                previous = seal(draft, previous)
+                entries.append(previous)
+            try:
+                AuditDocument._get_collection().insert_many(
+                    [AuditDocument(**to_primitive(e)).to_mongo() for e in entries], ordered=True)
+            except BulkWriteError as error:
+                if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
+                    raise
+                inserted = int(error.details.get("nInserted", 0))
+                written += entries[:inserted]
+                remaining = remaining[inserted:]
+                continue
+            return written + entries
         raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def audit_entries(self, case_id: str = "", after_sequence: int = 0, limit: int = 100) -> list[AuditEntry]:

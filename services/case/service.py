@@ -274,6 +274,7 @@ class CaseService:
         today = local_date(now)
         briefs: list[tuple[str, CaseBrief]] = []
         unavailable: list[str] = []
+        trail: list[AuditDraft] = []  # appended as one run before the answer leaves
         for case_id in dict.fromkeys(ids):
             brief, reason = None, ""
             try:
@@ -286,13 +287,14 @@ class CaseService:
             except FailedPrecondition as error:  # retention erased the person
                 reason = error.message
             if brief is None:
-                self._audit(actor, case_id, "GetCaseBriefs", purpose, False, now, detail=reason)
+                trail.append(self._draft(actor, case_id, "GetCaseBriefs", purpose, False, now, reason))
                 unavailable.append(case_id)
                 continue
             consents = ", ".join(case.conference_coverage(actor.organization, today).consent_ids)
-            self._audit(actor, case_id, "GetCaseBriefs", purpose, True, now,
-                        detail=f"Kurzinformation übermittelt (Einwilligung {consents})")
+            trail.append(self._draft(actor, case_id, "GetCaseBriefs", purpose, True, now,
+                                     f"Kurzinformation übermittelt (Einwilligung {consents})"))
             briefs.append((case_id, brief))
+        self.repository.append_audits(trail)
         return PeerBriefs(briefs, unavailable)
 
     # -- queries -----------------------------------------------------------------------------
@@ -403,12 +405,17 @@ class CaseService:
 
     def _audit(self, actor: Actor, case_id: str, call: str, purpose: str, allowed: bool, now: datetime,
                detail: str = "") -> None:
+        self.repository.append_audit(self._draft(actor, case_id, call, purpose, allowed, now, detail))
+
+    @staticmethod
+    def _draft(actor: Actor, case_id: str, call: str, purpose: str, allowed: bool, now: datetime,
+               detail: str = "") -> AuditDraft:
         # A peer has no personal roles here: its federation role stands in the trail instead.
         roles = tuple(sorted(actor.roles)) or ((actor.node_role,) if actor.node_role else ())
-        self.repository.append_audit(AuditDraft(
+        return AuditDraft(
             occurred_at=now, actor_subject=actor.subject, actor_org=actor.organization,
             actor_roles=roles, case_id=case_id, call=call,
-            purpose=purpose[:200], allowed=allowed, detail=detail[:500], actor_node=actor.node))
+            purpose=purpose[:200], allowed=allowed, detail=detail[:500], actor_node=actor.node)
 
 
 def _matched(case: Case) -> str:
