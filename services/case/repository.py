@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -327,13 +329,17 @@ class MongoCaseRepository:
 
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         """Appends to the chain. Concurrent appends race for the next sequence number; the
-        unique `_id` lets exactly one win, the others re-read the tail and try again."""
-        for _ in range(self.audit_retries):
+        unique `_id` lets exactly one win, the others re-read the tail and try again, after a
+        random pause growing with each loss: without it the same writers met again and again
+        (finding the tail takes a scan on FerretDB 1.24), and with 8 concurrent writers some
+        ran out of attempts (bench, issue 8)."""
+        for attempt in range(self.audit_retries):
             last = AuditDocument.objects.order_by("-sequence").first()
             entry = seal(draft, None if last is None else _audit_entry(last))
             try:
                 AuditDocument(**to_primitive(entry)).save(force_insert=True)
             except NotUniqueError:
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
                 continue
             return entry
         raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
