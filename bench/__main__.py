@@ -76,7 +76,7 @@ def member_paths(node: case_paths.CaseNode, parts: set[str], quick: bool, count:
         with runtime_paths.echo_server() as echo, status("GetCase vs bare echo + find_one"):
             rows.append(case_paths.get_case(node, echo, count))
         with status("ProposeCase vs bare insert"):
-            rows.append(case_paths.propose_case(node, 50 if quick else 200))
+            rows.append(case_paths.propose_case(node, 50 if quick else 100))
         with status("ProposeCase, 8 concurrent clients vs bare inserts"):
             rows.append(case_paths.concurrent_writes(node, 8, 10 if quick else 40, 10 if quick else 30,
                                                     notes))
@@ -114,8 +114,8 @@ def main() -> None:
                         help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
     args = parser.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    count = 50 if args.quick else 300
-    events = 20 if args.quick else 100
+    count = 50 if args.quick else 200
+    events = 20 if args.quick else 60
     began = time.monotonic()
 
     home = Path(tempfile.mkdtemp(prefix="kim-bench-"))

@@ -286,7 +286,16 @@ def _stamp(value: datetime) -> Timestamp:
 def agenda(node: CaseNode, builds: int, echo_target: str) -> list[Row]:
     """BuildAgenda of a new Fallkonferenz (scheduled untimed before each build) against the case
     api holding the proposals, vs the bare brief fetches: the ListCases pages the port reads
-    (what it does today), and one GetCaseBrief per case on the agenda."""
+    (what it does today), and one GetCaseBrief per case on the agenda.
+
+    Hook for "200 cases spread over 3 nodes" (issue 8, path 5): this measures ONE node, since
+    the conference's case-brief port reads one case api today. Once the agenda fetches briefs
+    from the owning nodes (kim.runtime.federation.FederationClient calling
+    /kim.case.v1.CaseFederation/GetCaseBriefs over the mutual-TLS port), start two more
+    member nodes next to this one (bench.federation.unique_file with three nodes: the Kreis,
+    stadt-hilden, caritas-mettmann), propose and clone about 67 cases on each (CaseNode.propose,
+    submit, clone), build the agenda on the Kreis node, and take as the floor the sum over the
+    nodes of one bare GetCaseBriefs call each (FederationClient.call with the ids it owns)."""
     federation = node.federation
     conference = conference_pb2_grpc.ConferenceServiceStub(node.channel)  # type: ignore[no-untyped-call]
     stub = node.stub

@@ -101,7 +101,7 @@ def contract_batch(node: CaseNode, max_seconds: float) -> Row:
                 outcome.update(state=documents_pb2.BulkJob.State.Name(state.state),
                                stored=len(state.documents), error=state.error)
                 return
-            time.sleep(0.25)
+            time.sleep(0.5)  # each look lists the job's documents: a scan on FerretDB
         outcome.update(state="TIMEOUT")
 
     project = timed_once(batch, BATCH)

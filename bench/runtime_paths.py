@@ -158,7 +158,7 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
             stages["poll"].append(done - last)
 
     try:
-        measured = sample(one, count, max_seconds=60, warmup=3)
+        measured = sample(one, count, max_seconds=40, warmup=3)
     finally:
         tap.close()
         relay.stop()
