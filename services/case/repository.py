@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
 MAX_PAGE_SIZE = 100
+#: Appends to the audit trail of one process take turns (see `append_audit`).
+_APPEND_LOCK = threading.Lock()
 DUPLICATE_KEY = 11000
 DEFAULT_PAGE_SIZE = 20
 
@@ -330,18 +333,21 @@ class MongoCaseRepository:
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         """Appends to the chain. Concurrent appends race for the next sequence number; the
         unique `_id` lets exactly one win, the others re-read the tail and try again, after a
-        random pause growing with each loss: without it the same writers met again and again
-        (finding the tail takes a scan on FerretDB 1.24), and with 8 concurrent writers some
-        ran out of attempts (bench, issue 8)."""
+        random pause growing with each loss. Within this process appends take turns (one lock
+        for every repository of the process): finding the tail takes a scan on FerretDB 1.24,
+        and 8 concurrent ProposeCase clients lost that race again and again until some ran out
+        of attempts (bench, issue 8); now only another process (the worker) can race us."""
         for attempt in range(self.audit_retries):
-            last = AuditDocument.objects.order_by("-sequence").first()
-            entry = seal(draft, None if last is None else _audit_entry(last))
-            try:
-                AuditDocument(**to_primitive(entry)).save(force_insert=True)
-            except NotUniqueError:
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
-                continue
-            return entry
+            with _APPEND_LOCK:  # this process's appends take turns; other processes may race
+                last = AuditDocument.objects.order_by("-sequence").first()
+                entry = seal(draft, None if last is None else _audit_entry(last))
+                try:
+                    AuditDocument(**to_primitive(entry)).save(force_insert=True)
+                except NotUniqueError:
+                    pass
+                else:
+                    return entry
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
         raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
