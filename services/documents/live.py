@@ -387,8 +387,6 @@ def monitoring_input(figures: CaseFiguresRecord, options: ReportOptions) -> dict
     tables as delivered ("< 5" and "x" included, with the case service's totals), the other
     figures (Handlungsfelder, goal outcomes, durations) as paragraphs of the summary."""
     _known_statuses(figures)
-    period_to = options.period_to or options.stand
-    period_from = options.period_from or period_to.replace(month=1, day=1)
     stand = formats.day(options.stand)
     summary = [options.summary.strip()] if options.summary.strip() else []
     summary += [
@@ -400,26 +398,7 @@ def monitoring_input(figures: CaseFiguresRecord, options: ReportOptions) -> dict
         _mean("Dauer vom Fallvorschlag bis zur ersten Entscheidung", figures.days_to_decision)
         + " " + _mean("Dauer abgeschlossener Fälle vom Fallvorschlag bis zum Abschluss", figures.days_open),
     ]
-    data: dict[str, Any] = {
-        "issuer": options.issuer or options.organization,
-        "office": options.office or DEFAULT_REPORT_OFFICE,
-        "period": {"from": period_from.isoformat(), "to": period_to.isoformat()},
-        "cases_by_status": {c.key: c.figure for c in figures.by_status.cells},
-        "cases_by_zielgruppe": [{"label": c.label or "keine Zielgruppe", "count": c.figure}
-                                for c in figures.by_zielgruppe.cells],
-        "barriers_by_category": [{"label": c.label, "count": c.figure}
-                                 for c in figures.by_barrier_category.cells],
-        "cases_total": figures.by_status.total.figure,
-        "barriers_total": figures.by_barrier_category.total.figure,
-        "summary": "\n\n".join(summary),
-        "signature": {"name": options.author,
-                      "function": options.signature_function or DEFAULT_REPORT_SIGNATURE},
-    }
-    if options.title:
-        data["title"] = options.title
-    if options.recipient:
-        data["recipient"] = options.recipient
-    return data
+    return _report_data(figures, summary, options)
 
 
 def figures_paragraphs(figures: CaseFiguresRecord, stand: date) -> list[str]:
@@ -510,8 +489,6 @@ def federation_monitoring_input(figures: CombinedFigures, options: ReportOptions
     the combination ("mind. 12"), its totals, the contributing and missing nodes (`federation`)."""
     for node in figures.sources:
         _known_statuses(node.figures)
-    period_to = options.period_to or options.stand
-    period_from = options.period_from or period_to.replace(month=1, day=1)
     summary = [options.summary.strip()] if options.summary.strip() else []
     summary += [
         f"Die Zahlen geben den Stand der Fallakten aller erreichten Knoten des KIM-Verbunds am "
@@ -523,6 +500,21 @@ def federation_monitoring_input(figures: CombinedFigures, options: ReportOptions
         + " " + _combined_mean("Dauer abgeschlossener Fälle vom Fallvorschlag bis zum Abschluss",
                                figures.days_open),
     ]
+    return _report_data(figures, summary, options, federation={
+        "nodes": [{"name": n.source.name, "stand": stand_text(n.read_at)} for n in figures.sources],
+        "unavailable": [{"name": m.source.name, "reason": m.reason} for m in figures.missing],
+        "zielgruppen": figures.versions_text(),
+        "notes": figures.notes(),
+    })
+
+
+def _report_data(figures: CaseFiguresRecord | CombinedFigures, summary: list[str],
+                 options: ReportOptions, federation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Monitoringbericht's input: the status, Zielgruppe and barrier tables as printed
+    (a node's own figures or the federation's combination), the summary paragraphs, and for the
+    federation where its figures come from (`federation`)."""
+    period_to = options.period_to or options.stand
+    period_from = options.period_from or period_to.replace(month=1, day=1)
     data: dict[str, Any] = {
         "issuer": options.issuer or options.organization,
         "office": options.office or DEFAULT_REPORT_OFFICE,
@@ -535,15 +527,11 @@ def federation_monitoring_input(figures: CombinedFigures, options: ReportOptions
         "cases_total": figures.by_status.total.figure,
         "barriers_total": figures.by_barrier_category.total.figure,
         "summary": "\n\n".join(summary),
-        "federation": {
-            "nodes": [{"name": n.source.name, "stand": stand_text(n.read_at)} for n in figures.sources],
-            "unavailable": [{"name": m.source.name, "reason": m.reason} for m in figures.missing],
-            "zielgruppen": figures.versions_text(),
-            "notes": figures.notes(),
-        },
         "signature": {"name": options.author,
                       "function": options.signature_function or DEFAULT_REPORT_SIGNATURE},
     }
+    if federation is not None:
+        data["federation"] = federation
     if options.title:
         data["title"] = options.title
     if options.recipient:
