@@ -48,6 +48,7 @@ class FederationNode:
     organization: str
     role: str  # "district" | "municipality" | "welfare_org" | "immigration_office"
     federation_endpoint: str  # host:port of its mutual-TLS port
+    organization_name: str = ""  # "Stadt Hilden", as the federation file names it
 
 
 #: Reads the active nodes of the directory (raises kim.errors on failure).
@@ -277,7 +278,7 @@ class GrpcDirectoryReader:
         }
         return [
             FederationNode(n.node_id, n.organization, roles.get(n.role, ""),
-                           n.federation_endpoint)
+                           n.federation_endpoint, n.organization_name)
             for n in answer.nodes
             if n.status == identity_pb2.NODE_STATUS_ACTIVE
         ]

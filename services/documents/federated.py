@@ -69,7 +69,7 @@ def read_figures(own: CaseFigures, peers: PeerFigures | None, scope: str, *, act
             raise FailedPrecondition("Verbundweite Fallzahlen gibt es nur auf dem Knoten des Kreises: die "
                                      "anderen Knoten geben ihre Zahlen nur ihm heraus.")
         return mine
-    own_node = NodeFigures(NodeSource(peers.node_id, peers.organization), mine, read_at)
+    own_node = NodeFigures(NodeSource(peers.node_id, peers.organization, me.organization_name), mine, read_at)
     others = [n for n in nodes if n.node_id != peers.node_id]
     answers = _ask(peers, others, acting_user, now)
     read = [answer for answer in answers if isinstance(answer, NodeFigures)]
@@ -83,7 +83,7 @@ def _ask(peers: PeerFigures, nodes: list[PeerNode], acting_user: str,
         return []
 
     def one(node: PeerNode) -> NodeFigures | MissingNode:
-        source = NodeSource(node.node_id, node.organization)
+        source = NodeSource(node.node_id, node.organization, node.organization_name)
         try:
             figures = peers.figures(node.node_id, acting_user)
         except Exception as exc:  # any failure of one node is a gap in the document, not a failure

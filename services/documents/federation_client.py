@@ -52,7 +52,8 @@ class FederationPeerFigures:
         return self._client.organization
 
     def nodes(self) -> list[PeerNode]:
-        return [PeerNode(n.node_id, n.organization, n.role) for n in self._client.nodes()]
+        return [PeerNode(n.node_id, n.organization, n.role, n.organization_name)
+                for n in self._client.nodes()]
 
     def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
         answer = self._client.call(node_id, GET_FIGURES, case_pb2.GetFiguresRequest(), case_pb2.Figures,

@@ -32,6 +32,7 @@ class PeerNode:
     node_id: str
     organization: str
     role: str
+    organization_name: str = ""
 
 
 class PeerFigures(Protocol):

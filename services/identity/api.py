@@ -69,8 +69,9 @@ def _actor() -> Actor:
     return Actor(p.subject, p.username, p.organization or "", p.roles)
 
 
-def node_message(node: DirectoryNode) -> identity_pb2.Node:
+def node_message(node: DirectoryNode, members: Members | None = None) -> identity_pb2.Node:
     message = identity_pb2.Node(
+        organization_name=members.organization_names.get(node.organization, "") if members else "",
         node_id=node.node_id, organization=node.organization, role=_ROLE.get(node.role, 0),
         api_endpoint=node.api_endpoint, federation_endpoint=node.federation_endpoint,
         certificate_fingerprints=list(node.fingerprints), status=_STATUS[node.status],
@@ -128,32 +129,32 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         existing = self._store.find(request.node_id) if request.node_id else None
         node = directory.register(existing, command, actor, members,
                                   self._store.fingerprint_owner, self._clock())
-        return node_message(self._store.save(node))
+        return node_message(self._store.save(node), members)
 
     def ApproveNode(self, request: identity_pb2.ApproveNodeRequest,
                     context: grpc.ServicerContext) -> identity_pb2.Node:
         actor, members = _actor(), self._federation()
         node = self._store.get(_node_id(request.node_id))
         changed = directory.approve(node, actor, members, self._clock(), request.reason)
-        return node_message(self._store.save(changed))
+        return node_message(self._store.save(changed), members)
 
     def RevokeNode(self, request: identity_pb2.RevokeNodeRequest,
                    context: grpc.ServicerContext) -> identity_pb2.Node:
         actor, members = _actor(), self._federation()
         node = self._store.get(_node_id(request.node_id))
         changed = directory.revoke(node, actor, members, self._clock(), request.reason)
-        return node_message(self._store.save(changed))
+        return node_message(self._store.save(changed), members)
 
     def GetNode(self, request: identity_pb2.GetNodeRequest,
                 context: grpc.ServicerContext) -> identity_pb2.Node:
         _principal()
-        return node_message(self._store.get(_node_id(request.node_id)))
+        return node_message(self._store.get(_node_id(request.node_id)), self._members)
 
     def ListNodes(self, request: identity_pb2.ListNodesRequest,
                   context: grpc.ServicerContext) -> identity_pb2.ListNodesResponse:
         _principal()
         nodes = self._store.list(request.organization, _STATUS_NAME.get(request.status, ""))
-        return identity_pb2.ListNodesResponse(nodes=[node_message(n) for n in nodes])
+        return identity_pb2.ListNodesResponse(nodes=[node_message(n, self._members) for n in nodes])
 
     def ResolvePeer(self, request: identity_pb2.ResolvePeerRequest,
                     context: grpc.ServicerContext) -> identity_pb2.ResolvePeerResponse:

@@ -62,6 +62,8 @@ class Members:
 
     organization_types: Mapping[str, str]
     declared_nodes: Mapping[str, tuple[str, tuple[str, ...]]]
+    #: alias -> the organisation's name ("Stadt Hilden"), for what people read.
+    organization_names: Mapping[str, str] = field(default_factory=dict)
 
     def is_district(self, organization: str) -> bool:
         return self.organization_types.get(organization) == DISTRICT
@@ -241,9 +243,12 @@ def revoke(node: DirectoryNode, actor: Actor, members: Members, now: datetime,
 
 
 def members_of(organizations: Collection[tuple[str, str]],
-               nodes: Collection[tuple[str, str, tuple[str, ...]]]) -> Members:
-    """Members from (alias, type) pairs and (node id, organisation, fingerprints) triples."""
+               nodes: Collection[tuple[str, str, tuple[str, ...]]],
+               names: Mapping[str, str] | None = None) -> Members:
+    """Members from (alias, type) pairs, (node id, organisation, fingerprints) triples and
+    the organisations' names (alias -> name)."""
     return Members(
+        organization_names=dict(names or {}),
         organization_types=dict(organizations),
         declared_nodes={node_id: (org, tuple(normalise_fingerprint(f) for f in fps))
                         for node_id, org, fps in nodes},

@@ -48,6 +48,7 @@ def federation_members(settings: Settings) -> Members | None:
     return members_of(
         [(o.alias, o.type) for o in federation.organizations],
         [(n.id, n.organization, n.certificate_fingerprints) for n in federation.nodes],
+        {o.alias: o.name for o in federation.organizations},
     )
 
 

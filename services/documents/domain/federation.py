@@ -62,13 +62,17 @@ _UNDECIDED = ("proposed", "in_review")
 class NodeSource:
     node_id: str
     organization: str
+    #: The organisation's name from the federation file ("Stadt Hilden"); "" if unknown.
+    organization_name: str = ""
 
     @property
     def name(self) -> str:
-        """How the document names the node: its organisation, and the node where it differs."""
+        """How the document names the node: its organisation (by name where the directory
+        gives one), and the node where its id differs from the organisation's."""
+        organization = self.organization_name or self.organization
         if not self.node_id or self.node_id == self.organization:
-            return self.organization or self.node_id
-        return f"{self.organization} (Knoten {self.node_id})"
+            return organization or self.node_id
+        return f"{organization} (Knoten {self.node_id})"
 
 
 @dataclass(frozen=True)

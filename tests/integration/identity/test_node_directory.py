@@ -330,9 +330,11 @@ def test_federation_client_lists_active_nodes_and_calls_a_peer_as_its_node(
         token=account.token, directory=GrpcDirectoryReader(directory, account.token), audit=audit,
         closers=(directory.close,))
     try:
-        assert client.nodes() == [
-            FederationNode("caritas-mettmann", "caritas-mettmann", "welfare_org", "127.0.0.1:1"),
-            FederationNode("kreis-mettmann", "kreis-mettmann", "district", kreis_node.mutual)]
+        assert client.nodes() == [  # with the organisations' names from the federation file
+            FederationNode("caritas-mettmann", "caritas-mettmann", "welfare_org", "127.0.0.1:1",
+                           "Caritasverband für den Kreis Mettmann e. V."),
+            FederationNode("kreis-mettmann", "kreis-mettmann", "district", kreis_node.mutual,
+                           "Kreis Mettmann – Kommunales Integrationszentrum")]
 
         granted = len(kreis_node.audit.events)
         answer = client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",

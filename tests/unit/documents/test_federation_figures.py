@@ -281,3 +281,9 @@ def test_no_small_number_follows_from_an_exact_total_by_subtraction(seed: int) -
 def test_times_print_in_the_zone_they_carry() -> None:
     combined = combine([node("kreis", record(), read_at=datetime(2026, 5, 12, 7, 15, tzinfo=UTC))])
     assert "12.05.2026, 07:15 Uhr" in combined.sources_text()
+
+
+def test_a_node_is_named_by_its_organisation_name_where_the_directory_gives_one() -> None:
+    assert NodeSource("stadt-hilden", "stadt-hilden", "Stadt Hilden").name == "Stadt Hilden"
+    assert NodeSource("hilden-2", "stadt-hilden", "Stadt Hilden").name == "Stadt Hilden (Knoten hilden-2)"
+    assert NodeSource("stadt-hilden", "stadt-hilden").name == "stadt-hilden"
