@@ -1,5 +1,7 @@
-"""`make bench`: start two benchmark nodes on the local servers, measure every hot path next to
-its floor in the same run, write out/bench/bench.json and bench.md, print the table.
+"""`make bench`: start benchmark nodes on the local servers (two development-realm nodes for the
+runtime part, three nodes of the bench's federation for the agenda, one member node for the
+rest, one group after the other), measure every hot path next to its floor in the same run,
+write out/bench/bench.json and bench.md, print the table.
 
     .venv/bin/python -m bench [--quick] [--out out/bench]
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import case_paths, documents_paths, runtime_paths, scale_paths
+from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths
 from bench.federation import BenchFederation, unique_file
 from bench.measure import Row, write_report
 from kim import devrealm, nodes
@@ -46,30 +48,15 @@ def free_port() -> int:
 
 PARTS = ("runtime", "agenda", "case", "documents", "scale")
 AGENDA_CASES = 200
-#: Proposed, consented and submitted through the api; the rest are clones of the first.
-AGENDA_THROUGH_API = 10
+#: Per node proposed, consented and submitted through the api; the rest are clones of the first.
+AGENDA_THROUGH_API = 4
 
 
 def member_paths(node: case_paths.CaseNode, parts: set[str], quick: bool, count: int,
                  notes: list[str]) -> list[Row]:
     """The paths on the federation member node, in an order that keeps each one's data exact:
-    the agenda first (its 200 proposals are then the only cases), scale last (it seeds)."""
+    scale last (it seeds)."""
     rows: list[Row] = []
-    if "agenda" in parts:
-        with status(f"agenda: {AGENDA_THROUGH_API} proposals submitted through the api, "
-                            f"cloned to {AGENDA_CASES}"):
-            submitted = node.propose(AGENDA_THROUGH_API)
-            node.submit(submitted)
-            node.clone(submitted[0], AGENDA_CASES - AGENDA_THROUGH_API, start=5_000_000)
-        with runtime_paths.echo_server() as echo, \
-                status(f"agenda build with {AGENDA_CASES} cases vs bare brief fetches"):
-            rows += case_paths.agenda(node, 2 if quick else 5, echo)
-        notes.append(
-            "Agenda: today the conference's case-brief port reads from one case api (this node's; "
-            "KIM_CASE_API_TARGET). With briefs from three nodes the same ListCases pages go to each "
-            "node's case api over the federation's mutual-TLS port, one after the other in the port "
-            "as written: the floor becomes the sum over the nodes plus a TLS round trip per page, "
-            "unless the port asks the nodes in parallel (then the slowest node).")
     if "case" in parts:
         if not node.cases().find_one({}):
             node.propose(1)
@@ -132,6 +119,7 @@ def main() -> None:
     started: list[str] = []
     federation: BenchFederation | None = None
     member = f"{prefix}-hilden"
+    agenda_ids = agenda_paths.node_ids(prefix)
     try:
         if "runtime" in parts:
             for node_id in ids:
@@ -155,9 +143,25 @@ def main() -> None:
                 started.remove(node_id)
         if parts & {"case", "agenda", "documents", "scale"}:
             port = free_port()
+            agenda_ports = {o: free_port() for o in agenda_paths.ORGANIZATIONS}
             with status("applying the local federation (unique realms) to Keycloak"):
-                path = unique_file(home / "federation.yaml", prefix, {member: (case_paths.OWNER, port)})
+                path = unique_file(home / "federation.yaml", prefix, {
+                    member: (case_paths.OWNER, port),
+                    **{agenda_ids[o]: (o, agenda_ports[o]) for o in agenda_paths.ORGANIZATIONS}})
                 federation = BenchFederation.apply(path, base.keycloak_url, home)
+        if "agenda" in parts and federation is not None:
+            # Three nodes of their own, stopped before the member node starts: each part gets
+            # both cores, and the member node's paths run on a node without a peer port, as before.
+            agenda = agenda_paths.start(agenda_ids, agenda_ports, free_port(),
+                                        {o: free_port() for o in agenda_paths.ORGANIZATIONS},
+                                        federation, base, started, status)
+            try:
+                with runtime_paths.echo_server() as echo:
+                    rows += agenda_paths.run(agenda, AGENDA_CASES, AGENDA_THROUGH_API, 2 if args.quick else 4,
+                                             echo, notes, status)
+            finally:
+                agenda_paths.stop(agenda, started)
+        if parts & {"case", "documents", "scale"} and federation is not None:
             nodes.init(nodes.NodeSpec(member, case_paths.OWNER, port, federation_file=path), base)
             with status(f"starting federation member node {member}"):
                 member_settings = nodes.up(member)
@@ -171,9 +175,9 @@ def main() -> None:
         for node_id in started:
             nodes.down(node_id)
         admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
-        for node_id in [*ids, member]:
+        for node_id in [*ids, member, *agenda_ids.values()]:
             admin.delete_vhost(node_id)
-        drop_databases(base, [*ids, member])
+        drop_databases(base, [*ids, member, *agenda_ids.values()])
         if federation is not None:
             federation.close()
     shutil.rmtree(home, ignore_errors=True)  # kept only when the run failed: the nodes' logs

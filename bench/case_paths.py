@@ -1,6 +1,6 @@
 """Hot paths of the case service on a federation member node, with real tokens of brokered
-logins: GetCase, ProposeCase (one client and 8 concurrent ones), the Fallkonferenz agenda build,
-and how listing and monitoring grow with the number of cases on one node."""
+logins: GetCase, ProposeCase (one client and 8 concurrent ones); `CaseNode` also seeds the
+agenda's three nodes (bench/agenda_paths.py) and the scale part."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
@@ -22,8 +21,6 @@ from bench.measure import Row, Sample, sample, summed
 from bench.runtime_paths import grpc_echo
 from kim.case.v1 import case_pb2, case_pb2_grpc
 from kim.case.v1 import types_pb2 as T
-from kim.conference.v1 import conference_pb2, conference_pb2_grpc
-from kim.conference.v1 import types_pb2 as CT
 from kim.runtime.settings import Settings
 
 OWNER = "stadt-hilden"
@@ -52,17 +49,22 @@ def proposal(number: int) -> case_pb2.ProposeCaseRequest:
 
 @dataclass
 class CaseNode:
-    """The member node's case api as its clients see it, and its database as the floor sees it."""
+    """A node's case api as its clients see it, and its database as the floor sees it; cases
+    are proposed by the organisation's test user with `role` (the Kreis has no case manager: its
+    coordinator proposes)."""
 
     settings: Settings
     federation: BenchFederation
     channel: grpc.Channel
     mongo: MongoClient[dict[str, Any]]
+    organization: str = OWNER
+    role: str = "case_manager"
 
     @classmethod
-    def open(cls, settings: Settings, federation: BenchFederation) -> CaseNode:
+    def open(cls, settings: Settings, federation: BenchFederation, organization: str = OWNER,
+             role: str = "case_manager") -> CaseNode:
         return cls(settings, federation, grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}"),
-                   MongoClient(settings.mongodb_uri))
+                   MongoClient(settings.mongodb_uri), organization, role)
 
     @property
     def target(self) -> str:
@@ -76,7 +78,7 @@ class CaseNode:
         return self.mongo[self.settings.database_name("case")]["cases"]
 
     def as_manager(self) -> tuple[tuple[str, str], ...]:
-        return self.federation.metadata(OWNER, "case_manager")
+        return self.federation.metadata(self.organization, self.role)
 
     def propose(self, count: int, start: int = 0) -> list[str]:
         stub = self.stub  # metadata per call: seeding can outlive one token (5 minutes)
@@ -85,19 +87,26 @@ class CaseNode:
 
     def submit(self, case_ids: list[str]) -> None:
         """Hand proposals to the Kreis' koordinierende Stelle (in review), with the person's
-        consent to the Fallkonferenz: only submitted proposals reach the agenda."""
+        consent to the Fallkonferenz: only submitted proposals reach the agenda. The Kreis's
+        own cases need no consent (it coordinates them itself)."""
         stub = self.stub
         signed, expires = date.today() - timedelta(days=1), date.today() + timedelta(days=365)
         for case_id in case_ids:
             metadata = self.as_manager()  # per case: seeding can outlive one token
-            stub.RecordConsent(case_pb2.RecordConsentRequest(
-                case_id=case_id, kind=T.CONSENT_KIND_SCHWEIGEPFLICHTENTBINDUNG, recipient_org=COORDINATION,
-                purposes=[T.CONSENT_PURPOSE_FALLKONFERENZ], categories=[T.DATA_CATEGORY_FALLDOKUMENTATION],
-                signed_on=T.Date(year=signed.year, month=signed.month, day=signed.day),
-                expires_on=T.Date(year=expires.year, month=expires.month, day=expires.day),
-            ), metadata=metadata, timeout=10)
+            if self.organization != COORDINATION:
+                self._consent(stub, case_id, signed, expires, metadata)
             stub.SubmitForReview(case_pb2.SubmitForReviewRequest(case_id=case_id), metadata=metadata,
                                  timeout=10)
+
+    @staticmethod
+    def _consent(stub: case_pb2_grpc.CaseServiceStub, case_id: str, signed: date, expires: date,
+                 metadata: tuple[tuple[str, str], ...]) -> None:
+        stub.RecordConsent(case_pb2.RecordConsentRequest(
+            case_id=case_id, kind=T.CONSENT_KIND_SCHWEIGEPFLICHTENTBINDUNG, recipient_org=COORDINATION,
+            purposes=[T.CONSENT_PURPOSE_FALLKONFERENZ], categories=[T.DATA_CATEGORY_FALLDOKUMENTATION],
+            signed_on=T.Date(year=signed.year, month=signed.month, day=signed.day),
+            expires_on=T.Date(year=expires.year, month=expires.month, day=expires.day),
+        ), metadata=metadata, timeout=10)
 
     def clone(self, case_id: str, count: int, start: int, **overrides: Any) -> list[str]:
         """`count` copies of a stored case, each with its own id, pseudonym and creation time
@@ -273,91 +282,3 @@ def concurrent_writes(node: CaseNode, clients: int, per_client: int, max_seconds
     return Row.of(f"ProposeCase sustained, {clients} concurrent clients (own channel each{refused})",
                   f"bare insert_one, {clients} concurrent clients (own connection each)",
                   project, floor, "≤ 2× at p50; writes/s")
-
-
-# --- Fallkonferenz agenda --------------------------------------------------------------------------
-
-def _stamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
-def agenda(node: CaseNode, builds: int, echo_target: str) -> list[Row]:
-    """BuildAgenda of a new Fallkonferenz (scheduled untimed before each build) against the case
-    api holding the proposals, vs the bare brief fetches: the ListCases pages the port reads
-    (what it does today), and one GetCaseBrief per case on the agenda.
-
-    Hook for "200 cases spread over 3 nodes" (issue 8, path 5): this measures ONE node, since
-    the conference's case-brief port reads one case api today. Once the agenda fetches briefs
-    from the owning nodes (kim.runtime.federation.FederationClient calling
-    /kim.case.v1.CaseFederation/GetCaseBriefs over the mutual-TLS port), start two more
-    member nodes next to this one (bench.federation.unique_file with three nodes: the Kreis,
-    stadt-hilden, caritas-mettmann), propose and clone about 67 cases on each (CaseNode.propose,
-    submit, clone), build the agenda on the Kreis node, and take as the floor the sum over the
-    nodes of one bare GetCaseBriefs call each (FederationClient.call with the ids it owns)."""
-    federation = node.federation
-    conference = conference_pb2_grpc.ConferenceServiceStub(node.channel)  # type: ignore[no-untyped-call]
-    stub = node.stub
-    latencies: list[float] = []
-    added = 0
-    started = time.perf_counter()
-    for number in range(builds):
-        metadata = federation.metadata(COORDINATION, "coordinator")
-        day = (datetime.now(UTC) + timedelta(days=30 + number)).replace(microsecond=0)
-        scheduled = conference.ScheduleConference(conference_pb2.ScheduleConferenceRequest(
-            starts_at=_stamp(day), place="Kreishaus Mettmann, Raum 101",
-            participants=[conference_pb2.Participant(person="bench", name="Bench",
-                                                     role=CT.PARTICIPANT_ROLE_COORDINATOR,
-                                                     organisation=COORDINATION)]),
-            metadata=metadata, timeout=30)
-        conference_id = scheduled.conference_id
-        begin = time.perf_counter()
-        built = conference.BuildAgenda(conference_pb2.BuildAgendaRequest(conference_id=conference_id),
-                                       metadata=metadata, timeout=120)
-        latencies.append(time.perf_counter() - begin)
-        added = len(built.added_case_ids)
-    project = Sample(tuple(latencies), time.perf_counter() - started)
-
-    metadata = federation.metadata(COORDINATION, "coordinator")
-    review_day = (datetime.now(UTC) + timedelta(days=30)).date()
-
-    def pages() -> list[str]:
-        """The ListCases calls of services/conference/case_client.py, made bare."""
-        ids: list[str] = []
-        for statuses, due in (([T.CASE_STATUS_IN_REVIEW], None),
-                              ([T.CASE_STATUS_ACTIVE], review_day)):
-            token = ""
-            while True:
-                request = case_pb2.ListCasesRequest(statuses=statuses, page_size=100, page_token=token,
-                                                    purpose="Fallkonferenz")
-                if due is not None:
-                    request.review_due_by.CopyFrom(T.Date(year=due.year, month=due.month, day=due.day))
-                response = stub.ListCases(request, metadata=metadata, timeout=30)
-                ids += [c.case_id for c in response.cases]
-                token = response.next_page_token
-                if not token:
-                    break
-        return ids
-
-    ids = pages()
-    lists = sample(pages, builds, warmup=1)
-
-    # One GetCaseBrief per listed case would be the floor of a port that fetched briefs one by
-    # one; GetCaseBrief is slow on this backend (seconds per call, see docs/benchmarks.md), so
-    # it is measured on a bounded number of calls and its sum over the cases is extrapolated.
-    cases = node.cases()
-    brief = sample(lambda: stub.GetCaseBrief(
-        case_pb2.GetCaseBriefRequest(case_id=ids[0], purpose="Fallkonferenz"),
-        metadata=federation.metadata(COORDINATION, "coordinator"), timeout=30), 10 if builds > 2 else 3,
-        max_seconds=20, warmup=1)
-    echo = grpc_echo(echo_target, 50)
-    find = sample(lambda: cases.find_one({"_id": ids[0]}, {"person": 0}), 50)
-    label = f"BuildAgenda, {len(ids)} cases listed, {added} added (conference → case api, one node)"
-    return [
-        Row.of(label, "the bare ListCases pages the case-brief port reads (sum)", project, lists,
-               "≤ 2× at p50"),
-        Row.of(f"GetCaseBrief (coordinator, purpose Fallkonferenz; × {len(ids)} ≈ "
-               f"{Sample(brief.latencies, brief.wall).p50_ms * len(ids) / 1000:.0f} s as one-by-one fetches)",
-               "bare grpcio echo + bare pymongo find_one (sum)", brief, summed(echo, find), "≤ 2× at p50"),
-    ]
