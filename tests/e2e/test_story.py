@@ -229,7 +229,8 @@ def test_the_documents_are_written_and_kept_by_the_kreis(
         documents_pb2.GetDocumentRequest(document_id=drucksache.document_id))
     # The Drucksache's figures are the federation's: every node's, named with its Stand.
     assert "Fälle nach Status" in stored.input_json
-    for organization, name in ((KREIS, "Kreis Mettmann"), (STADT, "Stadt Hilden"), (CARITAS, "Caritasverband")):
+    names = ((KREIS, "Kreis Mettmann"), (STADT, "Stadt Hilden"), (CARITAS, "Caritasverband"))
+    for organization, name in names:
         assert federation.ids[organization] in stored.input_json
         assert name in stored.input_json  # named as the federation file names the organisation
     # The protocols carry pseudonyms only.
