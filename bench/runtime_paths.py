@@ -146,8 +146,11 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
         probe = node.request_probe(sender, requested_by="bench", alias=sender_alias)
         written = time.time()
         relay.notify()
-        while not services <= (seen := node.receipts(probe.probe_id, receiver_alias)).keys():
-            time.sleep(0.005)
+        seen: dict[str, node.ProbeReceipt] = {}
+        while missing := services - seen.keys():  # `_id` lookups of the receipts not seen yet
+            seen |= node.receipts(probe.probe_id, receiver_alias, missing)
+            if services - seen.keys():
+                time.sleep(0.005)
         done = time.time()
         event_id = probe.outbox[0].event_id
         last = max(r.received_at.replace(tzinfo=UTC).timestamp() for r in seen.values())

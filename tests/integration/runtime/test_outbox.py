@@ -20,12 +20,15 @@ ROOT = Path(__file__).resolve().parents[3]
 def wait_for_receipts(probe_id: str, services: list[str], seconds: float = 30) -> dict[str, int]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        got = node.receipts(probe_id)
+        got = node.receipts(probe_id, services=services)
         if set(services) <= got.keys():
             time.sleep(0.5)  # a duplicate would show up as a second delivery within this
-            return {s: r.deliveries for s, r in node.receipts(probe_id).items()}
+            break
         time.sleep(0.1)
-    return {s: r.deliveries for s, r in node.receipts(probe_id).items()}
+    by_id = {s: r.deliveries for s, r in node.receipts(probe_id, services=services).items()}
+    # The query by probe id finds the same receipts: one per service, keyed by `_id`.
+    assert by_id == {s: r.deliveries for s, r in node.receipts(probe_id).items()}
+    return by_id
 
 
 def pending(probe: node.ProbeRequest) -> int:
