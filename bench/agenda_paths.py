@@ -245,6 +245,20 @@ def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo
             list(pool.map(lambda o: briefs(o, alone=False), members))
         timings["parallel"].append(time.perf_counter() - begin)
 
+    # GetCaseBrief one by one (what a port without GetCaseBriefs would do), at the Stadt node
+    # with the Kreis coordinator's token, before the rounds: each GetCaseBriefs of a round adds
+    # 67 entries to the Stadt's audit trail, and every call reads the trail's tail (a scan on
+    # FerretDB), so afterwards it would measure the rounds' count. Bounded, and extrapolated
+    # over the agenda's cases.
+    stadt = agenda.cases[STADT]
+    first = seeded[STADT][0]
+    one = sample(lambda: stadt.stub.GetCaseBrief(
+        case_pb2.GetCaseBriefRequest(case_id=first, purpose=FALLKONFERENZ),
+        metadata=federation.metadata(COORDINATION, "coordinator"), timeout=30), 10 if rounds > 2 else 3,
+        max_seconds=20, warmup=1)
+    echo = grpc_echo(echo_target, 50)
+    cases = stadt.cases()
+    find = sample(lambda: cases.find_one({"_id": first}, {"person": 0}), 50)
     timings: dict[str, list[float]] = {"build": [], "pages": [], STADT: [], CARITAS: [], "parallel": []}
     added = unreachable = listed = 0
     answered: dict[str, int] = {}
@@ -278,18 +292,6 @@ def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo
         f"pages, so pages + both at once ({parallel.p50_ms:.0f} ms) is the floor of that shape: "
         f"BuildAgenda {of('build').p50_ms / parallel.p50_ms:.2f}× it.")
 
-    # GetCaseBrief one by one (what a port without GetCaseBriefs would do), at the Stadt node
-    # with the Kreis coordinator's token; slow per call on this backend, so bounded and
-    # extrapolated over the agenda's cases.
-    stadt = agenda.cases[STADT]
-    first = seeded[STADT][0]
-    one = sample(lambda: stadt.stub.GetCaseBrief(
-        case_pb2.GetCaseBriefRequest(case_id=first, purpose=FALLKONFERENZ),
-        metadata=federation.metadata(COORDINATION, "coordinator"), timeout=30), 10 if rounds > 2 else 3,
-        max_seconds=20, warmup=1)
-    echo = grpc_echo(echo_target, 50)
-    cases = stadt.cases()
-    find = sample(lambda: cases.find_one({"_id": first}, {"person": 0}), 50)
     return [
         Row.of(f"BuildAgenda at the Kreis, {total} proposals over 3 nodes ({counts}), {added} added "
                "(own ListCases + GetCaseBriefs at each member over mutual TLS, in parallel)",
