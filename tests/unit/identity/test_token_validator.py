@@ -203,3 +203,77 @@ def test_clock_is_real_time_by_default(keys: Keys, jwks_server: Any) -> None:
     token = sign(keys, iat=now, exp=now + 60)
     validator = TokenValidator(ISSUER, "kim-api", jwks_url=jwks_server[0])
     assert validator.validate(token).subject == "u1"
+
+
+# -- tokens whose signature was already checked (issue 8: the door's cost) --------------------
+
+
+def test_a_repeated_token_is_not_decoded_again(keys: Keys, jwks_server: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    validator = make(jwks_server[0], Clock())
+    token = sign(keys)
+    validator.validate(token)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append("x") or real_decode(*a, **k))
+    assert validator.validate(token).username == "c.manager"
+    assert decoded == []
+    assert validator.validate(sign(keys, sub="u2")).subject == "u2"  # another token is checked
+    assert decoded == ["x"]
+
+
+def test_a_remembered_token_still_expires(keys: Keys, jwks_server: Any) -> None:
+    clock = Clock()
+    validator = make(jwks_server[0], clock)
+    token = sign(keys)
+    validator.validate(token)
+    clock.now = NOW + 300 + 30
+    with pytest.raises(Unauthenticated, match="abgelaufen"):
+        validator.validate(token)
+
+
+def test_a_remembered_token_ends_when_its_key_is_retired(keys: Keys, jwks_server: Any) -> None:
+    clock = Clock()
+    validator = make(jwks_server[0], clock, jwks_cache_seconds=60)
+    token = sign(keys, exp=NOW + 3000)
+    validator.validate(token)
+    keys.add("k2")
+    keys.published.remove("k1")
+    clock.now = NOW + 61  # the key set is refreshed: k1 is gone, and so are its tokens
+    with pytest.raises(Unauthenticated, match="unbekannten Schlüssel"):
+        validator.validate(token)
+
+
+def test_a_remembered_token_of_a_disabled_organization_is_refused(keys: Keys, jwks_server: Any) -> None:
+    enabled = {"stadt-hilden"}
+    validator = make(jwks_server[0], Clock(), organizations=lambda: enabled)
+    token = sign(keys)
+    validator.validate(token)
+    enabled.clear()
+    with pytest.raises(Unauthenticated, match="nicht \\(mehr\\) freigeschaltet"):
+        validator.validate(token)
+
+
+def test_a_token_differing_in_one_character_is_checked_in_full(keys: Keys, jwks_server: Any) -> None:
+    validator = make(jwks_server[0], Clock())
+    token = sign(keys)
+    validator.validate(token)
+    head, payload, signature = token.split(".")
+    forged = ".".join((head, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")))
+    with pytest.raises(Unauthenticated):
+        validator.validate(forged)
+
+
+def test_the_memory_of_checked_tokens_is_bounded(keys: Keys, jwks_server: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kim.runtime.auth.VERIFIED_TOKENS", 3)
+    validator = make(jwks_server[0], Clock())
+    tokens = [sign(keys, sub=f"u{i}") for i in range(5)]
+    for token in tokens:
+        validator.validate(token)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append("x") or real_decode(*a, **k))
+    validator.validate(tokens[0])  # the oldest was forgotten: checked in full again
+    validator.validate(tokens[4])  # the newest is remembered
+    assert decoded == ["x"]
