@@ -23,8 +23,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2_grpc
@@ -38,6 +36,7 @@ from services.case.repository import (
     MongoCaseRepository,
     ZielgruppenDocument,
 )
+from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
 
 FEDERATION_FILE = Path(__file__).with_name("federation.yaml")
@@ -123,22 +122,7 @@ class CaseApi:
 
     def fails(self, method: str, request: Message, caller: Caller) -> grpc.RpcError:
         """The error the call answers with (the test fails if it succeeds)."""
-        try:
-            self.call(method, request, caller)
-        except grpc.RpcError as error:
-            return error
-        pytest.fail(f"{method} as {caller} succeeded but should have failed")
-
-
-def violations(error: grpc.RpcError) -> dict[str, str]:
-    """Field -> German description of an INVALID_ARGUMENT answer's BadRequest details."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    found: dict[str, str] = {}
-    for detail in status.details if status else ():
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            found.update({v.field: v.description for v in bad_request.field_violations})
-    return found
+        return refusal(lambda: self.call(method, request, caller), f"{method} as {caller}")
 
 
 @pytest.fixture(scope="session")

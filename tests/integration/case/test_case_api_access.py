@@ -23,8 +23,8 @@ from tests.integration.case.conftest import (
     STRANGER,
     Caller,
     CaseApi,
-    violations,
 )
+from tests.support.grpc_calls import violations
 
 T = types_pb2
 CM = Caller(OWNER, "case_manager")

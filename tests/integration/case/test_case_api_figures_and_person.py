@@ -9,7 +9,8 @@ import grpc
 from kim.case.v1 import case_pb2, types_pb2
 from services.case.repository import AuditDocument
 from tests.integration.case.case_requests import day, person, proposal, today
-from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi, violations
+from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
+from tests.support.grpc_calls import violations
 
 T = types_pb2
 CM = Caller(OWNER, "case_manager")

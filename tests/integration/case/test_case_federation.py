@@ -41,7 +41,8 @@ from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, MongoCaseRepository
 from services.case.service import CaseService
 from tests.integration.case import case_requests as rq
-from tests.integration.case.conftest import COORDINATION, OWNER, STRANGER, Caller, CaseApi, violations
+from tests.integration.case.conftest import COORDINATION, OWNER, STRANGER, Caller, CaseApi
+from tests.support.grpc_calls import violations
 from tests.support.identity import LocalFederation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))

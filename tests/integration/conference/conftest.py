@@ -26,8 +26,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from kombu import Connection, Exchange, Queue
 
 from kim.bootstrap import ApiProcess, build_api_process
@@ -37,6 +35,7 @@ from kim.runtime import events, mongo
 from kim.runtime.settings import Settings
 from services.conference.repository import ConferenceRepository
 from tests.support import servers
+from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
 
 FEDERATION_FILE = Path(__file__).with_name("federation.yaml")
@@ -136,21 +135,7 @@ class Api:
         return self.call(method, request, caller, service="case")
 
     def fails(self, method: str, request: Message, caller: Caller) -> grpc.RpcError:
-        try:
-            self.call(method, request, caller)
-        except grpc.RpcError as error:
-            return error
-        pytest.fail(f"{method} as {caller} succeeded but should have failed")
-
-
-def violations(error: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    found: dict[str, str] = {}
-    for detail in status.details if status else ():
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            found.update({v.field: v.description for v in bad_request.field_violations})
-    return found
+        return refusal(lambda: self.call(method, request, caller), f"{method} as {caller}")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from kim.conference.v1 import conference_pb2 as pb
 from kim.conference.v1 import events_pb2 as ev
 from kim.conference.v1 import types_pb2 as T
 from kim.runtime import events
-from tests.integration.conference.conftest import HILDEN, KREIS, Api, Caller, EventTap, violations
+from tests.integration.conference.conftest import HILDEN, KREIS, Api, Caller, EventTap
 from tests.integration.conference.requests import (
     conference,
     day,
@@ -24,6 +24,7 @@ from tests.integration.conference.requests import (
     stamp,
     zielgruppen_vorlage,
 )
+from tests.support.grpc_calls import violations
 
 KOORD = Caller(KREIS, "coordinator")
 CM = Caller(KREIS, "case_manager")

@@ -9,12 +9,11 @@ import json
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from kim.documents.v1 import documents_pb2 as pb
 from tests.integration.documents.conftest import Call
 from tests.integration.documents.inputs import INPUTS, all_text, contract_input, struct
+from tests.support.grpc_calls import violations
 
 CLERK = ("stadt-hilden", "r.buero")
 CASE_MANAGER = ("stadt-hilden", "c.manager")
@@ -29,17 +28,6 @@ ALLOWED = {
     pb.LENKUNGSGRUPPE_PROTOKOLL: {COORDINATOR},
     pb.MONITORINGBERICHT: {COORDINATOR, CLERK},
 }
-
-
-def violations(error: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    found: dict[str, str] = {}
-    for detail in status.details:
-        request = error_details_pb2.BadRequest()
-        if detail.Unpack(request):
-            found.update({v.field: v.description for v in request.field_violations})
-    return found
 
 
 def render(

@@ -62,6 +62,7 @@ from tests.integration.documents.test_live_protocols import (
     Node,
     _free_port,
 )
+from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
 
 HILDEN, CARITAS = "stadt-hilden", "caritas-mettmann"
@@ -127,11 +128,7 @@ class Kreis:
         return getattr(self.documents, method)(request, metadata=metadata, timeout=60)
 
     def fails(self, method: str, request: Message, as_user: tuple[str, str]) -> grpc.RpcError:
-        try:
-            self.call(method, request, as_user)
-        except grpc.RpcError as error:
-            return error
-        pytest.fail(f"{method} as {as_user} succeeded but should have failed")
+        return refusal(lambda: self.call(method, request, as_user), f"{method} as {as_user}")
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ from tests.integration.conference.requests import (
     proposal,
     stamp,
 )
+from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
 from tests.unit.documents.documents_factories import body_text, open_docx
 
@@ -95,11 +96,7 @@ class Node:
         return getattr(stub, method)(request, metadata=metadata, timeout=30)
 
     def fails(self, service: str, method: str, request: Message, as_user: tuple[str, str]) -> grpc.RpcError:
-        try:
-            self.call(service, method, request, as_user)
-        except grpc.RpcError as error:
-            return error
-        pytest.fail(f"{method} as {as_user} succeeded but should have failed")
+        return refusal(lambda: self.call(service, method, request, as_user), f"{method} as {as_user}")
 
 
 @pytest.fixture(scope="module")
