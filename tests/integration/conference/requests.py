@@ -96,3 +96,14 @@ def general_vorlage(responsible_person: str = "lenkung.kreis", due_in_days: int 
         responsible_person=responsible_person,
         due_on=(date.today() + timedelta(days=due_in_days)).isoformat(),
     )
+
+
+def lenkungsgruppe_with_deciding_member(api: Any, caller: Any) -> str:
+    """A Lenkungsgruppe of the Kreis with one voting member, lenkung.kreis (its gremium id)."""
+    gremium_id: str = api.call(
+        "CreateLenkungsgruppe", pb.CreateLenkungsgruppeRequest(name="Lenkungsgruppe KIM"), caller
+    ).gremium_id
+    member = pb.Member(person="lenkung.kreis", name="Lena Lenkung", organisation=KREIS,
+                       function="Dezernentin", voting=True)
+    api.call("AddMember", pb.AddMemberRequest(gremium_id=gremium_id, member=member), caller)
+    return gremium_id

@@ -25,6 +25,7 @@ from tests.integration.conference.requests import (
     conference,
     general_vorlage,
     in_days,
+    lenkungsgruppe_with_deciding_member,
     proposal,
     stamp,
 )
@@ -95,21 +96,7 @@ def resources(api: Api) -> Resources:
     api.call("StartConference", pb.StartConferenceRequest(conference_id=cid), KOORD)
     api.call("CloseConference", pb.CloseConferenceRequest(conference_id=cid), KOORD)
 
-    gid = api.call("CreateLenkungsgruppe", pb.CreateLenkungsgruppeRequest(name="LG KIM"), KOORD).gremium_id
-    api.call(
-        "AddMember",
-        pb.AddMemberRequest(
-            gremium_id=gid,
-            member=pb.Member(
-                person="lenkung.kreis",
-                name="Lena Lenkung",
-                organisation=KREIS,
-                function="Dezernentin",
-                voting=True,
-            ),
-        ),
-        KOORD,
-    )
+    gid = lenkungsgruppe_with_deciding_member(api, KOORD)
 
     def session_with_vorlage() -> tuple[str, str]:
         sid = api.call(

@@ -34,6 +34,7 @@ from tests.integration.conference.conftest import KREIS, Api, Caller, EventTap
 from tests.integration.conference.requests import (
     conference,
     in_days,
+    lenkungsgruppe_with_deciding_member,
     proposal,
     stamp,
     zielgruppen_vorlage,
@@ -162,23 +163,7 @@ def test_decisions_change_each_case_once_also_when_delivered_twice(
 
 def adopt_zielgruppen(api: Api, key: str) -> pb.Beschluss:
     """A Lenkungsgruppe session of the Kreis adopting a "Zielgruppen festlegen" Vorlage."""
-    gid = api.call(
-        "CreateLenkungsgruppe", pb.CreateLenkungsgruppeRequest(name="Lenkungsgruppe KIM"), KOORD
-    ).gremium_id
-    api.call(
-        "AddMember",
-        pb.AddMemberRequest(
-            gremium_id=gid,
-            member=pb.Member(
-                person="lenkung.kreis",
-                name="Lena Lenkung",
-                organisation=KREIS,
-                function="Dezernentin",
-                voting=True,
-            ),
-        ),
-        KOORD,
-    )
+    gid = lenkungsgruppe_with_deciding_member(api, KOORD)
     sid = api.call(
         "ScheduleSession",
         pb.ScheduleSessionRequest(gremium_id=gid, starts_at=stamp(in_days(1)), place="Kreishaus"),
