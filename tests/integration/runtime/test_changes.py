@@ -11,9 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Queue
 from mongoengine import Document, IntField, NotUniqueError, StringField
 
+from kim.common.v1.event_pb2 import EventEnvelope
 from kim.errors import AlreadyExists, FailedPrecondition
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import events, mongo
@@ -21,6 +22,8 @@ from kim.runtime.amqp import Publisher
 from kim.runtime.changes import ChangeDocument, VersionedStore
 from kim.runtime.outbox import InsertOnlyViolation, OutboxDocument, OutboxRelay, record_event
 from kim.runtime.settings import Settings
+from tests.support.event_tap import drain as drain_tap
+from tests.support.event_tap import event_tap
 
 ALIAS = "changes_test"
 SOURCE = "changestest"  # events go to the exchange "changestest.events" of the test's vhost
@@ -224,33 +227,12 @@ def test_a_writer_that_loaded_before_its_version_was_sent_still_loses(
 @pytest.fixture
 def tap(db: Settings, request: pytest.FixtureRequest) -> Iterator[Queue]:
     """A queue bound to the test source's exchange before anything is written."""
-    with Connection(db.amqp_uri) as connection:
-        queue = Queue(f"tap-{request.node.name}", Exchange(events.exchange_name(SOURCE), type="topic",
-                      durable=True), routing_key="#", durable=False, auto_delete=False)
-        queue(connection.channel()).declare()
+    with event_tap(db.amqp_uri, SOURCE, request.node.name) as queue:
         yield queue
-        queue(connection.channel()).delete()
 
 
-def drain(db: Settings, queue: Queue, expected: int, seconds: float = 60) -> list[Any]:
-    """Every envelope in the queue, waiting for `expected` of them and 2 s more (a duplicate
-    arriving late would be counted too)."""
-    received: list[Any] = []
-    deadline = time.monotonic() + seconds
-    settle: float | None = None
-    with Connection(db.amqp_uri) as connection:
-        bound = queue(connection.channel())
-        while time.monotonic() < deadline:
-            message = bound.get(no_ack=True, accept=[events.SERIALIZER])
-            if message is not None:
-                received.append(events.decode(message.body))
-                continue
-            if settle is None and len(received) >= expected:
-                settle = time.monotonic() + 2
-            if settle is not None and time.monotonic() >= settle:
-                break
-            time.sleep(0.05)
-    return received
+def drain(db: Settings, queue: Queue, expected: int, seconds: float = 60) -> list[EventEnvelope]:
+    return drain_tap(db.amqp_uri, queue, expected, seconds, settle_seconds=2)
 
 
 def test_relay_next_to_many_writers_sends_every_event_exactly_once(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Queue
 from mongoengine import StringField
 
 from kim.common.v1.event_pb2 import EventEnvelope
@@ -20,6 +20,8 @@ from kim.runtime import events, mongo
 from kim.runtime.amqp import Publisher
 from kim.runtime.outbox import OutboxDocument, OutboxRelay, record_event
 from kim.runtime.settings import Settings
+from tests.support.event_tap import drain as drain_tap
+from tests.support.event_tap import event_tap
 
 ALIAS = "claims_test"
 SOURCE = "claimstest"  # events go to the exchange "claimstest.events" of the test's vhost
@@ -40,12 +42,9 @@ def db(node_settings: Settings) -> Settings:
 
 @pytest.fixture
 def tap(db: Settings, request: pytest.FixtureRequest) -> Iterator[Queue]:
-    with Connection(db.amqp_uri) as connection:
-        queue = Queue(f"tap-{request.node.name}", Exchange(events.exchange_name(SOURCE), type="topic",
-                      durable=True), routing_key="#", durable=False, auto_delete=False)
-        queue(connection.channel()).declare()
+    """A queue bound to the test source's exchange before anything is written."""
+    with event_tap(db.amqp_uri, SOURCE, request.node.name) as queue:
         yield queue
-        queue(connection.channel()).delete()
 
 
 @pytest.fixture
@@ -63,20 +62,7 @@ def note(db: Settings, label: str) -> Note:
 
 
 def drain(db: Settings, queue: Queue, expected: int, seconds: float = 20) -> list[EventEnvelope]:
-    """What reached the queue: waits for `expected` envelopes, then 1 s more for late duplicates."""
-    received: list[EventEnvelope] = []
-    deadline, settle = time.monotonic() + seconds, None
-    with Connection(db.amqp_uri) as connection:
-        bound = queue(connection.channel())
-        while time.monotonic() < (settle or deadline):
-            message = bound.get(no_ack=True, accept=[events.SERIALIZER])
-            if message is not None:
-                received.append(events.decode(message.body))
-            elif settle is None and len(received) >= expected:
-                settle = time.monotonic() + 1
-            else:
-                time.sleep(0.05)
-    return received
+    return drain_tap(db.amqp_uri, queue, expected, seconds, settle_seconds=1)
 
 
 def stored(document: Note) -> dict[str, Any]:
