@@ -15,6 +15,7 @@ from kim.runtime import mongo, node
 from kim.runtime.amqp import Publisher
 from kim.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kim.runtime.auth import TokenValidator
+from kim.runtime.federation import FederationClient
 from kim.runtime.grpc_server import build_server, mark_serving
 from kim.runtime.outbox import OutboxRelay
 from kim.runtime.settings import Settings
@@ -41,6 +42,7 @@ class ApiProcess:
     relay: OutboxRelay
     publisher: Publisher
     federation_port: int = 0  # the mutual-TLS port for peer nodes, 0 = none
+    peers: FederationClient | None = None  # calls to other nodes, None off a federation
 
     def start(self) -> None:
         self.relay.start()
@@ -51,6 +53,8 @@ class ApiProcess:
         self.server.stop(grace).wait()
         self.relay.stop()
         self.publisher.close()
+        if self.peers is not None:
+            self.peers.close()
 
 
 def build_api_process(settings: Settings, address: str | None = None,
@@ -81,7 +85,13 @@ def build_api_process(settings: Settings, address: str | None = None,
         if hasattr(api, "door_audit"):
             audit = api.door_audit(settings, audit)
     federation = node_trust.federation_listener(settings, apis.values(), audit)
-    registrations = [apis[name].registration(settings) for name in names]
+    # One client per process for the services that ask other nodes (`CALLS_PEERS`): one
+    # service-account token, one directory cache, one channel per peer. Refusals by a peer are
+    # audited on this side in the process's sink.
+    peers = FederationClient.from_settings(settings, audit=audit)
+    registrations = [apis[name].registration(settings, federation=peers)
+                     if getattr(apis[name], "CALLS_PEERS", False) else apis[name].registration(settings)
+                     for name in names]
     for registration in registrations:
         if registration.bind_outbox is not None:
             registration.bind_outbox(relay.notify)
@@ -95,4 +105,4 @@ def build_api_process(settings: Settings, address: str | None = None,
     )
     mark_serving(health_servicer, names)
     return ApiProcess(server, port, health_servicer, relay, publisher,
-                      federation.port if federation is not None else 0)
+                      federation.port if federation is not None else 0, peers)

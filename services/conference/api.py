@@ -22,9 +22,7 @@ from kim.conference.v1 import conference_pb2 as pb
 from kim.conference.v1 import conference_pb2_grpc
 from kim.conference.v1 import types_pb2 as types
 from kim.errors import Unauthenticated
-from kim.runtime.audit import LoggingAuditSink
 from kim.runtime.auth import current_principal
-from kim.runtime.federation import FederationClient
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
@@ -447,23 +445,20 @@ def case_api_target(settings: Settings) -> str:
     return settings.case_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
 
 
-#: Default of `registration(federation=...)`: build the client from the settings.
-FROM_SETTINGS: Any = object()
+#: This service asks other nodes (briefs of their proposals): the composition root hands
+#: `registration` the api process's FederationClient.
+CALLS_PEERS = True
 
 
-def registration(settings: Settings, *, federation: PeerCaller | None = FROM_SETTINGS) -> Registration:
+def registration(settings: Settings, *, federation: PeerCaller | None = None) -> Registration:
     """The api process connects the "conference" database before it adds servicers. The channel
     to the case api connects lazily, at the first agenda built.
 
-    On a node of the federation (federation port and TLS folder set) one `FederationClient` per
-    api process fetches the briefs of other nodes' proposals (services/conference/
-    federated_cases.py); without, the agenda takes this node's cases only. `federation` replaces
-    that client (tests: a client with a fixed directory)."""
+    On a node of the federation, `federation` (the api process's one FederationClient, from the
+    composition root) fetches the briefs of other nodes' proposals (services/conference/
+    federated_cases.py); without, the agenda takes this node's cases only."""
     channel = grpc.insecure_channel(case_api_target(settings))
     service = ConferenceService(ConferenceRepository(settings.node_id), register_org=settings.organization_id)
-    if federation is FROM_SETTINGS:
-        # Refusals by a peer are audited on this side too (the api process's default sink).
-        federation = FederationClient.from_settings(settings, audit=LoggingAuditSink())
     peers = federation
 
     def cases_for(token: str, username: str) -> CaseBriefs:

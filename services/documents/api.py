@@ -20,6 +20,7 @@ from kim.documents.v1 import documents_pb2, documents_pb2_grpc
 from kim.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
 from kim.runtime.audit import LoggingAuditSink
 from kim.runtime.auth import Principal, current_principal
+from kim.runtime.federation import FederationClient
 from kim.runtime.grpc_server import Registration
 from kim.runtime.outbox import OutboxDocument
 from kim.runtime.settings import Settings
@@ -56,14 +57,20 @@ def case_api_target(settings: Settings) -> str:
     return settings.case_api_target or f"{settings.grpc_host}:{settings.grpc_port}"
 
 
-def registration(settings: Settings) -> Registration:
+#: This service asks other nodes (the federation's figures): the composition root hands
+#: `registration` the api process's FederationClient.
+CALLS_PEERS = True
+
+
+def registration(settings: Settings, *, federation: FederationClient | None = None) -> Registration:
     """The channels to the conference and case apis connect lazily, at their first use; so do
-    those to peer nodes (on a node of a federation: the Kreis' reports carry its figures)."""
+    those to peer nodes (on a node of a federation, `federation`: the Kreis' reports carry
+    its figures)."""
     audit = LoggingAuditSink()
     service = DocumentsService(DocumentStore(settings.node_id), audit=audit)
     channel = grpc.insecure_channel(conference_api_target(settings))
     case_channel = grpc.insecure_channel(case_api_target(settings))
-    peers = peer_figures(settings, audit)
+    peers = peer_figures(federation, settings)
 
     def add_to_server(server: grpc.Server) -> None:
         documents_pb2_grpc.add_DocumentsServiceServicer_to_server(

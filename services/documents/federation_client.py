@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from kim.case.v1 import case_pb2
-from kim.runtime.audit import AuditSink
 from kim.runtime.settings import Settings
 from services.documents.figures import CaseFiguresRecord, PeerNode
 from services.documents.figures_client import figures_record
@@ -61,11 +60,9 @@ class FederationPeerFigures:
         return figures_record(answer)
 
 
-def peer_figures(settings: Settings, audit: AuditSink | None = None) -> FederationPeerFigures | None:
-    """The federation of this node, None on a node without one (no federation port or TLS dir)."""
-    from kim.runtime.federation import FederationClient
-
-    client = FederationClient.from_settings(settings, audit=audit)
+def peer_figures(client: _Client | None, settings: Settings) -> FederationPeerFigures | None:
+    """The federation as the documents service asks it (`client`: the api process's
+    FederationClient, from the composition root), None on a node without one."""
     if client is None:
         return None
     # No directory target: the directory is this node's own (FederationClient reads it locally).
