@@ -41,3 +41,12 @@ def node_settings() -> Iterator[Settings]:
     yield settings
     servers.drop_databases(settings)
     servers.broker_admin(settings).delete_vhost(settings.node_id)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The security figures recorded by this run, as the table docs/security.md quotes."""
+    from tests.support import security_figures
+
+    table = security_figures.write_table()
+    if table is not None:
+        print(f"\n[security] figures table: {table.relative_to(security_figures.ROOT)}")
