@@ -57,3 +57,15 @@ class PermissionDenied(KimError):
 
 class Unavailable(KimError):
     """A server the call depends on (database, broker, identity provider) is not reachable."""
+
+
+class VersionConflict(FailedPrecondition):
+    """Another writer took the version this write was based on (`kim.runtime.changes`): to an
+    api caller a FailedPrecondition ("bitte neu laden"), to an event handler a passing failure
+    that a redelivery after back-off overcomes (docs/events.md, "Failures")."""
+
+
+class UntrustedEvent(KimError):
+    """An event whose sender could not be verified, or may not assert it (issue 12, item 2):
+    permanent, so the consuming wrapper (`kim.runtime.consume`) keeps it in the dead-letter store
+    with this message as its reason instead of applying or retrying it."""
