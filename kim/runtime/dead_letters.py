@@ -165,18 +165,25 @@ def replay(letter: DeadLetter, publisher: Publisher, alias: str = NODE_ALIAS,
     headers = {k: v for k, v in clean_headers(letter.headers).items()
                if k not in (ATTEMPTS, FIRST_FAILURE, LAST_ERROR)}
     headers[REPLAYS] = letter.replays + 1
-    publisher.send(
-        Exchange(""), letter.queue, letter.body, message_id=letter.event_id or None,
-        headers=headers, content_type=letter.content_type or "application/octet-stream",
-        content_encoding=letter.content_encoding or "binary",
-    )
     actor = by or _operator()
-    now = datetime.now(UTC)
-    _collection(alias).update_one(
+    # Marked before the publish: the worker may fail the event again within milliseconds, and
+    # its new entry (state "dead") must not be overwritten by this mark.
+    collection = _collection(alias)
+    collection.update_one(
         {"_id": letter.entry_id},
-        {"$set": {"state": REPLAYED, "replayed_at": now, "replayed_by": actor,
+        {"$set": {"state": REPLAYED, "replayed_at": datetime.now(UTC), "replayed_by": actor,
                   "replays": letter.replays + 1}},
     )
+    try:
+        publisher.send(
+            Exchange(""), letter.queue, letter.body, message_id=letter.event_id or None,
+            headers=headers, content_type=letter.content_type or "application/octet-stream",
+            content_encoding=letter.content_encoding or "binary",
+        )
+    except BaseException:
+        collection.update_one({"_id": letter.entry_id},
+                              {"$set": {"state": DEAD, "replays": letter.replays}})
+        raise
     LoggingAuditSink().record(AuditEvent.now(
         kind="operation", outcome="granted", action="Ereignis erneut zugestellt",
         username=actor, node=letter.node or None, reason=letter.reason,
