@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pymongo
@@ -37,6 +37,7 @@ from kim.runtime import events
 from kim.runtime.amqp import Publisher
 from kim.runtime.broker_admin import BrokerAdmin
 from kim.runtime.settings import Settings
+from kim.runtime.worker import NAMEKO_CONFIG
 from tests.support import servers
 
 KIM_HOME = Path(os.environ.get("KIM_HOME", Path(__file__).resolve().parents[2] / ".kim"))
@@ -94,7 +95,8 @@ class PrivateFerretDB:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        pytest.fail(f"the private FerretDB did not start:\n{(self.directory / 'ferretdb.log').read_text()[-2000:]}")
+        log = (self.directory / "ferretdb.log").read_text()[-2000:]
+        pytest.fail(f"the private FerretDB did not start:\n{log}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -164,7 +166,8 @@ class PrivateRabbitMQ:
             except requests.RequestException:
                 pass
             time.sleep(0.5)
-        pytest.fail(f"the private RabbitMQ did not start:\n{(self.directory / 'console.log').read_text()[-3000:]}")
+        log = (self.directory / "console.log").read_text()[-3000:]
+        pytest.fail(f"the private RabbitMQ did not start:\n{log}")
 
     def stop(self) -> None:
         if self.process is None:
@@ -189,13 +192,19 @@ class PrivateRabbitMQ:
 
 def start_worker(settings: Settings, log: Path, ready_when: Mapping[str, int],
                  extra_env: Mapping[str, str] | None = None,
-                 admin: BrokerAdmin | None = None) -> subprocess.Popen[bytes]:
-    """`kim node worker` of the node; returns once its queues have consumers. The caller ends it
+                 admin: BrokerAdmin | None = None,
+                 services: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """`kim node worker` of the node (or `nameko run` of `services`, "module:Class", with the
+    workers' configuration); returns once its queues have consumers. The caller ends it
     (`stop_worker`, or SIGKILL to the process group)."""
     env = {**servers.node_environment(settings), **(extra_env or {})}
+    command = [str(Path(sys.executable).with_name("kim")), "node", "worker"]
+    if services:
+        command = [str(Path(sys.executable).with_name("nameko")), "run", "--config", str(NAMEKO_CONFIG),
+                   *services]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("kim")), "node", "worker"], env=env,
+            command, env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     admin = admin or servers.broker_admin(settings)

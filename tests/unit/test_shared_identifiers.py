@@ -40,7 +40,7 @@ def test_the_conference_accepts_a_case_manager_exactly_when_the_case_service_doe
 
 
 @pytest.mark.parametrize("value", SAMPLES)
-def test_the_conference_accepts_an_assigned_organisation_exactly_when_the_case_service_does(value: str) -> None:
+def test_the_conference_accepts_an_assigned_organisation_exactly_as_the_case_service(value: str) -> None:
     assert conference_accepts("cm.hilden", value) == case_accepts(value)
 
 

@@ -159,7 +159,8 @@ def test_fault_worker_sigkill_in_the_middle_of_an_event_stream(own_node: Setting
     published: list[str] = []
     try:
         with Publisher(own_node.amqp_uri) as publisher:
-            stream = threading.Thread(target=_stream, args=(publisher, own_node.node_id, count, 6.0, published))
+            stream = threading.Thread(target=_stream,
+                                      args=(publisher, own_node.node_id, count, 6.0, published))
             stream.start()
             assert wait_for(lambda: len(faults.receipts(own_node.mongodb_uri, own_node, SERVICE)) >= 50, 60)
             faults.kill_worker(worker)
@@ -167,8 +168,8 @@ def test_fault_worker_sigkill_in_the_middle_of_an_event_stream(own_node: Setting
             worker = faults.start_worker(own_node, log, READY, FAST_RETRIES)
             stream.join(60)
         assert len(published) == count
-        assert wait_for(lambda: len(faults.receipts(own_node.mongodb_uri, own_node, SERVICE)) >= count, 120, 1), \
-            log.read_text()[-3000:]
+        assert wait_for(lambda: len(faults.receipts(own_node.mongodb_uri, own_node, SERVICE)) >= count,
+                        120, 1), log.read_text()[-3000:]
         time.sleep(2)  # a late duplicate would show up within this
         applied = faults.receipts(own_node.mongodb_uri, own_node, SERVICE)
     finally:
@@ -179,7 +180,8 @@ def test_fault_worker_sigkill_in_the_middle_of_an_event_stream(own_node: Setting
     assert (lost, twice) == (0, 0)
     assert killed_at < count, "the kill came in the middle of the stream"
     security_figures.record(
-        "fault-worker-kill", "Worker per SIGKILL mitten im Ereignisstrom", f"{lost} verloren, {twice} doppelt",
+        "fault-worker-kill", "Worker per SIGKILL mitten im Ereignisstrom",
+        f"{lost} verloren, {twice} doppelt",
         f"{count} Ereignisse (ProbeRequested) an einen echten `nameko run`-Worker; nach {killed_at} "
         f"angewandten SIGKILL an die Prozessgruppe, neuer Worker; {redelivered} erneute Zustellungen "
         "von der Ereignis-ID-Prüfung abgefangen")
@@ -196,7 +198,8 @@ def test_fault_database_stopped_10_s_during_1000_events(own_node: Settings, tmp_
     try:
         worker = faults.start_worker(settings, log, READY, FAST_RETRIES)
         with Publisher(settings.amqp_uri) as publisher:
-            stream = threading.Thread(target=_stream, args=(publisher, settings.node_id, count, 12.0, published))
+            stream = threading.Thread(target=_stream,
+                                      args=(publisher, settings.node_id, count, 12.0, published))
             stream.start()
             time.sleep(2.0)
             database.stop()
@@ -237,8 +240,8 @@ def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
     broker.start()
     base = servers.isolated_settings()
     settings = base.model_copy(update={
-        "amqp_uri": with_vhost(broker.amqp_uri, base.node_id), "rabbitmq_management_url": broker.management_url,
-        "grpc_services": SERVICE})
+        "amqp_uri": with_vhost(broker.amqp_uri, base.node_id),
+        "rabbitmq_management_url": broker.management_url, "grpc_services": SERVICE})
     admin = BrokerAdmin(broker.management_url, broker.amqp_uri)
     admin.ensure_vhost(settings.node_id)
     alias = f"node-{settings.node_id}"
@@ -268,8 +271,8 @@ def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
         restart = time.monotonic() - started
         writer.join(120)
         assert len(published) == count
-        assert wait_for(lambda: len(faults.receipts(settings.mongodb_uri, settings, SERVICE)) >= count, 240, 1), \
-            log.read_text()[-3000:]
+        assert wait_for(lambda: len(faults.receipts(settings.mongodb_uri, settings, SERVICE)) >= count,
+                        240, 1), log.read_text()[-3000:]
         time.sleep(2)
         applied = faults.receipts(settings.mongodb_uri, settings, SERVICE)
         redelivered = faults.redeliveries(settings.mongodb_uri, settings, SERVICE)
@@ -284,7 +287,8 @@ def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
     twice = sum(1 for n in applied.values() if n > 1)
     assert (lost, twice) == (0, 0)
     security_figures.record(
-        "fault-broker-restart", "Broker-Neustart während des Ereignisstroms", f"{lost} verloren, {twice} doppelt",
+        "fault-broker-restart", "Broker-Neustart während des Ereignisstroms",
+        f"{lost} verloren, {twice} doppelt",
         f"{count} Ereignisse über Outbox und Relay an einen echten Worker; eigener RabbitMQ-Knoten "
         f"neu gestartet ({restart:.0f} s); {redelivered} Doppelzustellungen von der "
         "Ereignis-ID-Prüfung abgefangen")
