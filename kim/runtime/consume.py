@@ -176,6 +176,9 @@ class ReliableEventHandler(EventHandler):
     queue_consumer = ReliableQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
+        # nameko logs an "expected" exception as a warning instead of a traceback at ERROR: a
+        # passing failure is retried, not an error of the code.
+        kwargs.setdefault("expected_exceptions", TRANSIENT)
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
