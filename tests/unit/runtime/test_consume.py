@@ -20,7 +20,14 @@ from kim.errors import (
     VersionConflict,
 )
 from kim.runtime import events
-from kim.runtime.consume import DeadLetterError, ReliableEventHandler, RetryLater, RetryPolicy, is_transient
+from kim.runtime.consume import (
+    DeadLetterError,
+    ReliableEventHandler,
+    RetryLater,
+    RetryPolicy,
+    is_transient,
+    reason_of,
+)
 
 WORKERS = ["kim.runtime.worker:ProbeResponder", "services.case.worker:CaseWorker",
            "services.conference.worker:ConferenceWorker", "services.documents.worker:DocumentsWorker",
@@ -48,13 +55,20 @@ def test_passing_failures_are_retried(error: Exception) -> None:
 
 
 @pytest.mark.parametrize("error", [
-    UntrustedEvent("Absender nicht geprüft"), NotFound("kein Fall"), FailedPrecondition("falscher Stand"),
+    UntrustedEvent("sender-not-allowed", "Absender nicht geprüft"), NotFound("kein Fall"),
+    FailedPrecondition("falscher Stand"),
     InvalidArgument([]), PermissionDenied("nein"), DeadLetterError("nie"), ValueError("payload"),
     KeyError("HANDLUNGSFELD_X"), AssertionError(),
     raised_from(FailedPrecondition("falscher Stand"), AutoReconnect("while loading")),
 ])
 def test_refusals_and_bugs_are_permanent(error: Exception) -> None:
     assert not is_transient(error)
+
+
+def test_an_untrusted_event_is_kept_with_its_reason_code_and_german_message() -> None:
+    error = UntrustedEvent("bad-signature", "Die Signatur passt nicht zum Ereignis.")
+    assert not is_transient(error)
+    assert reason_of(error) == "bad-signature: Die Signatur passt nicht zum Ereignis."
 
 
 def test_the_back_off_doubles_up_to_its_ceiling() -> None:
