@@ -96,6 +96,7 @@ class PrivateFerretDB:
                 pass
             time.sleep(0.2)
         log = (self.directory / "ferretdb.log").read_text()[-2000:]
+        self.stop()  # no process of this test outlives it
         pytest.fail(f"the private FerretDB did not start:\n{log}")
 
     def stop(self) -> None:
@@ -167,6 +168,7 @@ class PrivateRabbitMQ:
                 pass
             time.sleep(0.5)
         log = (self.directory / "console.log").read_text()[-3000:]
+        self.stop()  # no process of this test outlives it
         pytest.fail(f"the private RabbitMQ did not start:\n{log}")
 
     def stop(self) -> None:

@@ -238,6 +238,13 @@ def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
     count = 300
     broker = faults.PrivateRabbitMQ(tmp_path / "rabbitmq")
     broker.start()
+    try:
+        _broker_restart(broker, count, tmp_path)
+    finally:
+        broker.close()
+
+
+def _broker_restart(broker: faults.PrivateRabbitMQ, count: int, tmp_path: Path) -> None:
     base = servers.isolated_settings()
     settings = base.model_copy(update={
         "amqp_uri": with_vhost(broker.amqp_uri, base.node_id),
@@ -281,7 +288,6 @@ def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
         publisher.close()
         if worker is not None:
             faults.stop_worker(worker)
-        broker.close()
         servers.drop_databases(settings)
     lost = sum(1 for probe_id in published if probe_id not in applied)
     twice = sum(1 for n in applied.values() if n > 1)
