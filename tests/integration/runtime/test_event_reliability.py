@@ -97,6 +97,28 @@ def test_an_unroutable_event_is_kept_in_the_outbox_and_delivered_once_its_queue_
             faults.stop_worker(worker)
 
 
+def test_a_returned_event_without_a_consumer_by_design_is_sent_and_a_kept_one_blocks_no_other(
+        own_node: Settings) -> None:
+    alias = f"raw-{own_node.node_id}"
+    node.connect(own_node, alias=alias)
+    collection = get_db(alias)["returns"]
+    now = datetime.now(UTC)
+
+    def entry(exchange: str, routing_key: str) -> dict[str, object]:
+        return {"event_id": f"e-{routing_key}", "exchange": exchange, "routing_key": routing_key,
+                "body": b"\x00", "recorded_at": now}
+
+    # One sweep: whichever it claims first, holding the kept one back does not stop the other.
+    collection.insert_one({"_id": "kept", "outbox": [entry("node.events", "kim.node.v1.ProbeRequested")]})
+    collection.insert_one({"_id": "record", "outbox": [entry("case.events", "kim.case.v1.GoalAdded")]})
+    with Publisher(own_node.amqp_uri) as publisher:
+        relay = OutboxRelay(publisher, [collection], sweep_seconds=30)
+        assert relay.relay_pending() == 1
+    record, kept = collection.find_one({"_id": "record"}), collection.find_one({"_id": "kept"})
+    assert record is not None and record["outbox"] == [], "no consumer by design: the return is expected"
+    assert kept is not None and len(kept["outbox"]) == 1 and kept["outbox_returns"] == 1
+
+
 def test_a_malformed_envelope_is_dead_lettered_with_its_reason_listed_and_replayable(
         own_node: Settings, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
