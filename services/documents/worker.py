@@ -5,25 +5,34 @@ with the event ContractsRequested in its outbox, and carried out here, out of th
 threads (ARCHITECTURE: rendering many documents belongs in a worker). Each stored contract has
 DocumentGenerated in its own outbox; the api process's relay sends them.
 
+Failures (docs/events.md, "Failures"): a passing one (the database away, a version conflict)
+propagates, so the consuming wrapper delivers the request again after a back-off while the job
+stays "requested"; any other ends the job "failed" with a German reason the requester sees
+(`GetContractsJob`), instead of leaving it "requested" for ever.
+
 Redelivery is harmless: a job's documents have ids derived from the job, so a second delivery
 stores only what the first did not, and a finished job is not run again.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
 from kim.runtime import events, mongo
+from kim.runtime.consume import is_transient, reliable_handler
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.documents import SERVICE
 from services.documents.repository import DocumentStore
 from services.documents.service import DocumentsService
+
+log = logging.getLogger(__name__)
+JOB_FAILED = "Die Verträge konnten nicht erzeugt werden (interner Fehler, {error}); bitte erneut beauftragen."
 
 
 class Documents(DependencyProvider):
@@ -43,10 +52,14 @@ class DocumentsWorker(ProbeResponder):
     database = NodeDatabase(SERVICE)
     documents = Documents()
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        SERVICE, events.event_type(ContractsRequested), handler_type=SERVICE_POOL, reliable_delivery=True,
-    )
+    @reliable_handler(SERVICE, events.event_type(ContractsRequested))
     def on_contracts_requested(self, envelope: EventEnvelope) -> None:
         request = events.unpack(envelope)
         assert isinstance(request, ContractsRequested)
-        self.documents.run_contracts_job(request.job_id)
+        try:
+            self.documents.run_contracts_job(request.job_id)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # redelivered after a back-off; the job stays "requested" meanwhile
+            log.exception("contracts job %s failed for good", request.job_id)
+            self.documents.fail_contracts_job(request.job_id, JOB_FAILED.format(error=type(exc).__name__))
