@@ -109,25 +109,26 @@ class Action(StrEnum):
         return _ACTION_LABELS[self]
 
 
+#: What each action is, as the zu-infinitive a refusal needs ("Ihre Rolle erlaubt nicht, …").
 _ACTION_LABELS = {
-    Action.PROPOSE: "einen Fall vorschlagen",
-    Action.LIST: "Fälle auflisten",
-    Action.READ_BRIEF: "die Kurzinformation lesen",
-    Action.READ_CASE: "den Fall lesen",
-    Action.READ_PERSON: "die Personendaten lesen",
-    Action.EDIT_PERSON: "die Personendaten ändern",
-    Action.MANAGE_CONSENT: "Einwilligungen erfassen oder widerrufen",
-    Action.SUBMIT_FOR_REVIEW: "den Fall zur Fallkonferenz anmelden",
-    Action.DECIDE: "Entscheidungen der Fallkonferenz erfassen",
-    Action.CASE_WORK: "am Fall arbeiten (Bedarfe, Integrationsplan, Barrieren, Journal)",
-    Action.RECORD_REVIEW: "eine Fallbesprechung erfassen",
-    Action.ASSIGN: "den Fall zuweisen",
-    Action.TRANSFER: "den Fall übergeben",
-    Action.CLOSE: "den Fall abschließen",
-    Action.REOPEN: "den Fall wieder aufnehmen",
-    Action.READ_AUDIT: "das Protokoll lesen",
-    Action.READ_FIGURES: "die Monitoring-Kennzahlen abrufen",
-    Action.ERASE: "Fälle löschen",
+    Action.PROPOSE: "einen Fall vorzuschlagen",
+    Action.LIST: "Fälle aufzulisten",
+    Action.READ_BRIEF: "die Kurzinformation zu lesen",
+    Action.READ_CASE: "den Fall zu lesen",
+    Action.READ_PERSON: "die Personendaten zu lesen",
+    Action.EDIT_PERSON: "die Personendaten zu ändern",
+    Action.MANAGE_CONSENT: "Einwilligungen zu erfassen oder zu widerrufen",
+    Action.SUBMIT_FOR_REVIEW: "den Fall zur Fallkonferenz anzumelden",
+    Action.DECIDE: "Entscheidungen der Fallkonferenz zu erfassen",
+    Action.CASE_WORK: "am Fall zu arbeiten (Bedarfe, Integrationsplan, Barrieren, Journal)",
+    Action.RECORD_REVIEW: "eine Fallbesprechung zu erfassen",
+    Action.ASSIGN: "den Fall zuzuweisen",
+    Action.TRANSFER: "den Fall zu übergeben",
+    Action.CLOSE: "den Fall abzuschließen",
+    Action.REOPEN: "den Fall wieder aufzunehmen",
+    Action.READ_AUDIT: "das Protokoll zu lesen",
+    Action.READ_FIGURES: "die Monitoring-Kennzahlen abzurufen",
+    Action.ERASE: "Fälle zu löschen",
 }
 
 A = Action
@@ -260,7 +261,7 @@ def _foreign_verdict(org: str, roles: list[Role], action: Action, case: Case,
                      on: date | None) -> Verdict:
     needs = [FOREIGN[r][action] for r in roles if action in FOREIGN.get(r, {})]
     if not needs:
-        return Verdict(False, f"Organisation {org}: keine Rolle erlaubt auf einem fremden Fall, "
+        return Verdict(False, f"Die Rollen in {org} erlauben auf einem fremden Fall nicht, "
                               f"{action.label}.", foreign=True)
     if action in DECISIONS:
         if org != case.coordination_org:
