@@ -31,6 +31,7 @@ from services.conference import messages as m
 from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
 from services.conference.domain.checks import Violations
+from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
@@ -59,6 +60,12 @@ def acting() -> Actor:
 def bearer(context: grpc.ServicerContext) -> str:
     metadata = dict(context.invocation_metadata() or ())
     return str(metadata.get("authorization", "")).partition(" ")[2].strip()
+
+
+def _view(conference: Fallkonferenz) -> pb.Conference:
+    """The conference as the caller may read it: briefs only where the person's consent covers
+    the caller's organisation (issue 12; docs/conference.md, "Who sees which brief")."""
+    return m.conference_message(conference, viewer=acting().organisation)
 
 
 def ids(v: Violations, request: Any, *fields: str) -> None:
@@ -96,11 +103,11 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             video_link=request.video_link,
             participants=participants,
         )
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def GetConference(self, request: pb.GetConferenceRequest, context: grpc.ServicerContext) -> pb.Conference:
         _require_ids(request, "conference_id")
-        return m.conference_message(self.service.conference(acting(), request.conference_id))
+        return _view(self.service.conference(acting(), request.conference_id))
 
     def ListConferences(
         self, request: pb.ListConferencesRequest, context: grpc.ServicerContext
@@ -114,7 +121,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             acting(), status=status, page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListConferencesResponse(
-            conferences=[m.conference_message(c) for c in page], next_page_token=page.next_page_token
+            conferences=[_view(c) for c in page], next_page_token=page.next_page_token
         )
 
     def BuildAgenda(
@@ -124,7 +131,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         conference, result = self.service.build_agenda(acting(), request.conference_id, self._cases(context))
         return self._saved(
             pb.BuildAgendaResponse(
-                conference=m.conference_message(conference),
+                conference=_view(conference),
                 added_case_ids=list(result.added),
                 skipped=[pb.SkippedCase(case_id=s.case_id, reason=s.reason) for s in result.skipped],
                 unreachable_nodes=[
@@ -142,14 +149,14 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         conference = self.service.refresh_brief(
             acting(), request.conference_id, request.case_id, self._cases(context)
         )
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def StartConference(
         self, request: pb.StartConferenceRequest, context: grpc.ServicerContext
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            m.conference_message(self.service.start_conference(acting(), request.conference_id))
+            _view(self.service.start_conference(acting(), request.conference_id))
         )
 
     def DecideItem(self, request: pb.DecideItemRequest, context: grpc.ServicerContext) -> pb.Conference:
@@ -159,14 +166,14 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         v.raise_if_any("Die Entscheidung ist unvollständig.")
         assert decision is not None
         conference = self.service.decide(acting(), request.conference_id, request.case_id, decision)
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def CloseConference(
         self, request: pb.CloseConferenceRequest, context: grpc.ServicerContext
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            m.conference_message(self.service.close_conference(acting(), request.conference_id))
+            _view(self.service.close_conference(acting(), request.conference_id))
         )
 
     # ---------------------------------------------------------------- Lenkungsgruppe

@@ -129,6 +129,7 @@ def brief_from_message(
             ),
             proposed_on=proposed_on,
             review_due_on=_date(m.next_review_due) if m.HasField("next_review_due") else None,
+            covered_orgs=tuple(m.covered_orgs),
         )
     except (KeyError, ValueError, errors.InvalidArgument) as error:  # unreadable or incomplete
         raise errors.Unavailable(

@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kim.conference.v1 import conference_pb2 as pb
 from kim.conference.v1 import types_pb2 as types
 from services.conference.contracts import catalogue, enum_value, iso
-from services.conference.domain.briefs import CaseBrief
+from services.conference.domain.briefs import WITHHELD, CaseBrief
 from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
 from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Member, Sitzung
@@ -255,6 +255,7 @@ def brief_message(b: CaseBrief) -> pb.CaseBrief:
         proposed_on=iso(b.proposed_on),
         review_due_on=iso(b.review_due_on),
         fetched_at=ts(b.fetched_at),
+        covered_orgs=list(b.covered_for),
     )
     if b.erased_at is not None:
         message.erased_at.CopyFrom(ts(b.erased_at))
@@ -304,7 +305,13 @@ def decision_message(d: Decision) -> pb.Decision:
     return message
 
 
-def _agenda_item(item: AgendaItem) -> pb.AgendaItem:
+def _agenda_item(item: AgendaItem, viewer: str | None) -> pb.AgendaItem:
+    """The item as a participant of organisation `viewer` may read it: the brief and the decision
+    only where the person's consent covers that organisation; otherwise the position, the kind
+    and `withheld`, the German note why (the pseudonym stays home as well)."""
+    if not item.brief.visible_to(viewer):
+        return pb.AgendaItem(position=item.position, kind=enum_value(types.AgendaItemKind, item.kind),
+                             withheld=WITHHELD)
     message = pb.AgendaItem(
         position=item.position,
         kind=enum_value(types.AgendaItemKind, item.kind),
@@ -315,7 +322,8 @@ def _agenda_item(item: AgendaItem) -> pb.AgendaItem:
     return message
 
 
-def conference_message(c: Fallkonferenz) -> pb.Conference:
+def conference_message(c: Fallkonferenz, *, viewer: str | None) -> pb.Conference:
+    """The conference as a person of organisation `viewer` reads it (`_agenda_item`)."""
     return pb.Conference(
         conference_id=c.conference_id,
         coordination_org=c.coordination_org,
@@ -332,7 +340,7 @@ def conference_message(c: Fallkonferenz) -> pb.Conference:
             for p in c.participants
         ],
         status=enum_value(types.ConferenceStatus, c.status),
-        agenda=[_agenda_item(i) for i in c.agenda],
+        agenda=[_agenda_item(i, viewer) for i in c.agenda],
         scheduled_by=c.scheduled_by,
         started_at=ts(c.started_at),
         closed_at=ts(c.closed_at),
