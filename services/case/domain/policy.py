@@ -245,11 +245,10 @@ def release_verdict(recipient_org: str, case: Case, on: date) -> Verdict:
 
 
 def covered_orgs(case: Case, on: date) -> tuple[str, ...]:
-    """The organisations a consent on file lets see the brief for the Fallkonferenz on `on`,
-    sorted: what the conference uses to show each participant only what covers them."""
-    named = sorted({k.recipient_org for k in case.consents if k.recipient_org != case.owner_org})
-    return tuple(o for o in named if case.disclosure_coverage(
-        o, ConsentPurpose.FALLKONFERENZ, BRIEF_CATEGORIES, on).allowed)
+    """The organisations the brief may be shown to in a Fallkonferenz on `on`, sorted: those the
+    case was sent to whose consent covers it then (the same gate as every other release). The
+    conference uses it to show each participant only what covers their organisation."""
+    return tuple(sorted(o for o in case.sent_to if _consented(o, case, BRIEF_CATEGORIES, on).allowed))
 
 
 def may_read_case(actor: Actor, case: Case, on: date) -> bool:
