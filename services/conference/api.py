@@ -68,6 +68,16 @@ def _view(conference: Fallkonferenz) -> pb.Conference:
     return m.conference_message(conference, viewer=acting().organisation)
 
 
+def _attendees(request: pb.OpenSessionRequest | pb.RecordAttendanceRequest) -> set[tuple[str, str]]:
+    """The people present by organisation and username; both must be given."""
+    v = Violations()
+    for i, ref in enumerate(request.attendees):
+        v.text(f"attendees[{i}].organisation", ref.organisation, max_len=100)
+        v.text(f"attendees[{i}].person", ref.person, max_len=200)
+    v.raise_if_any("Die Anwesenheit ist unvollständig.")
+    return {(ref.organisation.strip(), ref.person.strip()) for ref in request.attendees}
+
+
 def ids(v: Violations, request: Any, *fields: str) -> None:
     for field in fields:
         v.text(field, getattr(request, field), max_len=100)
@@ -261,7 +271,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     def OpenSession(self, request: pb.OpenSessionRequest, context: grpc.ServicerContext) -> pb.Session:
         _require_ids(request, "session_id")
         session = self.service.open_session(
-            acting(), request.session_id, {p.strip() for p in request.present}
+            acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
 
@@ -270,7 +280,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Session:
         _require_ids(request, "session_id")
         session = self.service.record_attendance(
-            acting(), request.session_id, {p.strip() for p in request.present}
+            acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
 
@@ -322,6 +332,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             request.gremium_id,
             statuses=[s for s in statuses if s is not None],
             responsible_person=request.responsible_person.strip(),
+            responsible_org=request.responsible_org.strip(),
             page_size=request.page_size,
             page_token=request.page_token,
         )
@@ -414,7 +425,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Projektgruppe:
         _require_ids(request, "projektgruppe_id", "person")
         group = self.service.remove_projektgruppe_member(
-            acting(), request.projektgruppe_id, request.person.strip()
+            acting(), request.projektgruppe_id, request.person.strip(), request.organisation.strip()
         )
         return self._saved(m.projektgruppe_message(group))
 

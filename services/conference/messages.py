@@ -121,7 +121,8 @@ def decision_from(message: pb.Decision, v: Violations) -> Decision | None:
 
 def member_from(message: pb.Member) -> Member:
     deputy = (
-        Deputy(message.deputy.person.strip(), message.deputy.name.strip())
+        Deputy(message.deputy.person.strip(), message.deputy.name.strip(),
+               message.deputy.organisation.strip())
         if message.HasField("deputy")
         else None
     )
@@ -139,7 +140,8 @@ def member_from(message: pb.Member) -> Member:
 def deputy_from(request: pb.AppointDeputyRequest) -> Deputy | None:
     if not request.HasField("deputy"):
         return None
-    return Deputy(request.deputy.person.strip(), request.deputy.name.strip())
+    return Deputy(request.deputy.person.strip(), request.deputy.name.strip(),
+                  request.deputy.organisation.strip())
 
 
 def definitions_from(items: Any, v: Violations, prefix: str) -> tuple[ZielgruppeDefinition, ...]:
@@ -358,7 +360,8 @@ def _member(m: Member) -> pb.Member:
         voting=m.voting,
     )
     if m.deputy is not None:
-        message.deputy.CopyFrom(pb.Deputy(person=m.deputy.person, name=m.deputy.name))
+        message.deputy.CopyFrom(pb.Deputy(person=m.deputy.person, name=m.deputy.name,
+                                          organisation=m.deputy.organisation or m.organisation))
     return message
 
 
@@ -444,6 +447,7 @@ def session_message(s: Sitzung) -> pb.Session:
             for i in s.items
         ],
         present=sorted(s.present),
+        attendees=[pb.PersonRef(organisation=o, person=p) for o, p in sorted(s.attendees)],
         quorum=pb.Quorum(
             voting_seats=quorum.voting_seats,
             represented=quorum.represented,
