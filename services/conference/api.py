@@ -32,6 +32,7 @@ from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
 from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import Fallkonferenz
+from services.conference.domain.lenkungsgruppe import PersonKey
 from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
@@ -68,14 +69,14 @@ def _view(conference: Fallkonferenz) -> pb.Conference:
     return m.conference_message(conference, viewer=acting().organisation)
 
 
-def _attendees(request: pb.OpenSessionRequest | pb.RecordAttendanceRequest) -> set[tuple[str, str]]:
+def _attendees(request: pb.OpenSessionRequest | pb.RecordAttendanceRequest) -> set[PersonKey]:
     """The people present by organisation and username; both must be given."""
     v = Violations()
     for i, ref in enumerate(request.attendees):
         v.text(f"attendees[{i}].organisation", ref.organisation, max_len=100)
         v.text(f"attendees[{i}].person", ref.person, max_len=200)
     v.raise_if_any("Die Anwesenheit ist unvollständig.")
-    return {(ref.organisation.strip(), ref.person.strip()) for ref in request.attendees}
+    return {PersonKey(ref.organisation.strip(), ref.person.strip()) for ref in request.attendees}
 
 
 def ids(v: Violations, request: Any, *fields: str) -> None:

@@ -447,7 +447,7 @@ def session_message(s: Sitzung) -> pb.Session:
             for i in s.items
         ],
         present=sorted(s.present),
-        attendees=[pb.PersonRef(organisation=o, person=p) for o, p in sorted(s.attendees)],
+        attendees=[pb.PersonRef(organisation=a.organisation, person=a.person) for a in s.attendees],
         quorum=pb.Quorum(
             voting_seats=quorum.voting_seats,
             represented=quorum.represented,

@@ -44,8 +44,14 @@ from services.conference.domain.vocabulary import (
 from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
 from services.conference.domain.zielgruppen import ZielgruppenCatalogue, next_version
 
-#: (organisation, username): who a person is to the conference.
-PersonKey = tuple[str, str]
+
+@dataclass(frozen=True, order=True)
+class PersonKey:
+    """Who a person is to the conference: organisation and username. (A small record, not a
+    tuple: FerretDB stores no nested arrays.)"""
+
+    organisation: str
+    person: str
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,13 @@ class Member:
 
     @property
     def key(self) -> PersonKey:
-        return (self.organisation, self.person)
+        return PersonKey(self.organisation, self.person)
 
     @property
     def deputy_key(self) -> PersonKey | None:
         if self.deputy is None:
             return None
-        return (self.deputy.organisation or self.organisation, self.deputy.person)
+        return PersonKey(self.deputy.organisation or self.organisation, self.deputy.person)
 
     def people(self) -> list[PersonKey]:
         """The member and, if named, the deputy."""
@@ -195,11 +201,11 @@ def resolve_attendance(roster: list[Member], own_org: str,
     people: set[PersonKey] = set()
     ambiguous: set[str] = set()
     for name in names:
-        matches = {key for m in roster for key in m.people() if key[1] == name}
+        matches = {key for m in roster for key in m.people() if key.person == name}
         if len(matches) > 1:
             ambiguous.add(name)
         else:
-            people |= matches or {(own_org, name)}
+            people |= matches or {PersonKey(own_org, name)}
     return people, ambiguous
 
 
@@ -233,11 +239,13 @@ class Sitzung:
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
-    attendees: set[PersonKey] = field(default_factory=set)
+    #: Who is present, sorted (a list: the codec stores sets as sorted lists of plain values).
+    attendees: list[PersonKey] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.present and not self.attendees:  # stored before attendees existed
-            self.attendees, _ = resolve_attendance(self.roster, self.coordination_org, self.present)
+            people, _ = resolve_attendance(self.roster, self.coordination_org, self.present)
+            self.attendees = sorted(people)
 
     @classmethod
     def schedule(
@@ -304,8 +312,8 @@ class Sitzung:
                 "present", f"„{name}“ ist mehrdeutig (mehrere Organisationen); bitte mit Organisation "
                 "unter attendees angeben.") for name in sorted(ambiguous)],
                 "Die Anwesenheit ist nicht eindeutig.")
-        self.attendees = resolved | set(attendees)
-        self.present = {person for _, person in self.attendees}
+        self.attendees = sorted(resolved | set(attendees))
+        self.present = {a.person for a in self.attendees}
 
     def quorum(self) -> Quorum:
         voting = [m for m in self.roster if m.voting]
@@ -324,7 +332,7 @@ class Sitzung:
         item = self.item(vorlage_id)
         if item.status is not VorlageStatus.PENDING:
             raise FailedPrecondition(f"Über diese Vorlage ist bereits entschieden ({item.status.label}).")
-        seat = self._seat_of((organisation, person))
+        seat = self._seat_of(PersonKey(organisation, person))
         if any(v.member_id == seat.member_id for v in item.votes):
             raise FailedPrecondition(f"Für den Sitz von {seat.name} ist bereits abgestimmt worden.")
         vote = Vote(seat.member_id, choice, person, now)

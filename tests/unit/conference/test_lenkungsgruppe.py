@@ -10,7 +10,7 @@ import pytest
 from kim.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.conference import codec
 from services.conference.domain import events as ev
-from services.conference.domain.lenkungsgruppe import Deputy, Sitzung
+from services.conference.domain.lenkungsgruppe import Deputy, PersonKey, Sitzung
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     DecisionMode,
@@ -59,12 +59,12 @@ class TestMembers:
         gremium = make_gremium(voting=2)
         gremium.add_member(person="member-1", name="Namensvetterin", organisation="jc", function="GF",
                            member_id="jc1")
-        assert {m.key for m in gremium.members if m.person == "member-1"} == {("org-1", "member-1"),
-                                                                             ("jc", "member-1")}
+        assert {m.key for m in gremium.members if m.person == "member-1"} == {
+            PersonKey("org-1", "member-1"), PersonKey("jc", "member-1")}
         session = make_open_session(gremium=gremium, present=set())
         with pytest.raises(InvalidArgument, match="mehrdeutig"):
             session.record_attendance({"member-1"})
-        session.record_attendance(attendees={("jc", "member-1"), ("org-2", "member-2")})
+        session.record_attendance(attendees={PersonKey("jc", "member-1"), PersonKey("org-2", "member-2")})
         # Only the Jobcenter's member-1 is present: org-1's seat stays unrepresented.
         assert session.quorum().represented == 2
         with pytest.raises(FailedPrecondition, match="nicht als anwesend"):
@@ -79,7 +79,7 @@ class TestMembers:
         stored = codec.encode(session)
         del stored["attendees"]
         old = codec.decode(Sitzung, stored)
-        assert old.attendees == {("org-1", "member-1"), ("org-2", "member-2"), ("org-3", "member-3")}
+        assert old.attendees == [PersonKey(f"org-{i}", f"member-{i}") for i in (1, 2, 3)]
 
     def test_deputy_can_be_replaced_and_member_removed(self) -> None:
         gremium = make_gremium(voting=2)
