@@ -8,7 +8,8 @@ mutual-TLS port, whose certificate the node directory knows as active, whose rol
 checks all of that; `current_peer` is that node). Each method is a translator: request ->
 command (contract.py) -> the service layer, which authorises, audits and saves -> response.
 Errors are `kim.errors`; the error interceptor turns them into status codes with German field
-violations.
+violations. A foreign case answers NOT_FOUND with the same message as a missing one (the
+service layer audits the real reason).
 
 After every save the outbox relay is nudged, so the case's events leave at once instead of
 at the next sweep; the relay's sweep still sends them if the nudge finds the broker away.
@@ -191,8 +192,12 @@ def _command_method(command_type: type) -> Callable[..., case_pb2.Case]:
     def method(self: CaseServicer, request: Any, context: grpc.ServicerContext) -> case_pb2.Case:
         case_id_of(request)
         command = contract.command(request, command_type)
-        case = self.service.execute(acting(), command, purpose_of(request))
+        actor = acting()
+        case = self.service.execute(actor, command, purpose_of(request))
         self.notify_outbox()
+        # A decision of another organisation's koordinierende Stelle releases no case data.
+        if not self.service.readable(actor, case):
+            return contract.case_receipt(case)
         return contract.case_message(case)
 
     method.__name__ = command_type.__name__

@@ -232,6 +232,16 @@ def case_message(case: Case) -> case_pb2.Case:
     return message
 
 
+def case_receipt(case: Case) -> case_pb2.Case:
+    """What a command's caller learns when it may not read the case (a koordinierende Stelle of
+    another organisation recording a decision, the former owner after a Fallübergabe): which
+    case, who owns it and its new status; nothing else."""
+    return fill(case_pb2.Case(), {"case_id": case.case_id, "pseudonym": case.pseudonym,
+                                  "owner_org": case.owner_org,
+                                  "status": case.status, "status_label": case.status.label,
+                                  "version": case.version})
+
+
 def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
     message = case_pb2.Eligibility(zielgruppen_version=result.catalogue_version,
                                    matched=list(result.matched), summary=result.summary())

@@ -5,8 +5,11 @@ an `Actor` (mapped from the token's Principal or the deciding conference). Frame
 apart from the `CaseRepository` it is handed, so unit tests run it on an in-memory fake.
 
 Every access to a case's data, allowed or refused, is written to the audit trail before the
-answer leaves (who, organisation, roles, case, call, purpose). A refusal on another
-organisation's case is audited and answered PermissionDenied without detail.
+answer leaves (who, organisation, roles, case, call, purpose). Every release of case data is
+decided by the one consent gate of the domain policy (`decide`, `release_verdict`): the api's
+reads and lists, the peer port's briefs, the Fallvorschlag's event. A refusal on another
+organisation's case is audited with its reason and answered NotFound exactly like a case that
+does not exist.
 
 Peer nodes of the federation act through the same layer (`peer_briefs`, `monitoring_figures`)
 as an `Actor.peer`: node, its organisation and federation role, and the person on whose behalf
@@ -27,7 +30,17 @@ from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.case import Case, local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.person import Person
-from services.case.domain.policy import NO_ACCESS, Action, Actor, authorize, peer_refusal
+from services.case.domain.policy import (
+    ALLOWED,
+    CASE_NOT_FOUND,
+    PEER_NO_ACCESS,
+    Action,
+    Actor,
+    Verdict,
+    decide,
+    may_read_case,
+    release_verdict,
+)
 from services.case.domain.retention import anonymised, retention_due
 from services.case.domain.validation import Violations, format_date
 from services.case.domain.vocabulary import CaseStatus, Role
@@ -138,7 +151,7 @@ class CaseService:
         against the current Zielgruppen, written together with the case in one versioned write;
         the audit entry names the changed parts, not their values. `command` may be a function
         that reads the request: it is called only once the actor may change this person, so a
-        caller without access gets PermissionDenied (audited), never a verdict on their input."""
+        caller without access is refused (audited), never given a verdict on their input."""
         now = self.clock()
         case = self._load(actor, case_id, "UpdatePerson", purpose, now)
         self._guard(actor, Action.EDIT_PERSON, case, "UpdatePerson", purpose, now)
@@ -269,18 +282,19 @@ class CaseService:
         purpose = v.text("purpose", purpose, required=False) or PEER_BRIEF_PURPOSE
         v.raise_if_any()
         if not actor.is_peer:
-            raise PermissionDenied(NO_ACCESS)
+            raise PermissionDenied(PEER_NO_ACCESS)
         now = self.clock()
         today = local_date(now)
         briefs: list[tuple[str, CaseBrief]] = []
         unavailable: list[str] = []
         trail: list[AuditDraft] = []  # appended as one run before the answer leaves
         for case_id in dict.fromkeys(ids):
-            brief, reason = None, ""
+            brief, reason, verdict = None, "", ALLOWED
             try:
                 case = self.repository.get(case_id)
-                reason = peer_refusal(actor, Action.READ_BRIEF, case, today)
-                if not reason:
+                verdict = decide(actor, Action.READ_BRIEF, case, on=today)
+                reason = verdict.reason
+                if verdict.allowed:
                     brief = build_brief(case, self.repository.get_person(case_id), today)
             except NotFound:
                 reason = "unbekannter Fall"
@@ -290,7 +304,7 @@ class CaseService:
                 trail.append(self._draft(actor, case_id, "GetCaseBriefs", purpose, False, now, reason))
                 unavailable.append(case_id)
                 continue
-            consents = ", ".join(case.conference_coverage(actor.organization, today).consent_ids)
+            consents = ", ".join(verdict.consent_ids)
             trail.append(self._draft(actor, case_id, "GetCaseBriefs", purpose, True, now,
                                      f"Kurzinformation übermittelt (Einwilligung {consents})"))
             briefs.append((case_id, brief))
@@ -298,6 +312,11 @@ class CaseService:
         return PeerBriefs(briefs, unavailable)
 
     # -- queries -----------------------------------------------------------------------------
+
+    def readable(self, actor: Actor, case: Case) -> bool:
+        """Whether the answer to `actor`'s command may carry the whole case: a foreign
+        koordinierende Stelle decides without being released the case (api: a receipt)."""
+        return may_read_case(actor, case, local_date(self.clock()))
 
     def get_case(self, actor: Actor, case_id: str, purpose: str) -> Case:
         now = self.clock()
@@ -338,9 +357,9 @@ class CaseService:
         page = self.repository.list(query, page_size, page_token)
         briefs = []
         for case, person in page.items:
-            try:
-                authorize(actor, Action.LIST, case, on=local_date(now))
-            except PermissionDenied:
+            # The repository's query is only a preselection (owned or sent to the organisation);
+            # the policy decides each case, with the consents as they stand now.
+            if not decide(actor, Action.LIST, case, on=local_date(now)).allowed:
                 continue
             if person is not None:
                 briefs.append((case.case_id, build_brief(case, person, local_date(now))))
@@ -381,27 +400,35 @@ class CaseService:
             raise
 
     def _guard(self, actor: Actor, action: Action, case: Case | None, call: str, purpose: str,
-               now: datetime) -> None:
-        try:
-            authorize(actor, action, case, node_org=self.node_org, on=local_date(now))
-        except PermissionDenied as error:
-            # A peer is told only NO_ACCESS; the trail keeps the reason for the DPO.
-            detail = (peer_refusal(actor, action, case, local_date(now)) if actor.is_peer else "") \
-                or error.message
-            self._audit(actor, case.case_id if case else "", call, purpose, False, now, detail=detail)
-            raise
+               now: datetime) -> Verdict:
+        """The policy's verdict, or the refusal: audited with its reason for the data protection
+        officer, answered NotFound like a missing case on a foreign case (the caller learns
+        neither that it exists nor why), PermissionDenied inside the owning organisation."""
+        verdict = decide(actor, action, case, node_org=self.node_org, on=local_date(now))
+        if verdict.allowed:
+            return verdict
+        self._audit(actor, case.case_id if case else "", call, purpose, False, now, detail=verdict.reason)
+        if verdict.foreign:
+            raise NotFound(CASE_NOT_FOUND)
+        raise PermissionDenied(PEER_NO_ACCESS if actor.is_peer else verdict.reason)
 
     def _with_brief(self, case: Case, now: datetime) -> str:
         """The Fallvorschlag's event gets the pseudonymised brief (built from the person, which
-        the aggregate does not hold); returns the audit detail of that disclosure."""
-        brief = build_brief(case, self.repository.get_person(case.case_id), local_date(now))
+        the aggregate does not hold) if the policy releases it to the koordinierende Stelle
+        (`submit_for_review` already refused a submission without that consent; checked again
+        here because this is where the data leaves). Returns the audit detail of the disclosure."""
+        today = local_date(now)
+        verdict = release_verdict(case.coordination_org, case, today)
+        if not verdict.allowed:
+            raise FailedPrecondition(
+                "Für die Beratung in der Fallkonferenz fehlt eine gültige Einwilligung. " + verdict.reason)
+        brief = build_brief(case, self.repository.get_person(case.case_id), today)
         case.pending_events = [replace(event, brief=brief) if isinstance(event, e.CaseSubmittedForReview)
                                else event for event in case.pending_events]
         if case.coordination_org == case.owner_org:
             return ""
-        consent = next((event.consent_id for event in case.pending_events
-                        if isinstance(event, e.CaseSubmittedForReview)), "")
-        return f"Kurzinformation an {case.coordination_org} übermittelt (Einwilligung {consent})"
+        return (f"Kurzinformation an {case.coordination_org} übermittelt "
+                f"(Einwilligung {', '.join(verdict.consent_ids)})")
 
     def _audit(self, actor: Actor, case_id: str, call: str, purpose: str, allowed: bool, now: datetime,
                detail: str = "") -> None:

@@ -31,6 +31,8 @@ from services.conference import messages as m
 from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
 from services.conference.domain.checks import Violations
+from services.conference.domain.fallkonferenz import Fallkonferenz
+from services.conference.domain.lenkungsgruppe import PersonKey
 from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
@@ -59,6 +61,22 @@ def acting() -> Actor:
 def bearer(context: grpc.ServicerContext) -> str:
     metadata = dict(context.invocation_metadata() or ())
     return str(metadata.get("authorization", "")).partition(" ")[2].strip()
+
+
+def _view(conference: Fallkonferenz) -> pb.Conference:
+    """The conference as the caller may read it: briefs only where the person's consent covers
+    the caller's organisation (issue 12; docs/conference.md, "Who sees which brief")."""
+    return m.conference_message(conference, viewer=acting().organisation)
+
+
+def _attendees(request: pb.OpenSessionRequest | pb.RecordAttendanceRequest) -> set[PersonKey]:
+    """The people present by organisation and username; both must be given."""
+    v = Violations()
+    for i, ref in enumerate(request.attendees):
+        v.text(f"attendees[{i}].organisation", ref.organisation, max_len=100)
+        v.text(f"attendees[{i}].person", ref.person, max_len=200)
+    v.raise_if_any("Die Anwesenheit ist unvollständig.")
+    return {PersonKey(ref.organisation.strip(), ref.person.strip()) for ref in request.attendees}
 
 
 def ids(v: Violations, request: Any, *fields: str) -> None:
@@ -96,11 +114,11 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             video_link=request.video_link,
             participants=participants,
         )
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def GetConference(self, request: pb.GetConferenceRequest, context: grpc.ServicerContext) -> pb.Conference:
         _require_ids(request, "conference_id")
-        return m.conference_message(self.service.conference(acting(), request.conference_id))
+        return _view(self.service.conference(acting(), request.conference_id))
 
     def ListConferences(
         self, request: pb.ListConferencesRequest, context: grpc.ServicerContext
@@ -114,7 +132,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             acting(), status=status, page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListConferencesResponse(
-            conferences=[m.conference_message(c) for c in page], next_page_token=page.next_page_token
+            conferences=[_view(c) for c in page], next_page_token=page.next_page_token
         )
 
     def BuildAgenda(
@@ -124,7 +142,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         conference, result = self.service.build_agenda(acting(), request.conference_id, self._cases(context))
         return self._saved(
             pb.BuildAgendaResponse(
-                conference=m.conference_message(conference),
+                conference=_view(conference),
                 added_case_ids=list(result.added),
                 skipped=[pb.SkippedCase(case_id=s.case_id, reason=s.reason) for s in result.skipped],
                 unreachable_nodes=[
@@ -142,14 +160,14 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         conference = self.service.refresh_brief(
             acting(), request.conference_id, request.case_id, self._cases(context)
         )
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def StartConference(
         self, request: pb.StartConferenceRequest, context: grpc.ServicerContext
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            m.conference_message(self.service.start_conference(acting(), request.conference_id))
+            _view(self.service.start_conference(acting(), request.conference_id))
         )
 
     def DecideItem(self, request: pb.DecideItemRequest, context: grpc.ServicerContext) -> pb.Conference:
@@ -159,14 +177,14 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         v.raise_if_any("Die Entscheidung ist unvollständig.")
         assert decision is not None
         conference = self.service.decide(acting(), request.conference_id, request.case_id, decision)
-        return self._saved(m.conference_message(conference))
+        return self._saved(_view(conference))
 
     def CloseConference(
         self, request: pb.CloseConferenceRequest, context: grpc.ServicerContext
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            m.conference_message(self.service.close_conference(acting(), request.conference_id))
+            _view(self.service.close_conference(acting(), request.conference_id))
         )
 
     # ---------------------------------------------------------------- Lenkungsgruppe
@@ -254,7 +272,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     def OpenSession(self, request: pb.OpenSessionRequest, context: grpc.ServicerContext) -> pb.Session:
         _require_ids(request, "session_id")
         session = self.service.open_session(
-            acting(), request.session_id, {p.strip() for p in request.present}
+            acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
 
@@ -263,7 +281,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Session:
         _require_ids(request, "session_id")
         session = self.service.record_attendance(
-            acting(), request.session_id, {p.strip() for p in request.present}
+            acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
 
@@ -315,6 +333,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             request.gremium_id,
             statuses=[s for s in statuses if s is not None],
             responsible_person=request.responsible_person.strip(),
+            responsible_org=request.responsible_org.strip(),
             page_size=request.page_size,
             page_token=request.page_token,
         )
@@ -407,7 +426,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Projektgruppe:
         _require_ids(request, "projektgruppe_id", "person")
         group = self.service.remove_projektgruppe_member(
-            acting(), request.projektgruppe_id, request.person.strip()
+            acting(), request.projektgruppe_id, request.person.strip(), request.organisation.strip()
         )
         return self._saved(m.projektgruppe_message(group))
 

@@ -129,12 +129,21 @@ def brief_from_message(
             ),
             proposed_on=proposed_on,
             review_due_on=_date(m.next_review_due) if m.HasField("next_review_due") else None,
+            covered_orgs=_covered(m, coordination_org),
         )
     except (KeyError, ValueError, errors.InvalidArgument) as error:  # unreadable or incomplete
         raise errors.Unavailable(
             f"Der Fall-Dienst von {owner_node} meldet zu {m.pseudonym or m.case_id} einen "
             f"unbekannten Wert ({error}); die Kurzinformation kann nicht übernommen werden."
         ) from error
+
+
+def _covered(m: case_pb2.CaseBrief, coordination_org: str) -> tuple[str, ...]:
+    """The organisations the owning node's consent gate covers for this brief. The owner released
+    it to `coordination_org` (its gate answers nothing else to the Stelle's coordinator or node),
+    so that Stelle counts as covered even where an owner of an older version names no one."""
+    named = {*m.covered_orgs, coordination_org} - {m.owner_org}
+    return tuple(sorted(named))
 
 
 def _date(value: types_pb2.Date) -> date | None:

@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kim.conference.v1 import conference_pb2 as pb
 from kim.conference.v1 import types_pb2 as types
 from services.conference.contracts import catalogue, enum_value, iso
-from services.conference.domain.briefs import CaseBrief
+from services.conference.domain.briefs import WITHHELD, CaseBrief
 from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
 from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Member, Sitzung
@@ -121,7 +121,8 @@ def decision_from(message: pb.Decision, v: Violations) -> Decision | None:
 
 def member_from(message: pb.Member) -> Member:
     deputy = (
-        Deputy(message.deputy.person.strip(), message.deputy.name.strip())
+        Deputy(message.deputy.person.strip(), message.deputy.name.strip(),
+               message.deputy.organisation.strip())
         if message.HasField("deputy")
         else None
     )
@@ -139,7 +140,8 @@ def member_from(message: pb.Member) -> Member:
 def deputy_from(request: pb.AppointDeputyRequest) -> Deputy | None:
     if not request.HasField("deputy"):
         return None
-    return Deputy(request.deputy.person.strip(), request.deputy.name.strip())
+    return Deputy(request.deputy.person.strip(), request.deputy.name.strip(),
+                  request.deputy.organisation.strip())
 
 
 def definitions_from(items: Any, v: Violations, prefix: str) -> tuple[ZielgruppeDefinition, ...]:
@@ -255,6 +257,7 @@ def brief_message(b: CaseBrief) -> pb.CaseBrief:
         proposed_on=iso(b.proposed_on),
         review_due_on=iso(b.review_due_on),
         fetched_at=ts(b.fetched_at),
+        covered_orgs=list(b.covered_for),
     )
     if b.erased_at is not None:
         message.erased_at.CopyFrom(ts(b.erased_at))
@@ -304,7 +307,13 @@ def decision_message(d: Decision) -> pb.Decision:
     return message
 
 
-def _agenda_item(item: AgendaItem) -> pb.AgendaItem:
+def _agenda_item(item: AgendaItem, viewer: str | None) -> pb.AgendaItem:
+    """The item as a participant of organisation `viewer` may read it: the brief and the decision
+    only where the person's consent covers that organisation; otherwise the position, the kind
+    and `withheld`, the German note why (the pseudonym stays home as well)."""
+    if not item.brief.visible_to(viewer):
+        return pb.AgendaItem(position=item.position, kind=enum_value(types.AgendaItemKind, item.kind),
+                             withheld=WITHHELD)
     message = pb.AgendaItem(
         position=item.position,
         kind=enum_value(types.AgendaItemKind, item.kind),
@@ -315,7 +324,8 @@ def _agenda_item(item: AgendaItem) -> pb.AgendaItem:
     return message
 
 
-def conference_message(c: Fallkonferenz) -> pb.Conference:
+def conference_message(c: Fallkonferenz, *, viewer: str | None) -> pb.Conference:
+    """The conference as a person of organisation `viewer` reads it (`_agenda_item`)."""
     return pb.Conference(
         conference_id=c.conference_id,
         coordination_org=c.coordination_org,
@@ -332,7 +342,7 @@ def conference_message(c: Fallkonferenz) -> pb.Conference:
             for p in c.participants
         ],
         status=enum_value(types.ConferenceStatus, c.status),
-        agenda=[_agenda_item(i) for i in c.agenda],
+        agenda=[_agenda_item(i, viewer) for i in c.agenda],
         scheduled_by=c.scheduled_by,
         started_at=ts(c.started_at),
         closed_at=ts(c.closed_at),
@@ -350,7 +360,8 @@ def _member(m: Member) -> pb.Member:
         voting=m.voting,
     )
     if m.deputy is not None:
-        message.deputy.CopyFrom(pb.Deputy(person=m.deputy.person, name=m.deputy.name))
+        message.deputy.CopyFrom(pb.Deputy(person=m.deputy.person, name=m.deputy.name,
+                                          organisation=m.deputy.organisation or m.organisation))
     return message
 
 
@@ -436,6 +447,7 @@ def session_message(s: Sitzung) -> pb.Session:
             for i in s.items
         ],
         present=sorted(s.present),
+        attendees=[pb.PersonRef(organisation=a.organisation, person=a.person) for a in s.attendees],
         quorum=pb.Quorum(
             voting_seats=quorum.voting_seats,
             represented=quorum.represented,

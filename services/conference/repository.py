@@ -105,6 +105,8 @@ class BeschlussDocument(_Aggregate):
     status = StringField(required=True)
     due_on = StringField(required=True)  # "YYYY-MM-DD" sorts and compares as a date
     responsible_person = StringField()
+    #: Written with every save; a Beschluss saved before the field has none until its next save.
+    responsible_org = StringField()
     zielgruppen_version = IntField()
     zielgruppen_claim = StringField()
 
@@ -332,6 +334,7 @@ class ConferenceRepository:
     def save_beschluss(self, b: Beschluss) -> None:
         self._save(BeschlussDocument, b.beschluss_id, b, gremium_id=b.gremium_id, status=b.status.value,
                    due_on=b.due_on.isoformat(), responsible_person=b.responsible_person,
+                   responsible_org=b.responsible_org or b.coordination_org,
                    zielgruppen_version=b.zielgruppen.version if b.zielgruppen else None,
                    zielgruppen_claim=(f"{b.coordination_org}/{b.zielgruppen.version}"
                                       if b.zielgruppen else None))
@@ -342,13 +345,15 @@ class ConferenceRepository:
 
     def beschluesse(
         self, gremium_id: str, *, statuses: list[str] | None = None, responsible_person: str = "",
-        page_size: int = 0, page_token: str = "",
+        responsible_org: str = "", page_size: int = 0, page_token: str = "",
     ) -> Page[Beschluss]:
         filters: dict[str, Any] = {"gremium_id": gremium_id}
         if statuses:
             filters["status__in"] = statuses
         if responsible_person:
             filters["responsible_person"] = responsible_person
+        if responsible_org:
+            filters["responsible_org"] = responsible_org
         query = BeschlussDocument.objects(**filters).order_by("due_on", "beschluss_id")
         return _page(query, Beschluss, page_size, page_token)
 

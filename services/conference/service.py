@@ -30,6 +30,7 @@ from services.conference.domain.lenkungsgruppe import (
     Deputy,
     Lenkungsgruppe,
     Member,
+    PersonKey,
     Sitzung,
 )
 from services.conference.domain.policy import Action, Actor, require
@@ -311,22 +312,26 @@ class ConferenceService:
         self.repository.save_session(session)
         return session
 
-    def open_session(self, actor: Actor, session_id: str, present: set[str]) -> Sitzung:
+    def open_session(self, actor: Actor, session_id: str, present: set[str],
+                     attendees: set[PersonKey] | None = None) -> Sitzung:
         session = self._managed_session(actor, session_id)
-        session.open(self.repository.gremium(session.gremium_id), present=present, now=self.clock())
+        session.open(self.repository.gremium(session.gremium_id), present=present,
+                     attendees=attendees or set(), now=self.clock())
         self.repository.save_session(session)
         return session
 
-    def record_attendance(self, actor: Actor, session_id: str, present: set[str]) -> Sitzung:
+    def record_attendance(self, actor: Actor, session_id: str, present: set[str],
+                          attendees: set[PersonKey] | None = None) -> Sitzung:
         session = self._managed_session(actor, session_id)
-        session.record_attendance(present)
+        session.record_attendance(present, attendees or set())
         self.repository.save_session(session)
         return session
 
     def cast_vote(self, actor: Actor, session_id: str, vorlage_id: str, choice: VoteChoice) -> Sitzung:
         require(actor, Action.CAST_VOTE)
         session = self.repository.session(session_id)
-        session.cast_vote(vorlage_id, person=actor.person, choice=choice, now=self.clock())
+        session.cast_vote(vorlage_id, person=actor.person, organisation=actor.organisation or "",
+                          choice=choice, now=self.clock())
         self.repository.save_session(session)
         return session
 
@@ -378,6 +383,7 @@ class ConferenceService:
         responsible_person: str,
         page_size: int,
         page_token: str,
+        responsible_org: str = "",
     ) -> Page[Beschluss]:
         gremium = self.repository.gremium(gremium_id)
         require(actor, Action.READ_BESCHLUESSE, coordination_org=gremium.coordination_org)
@@ -385,6 +391,7 @@ class ConferenceService:
             gremium_id,
             statuses=[s.value for s in statuses],
             responsible_person=responsible_person,
+            responsible_org=responsible_org,
             page_size=page_size,
             page_token=page_token,
         )
@@ -452,7 +459,7 @@ class ConferenceService:
 
     def projektgruppe(self, actor: Actor, projektgruppe_id: str) -> Projektgruppe:
         group = self.repository.projektgruppe(projektgruppe_id)
-        if not group.is_member(actor.person):
+        if not group.is_member(actor.person, actor.organisation):
             require(actor, Action.READ_GREMIUM, coordination_org=group.coordination_org)
         return group
 
@@ -469,10 +476,12 @@ class ConferenceService:
         self.repository.save_projektgruppe(group)
         return group
 
-    def remove_projektgruppe_member(self, actor: Actor, projektgruppe_id: str, person: str) -> Projektgruppe:
+    def remove_projektgruppe_member(self, actor: Actor, projektgruppe_id: str, person: str,
+                                    organisation: str = "") -> Projektgruppe:
+        """`organisation` empty: a member of the koordinierende Stelle's own organisation."""
         group = self.repository.projektgruppe(projektgruppe_id)
         require(actor, Action.MANAGE_PROJEKTGRUPPE, projektgruppe=group)
-        group.remove_member(person)
+        group.remove_member(person, organisation or group.coordination_org)
         self.repository.save_projektgruppe(group)
         return group
 

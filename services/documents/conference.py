@@ -8,7 +8,9 @@ service's own (`live.py`), since a service never imports another service's code.
 
 A brief carries only what is pseudonymised: the adapter never copies a `DisclosedIdentity`
 into these records, so no name or birth date can reach a Protokoll that goes to every
-participating organisation.
+participating organisation. Nor does a brief whose consent does not cover every participating
+organisation (`covered_orgs`, live.py), and the conference withholds an item altogether from a
+caller of an organisation the consent does not cover (`withheld`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class ConferenceItem:
     handlungsfelder: tuple[str, ...]
     rechtskreise: tuple[str, ...]
     decision: CaseDecision | None
+    #: The organisations besides the owner whose consent covers the brief (conference service).
+    covered_orgs: tuple[str, ...] = ()
+    #: Set when the conference withheld the item from the caller's organisation (no consent).
+    withheld: str = ""
 
 
 @dataclass(frozen=True)

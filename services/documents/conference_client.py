@@ -126,6 +126,7 @@ def _item(m: pb.AgendaItem) -> ConferenceItem:
         handlungsfelder=tuple(_name(types.Handlungsfeld, h, "HANDLUNGSFELD_") for h in brief.handlungsfelder),
         rechtskreise=tuple(_name(types.Rechtskreis, r, "RECHTSKREIS_") for r in brief.rechtskreise),
         decision=_decision(m.decision) if m.HasField("decision") else None,
+        covered_orgs=tuple(brief.covered_orgs), withheld=m.withheld,
     )
 
 

@@ -134,7 +134,7 @@ def fallkonferenz_input(record: ConferenceRecord, options: ConferenceOptions) ->
              "organization": p.organization or "nicht angegeben"}
             for p in record.participants
         ],
-        "items": [_item(item) for item in decided],
+        "items": [_item(item, {p.organization for p in record.participants}) for item in decided],
         "signature": {"name": options.author,
                       "function": options.signature_function or DEFAULT_CONFERENCE_SIGNATURE},
     }
@@ -149,13 +149,22 @@ def fallkonferenz_input(record: ConferenceRecord, options: ConferenceOptions) ->
     return data
 
 
-def _item(item: ConferenceItem) -> dict[str, Any]:
+#: What the Protokoll says instead of a brief the consent does not release to every reader.
+BRIEF_NOT_COVERED = ("Die Einwilligung umfasst nicht jede teilnehmende Organisation; die "
+                     "Kurzinformation steht deshalb nicht im Protokoll.")
+
+
+def _item(item: ConferenceItem, participant_orgs: set[str]) -> dict[str, Any]:
+    """A Protokoll goes to every participating organisation: it prints the brief only where the
+    person's consent covers each of them (the owner needs none)."""
     assert item.decision is not None
     decision, assigned_to, reasoning = _decision(item.decision)
+    covered = {item.owner_org, *item.covered_orgs}
+    printable = not item.withheld and all(org in covered for org in participant_orgs if org)
     data: dict[str, Any] = {
         "pseudonym": item.pseudonym,
         "kind": "review" if item.kind == "review" else "proposal",
-        "brief": _brief(item),
+        "brief": _brief(item) if printable else BRIEF_NOT_COVERED,
         "decision": decision,
         "reasoning": reasoning,
     }

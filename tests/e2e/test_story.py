@@ -101,8 +101,9 @@ def test_the_proposals_stay_on_their_owning_nodes(
 
     # The owner reads the case at home; the Caritas's case manager neither there nor at home.
     assert api.case(stadt, STADT_CASE_MANAGER).GetCase(get).owner_org == STADT
-    denied, unknown = grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
-    assert _code(lambda: api.case(stadt, CARITAS_CASE_MANAGER).GetCase(get)) == denied
+    # A foreign case answers exactly like a missing one (issue 12; before: PERMISSION_DENIED).
+    unknown = grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: api.case(stadt, CARITAS_CASE_MANAGER).GetCase(get)) == unknown
     assert _code(lambda: api.case(caritas, CARITAS_CASE_MANAGER).GetCase(get)) == unknown
     # The Kreis has no copy of either case, and its coordinator cannot read the person at the
     # Stadt (the consent covers the Fallkonferenz, not the Stammdaten).
@@ -110,7 +111,7 @@ def test_the_proposals_stay_on_their_owning_nodes(
         request = case_pb2.GetCaseRequest(case_id=case.case_id, purpose="Test")
         assert _code(lambda r=request: api.case(kreis, COORDINATOR).GetCase(r)) == grpc.StatusCode.NOT_FOUND
     person = case_pb2.GetPersonRequest(case_id=stadt_case.case_id, purpose="Fallkonferenz")
-    assert _code(lambda: api.case(stadt, COORDINATOR).GetPerson(person)) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: api.case(stadt, COORDINATOR).GetPerson(person)) == grpc.StatusCode.NOT_FOUND
 
 
 def _needles(person: FictionalPerson) -> list[str]:

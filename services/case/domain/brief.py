@@ -3,7 +3,11 @@
 It carries what a conference needs to discuss a case and nothing that identifies the person:
 the pseudonym, status, Zielgruppe, Handlungsfelder, Rechtskreise, an age band (not the birth
 date), counts of goals and open barriers, and the review date. Built from the person on the
-owning node; only the brief itself leaves it.
+owning node; only the brief itself leaves it, and only where `policy.release_verdict` allows.
+
+`covered_orgs` names the organisations whose Fallkonferenz consent covers the brief on the day
+it was built, so a conference shows it only to participants of those organisations (and of
+the owner).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from services.case.domain.person import Person
+from services.case.domain.policy import covered_orgs
 from services.case.domain.vocabulary import (
     BarrierCategory,
     BarrierStatus,
@@ -56,6 +61,8 @@ class CaseBrief:
     goals: int
     open_barriers: tuple[BarrierCategory, ...]
     next_review_due: date | None
+    #: The foreign organisations a consent covers for the Fallkonferenz on the day (sorted).
+    covered_orgs: tuple[str, ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -79,4 +86,5 @@ def build_brief(case: Case, person: Person, on: date) -> CaseBrief:
             if b.status in (BarrierStatus.OPEN, BarrierStatus.ESCALATED)
         ),
         next_review_due=case.next_review_due,
+        covered_orgs=covered_orgs(case, on),
     )

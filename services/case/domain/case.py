@@ -216,6 +216,10 @@ class Case:
     eligibility: EligibilityResult
     created_at: datetime
     updated_at: datetime
+    #: Where the case was sent: the koordinierende Stelle it was proposed to, the conference
+    #: organisations named at SubmitForReview, a former owner. Never an authority to read: the
+    #: policy releases data to these organisations only while a consent covers them (and the
+    #: list does not shrink on revocation). Stored under its old name.
     access_orgs: list[str] = field(default_factory=list)
     case_manager: str = ""
     consents: list[Consent] = field(default_factory=list)
@@ -714,6 +718,19 @@ class Case:
     # -- queries ---------------------------------------------------------------------------------
 
     @property
+    def sent_to(self) -> tuple[str, ...]:
+        """The foreign organisations this case was sent to (`access_orgs`, and the
+        koordinierende Stelle): the precondition of any release to them, never enough alone."""
+        orgs = [self.coordination_org, *self.access_orgs]
+        return tuple(o for o in dict.fromkeys(orgs) if o != self.owner_org)
+
+    @property
+    def submitted(self) -> bool:
+        """Whether the case was submitted to its koordinierende Stelle (it left "vorgeschlagen";
+        every later state passed through the Fallkonferenz): the precondition of a decision."""
+        return self.status is not S.PROPOSED
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
 
@@ -759,7 +776,8 @@ class Case:
         self.case_manager = manager
         if org != self.owner_org:
             if self.owner_org not in self.access_orgs:
-                # The former owner keeps the brief (it proposed or worked the case).
+                # The former owner had the whole case: it counts as sent to it, so a consent
+                # naming it can release the brief to it later (the list alone releases nothing).
                 self.access_orgs.append(self.owner_org)
             self.access_orgs = [o for o in self.access_orgs if o != org]
             self.owner_org = org

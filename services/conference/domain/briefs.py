@@ -6,6 +6,10 @@ nothing that names the person. Identity fields exist only inside `DisclosedIdent
 cannot be built without the consent that allows it; `for_conference` drops the identity again
 unless that consent covers exactly this koordinierende Stelle, the purpose "fallkonferenz" and
 the conference day. So a Fallkonferenz record never holds an identity its consent does not cover.
+
+The owning node names in each brief the organisations whose Fallkonferenz consent covers it on
+the day (`covered_orgs`); a participant of any other organisation than those and the owner sees
+the agenda item without the brief (`visible_to`, `WITHHELD`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungs
 
 #: The consent purpose (case service vocabulary) that lets a person be named in a Fallkonferenz.
 FALLKONFERENZ_PURPOSE = "fallkonferenz"
+#: What a participant of an organisation the consent does not cover reads instead of the brief.
+WITHHELD = "Die Einwilligung umfasst die Weitergabe an Ihre Organisation nicht."
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,20 @@ class CaseBrief:
     #: When the person revoked the consent after the decision was taken: what describes the case
     #: is gone, the pseudonym stays as the reference of the decision (docs/conference.md).
     erased_at: datetime | None = None
+    #: The organisations (besides the owner) whose Fallkonferenz consent covered the brief on the
+    #: day the owning node released it. None: stored before briefs named them; such a brief was
+    #: released to the koordinierende Stelle under its consent, so it counts for that Stelle only.
+    covered_orgs: tuple[str, ...] | None = None
+
+    @property
+    def covered_for(self) -> tuple[str, ...]:
+        """The organisations besides the owner that may see this brief."""
+        return self.covered_orgs if self.covered_orgs is not None else (self.coordination_org,)
+
+    def visible_to(self, organisation: str | None) -> bool:
+        """Whether a participant of `organisation` may see this brief: the owner's own, or one a
+        consent covers for that organisation."""
+        return bool(organisation) and (organisation == self.owner_org or organisation in self.covered_for)
 
     def __post_init__(self) -> None:
         v = Violations()
@@ -100,6 +120,7 @@ class CaseBrief:
             age_band=None,
             fetched_at=self.fetched_at,
             erased_at=self.erased_at or now,
+            covered_orgs=self.covered_orgs,
         )
 
     @property

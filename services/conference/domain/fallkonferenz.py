@@ -261,7 +261,9 @@ class Fallkonferenz:
         raise NotFound(f"Der Fall {case_id} steht nicht auf der Tagesordnung dieser Fallkonferenz.")
 
     def is_participant(self, person: str, organisation: str | None) -> bool:
-        return any(p.person == person for p in self.participants) or any(
+        """Invited by person (organisation AND username: a same-named user of another
+        organisation is not invited) or by organisation (a non-guest participant of it)."""
+        return any(p.person == person and p.organisation == organisation for p in self.participants) or any(
             p.role is not ParticipantRole.GUEST and p.organisation == organisation for p in self.participants
         )
 
@@ -473,10 +475,10 @@ class Fallkonferenz:
 def _check_participants(v: Violations, participants: list[Participant]) -> None:
     if not any(p.role is ParticipantRole.COORDINATOR for p in participants):
         v.add("participants", "Mindestens eine Koordinator*in der koordinierenden Stelle nimmt teil.")
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for i, p in enumerate(participants):
         v.text(f"participants[{i}].person", p.person, max_len=200)
         v.text(f"participants[{i}].organisation", p.organisation, max_len=100)
-        if p.person in seen:
+        if (p.organisation, p.person) in seen:
             v.add(f"participants[{i}].person", "Diese Person ist bereits eingeladen.")
-        seen.add(p.person)
+        seen.add((p.organisation, p.person))

@@ -16,6 +16,12 @@ nobody voted "nein"; consensus needs quorum too.
 
 The roster is copied into the session when it opens, so membership changes during or after a
 session do not change who could vote in it.
+
+People are identified by organisation AND username (`PersonKey`), never by a bare username:
+two users of different organisations may share one. A deputy stored without an organisation
+(before deputies carried one) belongs to the represented member's organisation; a session stored
+with bare usernames only (`present`, before `attendees`) is read by resolving each name against
+its roster, and a name two roster people share counts for nobody (`resolve_attendance`).
 """
 
 from __future__ import annotations
@@ -39,10 +45,21 @@ from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
 from services.conference.domain.zielgruppen import ZielgruppenCatalogue, next_version
 
 
+@dataclass(frozen=True, order=True)
+class PersonKey:
+    """Who a person is to the conference: organisation and username. (A small record, not a
+    tuple: FerretDB stores no nested arrays.)"""
+
+    organisation: str
+    person: str
+
+
 @dataclass(frozen=True)
 class Deputy:
     person: str
     name: str
+    #: Empty: of the represented member's organisation (deputies stored before the field).
+    organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,20 @@ class Member:
     function: str
     voting: bool = True
     deputy: Deputy | None = None
+
+    @property
+    def key(self) -> PersonKey:
+        return PersonKey(self.organisation, self.person)
+
+    @property
+    def deputy_key(self) -> PersonKey | None:
+        if self.deputy is None:
+            return None
+        return PersonKey(self.deputy.organisation or self.organisation, self.deputy.person)
+
+    def people(self) -> list[PersonKey]:
+        """The member and, if named, the deputy."""
+        return [self.key] + ([self.deputy_key] if self.deputy_key else [])
 
 
 @dataclass
@@ -118,16 +149,16 @@ class Lenkungsgruppe:
         v.text("name", member.name, max_len=200)
         v.text("organisation", member.organisation, max_len=100)
         v.text("function", member.function, max_len=200)
-        taken = {m.person for m in others} | {m.deputy.person for m in others if m.deputy}
-        if member.person in taken:
+        taken = {key for m in others for key in m.people()}
+        if member.key in taken:
             v.add(
                 "person", "Diese Person gehört der Lenkungsgruppe bereits an (als Mitglied oder Vertretung)."
             )
         if member.deputy is not None:
             v.text("deputy.person", member.deputy.person, max_len=200)
-            if member.deputy.person == member.person:
+            if member.deputy_key == member.key:
                 v.add("deputy.person", "Ein Mitglied kann sich nicht selbst vertreten.")
-            elif member.deputy.person in taken:
+            elif member.deputy_key in taken:
                 v.add("deputy.person", "Diese Person gehört der Lenkungsgruppe bereits an.")
         v.raise_if_any("Das Mitglied kann so nicht aufgenommen werden.")
 
@@ -161,6 +192,23 @@ class Quorum:
         return self.voting_seats > 0 and self.represented >= self.required
 
 
+def resolve_attendance(roster: list[Member], own_org: str,
+                       names: set[str] | frozenset[str]) -> tuple[set[PersonKey], set[str]]:
+    """Bare usernames as people: the roster person (member or deputy) of that name; a name no
+    roster person carries is a person of the koordinierende Stelle `own_org` (a guest of the
+    Geschäftsführung). Returns the people and the names that two roster people share (those
+    count for nobody: the caller must say which organisation)."""
+    people: set[PersonKey] = set()
+    ambiguous: set[str] = set()
+    for name in names:
+        matches = {key for m in roster for key in m.people() if key.person == name}
+        if len(matches) > 1:
+            ambiguous.add(name)
+        else:
+            people |= matches or {PersonKey(own_org, name)}
+    return people, ambiguous
+
+
 @dataclass
 class SessionItem:
     vorlage: Beschlussvorlage
@@ -186,10 +234,18 @@ class Sitzung:
     status: SessionStatus = SessionStatus.PLANNED
     items: list[SessionItem] = field(default_factory=list)
     roster: list[Member] = field(default_factory=list)
+    #: Usernames of the people present, for display; `attendees` says who they are.
     present: set[str] = field(default_factory=set)
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
+    #: Who is present, sorted (a list: the codec stores sets as sorted lists of plain values).
+    attendees: list[PersonKey] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.present and not self.attendees:  # stored before attendees existed
+            people, _ = resolve_attendance(self.roster, self.coordination_org, self.present)
+            self.attendees = sorted(people)
 
     @classmethod
     def schedule(
@@ -228,61 +284,77 @@ class Sitzung:
             raise FailedPrecondition("Die Beschlussvorlage steht bereits auf der Tagesordnung.")
         self.items.append(SessionItem(vorlage))
 
-    def open(self, gremium: Lenkungsgruppe, *, present: set[str], now: datetime) -> Quorum:
+    def open(self, gremium: Lenkungsgruppe, *, present: set[str] | frozenset[str] = frozenset(),
+             attendees: set[PersonKey] | frozenset[PersonKey] = frozenset(), now: datetime) -> Quorum:
         if self.status is not SessionStatus.PLANNED:
             raise FailedPrecondition(f"Die Sitzung ist {self.status.label}.")
         if gremium.gremium_id != self.gremium_id:
             raise FailedPrecondition("Die Sitzung gehört zu einer anderen Lenkungsgruppe.")
+        self._set_attendance(list(gremium.members), present, attendees)
         self.roster = list(gremium.members)
-        self.present = set(present)
         self.status = SessionStatus.OPEN
         self.opened_at = now
         return self.quorum()
 
-    def record_attendance(self, present: set[str]) -> Quorum:
-        """Who is in the room now (arrivals and departures during the session)."""
+    def record_attendance(self, present: set[str] | frozenset[str] = frozenset(),
+                          attendees: set[PersonKey] | frozenset[PersonKey] = frozenset()) -> Quorum:
+        """Who is in the room now (arrivals and departures during the session): people by
+        organisation and username, or bare usernames resolved against the roster."""
         self._require_open()
-        self.present = set(present)
+        self._set_attendance(self.roster, present, attendees)
         return self.quorum()
+
+    def _set_attendance(self, roster: list[Member], present: set[str] | frozenset[str],
+                        attendees: set[PersonKey] | frozenset[PersonKey]) -> None:
+        resolved, ambiguous = resolve_attendance(roster, self.coordination_org, present)
+        if ambiguous:
+            raise InvalidArgument([FieldViolation(
+                "present", f"„{name}“ ist mehrdeutig (mehrere Organisationen); bitte mit Organisation "
+                "unter attendees angeben.") for name in sorted(ambiguous)],
+                "Die Anwesenheit ist nicht eindeutig.")
+        self.attendees = sorted(resolved | set(attendees))
+        self.present = {a.person for a in self.attendees}
 
     def quorum(self) -> Quorum:
         voting = [m for m in self.roster if m.voting]
         return Quorum(len(voting), sum(self._representative(m) is not None for m in voting))
 
-    def _representative(self, member: Member) -> str | None:
-        if member.person in self.present:
-            return member.person
-        if member.deputy is not None and member.deputy.person in self.present:
-            return member.deputy.person
+    def _representative(self, member: Member) -> PersonKey | None:
+        if member.key in self.attendees:
+            return member.key
+        if member.deputy_key is not None and member.deputy_key in self.attendees:
+            return member.deputy_key
         return None
 
-    def cast_vote(self, vorlage_id: str, *, person: str, choice: VoteChoice, now: datetime) -> Vote:
+    def cast_vote(self, vorlage_id: str, *, person: str, organisation: str, choice: VoteChoice,
+                  now: datetime) -> Vote:
         self._require_open()
         item = self.item(vorlage_id)
         if item.status is not VorlageStatus.PENDING:
             raise FailedPrecondition(f"Über diese Vorlage ist bereits entschieden ({item.status.label}).")
-        seat = self._seat_of(person)
+        seat = self._seat_of(PersonKey(organisation, person))
         if any(v.member_id == seat.member_id for v in item.votes):
             raise FailedPrecondition(f"Für den Sitz von {seat.name} ist bereits abgestimmt worden.")
         vote = Vote(seat.member_id, choice, person, now)
         item.votes.append(vote)
         return vote
 
-    def _seat_of(self, person: str) -> Member:
-        """The voting seat `person` may use now, or the German reason why none."""
+    def _seat_of(self, who: PersonKey) -> Member:
+        """The voting seat the person `who` (organisation, username) may use now, or the German
+        reason why none. A same-named user of another organisation holds no seat."""
         for m in self.roster:
-            if m.person == person:
+            if m.key == who:
                 if not m.voting:
                     raise PermissionDenied(f"{m.name} ist beratendes Mitglied ohne Stimmrecht.")
-                if person not in self.present:
+                if who not in self.attendees:
                     raise FailedPrecondition(f"{m.name} ist nicht als anwesend erfasst.")
                 return m
-            if m.deputy is not None and m.deputy.person == person:
+            if m.deputy is not None and m.deputy_key == who:
                 if not m.voting:
                     raise PermissionDenied(f"{m.deputy.name} vertritt ein Mitglied ohne Stimmrecht.")
-                if m.person in self.present:
+                if m.key in self.attendees:
                     raise PermissionDenied(f"{m.name} ist selbst anwesend und stimmt selbst ab.")
-                if person not in self.present:
+                if who not in self.attendees:
                     raise FailedPrecondition(f"{m.deputy.name} ist nicht als anwesend erfasst.")
                 return m
         raise PermissionDenied("Nur Mitglieder der Lenkungsgruppe (oder ihre Vertretungen) stimmen ab.")

@@ -11,6 +11,10 @@
 - Projektgruppe members read the barrier register and prepare Beschlussvorlagen in their group.
 - Everyone else (Datenschutz, node administration) is denied; roles add up.
 
+People are matched by organisation AND username everywhere (participants, Projektgruppe
+members, the person a Beschluss is assigned to, seats in the Lenkungsgruppe), never by a bare
+username: a same-named user of another organisation is someone else.
+
 Each denial says why, in German; the api layer maps it to PERMISSION_DENIED and audits it.
 """
 
@@ -113,7 +117,9 @@ def require(
         if (
             actor.has(Role.STEERING_MEMBER)
             and beschluss is not None
-            and (beschluss.responsible_person == actor.person)
+            and beschluss.responsible_person == actor.person
+            # The person of the responsible organisation (none named: the Stelle's own).
+            and (beschluss.responsible_org or beschluss.coordination_org) == actor.organisation
         ):
             return
         raise PermissionDenied(
@@ -122,7 +128,9 @@ def require(
         )
 
     if action is Action.PREPARE_VORLAGE:
-        if is_coordinator or (projektgruppe is not None and projektgruppe.is_member(actor.person)):
+        if is_coordinator or (
+            projektgruppe is not None and projektgruppe.is_member(actor.person, actor.organisation)
+        ):
             return
         raise PermissionDenied(
             "Beschlussvorlagen bereiten die Koordinator*innen oder die Mitglieder der Projektgruppe vor."
@@ -132,7 +140,7 @@ def require(
         if (
             is_coordinator
             or actor.has(Role.STEERING_MEMBER)
-            or (projektgruppe is not None and projektgruppe.is_member(actor.person))
+            or (projektgruppe is not None and projektgruppe.is_member(actor.person, actor.organisation))
         ):
             return
         raise PermissionDenied(

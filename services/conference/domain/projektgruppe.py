@@ -92,22 +92,24 @@ class Projektgruppe:
     def handlungsfelder(self) -> frozenset[Handlungsfeld]:
         return TOPIC_HANDLUNGSFELDER[self.topic]
 
-    def is_member(self, person: str) -> bool:
-        return any(m.person == person for m in self.members)
+    def is_member(self, person: str, organisation: str | None) -> bool:
+        """Whether the user `person` OF `organisation` is a member: a same-named user of another
+        organisation is not (issue 12, item 7)."""
+        return any(m.person == person and m.organisation == organisation for m in self.members)
 
     def add_member(self, member: ProjektgruppenMember) -> None:
         v = Violations()
         v.text("person", member.person, max_len=200)
         v.text("name", member.name, max_len=200)
         v.text("organisation", member.organisation, max_len=100)
-        if self.is_member(member.person):
+        if self.is_member(member.person, member.organisation):
             v.add("person", "Diese Person ist bereits Mitglied der Projektgruppe.")
         v.raise_if_any("Das Mitglied kann so nicht aufgenommen werden.")
         self.members.append(member)
 
-    def remove_member(self, person: str) -> None:
+    def remove_member(self, person: str, organisation: str) -> None:
         for m in self.members:
-            if m.person == person:
+            if m.person == person and m.organisation == organisation:
                 self.members.remove(m)
                 return
         raise NotFound("Diese Person ist nicht Mitglied der Projektgruppe.")

@@ -43,7 +43,8 @@ FEDERATION_FILE = Path(__file__).with_name("federation.yaml")
 OWNER = "stadt-hilden"
 COORDINATION = "kreis-mettmann"
 STRANGER = "caritas-mettmann"
-ORG_SHORT = {OWNER: "hilden", COORDINATION: "kreis", STRANGER: "caritas"}
+ABH = "abh-kreis-mettmann"
+ORG_SHORT = {OWNER: "hilden", COORDINATION: "kreis", STRANGER: "caritas", ABH: "abh"}
 ROLE_SHORT = {
     "case_manager": "cm", "coordinator": "koord", "immigration_liaison": "lotse",
     "steering_member": "lenkung", "clerk": "buero", "data_protection_officer": "dsb",

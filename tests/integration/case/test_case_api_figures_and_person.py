@@ -58,7 +58,7 @@ def test_figures_are_exact_from_five_on_suppressed_below_and_only_for_their_role
                     Caller(COORDINATION, "coordinator"), Caller(COORDINATION, "steering_member")):
         error = case_api.fails("GetFigures", case_pb2.GetFiguresRequest(), refused)
         assert error.code() is grpc.StatusCode.PERMISSION_DENIED
-        assert error.details() == "Ihre Rolle erlaubt nicht, die Monitoring-Kennzahlen abrufen."
+        assert error.details() == "Ihre Rolle erlaubt nicht, die Monitoring-Kennzahlen abzurufen."
     assert AuditDocument.objects(call="GetFigures", allowed=False, actor_org=COORDINATION).count() == 2
     assert AuditDocument.objects(call="GetFigures", allowed=True).count() == 3
 
@@ -112,6 +112,6 @@ def test_update_person_re_checks_eligibility_and_writes_nothing_on_bad_input(
 
     foreign = case_api.fails("UpdatePerson", case_pb2.UpdatePersonRequest(
         case_id=case.case_id, person=granted), Caller(COORDINATION, "coordinator"))
-    assert foreign.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert foreign.details() == "Kein Zugriff auf diesen Fall."
+    assert foreign.code() is grpc.StatusCode.NOT_FOUND  # like a missing case (issue 12)
+    assert foreign.details() == "Fall nicht gefunden."
     assert AuditDocument.objects(case_id=case.case_id, call="UpdatePerson", allowed=False).count() == 1

@@ -107,24 +107,25 @@ def test_a_coordinator_reads_a_shared_case_only_while_a_consent_covers_it(
 ) -> None:
     cid = case_api.call("ProposeCase", proposal(), CM).case_id
     refused = case_api.fails("GetCase", case_pb2.GetCaseRequest(case_id=cid), KI)
-    assert refused.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert refused.details() == "Kein Zugriff auf diesen Fall."
+    # Answered exactly like a missing case (issue 12; before: PERMISSION_DENIED).
+    assert refused.code() is grpc.StatusCode.NOT_FOUND
+    assert refused.details() == "Fall nicht gefunden."
 
     recorded = case_api.call("RecordConsent", conference_consent(cid), CM)
     assert case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=cid), KI).case_id == cid
     # The consent covers the case documentation, not the person's Stammdaten.
     assert case_api.fails("GetPerson", case_pb2.GetPersonRequest(case_id=cid), KI).code() \
-        is grpc.StatusCode.PERMISSION_DENIED
+        is grpc.StatusCode.NOT_FOUND
 
     consent_id = recorded.consents[0].consent_id
     case_api.call("RevokeConsent", case_pb2.RevokeConsentRequest(
         case_id=cid, consent_id=consent_id, revoked_on=day(today()), reason="Widerruf schriftlich"), CM)
     assert case_api.fails("GetCase", case_pb2.GetCaseRequest(case_id=cid), KI).code() \
-        is grpc.StatusCode.PERMISSION_DENIED
-    # A stranger never learns more than "no access", whatever consents exist.
+        is grpc.StatusCode.NOT_FOUND
+    # A stranger never learns more than of a missing case, whatever consents exist.
     stranger = Caller(STRANGER, "coordinator")
     assert case_api.fails("GetCaseBrief", case_pb2.GetCaseBriefRequest(case_id=cid), stranger).details() \
-        == "Kein Zugriff auf diesen Fall."
+        == "Fall nicht gefunden."
 
 
 def test_a_transfer_to_another_organisation_needs_a_consent_for_the_handover(
@@ -143,10 +144,13 @@ def test_a_transfer_to_another_organisation_needs_a_consent_for_the_handover(
                                [T.DATA_CATEGORY_STAMMDATEN, T.DATA_CATEGORY_FALLDOKUMENTATION])
     case_api.call("RecordConsent", handover_consent, CM)
     moved = case_api.call("TransferCase", handover, CM)
-    assert moved.owner_org == STRANGER and OWNER in moved.access_orgs
-    # Hilden keeps the brief, no longer the case.
+    # Hilden handed the case over: its answer is a receipt, not the case (no consent names it).
+    assert (moved.owner_org, moved.status, list(moved.consents)) == (STRANGER, T.CASE_STATUS_ADMITTED, [])
+    taken = case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=cid), Caller(STRANGER, "case_manager"))
+    assert OWNER in taken.access_orgs and len(taken.consents) == 2
+    # Hilden no longer owns the case: for it, the case is now foreign (answered like a missing one).
     assert case_api.fails("GetCase", case_pb2.GetCaseRequest(case_id=cid), CM).code() \
-        is grpc.StatusCode.PERMISSION_DENIED
+        is grpc.StatusCode.NOT_FOUND
 
 
 def test_a_call_without_a_token_is_unauthenticated(case_api: CaseApi) -> None:

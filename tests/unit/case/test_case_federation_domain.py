@@ -23,7 +23,7 @@ from case_factories import (
 )
 
 from kim.case.v1 import events_pb2, types_pb2
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from kim.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.case import contract
 from services.case.domain import commands as c
 from services.case.domain import events as e
@@ -47,7 +47,8 @@ def test_a_district_node_reads_the_brief_of_a_case_proposed_to_its_organisation(
 @pytest.mark.parametrize("action", [a for a in Action if a is not Action.READ_BRIEF], ids=str)
 def test_a_district_node_may_do_nothing_else_on_a_case(action: Action) -> None:
     case = make_case(CaseStatus.IN_REVIEW)
-    with pytest.raises(PermissionDenied) as refused:
+    # Answered like a case that does not exist (issue 12, item 8).
+    with pytest.raises(NotFound) as refused:
         authorize(KREIS_NODE, action, case, on=TODAY)
     assert refused.value.message == NO_ACCESS
 
@@ -77,7 +78,7 @@ def test_a_case_not_proposed_to_the_peer_organisation_is_refused() -> None:
     record_consent(case, recipient_org=COORDINATION)  # a consent alone shares nothing
     assert "nicht vorgeschlagen" in peer_refusal(KREIS_NODE, Action.READ_BRIEF, case, TODAY)
     owner_node = Actor.peer("hilden-2", OWNER, "district", "x")
-    assert "nicht vorgeschlagen" in peer_refusal(owner_node, Action.READ_BRIEF, case, TODAY)
+    assert "eigene Fall" in peer_refusal(owner_node, Action.READ_BRIEF, case, TODAY)
 
 
 def test_an_organisation_on_the_access_list_needs_its_own_consent() -> None:
@@ -94,7 +95,7 @@ def test_a_revoked_consent_ends_the_briefs_from_the_revocation_day() -> None:
     case.revoke_consent(c.RevokeConsent(case.case_id, consent_id, TODAY), CM, later(30))
     reason = peer_refusal(KREIS_NODE, Action.READ_BRIEF, case, TODAY)
     assert "widerrufen" in reason
-    with pytest.raises(PermissionDenied) as refused:
+    with pytest.raises(NotFound) as refused:
         authorize(KREIS_NODE, Action.READ_BRIEF, case, on=TODAY)
     assert refused.value.message == NO_ACCESS, "the peer never learns why"
 

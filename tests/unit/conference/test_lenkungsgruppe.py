@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from kim.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.conference import codec
 from services.conference.domain import events as ev
-from services.conference.domain.lenkungsgruppe import Deputy, Sitzung
+from services.conference.domain.lenkungsgruppe import Deputy, PersonKey, Sitzung
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     DecisionMode,
@@ -28,22 +29,57 @@ from tests.unit.conference.factories import (
 )
 
 
+def who(person: str) -> dict[str, str]:
+    """The person as the session knows them: the factory's member-i and deputy-i are of org-i,
+    advisors of the caritas; anyone else of an unrelated organisation."""
+    number = person.rpartition("-")[2]
+    organisation = "caritas" if person.startswith("advisor") else (
+        f"org-{number}" if person.startswith(("member", "deputy")) else "org-x")
+    return {"person": person, "organisation": organisation}
+
+
 def vote_all(session: Sitzung, vorlage_id: str, choices: dict[str, VoteChoice]) -> None:
     for person, choice in choices.items():
-        session.cast_vote(vorlage_id, person=person, choice=choice, now=NOW)
+        session.cast_vote(vorlage_id, **who(person), choice=choice, now=NOW)
 
 
 class TestMembers:
     def test_a_person_sits_once_as_member_or_deputy(self) -> None:
         gremium = make_gremium(voting=2)
         with pytest.raises(InvalidArgument, match="nicht aufgenommen"):
-            gremium.add_member(person="deputy-1", name="X", organisation="jc", function="GF")
+            gremium.add_member(person="deputy-1", name="X", organisation="org-1", function="GF")
         with pytest.raises(InvalidArgument):
             gremium.add_member(person="new", name="X", organisation="jc", function="GF",
-                               deputy=Deputy("member-2", "M2"))
+                               deputy=Deputy("member-2", "M2", "org-2"))
         with pytest.raises(InvalidArgument):
             gremium.appoint_deputy("m1", Deputy("member-1", "selbst"))
         assert len(gremium.members) == 3
+
+    def test_a_same_named_user_of_another_organisation_is_another_person(self) -> None:
+        gremium = make_gremium(voting=2)
+        gremium.add_member(person="member-1", name="Namensvetterin", organisation="jc", function="GF",
+                           member_id="jc1")
+        assert {m.key for m in gremium.members if m.person == "member-1"} == {
+            PersonKey("org-1", "member-1"), PersonKey("jc", "member-1")}
+        session = make_open_session(gremium=gremium, present=set())
+        with pytest.raises(InvalidArgument, match="mehrdeutig"):
+            session.record_attendance({"member-1"})
+        session.record_attendance(attendees={PersonKey("jc", "member-1"), PersonKey("org-2", "member-2")})
+        # Only the Jobcenter's member-1 is present: org-1's seat stays unrepresented.
+        assert session.quorum().represented == 2
+        with pytest.raises(FailedPrecondition, match="nicht als anwesend"):
+            session.cast_vote(session.items[0].vorlage.vorlage_id, person="member-1", organisation="org-1",
+                              choice=VoteChoice.YES, now=NOW)
+        vote = session.cast_vote(session.items[0].vorlage.vorlage_id, person="member-1", organisation="jc",
+                                 choice=VoteChoice.YES, now=NOW)
+        assert vote.member_id == "jc1"
+
+    def test_a_session_stored_with_bare_usernames_is_read_through_its_roster(self) -> None:
+        session = make_open_session()
+        stored = codec.encode(session)
+        del stored["attendees"]
+        old = codec.decode(Sitzung, stored)
+        assert old.attendees == [PersonKey(f"org-{i}", f"member-{i}") for i in (1, 2, 3)]
 
     def test_deputy_can_be_replaced_and_member_removed(self) -> None:
         gremium = make_gremium(voting=2)
@@ -88,31 +124,31 @@ class TestVoting:
         session = make_open_session()
         vorlage_id = session.items[0].vorlage.vorlage_id
         with pytest.raises(PermissionDenied, match="Nur Mitglieder"):
-            session.cast_vote(vorlage_id, person="stranger", choice=VoteChoice.YES, now=NOW)
+            session.cast_vote(vorlage_id, **who("stranger"), choice=VoteChoice.YES, now=NOW)
         assert session.items[0].votes == []
 
     def test_member_without_voting_right_cannot_vote(self) -> None:
         session = make_open_session(present={"member-1", "member-2", "member-3", "advisor-1"})
         with pytest.raises(PermissionDenied, match="ohne Stimmrecht"):
-            session.cast_vote(session.items[0].vorlage.vorlage_id, person="advisor-1",
+            session.cast_vote(session.items[0].vorlage.vorlage_id, **who("advisor-1"),
                               choice=VoteChoice.YES, now=NOW)
 
     def test_deputy_votes_only_for_an_absent_member(self) -> None:
         session = make_open_session(present={"member-1", "member-2", "deputy-2", "deputy-3"})
         vorlage_id = session.items[0].vorlage.vorlage_id
         with pytest.raises(PermissionDenied, match="selbst anwesend"):
-            session.cast_vote(vorlage_id, person="deputy-2", choice=VoteChoice.NO, now=NOW)
-        vote = session.cast_vote(vorlage_id, person="deputy-3", choice=VoteChoice.NO, now=NOW)
+            session.cast_vote(vorlage_id, **who("deputy-2"), choice=VoteChoice.NO, now=NOW)
+        vote = session.cast_vote(vorlage_id, **who("deputy-3"), choice=VoteChoice.NO, now=NOW)
         assert (vote.member_id, vote.cast_by) == ("m3", "deputy-3")
 
     def test_absent_member_cannot_vote_and_a_seat_votes_once(self) -> None:
         session = make_open_session()
         vorlage_id = session.items[0].vorlage.vorlage_id
         with pytest.raises(FailedPrecondition, match="nicht als anwesend"):
-            session.cast_vote(vorlage_id, person="member-4", choice=VoteChoice.YES, now=NOW)
-        session.cast_vote(vorlage_id, person="member-1", choice=VoteChoice.YES, now=NOW)
+            session.cast_vote(vorlage_id, **who("member-4"), choice=VoteChoice.YES, now=NOW)
+        session.cast_vote(vorlage_id, **who("member-1"), choice=VoteChoice.YES, now=NOW)
         with pytest.raises(FailedPrecondition, match="bereits abgestimmt"):
-            session.cast_vote(vorlage_id, person="member-1", choice=VoteChoice.NO, now=NOW)
+            session.cast_vote(vorlage_id, **who("member-1"), choice=VoteChoice.NO, now=NOW)
 
     def test_vote_in_a_closed_session_changes_nothing(self) -> None:
         session = make_open_session()
@@ -120,7 +156,7 @@ class TestVoting:
         session.close(NOW)
         before = copy.deepcopy(session)
         with pytest.raises(FailedPrecondition, match="Sitzung ist geschlossen"):
-            session.cast_vote(vorlage_id, person="member-1", choice=VoteChoice.YES, now=NOW)
+            session.cast_vote(vorlage_id, **who("member-1"), choice=VoteChoice.YES, now=NOW)
         assert session == before
 
     def test_vote_before_the_session_is_opened_is_refused(self) -> None:
@@ -128,12 +164,12 @@ class TestVoting:
         session = Sitzung.schedule(gremium, starts_at=NOW + timedelta(days=1), place="Kreishaus", now=NOW)
         session.add_to_agenda(make_vorlage())
         with pytest.raises(FailedPrecondition, match="noch nicht eröffnet"):
-            session.cast_vote(session.items[0].vorlage.vorlage_id, person="member-1",
+            session.cast_vote(session.items[0].vorlage.vorlage_id, **who("member-1"),
                               choice=VoteChoice.YES, now=NOW)
 
     def test_vote_on_a_vorlage_not_on_the_agenda_is_not_found(self) -> None:
         with pytest.raises(NotFound, match="nicht auf der Tagesordnung"):
-            make_open_session().cast_vote("other", person="member-1", choice=VoteChoice.YES, now=NOW)
+            make_open_session().cast_vote("other", **who("member-1"), choice=VoteChoice.YES, now=NOW)
 
 
 class TestResults:
@@ -171,7 +207,7 @@ class TestResults:
         first, second = (i.vorlage.vorlage_id for i in session.items)
         beschluss = session.conclude(first, mode=DecisionMode.CONSENSUS, now=NOW)
         assert beschluss is not None and beschluss.mode is DecisionMode.CONSENSUS
-        session.cast_vote(second, person="member-1", choice=VoteChoice.NO, now=NOW)
+        session.cast_vote(second, **who("member-1"), choice=VoteChoice.NO, now=NOW)
         with pytest.raises(FailedPrecondition, match="Kein Konsens"):
             session.conclude(second, mode=DecisionMode.CONSENSUS, now=NOW)
 

@@ -53,7 +53,9 @@ class TestProjektgruppe:
         group = make_projektgruppe(mandate=mandate)
         assert (group.mandate_beschluss_id, group.coordination_org) == (mandate.beschluss_id,
                                                                         mandate.coordination_org)
-        assert group.is_member("cm-hilden")
+        assert group.is_member("cm-hilden", "stadt-hilden")
+        # The same username at another organisation is another person (issue 12, item 7).
+        assert not group.is_member("cm-hilden", "caritas-mettmann")
 
     def test_discarded_or_zielgruppen_beschluss_is_no_mandate(self) -> None:
         with pytest.raises(FailedPrecondition, match="verworfen"):
@@ -65,9 +67,9 @@ class TestProjektgruppe:
         group = make_projektgruppe()
         with pytest.raises(InvalidArgument):
             group.add_member(ProjektgruppenMember("cm-hilden", "Case Managerin", "stadt-hilden"))
-        group.remove_member("cm-hilden")
+        group.remove_member("cm-hilden", "stadt-hilden")
         with pytest.raises(NotFound):
-            group.remove_member("cm-hilden")
+            group.remove_member("cm-hilden", "stadt-hilden")
 
     def test_vorlage_links_back_to_the_evidence_counts(self) -> None:
         group = make_projektgruppe()

@@ -71,6 +71,21 @@ def test_a_closed_conference_gives_its_decided_items_in_agenda_order_in_local_ti
     assert context["next_date"] == "11.06.2026" and context["signature"]["name"] == "koord.kreis"
 
 
+def test_a_protokoll_prints_a_brief_only_where_the_consent_covers_every_participating_organisation(
+) -> None:
+    abh = ConferenceParticipant("lotsin.abh", "Lotsin ABH", "immigration_liaison", "abh-kreis-mettmann")
+    stadt_case = replace(item(1, "KIM-2026-7F3K9Q", CaseDecision("rejection", "koord.kreis", reason="x")),
+                         owner_org="stadt-hilden", covered_orgs=("kreis-mettmann",))
+    covered = replace(stadt_case, position=2, pseudonym="KIM-2026-2M8XRT",
+                      covered_orgs=("abh-kreis-mettmann", "kreis-mettmann"))
+    record = replace(CONFERENCE, participants=(*CONFERENCE.participants, abh), items=(stadt_case, covered))
+    context = FALLKONFERENZ.prepare(fallkonferenz_input(record, ConferenceOptions("koord.kreis"))).context
+    first, second = context["items"]
+    assert "Aufenthalt/Identität" not in " ".join(first["brief"])
+    assert "Einwilligung umfasst nicht jede teilnehmende Organisation" in " ".join(first["brief"])
+    assert "Aufenthalt/Identität, Ausbildung" in " ".join(second["brief"])
+
+
 @pytest.mark.parametrize("status", ["planned", "prepared", "running"])
 def test_a_conference_that_is_not_closed_has_no_protokoll(status: str) -> None:
     with pytest.raises(FailedPrecondition, match="noch nicht abgeschlossen"):
