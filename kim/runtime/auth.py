@@ -61,6 +61,16 @@ class Principal:
         return role in self.roles
 
 
+class TokenRefused(Unauthenticated):
+    """A token whose signature, issuer and audience are good, refused for what it says (expired,
+    not yet valid, an organisation not enabled): unlike a missing or forged token it names
+    somebody, `principal`, so the door audits the refusal instead of only counting it."""
+
+    def __init__(self, message: str, principal: Principal) -> None:
+        super().__init__(message)
+        self.principal = principal
+
+
 #: Upper bound of the clock skew a validator tolerates (seconds).
 MAX_LEEWAY_SECONDS = 120
 
@@ -255,9 +265,12 @@ class TokenValidator:
                 self._keys.key(kid)
             else:
                 kid, claims = self._verify(token)
-            self._check_times(claims)
             principal = principal_from_claims(claims)
-            self._check_organization(principal)
+            try:
+                self._check_times(claims)
+                self._check_organization(principal)
+            except Unauthenticated as exc:
+                raise TokenRefused(exc.message, principal) from None
         except Unauthenticated:
             if known is not None:
                 with self._verified_lock:

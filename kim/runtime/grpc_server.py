@@ -26,7 +26,7 @@ from mongoengine import NotUniqueError
 
 from kim import errors
 from kim.runtime.audit import AuditEvent, AuditSink, RefusalCounter, anonymous_refusals
-from kim.runtime.auth import Principal, TokenValidator, current_principal
+from kim.runtime.auth import Principal, TokenRefused, TokenValidator, current_principal
 from kim.runtime.pki import NodeCredentials, fingerprint
 
 log = logging.getLogger(__name__)
@@ -218,11 +218,13 @@ AuthListener = Callable[[str, Principal | None, errors.KimError | None], None]
 class AuthInterceptor(grpc.ServerInterceptor):
     """Validates the bearer token of every non-public call and makes its Principal available
     as `current_principal` to the servicer. `on_decision(method, principal, error)` lets the
-    audit trail record the decisions about somebody: each accepted principal, and each refused
-    token of a peer node (its certificate names it). A refused call from nobody (no client
-    certificate, no valid token) goes only to `refusals`: counted per reason and logged at a
-    bounded rate. Anyone can make such calls for free, so chaining each into the hash-chained
-    case audit trail under the process's lock let an anonymous client flood it (issue 12)."""
+    audit trail record the decisions about somebody: each accepted principal, each token that
+    names somebody but is refused (expired, organisation not enabled: `TokenRefused`), and each
+    refused token of a peer node (its certificate names it). A refused call from nobody (no
+    client certificate; no, an unreadable or a forged token) goes only to `refusals`: counted per
+    reason and logged at a bounded rate. Anyone can make such calls for free, so chaining each
+    into the hash-chained case audit trail under the process's lock let an anonymous client
+    flood it (issue 12)."""
 
     def __init__(self, validator: TokenValidator, on_decision: AuthListener | None = None,
                  refusals: RefusalCounter = anonymous_refusals) -> None:
@@ -242,10 +244,11 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 try:
                     principal = self._validator.validate(_bearer(metadata))
                 except errors.Unauthenticated as exc:
-                    if current_peer.get() is None:
+                    named = exc.principal if isinstance(exc, TokenRefused) else None
+                    if named is None and current_peer.get() is None:
                         self._refusals.count(method, exc.message)
                     elif self._on_decision:
-                        self._on_decision(method, None, exc)
+                        self._on_decision(method, named, exc)
                     raise
                 if self._on_decision:
                     self._on_decision(method, principal, None)
@@ -350,11 +353,16 @@ class PeerInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, methods: FederationMethods, check: PeerCheck,
                  audit: AuditSink | None = None,
-                 refusals: RefusalCounter = anonymous_refusals) -> None:
+                 refusals: RefusalCounter = anonymous_refusals,
+                 validator: TokenValidator | None = None) -> None:
+        """`validator`: tells, for a peer method called on the plain port, whether the token
+        names somebody (the refusal is audited with that principal) or nobody (only counted).
+        Without one every such refusal is audited."""
         self._methods = dict(methods)
         self._check = check
         self._audit = audit
         self._refusals = refusals
+        self._validator = validator
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -371,8 +379,12 @@ class PeerInterceptor(grpc.ServerInterceptor):
                 peer = peer_of(context)
                 if peer is None:
                     if declared and roles is not None:
-                        self._refuse_anonymous(method, errors.Unauthenticated(
-                            "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."))
+                        error = errors.Unauthenticated(
+                            "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS).")
+                        caller = self._caller(metadata)
+                        if caller is None:
+                            self._refuse_anonymous(method, error)
+                        self._refuse(method, None, error, caller)
                     return behaviour(request, context, *extra)
                 if public:
                     return behaviour(request, context, *extra)
@@ -408,15 +420,28 @@ class PeerInterceptor(grpc.ServerInterceptor):
                 f"{method} dürfen nur Knoten mit der Rolle {allowed} aufrufen."))
         return peer
 
+    def _caller(self, metadata: Mapping[str, Any]) -> Principal | None:
+        """Who the call's token names, as far as it names anybody."""
+        if self._validator is None:
+            return Principal(subject="", username="", organization=None)
+        try:
+            return self._validator.validate(_bearer(dict(metadata)))
+        except TokenRefused as exc:
+            return exc.principal
+        except errors.Unauthenticated:
+            return None
+
     def _refuse_anonymous(self, method: str, error: errors.KimError) -> NoReturn:
         """A call without a client certificate on the plain port: nobody is known, so it is
         counted and logged (rate-limited) rather than audited one by one (issue 12)."""
         self._refusals.count(method, error.message)
         raise error
 
-    def _refuse(self, method: str, peer: Peer | None, error: errors.KimError) -> NoReturn:
+    def _refuse(self, method: str, peer: Peer | None, error: errors.KimError,
+                principal: Principal | None = None) -> NoReturn:
         if self._audit is not None:
-            self._audit.record(_federation_event("denied", method, peer, error.message))
+            named = principal if principal is not None and principal.subject else None
+            self._audit.record(_federation_event("denied", method, peer, error.message, named))
         raise error
 
 
@@ -498,7 +523,8 @@ def build_server(
     interceptors: list[grpc.ServerInterceptor] = [StreamLimitInterceptor(max_streams),
                                                   ErrorInterceptor()]
     if federation is not None:
-        interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit))
+        interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit,
+                                            validator=validator))
     if validator is not None:
         interceptors.append(AuthInterceptor(validator, on_auth_decision))
     if federation is not None:
