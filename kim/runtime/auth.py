@@ -106,7 +106,8 @@ class _KeyCache:
     A refresh is due when the keys are older than `max_age`, or when a token names a key id
     not known (at most every `cooldown` seconds: key rotation). While the login service is
     unreachable, refreshes back off exponentially (`cooldown`, doubled per failure, at most
-    MAX_JWKS_BACKOFF_SECONDS), so an outage costs one fetch per back-off, not one per call.
+    MAX_JWKS_BACKOFF_SECONDS; with no key known yet, every `cooldown`), so an outage costs one
+    fetch per back-off, not one per call.
     Only one refresh runs at a time, and never under the lock: the caller that starts it waits
     for it (bounded by the fetch's timeout); every other caller goes on with the known keys at
     once, and only one that needs a key not known yet waits for the running refresh."""
@@ -173,9 +174,11 @@ class _KeyCache:
                     self._retry_at = now + self._cooldown
                 else:
                     self._failures += 1
-                    backoff = min(self._max_backoff,
-                                  max(self._cooldown, 1.0) * 2 ** min(self._failures - 1, 32))
-                    self._retry_at = now + backoff
+                    base = max(self._cooldown, 1.0)
+                    # Without any key every call fails anyway: try again every `cooldown`, so a
+                    # process that started before Keycloak serves soon after Keycloak is up.
+                    ceiling = self._max_backoff if self._keys else base
+                    self._retry_at = now + min(ceiling, base * 2 ** min(self._failures - 1, 32))
                 self._running = None
             done.set()
         if failure is not None:

@@ -370,3 +370,18 @@ def test_a_flood_of_unknown_key_ids_during_an_outage_fails_fast_without_fetching
         with pytest.raises(Unauthenticated, match="nicht erreichbar"):
             validator.validate(sign(keys, "forged", sub=f"u{i}", iat=NOW + 61, exp=NOW + 400))
     assert source.fetches == 2
+
+
+def test_without_any_key_the_refresh_is_tried_every_cooldown_not_backed_off(keys: Keys) -> None:
+    source, clock = FakeJwks(keys), Clock()
+    source.down = True
+    validator = fake_validator(source, clock)
+    token = sign(keys, exp=NOW + 10_000)
+    for second in range(0, 600):
+        clock.now = NOW + second
+        with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+            validator.validate(token)
+    assert source.fetches == 60  # one per 10 s, however many calls
+    source.down = False
+    clock.now = NOW + 600
+    assert validator.validate(token).subject == "u1"
