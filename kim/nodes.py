@@ -143,11 +143,11 @@ def _membership(spec: NodeSpec, base: Settings) -> dict[str, str]:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Readable by the operator's account only, also when the file existed with wider rights."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path, 0o600)
+    """Readable by the operator's account only, from the first byte, also when the file
+    existed with wider rights (a new 0600 file renamed over it: kim.runtime.pki.write_private)."""
+    from kim.runtime.pki import write_private
+
+    write_private(path, text.encode("utf-8"))
 
 
 #: Exchanges a node federates from its peers by default: the events of every service and of

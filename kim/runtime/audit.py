@@ -4,12 +4,17 @@ Every api process records who was refused at the door (authentication) and who w
 or refused an action (authorisation). The runtime only defines the event and the interface;
 the case service writes events to its hash-chained audit log, tests collect them in memory,
 and a process without a store logs them (logger `kim.audit`) so none is lost silently.
+
+Calls refused from nobody (no valid token, no client certificate) are not audit events: anyone
+can make them at no cost, so they are counted per reason (`anonymous_refusals`, readable in
+the process, e.g. by a metrics endpoint) and logged at a bounded rate instead.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +50,52 @@ class AuditEvent:
         return data
 
 
+class RefusalCounter:
+    """Counts calls refused at the door without a verified identity, per reason, and logs them
+    at most once per `log_interval` seconds per reason (with how many came since the last
+    line), so a flood costs neither the audit trail nor the log. Reasons beyond
+    `max_reasons` distinct ones are counted together under OTHER_REASONS."""
+
+    OTHER_REASONS = "(weitere Gründe)"
+
+    def __init__(self, log_interval: float = 60.0, max_reasons: int = 64,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._log_interval = log_interval
+        self._max_reasons = max_reasons
+        self._clock = clock
+        self._counts: dict[str, int] = {}
+        self._unlogged: dict[str, int] = {}
+        self._logged_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def count(self, method: str, reason: str) -> None:
+        now = self._clock()
+        with self._lock:
+            if reason not in self._counts and len(self._counts) >= self._max_reasons:
+                reason = self.OTHER_REASONS
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+            self._unlogged[reason] = self._unlogged.get(reason, 0) + 1
+            last = self._logged_at.get(reason)
+            if last is not None and now - last < self._log_interval:
+                return
+            self._logged_at[reason] = now
+            calls = self._unlogged.pop(reason)
+        audit_log.warning("door refused %d anonymous call(s) (last %s): %s", calls, method, reason)
+
+    def counts(self) -> dict[str, int]:
+        """Refused calls per reason since the process started."""
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+#: The process's counter of anonymous refusals (every server of the process counts here).
+anonymous_refusals = RefusalCounter()
+
+
 class AuditSink(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
@@ -70,7 +121,9 @@ class MemoryAuditSink:
 
 
 def auth_listener(sink: AuditSink) -> Callable[[str, Principal | None, KimError | None], None]:
-    """The `on_auth_decision` of `build_server`: records every call refused at the door."""
+    """The `on_auth_decision` of `build_server`: records the door's decisions about somebody
+    (accepted principals, refused tokens of peer nodes); refusals of nobody are only counted
+    (`anonymous_refusals`)."""
 
     def listen(method: str, principal: Principal | None, error: KimError | None) -> None:
         sink.record(AuditEvent.now(

@@ -5,7 +5,9 @@ Keys come from the realm's JWKS and are kept in memory: refreshed when they age 
 once (at most every `refresh_cooldown` seconds) when a token names an unknown key id (key
 rotation). A failed refresh keeps the keys already known, so while Keycloak is down tokens
 already issued keep validating until they expire; only tokens signed with a key never seen
-fail, with a message saying the login service is unreachable. Only RS256/ES256/PS256 are
+fail, with a message saying the login service is unreachable. During an outage refreshes
+back off exponentially (at most every `MAX_JWKS_BACKOFF_SECONDS`), and no call waits for a
+refresh another call runs unless it needs a key not known yet. Only RS256/ES256/PS256 are
 accepted, so a token with `alg=none` or an HMAC algorithm is refused before any key is used.
 Expiry, not-before and issued-at are checked against this process's clock with a bounded
 leeway (at most `MAX_LEEWAY_SECONDS`), so a node with a wrong clock cannot stretch validity.
@@ -59,6 +61,16 @@ class Principal:
         return role in self.roles
 
 
+class TokenRefused(Unauthenticated):
+    """A token whose signature, issuer and audience are good, refused for what it says (expired,
+    not yet valid, an organisation not enabled): unlike a missing or forged token it names
+    somebody, `principal`, so the door audits the refusal instead of only counting it."""
+
+    def __init__(self, message: str, principal: Principal) -> None:
+        super().__init__(message)
+        self.principal = principal
+
+
 #: Upper bound of the clock skew a validator tolerates (seconds).
 MAX_LEEWAY_SECONDS = 120
 
@@ -81,52 +93,108 @@ ROLE_LABELS: dict[str, str] = {
 EnabledOrganizations = Callable[[], Collection[str]]
 
 
-class _KeyCache:
-    """The realm's signing keys by key id, kept across failed refreshes."""
+#: Longest wait between two JWKS fetches while the login service is unreachable (seconds).
+MAX_JWKS_BACKOFF_SECONDS = 300.0
 
-    def __init__(self, url: str, max_age: float, timeout: float, cooldown: float,
-                 clock: Callable[[], float]) -> None:
-        self._client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=int(timeout))
+#: Where the realm's JWKS comes from: returns the JWKS document, raises when unreachable.
+JwksSource = Callable[[], dict[str, Any]]
+
+
+class _KeyCache:
+    """The realm's signing keys by key id, kept across failed refreshes.
+
+    A refresh is due when the keys are older than `max_age`, or when a token names a key id
+    not known (at most every `cooldown` seconds: key rotation). While the login service is
+    unreachable, refreshes back off exponentially (`cooldown`, doubled per failure, at most
+    MAX_JWKS_BACKOFF_SECONDS; with no key known yet, every `cooldown`), so an outage costs one
+    fetch per back-off, not one per call.
+    Only one refresh runs at a time, and never under the lock: the caller that starts it waits
+    for it (bounded by the fetch's timeout); every other caller goes on with the known keys at
+    once, and only one that needs a key not known yet waits for the running refresh."""
+
+    def __init__(self, fetch: JwksSource, max_age: float, timeout: float, cooldown: float,
+                 clock: Callable[[], float],
+                 max_backoff: float = MAX_JWKS_BACKOFF_SECONDS) -> None:
+        self._fetch = fetch
         self._max_age = max_age
+        self._timeout = timeout
         self._cooldown = cooldown
+        self._max_backoff = max_backoff
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -math.inf
-        self._attempted_at = -math.inf
+        self._failures = 0  # consecutive failed refreshes
+        self._retry_at = -math.inf  # no refresh before (cooldown after success, back-off after failure)
+        self._running: threading.Event | None = None  # set when the running refresh ends
         self._lock = threading.Lock()
+        #: Fetches tried since the start (for tests and a future metrics endpoint).
+        self.fetches = 0
 
     def key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
             now = self._clock()
-            stale = now - self._fetched_at > self._max_age
-            unknown = kid not in self._keys and now - self._attempted_at >= self._cooldown
-            if stale or unknown:
-                self._refresh(now, must_succeed=not self._keys)
-            try:
-                return self._keys[kid]
-            except KeyError:
-                if self._fetched_at < self._attempted_at:
-                    raise Unauthenticated(
-                        "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen."
-                    ) from None
+            known = self._keys.get(kid)
+            wanted = known is None or now - self._fetched_at > self._max_age
+            running, starts = self._running, False
+            if wanted and running is None and now >= self._retry_at:
+                running = self._running = threading.Event()
+                starts = True
+        if starts:
+            assert running is not None
+            self._refresh(running)
+        elif known is None and running is not None:
+            running.wait(self._timeout + 1.0)
+        with self._lock:
+            found = self._keys.get(kid)
+            if found is not None:
+                return found
+            if self._failures:
                 raise Unauthenticated(
-                    "Das Zugangstoken ist mit einem unbekannten Schlüssel signiert.") from None
+                    "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen.")
+            raise Unauthenticated("Das Zugangstoken ist mit einem unbekannten Schlüssel signiert.")
 
-    def _refresh(self, now: float, *, must_succeed: bool) -> None:
-        self._attempted_at = now
+    def _refresh(self, done: threading.Event) -> None:
+        keys: list[jwt.PyJWK] | None = None
         try:
-            data = self._client.fetch_data()
-            keys = jwt.PyJWKSet.from_dict(data).keys
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWTError) as exc:
-            if must_succeed:
-                raise Unauthenticated(
-                    "Der Anmeldedienst ist nicht erreichbar; bitte später erneut versuchen."
-                ) from exc
-            log.warning("JWKS refresh failed, keeping %d known keys: %s", len(self._keys), exc)
-            return
-        # Keys that disappeared from the JWKS were retired on purpose: drop them.
-        self._keys = {k.key_id: k for k in keys if k.key_id and k.public_key_use in (None, "sig")}
-        self._fetched_at = now
+            self.fetches += 1
+            keys = jwt.PyJWKSet.from_dict(self._fetch()).keys
+        except Exception as exc:  # any failure of the login service: keep the known keys
+            failure: Exception | None = exc
+        else:
+            failure = None
+        finally:
+            with self._lock:
+                now = self._clock()
+                if keys is not None:
+                    # Keys that disappeared from the JWKS were retired on purpose: drop them.
+                    self._keys = {k.key_id: k for k in keys
+                                  if k.key_id and k.public_key_use in (None, "sig")}
+                    self._fetched_at = now
+                    self._failures = 0
+                    self._retry_at = now + self._cooldown
+                else:
+                    self._failures += 1
+                    base = max(self._cooldown, 1.0)
+                    # Without any key every call fails anyway: try again every `cooldown`, so a
+                    # process that started before Keycloak serves soon after Keycloak is up.
+                    ceiling = self._max_backoff if self._keys else base
+                    self._retry_at = now + min(ceiling, base * 2 ** min(self._failures - 1, 32))
+                self._running = None
+            done.set()
+        if failure is not None:
+            log.warning("JWKS refresh failed (%d in a row), keeping %d known keys, next try in "
+                        "%.0f s: %s", self._failures, len(self._keys),
+                        max(0.0, self._retry_at - self._clock()), failure)
+
+
+def _http_jwks(url: str, timeout: float) -> JwksSource:
+    client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=max(1, int(timeout)))
+
+    def fetch() -> dict[str, Any]:
+        data: dict[str, Any] = client.fetch_data()
+        return data
+
+    return fetch
 
 
 class TokenValidator:
@@ -143,10 +211,12 @@ class TokenValidator:
         organizations: EnabledOrganizations | None = None,
         require_organization: bool = False,
         clock: Callable[[], float] = time.time,
+        jwks_source: JwksSource | None = None,
     ) -> None:
         """`organizations`: where given, every principal must act for one of them.
         `require_organization`: refuse principals without any organisation (set it wherever
-        the realm is a federation realm; the bare development realm has none)."""
+        the realm is a federation realm; the bare development realm has none).
+        `jwks_source`: where the keys come from instead of `jwks_url` (tests)."""
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.leeway = leeway_seconds
@@ -154,12 +224,18 @@ class TokenValidator:
         self.require_organization = require_organization or organizations is not None
         self._clock = clock
         self._keys = _KeyCache(
-            jwks_url or f"{self.issuer}/protocol/openid-connect/certs",
+            jwks_source or _http_jwks(jwks_url or f"{self.issuer}/protocol/openid-connect/certs",
+                                      timeout_seconds),
             jwks_cache_seconds, timeout_seconds, refresh_cooldown_seconds, clock,
         )
         # SHA-256 of a token -> (its key id, its claims), for tokens that passed every check.
         self._verified: OrderedDict[bytes, tuple[str, dict[str, Any]]] = OrderedDict()
         self._verified_lock = threading.Lock()
+
+    @property
+    def jwks_fetches(self) -> int:
+        """JWKS fetches tried since the start (readable in-process, e.g. for metrics)."""
+        return self._keys.fetches
 
     @property
     def leeway(self) -> int:
@@ -192,9 +268,12 @@ class TokenValidator:
                 self._keys.key(kid)
             else:
                 kid, claims = self._verify(token)
-            self._check_times(claims)
             principal = principal_from_claims(claims)
-            self._check_organization(principal)
+            try:
+                self._check_times(claims)
+                self._check_organization(principal)
+            except Unauthenticated as exc:
+                raise TokenRefused(exc.message, principal) from None
         except Unauthenticated:
             if known is not None:
                 with self._verified_lock:

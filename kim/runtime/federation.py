@@ -11,11 +11,24 @@ this node's audit sink, so the calling side keeps its own record.
 The directory is read with the identity service's generated stubs only (no service import):
 on the node that keeps the directory (`KIM_DIRECTORY_TARGET` empty) from its own api port,
 elsewhere from the directory node's mutual-TLS port. Plain threads (api processes).
+
+Calls are pinned to the directory: before a channel to a node is used (and again once per
+`nodes_cache_seconds`), the certificate its mutual-TLS port presents must be one whose
+fingerprint the directory lists for that node. Any certificate of the federation's CA passes
+the TLS handshake, so without the pin a node whose address was taken over (DNS, a stale
+endpoint) by another member could answer in its place. The check is a TLS handshake of its
+own ahead of the gRPC connection; a node that swaps its certificate between the two is caught
+at the next check.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import socket
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -49,12 +62,47 @@ class FederationNode:
     role: str  # "district" | "municipality" | "welfare_org" | "immigration_office"
     federation_endpoint: str  # host:port of its mutual-TLS port
     organization_name: str = ""  # "Stadt Hilden", as the federation file names it
+    #: SHA-256 of the certificates the directory lists for the node (two during a rotation);
+    #: its mutual-TLS port must present one of them.
+    certificate_fingerprints: tuple[str, ...] = ()
 
 
 #: Reads the active nodes of the directory (raises kim.errors on failure).
 DirectoryReader = Callable[[], list[FederationNode]]
 #: This node's service-account token (kim.runtime.service_account.ServiceAccount.token).
 TokenSource = Callable[[], str]
+#: The fingerprint of the certificate that the mutual-TLS port at `endpoint` presents
+#: (raises OSError when it cannot be reached, ssl.SSLError when the handshake fails).
+PresentedCertificate = Callable[[str], str]
+
+
+def tls_presented_fingerprint(credentials: NodeCredentials,
+                              timeout: float = 5.0) -> PresentedCertificate:
+    """A TLS handshake with the peer's mutual-TLS port as this node (its client certificate,
+    the federation's CA as the only trust anchor): the SHA-256 of the server's certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False  # the pin below names the one certificate, stricter than a name
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=credentials.ca_certificate.decode("ascii"))
+    with tempfile.TemporaryDirectory(prefix="kim-peer-") as folder:
+        # `load_cert_chain` reads files only; they live for this call, readable by us alone.
+        key, certificate = os.path.join(folder, "node.key"), os.path.join(folder, "node.crt")
+        for path, data in ((key, credentials.key), (certificate, credentials.certificate)):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(data)
+        context.load_cert_chain(certificate, key)
+
+    def presented(endpoint: str) -> str:
+        host, _, port = endpoint.rpartition(":")
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as raw, \
+                context.wrap_socket(raw) as tls:
+            der = tls.getpeercert(binary_form=True)
+        if not der:
+            raise ssl.SSLError("the peer presented no certificate")
+        return hashlib.sha256(der).hexdigest()
+
+    return presented
 
 
 class FederationClient:
@@ -64,7 +112,10 @@ class FederationClient:
                  token: TokenSource, directory: DirectoryReader, audit: AuditSink | None = None,
                  nodes_cache_seconds: float = 30.0,
                  clock: Callable[[], float] = time.monotonic,
-                 closers: tuple[Callable[[], None], ...] = ()) -> None:
+                 closers: tuple[Callable[[], None], ...] = (),
+                 presented: PresentedCertificate | None = None) -> None:
+        """`presented`: how the certificate a peer presents is read (default: a TLS handshake
+        with this node's credentials); calls are refused unless the directory lists it."""
         self.node_id = node_id
         self.organization = organization
         self._credentials = credentials
@@ -77,6 +128,9 @@ class FederationClient:
         self._lock = threading.Lock()
         self._nodes: tuple[float, list[FederationNode]] | None = None
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
+        self._presented = presented or tls_presented_fingerprint(credentials)
+        #: (node id, endpoint, listed fingerprints) -> when the presented certificate matched.
+        self._pinned: dict[tuple[str, str, tuple[str, ...]], float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, audit: AuditSink | None = None,
@@ -129,6 +183,7 @@ class FederationClient:
         """Call `method_path` ("/kim.case.v1.CaseFederation/GetCaseBriefs") of the node
         `node_id` on behalf of `acting_user`; returns the answer as `response_type`."""
         target = self.node(node_id)
+        self._check_pin(target, method_path, acting_user)
         channel = self._channel(target)
         method = channel.unary_unary(
             method_path,
@@ -143,6 +198,47 @@ class FederationClient:
         except grpc.RpcError as error:
             raise self._refused(target, method_path, acting_user, error) from error
         return response
+
+    def _check_pin(self, node: FederationNode, method_path: str, acting_user: str) -> None:
+        """The node's port presents a certificate the directory lists for it, checked at most
+        every `nodes_cache_seconds`; else the call is refused (and audited) before it is made."""
+        key = (node.node_id, node.federation_endpoint, node.certificate_fingerprints)
+        now = self._clock()
+        with self._lock:
+            checked = self._pinned.get(key)
+        if checked is not None and now - checked < self._cache_seconds:
+            return
+        reason = ""
+        if not node.certificate_fingerprints:
+            reason = (f"Das Knotenverzeichnis nennt für den Knoten {node.node_id} kein Zertifikat; "
+                      "ohne Abgleich wird er nicht aufgerufen.")
+        else:
+            try:
+                presented = self._presented(node.federation_endpoint)
+            except ssl.SSLError as exc:
+                reason = (f"Der Knoten {node.node_id} weist sich nicht mit einem Zertifikat des "
+                          f"Verbunds aus ({exc.__class__.__name__}).")
+            except (OSError, ValueError) as exc:
+                self._forget_nodes()
+                raise errors.Unavailable(
+                    f"Der Knoten {node.node_id} ist nicht erreichbar; bitte später erneut "
+                    "versuchen.") from exc
+            else:
+                if presented not in node.certificate_fingerprints:
+                    reason = (f"Der Knoten {node.node_id} legt ein Zertifikat vor "
+                              f"({presented[:16]}…), das das Knotenverzeichnis nicht für ihn "
+                              "nennt; der Aufruf unterbleibt.")
+        if reason:
+            with self._lock:
+                self._pinned.pop(key, None)
+                channel = self._channels.pop((node.node_id, node.federation_endpoint), None)
+            if channel is not None:
+                channel.close()
+            self._forget_nodes()  # a rotation may have changed the directory meanwhile
+            self._record(node, method_path, acting_user, reason)
+            raise errors.PermissionDenied(reason)
+        with self._lock:
+            self._pinned[key] = now
 
     def _channel(self, node: FederationNode) -> grpc.Channel:
         key = (node.node_id, node.federation_endpoint)
@@ -278,7 +374,8 @@ class GrpcDirectoryReader:
         }
         return [
             FederationNode(n.node_id, n.organization, roles.get(n.role, ""),
-                           n.federation_endpoint, n.organization_name)
+                           n.federation_endpoint, n.organization_name,
+                           tuple(f.lower() for f in n.certificate_fingerprints))
             for n in answer.nodes
             if n.status == identity_pb2.NODE_STATUS_ACTIVE
         ]

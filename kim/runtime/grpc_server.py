@@ -25,8 +25,8 @@ from grpc_status import rpc_status
 from mongoengine import NotUniqueError
 
 from kim import errors
-from kim.runtime.audit import AuditEvent, AuditSink
-from kim.runtime.auth import Principal, TokenValidator, current_principal
+from kim.runtime.audit import AuditEvent, AuditSink, RefusalCounter, anonymous_refusals
+from kim.runtime.auth import Principal, TokenRefused, TokenValidator, current_principal
 from kim.runtime.pki import NodeCredentials, fingerprint
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,23 @@ def status_for(error: Exception) -> status_pb2.Status:
 
 
 def _wrap(handler: grpc.RpcMethodHandler, wrap: Callable[[Any], Any]) -> grpc.RpcMethodHandler:
+    """`handler` with its behaviour passed through `wrap`. A non-blocking behaviour (grpcio's
+    `experimental_non_blocking`, as the health servicer's `Watch`: it returns at once and sends
+    later through `send_response_callback`) stays non-blocking: the wrapper carries the flag and
+    the wrappers pass the callback on. Dropping it made each open `Watch` stream hold one of the
+    server's threads until the client went away (issue 12)."""
+
+    def wrap_keeping_flags(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+        wrapped = wrap(behaviour)
+        for flag in ("experimental_non_blocking", "experimental_thread_pool"):
+            if hasattr(behaviour, flag):
+                setattr(wrapped, flag, getattr(behaviour, flag))
+        return wrapped  # type: ignore[no-any-return]
+
+    return _wrap_each(handler, wrap_keeping_flags)
+
+
+def _wrap_each(handler: grpc.RpcMethodHandler, wrap: Callable[[Any], Any]) -> grpc.RpcMethodHandler:
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             wrap(handler.unary_unary), handler.request_deserializer, handler.response_serializer)
@@ -123,9 +140,9 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             return None
 
         def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
-            def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            def guarded(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
                 try:
-                    return behaviour(request, context)
+                    return behaviour(request, context, *extra)
                 except (errors.KimError, NotUniqueError) as exc:
                     context.abort_with_status(rpc_status.to_status(status_for(exc)))
                 except Exception:
@@ -138,17 +155,82 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         return _wrap(handler, wrap)
 
 
+#: Streaming calls an api process keeps open at once (health `Watch` of probes and tools);
+#: more are refused with RESOURCE_EXHAUSTED. Each open stream costs memory and a callback in
+#: the health servicer, so even non-blocking streams are bounded.
+MAX_OPEN_STREAMS = 64
+
+
+class StreamLimitInterceptor(grpc.ServerInterceptor):
+    """Bounds the streaming calls open at once (per server, any method, with or without a
+    token: `Health.Watch` needs none). A stream counts from its start until the call ends,
+    whichever way (the server's termination callback), so a client that opens streams and
+    never reads them cannot hold more than `limit`. Over the limit a new stream is refused
+    with RESOURCE_EXHAUSTED; unary calls are not counted."""
+
+    def __init__(self, limit: int = MAX_OPEN_STREAMS) -> None:
+        if limit < 1:
+            raise ValueError(f"the stream limit must be at least 1, not {limit}")
+        self.limit = limit
+        self._open = 0
+        self._lock = threading.Lock()
+
+    @property
+    def open_streams(self) -> int:
+        with self._lock:
+            return self._open
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or not (handler.request_streaming or handler.response_streaming):
+            return handler
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def bounded(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                with self._lock:
+                    admitted = self._open < self.limit
+                    if admitted:
+                        self._open += 1
+                if not admitted:
+                    anonymous_refusals.count(details.method, "zu viele offene Datenströme")
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                  f"Zu viele gleichzeitig offene Datenströme (höchstens "
+                                  f"{self.limit}); bitte später erneut versuchen.")
+                released = threading.Event()
+
+                def release() -> None:
+                    if not released.is_set():
+                        released.set()
+                        with self._lock:
+                            self._open -= 1
+
+                if not context.add_callback(release):  # the call has already ended
+                    release()
+                return behaviour(request, context, *extra)
+            return bounded
+
+        return _wrap(handler, wrap)
+
+
 AuthListener = Callable[[str, Principal | None, errors.KimError | None], None]
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
     """Validates the bearer token of every non-public call and makes its Principal available
     as `current_principal` to the servicer. `on_decision(method, principal, error)` lets the
-    audit trail record every decision: each rejection, and each accepted principal."""
+    audit trail record the decisions about somebody: each accepted principal, each token that
+    names somebody but is refused (expired, organisation not enabled: `TokenRefused`), and each
+    refused token of a peer node (its certificate names it). A refused call from nobody (no
+    client certificate; no, an unreadable or a forged token) goes only to `refusals`: counted per
+    reason and logged at a bounded rate. Anyone can make such calls for free, so chaining each
+    into the hash-chained case audit trail under the process's lock let an anonymous client
+    flood it (issue 12)."""
 
-    def __init__(self, validator: TokenValidator, on_decision: AuthListener | None = None) -> None:
+    def __init__(self, validator: TokenValidator, on_decision: AuthListener | None = None,
+                 refusals: RefusalCounter = anonymous_refusals) -> None:
         self._validator = validator
         self._on_decision = on_decision
+        self._refusals = refusals
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -158,18 +240,21 @@ class AuthInterceptor(grpc.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
 
         def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
-            def authenticated(request: Any, context: grpc.ServicerContext) -> Any:
+            def authenticated(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
                 try:
                     principal = self._validator.validate(_bearer(metadata))
                 except errors.Unauthenticated as exc:
-                    if self._on_decision:
-                        self._on_decision(method, None, exc)
+                    named = exc.principal if isinstance(exc, TokenRefused) else None
+                    if named is None and current_peer.get() is None:
+                        self._refusals.count(method, exc.message)
+                    elif self._on_decision:
+                        self._on_decision(method, named, exc)
                     raise
                 if self._on_decision:
                     self._on_decision(method, principal, None)
                 token = current_principal.set(principal)
                 try:
-                    return behaviour(request, context)
+                    return behaviour(request, context, *extra)
                 finally:
                     current_principal.reset(token)
             return authenticated
@@ -267,10 +352,17 @@ class PeerInterceptor(grpc.ServerInterceptor):
     `current_peer` is the peer with its directory entry and the acting user."""
 
     def __init__(self, methods: FederationMethods, check: PeerCheck,
-                 audit: AuditSink | None = None) -> None:
+                 audit: AuditSink | None = None,
+                 refusals: RefusalCounter = anonymous_refusals,
+                 validator: TokenValidator | None = None) -> None:
+        """`validator`: tells, for a peer method called on the plain port, whether the token
+        names somebody (the refusal is audited with that principal) or nobody (only counted).
+        Without one every such refusal is audited."""
         self._methods = dict(methods)
         self._check = check
         self._audit = audit
+        self._refusals = refusals
+        self._validator = validator
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
@@ -283,19 +375,23 @@ class PeerInterceptor(grpc.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
 
         def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
-            def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            def guarded(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
                 peer = peer_of(context)
                 if peer is None:
                     if declared and roles is not None:
-                        self._refuse(method, None, errors.Unauthenticated(
-                            "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."))
-                    return behaviour(request, context)
+                        error = errors.Unauthenticated(
+                            "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS).")
+                        caller = self._caller(metadata)
+                        if caller is None:
+                            self._refuse_anonymous(method, error)
+                        self._refuse(method, None, error, caller)
+                    return behaviour(request, context, *extra)
                 if public:
-                    return behaviour(request, context)
+                    return behaviour(request, context, *extra)
                 peer = self._admit(method, peer, metadata, declared, roles)
                 token = current_peer.set(peer)
                 try:
-                    return behaviour(request, context)
+                    return behaviour(request, context, *extra)
                 finally:
                     current_peer.reset(token)
             return guarded
@@ -324,9 +420,28 @@ class PeerInterceptor(grpc.ServerInterceptor):
                 f"{method} dürfen nur Knoten mit der Rolle {allowed} aufrufen."))
         return peer
 
-    def _refuse(self, method: str, peer: Peer | None, error: errors.KimError) -> NoReturn:
+    def _caller(self, metadata: Mapping[str, Any]) -> Principal | None:
+        """Who the call's token names, as far as it names anybody."""
+        if self._validator is None:
+            return Principal(subject="", username="", organization=None)
+        try:
+            return self._validator.validate(_bearer(dict(metadata)))
+        except TokenRefused as exc:
+            return exc.principal
+        except errors.Unauthenticated:
+            return None
+
+    def _refuse_anonymous(self, method: str, error: errors.KimError) -> NoReturn:
+        """A call without a client certificate on the plain port: nobody is known, so it is
+        counted and logged (rate-limited) rather than audited one by one (issue 12)."""
+        self._refusals.count(method, error.message)
+        raise error
+
+    def _refuse(self, method: str, peer: Peer | None, error: errors.KimError,
+                principal: Principal | None = None) -> NoReturn:
         if self._audit is not None:
-            self._audit.record(_federation_event("denied", method, peer, error.message))
+            named = principal if principal is not None and principal.subject else None
+            self._audit.record(_federation_event("denied", method, peer, error.message, named))
         raise error
 
 
@@ -347,10 +462,10 @@ class PeerTokenInterceptor(grpc.ServerInterceptor):
         method = details.method
 
         def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
-            def same_organization(request: Any, context: grpc.ServicerContext) -> Any:
+            def same_organization(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
                 peer = current_peer.get()
                 if peer is None:
-                    return behaviour(request, context)
+                    return behaviour(request, context, *extra)
                 principal = current_principal.get()
                 if (peer.organization and principal is not None
                         and principal.organization != peer.organization):
@@ -364,7 +479,7 @@ class PeerTokenInterceptor(grpc.ServerInterceptor):
                     raise errors.PermissionDenied(reason)
                 if self._audit is not None:
                     self._audit.record(_federation_event("granted", method, peer, "", principal))
-                return behaviour(request, context)
+                return behaviour(request, context, *extra)
             return same_organization
 
         return _wrap(handler, wrap)
@@ -396,15 +511,20 @@ def build_server(
     max_workers: int = 16,
     on_auth_decision: AuthListener | None = None,
     federation: FederationListener | None = None,
+    max_streams: int = MAX_OPEN_STREAMS,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A server with health, error mapping and (where a validator is given) authentication.
     With `federation`, a second port speaks mutual TLS for calls of peer nodes.
+    At most `max_streams` streaming calls are open at once (StreamLimitInterceptor).
     Returns the server, the bound port (for address ':0') and the health servicer."""
-    # Outermost first: error mapping wraps everything, so a refusal becomes its status code;
-    # the certificate is checked before the token, and token and certificate are compared last.
-    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor()]
+    # Outermost first: the stream bound refuses before anything else is done; error mapping
+    # wraps the rest, so a refusal becomes its status code; the certificate is checked before
+    # the token, and token and certificate are compared last.
+    interceptors: list[grpc.ServerInterceptor] = [StreamLimitInterceptor(max_streams),
+                                                  ErrorInterceptor()]
     if federation is not None:
-        interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit))
+        interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit,
+                                            validator=validator))
     if validator is not None:
         interceptors.append(AuthInterceptor(validator, on_auth_decision))
     if federation is not None:
@@ -413,7 +533,13 @@ def build_server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=interceptors,
     )
-    health_servicer = health.HealthServicer()
+    # Non-blocking `Watch` (kept so through the interceptors by `_wrap`): an open stream holds
+    # no server thread; its first answer is sent from a pool of its own, so probes are answered
+    # even while every server thread is busy.
+    health_servicer = health.HealthServicer(
+        experimental_non_blocking=True,
+        experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"),
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for registration in registrations:
         registration.add_to_server(server)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,26 @@ def fingerprint(certificate_pem: bytes) -> str:
     """SHA-256 over the DER form, as `openssl x509 -fingerprint -sha256` shows it (lower case)."""
     der = x509.load_pem_x509_certificate(certificate_pem).public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).hexdigest()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret (private key, client secret) so that it is never readable by others, not
+    even for a moment: a new file created with mode 0600 (O_EXCL, so nobody else's file or link
+    is reused), written and synced, then renamed over `path` in one step. Writing the file
+    first and restricting it afterwards left a window in which it was world-readable, and an
+    existing file with wider rights kept them while the new secret was written into it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o600)  # whatever the umask: exactly owner read/write
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _name(common_name: str) -> x509.Name:
@@ -98,9 +120,7 @@ class DevCertificateAuthority:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        key_file = directory / "ca.key"
-        key_file.write_bytes(_pem_key(self._key))
-        key_file.chmod(0o600)
+        write_private(directory / "ca.key", _pem_key(self._key))
         (directory / "ca.crt").write_bytes(self.ca_pem)
 
     @property
@@ -141,8 +161,6 @@ class DevCertificateAuthority:
 
 def save_node_credentials(credentials: NodeCredentials, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    key_file = directory / "node.key"
-    key_file.write_bytes(credentials.key)
-    key_file.chmod(0o600)
+    write_private(directory / "node.key", credentials.key)
     (directory / "node.crt").write_bytes(credentials.certificate)
     (directory / "ca.crt").write_bytes(credentials.ca_certificate)

@@ -77,7 +77,11 @@ def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetim
     if not message.HasField(name):
         v.add(field, "Zeitpunkt angeben.")
         return None
-    value: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+    try:
+        value: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):  # seconds or nanos outside what a Timestamp may hold
+        v.add(field, "Ungültiger Zeitpunkt (erlaubt: Jahr 1 bis 9999).")
+        return None
     return value
 
 

@@ -13,14 +13,24 @@ size the author gave the picture (`CompiledTemplate.charts`).
 Every template, built-in or uploaded, runs in a Jinja2 `SandboxedEnvironment` with autoescape and
 `StrictUndefined`: a template cannot reach Python internals (`{{ ''.__class__ }}`), text like
 "<GmbH> & Co" is printed literally, and a misspelt variable is an error instead of a silent gap.
+
+Word refuses a file whose XML holds a character XML 1.0 forbids (control characters such as
+U+0001 or U+000B): every rendered part is cleaned of them (`xml_safe`), input that carries them
+is refused with the field named (`control_character_violations`), and so is an uploaded template.
+An uploaded template is a program its author runs on the server: its validation is bounded in
+size (upload, unpacked parts, number of parts and placeholders), in the output of a part, in
+repetition (`*`, `**` on long operands) and in time (`VALIDATION_SECONDS`, checked as it renders),
+each refused with a German error rather than the process's memory or a server thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import operator
 import re
 import threading
+import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -55,13 +65,110 @@ _NS = {
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
 
+#: Characters XML 1.0 forbids (all C0 controls but tab, line feed, carriage return; lone
+#: surrogates; U+FFFE, U+FFFF). Word cannot open a part that contains one.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# Limits of an uploaded template (validation runs on an api thread, for anyone who may upload).
+MAX_TEMPLATE_BYTES = 10 * 1024 * 1024  # the DOCX as uploaded
+MAX_UNPACKED_BYTES = 60 * 1024 * 1024  # all its parts unpacked (a zip bomb stops here)
+MAX_PARTS = 400  # files in the DOCX
+MAX_PLACEHOLDERS = 5000  # {{ … }} and {% … %} over all templated parts
+MAX_PART_OUTPUT = 40 * 1024 * 1024  # characters one rendered part may have
+MAX_REPEAT = 1_000_000  # length of a text or list made by * or **
+VALIDATION_SECONDS = 10.0  # compiling and the trial render of an upload
+
+_PLACEHOLDER = re.compile(r"{{|{%")
+
 # docxtpl's text transformations (patch_xml, resolve_listing, fix_tables) read no instance state;
 # one instance without a file lends them, so templates keep exactly docxtpl's syntax.
 _docxtpl = DocxTemplate(None)
 
 
+class _Deadline(threading.local):
+    """The time by which the render running on this thread must be done (inf: none)."""
+
+    at: float = float("inf")
+
+
+_deadline = _Deadline()
+
+
+def _check_deadline() -> None:
+    if time.monotonic() > _deadline.at:
+        raise _TooExpensive(
+            f"Die Prüfung der Vorlage dauert zu lange (mehr als {VALIDATION_SECONDS:.0f} s); "
+            "bitte Schleifen und Wiederholungen in der Vorlage verringern.")
+
+
+class _TooExpensive(Exception):
+    """A template exceeded a limit while it rendered (German message)."""
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox with limits: `*` and `**` cannot make huge texts, lists or numbers, every
+    call checks the render's deadline, and `range` checks it as it counts."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=True, undefined=StrictUndefined)
+        self.globals["range"] = self._range
+
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        _check_deadline()
+        if operator_name == "**":
+            if isinstance(right, int | float) and abs(right) > 64 and not (
+                    isinstance(left, int | float) and abs(left) <= 1):
+                raise SecurityError("Potenzen mit Exponenten über 64 sind in Vorlagen gesperrt.")
+            return operator.pow(left, right)
+        sized = next((v for v in (left, right) if isinstance(v, str | list | tuple)), None)
+        factor = right if sized is left else left
+        if sized is not None and isinstance(factor, int) and len(sized) * factor > MAX_REPEAT:
+            raise SecurityError(
+                f"Wiederholungen über {MAX_REPEAT} Zeichen oder Einträge sind in Vorlagen gesperrt.")
+        return operator.mul(left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def _range(self, *args: int) -> Iterator[int]:
+        from jinja2.sandbox import safe_range
+
+        for number, value in enumerate(safe_range(*args)):
+            if number % 256 == 0:
+                _check_deadline()
+            yield value
+
+
 def sandbox() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    return _BoundedSandbox()
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids."""
+    return ILLEGAL_XML.sub("", text)
+
+
+def control_character_violations(data: Any, path: str = "") -> list[FieldViolation]:
+    """A German violation for every text in `data` (nested dicts and lists, as parsed from
+    JSON or YAML) that holds a character Word cannot store, named by its path."""
+    found: list[FieldViolation] = []
+    if isinstance(data, str):
+        match = ILLEGAL_XML.search(data)
+        if match:
+            found.append(FieldViolation(
+                path or "(gesamte Eingabe)",
+                f"Enthält ein Steuerzeichen (U+{ord(match.group()):04X}), das Word nicht speichern "
+                "kann; bitte entfernen."))
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            found += control_character_violations(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            found += control_character_violations(value, f"{path}[{index}]")
+    return found
 
 
 @dataclass(frozen=True)
@@ -82,13 +189,23 @@ class _Part:
     renumber_drawings: bool
 
     def render(self, context: Mapping[str, Any]) -> bytes:
-        xml = self.template.render(context)
+        pieces, size = [], 0
+        for piece in self.template.generate(context):
+            size += len(piece)
+            if size > MAX_PART_OUTPUT:
+                raise _TooExpensive(
+                    f"{_label(self.name).capitalize()} wird beim Ausfüllen größer als "
+                    f"{MAX_PART_OUTPUT // (1024 * 1024)} Mio. Zeichen.")
+            pieces.append(piece)
+        xml = "".join(pieces)
         # Undo the line breaks added before each paragraph for error line numbers (see _source).
         xml = xml.replace("\n<w:p>", "<w:p>").replace("\n<w:p ", "<w:p ")
         if "{_" in xml or "_}" in xml:  # docxtpl's escape for literal braces in a template
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if any(char in xml for char in _LISTING_CHARS):  # line breaks and tabs inside values
             xml = _docxtpl.resolve_listing(xml)
+        # What remains of control characters would make a file Word cannot open.
+        xml = xml_safe(xml)
         if self.fix_tables:
             xml = etree.tostring(_docxtpl.fix_tables(xml), encoding="unicode")
         if self.renumber_drawings:
@@ -151,6 +268,7 @@ def compile_template(data: bytes, env: SandboxedEnvironment) -> CompiledTemplate
     violations: list[FieldViolation] = []
     slots = _chart_places(dict((info.filename, content) for info, content in members), violations)
     charts: dict[str, ChartSlot] = {}
+    placeholders = 0
     base = io.BytesIO()
     with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED) as out:
         for info, content in members:
@@ -158,10 +276,20 @@ def compile_template(data: bytes, env: SandboxedEnvironment) -> CompiledTemplate
                 key, width, height = slots[info.filename]
                 charts[key] = ChartSlot(key, info, content, width, height)
                 continue
-            source = _source(info.filename, content)
+            try:
+                source = _source(info.filename, content)
+            except etree.XMLSyntaxError as exc:
+                violations.append(FieldViolation(
+                    "template", f"{_label_any(info.filename)} ist kein gültiges XML ({exc.msg})."))
+                continue
             if source is None:
                 out.writestr(info, content)
                 continue
+            # Counted before Jinja compiles anything: compiling is the expensive part.
+            placeholders += len(_PLACEHOLDER.findall(source))
+            if placeholders > MAX_PLACEHOLDERS:
+                raise _too_large(f"Die Vorlage hat mehr als {MAX_PLACEHOLDERS} Platzhalter und "
+                                 f"Anweisungen; erlaubt sind höchstens {MAX_PLACEHOLDERS}.")
             try:
                 template = env.from_string(source)
             except TemplateSyntaxError as exc:
@@ -219,25 +347,34 @@ def validate_template(data: bytes, kind: Kind, env: SandboxedEnvironment | None 
     every problem: syntax errors with their place, variables the kind does not provide, access to
     protected attributes, and a trial render with the kind's sample data."""
     env = env or sandbox()
+    started = time.monotonic()
     compiled = compile_template(data, env)
     violations: list[FieldViolation] = []
     for part in compiled.parts:
-        violations += _static_violations(part, env.parse(part.source), kind)
+        ast = env.parse(part.source)
+        violations += _static_violations(part, ast, kind)
+        violations += _control_characters_in(part, ast)
     for key in sorted(compiled.charts.keys() - set(kind.charts)):
         available = ", ".join(kind.charts) or "keine"
         violations.append(FieldViolation(
             "template", f"Diagramm „{key}“ gibt es für die Dokumentart „{kind.label}“ nicht; "
                         f"verfügbar: {available}."))
     if not violations:
+        _deadline.at = started + VALIDATION_SECONDS
         try:
             for part in compiled.parts:
+                _check_deadline()
                 etree.fromstring(_render_part(part, kind.variables))
         except InvalidArgument as exc:
             violations += exc.violations
+        except _TooExpensive as exc:
+            raise _too_large(str(exc)) from None
         except etree.XMLSyntaxError as exc:
             violations.append(
                 FieldViolation("template", f"Die Vorlage ergibt kein gültiges Word-Dokument ({exc}).")
             )
+        finally:
+            _deadline.at = float("inf")
     if violations:
         raise InvalidArgument(violations, message="Die Vorlage enthält Fehler.")
     return compiled
@@ -307,6 +444,11 @@ class Renderer:
 def _render_part(part: _Part, context: Mapping[str, Any]) -> bytes:
     try:
         return part.render(context)
+    except _TooExpensive as exc:
+        if _deadline.at != float("inf"):
+            raise  # validate_template reports it as a limit of the upload
+        raise InvalidArgument([FieldViolation("template", str(exc))],
+                              message="Die Vorlage lässt sich nicht ausfüllen.") from None
     except SecurityError as exc:
         raise InvalidArgument(
             [FieldViolation("template", f"Unzulässiger Zugriff in {_label(part.name)}: {exc}")],
@@ -319,11 +461,34 @@ def _render_part(part: _Part, context: Mapping[str, Any]) -> bytes:
         ) from None
 
 
+def _too_large(what: str) -> InvalidArgument:
+    return InvalidArgument([FieldViolation("template", what)],
+                           message="Die Vorlage überschreitet eine Grenze.")
+
+
 def _read_docx(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise _too_large(f"Die Vorlage ist {len(data) / 1024 / 1024:.1f} MB groß; erlaubt sind "
+                         f"höchstens {MAX_TEMPLATE_BYTES // (1024 * 1024)} MB.")
+    members: list[tuple[zipfile.ZipInfo, bytes]] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as docx:
-            members = [(info, docx.read(info)) for info in docx.infolist()]
-    except (zipfile.BadZipFile, OSError):
+            infos = docx.infolist()
+            if len(infos) > MAX_PARTS:
+                raise _too_large(f"Die Vorlage besteht aus {len(infos)} Teilen; erlaubt sind "
+                                 f"höchstens {MAX_PARTS}.")
+            unpacked = 0
+            for info in infos:
+                # Read at most what the budget leaves: the sizes in the zip's headers may lie.
+                with docx.open(info) as member:
+                    content = member.read(MAX_UNPACKED_BYTES - unpacked + 1)
+                unpacked += len(content)
+                if unpacked > MAX_UNPACKED_BYTES:
+                    raise _too_large(f"Die Vorlage ist entpackt größer als "
+                                     f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB.")
+                members.append((info, content))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+            ValueError):
         members = []
     if not any(info.filename == "word/document.xml" for info, _ in members):
         raise InvalidArgument([FieldViolation("template", "Keine gültige DOCX-Datei (Word-Dokument).")])
@@ -340,6 +505,13 @@ def _source(name: str, content: bytes) -> str | None:
         return None
     # One line per paragraph, so Jinja's line numbers point at a paragraph (as in docxtpl).
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
+
+
+def _label_any(part_name: str) -> str:
+    if _TEMPLATED_PART.fullmatch(part_name):
+        return _label(part_name).replace("dem ", "Der ", 1).replace("der ", "Die ", 1).replace(
+            "den ", "Die ", 1)
+    return f"Der Teil {part_name}"
 
 
 def _text_of(xml: str) -> str:
@@ -399,6 +571,19 @@ def _static_violations(part: _Part, ast: nodes.Template, kind: Kind) -> Iterator
                     f"„{node.node.name}.{node.attr}“ in {where} gibt es nicht; "
                     f"verfügbar: {', '.join(sorted(allowed))}.",
                 )
+
+
+def _control_characters_in(part: _Part, ast: nodes.Template) -> Iterator[FieldViolation]:
+    """Texts written into the template ({{ "…" }}) with characters Word cannot store."""
+    for node in ast.find_all(nodes.Const):
+        if isinstance(node.value, str):
+            match = ILLEGAL_XML.search(node.value)
+            if match:
+                yield FieldViolation(
+                    "template",
+                    f"Ein Text in {_label(part.name)} enthält ein Steuerzeichen "
+                    f"(U+{ord(match.group()):04X}), das Word nicht speichern kann.")
+                return
 
 
 def _accessed_name(node: nodes.Node) -> str | None:

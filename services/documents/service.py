@@ -53,7 +53,12 @@ from services.documents.live import (
     lenkungsgruppe_input,
     monitoring_input,
 )
-from services.documents.rendering import Renderer, TemplateRef, validate_template
+from services.documents.rendering import (
+    Renderer,
+    TemplateRef,
+    control_character_violations,
+    validate_template,
+)
 from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
 
 NOT_YOURS = "Dokument nicht gefunden oder kein Zugriff."
@@ -96,6 +101,7 @@ class DocumentsService:
         organization = self._member(principal)
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
         template = self._template(organization, kind, template_version)
+        _refuse_control_characters(data)
         prepared = kind.prepare(data)
         return self._render_and_store(principal, organization, kind, template, prepared, data,
                                       document_id=str(uuid.uuid4()))
@@ -201,6 +207,7 @@ class DocumentsService:
         """Check the allocation file now (errors reach the caller at once), render later."""
         organization = self._member(principal)
         require_role(principal, *RENDER_ROLES["contract"], action="Verträge erzeugen", audit=self.audit)
+        _refuse_control_characters(data)
         allocations = parse_allocation_file(data)
         self._template(organization, CONTRACT, template_version)
         now = datetime.now(UTC)
@@ -372,6 +379,14 @@ class DocumentsService:
         if not principal.organization:
             raise PermissionDenied("Dokumente gehören einer Organisation; Sie handeln für keine.")
         return principal.organization
+
+
+def _refuse_control_characters(data: Any) -> None:
+    """Input with characters Word cannot store is refused with the fields named (rendering
+    also removes them, for data read from other services)."""
+    violations = control_character_violations(data)
+    if violations:
+        raise InvalidArgument(violations, message="Die Eingabe enthält Steuerzeichen.")
 
 
 def _kind(kind_id: str) -> Kind:

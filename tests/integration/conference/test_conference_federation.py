@@ -126,6 +126,7 @@ class Federation:
     down_node: str  # in the directory, nothing listens on its port
     unknown_node: str  # not (or no longer) in the directory
     kreis_credentials: NodeCredentials
+    stadt_fingerprint: str  # of the certificate the Stadt's port presents (the directory's pin)
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +138,13 @@ def federation(kreis_settings: Settings) -> Iterator[Federation]:
     stadt = StadtNode()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     federation_pb2_grpc.add_CaseFederationServicer_to_server(stadt, server)  # type: ignore[no-untyped-call]
-    port = server.add_secure_port("127.0.0.1:0", mutual_tls(ca.issue(stadt_node)))
+    stadt_credentials = ca.issue(stadt_node)
+    port = server.add_secure_port("127.0.0.1:0", mutual_tls(stadt_credentials))
     server.start()
     try:
         yield Federation(stadt, stadt_node, f"127.0.0.1:{port}", f"caritas-{suffix}",
-                         f"unbekannt-{suffix}", ca.issue(kreis_settings.node_id))
+                         f"unbekannt-{suffix}", ca.issue(kreis_settings.node_id),
+                         stadt_credentials.fingerprint)
     finally:
         server.stop(None)
 
@@ -156,9 +159,12 @@ def conference_api(
     briefs come from the module's api process (case service), whose relay also publishes the
     conference's events."""
     directory = [
-        FederationNode(kreis_settings.node_id, KREIS, "district", "127.0.0.1:1"),
-        FederationNode(federation.stadt_node, HILDEN, "municipality", federation.stadt_endpoint),
-        FederationNode(federation.down_node, CARITAS, "welfare_org", f"127.0.0.1:{_free_port()}"),
+        FederationNode(kreis_settings.node_id, KREIS, "district", "127.0.0.1:1",
+                       certificate_fingerprints=(federation.kreis_credentials.fingerprint,)),
+        FederationNode(federation.stadt_node, HILDEN, "municipality", federation.stadt_endpoint,
+                       certificate_fingerprints=(federation.stadt_fingerprint,)),
+        FederationNode(federation.down_node, CARITAS, "welfare_org", f"127.0.0.1:{_free_port()}",
+                       certificate_fingerprints=("0" * 64,)),
     ]
     client = FederationClient(
         node_id=kreis_settings.node_id, organization=KREIS, credentials=federation.kreis_credentials,

@@ -126,3 +126,13 @@ def test_unauthenticated_call_is_refused(stub) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         stub.ListDocuments(pb.ListDocumentsRequest(), timeout=10)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_input_with_a_control_character_is_refused_in_german_with_its_field(call: Call) -> None:
+    data = contract_input()
+    data["allocations"][0]["partner"] = {**data["allocations"][0].get("partner", {}),
+                                         "name": "Caritas\x0b e. V."}
+    with pytest.raises(grpc.RpcError) as caught:
+        render(call, pb.CONTRACT, CLERK, data)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Steuerzeichen (U+000B)" in violations(caught.value)["allocations[0].partner.name"]

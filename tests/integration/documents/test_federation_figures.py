@@ -159,9 +159,12 @@ def kreis(api: Node, figures: case_pb2.Figures, federation: LocalFederation,  # 
     node = next(n for n in federation.federation.nodes if n.id == KREIS)
     account = ServiceAccount(federation.server_url, federation.realm, node.client_id,
                              federation.service_account_secret(KREIS))
-    directory = [FederationNode(KREIS, KREIS, "district", "127.0.0.1:1"),
-                 FederationNode(HILDEN, HILDEN, "municipality", f"127.0.0.1:{listener.port}"),
-                 FederationNode(CARITAS, CARITAS, "welfare_org", f"127.0.0.1:{_free_port()}")]
+    directory = [FederationNode(KREIS, KREIS, "district", "127.0.0.1:1",
+                                certificate_fingerprints=(kreis_credentials.fingerprint,)),
+                 FederationNode(HILDEN, HILDEN, "municipality", f"127.0.0.1:{listener.port}",
+                                certificate_fingerprints=(hilden_credentials.fingerprint,)),
+                 FederationNode(CARITAS, CARITAS, "welfare_org", f"127.0.0.1:{_free_port()}",
+                                certificate_fingerprints=("0" * 64,))]
     client = FederationClient(node_id=KREIS, organization=KREIS, credentials=kreis_credentials,
                               token=account.token, directory=lambda: list(directory))
 

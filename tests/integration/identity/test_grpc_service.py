@@ -57,14 +57,18 @@ def test_brokered_users_token_is_accepted(
     assert "case_manager" in response.roles
 
 
-def test_call_without_token_is_unauthenticated_and_audited(
+def test_call_without_token_is_unauthenticated_and_counted_not_audited(
     stub: identity_pb2_grpc.IdentityServiceStub, audit: MemoryAuditSink,
 ) -> None:
+    """A call from nobody costs the caller nothing, so it is counted, not audited (issue 12)."""
+    from kim.runtime.audit import anonymous_refusals
+
+    before, audited = anonymous_refusals.total(), len(audit.events)
     with pytest.raises(grpc.RpcError) as caught:
         stub.WhoAmI(identity_pb2.WhoAmIRequest(), timeout=10)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert audit.events[-1].action == "/kim.identity.v1.IdentityService/WhoAmI"
-    assert audit.events[-1].outcome == "denied"
+    assert anonymous_refusals.total() == before + 1
+    assert len(audit.events) == audited
 
 
 def test_token_of_a_disabled_organisation_is_refused(
@@ -85,7 +89,9 @@ def test_token_of_a_disabled_organisation_is_refused(
             who(stub, token)
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert "nicht (mehr) freigeschaltet" in str(caught.value.details())
+        # The token names somebody: the refusal is audited, with who it was.
         assert audit.events[-1].reason == caught.value.details()
+        assert (audit.events[-1].outcome, audit.events[-1].username) == ("denied", "m.beratung")
     finally:
         organizations.update(local_federation.federation)
 

@@ -327,9 +327,10 @@ def test_federation_client_lists_active_nodes_and_calls_a_peer_as_its_node(
     try:
         assert client.nodes() == [  # with the organisations' names from the federation file
             FederationNode("caritas-mettmann", "caritas-mettmann", "welfare_org", "127.0.0.1:1",
-                           "Caritasverband für den Kreis Mettmann e. V."),
+                           "Caritasverband für den Kreis Mettmann e. V.", (caritas.fingerprint,)),
             FederationNode("kreis-mettmann", "kreis-mettmann", "district", kreis_node.mutual,
-                           "Kreis Mettmann – Kommunales Integrationszentrum")]
+                           "Kreis Mettmann – Kommunales Integrationszentrum",
+                           (kreis_node.credentials.fingerprint,))]
 
         granted = len(kreis_node.audit.events)
         answer = client.call("kreis-mettmann", "/kim.identity.v1.IdentityService/ResolvePeer",

@@ -207,6 +207,22 @@ def test_declared_method_is_refused_on_the_plain_port(
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "gegenseitiges TLS" in str(error.details())
     assert (event.action, event.node) == (FIGURES, None)
+    assert event.subject, "the token named somebody: the refusal says who"
+
+
+def test_a_peer_method_called_by_nobody_on_the_plain_port_is_counted_not_audited(
+        federation: Federation) -> None:
+    from kim.runtime.audit import anonymous_refusals
+
+    before, audited = anonymous_refusals.counts(), len(federation.audit.events)
+    for _ in range(5):
+        with pytest.raises(grpc.RpcError) as raised:
+            call(federation, None, FIGURES, "kein.gueltiges.token")
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    after = anonymous_refusals.counts()
+    reason = "Dieser Aufruf ist Knoten des Verbunds vorbehalten (gegenseitiges TLS)."
+    assert after[reason] - before.get(reason, 0) == 5
+    assert len(federation.audit.events) == audited
 
 
 def test_join_method_is_open_to_any_federation_certificate_with_any_enabled_token(

@@ -127,3 +127,65 @@ def test_unsigned_token_is_rejected(settings: Settings, token: str) -> None:
     header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
     with pytest.raises(Unauthenticated, match="nicht zulässig signiert"):
         validator(settings).validate(f"{header}.{payload}.")
+
+
+def test_tokens_keep_validating_with_cached_keys_when_the_jwks_url_becomes_unreachable(
+        settings: Settings, token: str) -> None:
+    """Keycloak's real JWKS through a relay on this machine, which then goes away: the URL
+    refuses connections. Calls go on with the cached key, one failed fetch is made for the whole
+    burst (back-off), and a token of an unknown key fails at once without another fetch."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import jwt
+    import requests
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    certs = f"{settings.issuer}/protocol/openid-connect/certs"
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = requests.get(certs, timeout=10).content
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    offset = [0.0]
+    checking = TokenValidator(settings.issuer, settings.api_audience,
+                              jwks_url=f"http://127.0.0.1:{relay.server_port}/certs",
+                              jwks_cache_seconds=60, timeout_seconds=2,
+                              clock=lambda: time.time() + offset[0])
+    assert checking.validate(token).client_id == settings.client_id
+    relay.shutdown()
+    relay.server_close()
+    offset[0] = 61.0  # the keys aged out; the relay's port now refuses connections
+
+    answered: list[str | None] = []
+
+    def burst() -> None:
+        for _ in range(25):
+            answered.append(checking.validate(token).client_id)
+
+    threads = [threading.Thread(target=burst) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answered == [settings.client_id] * 200
+    assert checking.jwks_fetches == 2, "one fetch, then one failed try for the whole burst"
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time() + offset[0])
+    forged = jwt.encode({"iss": settings.issuer, "aud": settings.api_audience, "sub": "x",
+                         "iat": now, "exp": now + 60}, stranger, algorithm="RS256",
+                        headers={"kid": "fremder-schluessel"})
+    for _ in range(20):
+        with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+            checking.validate(forged)
+    assert checking.jwks_fetches == 2

@@ -3,6 +3,7 @@ keys), so clock, key rotation and an unreachable login service can be controlled
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -277,3 +278,110 @@ def test_the_memory_of_checked_tokens_is_bounded(keys: Keys, jwks_server: Any,
     validator.validate(tokens[0])  # the oldest was forgotten: checked in full again
     validator.validate(tokens[4])  # the newest is remembered
     assert decoded == ["x"]
+
+
+# --- Keycloak outage: back-off, cached keys, no lock across a fetch (issue 12) ------------------
+
+class FakeJwks:
+    """A JWKS source that counts fetches, fails while `down`, and can be held mid-fetch."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+        self.down = False
+        self.fetches = 0
+        self.hold: threading.Event | None = None
+        self.entered = threading.Event()
+
+    def __call__(self) -> dict[str, Any]:
+        self.fetches += 1
+        self.entered.set()
+        if self.hold is not None:
+            self.hold.wait(10)
+        if self.down:
+            raise ConnectionError("login service unreachable")
+        return self.keys.jwks()
+
+
+def fake_validator(source: FakeJwks, clock: Clock, **kwargs: Any) -> TokenValidator:
+    return TokenValidator(ISSUER, "kim-api", jwks_source=source, clock=clock, leeway_seconds=30,
+                          jwks_cache_seconds=60, refresh_cooldown_seconds=10, **kwargs)
+
+
+def test_refresh_backs_off_exponentially_while_keycloak_is_down(keys: Keys) -> None:
+    source, clock = FakeJwks(keys), Clock()
+    validator = fake_validator(source, clock)
+    token = sign(keys, exp=NOW + 100_000)
+    validator.validate(token)
+    source.down = True
+    keys.add("k2")
+    unknown = sign(keys, "k2", exp=NOW + 100_000)
+    tries = []
+    # One hour of outage, a call with the known and one with an unknown key every second.
+    for second in range(61, 3661):
+        clock.now = NOW + second
+        before = source.fetches
+        assert validator.validate(token).subject == "u1"
+        with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+            validator.validate(unknown)
+        if source.fetches > before:
+            tries.append(second)
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
+    assert gaps[:5] == [10, 20, 40, 80, 160]
+    assert set(gaps[5:]) == {300}, "the back-off is bounded"
+    assert source.fetches == 1 + len(tries) < 20
+    source.down = False
+    clock.now = NOW + 3661 + 300  # the next try succeeds and ends the back-off
+    assert validator.validate(unknown).subject == "u1"
+
+
+def test_no_call_waits_for_a_slow_refresh_that_another_call_runs(keys: Keys) -> None:
+    source, clock = FakeJwks(keys), Clock()
+    validator = fake_validator(source, clock)
+    token = sign(keys, exp=NOW + 3000)
+    validator.validate(token)
+    clock.now = NOW + 61  # the keys aged out
+    source.hold, source.down = threading.Event(), True
+    slow = threading.Thread(target=lambda: validator.validate(token))
+    slow.start()
+    assert source.entered.wait(5)
+    answered = []
+    others = [threading.Thread(target=lambda: answered.append(validator.validate(token).subject))
+              for _ in range(20)]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join(5)
+    # They all answered from the cached key while the refresh was still held; none fetched.
+    assert answered == ["u1"] * 20 and slow.is_alive() and source.fetches == 2
+    source.hold.set()
+    slow.join(5)
+    assert not slow.is_alive()
+
+
+def test_a_flood_of_unknown_key_ids_during_an_outage_fails_fast_without_fetching(keys: Keys) -> None:
+    source, clock = FakeJwks(keys), Clock()
+    validator = fake_validator(source, clock)
+    validator.validate(sign(keys))
+    source.down = True
+    clock.now = NOW + 61
+    validator.validate(sign(keys, iat=NOW + 61, exp=NOW + 400))  # the one fetch that fails
+    keys.add("forged", publish=False)
+    for i in range(200):
+        with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+            validator.validate(sign(keys, "forged", sub=f"u{i}", iat=NOW + 61, exp=NOW + 400))
+    assert source.fetches == 2
+
+
+def test_without_any_key_the_refresh_is_tried_every_cooldown_not_backed_off(keys: Keys) -> None:
+    source, clock = FakeJwks(keys), Clock()
+    source.down = True
+    validator = fake_validator(source, clock)
+    token = sign(keys, exp=NOW + 10_000)
+    for second in range(0, 600):
+        clock.now = NOW + second
+        with pytest.raises(Unauthenticated, match="nicht erreichbar"):
+            validator.validate(token)
+    assert source.fetches == 60  # one per 10 s, however many calls
+    source.down = False
+    clock.now = NOW + 600
+    assert validator.validate(token).subject == "u1"

@@ -99,3 +99,41 @@ def test_acting_user_header() -> None:
         with pytest.raises(errors.InvalidArgument) as raised:
             acting_user_of({ACTING_USER_HEADER: bad})
         assert raised.value.violations[0].field == ACTING_USER_HEADER
+
+
+def test_the_pin_is_checked_once_per_cache_time_and_again_after_it() -> None:
+    directory, clock, presented = Directory(), Clock(), []
+    pinned = FederationNode("stadt-hilden", "stadt-hilden", "municipality", "127.0.0.1:1",
+                            certificate_fingerprints=("a" * 64,))
+    directory.nodes = [pinned]
+
+    def handshake(endpoint: str) -> str:
+        presented.append(endpoint)
+        return "b" * 64  # after the cache time, the node shows another certificate
+
+    client = FederationClient(
+        node_id="kreis-mettmann", organization="kreis-mettmann",
+        credentials=DevCertificateAuthority.create().issue("kreis-mettmann"),
+        token=lambda: "token", directory=directory, nodes_cache_seconds=30, clock=clock,
+        presented=handshake)
+    client._pinned[("stadt-hilden", "127.0.0.1:1", ("a" * 64,))] = clock.now  # checked just now
+    client._check_pin(pinned, "/m", "")
+    assert presented == []
+    clock.now += 31
+    with pytest.raises(errors.PermissionDenied, match="nicht für ihn"):
+        client._check_pin(pinned, "/m", "")
+    assert presented == ["127.0.0.1:1"]
+
+
+def test_an_unreachable_peer_is_unavailable_not_refused() -> None:
+    def handshake(endpoint: str) -> str:
+        raise ConnectionRefusedError(endpoint)
+
+    node = FederationNode("stadt-hilden", "stadt-hilden", "municipality", "127.0.0.1:1",
+                          certificate_fingerprints=("a" * 64,))
+    client = FederationClient(
+        node_id="kreis-mettmann", organization="kreis-mettmann",
+        credentials=DevCertificateAuthority.create().issue("kreis-mettmann"),
+        token=lambda: "token", directory=lambda: [node], presented=handshake)
+    with pytest.raises(errors.Unavailable, match="nicht erreichbar"):
+        client.call("stadt-hilden", "/kim.case.v1.CaseFederation/GetFigures", Empty(), Empty)
