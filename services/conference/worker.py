@@ -16,6 +16,9 @@
   entries of the case and its briefs in Fallkonferenzen not yet closed are erased, then
   `CaseDataErased` is written to the erasure's outbox (the api process's relay publishes it),
   once per revocation however often the request is delivered.
+- `CaseErased` naming this node's organisation among its recipients is the erase request of
+  a retention deletion on the owning node: the same erasure, confirmed with a
+  `CaseDataErased` without consent id.
 
 No gRPC here (eventlet); storage only through the service layer.
 """
@@ -187,4 +190,24 @@ class ConferenceWorker(ProbeResponder):
         )
         erasure, confirmed = _service(settings).erase_case(request)
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
+                 "erased" if confirmed else "already erased", erasure.summary)
+
+    @event_handler(  # type: ignore[untyped-decorator]
+        "case",
+        events.event_type(case_events.CaseErased),
+        handler_type=SERVICE_POOL,
+        reliable_delivery=True,
+    )
+    def on_case_erased(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, case_events.CaseErased)
+        settings: Settings = self.database
+        if settings.organization_id not in message.recipient_orgs:
+            return  # nothing of the case was given to this organisation
+        request = ErasureRequest(
+            case_id=message.case_id, consent_id="", pseudonym=message.pseudonym,
+            owner_org=message.owner_org, owner_node=envelope.source_node,
+        )
+        erasure, confirmed = _service(settings).erase_case(request)
+        log.info("retention erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)
