@@ -463,10 +463,11 @@ def test_a_retention_deletion_on_the_owning_node_erases_the_registry_entry_and_c
         case_id=case_id, pseudonym="KIM-LOESCH", owner_org=HILDEN, recipient_orgs=["jobcenter-mettmann"],
         mode="delete"), source_service="case", source_node=federation.stadt_node)
     publish(kreis_settings, not_ours, envelope)
-    wait_until(lambda: worker_says(worker, f"retention erase request {envelope.id} for case {case_id} erased"),
+    said = f"retention erase request {envelope.id} for case {case_id}"
+    wait_until(lambda: worker_says(worker, f"{said} erased"),
                what=f"the erasure\n{worker.read_text()[-3000:]}")
     publish(kreis_settings, envelope)
-    wait_until(lambda: worker_says(worker, f"retention erase request {envelope.id} for case {case_id} already"),
+    wait_until(lambda: worker_says(worker, f"{said} already"),
                what=f"the redelivery handled\n{worker.read_text()[-3000:]}")
 
     erased = events.event_type(ev.CaseDataErased)
