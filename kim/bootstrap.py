@@ -72,6 +72,7 @@ def build_api_process(settings: Settings, address: str | None = None,
         [document._get_collection() for document in outbox_documents],
         sweep_seconds=settings.outbox_sweep_seconds,
         lease_seconds=settings.outbox_lease_seconds,
+        return_max_seconds=settings.outbox_return_max_seconds,
     )
     validator = TokenValidator(
         settings.issuer, settings.api_audience,

@@ -333,6 +333,61 @@ def node_status(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B0
     console.print(table)
 
 
+@node_app.command("dead-letters")
+def node_dead_letters(
+    node_id: str,
+    replay: str = typer.Option(None, "--replay", help="Deliver this entry to its queue again"),
+    replay_all: bool = typer.Option(False, "--replay-all", help="Deliver every open entry again"),
+    show_replayed: bool = typer.Option(False, "--all", help="List replayed entries too"),
+) -> None:
+    """Events the node's workers could never apply (docs/events.md, "Dead letters"): list them,
+    or deliver them again once the cause is mended (each replay is audited)."""
+    from kim import nodes
+    from kim.runtime import dead_letters, node
+    from kim.runtime.amqp import Publisher
+
+    try:
+        settings = nodes._own_settings(node_id)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    node.connect(settings)
+    if replay or replay_all:
+        failed = 0
+        with Publisher(settings.amqp_uri) as publisher:
+            if replay:
+                letter = dead_letters.get(replay)
+                if letter is None:
+                    console.print(f"[red]Knoten {node_id}: kein Eintrag {replay}[/]", highlight=False)
+                    raise typer.Exit(1)
+                outcomes = [(letter, dead_letters.try_replay(letter, publisher))]
+            else:
+                outcomes = list(dead_letters.replay_all(publisher))
+        for letter, error in outcomes:
+            if error is None:
+                console.print(f"{letter.entry_id}: erneut zugestellt an {letter.queue}", highlight=False)
+            else:
+                failed += 1
+                console.print(f"[red]{letter.entry_id}: nicht zugestellt ({error})[/]", highlight=False)
+        if not outcomes:
+            console.print(f"Knoten {node_id}: keine offenen Einträge")
+        if failed:
+            raise typer.Exit(1)
+        return
+    table = Table(title=f"Knoten {node_id}: nicht zustellbare Ereignisse")
+    for column in ("ID", "Ereignis", "Typ", "Warteschlange", "Grund", "Versuche",
+                   "Erster Fehler", "Letzter Fehler", "Zustand"):
+        table.add_column(column)
+    for letter in dead_letters.entries(include_replayed=show_replayed):
+        table.add_row(
+            letter.entry_id, letter.event_id or "–", letter.event_type or "–",
+            f"{letter.queue}\n({letter.handler})", letter.reason, str(letter.attempts),
+            f"{letter.first_failure:%Y-%m-%d %H:%M:%S}", f"{letter.last_failure:%Y-%m-%d %H:%M:%S}",
+            "offen" if letter.state == dead_letters.DEAD else f"erneut zugestellt ({letter.replays})",
+        )
+    console.print(table)
+
+
 @node_app.command("api")
 def node_api() -> None:
     """Run the gRPC api process of the services in KIM_GRPC_SERVICES (foreground)."""

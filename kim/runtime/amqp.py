@@ -1,15 +1,28 @@
-"""Publishing to RabbitMQ with publisher confirms: a publish returns only once the broker has
-taken the message, so the outbox may forget an event only after this returns."""
+"""Publishing to RabbitMQ with publisher confirms and mandatory routing: a publish returns only
+once the broker has taken the message AND routed it to at least one queue, so the outbox may
+forget an event only after this returns. A message that no queue (and no federation link) is
+bound to comes back as a basic.return before the confirm; `publish` then raises `Unroutable`
+and the caller keeps it (docs/events.md, "Publishing")."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Exchange, Producer, Queue
 
 from kim.runtime import events
+
+
+class Unroutable(Exception):
+    """The broker took the message but no queue was bound to its routing key (basic.return)."""
+
+    def __init__(self, exchange: str, routing_key: str, reply: str) -> None:
+        super().__init__(f"{exchange or '(default exchange)'} {routing_key}: unroutable ({reply})")
+        self.exchange = exchange
+        self.routing_key = routing_key
 
 
 class Publisher:
@@ -22,6 +35,7 @@ class Publisher:
         self._connection: Connection | None = None
         self._producer: Producer | None = None
         self._declared: set[str] = set()
+        self._returned: str | None = None
 
     def _ensure(self) -> Producer:
         if self._producer is None:
@@ -31,31 +45,68 @@ class Publisher:
                 transport_options={"confirm_publish": True},
             )
             self._connection.ensure_connection(max_retries=1)
-            self._producer = Producer(self._connection.channel())
+            self._producer = Producer(self._connection.channel(), on_return=self._on_return)
             self._declared.clear()
         return self._producer
 
+    def _on_return(self, exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        # Called by py-amqp while `publish` waits for the confirm (the broker sends basic.return
+        # before basic.ack); the lock makes the current publish the one returned.
+        self._returned = str(exception)
+
     def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str) -> None:
-        """Raises on any broker problem; the caller keeps the event and retries later."""
+        """An event on a service's topic exchange. Raises `Unroutable` if no queue took it, and
+        on any broker problem; the caller keeps the event and retries later."""
+        target = Exchange(exchange, type="topic", durable=True, delivery_mode=2)
+        self.send(target, routing_key, body, message_id=message_id, serializer=events.SERIALIZER)
+
+    def send(
+        self,
+        exchange: Exchange,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        serializer: str | None = None,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        declare: Sequence[Exchange | Queue] = (),
+    ) -> None:
+        """Any message, confirmed and mandatory (`exchange` may be the default exchange,
+        `Exchange("")`, to address a queue by name). `declare`: declared once per connection
+        before the first publish (the exchange itself is declared unless it is the default)."""
         with self._lock:
             try:
                 producer = self._ensure()
-                target = Exchange(exchange, type="topic", durable=True, delivery_mode=2)
-                if exchange not in self._declared:
-                    target.declare(channel=producer.channel)
-                    self._declared.add(exchange)
+                for entity in ([exchange] if exchange.name else []) + list(declare):
+                    key = f"{type(entity).__name__}:{entity.name}"
+                    if key not in self._declared:
+                        entity.declare(channel=producer.channel)
+                        self._declared.add(key)
+                self._returned = None
+                options: dict[str, Any] = {}
+                if content_type is not None:
+                    options["content_type"] = content_type
+                    options["content_encoding"] = content_encoding or "binary"
+                else:
+                    options["serializer"] = serializer or events.SERIALIZER
                 producer.publish(
                     body,
-                    exchange=target,
+                    exchange=exchange,
                     routing_key=routing_key,
-                    serializer=events.SERIALIZER,
                     message_id=message_id,
+                    headers=dict(headers or {}),
                     delivery_mode=2,
+                    mandatory=True,
                     retry=False,
+                    **options,
                 )
             except Exception:
                 self.close()
                 raise
+            if self._returned is not None:
+                raise Unroutable(exchange.name, routing_key, self._returned)
 
     def close(self) -> None:
         connection, self._connection, self._producer = self._connection, None, None

@@ -43,7 +43,7 @@ from typing import Any, Generic, TypeVar
 from mongoengine import DateTimeField, DictField, Document, IntField, NotUniqueError, StringField
 from pymongo.errors import DuplicateKeyError
 
-from kim.errors import AlreadyExists, FailedPrecondition
+from kim.errors import AlreadyExists, VersionConflict
 from kim.runtime.outbox import OutboxDocument
 
 CONFLICT = "Der Datensatz wurde inzwischen geändert; bitte neu laden."
@@ -116,14 +116,14 @@ class VersionedStore(Generic[C, V]):
         Version 1 creates the aggregate: if the id is taken, or the view's other unique indexes
         refuse the new fields, nothing stays written and AlreadyExists is raised (chained to the
         NotUniqueError/DuplicateKeyError, for a caller that tells the cases apart). A later
-        version that another writer took first raises FailedPrecondition; the events stay with
-        the caller's aggregate."""
+        version that another writer took first raises VersionConflict (a FailedPrecondition);
+        the events stay with the caller's aggregate."""
         try:
             change.save()
         except NotUniqueError as error:
             if change.version == 1:
                 raise AlreadyExists(self.exists_message) from error
-            raise FailedPrecondition(self.conflict_message) from error
+            raise VersionConflict(self.conflict_message) from error
         if change.version == 1:
             try:
                 self.view._get_collection().insert_one(

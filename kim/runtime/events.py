@@ -25,6 +25,26 @@ def exchange_name(service: str) -> str:
     return f"{service}.events"
 
 
+#: (exchange, routing key) of every event some KIM-Netz worker consumes (here or at a peer over
+#: federation). The outbox relay keeps such an event while the broker returns it as unroutable
+#: (its queue or federation link does not exist yet); any other event has no consumer by design
+#: and a return is expected (docs/events.md, "Publishing"). tests/unit/runtime/test_consume.py
+#: checks that this matches the handlers the workers declare.
+CONSUMED: frozenset[tuple[str, str]] = frozenset(
+    (f"{service}.events", f"kim.{package}.v1.{name}")
+    for service, package, names in (
+        ("node", "node", ("ProbeRequested",)),
+        ("conference", "conference", (
+            "CaseAdmissionDecided", "CaseReferralDecided", "CaseDeferralDecided",
+            "CaseRejectionDecided", "CaseDataErased", "ZielgruppenDefined",
+        )),
+        ("case", "case", ("BarrierRecorded", "CaseSubmittedForReview", "ConsentRevoked", "CaseErased")),
+        ("documents", "documents", ("ContractsRequested",)),
+    )
+    for name in names
+)
+
+
 def event_type(message: Message | type[Message]) -> str:
     return message.DESCRIPTOR.full_name
 

@@ -46,6 +46,7 @@ from mongoengine import (
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
+    IntField,
     ListField,
     StringField,
 )
@@ -55,6 +56,7 @@ from pymongo.collection import Collection
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.runtime import events
+from kim.runtime.amqp import Unroutable
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ class OutboxDocument(Document):
 
     outbox = ListField(EmbeddedDocumentField(PendingEvent))
     outbox_claimed_until = DateTimeField()
+    #: How often the broker returned the first pending event as unroutable (its back-off).
+    outbox_returns = IntField()
 
     def save(self, *args: Any, **kwargs: Any) -> Any:
         if not self._created:  # loaded from the database, or saved once already
@@ -205,12 +209,14 @@ class OutboxRelay:
         *,
         sweep_seconds: float = 2.0,
         lease_seconds: float = 30.0,
+        return_max_seconds: float = 300.0,
     ) -> None:
         self._publisher = publisher
         self._collections = list(collections)
         self._by_name = {collection.full_name: collection for collection in self._collections}
         self._sweep = sweep_seconds
         self._lease = timedelta(seconds=lease_seconds)
+        self._return_max = return_max_seconds
         self._queued: deque[tuple[str, Any]] = deque()
         self._sweep_requested = False
         self._wake = threading.Event()
@@ -258,12 +264,22 @@ class OutboxRelay:
         released = False
         try:
             for number, entry in enumerate(entries, start=1):
-                self._publisher.publish(
-                    entry["exchange"], entry["routing_key"], entry["body"], entry["event_id"],
-                )
+                try:
+                    self._publisher.publish(
+                        entry["exchange"], entry["routing_key"], entry["body"], entry["event_id"],
+                    )
+                except Unroutable:
+                    if (entry["exchange"], entry["routing_key"]) in events.CONSUMED:
+                        self._hold(collection, claimed, entry)
+                        released = True
+                        return number - 1
+                    # An event no service consumes by design (docs/events.md, "Publishing"):
+                    # the broker's return is the expected answer, not a loss.
+                    log.debug("event %s (%s) has no consumer here", entry["event_id"],
+                              entry["routing_key"])
                 update: dict[str, Any] = {"$pull": {"outbox": entry}}
                 if number == len(entries):
-                    update["$unset"] = {"outbox_claimed_until": ""}
+                    update["$unset"] = {"outbox_claimed_until": "", "outbox_returns": ""}
                 collection.update_one({"_id": claimed["_id"]}, update)
                 released = number == len(entries)
         finally:
@@ -272,6 +288,22 @@ class OutboxRelay:
                     {"_id": claimed["_id"]}, {"$unset": {"outbox_claimed_until": ""}}
                 )
         return len(entries)
+
+    def _hold(self, collection: Collection[Any], claimed: dict[str, Any], entry: dict[str, Any]) -> None:
+        """The broker returned a consumed event as unroutable: its queue (or the federation link
+        that carries it to a peer) does not exist yet. Keep it, and hold the document back for a
+        doubling pause (the lease is the pause: neither the sweep nor the fast path claims it
+        before), so the events of other documents go on."""
+        returns = int(claimed.get("outbox_returns") or 0) + 1
+        pause = min(self._sweep * 2 ** min(returns - 1, 16), self._return_max)
+        collection.update_one(
+            {"_id": claimed["_id"]},
+            {"$set": {"outbox_claimed_until": datetime.now(UTC) + timedelta(seconds=pause),
+                      "outbox_returns": returns}},
+        )
+        log.warning("event %s (%s on %s) is unroutable (no queue bound yet); kept, next try in "
+                    "%.0f s (return %d)", entry["event_id"], entry["routing_key"],
+                    entry["exchange"], pause, returns)
 
     def _claim(self, collection: Collection[Any]) -> dict[str, Any] | None:
         now = datetime.now(UTC)

@@ -130,6 +130,18 @@ class Settings(BaseSettings):
     # Outbox relay.
     outbox_sweep_seconds: float = Field(2.0, gt=0, description="Idle sweep for unsent events.")
     outbox_lease_seconds: float = Field(30.0, gt=0, description="Claim of one relay on a batch.")
+    outbox_return_max_seconds: float = Field(
+        300.0, gt=0, description="Longest pause before an event the broker returned as "
+        "unroutable is published again (doubling from the sweep interval).")
+
+    # Consuming events (kim.runtime.consume, docs/events.md "Failures").
+    event_retry_first_ms: int = Field(
+        1000, ge=10, description="Back-off before the first redelivery of a passing failure; "
+        "doubled per attempt.")
+    event_retry_max_ms: int = Field(300_000, ge=10, description="Longest back-off.")
+    event_max_attempts: int = Field(
+        30, ge=1, description="Deliveries of an event that keeps failing for a passing reason "
+        "before it is dead-lettered (about 2 h with the defaults).")
 
     log_level: str = "INFO"
 

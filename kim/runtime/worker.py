@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import events, mongo, node
+from kim.runtime.consume import reliable_handler
 from kim.runtime.settings import Settings
 
 #: The config every worker runs with; values come from the environment (see the file).
@@ -44,11 +44,8 @@ class ProbeResponder:
 
     name: str
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        node.NODE_ALIAS, events.event_type(ProbeRequested),
-        handler_type=SERVICE_POOL, reliable_delivery=True,
-    )
+    @reliable_handler(node.NODE_ALIAS, events.event_type(ProbeRequested))
     def on_probe_requested(self, envelope: EventEnvelope) -> None:
         probe = events.unpack(envelope)
-        assert isinstance(probe, ProbeRequested)
+        assert isinstance(probe, ProbeRequested)  # the wrapper checked the type
         node.record_receipt(probe.probe_id, self.name, envelope.id)

@@ -46,7 +46,14 @@ from mongoengine import (
 )
 from pymongo.errors import BulkWriteError
 
-from kim.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kim.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    VersionConflict,
+)
 from kim.runtime.changes import ChangeDocument, VersionedStore
 from kim.runtime.outbox import OutboxDocument, PendingEvent, record_event
 from services.case import SERVICE, contract
@@ -384,7 +391,7 @@ class MongoCaseRepository:
                 else:
                     return entry
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
-        raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        raise VersionConflict("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
         """Appends several entries as one run of the chain: one look at the tail and one
@@ -415,7 +422,7 @@ class MongoCaseRepository:
                 remaining = remaining[inserted:]
                 continue
             return written + entries
-        raise FailedPrecondition("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        raise VersionConflict("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def audit_entries(self, case_id: str = "", after_sequence: int = 0, limit: int = 100) -> list[AuditEntry]:
         query = AuditDocument.objects(sequence__gt=after_sequence)

@@ -7,6 +7,11 @@
 - Erase confirmations (`kim.conference.v1.CaseDataErased`: a node of a revoked consent's
   recipient organisation erased what it held) for the cases of this node, recorded on the
   case once per event id.
+- Failures (docs/events.md, "Failures"): a version conflict (a case manager wrote the case
+  meanwhile) or an unreachable database is retried with back-off by the consuming wrapper
+  (`kim.runtime.consume`); a refusal that can never apply (unknown case, wrong state, a
+  receiver the consent did not name) is dead-lettered there with its reason. Nothing is
+  acknowledged and forgotten.
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
 
@@ -19,14 +24,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.conference.v1 import events_pb2 as conference
-from kim.errors import KimError
 from kim.runtime import events, mongo
+from kim.runtime.consume import reliable_handler
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.case import SERVICE, inbound
@@ -54,8 +58,7 @@ class Cases(DependencyProvider):
 
 
 def _decision_handler(message_type: type) -> Any:
-    @event_handler(CONFERENCE, events.event_type(message_type), handler_type=SERVICE_POOL,
-                   reliable_delivery=True)
+    @reliable_handler(CONFERENCE, events.event_type(message_type))
     def handle(self: CaseWorker, envelope: EventEnvelope) -> None:
         self.apply(envelope)
 
@@ -78,47 +81,32 @@ class CaseWorker(ProbeResponder):
         decision = inbound.decision(events.unpack(envelope))
         if decision.owner_node != self.database.node_id:
             return  # a case of another node: its own worker applies it
-        try:
-            case = self.cases.apply_decision(decision, envelope.id)
-        except KimError as error:
-            # A decision the case cannot take (unknown case, changed meanwhile, wrong state)
-            # is refused for good; requeueing would only repeat the refusal.
-            log.warning("decision %s (%s) not applied: %s", envelope.id, envelope.type, error.message)
-            return
+        # A version conflict (the case changed meanwhile) is retried, a refusal (unknown case,
+        # wrong state) dead-lettered with its reason: both by the wrapper.
+        case = self.cases.apply_decision(decision, envelope.id)
         if case is None:
             log.info("decision %s already applied", envelope.id)
 
-    @event_handler(CONFERENCE, events.event_type(conference.CaseDataErased),  # type: ignore[untyped-decorator]
-                   handler_type=SERVICE_POOL, reliable_delivery=True)
+    @reliable_handler(CONFERENCE, events.event_type(conference.CaseDataErased))
     def on_case_data_erased(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, conference.CaseDataErased)
         report = inbound.erasure(message)
         if report.owner_node != self.database.node_id:
             return  # a case of another node: its own worker records it
-        try:
-            case = self.cases.confirm_erasure(report, envelope.id)
-        except KimError as error:
-            # Unknown case or consent, a consent not revoked, a receiver the consent did not
-            # name: refused for good; requeueing would only repeat the refusal.
-            log.warning("erase confirmation %s for case %s not recorded: %s",
-                        envelope.id, message.case_id, error.message)
-            return
+        # Unknown case or consent, a consent not revoked, a receiver the consent did not name:
+        # refused for good, dead-lettered with the reason by the wrapper.
+        case = self.cases.confirm_erasure(report, envelope.id)
         if case is None:
             log.info("erase confirmation %s already recorded", envelope.id)
         else:
             log.info("erase confirmation %s recorded on case %s", envelope.id, message.case_id)
 
-    @event_handler(CONFERENCE, events.event_type(conference.ZielgruppenDefined),  # type: ignore[untyped-decorator]
-                   handler_type=SERVICE_POOL, reliable_delivery=True)
+    @reliable_handler(CONFERENCE, events.event_type(conference.ZielgruppenDefined))
     def on_zielgruppen_defined(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, conference.ZielgruppenDefined)
-        try:
-            stored = self.cases.store_catalogue(inbound.catalogue(message))
-        except KimError as error:
-            log.warning("Zielgruppen version %s refused: %s", message.catalogue.version, error)
-            return
+        stored = self.cases.store_catalogue(inbound.catalogue(message))  # a refusal: dead-lettered
         log.info("Zielgruppen version %s %s", message.catalogue.version, "stored" if stored else "known")
 
     @timer(interval=CASE_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]

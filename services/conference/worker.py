@@ -15,7 +15,10 @@
 - `ConsentRevoked` addressed to this node's organisation is an erase request: the registry
   entries of the case and its briefs in Fallkonferenzen not yet closed are erased, then
   `CaseDataErased` is written to the erasure's outbox (the api process's relay publishes it),
-  once per revocation however often the request is delivered.
+  once per revocation however often the request is delivered. A conference saved meanwhile
+  (version conflict) or the database away: retried with back-off by the consuming wrapper
+  (`kim.runtime.consume`) until it succeeds or, after `KIM_EVENT_MAX_ATTEMPTS`, dead-lettered
+  with its reason; never lost.
 - `CaseErased` naming this node's organisation among its recipients is the erase request of
   a retention deletion on the owning node: the same erasure, confirmed with a
   `CaseDataErased` without consent id.
@@ -29,14 +32,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from nameko.events import SERVICE_POOL, event_handler
 from nameko.timer import timer
 
 from kim.case.v1 import events_pb2 as case_events
 from kim.case.v1 import types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import KimError
 from kim.runtime import events
+from kim.runtime.consume import reliable_handler
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.conference import SERVICE
@@ -127,21 +129,13 @@ class ConferenceWorker(ProbeResponder):
     name = SERVICE
     database = NodeDatabase(SERVICE)
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        "case",
-        events.event_type(case_events.BarrierRecorded),
-        handler_type=SERVICE_POOL,
-        reliable_delivery=True,
-    )
+    @reliable_handler("case", events.event_type(case_events.BarrierRecorded))
     def on_barrier_recorded(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.BarrierRecorded)
         settings: Settings = self.database
-        try:
-            counted = _service(settings).record_barrier(observation(message))
-        except (KeyError, ValueError) as exc:  # an event this node cannot read: log, do not loop
-            log.error("barrier event %s not registered: %s", envelope.id, exc)
-            return
+        # An event this node cannot read (KeyError, ValueError): dead-lettered by the wrapper.
+        counted = _service(settings).record_barrier(observation(message))
         log.info("barrier event %s %s", envelope.id, "counted" if counted else "already counted")
 
     @timer(interval=REMINDER_INTERVAL_SECONDS, eager=True)  # type: ignore[untyped-decorator]
@@ -151,12 +145,7 @@ class ConferenceWorker(ProbeResponder):
         if reminded:
             log.info("reminded of %d overdue Beschlüsse: %s", len(reminded), ", ".join(reminded))
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        "case",
-        events.event_type(case_events.CaseSubmittedForReview),
-        handler_type=SERVICE_POOL,
-        reliable_delivery=True,
-    )
+    @reliable_handler("case", events.event_type(case_events.CaseSubmittedForReview))
     def on_case_submitted(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.CaseSubmittedForReview)
@@ -165,19 +154,12 @@ class ConferenceWorker(ProbeResponder):
             log.info("proposal %s of case %s is for %s, not for this node", envelope.id,
                      message.case_id, message.coordination_org)
             return
-        try:
-            outcome = _service(settings).register_proposal(proposal(envelope, message))
-        except (KeyError, ValueError, KimError) as exc:  # an event this node cannot read: log, do not loop
-            log.error("proposal %s not registered: %s", envelope.id, exc)
-            return
+        # An event this node cannot read, or a refusal: dead-lettered by the wrapper with its
+        # reason; the database away: retried.
+        outcome = _service(settings).register_proposal(proposal(envelope, message))
         log.info("proposal %s of case %s %s", envelope.id, message.case_id, outcome)
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        "case",
-        events.event_type(case_events.ConsentRevoked),
-        handler_type=SERVICE_POOL,
-        reliable_delivery=True,
-    )
+    @reliable_handler("case", events.event_type(case_events.ConsentRevoked))
     def on_consent_revoked(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.ConsentRevoked)
@@ -192,12 +174,7 @@ class ConferenceWorker(ProbeResponder):
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        "case",
-        events.event_type(case_events.CaseErased),
-        handler_type=SERVICE_POOL,
-        reliable_delivery=True,
-    )
+    @reliable_handler("case", events.event_type(case_events.CaseErased))
     def on_case_erased(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.CaseErased)

@@ -266,6 +266,13 @@ class DocumentsService:
         self.store.finish_job(job_id, "done", datetime.now(UTC))
         return stored
 
+    def fail_contracts_job(self, job_id: str, reason: str) -> None:
+        """The worker's part when a job failed for good: it ends "failed" with `reason` (German,
+        the requester reads it), unless it ended already."""
+        job = self.store.job(job_id)
+        if job is not None and job.state == "requested":
+            self.store.finish_job(job_id, "failed", datetime.now(UTC), reason)
+
     def job(self, principal: Principal, job_id: str) -> tuple[JobRecord, list[DocumentRecord]]:
         organization = self._member(principal)
         job = self.store.job(job_id)

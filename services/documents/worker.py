@@ -5,6 +5,11 @@ with the event ContractsRequested in its outbox, and carried out here, out of th
 threads (ARCHITECTURE: rendering many documents belongs in a worker). Each stored contract has
 DocumentGenerated in its own outbox; the api process's relay sends them.
 
+Failures (docs/events.md, "Failures"): a passing one (the database away, a version conflict)
+propagates, so the consuming wrapper delivers the request again after a back-off while the job
+stays "requested"; any other ends the job "failed" with a German reason the requester sees
+(`GetContractsJob`), instead of leaving it "requested" for ever.
+
 Redelivery is harmless: a job's documents have ids derived from the job, so a second delivery
 stores only what the first did not, and a finished job is not run again.
 
@@ -19,13 +24,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
 from kim.runtime import events, mongo
+from kim.runtime.consume import is_transient, reliable_handler
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.documents import SERVICE
@@ -36,6 +41,7 @@ from services.documents.settings import DocumentsSettings
 log = logging.getLogger(__name__)
 #: Read when nameko loads this module: a timer's interval is fixed at class definition.
 DOCUMENTS_SETTINGS = DocumentsSettings()
+JOB_FAILED = "Die Verträge konnten nicht erzeugt werden (interner Fehler, {error}); bitte erneut beauftragen."
 
 
 class Documents(DependencyProvider):
@@ -55,13 +61,17 @@ class DocumentsWorker(ProbeResponder):
     database = NodeDatabase(SERVICE)
     documents = Documents()
 
-    @event_handler(  # type: ignore[untyped-decorator]
-        SERVICE, events.event_type(ContractsRequested), handler_type=SERVICE_POOL, reliable_delivery=True,
-    )
+    @reliable_handler(SERVICE, events.event_type(ContractsRequested))
     def on_contracts_requested(self, envelope: EventEnvelope) -> None:
         request = events.unpack(envelope)
         assert isinstance(request, ContractsRequested)
-        self.documents.run_contracts_job(request.job_id)
+        try:
+            self.documents.run_contracts_job(request.job_id)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # redelivered after a back-off; the job stays "requested" meanwhile
+            log.exception("contracts job %s failed for good", request.job_id)
+            self.documents.fail_contracts_job(request.job_id, JOB_FAILED.format(error=type(exc).__name__))
 
     @timer(interval=DOCUMENTS_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]
     def apply_retention(self) -> None:

@@ -12,13 +12,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from kim import identifiers
 from kim.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=StrEnum)
 
 SHORT_TEXT = 200
 LONG_TEXT = 4000
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+ID_PATTERN = identifiers.ID_PATTERN  # the rule every service shares (kim.identifiers)
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 
 
@@ -52,13 +53,10 @@ class Violations:
         return cleaned
 
     def identifier(self, field: str, value: str | None, *, required: bool = True) -> str:
-        cleaned = (value or "").strip()
-        if not cleaned:
-            if required:
-                self.add(field, "Angabe fehlt.")
-        elif not ID_PATTERN.match(cleaned):
-            self.add(field, "Ungültige Kennung (erlaubt: Buchstaben, Ziffern, . _ : @ -, höchstens 128).")
-        return cleaned
+        problem = identifiers.problem(value, required=required)
+        if problem is not None:
+            self.add(field, problem)
+        return identifiers.clean(value)
 
     def enum(self, field: str, enum_type: type[E], value: str | None, *, required: bool = True) -> E | None:
         if value is None or value == "":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from kim import identifiers
 from kim.errors import FieldViolation, InvalidArgument
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -22,6 +23,13 @@ class Violations:
             self.add(field, "Angabe fehlt.")
         elif len(value) > max_len:
             self.add(field, f"Höchstens {max_len} Zeichen.")
+
+    def shared_identifier(self, field: str, value: str) -> None:
+        """An identifier another service stores too (a user, organisation, node or case id): the
+        one rule of `kim.identifiers`, so the case service never refuses what was accepted here."""
+        problem = identifiers.problem(value)
+        if problem is not None:
+            self.add(field, problem)
 
     def identifier(self, field: str, value: str) -> None:
         if not _IDENTIFIER.match(value):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 
+from kim import identifiers
 from kim.errors import FailedPrecondition, NotFound
 from services.conference.domain import events as ev
 from services.conference.domain.briefs import CaseBrief
@@ -65,7 +66,8 @@ class Decision:
 
     @classmethod
     def admission(cls, assigned_org: str, case_manager: str) -> Decision:
-        return cls(DecisionKind.ADMISSION, assigned_org=assigned_org, case_manager=case_manager)
+        return cls(DecisionKind.ADMISSION, assigned_org=identifiers.clean(assigned_org),
+                   case_manager=identifiers.clean(case_manager))
 
     @classmethod
     def referral(cls, target: ReferralTarget, service: str = "", reason: str = "") -> Decision:
@@ -99,8 +101,9 @@ class Decision:
                 "decision.kind", "Zu einem aktiven Fall wird ein Ergebnis der Fallbesprechung festgehalten."
             )
         if self.kind is DecisionKind.ADMISSION:
-            v.text("decision.assigned_org", self.assigned_org, max_len=100)
-            v.text("decision.case_manager", self.case_manager, max_len=200)
+            # The case service applies the admission with the same rule (kim.identifiers).
+            v.shared_identifier("decision.assigned_org", self.assigned_org)
+            v.shared_identifier("decision.case_manager", self.case_manager)
         elif self.kind is DecisionKind.REFERRAL:
             if self.referral_target is None:
                 v.add("decision.referral_target", "Ziel der Verweisberatung angeben.")

@@ -26,6 +26,7 @@ from services.case.repository import AuditDocument, CaseChangeDocument, MongoCas
 from services.case.service import CaseService
 from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
 from tests.support import servers
+from tests.support.dead_letter_store import dead_letter_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -134,15 +135,17 @@ def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
     assert service.verify_audit(DPO).intact
 
 
-def test_a_confirmation_the_revocation_did_not_ask_for_is_logged_and_changes_nothing(
+def test_a_confirmation_the_revocation_did_not_ask_for_is_dead_lettered_and_changes_nothing(
         case_worker: Path, service: CaseService, case_settings: Settings) -> None:
     cid, consent_id = revoked(service)
     before = service.repository.get(cid)
     [event_id] = publish(case_settings, erased(cid, consent_id, case_settings.node_id,
                                                erased_by_node="caritas-mettmann",
                                                erased_by_org="caritas-mettmann"))
-    assert wait_until(lambda: f"erase confirmation {event_id} for case {cid} not recorded"
-                      in case_worker.read_text()), case_worker.read_text()[-3000:]
+    assert wait_until(lambda: dead_letter_of(case_settings, event_id) is not None), \
+        case_worker.read_text()[-3000:]
+    kept = dead_letter_of(case_settings, event_id)
+    assert kept is not None and kept.handler == "case.on_case_data_erased" and kept.reason
     after = service.repository.get(cid)
     assert after.version == before.version and after.consents[0].erasure_outstanding
     assert AuditDocument.objects(case_id=cid, call="ConfirmErasure").count() == 0

@@ -24,6 +24,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
 from services.case.service import CaseService
 from tests.support import servers
+from tests.support.dead_letter_store import dead_letter_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -96,8 +97,12 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
     late = events.pack(referral, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
         publisher.publish("conference.events", late.type, late.SerializeToString(), late.id)
-    assert wait_until(lambda: f"decision {late.id} (kim.conference.v1.CaseReferralDecided) not applied"
-                      in case_worker.read_text())
+    # A refusal that can never apply: kept in the dead-letter store with its reason, not dropped.
+    assert wait_until(lambda: dead_letter_of(case_settings, late.id) is not None), \
+        case_worker.read_text()[-3000:]
+    kept = dead_letter_of(case_settings, late.id)
+    assert kept is not None and kept.event_type == late.type and kept.attempts == 1
+    assert kept.handler == "case.on_referral_decided" and kept.reason, kept
     assert service.repository.get(cid).status is CaseStatus.ADMITTED
 
 

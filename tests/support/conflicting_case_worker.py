@@ -1,0 +1,39 @@
+"""The case worker with a concurrent writer at the worst moment (run by `nameko run` in
+tests/integration/case/test_case_worker_reliability.py): the first time a consumed event is
+about to be written, another writer (a second repository, as a case manager's journal note
+through the api would be) writes the same case first, so the worker's write meets a real
+version conflict in the real store. Later deliveries of the same event write undisturbed."""
+
+from __future__ import annotations
+
+import logging
+
+from services.case.domain.case import Case
+from services.case.domain.person import Person
+from services.case.repository import MongoCaseRepository
+from services.case.service import CaseService
+from services.case.worker import Cases, CaseWorker
+
+log = logging.getLogger(__name__)
+_interfered: set[str] = set()
+
+
+class ConflictingRepository(MongoCaseRepository):
+    def save(self, case: Case, person: Person | None = None, *, cause: str = "") -> None:
+        if cause and cause not in _interfered:
+            _interfered.add(cause)
+            other = MongoCaseRepository(self.node_id)
+            other.save(other.get(case.case_id))  # takes the version this write is based on
+            log.info("concurrent write of case %s before event %s", case.case_id, cause)
+        super().save(case, person, cause=cause)
+
+
+class ConflictingCases(Cases):
+    def setup(self) -> None:
+        super().setup()
+        repository = ConflictingRepository(self.settings.node_id)
+        self.service = CaseService(repository, self.settings.organization_id)
+
+
+class ConflictingCaseWorker(CaseWorker):
+    cases = ConflictingCases()
