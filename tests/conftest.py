@@ -11,15 +11,23 @@ what to start. Each test session is its own node (databases) on its own RabbitMQ
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from kim.runtime.settings import Settings
 from tests.support import servers
 
 TIERS = ("unit", "integration", "e2e")
+
+# CI runs the property tests on fixed examples, so a run is repeatable; locally they stay
+# random and find new counterexamples (pin each one with @example).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -38,7 +38,7 @@ CONSUMED: frozenset[tuple[str, str]] = frozenset(
             "CaseAdmissionDecided", "CaseReferralDecided", "CaseDeferralDecided",
             "CaseRejectionDecided", "CaseDataErased", "ZielgruppenDefined",
         )),
-        ("case", "case", ("BarrierRecorded", "CaseSubmittedForReview", "ConsentRevoked")),
+        ("case", "case", ("BarrierRecorded", "CaseSubmittedForReview", "ConsentRevoked", "CaseErased")),
         ("documents", "documents", ("ContractsRequested",)),
     )
     for name in names

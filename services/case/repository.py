@@ -55,7 +55,7 @@ from kim.errors import (
     VersionConflict,
 )
 from kim.runtime.changes import ChangeDocument, VersionedStore
-from kim.runtime.outbox import OutboxDocument, record_event
+from kim.runtime.outbox import OutboxDocument, PendingEvent, record_event
 from services.case import SERVICE, contract
 from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
@@ -70,6 +70,8 @@ MAX_PAGE_SIZE = 100
 _APPEND_LOCK = threading.Lock()
 DUPLICATE_KEY = 11000
 DEFAULT_PAGE_SIZE = 20
+#: The only field of the change a retention deletion leaves until its erase request is sent.
+ERASED_MARK = "erased"
 
 
 class CaseDocument(Document):
@@ -178,7 +180,8 @@ class CaseRepository(Protocol):
     def undecided_checked_before(self, version: int) -> list[str]: ...
     def figures(self) -> dict[str, dict[str, int]]: ...
     def erase_person(self, case: Case) -> None: ...
-    def delete(self, case_id: str) -> None: ...
+    def delete(self, case: Case) -> None: ...
+    def forget_erased(self) -> int: ...
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage: ...
     def append_audit(self, draft: AuditDraft) -> AuditEntry: ...
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]: ...
@@ -248,19 +251,56 @@ class MongoCaseRepository:
         case.version = version
 
     def erase_person(self, case: Case) -> None:
-        """Retention: the person's data go, the case stays as anonymised statistics. A
-        versioned write like any other, so it cannot cross a concurrent change."""
+        """Retention: the person's data go, the case stays as anonymised statistics (`case` is
+        already anonymised, with its erase request pending). A versioned write like any other,
+        so it cannot cross a concurrent change."""
         version = case.version + 1
         fields = {**self._fields(case, version=version), "person": {}, "person_erased": True}
-        self._store.commit(self._change(case, version, fields))
+        change = self._change(case, version, fields)
+        self._carry_unsent(case.case_id, version, change)
+        self._store.commit(change)
         case.collect_events()
         case.version = version
-        # Earlier changes hold the person too (the proposal's change); they go at once rather
-        # than after the store's day, and with them the claims on their versions. A writer that
-        # loaded the version this write replaced is still refused (this change claims the next
-        # one); one holding an even older version would have to have held it since before the
-        # case's last write, which retention only erases after the whole Löschfrist.
+        # Earlier changes hold the person and every text of the case (the history of its
+        # fields); they go at once rather than after the store's day, and with them the claims
+        # on their versions. A writer that loaded the version this write replaced is still
+        # refused (this change claims the next one); one holding an even older version would
+        # have to have held it since before the case's last write, which retention only erases
+        # after the whole Löschfrist.
         CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
+
+    def delete(self, case: Case) -> None:
+        """Retention: the case and every change of it go. What stays until the relay has sent
+        it is one change without the case's fields (the claim on the next version) carrying the
+        erase request (`case.pending_events`) and any event of the case not sent yet;
+        `forget_erased` removes it once sent."""
+        version = case.version + 1
+        change = self._change(case, version, {ERASED_MARK: True})
+        self._carry_unsent(case.case_id, version, change)
+        try:
+            change.save()
+        except NotUniqueError as error:  # changed meanwhile: the next run tries again
+            raise FailedPrecondition(self._store.conflict_message) from error
+        case.collect_events()
+        case.version = version
+        CaseDocument.objects(case_id=case.case_id).delete()
+        CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
+
+    def forget_erased(self) -> int:
+        """Removes the changes `delete` left behind once their events are sent; their number."""
+        return int(CaseChangeDocument.objects(**{f"fields__{ERASED_MARK}": True}, outbox__size=0).delete())
+
+    def _carry_unsent(self, case_id: str, version: int, change: CaseChangeDocument) -> None:
+        """Events of earlier changes the relay has not sent yet move into `change`, as the
+        earlier changes are deleted with the case's history. Should the relay send one in the
+        meantime, it goes out twice; consumers apply an event id once."""
+        earlier = CaseChangeDocument._get_collection().find(
+            {"case_id": case_id, "version": {"$lt": version}, "outbox.0": {"$exists": True}},
+            {"outbox": 1})
+        for document in earlier:
+            for entry in document.get("outbox", []):
+                change.outbox.append(PendingEvent(**{k: entry[k] for k in (
+                    "event_id", "exchange", "routing_key", "body", "recorded_at")}))
 
     def applied(self, cause: str) -> bool:
         return self._store.applied(cause)
@@ -298,10 +338,6 @@ class MongoCaseRepository:
                     totals[key] += int(value)
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
-
-    def delete(self, case_id: str) -> None:
-        """Retention only: the case and every change of it are gone for good."""
-        self._store.delete(case_id)
 
     def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size

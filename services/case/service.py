@@ -41,7 +41,7 @@ from services.case.domain.policy import (
     may_read_case,
     release_verdict,
 )
-from services.case.domain.retention import anonymised, retention_due
+from services.case.domain.retention import erased, recipients, retention_due
 from services.case.domain.validation import Violations, format_date
 from services.case.domain.vocabulary import CaseStatus, Role
 from services.case.domain.zielgruppen import ZielgruppenCatalogue, validate_catalogue
@@ -84,6 +84,8 @@ UNDECIDED = frozenset({CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEF
 
 #: Who the audit trail names for deletions by the retention timer.
 RETENTION_ACTOR = Actor("kim-retention", "", frozenset({Role.DATA_PROTECTION_OFFICER.value}))
+#: The audit trail's call for a receiver's answer to a retention erasure (`CaseErased`).
+RETENTION_CONFIRMED = "ConfirmRetentionErasure"
 #: Who the audit trail names for re-checks on a new Zielgruppen version (the worker).
 ZIELGRUPPEN_ACTOR = Actor("kim-zielgruppen", "", frozenset())
 #: At most this many briefs per call of a peer node (federation.proto).
@@ -180,14 +182,25 @@ class CaseService:
         return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
 
     def confirm_erasure(self, report: ErasureReport, event_id: str) -> Case | None:
-        """A receiving node's answer to the erase request of a revoked consent, recorded once
-        per event id (None: already recorded). The audit entry names that node and its
-        organisation as the actor: it reported, this node only writes it down."""
-        if self.repository.applied(event_id):
-            return None
+        """A receiving node's answer to an erase request, recorded once per event id (None:
+        already recorded, or the answer to a retention erasure). The audit entry names that
+        node and its organisation as the actor: it reported, this node only writes it down.
+        The answer to a retention erasure (`CaseErased`, no consent id) goes to the audit
+        trail only: the case it confirms may be gone."""
         command = report.command
         now = self.clock()
         actor = Actor.peer(command.erased_by_node, command.erased_by_org, "")
+        if not command.consent_id:
+            trail = self.repository.audit_entries(command.case_id, 0, 1000)
+            if not any(e.call.startswith("Retention") for e in trail) or any(
+                    e.call == RETENTION_CONFIRMED and e.actor_node == command.erased_by_node
+                    for e in trail):
+                return None  # no retention erased this case here, or this node confirmed it
+            self._audit(actor, command.case_id, RETENTION_CONFIRMED, "Löschbestätigung", True,
+                        now, detail=f"Löschung nach Löschfrist: {command.summary or 'gelöscht'}"[:500])
+            return None
+        if self.repository.applied(event_id):
+            return None
         case = self._load(actor, command.case_id, "ConfirmErasure", "Löschbestätigung", now)
         case.confirm_erasure(command, actor, now)
         self.repository.save(case, cause=event_id)
@@ -230,22 +243,31 @@ class CaseService:
         return done
 
     def apply_retention(self, period: timedelta, mode: RetentionMode) -> list[str]:
-        """Deletes or anonymises every closed case whose Löschfrist has passed; each one is
-        written to the audit trail. The only place that hard-deletes a case."""
+        """Deletes or anonymises every closed case whose Löschfrist has passed (nothing of the
+        person stays: `retention.anonymised`), and asks every organisation that received data
+        of it to erase them (`CaseErased`); each one is written to the audit trail. The only
+        place that hard-deletes a case. A case changed meanwhile is left to the next run."""
         now = self.clock()
         done = []
+        self.repository.forget_erased()
         for case_id in self.repository.closed_before(now - period):
             case = self.repository.get(case_id)
             if not retention_due(case, now, period):
                 continue
             closed_on = format_date(local_date(case.closures[-1].closed_at))
-            if mode is RetentionMode.DELETE:
-                self.repository.delete(case_id)
-            else:
-                self.repository.erase_person(anonymised(case))
+            erasure = erased(case, now, mode.value)
+            try:
+                if mode is RetentionMode.DELETE:
+                    self.repository.delete(erasure)
+                else:
+                    self.repository.erase_person(erasure)
+            except FailedPrecondition:
+                continue
+            told = ", ".join(recipients(case)) or "keine"
             self._audit(RETENTION_ACTOR, case_id, f"Retention{mode.value.capitalize()}",
                         "Löschfrist abgelaufen", True, now,
-                        detail=f"Fall {case.pseudonym}, abgeschlossen am {closed_on}")
+                        detail=f"Fall {case.pseudonym}, abgeschlossen am {closed_on}; "
+                               f"Löschersuchen an: {told}")
             done.append(case_id)
         return done
 

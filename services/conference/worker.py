@@ -19,6 +19,9 @@
   (version conflict) or the database away: retried with back-off by the consuming wrapper
   (`kim.runtime.consume`) until it succeeds or, after `KIM_EVENT_MAX_ATTEMPTS`, dead-lettered
   with its reason; never lost.
+- `CaseErased` naming this node's organisation among its recipients is the erase request of
+  a retention deletion on the owning node: the same erasure, confirmed with a
+  `CaseDataErased` without consent id.
 
 No gRPC here (eventlet); storage only through the service layer.
 """
@@ -169,4 +172,19 @@ class ConferenceWorker(ProbeResponder):
         )
         erasure, confirmed = _service(settings).erase_case(request)
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
+                 "erased" if confirmed else "already erased", erasure.summary)
+
+    @reliable_handler("case", events.event_type(case_events.CaseErased))
+    def on_case_erased(self, envelope: EventEnvelope) -> None:
+        message = events.unpack(envelope)
+        assert isinstance(message, case_events.CaseErased)
+        settings: Settings = self.database
+        if settings.organization_id not in message.recipient_orgs:
+            return  # nothing of the case was given to this organisation
+        request = ErasureRequest(
+            case_id=message.case_id, consent_id="", pseudonym=message.pseudonym,
+            owner_org=message.owner_org, owner_node=envelope.source_node,
+        )
+        erasure, confirmed = _service(settings).erase_case(request)
+        log.info("retention erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)

@@ -19,6 +19,7 @@ file, never a description without content (docs/documents.md, "Storage").
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,6 +218,22 @@ class DocumentStore:
             query["bulk_job_id"] = bulk_job_id
         found = GeneratedDocument.objects(**query).exclude("outbox", "input_json").order_by("-created_at")
         return [_document_record(d, input_json="") for d in found.limit(limit)]
+
+    def documents_due(self, created_before: datetime, kept_kinds: Iterable[str],
+                      limit: int = 500) -> list[DocumentRecord]:
+        """Generated documents created before `created_before` of any kind but `kept_kinds`
+        whose event is sent (without input)."""
+        found = (GeneratedDocument.objects(created_at__lte=created_before, kind__nin=list(kept_kinds),
+                                           outbox__size=0)
+                 .exclude("outbox", "input_json").limit(limit))
+        return [_document_record(d, input_json="") for d in found]
+
+    def delete_document(self, document_id: str) -> None:
+        """Retention: the content (GridFS file and chunks) and the description with its input."""
+        # NoFile: deleted by an earlier run that stopped before the description went.
+        with contextlib.suppress(gridfs.errors.NoFile):
+            self.bucket.delete(f"document:{document_id}")
+        GeneratedDocument.objects(document_id=document_id).delete()
 
     # --- template versions ----------------------------------------------------------------------
 

@@ -16,14 +16,14 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
 
 from kim.documents.v1 import documents_pb2, events_pb2
 from kim.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from kim.runtime.audit import AuditSink, LoggingAuditSink
+from kim.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
 from kim.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
@@ -40,6 +40,8 @@ from services.documents.domain.kinds import (
     contract_document,
 )
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
+from services.documents.domain.retention import due as retention_due
+from services.documents.domain.retention import kept_kinds
 from services.documents.federated import AUTO, read_figures
 from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.live import (
@@ -92,6 +94,26 @@ class DocumentsService:
         self.store = store
         self.renderer = renderer or Renderer()
         self.audit = audit or LoggingAuditSink()
+
+    # --- retention ------------------------------------------------------------------------------
+
+    def apply_retention(self, period: timedelta, now: datetime | None = None) -> list[DocumentRecord]:
+        """Deletes every generated case record (`domain.retention`) older than `period`, its
+        content and its input; each deletion is audited (kind, id, organisation, date; no
+        title: a title may name a place or a person). Returns the deleted documents."""
+        now = now or datetime.now(UTC)
+        deleted = []
+        for record in self.store.documents_due(now - period, kept_kinds()):
+            if not retention_due(record.kind, _aware(record.created_at), now, period):
+                continue
+            self.store.delete_document(record.document_id)
+            self.audit.record(AuditEvent.now(
+                kind="retention", outcome="deleted", action="DocumentRetention",
+                organization=record.organization, node=self.store.node_id,
+                reason=f"Löschfrist abgelaufen: {record.kind} {record.document_id} vom "
+                       f"{record.created_at:%d.%m.%Y}"))
+            deleted.append(record)
+        return deleted
 
     # --- rendering ------------------------------------------------------------------------------
 
@@ -400,3 +422,8 @@ def _kind(kind_id: str) -> Kind:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored times come back naive (UTC) where the connection is not tz-aware."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -12,14 +12,20 @@ stays "requested"; any other ends the job "failed" with a German reason the requ
 
 Redelivery is harmless: a job's documents have ids derived from the job, so a second delivery
 stores only what the first did not, and a finished job is not run again.
+
+The retention timer deletes generated case records (Fallkonferenz-Protokolle) past their
+Löschfrist, content and input (`KIM_DOCUMENTS_*`, services/documents/domain/retention.py);
+each deletion is audited and logged.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
@@ -30,8 +36,11 @@ from kim.runtime.worker import NodeDatabase, ProbeResponder
 from services.documents import SERVICE
 from services.documents.repository import DocumentStore
 from services.documents.service import DocumentsService
+from services.documents.settings import DocumentsSettings
 
 log = logging.getLogger(__name__)
+#: Read when nameko loads this module: a timer's interval is fixed at class definition.
+DOCUMENTS_SETTINGS = DocumentsSettings()
 JOB_FAILED = "Die Verträge konnten nicht erzeugt werden (interner Fehler, {error}); bitte erneut beauftragen."
 
 
@@ -63,3 +72,10 @@ class DocumentsWorker(ProbeResponder):
                 raise  # redelivered after a back-off; the job stays "requested" meanwhile
             log.exception("contracts job %s failed for good", request.job_id)
             self.documents.fail_contracts_job(request.job_id, JOB_FAILED.format(error=type(exc).__name__))
+
+    @timer(interval=DOCUMENTS_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]
+    def apply_retention(self) -> None:
+        period = timedelta(days=DOCUMENTS_SETTINGS.case_record_retention_days)
+        for record in self.documents.apply_retention(period):
+            log.info("retention: %s %s of %s generated %s deleted", record.kind, record.document_id,
+                     record.organization, record.created_at.date().isoformat())

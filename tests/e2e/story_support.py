@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,3 +119,46 @@ def find_in_databases(settings: Settings, needles: list[str]) -> dict[str, list[
     finally:
         client.close()
     return found
+
+
+@dataclass
+class Scan:
+    """What `scan_databases` found: needle -> ["<database>.<collection>", ...], and every
+    collection it read (GridFS chunks included: their bytes are searched as text too)."""
+
+    found: dict[str, list[str]]
+    scanned: list[str]
+
+
+def scan_databases(settings: Settings, needles: Sequence[str], *, scoped: Sequence[str] = (),
+                   scoped_needles: Sequence[str] = ()) -> Scan:
+    """Like `find_in_databases`, over every collection of every database of the node, GridFS
+    chunks included (their raw bytes searched as UTF-8 with errors replaced). `scoped_needles`
+    are searched only in documents that also contain one of `scoped` (texts that may occur in
+    other persons' cases, like a generic reason of the eligibility check)."""
+    found: dict[str, list[str]] = {}
+    scanned: list[str] = []
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        settings.mongodb_uri, serverSelectionTimeoutMS=5000)
+    try:
+        prefix = settings.database_name("")
+        for name in client.list_database_names():
+            if not name.startswith(prefix):
+                continue
+            database = client[name]
+            for collection in database.list_collection_names():
+                scanned.append(f"{name}.{collection}")
+                for document in database[collection].find():
+                    if collection.endswith(".chunks"):
+                        text = bytes(document.get("data", b"")).decode("utf-8", errors="replace")
+                    else:
+                        text = json.dumps(json.loads(json_util.dumps(document)), ensure_ascii=False)
+                    lowered = text.lower()
+                    hits = [n for n in needles if n.lower() in lowered]
+                    if any(s.lower() in lowered for s in scoped):
+                        hits += [n for n in scoped_needles if n.lower() in lowered]
+                    for needle in hits:
+                        found.setdefault(needle, []).append(f"{name}.{collection}")
+    finally:
+        client.close()
+    return Scan(found, scanned)

@@ -5,6 +5,11 @@ databases, the Stadt's case unreadable for the Caritas, the Kreis's decisions ap
 the owning nodes. Then a node outage (the Caritas node stopped while the Kreis decides) and the
 peer calls the federation refuses.
 
+Then each organisation's data protection officer at its own node's audit trail, and erasure:
+after the revocation and after the Löschfrist of the Caritas's case (closed and anonymised on
+its node, the Kreis told, the Fallkonferenz-Protokoll deleted), every collection of every node
+is scanned for the persons' names, birth dates and the texts of their cases.
+
 One federation of three nodes for the module (tests/e2e/story_support.py); the story runs once,
 the tests read what it left behind."""
 
@@ -17,6 +22,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import grpc
+import pymongo
 import pytest
 
 from kim import nodes
@@ -41,6 +47,7 @@ from kim.story import (
     STADT_CASE_MANAGER,
     STADT_CLERK,
     STADT_PERSON,
+    Actor,
     Api,
     FictionalPerson,
     Story,
@@ -49,7 +56,7 @@ from kim.story import (
     poll,
     run_story,
 )
-from tests.e2e.story_support import ThreeNodes, find_in_databases, three_nodes
+from tests.e2e.story_support import ThreeNodes, find_in_databases, scan_databases, three_nodes
 
 TIMEOUT = 60.0
 
@@ -448,3 +455,110 @@ def _in_minutes(minutes: int) -> object:
     stamp = Timestamp()
     stamp.FromDatetime((datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0))
     return stamp
+
+
+# --- data protection officers ----------------------------------------------------------------
+
+STADT_DPO = Actor(STADT, "j.datenschutz", "Jonas Datenschutz", "Datenschutzbeauftragter der Stadt Hilden")
+CARITAS_DPO = Actor(CARITAS, "s.datenschutz", "Sabine Datenschutz", "Datenschutzbeauftragte der Caritas")
+KREIS_DPO = Actor(KREIS, "d.schutz", "Dieter Schutz", "Datenschutzbeauftragter des Kreises")
+
+
+def test_each_organisations_data_protection_officer_verifies_the_audit_trail_of_its_own_node_only(
+    story: StoryRun, federation: ThreeNodes, api: Api,
+) -> None:
+    assert story.stadt_case
+    stadt = federation.node(STADT)
+    verified = api.case(stadt, STADT_DPO).VerifyAuditChain(case_pb2.VerifyAuditChainRequest())
+    assert verified.intact and verified.checked > 10, verified
+    listed = api.case(stadt, STADT_DPO).ListAuditEntries(
+        case_pb2.ListAuditEntriesRequest(case_id=story.stadt_case.case_id, page_size=100))
+    calls = {e.call for e in listed.entries}
+    assert {"ProposeCase", "RevokeConsent", "ConfirmErasure"} <= calls, calls
+    assert {e.case_id for e in listed.entries} == {story.stadt_case.case_id}
+    caritas = api.case(federation.node(CARITAS), CARITAS_DPO).VerifyAuditChain(
+        case_pb2.VerifyAuditChainRequest())
+    assert caritas.intact and caritas.checked > 10, caritas
+    # The Kreis's data protection officer has no say over the Stadt's trail.
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: api.case(stadt, KREIS_DPO).VerifyAuditChain(case_pb2.VerifyAuditChainRequest())) \
+        == denied
+    assert _code(lambda: api.case(stadt, KREIS_DPO).ListAuditEntries(case_pb2.ListAuditEntriesRequest())) \
+        == denied
+    assert _code(lambda: api.case(stadt, CARITAS_DPO).ListAuditEntries(case_pb2.ListAuditEntriesRequest())) \
+        == denied
+
+
+# --- erasure: revocation and retention leave nothing behind -----------------------------------
+
+def _case_texts(case: case_pb2.Case) -> list[str]:
+    """Everything written about the person in the case: the eligibility check's reasons, the
+    plan's, barriers' and journal's texts, the proposal's reason."""
+    texts = [r for m in case.eligibility.mismatches for r in m.reasons]
+    texts += [case.proposal.reason, *(n.need for n in case.needs), *(g.title for g in case.goals),
+              *(s.description for g in case.goals for s in g.steps), *(b.description for b in case.barriers),
+              *(j.text for j in case.journal)]
+    return [t for t in dict.fromkeys(texts) if len(t) >= 8]
+
+
+def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
+    story: StoryRun, federation: ThreeNodes, api: Api,
+) -> None:
+    """Runs last (it closes the Caritas's case and applies the Löschfrist on its node)."""
+    from datetime import timedelta
+
+    from kim.runtime import mongo
+    from services.case.repository import MongoCaseRepository
+    from services.case.service import CaseService
+    from services.case.settings import RetentionMode
+    from services.documents.repository import DocumentStore
+    from services.documents.service import DocumentsService
+
+    assert story.stadt_case and story.caritas_case
+    nodes = [federation.settings[o] for o in (KREIS, STADT, CARITAS)]
+    # 1. The Stadt's person after the revocation: nowhere but on the Stadt's own node.
+    for settings in (federation.settings[KREIS], federation.settings[CARITAS]):
+        scan = scan_databases(settings, _needles(STADT_PERSON))
+        assert scan.found == {}, f"{scan.found}; scanned: {scan.scanned}"
+
+    # 2. The Caritas's case is closed, its Löschfrist (0 days here) applied on its node.
+    caritas_node = federation.node(CARITAS)
+    cases = api.case(caritas_node, CARITAS_CASE_MANAGER)
+    case = cases.GetCase(case_pb2.GetCaseRequest(case_id=story.caritas_case.case_id, purpose="Test"))
+    texts = _case_texts(case)
+    assert texts and any(m.reasons for m in case.eligibility.mismatches), "the counter-check"
+    outcomes = [case_pb2.GoalOutcomeInput(goal_id=g.goal_id, outcome=C.GOAL_OUTCOME_ACHIEVED)
+                for g in case.goals]
+    cases.CloseCase(case_pb2.CloseCaseRequest(
+        case_id=case.case_id, reason=C.CLOSURE_REASON_GOALS_ACHIEVED, outcomes=outcomes))
+    caritas = federation.settings[CARITAS]
+    mongo.connect(caritas, "case")
+    service = CaseService(MongoCaseRepository(caritas.node_id), CARITAS)
+    assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [case.case_id]
+    # The Kreis is told and answers: its confirmation lands in the Caritas's audit trail.
+    audit = pymongo.MongoClient(caritas.mongodb_uri)[caritas.database_name("case")]["audit"]
+    poll("Löschbestätigung des Kreises", lambda: audit.find_one(
+        {"case_id": case.case_id, "call": "ConfirmRetentionErasure"}), TIMEOUT)
+    # The Kreis's Fallkonferenz-Protokoll (a case record) goes after its Löschfrist (0 days here).
+    kreis = federation.settings[KREIS]
+    mongo.connect(kreis, "documents")
+    protocols = [d.document_id for d in story.documents if d.path.name.startswith("Fallkonferenz-Protokoll_")]
+    deleted = DocumentsService(DocumentStore(kreis.node_id)).apply_retention(timedelta(0))
+    assert set(protocols) <= {d.document_id for d in deleted}
+    assert {d.kind for d in deleted} == {"fallkonferenz_protokoll"}, "administrative records stay"
+
+    # 3. Every collection of every node: neither name nor birth date of the Caritas's person,
+    #    and where the case is still named (its anonymised figures, the audit trail, the frozen
+    #    record of the closed Fallkonferenz), none of its texts or eligibility reasons.
+    scanned: list[str] = []
+    for settings in nodes:
+        scan = scan_databases(settings, _needles(CARITAS_PERSON), scoped=[case.case_id, case.pseudonym],
+                              scoped_needles=texts)
+        scanned += scan.scanned
+        assert scan.found == {}, f"{settings.node_id}: {scan.found}; scanned: {scan.scanned}"
+    assert any(s.endswith(".case_changes") for s in scanned) and any(s.endswith(".chunks") for s in scanned)
+    print("scanned after erasure:", ", ".join(scanned))
+    # The registry entry at the Kreis is gone; the anonymised case still counts at the Caritas.
+    registered = find_in_databases(kreis, [case.case_id]).get(case.case_id, [])
+    assert not [c for c in registered if c.endswith(".proposals")], registered
+    assert service.figures()["status"].get("closed") == 1

@@ -181,9 +181,10 @@ def token_for(local_federation: LocalFederation) -> Callable[[str, str], str]:
     Users and their roles (services/identity/federations/local.yaml):
     kreis-mettmann: k.koordination (coordinator, steering_member), d.schutz
     (data_protection_officer), n.admin (node_admin); abh-kreis-mettmann: l.lotsin
-    (immigration_liaison); stadt-hilden: c.manager (case_manager), r.buero (clerk),
-    h.technik (node_admin);
-    caritas-mettmann: m.beratung (case_manager). Audience `kim-api`, issuer
+    (immigration_liaison), a.datenschutz (data_protection_officer); stadt-hilden: c.manager
+    (case_manager), r.buero (clerk), h.technik (node_admin), j.datenschutz
+    (data_protection_officer); caritas-mettmann: m.beratung (case_manager), s.datenschutz
+    (data_protection_officer). Audience `kim-api`, issuer
     `local_federation.issuer`."""
     return local_federation.token_for
 

@@ -205,6 +205,19 @@ class ConsentRevoked(Event):
 
 
 @dataclass(frozen=True)
+class CaseErased(Event):
+    """Retention (Löschfrist) erased the case on its owning node: every organisation that
+    received data of it (`recipient_orgs`: the koordinierende Stelle, organisations on the
+    case's access list, recipients of its consents) erases what it holds and confirms to
+    `owner_node` (filled when the event is written), as for a revoked consent. `mode`:
+    "delete" or "anonymise", as the owning node applied it."""
+
+    recipient_orgs: tuple[str, ...]
+    mode: str
+    owner_node: str = ""
+
+
+@dataclass(frozen=True)
 class CaseClosed(Event):
     reason: ClosureReason
     zielgruppe: str

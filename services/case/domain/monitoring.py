@@ -1,19 +1,17 @@
 """Local monitoring figures as they may leave the case service: aggregates with small numbers
 suppressed (DOMAIN.md, "Data protection": reports are aggregates with small numbers suppressed).
 
-The rule is the one the Monitoringbericht prints (services/documents/domain/monitoring.py),
-defined again here because the domain rooms never import each other:
+The rule is the federation's one (`kim.disclosure`, docs/case.md "Kennzahlen und kleine
+Zahlen"): 0 is shown; a count of 1 to 4 is *suppressed* ("< 5"); a table with such a cell
+*withholds* ("x") its total and its largest cell, so that neither a subtraction nor another
+table gives a small number away; a table whose total is below 5 shows nothing. The cases by
+status, by Zielgruppe and by Handlungsfeld count the same cases, so they withhold together.
 
-- a count below `SMALL` is *suppressed*: the answer says so, never the exact figure (0 too:
-  "none" is as telling as "one" about a small group);
-- where a table gives its total and exactly one cell is suppressed, that cell would follow by
-  subtraction, so the next smallest shown cell is *withheld* as well ("x" in the report: "< 5"
-  would be untrue for it);
-- a total below `SMALL` is suppressed itself.
-
-Durations are means over the cases that have them (days from proposal to the first decision,
-days from proposal to the last closure); a mean over fewer than `SMALL` cases describes those
-few persons, so it is suppressed like a small count.
+Durations are means over the cases that have them (whole days from proposal to the first
+decision, and to the last closure), suppressed below `SMALL` cases and rounded to
+`DURATION_STEP` days: with the exact mean, two calls before and after one case closes would
+give that case's duration ((n+1)·m' − n·m); rounded, they leave it open by at least
+2n+1 steps.
 """
 
 from __future__ import annotations
@@ -22,16 +20,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kim.disclosure import SMALL, Mark, Protected, protect, protect_family
 from services.case.domain.vocabulary import BarrierCategory, CaseStatus, GoalOutcome, Handlungsfeld
 
-SMALL = 5
 NO_ZIELGRUPPE = ""
+#: Mean durations are given in steps of this many days (whole weeks).
+DURATION_STEP = 7
 
 
 class Visibility(StrEnum):
     SHOWN = "shown"
     SUPPRESSED = "suppressed"  # below SMALL
-    WITHHELD = "withheld"  # would reveal a suppressed cell together with the total
+    WITHHELD = "withheld"  # hidden so that no small number follows from the rest
 
 
 @dataclass(frozen=True)
@@ -74,35 +74,38 @@ class Figures:
 
     @property
     def note(self) -> str:
-        return (f"Zum Schutz der betroffenen Personen werden Zahlen unter {SMALL} als „< {SMALL}“ "
-                "ausgewiesen. „x“: Wert nicht ausgewiesen, weil er mit der Summe eine kleine Zahl "
-                f"verraten würde. Durchschnittliche Dauern erst ab {SMALL} Fällen.")
+        return (f"Zum Schutz der betroffenen Personen werden Zahlen von 1 bis {SMALL - 1} als "
+                f"„< {SMALL}“ ausgewiesen; eine Tabelle mit solchen Zahlen weist weder ihre Summe noch "
+                "ihren größten Wert aus („x“), damit sich keine kleine Zahl errechnen lässt. "
+                f"Durchschnittliche Dauern erst ab {SMALL} Fällen, auf volle Wochen gerundet.")
 
 
-def suppress(counts: Sequence[tuple[str, str, int]]) -> Table:
-    """The cells of a distribution (key, label, count) and its total, small numbers suppressed."""
-    small = {i for i, (_, _, n) in enumerate(counts) if n < SMALL}
-    total = sum(n for _, _, n in counts)
-    withheld: set[int] = set()
-    if len(small) == 1 and total >= SMALL:
-        # Total minus the shown cells would give the one small cell: withhold the next smallest.
-        rest = sorted((n, i) for i, (_, _, n) in enumerate(counts) if i not in small)
-        if rest:
-            withheld.add(rest[0][1])
-    cells = tuple(
-        Cell(key, label, Visibility.SUPPRESSED, None) if i in small
-        else Cell(key, label, Visibility.WITHHELD, None) if i in withheld
-        else Cell(key, label, Visibility.SHOWN, n)
-        for i, (key, label, n) in enumerate(counts))
-    total_cell = (Cell("total", "Summe", Visibility.SUPPRESSED, None) if total < SMALL
-                  else Cell("total", "Summe", Visibility.SHOWN, total))
-    return Table(cells, total_cell)
+_VISIBILITY = {Mark.SHOWN: Visibility.SHOWN, Mark.SUPPRESSED: Visibility.SUPPRESSED,
+               Mark.WITHHELD: Visibility.WITHHELD}
+
+
+def suppress(counts: Sequence[tuple[str, str, int]], protected: Protected | None = None) -> Table:
+    """The cells of a distribution (key, label, count) and its total, small numbers suppressed
+    (`protected`: the marks decided with the table's family, else by the table alone)."""
+    values = [n for _, _, n in counts]
+    marks = protected or protect(values)
+    cells = tuple(Cell(key, label, _VISIBILITY[mark], n if mark is Mark.SHOWN else None)
+                  for (key, label, n), mark in zip(counts, marks.cells, strict=True))
+    total = sum(values)
+    return Table(cells, Cell("total", "Summe", _VISIBILITY[marks.total],
+                             total if marks.total is Mark.SHOWN else None))
+
+
+def _family(*tables: Sequence[tuple[str, str, int]]) -> list[Table]:
+    """Tables that count the same cases, protected together."""
+    marks = protect_family([[n for _, _, n in table] for table in tables])
+    return [suppress(table, m) for table, m in zip(tables, marks, strict=True)]
 
 
 def mean_duration(days: int, cases: int) -> MeanDuration:
     if cases < SMALL:
         return MeanDuration(Visibility.SUPPRESSED, None)
-    return MeanDuration(Visibility.SHOWN, round(days / cases, 1))
+    return MeanDuration(Visibility.SHOWN, float(round(days / cases / DURATION_STEP) * DURATION_STEP))
 
 
 def monitoring_figures(raw: Mapping[str, Mapping[str, int]], zielgruppen: Mapping[str, str]) -> Figures:
@@ -115,11 +118,14 @@ def monitoring_figures(raw: Mapping[str, Mapping[str, int]], zielgruppen: Mappin
     status, groups, totals = raw.get("status", {}), raw.get("zielgruppe", {}), raw.get("totals", {})
     names = {**{k: k for k in groups if k}, **zielgruppen, NO_ZIELGRUPPE: "keine Zielgruppe"}
     keys = [*zielgruppen, *sorted(k for k in groups if k and k not in zielgruppen), NO_ZIELGRUPPE]
+    by_status, by_zielgruppe, by_handlungsfeld = _family(
+        [(s.value, s.label, status.get(s.value, 0)) for s in CaseStatus],
+        [(k, names[k], groups.get(k, 0)) for k in keys],
+        [(h.value, h.label, totals.get(f"handlungsfeld_{h.value}", 0)) for h in Handlungsfeld])
     return Figures(
-        by_status=suppress([(s.value, s.label, status.get(s.value, 0)) for s in CaseStatus]),
-        by_zielgruppe=suppress([(k, names[k], groups.get(k, 0)) for k in keys]),
-        by_handlungsfeld=suppress([(h.value, h.label, totals.get(f"handlungsfeld_{h.value}", 0))
-                                   for h in Handlungsfeld]),
+        by_status=by_status,
+        by_zielgruppe=by_zielgruppe,
+        by_handlungsfeld=by_handlungsfeld,
         by_goal_outcome=suppress([(o.value, o.label, totals.get(f"goal_{o.value}", 0))
                                   for o in GoalOutcome]),
         by_barrier_category=suppress([(k.value, k.label, totals.get(f"barrier_{k.value}", 0))

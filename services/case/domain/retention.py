@@ -1,9 +1,15 @@
 """Retention (Löschfrist) and the figures a case contributes to local monitoring.
 
 A closed case is due once its last closure is older than the retention period. Anonymising
-keeps what the monitoring counts (status, dates, Zielgruppe, Handlungsfelder, categories,
-outcomes) and blanks every free text, since notes can name the person or relatives; the
-person record itself is erased by the repository.
+keeps what the monitoring counts (status, dates, Zielgruppe keys, Handlungsfelder, categories,
+outcomes, closing reasons) and blanks every text written about the person: free texts (notes
+can name the person or relatives), goal and step titles, referral names, the consents' and
+erasure confirmations' texts, and the reasons of the eligibility check (they spell out age,
+residence status and country of origin). The person record itself is erased by the
+repository, with every earlier version of the case (docs/case.md, "Retention").
+
+Either mode emits `CaseErased`, the erase request to every organisation that received data of
+the case (`recipients`), which answers as it answers a revoked consent.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.case.domain.case import Case
+from services.case.domain.events import CaseErased
 from services.case.domain.vocabulary import BarrierCategory, CaseStatus, GoalOutcome, Handlungsfeld
+from services.case.domain.zielgruppen import Mismatch
 
 ERASED = "[gelöscht]"
 
@@ -24,18 +32,26 @@ def retention_due(case: Case, now: datetime, period: timedelta) -> bool:
 
 
 def anonymised(case: Case) -> Case:
-    """The case without any free text; everything counted stays."""
+    """The case without any text about the person; everything counted stays."""
     def blank(text: str) -> str:
         return ERASED if text else ""
 
+    eligibility = case.eligibility
     return replace(
         case,
         proposal=replace(case.proposal, reason=blank(case.proposal.reason),
                          proposer_unit=blank(case.proposal.proposer_unit)),
-        decisions=[replace(d, note=blank(d.note)) for d in case.decisions],
+        # The keys and names of the Zielgruppen stay (the figures count by them); why the
+        # person did not match (age, status, country) goes.
+        eligibility=replace(eligibility, mismatches=tuple(
+            Mismatch(m.key, (), m.name) for m in eligibility.mismatches)),
+        decisions=[replace(d, note=blank(d.note), referral_name=blank(d.referral_name),
+                           decision_reference=blank(d.decision_reference))
+                   for d in case.decisions],
         needs=[replace(n, need=blank(n.need), resources=blank(n.resources)) for n in case.needs],
-        goals=[replace(g, outcome_note=blank(g.outcome_note),
-                       steps=[replace(s, description=blank(s.description), note=blank(s.note))
+        goals=[replace(g, title=blank(g.title), outcome_note=blank(g.outcome_note),
+                       steps=[replace(s, description=blank(s.description), note=blank(s.note),
+                                      responsible=blank(s.responsible))
                               for s in g.steps],
                        progress=[replace(p, note=blank(p.note)) for p in g.progress])
                for g in case.goals],
@@ -46,9 +62,30 @@ def anonymised(case: Case) -> Case:
         reviews=[replace(r, note=blank(r.note)) for r in case.reviews],
         closures=[replace(c, note=blank(c.note)) for c in case.closures],
         reopenings=[replace(r, reason=blank(r.reason)) for r in case.reopenings],
-        consents=[replace(k, revocation_reason=blank(k.revocation_reason)) for k in case.consents],
+        consents=[replace(k, revocation_reason=blank(k.revocation_reason),
+                          erasure_confirmations=tuple(
+                              replace(x, summary=blank(x.summary)) for x in k.erasure_confirmations))
+                  for k in case.consents],
         pending_events=[],
     )
+
+
+def recipients(case: Case) -> tuple[str, ...]:
+    """Every other organisation that may hold data of the case: the koordinierende Stelle,
+    the organisations on its access list, every recipient of a consent (revoked ones too: an
+    erase request that finds nothing is answered all the same)."""
+    orgs = [case.coordination_org, *case.access_orgs, *(k.recipient_org for k in case.consents)]
+    return tuple(o for o in dict.fromkeys(orgs) if o and o != case.owner_org)
+
+
+def erased(case: Case, now: datetime, mode: str) -> Case:
+    """The anonymised case with its erase request (`CaseErased`) pending; in "delete" mode
+    the repository keeps nothing of it but that request until it is sent."""
+    result = anonymised(case)
+    result.pending_events = [CaseErased(
+        case_id=case.case_id, pseudonym=case.pseudonym, owner_org=case.owner_org, occurred_at=now,
+        recipient_orgs=recipients(case), mode=mode)]
+    return result
 
 
 def figures(case: Case) -> dict[str, int]:

@@ -14,19 +14,24 @@ The rule (docs/documents.md, "Verbundweite Fallzahlen"):
   - "x" otherwise (nothing shown, and several small values or a withheld one: the sum could be
     anything from 0 up, so no figure is given).
   A node that does not list a cell (an older or newer Zielgruppenkatalog) does not count there.
-- Totals are combined from the nodes' totals by the same rule, never from the combined cells.
+- Totals are combined from the nodes' totals by the same rule, never from the combined cells;
+  a node that withheld its total adds the cells it showed (a lower bound), so such a total is
+  "mind. n".
 - Nothing here can be used to subtract a small number out of the document, because every
-  printed number is a sum of numbers the nodes released themselves: whatever a reader derives
-  from the federation document, they could derive from the nodes' own released figures, and
-  those are protected at the source (primary and secondary suppression). In particular, where a
-  federation total is exact, every node's total was shown, so a node with a hidden cell has at
-  least two (its case service withholds a second one), and these lie in different cells: the
-  difference between total and shown cells is never one cell's small value.
+  printed number is a function of what the nodes released themselves (sums of shown counts,
+  and how many nodes hid a cell): whatever a reader derives from the federation document, they
+  could derive from the nodes' own released figures, and those are protected at the source by
+  the federation's one rule (`kim.disclosure`: a node with a small cell in a table withholds
+  that table's total and its largest cell). tests/unit/documents/test_federation_figures.py
+  checks this property: changing a node's hidden counts so that its release stays the same
+  never changes the federation's figures. So a federation total is exact only where every
+  node showed its whole table.
 - Mean durations are weighted by the number of cases behind each node's mean, taken from its
   shown status counts (closed cases for the duration until closure; cases past their first
   decision, i.e. all but "Fallvorschlag" and "in der Fallkonferenz", for the duration until the
   first decision). A node whose mean is suppressed (fewer than 5 cases) or whose weight is not
-  shown is left out and named.
+  shown is left out and named. The combined mean is rounded to `DURATION_STEP` days, as the
+  nodes' are.
 - The document names the contributing nodes with the time their figures were read, the nodes
   that could not be reached, and the Zielgruppenkatalog version of each node.
 
@@ -36,13 +41,15 @@ Pure: no framework, no clock; the caller reads the figures and says when.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.documents.domain import formats
 from services.documents.domain.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
 SMALL = 5
+#: Mean durations in steps of this many days, as the nodes give theirs.
+DURATION_STEP = 7
 SUPPRESSED = "< 5"
 NOT_SHOWN = "x"
 AT_LEAST = "mind."
@@ -253,7 +260,11 @@ def _combine_tables(tables: Sequence[FigureTable], last: str | None) -> Combined
         keys.append(last)
     cells = tuple(_combine_cells(key, labels[key], [t.cell(key) for t in tables]) for key in keys)
     total = _combine_cells("total", "Summe", [t.total for t in tables])
-    return CombinedTable(cells, total)
+    # A node that withholds its total (its table holds a small cell) still showed most of it:
+    # its shown cells are a lower bound of its total, and as released as the total would be.
+    shown_parts = sum(c.count for t in tables if t.total.visibility != "shown" for c in t.cells
+                      if c.visibility == "shown" and c.count is not None)
+    return CombinedTable(cells, replace(total, known=total.known + shown_parts))
 
 
 def _combine_cells(key: str, label: str, cells: Sequence[FigureCell | None]) -> CombinedCell:
@@ -303,5 +314,7 @@ def _combine_durations(means: Sequence[tuple[str, MeanDuration, int | None]]) ->
             weighted += mean.days * cases
             weights += cases
             used.append(name)
-    days = round(weighted / weights, 1) if weights else None
+    # Rounded like each node's mean (services/case/domain/monitoring.py), so that two documents
+    # around one closure do not give its duration away either.
+    days = float(round(weighted / weights / DURATION_STEP) * DURATION_STEP) if weights else None
     return CombinedDuration(days, tuple(used), tuple(left_out))

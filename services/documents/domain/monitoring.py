@@ -2,16 +2,19 @@
 Sozialausschuss) and the Lenkungsgruppe, as tables and charts.
 
 Reports leave the circle of people who may see case data, so they carry aggregates only, and
-small numbers are suppressed (DOMAIN.md, "Data protection"): a count below `SMALL` is printed as
-"< 5" and drawn without its height, never as the exact figure. Where a table prints its total,
-one suppressed cell could be recovered by subtraction; then the next smallest cell is withheld
-too and printed "x" (secondary suppression, as statistical offices do: "< 5" would be false for
-it), and a total below `SMALL` is suppressed itself.
+small numbers are suppressed by the federation's one rule (`kim.disclosure`, docs/case.md
+"Kennzahlen und kleine Zahlen"): 0 is printed; a count of 1 to 4 is printed as "< 5" and drawn
+without its height; a table with such a cell prints neither its total nor its largest cell
+("x"), so nothing small follows by subtraction; a table below 5 prints nothing but "< 5". The
+cases by status and by Zielgruppe count the same cases (one `cases_total`), so they withhold
+together.
 
 Figures read live from the case service arrive already suppressed (its GetFigures applies the
 same rule): such a cell is given as "< 5" or "x" instead of a number and stays exactly that, since
 the exact figure never left the case service. Tables with such cells need their total given
-(`cases_total`, `barriers_total`), as nothing here can add up what is not known.
+(`cases_total`, `barriers_total`; "x" where withheld), as nothing here can add up what is not
+known. A table given with "< 5" cells and an exact total is protected here all the same: its
+total and its largest cell are withheld.
 
 A report of the federation's figures (domain/federation.py) names its nodes (`federation`) and
 may hold "mind. n" (at least n: the nodes' shown counts, plus small or withheld values of single
@@ -28,6 +31,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from kim.disclosure import Mark, protect
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
 from services.documents.domain.parsing import IsoDate, Model, Text, located_error, parse, rule_error
@@ -229,8 +233,6 @@ def _total_problem(total: Figure | None, figures: Sequence[Figure], *, federatio
     total may be "x" or "mind. n" (nodes' totals not shown), never below its cells' known part."""
     known = [f for f in figures if isinstance(f, int)]
     least = sum(_lower(f) for f in figures)
-    if total == WITHHELD and not federation:
-        return f"Eine Summe wird nie zurückgehalten („{WITHHELD}“); „{SUPPRESSED}“ oder die Zahl angeben."
     if isinstance(total, str) and total.startswith(AT_LEAST) and not federation:
         return f"„{AT_LEAST}“ gibt es nur bei den Zahlen des Verbunds (Abschnitt federation)."
     if len(known) < len(figures):
@@ -252,35 +254,49 @@ def count(value: int) -> str:
     return formats.integer(value)
 
 
-def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None) -> tuple[list[Cell], Cell]:
-    """The cells of a distribution and its total, with small numbers suppressed. A cell given as
-    "< 5" or "x" (suppressed already by the case service) stays so; `total` must then be given."""
-    small = {index for index, (_, n) in enumerate(counts)
-             if n == SUPPRESSED or (isinstance(n, int) and n < SMALL)}
-    # "x" and "mind. n" hide a part too: with one of them, no small cell follows by subtraction.
-    withheld = {index for index, (_, n) in enumerate(counts) if n == WITHHELD}
-    at_least = {index for index, (_, n) in enumerate(counts)
-                if isinstance(n, str) and n.startswith(AT_LEAST)}
-    if total is None:
-        total = sum(n for _, n in counts if isinstance(n, int))
-    if len(small) == 1 and not withheld and not at_least and isinstance(total, int) and total >= SMALL:
-        # Total minus the visible cells would give the one small cell: withhold the next smallest.
-        rest = sorted((n, index) for index, (_, n) in enumerate(counts)
-                      if index not in small and isinstance(n, int))
-        if rest:
-            withheld.add(rest[0][1])
-    cells = [
-        Cell(label, SUPPRESSED, None) if index in small
-        else Cell(label, printed(n), None) if index in at_least
-        else Cell(label, WITHHELD, None) if index in withheld or not isinstance(n, int)
-        else Cell(label, count(n), n)
-        for index, (label, n) in enumerate(counts)
-    ]
-    shown_total = isinstance(total, int) and total >= SMALL
-    total_cell = Cell("Summe", count(total), total) if shown_total and isinstance(total, int) \
-        else Cell("Summe", printed(total), None) if total == WITHHELD or _is_at_least(total) \
-        else Cell("Summe", SUPPRESSED, None)
-    return cells, total_cell
+def _hides(figures: Sequence[Figure]) -> bool:
+    """Whether a table holds a figure that is not a count to print (small, or hidden already)."""
+    return any(not isinstance(n, int) or 0 < n < SMALL for n in figures)
+
+
+def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None, *,
+             withhold: bool = False) -> tuple[list[Cell], Cell]:
+    """The cells of a distribution and its total, with small numbers suppressed (`withhold`: the
+    table's family withholds its total). A cell given as "< 5", "x" or "mind. n" (suppressed
+    already at its source) stays so; `total` must then be given."""
+    figures = [n for _, n in counts]
+    if all(isinstance(n, int) for n in figures) and (total is None or isinstance(total, int)):
+        values = [n for n in figures if isinstance(n, int)]
+        marks = protect(values, withhold=withhold)
+        cells = [Cell(label, count(n), n) if mark is Mark.SHOWN
+                 else Cell(label, SUPPRESSED if mark is Mark.SUPPRESSED else WITHHELD, None)
+                 for (label, n), mark in zip(counts, marks.cells, strict=True)]
+        summe = sum(values)
+        return cells, (Cell("Summe", count(summe), summe) if marks.total is Mark.SHOWN
+                       else Cell("Summe", SUPPRESSED if marks.total is Mark.SUPPRESSED else WITHHELD, None))
+    # Suppressed at the source already: printed as given, and where a small cell stands next to
+    # an exact total (or beside the family's withheld one), the total and the largest count go.
+    shown = [n if not isinstance(n, int) or not 0 < n < SMALL else SUPPRESSED for n in figures]
+    if (withhold or _hides(figures)) and isinstance(total, int):
+        total = WITHHELD
+        if not any(n == WITHHELD or _is_at_least(n) for n in shown):
+            largest = [(n, -i) for i, n in enumerate(shown) if isinstance(n, int) and n > 0]
+            if largest:
+                shown[-max(largest)[1]] = WITHHELD
+    cells = [Cell(label, printed(n), n if isinstance(n, int) else None)
+             for (label, _), n in zip(counts, shown, strict=True)]
+    assert total is not None  # validated: a table with suppressed cells gives its total
+    return cells, (Cell("Summe", count(total), total) if isinstance(total, int)
+                   else Cell("Summe", printed(total), None))
+
+
+def _family_withholds(*tables: tuple[list[tuple[str, Figure]], Figure | None]) -> bool:
+    """Whether tables of the same cases must withhold their shared total (one of them hides)."""
+    for counts, total in tables:
+        cells, total_cell = suppress(counts, total)
+        if total_cell.shown == WITHHELD or any(c.value is None for c in cells if c.shown != "0"):
+            return True
+    return False
 
 
 def _is_at_least(figure: Figure | None) -> bool:
@@ -296,31 +312,41 @@ def _status_counts(report: Monitoringbericht) -> list[tuple[str, Figure]]:
             if key in report.cases_by_status]
 
 
+def _case_tables(report: Monitoringbericht) -> tuple[tuple[list[Cell], Cell], tuple[list[Cell], Cell]]:
+    """Cases by status and by Zielgruppe: one family, protected together."""
+    status = _status_counts(report)
+    groups = [(c.label, c.count) for c in report.cases_by_zielgruppe]
+    together = _family_withholds((status, report.cases_total), (groups, report.cases_total))
+    return (suppress(status, report.cases_total, withhold=together),
+            suppress(groups, report.cases_total, withhold=together))
+
+
 def monitoring_charts(report: Monitoringbericht) -> dict[str, ChartSpec]:
     """The charts of the built-in template, keyed as its picture placeholders are named."""
-    by_status, _ = suppress(_status_counts(report), report.cases_total)
-    by_group, _ = suppress([(c.label, c.count) for c in report.cases_by_zielgruppe], report.cases_total)
+    (by_status, _), (by_group, _) = _case_tables(report)
     return {
         "cases_by_status": ChartSpec("Fälle nach Status", "Fälle", tuple(by_status)),
         "cases_by_zielgruppe": ChartSpec("Fälle nach Zielgruppe", "Fälle", tuple(by_group)),
     }
 
 
-def _table(counts: list[tuple[str, Figure]], total: Figure | None) -> dict[str, Any]:
-    cells, total_cell = suppress(counts, total)
+def _table(counts: list[tuple[str, Figure]], total: Figure | None,
+           suppressed: tuple[list[Cell], Cell] | None = None) -> dict[str, Any]:
+    cells, total_cell = suppressed or suppress(counts, total)
     return {"rows": [{"label": c.label, "count": c.shown} for c in cells], "total": total_cell.shown}
 
 
 def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
     """What a Monitoringbericht template may use; counts already suppressed and printed."""
+    by_status, by_group = _case_tables(report)
     return {
         "issuer": report.issuer,
         "office": report.office,
         "title": report.title,
         "recipient": report.recipient or "",
         "period": {"start": formats.day(report.period.start), "end": formats.day(report.period.end)},
-        "by_status": _table(_status_counts(report), report.cases_total),
-        "by_zielgruppe": _table([(c.label, c.count) for c in report.cases_by_zielgruppe], report.cases_total),
+        "by_status": _table([], None, by_status),
+        "by_zielgruppe": _table([], None, by_group),
         "barriers": _table([(c.label, c.count) for c in report.barriers_by_category], report.barriers_total),
         "has_barriers": bool(report.barriers_by_category),
         "summary": paragraphs(report.summary),
@@ -332,9 +358,9 @@ def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
 
 def _suppression_note(federation: Federation | None) -> str:
     if federation is None:
-        return (f"Zum Schutz der betroffenen Personen werden Zahlen unter {SMALL} als „{SUPPRESSED}“ "
-                f"ausgewiesen. „{WITHHELD}“: Wert nicht ausgewiesen, weil er mit der Summe eine kleine "
-                "Zahl verraten würde.")
+        return (f"Zum Schutz der betroffenen Personen werden Zahlen von 1 bis {SMALL - 1} als "
+                f"„{SUPPRESSED}“ ausgewiesen; eine Tabelle mit solchen Zahlen weist weder ihre Summe noch "
+                f"ihren größten Wert aus („{WITHHELD}“), damit sich keine kleine Zahl errechnen lässt.")
     return (f"Zum Schutz der betroffenen Personen weist kein Knoten Zahlen unter {SMALL} genau aus; "
             "die Zahlen des Verbunds sind Summen der von den Knoten ausgewiesenen Werte.")
 

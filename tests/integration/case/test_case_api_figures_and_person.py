@@ -16,6 +16,7 @@ T = types_pb2
 CM = Caller(OWNER, "case_manager")
 KOORD = Caller(OWNER, "coordinator")
 SHOWN, SUPPRESSED = case_pb2.FIGURE_VISIBILITY_SHOWN, case_pb2.FIGURE_VISIBILITY_SUPPRESSED
+WITHHELD = case_pb2.FIGURE_VISIBILITY_WITHHELD
 
 
 def cells(table: case_pb2.FigureTable) -> dict[str, tuple[int, int, str]]:
@@ -40,19 +41,28 @@ def test_figures_are_exact_from_five_on_suppressed_below_and_only_for_their_role
     for reader in (KOORD, Caller(OWNER, "steering_member"), Caller(OWNER, "clerk")):
         figures = case_api.call("GetFigures", case_pb2.GetFiguresRequest(), reader)
         status = cells(figures.by_status)
-        assert status["proposed"] == (SHOWN, 5, "5") and status["admitted"] == (SHOWN, 5, "5")
+        # 2 in review must not be told: "< 5", and so that no subtraction tells it, neither the
+        # total nor the largest cell (proposed, the first of two fives); 0 closed is shown as 0.
         assert status["in_review"] == (SUPPRESSED, 0, "< 5"), "2 must not be told"
-        assert status["closed"] == (SUPPRESSED, 0, "< 5")
-        assert (figures.by_status.total.visibility, figures.by_status.total.count) == (SHOWN, 12)
+        assert status["proposed"] == (WITHHELD, 0, "x") and status["admitted"] == (SHOWN, 5, "5")
+        assert status["closed"] == (SHOWN, 0, "0")
+        assert (figures.by_status.total.visibility, figures.by_status.total.count) == (WITHHELD, 0)
+        # Zielgruppen and Handlungsfelder count the same 12 cases: they withhold with it.
         groups = cells(figures.by_zielgruppe)
-        assert groups["geduldete_gestattete_ueber_27"] == (SHOWN, 11, "11")
+        assert groups["geduldete_gestattete_ueber_27"] == (WITHHELD, 0, "x")
         assert groups["suedosteuropa"] == (SUPPRESSED, 0, "< 5")
+        assert figures.by_zielgruppe.total.visibility == WITHHELD
         assert [c.label for c in figures.by_zielgruppe.cells][-1] == "keine Zielgruppe"
-        assert cells(figures.by_handlungsfeld)["ausbildung"] == (SHOWN, 12, "12")
-        assert cells(figures.by_handlungsfeld)["sprache"][0] == SUPPRESSED
+        # Each proposal names two Handlungsfelder (12 each): the first of the largest goes.
+        fields = cells(figures.by_handlungsfeld)
+        assert [k for k, c in fields.items() if c[0] == WITHHELD] == ["aufenthalt_identitaet"]
+        assert fields["ausbildung"] == (SHOWN, 12, "12")
+        assert figures.by_handlungsfeld.total.visibility == WITHHELD
+        for table in (figures.by_status, figures.by_zielgruppe, figures.by_handlungsfeld):
+            assert not [c for c in table.cells if c.visibility == SHOWN and 0 < c.count < 5]
         assert figures.days_to_decision.visibility == SHOWN and figures.days_to_decision.mean_days == 0.0
         assert figures.days_open.visibility == SUPPRESSED, "no case closed: no mean over nobody"
-        assert figures.zielgruppen_version == 1 and "unter 5" in figures.suppression_note
+        assert figures.zielgruppen_version == 1 and "„< 5“" in figures.suppression_note
 
     for refused in (CM, Caller(OWNER, "immigration_liaison"), Caller(OWNER, "data_protection_officer"),
                     Caller(COORDINATION, "coordinator"), Caller(COORDINATION, "steering_member")):

@@ -271,9 +271,12 @@ def test_the_kreis_node_gets_the_same_suppressed_figures_as_the_node_shows_its_o
     assert figures == contract.figures_message(local, version)
     assert isinstance(figures, case_pb2.Figures)
     by_status = {cell.key: cell for cell in figures.by_status.cells}
-    assert (by_status["in_review"].shown, by_status["in_review"].count) == ("5", 5)
+    # 1 proposed is "< 5"; so neither the total nor the largest cell (5 in review) is given.
+    assert (by_status["in_review"].shown, by_status["in_review"].count) == ("x", 0)
     assert by_status["proposed"].visibility == case_pb2.FIGURE_VISIBILITY_SUPPRESSED
     assert by_status["proposed"].count == 0, "a small number does not travel"
+    assert (by_status["closed"].shown, by_status["closed"].count) == ("0", 0)
+    assert figures.by_status.total.visibility == case_pb2.FIGURE_VISIBILITY_WITHHELD
     [entry] = AuditDocument.objects(call="GetFigures", actor_node="kreis-mettmann")
     assert (entry.allowed, entry.case_id, entry.actor_subject, entry.detail) == (
         True, "", "koord.kreis", "Aggregierte Kennzahlen, kleine Zahlen unterdrückt")

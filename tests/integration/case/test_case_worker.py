@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bson import json_util
 
 from kim.conference.v1 import events_pb2 as conference
 from kim.conference.v1 import types_pb2 as conference_types
@@ -115,9 +116,14 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
         case_worker.read_text()[-3000:]
     assert not CaseDocument.objects(case_id=cid).count()
-    assert not CaseChangeDocument.objects(aggregate_id=cid).count()
+    # Of the case's history only the erase request to the Kreis is left, waiting for the relay
+    # (this node runs none here): a change without any field of the case.
+    [left] = CaseChangeDocument.objects(aggregate_id=cid)
+    assert left.fields == {"erased": True, "version": left.version}
+    assert "kim.case.v1.CaseErased" in [e.routing_key for e in left.outbox]
     [entry] = AuditDocument.objects(case_id=cid, call="RetentionDelete")
     assert entry.purpose == "Löschfrist abgelaufen" and entry.actor_subject == "kim-retention"
+    assert entry.detail.endswith("Löschersuchen an: kreis-mettmann")
     assert CaseDocument.objects(case_id=open_case).count() == 1, "only closed cases are ever deleted"
     dpo = Actor("dsb.hilden", OWNER, frozenset({"data_protection_officer"}))
     assert service.verify_audit(dpo).intact
@@ -155,6 +161,50 @@ def test_retention_anonymises_when_so_configured(service: CaseService) -> None:
     assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [], "once is enough"
 
 
+PERSON_DETAILS = ("Amina", "Haddad", "+49 2103 12345", "amina@example.org")
+
+
+def _case_database_text(case_id: str) -> dict[str, str]:
+    """Every document of every collection of the case database that names `case_id`, as text
+    by collection (dates in ISO form), the collections scanned included as keys."""
+    database = CaseDocument._get_db()
+    found: dict[str, str] = {}
+    for name in database.list_collection_names():
+        documents = [d for d in database[name].find() if case_id in json_util.dumps(d)]
+        found[name] = json_util.dumps(documents, ensure_ascii=False)
+    return found
+
+
+@pytest.mark.parametrize("mode", ["anonymise", "delete"])
+def test_retention_leaves_nothing_of_the_person_in_any_collection(service: CaseService, mode: str) -> None:
+    from services.case.settings import RetentionMode
+    cid = in_review(service)
+    before = service.repository.get(cid)
+    reasons = [r for m in before.eligibility.mismatches for r in m.reasons]
+    birth = service.repository.get_person(cid).birth_date.isoformat()
+    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER, "FK GEHEIM-ref", "GEHEIM-admit"))
+    service.execute(CM, c.StartAssessment(cid))
+    service.execute(CM, c.RecordNeed(cid, "ausbildung", "GEHEIM-need", "GEHEIM-resources"))
+    service.execute(CM, c.StartPlanning(cid))
+    goal = service.execute(CM, c.AddGoal(cid, "GEHEIM-goal", "ausbildung")).goals[0]
+    service.execute(CM, c.AddStep(cid, goal.goal_id, "GEHEIM-step", "GEHEIM-responsible", "aufenthg"))
+    service.execute(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
+    service.execute(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
+    service.execute(CM, c.CloseCase(cid, "other", "GEHEIM-close",
+                                    (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
+    needles = [*PERSON_DETAILS, birth, "GEHEIM", *reasons]
+    written = _case_database_text(cid)
+    assert all(any(n in text for text in written.values()) for n in needles), "the counter-check"
+
+    assert service.apply_retention(timedelta(0), RetentionMode(mode)) == [cid]
+    left = _case_database_text(cid)
+    found = {n: [name for name, text in left.items() if n in text] for n in needles}
+    assert not {n: where for n, where in found.items() if where}, f"scanned {sorted(left)}"
+    assert {"cases", "case_changes", "audit"} <= set(left)
+    if mode == "anonymise":
+        assert service.figures()["totals"]["barrier_wartezeit"] == 1, "the figures keep counting it"
+
+
 def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
     case_worker: Path, service: CaseService, case_settings: Settings,
 ) -> None:
@@ -188,3 +238,27 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
     assert service.repository.get(decided).eligibility.catalogue_version == 1, \
         "a decided case keeps the check its decision was based on"
     assert AuditDocument.objects(call="RecheckEligibility").count() == 2, "the redelivery re-checked nothing"
+
+
+def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_trail(
+    service: CaseService,
+) -> None:
+    from datetime import UTC, datetime
+
+    from services.case.inbound import ErasureReport
+    from services.case.settings import RetentionMode
+    cid = in_review(service)
+    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.execute(CM, c.CloseCase(cid, "moved_away"))
+    assert service.apply_retention(timedelta(0), RetentionMode.DELETE) == [cid]
+    report = ErasureReport("this-node", c.ConfirmErasure(
+        cid, "", "kreis-node", "kreis-mettmann", datetime.now(UTC), "Fallvorschlag gelöscht"))
+    assert service.confirm_erasure(report, "event-1") is None
+    assert service.confirm_erasure(report, "event-2") is None  # the same node answering again
+    [entry] = AuditDocument.objects(case_id=cid, call="ConfirmRetentionErasure")
+    assert (entry.actor_node, entry.actor_org) == ("kreis-node", "kreis-mettmann")
+    assert "Fallvorschlag gelöscht" in entry.detail
+    unknown = ErasureReport("this-node", c.ConfirmErasure(
+        "nie-gesehen", "", "kreis-node", "kreis-mettmann", datetime.now(UTC), ""))
+    service.confirm_erasure(unknown, "event-3")
+    assert not AuditDocument.objects(case_id="nie-gesehen").count(), "no retention erased it here"

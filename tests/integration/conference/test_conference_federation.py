@@ -193,7 +193,8 @@ def worker(
     log = tmp_path_factory.mktemp("federation-worker") / "worker.log"
     _purge_left_over_events(kreis_settings)
     extra = {"KIM_GRPC_SERVICES": "conference", "KIM_ORGANIZATION_ID": KREIS}
-    with servers.running_worker(kreis_settings, log, {"CaseSubmittedForReview": 1, "ConsentRevoked": 1},
+    with servers.running_worker(kreis_settings, log, {"CaseSubmittedForReview": 1, "ConsentRevoked": 1,
+                                                      "CaseErased": 1},
                                 extra):
         yield log
 
@@ -448,3 +449,43 @@ def test_a_revoked_consent_erases_the_proposal_and_open_briefs_keeps_the_closed_
     register(kreis_settings, worker, late)
     assert worker_says(worker, f"proposal {late.id} of case {case_id} consent revoked")
     assert repository.proposals_of_case(case_id) == []
+
+
+def test_a_retention_deletion_on_the_owning_node_erases_the_registry_entry_and_confirms_once(
+    worker: Path, kreis_settings: Settings, conference_api: Api, federation: Federation,
+    conference_events: EventTap, repository: ConferenceRepository,
+) -> None:
+    case_id = new_case()
+    federation.stadt.released[case_id] = brief_of(case_id, "KIM-LOESCH")
+    register(kreis_settings, worker, submitted_event(case_id, federation.stadt_node))
+    prepared = schedule(conference_api, days=70)
+    built = conference_api.call("BuildAgenda", pb.BuildAgendaRequest(conference_id=prepared), KOORD)
+    assert case_id in built.added_case_ids and len(repository.proposals_of_case(case_id)) == 1
+
+    retention = case_events.CaseErased(case_id=case_id, pseudonym="KIM-LOESCH", owner_org=HILDEN,
+                                       recipient_orgs=[KREIS], mode="delete")
+    envelope = events.pack(retention, source_service="case", source_node=federation.stadt_node)
+    not_ours = events.pack(case_events.CaseErased(
+        case_id=case_id, pseudonym="KIM-LOESCH", owner_org=HILDEN, recipient_orgs=["jobcenter-mettmann"],
+        mode="delete"), source_service="case", source_node=federation.stadt_node)
+    publish(kreis_settings, not_ours, envelope)
+    said = f"retention erase request {envelope.id} for case {case_id}"
+    wait_until(lambda: worker_says(worker, f"{said} erased"),
+               what=f"the erasure\n{worker.read_text()[-3000:]}")
+    publish(kreis_settings, envelope)
+    wait_until(lambda: worker_says(worker, f"{said} already"),
+               what=f"the redelivery handled\n{worker.read_text()[-3000:]}")
+
+    erased = events.event_type(ev.CaseDataErased)
+
+    def confirmations(got: list[Any]) -> list[Any]:
+        return [m for e in got if e.type == erased
+                and (m := events.unpack(e)).case_id == case_id]  # type: ignore[attr-defined]
+
+    received = conference_events.drain(settle_seconds=3, until=lambda got: bool(confirmations(got)))
+    [confirmation] = confirmations(received)
+    assert (confirmation.owner_node, confirmation.consent_id, confirmation.erased_by_org) == (
+        federation.stadt_node, "", KREIS)
+    assert repository.proposals_of_case(case_id) == []
+    agenda = conference_api.call("GetConference", pb.GetConferenceRequest(conference_id=prepared), KOORD)
+    assert case_id not in {i.brief.case_id for i in agenda.agenda}

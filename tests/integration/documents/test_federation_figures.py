@@ -214,16 +214,18 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
                      r"stadt-hilden \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\)\.", block)
     assert "Ohne Angaben von caritas-mettmann (nicht erreichbar)." in block
     assert "Zielgruppenkatalog: Version 1 (alle Knoten)." in block
-    # Kreis 5 admitted + Hilden 10; Kreis' 4 proposed ("< 5") + Hilden's 12; total 9 + 33.
-    for expected in ("ins Case Management aufgenommen: 15\n", "Fallvorschlag: mind. 12\n",
-                     "\ninsgesamt: 42\n",
-                     f"{groups['geduldete_gestattete_ueber_27']}: 27\n",  # 7 + 20
+    # The Kreis withholds its 5 admitted (its largest), its total and its 7 Geduldete (a table
+    # with a small cell, kim/disclosure.py): Hilden's 10 admitted, 12 proposed (+ the Kreis' 4,
+    # "< 5"), 33 cases and 20 Geduldete are what the federation knows for sure.
+    for expected in ("ins Case Management aufgenommen: mind. 10\n", "Fallvorschlag: mind. 12\n",
+                     "\ninsgesamt: mind. 33\n",
+                     f"{groups['geduldete_gestattete_ueber_27']}: mind. 20\n",
                      f"{groups['suedosteuropa']}: x\n",  # "< 5" here, withheld at Hilden: no figure
-                     "keine Zielgruppe: x\n"):
+                     "keine Zielgruppe: < 5\n"):  # 0 here, "< 5" at Hilden only
         assert expected in block, expected
     assert "zzgl. nicht ausgewiesener Kleinstwerte (unter 5) oder zurückgehaltener Werte einzelner Knoten" \
         in block
-    assert not re.search(r": [0-4]$", block, re.MULTILINE)  # no small number, in no line
+    assert not re.search(r": [1-4]$", block, re.MULTILINE)  # no small number, in no line
 
     # Hilden was asked once, over mutual TLS, by the Kreis' node, on the clerk's behalf.
     assert len(kreis.hilden.peers) == asked + 1
@@ -239,7 +241,7 @@ def test_the_node_scope_carries_only_the_own_figures_and_asks_nobody(kreis: Krei
         input=struct(paper), figures_from_case_service=True, figures_scope=pb.FIGURES_SCOPE_NODE), CLERK)
     block = figures_block(paragraph_text(rendered.content))
     assert "im Verbund" not in block and "caritas" not in block
-    assert "ins Case Management aufgenommen: 5\n" in block and "insgesamt: 9\n" in block
+    assert "ins Case Management aufgenommen: x\n" in block and "insgesamt: x\n" in block
     assert len(kreis.hilden.peers) == asked
 
 
@@ -253,10 +255,10 @@ def test_the_monitoringbericht_names_its_data_basis_and_prints_the_marks(kreis: 
     assert re.search(r"– kreis-mettmann \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\)", text)
     assert re.search(r"– stadt-hilden \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\)", text)
     assert "Ohne Angaben von:" in text and "– caritas-mettmann (nicht erreichbar)" in text
-    assert "ins Case Management aufgenommen | 15" in text and "Fallvorschlag | mind. 12" in text
-    assert "aktiv (Monitoring) | mind. 8" in text and "Summe | 42" in text
+    assert "ins Case Management aufgenommen | mind. 10" in text and "Fallvorschlag | mind. 12" in text
+    assert "aktiv (Monitoring) | 8" in text and "Summe | mind. 33" in text
     assert "„mind.“: Summe der von den Knoten ausgewiesenen Werte" in text
-    assert not re.search(r"\| [0-4]$", text, re.MULTILINE)
+    assert not re.search(r"\| [1-4]$", text, re.MULTILINE)
     assert kreis.hilden.peers[-1].acting_user == "koord.kreis"
 
 

@@ -84,3 +84,39 @@ def test_a_file_left_by_an_interrupted_attempt_is_replaced(documents_db: Setting
     store.bucket.upload_from_stream_with_id(f"document:{stored.document_id}", "old.docx", b"PK old")
     store.add_document(stored, b"PK new", [])
     assert store.content(stored.document_id) == b"PK new"
+
+
+def test_retention_deletes_old_case_records_with_content_and_input_and_keeps_administrative_records(
+    documents_db: Settings,
+) -> None:
+    from datetime import timedelta
+
+    from kim.runtime.audit import MemoryAuditSink
+    from services.documents.service import DocumentsService
+
+    store = DocumentStore(documents_db.node_id)
+    now = datetime.now(UTC)
+    old = now - timedelta(days=40)
+    protocol = record(b"PK protocol", kind="fallkonferenz_protokoll", created_at=old,
+                      input_json='{"items": [{"pseudonym": "KIM-2026-GEHEIM"}]}')
+    recent = record(b"PK recent", kind="fallkonferenz_protokoll", created_at=now - timedelta(days=2))
+    contract = record(b"PK contract", kind="contract", created_at=old)
+    for stored in (protocol, recent, contract):
+        store.add_document(stored, b"PK" + stored.document_id.encode(), [])
+    audit = MemoryAuditSink()
+    deleted = DocumentsService(store, audit=audit).apply_retention(timedelta(days=30), now=now)
+
+    assert protocol.document_id in {d.document_id for d in deleted}
+    assert recent.document_id not in {d.document_id for d in deleted}
+    assert store.document(protocol.document_id) is None
+    database = get_db("documents")
+    file_id = f"document:{protocol.document_id}"
+    assert not database[f"{BUCKET}.files"].count_documents({"_id": file_id})
+    assert not database[f"{BUCKET}.chunks"].count_documents({"files_id": file_id})
+    assert not database["generated_documents"].count_documents({"input_json": {"$regex": "GEHEIM"}})
+    # The recent protocol (within its period) and the contract (an administrative record) stay.
+    assert store.document(recent.document_id) is not None and store.document(contract.document_id) is not None
+    assert store.content(contract.document_id) == b"PK" + contract.document_id.encode()
+    [event] = [e for e in audit.events if protocol.document_id in e.reason]
+    assert (event.kind, event.outcome, event.action) == ("retention", "deleted", "DocumentRetention")
+    assert "KIM-2026-GEHEIM" not in event.reason
