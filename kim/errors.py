@@ -57,3 +57,19 @@ class PermissionDenied(KimError):
 
 class Unavailable(KimError):
     """A server the call depends on (database, broker, identity provider) is not reachable."""
+
+
+class UntrustedEvent(KimError):
+    """An event this node must never apply: unsigned, signed by a key the federation does not
+    know, replayed with other content, or asserted by a node that may not assert it. Permanent
+    (a redelivery is refused alike): the handler refuses it, audits it and keeps it for the
+    operator (dead letter with `reason`). `reason` is a short English code for logs and the
+    dead-letter store ("unsigned", "bad-signature", "sender-not-allowed", ...); the message is
+    German, for the operator."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"

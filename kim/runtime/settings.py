@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -127,6 +127,17 @@ class Settings(BaseSettings):
         5.0, ge=0, le=60, description="How long a peer check's answer is reused; a revoked "
         "node is refused at the latest after this time.")
 
+    # Events between nodes (kim/runtime/event_trust.py, docs/events.md "Signatures").
+    events_unsigned: bool = Field(
+        False, description="Development realm only: send events unsigned and accept only this "
+        "node's own unsigned events. Refused together with a federation file or a TLS folder.")
+    directory_snapshot_seconds: float = Field(
+        5.0, gt=0, le=300, description="How often the api process copies the node directory "
+        "into the node database, where the workers verify event senders against it.")
+    event_trust_grace_seconds: float = Field(
+        120.0, ge=0, le=3600, description="How long an event signed by a certificate the "
+        "directory snapshot does not know yet is retried before it is refused.")
+
     # Outbox relay.
     outbox_sweep_seconds: float = Field(2.0, gt=0, description="Idle sweep for unsent events.")
     outbox_lease_seconds: float = Field(30.0, gt=0, description="Claim of one relay on a batch.")
@@ -143,6 +154,14 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _signed_in_a_federation(self) -> Settings:
+        if self.events_unsigned and (self.federation_file or self.tls_dir):
+            raise ValueError("KIM_EVENTS_UNSIGNED is for a development node outside any "
+                             "federation; a node with KIM_FEDERATION_FILE or KIM_TLS_DIR signs "
+                             "its events and accepts only signed ones")
+        return self
 
     @property
     def issuer(self) -> str:

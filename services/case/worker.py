@@ -10,6 +10,9 @@
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
 
+Every event is verified first (`self.trust.verify`: signature, certificate, node directory;
+kim/runtime/event_trust.py) and the verified `Sender` handed to the service layer, which decides
+whether that sender may assert it; a refusal is logged, audited and kept (`self.trust.refused`).
 Handlers translate only; the service layer does the work. No gRPC here (eventlet).
 """
 
@@ -25,7 +28,7 @@ from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.conference.v1 import events_pb2 as conference
-from kim.errors import KimError
+from kim.errors import KimError, UntrustedEvent
 from kim.runtime import events, mongo
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
@@ -79,7 +82,11 @@ class CaseWorker(ProbeResponder):
         if decision.owner_node != self.database.node_id:
             return  # a case of another node: its own worker applies it
         try:
-            case = self.cases.apply_decision(decision, envelope.id)
+            sender = self.trust.verify(envelope)
+            case = self.cases.apply_decision(decision, envelope.id, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         except KimError as error:
             # A decision the case cannot take (unknown case, changed meanwhile, wrong state)
             # is refused for good; requeueing would only repeat the refusal.
@@ -97,7 +104,11 @@ class CaseWorker(ProbeResponder):
         if report.owner_node != self.database.node_id:
             return  # a case of another node: its own worker records it
         try:
-            case = self.cases.confirm_erasure(report, envelope.id)
+            sender = self.trust.verify(envelope)
+            case = self.cases.confirm_erasure(report, envelope.id, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         except KimError as error:
             # Unknown case or consent, a consent not revoked, a receiver the consent did not
             # name: refused for good; requeueing would only repeat the refusal.
@@ -115,7 +126,12 @@ class CaseWorker(ProbeResponder):
         message = events.unpack(envelope)
         assert isinstance(message, conference.ZielgruppenDefined)
         try:
-            stored = self.cases.store_catalogue(inbound.catalogue(message))
+            sender = self.trust.verify(envelope)
+            stored = self.cases.store_catalogue(inbound.catalogue(message), sender,
+                                                message.coordination_org)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         except KimError as error:
             log.warning("Zielgruppen version %s refused: %s", message.catalogue.version, error)
             return

@@ -17,6 +17,11 @@
   `CaseDataErased` is written to the erasure's outbox (the api process's relay publishes it),
   once per revocation however often the request is delivered.
 
+Every event is verified first (`self.trust.verify`, kim/runtime/event_trust.py); the verified
+`Sender` goes to the service layer, which decides whether it may assert the event (proposals
+only from the owning node, erase requests only from the case's owner); refusals are logged,
+audited and kept (`self.trust.refused`).
+
 No gRPC here (eventlet); storage only through the service layer.
 """
 
@@ -32,7 +37,7 @@ from nameko.timer import timer
 from kim.case.v1 import events_pb2 as case_events
 from kim.case.v1 import types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import KimError
+from kim.errors import KimError, UntrustedEvent
 from kim.runtime import events
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
@@ -135,6 +140,11 @@ class ConferenceWorker(ProbeResponder):
         assert isinstance(message, case_events.BarrierRecorded)
         settings: Settings = self.database
         try:
+            self.trust.verify(envelope)  # any active node of the federation records barriers
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
+        try:
             counted = _service(settings).record_barrier(observation(message))
         except (KeyError, ValueError) as exc:  # an event this node cannot read: log, do not loop
             log.error("barrier event %s not registered: %s", envelope.id, exc)
@@ -163,7 +173,11 @@ class ConferenceWorker(ProbeResponder):
                      message.case_id, message.coordination_org)
             return
         try:
-            outcome = _service(settings).register_proposal(proposal(envelope, message))
+            sender = self.trust.verify(envelope)
+            outcome = _service(settings).register_proposal(proposal(envelope, message), sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         except (KeyError, ValueError, KimError) as exc:  # an event this node cannot read: log, do not loop
             log.error("proposal %s not registered: %s", envelope.id, exc)
             return
@@ -183,8 +197,13 @@ class ConferenceWorker(ProbeResponder):
             return  # another organisation's consent: nothing of it is held here
         request = ErasureRequest(
             case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
-            owner_org=message.owner_org, owner_node=envelope.source_node,
+            owner_org=message.owner_org, owner_node=message.owner_node,
         )
-        erasure, confirmed = _service(settings).erase_case(request)
+        try:
+            sender = self.trust.verify(envelope)
+            erasure, confirmed = _service(settings).erase_case(request, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)

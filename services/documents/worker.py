@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
+from kim.errors import UntrustedEvent
 from kim.runtime import events, mongo
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NodeDatabase, ProbeResponder
@@ -49,4 +50,11 @@ class DocumentsWorker(ProbeResponder):
     def on_contracts_requested(self, envelope: EventEnvelope) -> None:
         request = events.unpack(envelope)
         assert isinstance(request, ContractsRequested)
+        try:
+            if not self.trust.verify(envelope).local:
+                raise UntrustedEvent("sender-not-allowed", f"Auftrag {request.job_id} kommt von "
+                                     f"{envelope.source_node}; Aufträge erteilt nur dieser Knoten.")
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            return
         self.documents.run_contracts_job(request.job_id)
