@@ -50,13 +50,17 @@ def create_vhost(settings: Settings) -> None:
 
 
 def isolated_settings() -> Settings:
-    """Settings of a throw-away node: unique id (databases) and vhost (queues)."""
+    """Settings of a throw-away node: unique id (databases), vhost (queues) and a certificate
+    of the session's test CA, so it signs and verifies events (tests/support/signing.py)."""
+    from tests.support import signing
+
     node_id = f"test-{uuid.uuid4().hex[:8]}"
     base = Settings()
     return base.model_copy(update={
         "node_id": node_id,
         "amqp_uri": with_vhost(base.amqp_uri, node_id),
         "grpc_port": 0,
+        "tls_dir": signing.tls_dir(node_id),
     })
 
 
@@ -82,6 +86,7 @@ def node_environment(settings: Settings) -> dict[str, str]:
         "KIM_GRPC_SERVICES": settings.grpc_services,
         "KIM_GRPC_PORT": str(settings.grpc_port),
         "KIM_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+        "KIM_TLS_DIR": settings.tls_dir,
     }
 
 
