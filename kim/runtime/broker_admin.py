@@ -17,9 +17,14 @@ from kim.errors import Unavailable
 
 
 class BrokerAdmin:
-    def __init__(self, management_url: str, amqp_uri: str, timeout: float = 10.0) -> None:
+    """`credentials` (user, password) of an administrator; without them, those of `amqp_uri`
+    (an administrator's URI, as the test tier's default settings hold)."""
+
+    def __init__(self, management_url: str, amqp_uri: str, timeout: float = 10.0, *,
+                 credentials: tuple[str, str] | None = None) -> None:
         amqp = urlsplit(amqp_uri)
-        self._auth = (unquote(amqp.username or "guest"), unquote(amqp.password or "guest"))
+        self._auth = credentials or (unquote(amqp.username or "guest"),
+                                     unquote(amqp.password or "guest"))
         self._root = management_url.rstrip("/")
         self._timeout = timeout
 
@@ -62,6 +67,12 @@ class BrokerAdmin:
 
     def delete_user(self, user: str) -> None:
         self._call("DELETE", f"users/{quote(user, safe='')}")
+
+    @classmethod
+    def of(cls, management_url: str, admin: str) -> BrokerAdmin:
+        """From an administrator's "user:password" (Settings.rabbitmq_admin)."""
+        user, _, password = admin.partition(":")
+        return cls(management_url, "amqp://", credentials=(user, password))
 
     def ensure_vhost(self, vhost: str) -> None:
         """Create the vhost (idempotent) and grant the broker user all rights in it."""
@@ -112,6 +123,27 @@ def vhost_of(amqp_uri: str) -> str:
     """The vhost an AMQP URI names; no path or "/" is RabbitMQ's default vhost "/"."""
     path = urlsplit(amqp_uri).path
     return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def with_credentials(amqp_uri: str, user: str, password: str) -> str:
+    """The URI with another login (the node's own user, a federation link's user)."""
+    parts = urlsplit(amqp_uri)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def node_user(node_id: str) -> str:
+    """The broker user of a node: rights on its own vhost only."""
+    return f"kim-node-{node_id}"
+
+
+def link_user(node_id: str, peer_id: str) -> str:
+    """The broker user (at the peer's broker) of the federation link that brings the peer's
+    events to `node_id`."""
+    return f"kim-link-{node_id}-from-{peer_id}"
 
 
 def with_vhost(amqp_uri: str, vhost: str) -> str:

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic.fields import FieldInfo
@@ -38,6 +39,26 @@ class FileSecretsSource(PydanticBaseSettingsSource):
             if value is not None:
                 values[key] = value
         return values
+
+
+def local_broker_admin() -> tuple[str, str]:
+    """The local broker's administrator as `scripts/infra.sh` created it (user:password in
+    `$KIM_HOME/rabbitmq-admin`, readable by the operator only); before that file exists, the
+    broker's built-in `guest` (a broker started by an older infra.sh)."""
+    root = Path(__file__).resolve().parents[2]
+    home = Path(os.environ.get("KIM_HOME", root / ".kim"))
+    file = (home if home.is_absolute() else root / home) / "rabbitmq-admin"
+    try:
+        user, _, password = file.read_text(encoding="utf-8").strip().partition(":")
+    except OSError:
+        return "guest", "guest"
+    return user, password
+
+
+def _local_amqp_uri() -> str:
+    user, password = local_broker_admin()
+    return (f"amqp://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@127.0.0.1:{_port('KIM_AMQP_PORT', 5673)}/")
 
 
 def _port(variable: str, default: int) -> int:
@@ -67,9 +88,15 @@ class Settings(BaseSettings):
 
     # RabbitMQ.
     amqp_uri: str = Field(
-        default_factory=lambda: f"amqp://guest:guest@127.0.0.1:{_port('KIM_AMQP_PORT', 5673)}/",
+        default_factory=_local_amqp_uri,
         validation_alias=AliasChoices("AMQP_URI", "KIM_AMQP_URI"),
+        description="This process's broker login and vhost. A node's own user (`kim node init` "
+        "writes it); the default is the local broker's administrator (scripts/infra.sh).",
     )
+    rabbitmq_admin: str = Field(
+        default_factory=lambda: ":".join(local_broker_admin()), repr=False,
+        description="user:password of the broker's administrator, for the management API "
+        "(`kim node init|link`); only the operator's command line needs it, never a node.")
 
     rabbitmq_management_url: str = Field(
         default_factory=lambda: f"http://127.0.0.1:{_port('KIM_RABBITMQ_MGMT_PORT', 15673)}",

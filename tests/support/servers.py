@@ -39,7 +39,8 @@ def require_tcp(name: str, uri: str, default_port: int) -> None:
 
 
 def broker_admin(settings: Settings) -> BrokerAdmin:
-    return BrokerAdmin(settings.rabbitmq_management_url, settings.amqp_uri)
+    """The broker's administrator (scripts/infra.sh's, `KIM_RABBITMQ_ADMIN`), never a node."""
+    return BrokerAdmin.of(settings.rabbitmq_management_url, settings.rabbitmq_admin)
 
 
 def create_vhost(settings: Settings) -> None:
