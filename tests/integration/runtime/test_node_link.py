@@ -25,7 +25,7 @@ from kim import nodes
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import events
 from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import BrokerAdmin, link_user, node_user, vhost_of, with_vhost
+from kim.runtime.broker_admin import link_user, node_user, vhost_of, with_vhost
 from kim.runtime.settings import Settings
 from tests.support import servers
 
@@ -46,7 +46,7 @@ def upstream(settings: Settings, vhost: str, peer: str) -> dict[str, object]:
     response = requests.get(
         f"{settings.rabbitmq_management_url}/api/parameters/federation-upstream/"
         f"{quote(vhost, safe='')}/{quote(peer, safe='')}",
-        auth=BrokerAdmin(settings.rabbitmq_management_url, settings.amqp_uri)._auth, timeout=10)
+        auth=servers.broker_admin(settings)._auth, timeout=10)
     response.raise_for_status()
     value: dict[str, object] = response.json()["value"]
     return value
