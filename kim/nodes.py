@@ -122,8 +122,10 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         (directory / "client-secret").unlink(missing_ok=True)
     lines = ["# KIM-Netz node configuration, written by `kim node init`; see docs/development.md"]
     lines += [f"{key}={value}" for key, value in settings.items()]
-    # It holds the node's broker password: readable by the operator's account only.
+    # It holds the node's broker password: readable by the operator's account only. The URI
+    # alone too, for processes configured from their own environment (AMQP_URI_FILE, compose).
     _write_private(directory / "node.env", "\n".join(lines) + "\n")
+    _write_private(directory / "amqp-uri", settings["AMQP_URI"] + "\n")
     return directory / "node.env"
 
 
