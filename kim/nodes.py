@@ -107,13 +107,15 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         # The broker the vhost lives on: `kim node link` sets the node's upstreams there, also
         # when each node has a broker of its own (compose) and one command line links them all.
         "RABBITMQ_MANAGEMENT_URL": base.rabbitmq_management_url,
+        # The node's key signs every event it sends; receivers verify it (docs/events.md).
+        "KIM_TLS_DIR": str(tls),
     }
     if membership:
         secret_file = directory / "client-secret"
         _write_private(secret_file, membership.pop("secret"))
         settings |= {**membership, "KIM_CLIENT_SECRET_FILE": str(secret_file)}
         if spec.federation_port:
-            settings |= {"KIM_FEDERATION_PORT": str(spec.federation_port), "KIM_TLS_DIR": str(tls)}
+            settings["KIM_FEDERATION_PORT"] = str(spec.federation_port)
         if spec.directory_target:
             settings["KIM_DIRECTORY_TARGET"] = spec.directory_target
     else:
