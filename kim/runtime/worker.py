@@ -8,6 +8,7 @@ green thread of the process (docs/decisions.md).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import UntrustedEvent
+from kim.errors import Unavailable, UntrustedEvent
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import events, mongo, node
 from kim.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
@@ -76,14 +77,28 @@ class TrustedEvents:
     `refused_events`)."""
 
     def __init__(self, verifier: EnvelopeVerifier, service: str,
-                 audit: AuditSink | None = None, kept: RefusedEvents | None = None) -> None:
+                 audit: AuditSink | None = None, kept: RefusedEvents | None = None, *,
+                 wait_seconds: float = 30.0, pause_seconds: float = 1.0) -> None:
         self._verifier = verifier
         self._service = service
         self._audit = audit or LoggingAuditSink()
         self._kept = kept
+        self._wait = wait_seconds
+        self._pause = pause_seconds
 
     def verify(self, envelope: EventEnvelope) -> Sender:
-        return self._verifier.verify(envelope)
+        """The verified sender. A certificate the directory snapshot does not know yet (the
+        node was admitted a moment ago: the api process copies the directory every few
+        seconds) is asked again for up to `wait_seconds`, sleeping in between (a green
+        thread here, nothing else waits); then Unavailable, which the worker's retry takes."""
+        deadline = time.monotonic() + self._wait
+        while True:
+            try:
+                return self._verifier.verify(envelope)
+            except Unavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(self._pause)
 
     def refused(self, envelope: EventEnvelope, error: UntrustedEvent) -> None:
         fields = audit_fields(envelope, error, self._service)
