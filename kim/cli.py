@@ -343,12 +343,20 @@ def node_api() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.node_id)
     process = build_api_process(settings)
+    if process.snapshot is not None:  # the workers verify event senders against this copy
+        process.snapshot.start()
     process.relay.start()
     console.print(
         f"node {settings.node_id}: api for {', '.join(settings.served_services)} "
         f"on {settings.grpc_host}:{process.port}"
     )
-    serve_until_signal(process.server, on_stop=process.relay.stop)
+
+    def stop() -> None:
+        process.relay.stop()
+        if process.snapshot is not None:
+            process.snapshot.stop()
+
+    serve_until_signal(process.server, on_stop=stop)
 
 
 @node_app.command("worker")
