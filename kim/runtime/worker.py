@@ -132,8 +132,9 @@ class EventTrust(DependencyProvider):
 
 
 class ProbeResponder:
-    """Mixin for every service worker: answers `kim node check` probes (only this node's own:
-    a probe from elsewhere is refused)."""
+    """Mixin for every service worker: answers `kim node check` probes, this node's own and
+    those of other active nodes (`kim node check` proves the event path between nodes; a probe
+    only leaves a receipt). An unverified probe is refused like any event."""
 
     name: str
     #: In handlers: the node's `TrustedEvents` (nameko injects it per worker).
@@ -147,10 +148,7 @@ class ProbeResponder:
         probe = events.unpack(envelope)
         assert isinstance(probe, ProbeRequested)
         try:
-            sender = self.trust.verify(envelope)
-            if not sender.local:
-                raise UntrustedEvent("sender-not-allowed", f"Prüfereignis {envelope.id} von "
-                                     f"{sender.node_id}: Proben stellt nur der Knoten selbst.")
+            self.trust.verify(envelope)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             return

@@ -245,8 +245,8 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     forged("Fallvorschlag im Namen eines anderen Knotens", "sender-not-allowed",
            caritas_signer.sign_envelope(
                proposal_event(str(uuid.uuid4()), peers.stadt, peers.caritas, "k-1")))
-    forged("Prüfereignis eines fremden Knotens", "sender-not-allowed",
-           caritas_signer.sign_envelope(pack(ProbeRequested(probe_id="fremd"), "node", peers.caritas)))
+    forged("Prüfereignis ohne Signatur", "unsigned",
+           pack(ProbeRequested(probe_id="fremd"), "node", peers.caritas))
 
     # The snapshot is newer than every event (an unknown key is then refused, not retried), and
     # the workers' cached view of it has expired.
