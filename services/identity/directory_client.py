@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import grpc
 
-from kim.errors import PermissionDenied
+from kim.errors import PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kim.runtime.event_trust import DirectoryEntry, entries_of
 from kim.runtime.grpc_server import peer_channel
@@ -82,9 +82,13 @@ class RemoteDirectoryListing:
         self._timeout = timeout
 
     def __call__(self) -> list[DirectoryEntry]:
-        answer = self._stub.ListNodes(
-            identity_pb2.ListNodesRequest(),
-            metadata=[("authorization", f"Bearer {self._token()}")], timeout=self._timeout)
+        try:
+            answer = self._stub.ListNodes(
+                identity_pb2.ListNodesRequest(),
+                metadata=[("authorization", f"Bearer {self._token()}")], timeout=self._timeout)
+        except grpc.RpcError as error:  # one line in the log, not the channel's whole story
+            raise Unavailable(f"Knotenverzeichnis nicht lesbar ({error.code().name}): "
+                              f"{error.details()}") from error
         return entries_of(
             (n.node_id, n.organization, _ROLE.get(n.role, ""), _STATUS.get(n.status, "unknown"),
              n.certificate_fingerprints)
