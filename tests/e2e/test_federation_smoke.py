@@ -13,9 +13,11 @@ import pytest
 from kim import devrealm, nodes
 from kim.nodecheck import check_federation, node_alias, wait_for_receipts
 from kim.runtime import node
+from kim.runtime.event_trust import DirectoryEntry
+from kim.runtime.pki import fingerprint
 from kim.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
-from tests.support import servers
+from tests.support import servers, signing
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,15 @@ def linked_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                 nodes.init(nodes.NodeSpec(node_id, f"{role}-org", free_port()), base)
             nodes.link(ids["kreis"], ids["caritas"])
             nodes.link(ids["caritas"], ids["kreis"])
+            # No federation file, so no node directory: each node is told the other's
+            # certificate, as its directory snapshot would hold it (docs/events.md).
+            for node_id in ids.values():
+                for other_role, other in ids.items():
+                    if other != node_id:
+                        certificate = nodes.node_credentials(other).certificate
+                        signing.trust_entries(nodes.node_settings(node_id), [DirectoryEntry(
+                            fingerprint(certificate), other, f"{other_role}-org", "district",
+                            "active")])
             settings = {}
             for role, node_id in ids.items():
                 settings[role] = nodes.up(node_id, extra={"KIM_OUTBOX_SWEEP_SECONDS": "0.5"})

@@ -56,13 +56,19 @@ def signed_body(envelope: EventEnvelope, as_node: str | None = None) -> bytes:
 
 
 def trust(receiver: Settings, nodes: dict[str, tuple[str, str]], status: str = "active") -> None:
-    """Let `receiver` know these nodes (node id -> (organisation, role)) as the directory
-    would: merged into the snapshot of its node database (the alias is the receiver's)."""
+    """Let `receiver` know these nodes (node id -> (organisation, role)), with the session
+    CA's certificates, as the directory would."""
+    trust_entries(receiver, [DirectoryEntry(credentials(n).fingerprint, n, org, role, status)
+                             for n, (org, role) in nodes.items()])
+
+
+def trust_entries(receiver: Settings, entries: list[DirectoryEntry]) -> None:
+    """Merge these entries into the directory snapshot of the receiver's node database (what
+    its api process would copy from the node directory; a node outside any federation file
+    has no directory, so whoever links such nodes says whom they trust)."""
     alias = f"node-{receiver.node_id}"
     node.connect(receiver, alias=alias)
     store = DirectorySnapshotStore(alias)
-    entries = dict(store.read().entries)
-    for node_id, (organization, role) in nodes.items():
-        fingerprint = credentials(node_id).fingerprint
-        entries[fingerprint] = DirectoryEntry(fingerprint, node_id, organization, role, status)
-    store.write(list(entries.values()))
+    known = dict(store.read().entries)
+    known.update({e.fingerprint: e for e in entries})
+    store.write(list(known.values()))
