@@ -333,6 +333,29 @@ def node_status(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B0
     console.print(table)
 
 
+@node_app.command("refused-events")
+def node_refused_events(node_id: str = typer.Argument(None)) -> None:
+    """Events this node refused (unsigned, unknown sender, not allowed to assert them), each
+    kept with its reason for the operator (docs/events.md, "Signatures")."""
+    from kim import nodes
+    from kim.runtime import node
+    from kim.runtime.directory_snapshot import RefusedEvents
+
+    settings = nodes.node_settings(node_id) if node_id else Settings()
+    node.connect(settings)
+    table = Table(title=f"Abgewiesene Ereignisse auf {settings.node_id}")
+    for column in ("Zeit (UTC)", "Dienst", "Grund", "Ereignis", "Absender laut Ereignis", "Kennung",
+                   "Zustellungen"):
+        table.add_column(column)
+    for kept in RefusedEvents().list(limit=500):
+        refused_at = kept.get("refused_at")
+        table.add_row(
+            refused_at.strftime("%Y-%m-%d %H:%M:%S") if refused_at else "", str(kept["service"]),
+            str(kept["reason"]), str(kept["type"]), str(kept["source_node"]), str(kept["event_id"]),
+            str(kept.get("deliveries", 1)))
+    console.print(table)
+
+
 @node_app.command("api")
 def node_api() -> None:
     """Run the gRPC api process of the services in KIM_GRPC_SERVICES (foreground)."""

@@ -12,6 +12,8 @@ and a Stadt node (municipality), as its api process would copy them from the nod
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -273,6 +275,14 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     [consent] = cases.repository.get(erased_case).consents
     assert consent.erasure_confirmations == ()
     assert node.receipts("fremd") == {}
+    # The operator sees them: `kim node refused-events` lists each with its reason.
+    shown = subprocess.run(
+        [str(Path(sys.executable).with_name("kim")), "node", "refused-events"], capture_output=True,
+        text=True, timeout=60, check=True,
+        env={**os.environ, "KIM_NODE_ID": kreis.node_id, "MONGODB_URI": kreis.mongodb_uri,
+             "COLUMNS": "400"}).stdout
+    for _, reason, envelope, _ in corpus:
+        assert envelope.id in shown and reason in shown, shown[-2000:]
     refused_count = sum(refused(e, r) and e.id in kept for _, r, e, _ in corpus)
     assert refused_count == len(corpus)
     security_figures.record(
