@@ -42,16 +42,22 @@ class FileSecretsSource(PydanticBaseSettingsSource):
 
 
 def local_broker_admin() -> tuple[str, str]:
-    """The local broker's administrator as `scripts/infra.sh` created it (user:password in
-    `$KIM_HOME/rabbitmq-admin`, readable by the operator only); before that file exists, the
+    """The broker's administrator: `KIM_RABBITMQ_ADMIN` ("user:password") or the file
+    `KIM_RABBITMQ_ADMIN_FILE` names, else the local broker's as `scripts/infra.sh` created it
+    (`$KIM_HOME/rabbitmq-admin`, readable by the operator only); before that file exists, the
     broker's built-in `guest` (a broker started by an older infra.sh)."""
+    given = os.environ.get("KIM_RABBITMQ_ADMIN", "")
     root = Path(__file__).resolve().parents[2]
     home = Path(os.environ.get("KIM_HOME", root / ".kim"))
-    file = (home if home.is_absolute() else root / home) / "rabbitmq-admin"
-    try:
-        user, _, password = file.read_text(encoding="utf-8").strip().partition(":")
-    except OSError:
-        return "guest", "guest"
+    file = Path(os.environ.get("KIM_RABBITMQ_ADMIN_FILE", "")) if not given else None
+    if file is None or not str(file) or str(file) == ".":
+        file = (home if home.is_absolute() else root / home) / "rabbitmq-admin"
+    if not given:
+        try:
+            given = file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return "guest", "guest"
+    user, _, password = given.partition(":")
     return user, password
 
 
