@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -15,6 +16,8 @@ from kim.runtime import mongo, node
 from kim.runtime.amqp import Publisher
 from kim.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kim.runtime.auth import TokenValidator
+from kim.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotRefresher
+from kim.runtime.event_trust import EnvelopeSigner
 from kim.runtime.federation import FederationClient
 from kim.runtime.grpc_server import build_server, mark_serving
 from kim.runtime.outbox import OutboxRelay
@@ -43,8 +46,12 @@ class ApiProcess:
     publisher: Publisher
     federation_port: int = 0  # the mutual-TLS port for peer nodes, 0 = none
     peers: FederationClient | None = None  # calls to other nodes, None off a federation
+    #: Copies the node directory into the node database for the workers' event verification.
+    snapshot: SnapshotRefresher | None = None
 
     def start(self) -> None:
+        if self.snapshot is not None:
+            self.snapshot.start()
         self.relay.start()
         self.server.start()
         self.relay.notify()  # send what an earlier run left in the outboxes
@@ -52,6 +59,8 @@ class ApiProcess:
     def stop(self, grace: float | None = 5.0) -> None:
         self.server.stop(grace).wait()
         self.relay.stop()
+        if self.snapshot is not None:
+            self.snapshot.stop()
         self.publisher.close()
         if self.peers is not None:
             self.peers.close()
@@ -73,7 +82,12 @@ def build_api_process(settings: Settings, address: str | None = None,
         sweep_seconds=settings.outbox_sweep_seconds,
         lease_seconds=settings.outbox_lease_seconds,
         return_max_seconds=settings.outbox_return_max_seconds,
+        sign=event_signer(settings),
     )
+    listing = node_trust.directory_listing(settings)
+    snapshot = (SnapshotRefresher(listing, DirectorySnapshotStore(),
+                                  settings.directory_snapshot_seconds)
+                if listing is not None else None)
     validator = TokenValidator(
         settings.issuer, settings.api_audience,
         leeway_seconds=settings.token_leeway_seconds,
@@ -106,4 +120,18 @@ def build_api_process(settings: Settings, address: str | None = None,
     )
     mark_serving(health_servicer, names)
     return ApiProcess(server, port, health_servicer, relay, publisher,
-                      federation.port if federation is not None else 0, peers)
+                      federation.port if federation is not None else 0, peers, snapshot)
+
+
+def event_signer(settings: Settings) -> Callable[[bytes], bytes] | None:
+    """The outbox relay's signature (the node's key from `KIM_TLS_DIR`, loaded once); None only
+    on a development node that says so (`KIM_EVENTS_UNSIGNED`). A node with neither cannot
+    start: its events would be refused by every receiver."""
+    if settings.tls_dir:
+        return EnvelopeSigner.from_tls_dir(settings.tls_dir).sign
+    if settings.events_unsigned:
+        log.warning("events are sent unsigned (KIM_EVENTS_UNSIGNED): development node only")
+        return None
+    raise ValueError("KIM_TLS_DIR names no certificate folder: events cannot be signed "
+                     "(`kim node init` writes one; a development node outside any federation "
+                     "may set KIM_EVENTS_UNSIGNED=true instead)")

@@ -388,6 +388,29 @@ def node_dead_letters(
     console.print(table)
 
 
+@node_app.command("refused-events")
+def node_refused_events(node_id: str = typer.Argument(None)) -> None:
+    """Events this node refused (unsigned, unknown sender, not allowed to assert them), each
+    kept with its reason for the operator (docs/events.md, "Signatures")."""
+    from kim import nodes
+    from kim.runtime import node
+    from kim.runtime.directory_snapshot import RefusedEvents
+
+    settings = nodes.node_settings(node_id) if node_id else Settings()
+    node.connect(settings)
+    table = Table(title=f"Abgewiesene Ereignisse auf {settings.node_id}")
+    for column in ("Zeit (UTC)", "Dienst", "Grund", "Ereignis", "Absender laut Ereignis", "Kennung",
+                   "Zustellungen"):
+        table.add_column(column)
+    for kept in RefusedEvents().list(limit=500):
+        refused_at = kept.get("refused_at")
+        table.add_row(
+            refused_at.strftime("%Y-%m-%d %H:%M:%S") if refused_at else "", str(kept["service"]),
+            str(kept["reason"]), str(kept["type"]), str(kept["source_node"]), str(kept["event_id"]),
+            str(kept.get("deliveries", 1)))
+    console.print(table)
+
+
 @node_app.command("api")
 def node_api() -> None:
     """Run the gRPC api process of the services in KIM_GRPC_SERVICES (foreground)."""
@@ -398,12 +421,20 @@ def node_api() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.node_id)
     process = build_api_process(settings)
+    if process.snapshot is not None:  # the workers verify event senders against this copy
+        process.snapshot.start()
     process.relay.start()
     console.print(
         f"node {settings.node_id}: api for {', '.join(settings.served_services)} "
         f"on {settings.grpc_host}:{process.port}"
     )
-    serve_until_signal(process.server, on_stop=process.relay.stop)
+
+    def stop() -> None:
+        process.relay.stop()
+        if process.snapshot is not None:
+            process.snapshot.stop()
+
+    serve_until_signal(process.server, on_stop=stop)
 
 
 @node_app.command("worker")

@@ -11,6 +11,7 @@ settings files feed compose and Kubernetes, so nothing here is local-only in sha
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,12 +19,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.broker_admin import BrokerAdmin, vhost_of, with_vhost
+from kim.runtime.broker_admin import (
+    BrokerAdmin,
+    link_user,
+    node_user,
+    vhost_of,
+    with_credentials,
+    with_vhost,
+)
 from kim.runtime.grpc_server import peer_channel
 from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
 from kim.runtime.settings import Settings
@@ -77,7 +86,13 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         raise NodeConfigError("--directory braucht --federation-port: das Verzeichnis fragt der Peer-Port.")
     directory = node_dir(spec.node_id)
     directory.mkdir(parents=True, exist_ok=True)
-    BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri).ensure_vhost(spec.node_id)
+    admin = BrokerAdmin.of(base.rabbitmq_management_url, base.rabbitmq_admin)
+    admin.ensure_vhost(spec.node_id)
+    # The node's own broker user: every right on its vhost, none on any other node's (its
+    # processes never see the administrator). Kept across re-runs, so running processes go on.
+    user = node_user(spec.node_id)
+    password = _broker_password(directory / "node.env", user) or secrets.token_urlsafe(24)
+    admin.ensure_node_user(spec.node_id, user, password)
     pki = kim_home() / "pki"
     if not (pki / "ca.crt").exists():
         DevCertificateAuthority.create().save(pki)
@@ -88,17 +103,19 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         "KIM_NODE_ID": spec.node_id,
         "KIM_ORGANIZATION_ID": spec.organization_id,
         "KIM_GRPC_PORT": str(spec.grpc_port),
-        "AMQP_URI": with_vhost(base.amqp_uri, spec.node_id),
+        "AMQP_URI": with_credentials(with_vhost(base.amqp_uri, spec.node_id), user, password),
         # The broker the vhost lives on: `kim node link` sets the node's upstreams there, also
         # when each node has a broker of its own (compose) and one command line links them all.
         "RABBITMQ_MANAGEMENT_URL": base.rabbitmq_management_url,
+        # The node's key signs every event it sends; receivers verify it (docs/events.md).
+        "KIM_TLS_DIR": str(tls),
     }
     if membership:
         secret_file = directory / "client-secret"
         _write_private(secret_file, membership.pop("secret"))
         settings |= {**membership, "KIM_CLIENT_SECRET_FILE": str(secret_file)}
         if spec.federation_port:
-            settings |= {"KIM_FEDERATION_PORT": str(spec.federation_port), "KIM_TLS_DIR": str(tls)}
+            settings["KIM_FEDERATION_PORT"] = str(spec.federation_port)
         if spec.directory_target:
             settings["KIM_DIRECTORY_TARGET"] = spec.directory_target
     else:
@@ -107,8 +124,19 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         (directory / "client-secret").unlink(missing_ok=True)
     lines = ["# KIM-Netz node configuration, written by `kim node init`; see docs/development.md"]
     lines += [f"{key}={value}" for key, value in settings.items()]
-    (directory / "node.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # It holds the node's broker password: readable by the operator's account only. The URI
+    # alone too, for processes configured from their own environment (AMQP_URI_FILE, compose).
+    _write_private(directory / "node.env", "\n".join(lines) + "\n")
+    _write_private(directory / "amqp-uri", settings["AMQP_URI"] + "\n")
     return directory / "node.env"
+
+
+def _broker_password(config: Path, user: str) -> str:
+    """The password an earlier `init` gave the node's broker user, if its node.env has it."""
+    if not config.exists():
+        return ""
+    uri = urlsplit(read_env_file(config).get("AMQP_URI", ""))
+    return unquote(uri.password or "") if unquote(uri.username or "") == user else ""
 
 
 def _membership(spec: NodeSpec, base: Settings) -> dict[str, str]:
@@ -168,9 +196,19 @@ def link(node_id: str, peer_id: str, exchanges: list[str] | None = None,
     its node.env, or, where it runs from its environment alone (a Kubernetes Job), from that.
     """
     node = _own_settings(node_id)
-    uri = peer_uri or node_settings(peer_id).amqp_uri
-    BrokerAdmin(node.rabbitmq_management_url, node.amqp_uri).link_upstream(
-        vhost_of(node.amqp_uri), peer_id, uri, exchanges or FEDERATED_EXCHANGES
+    operator = Settings()  # the administrator's credentials are the operator's, never a node's
+    exchanges = exchanges or FEDERATED_EXCHANGES
+    uri = peer_uri
+    if uri is None:
+        # A user of this link alone at the peer's broker: it reads the peer's federated
+        # exchanges and can publish into none of them (BrokerAdmin.ensure_link_user).
+        peer = node_settings(peer_id)
+        user, password = link_user(node_id, peer_id), secrets.token_urlsafe(24)
+        BrokerAdmin.of(peer.rabbitmq_management_url, operator.rabbitmq_admin).ensure_link_user(
+            vhost_of(peer.amqp_uri), user, password, exchanges)
+        uri = with_credentials(peer.amqp_uri, user, password)
+    BrokerAdmin.of(node.rabbitmq_management_url, operator.rabbitmq_admin).link_upstream(
+        vhost_of(node.amqp_uri), peer_id, uri, exchanges
     )
 
 

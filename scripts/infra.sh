@@ -9,6 +9,7 @@
 #   scripts/infra.sh status
 #   scripts/infra.sh logs      COMPONENT
 #   scripts/infra.sh env                                           print the URIs for the services
+#   scripts/infra.sh secure-rabbitmq                               own administrator, no guest (start does it)
 #   scripts/infra.sh tools                                         install tools the tests use (LibreOffice, kustomize)
 #   scripts/infra.sh kustomize                                     print the path of the kustomize binary
 #
@@ -152,7 +153,38 @@ start_rabbitmq() (  # subshell: the RabbitMQ environment stays here
   setsid nohup /usr/lib/rabbitmq/bin/rabbitmq-server > "$KIM_HOME/rabbitmq/log/console.log" 2>&1 &
   echo $! > "$(pidfile rabbitmq)"
   wait_for rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 5
+  secure_rabbitmq_in_env
 )
+
+# No default account is left on the broker: an administrator of its own with a generated
+# password ($KIM_HOME/rabbitmq-admin, "user:password", readable by the operator only), which
+# `kim node init|link` and the tests use for the management API (KIM_RABBITMQ_ADMIN overrides);
+# then `guest` is deleted. Every node logs in as its own user (kim node init), every federation
+# link as a user of its own (kim node link). Idempotent.
+secure_rabbitmq() ( rabbitmq_env; secure_rabbitmq_in_env )
+secure_rabbitmq_in_env() {
+  local ctl=/usr/lib/rabbitmq/bin/rabbitmqctl file=$KIM_HOME/rabbitmq-admin user password vhost
+  if [ ! -s "$file" ]; then
+    password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    (umask 077 && printf 'kim-admin:%s\n' "$password" > "$file.new") && mv "$file.new" "$file"
+  fi
+  chmod 600 "$file"
+  user=$(cut -d: -f1 "$file"); password=$(cut -d: -f2- "$file")
+  if "$ctl" -q list_users --no-table-headers 2>/dev/null | cut -f1 | grep -qx "$user"; then
+    "$ctl" -q change_password "$user" "$password" >/dev/null
+  else
+    say "creating the broker administrator $user (password in $file)"
+    "$ctl" -q add_user "$user" "$password" >/dev/null
+  fi
+  "$ctl" -q set_user_tags "$user" administrator >/dev/null
+  for vhost in $("$ctl" -q list_vhosts --no-table-headers); do
+    "$ctl" -q set_permissions -p "$vhost" "$user" '.*' '.*' '.*' >/dev/null
+  done
+  if "$ctl" -q list_users --no-table-headers 2>/dev/null | cut -f1 | grep -qx guest; then
+    say "deleting the broker's default account guest"
+    "$ctl" -q delete_user guest >/dev/null
+  fi
+}
 
 stop_rabbitmq() (
   rabbitmq_env
@@ -298,8 +330,10 @@ status() {
 }
 
 print_env() {
+  local admin="<scripts/infra.sh secure-rabbitmq>"
+  [ -s "$KIM_HOME/rabbitmq-admin" ] && admin=$(cat "$KIM_HOME/rabbitmq-admin")
   echo "MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$KIM_MONGO_PORT/}"
-  echo "AMQP_URI=${AMQP_URI:-amqp://guest:guest@127.0.0.1:$KIM_AMQP_PORT/}"
+  echo "AMQP_URI=${AMQP_URI:-amqp://$admin@127.0.0.1:$KIM_AMQP_PORT/}"
   echo "KEYCLOAK_URL=${KEYCLOAK_URL:-http://127.0.0.1:$KIM_KEYCLOAK_PORT}"
 }
 
@@ -318,6 +352,7 @@ case "$cmd" in
   provision) for_each provision "$@" ;;
   start) for_each provision "$@"; for_each start "$@" ;;
   stop) for_each stop "$@" ;;
+  secure-rabbitmq) external rabbitmq && die "the broker is given from outside (AMQP_URI)"; secure_rabbitmq ;;
   restart) for_each stop "$@"; for_each start "$@" ;;
   status) status ;;
   env) print_env ;;

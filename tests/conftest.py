@@ -39,6 +39,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The broker's administrator is read once from the KIM_HOME the run starts with: tests
+    that give nodes a KIM_HOME of their own keep reaching the broker's management API (the
+    local broker has no guest once `scripts/infra.sh` secured it)."""
+    import os
+
+    os.environ.setdefault("KIM_RABBITMQ_ADMIN", Settings().rabbitmq_admin)
+
+
 @pytest.fixture(scope="session")
 def node_settings() -> Iterator[Settings]:
     """A throw-away node on the real servers: own databases and own RabbitMQ vhost."""

@@ -14,7 +14,9 @@
 #   KIM_NODES            node ids (as in the federation file)
 #   KIM_DIRECTORY_NODE   the node that keeps the node directory (the Kreis)
 #   KIM_LINKS            "receiver:peer,peer receiver:peer ..." (who receives whose events)
-#   KIM_FEDERATION_FILE, KIM_GRPC_PORT, KIM_FEDERATION_PORT, KIM_HOME, RABBITMQ_USER, RABBITMQ_PASSWORD
+#   KIM_FEDERATION_FILE, KIM_GRPC_PORT, KIM_FEDERATION_PORT, KIM_HOME
+#   KIM_RABBITMQ_ADMIN   user:password of the brokers' administrator (management API only: each
+#                        node gets a user of its own, each federation link one at the peer)
 # Each node's broker is <node>-rabbitmq and its api <node> (the compose service names).
 set -euo pipefail
 
@@ -28,7 +30,7 @@ for node in $KIM_NODES; do
     directory="$KIM_DIRECTORY_NODE:$KIM_FEDERATION_PORT"
   fi
   echo "== Knoten $node: Zertifikat, Dienstkonto, vhost auf dem eigenen Broker $node-rabbitmq"
-  AMQP_URI="amqp://$RABBITMQ_USER:$RABBITMQ_PASSWORD@$node-rabbitmq:5672/" \
+  AMQP_URI="amqp://$node-rabbitmq:5672/" \
   RABBITMQ_MANAGEMENT_URL="http://$node-rabbitmq:15672" \
     kim node init "$node" --grpc-port "$KIM_GRPC_PORT" --federation-file "$KIM_FEDERATION_FILE" \
       --federation-port "$KIM_FEDERATION_PORT" --directory "$directory"

@@ -17,9 +17,14 @@ from kim.errors import Unavailable
 
 
 class BrokerAdmin:
-    def __init__(self, management_url: str, amqp_uri: str, timeout: float = 10.0) -> None:
+    """`credentials` (user, password) of an administrator; without them, those of `amqp_uri`
+    (an administrator's URI, as the test tier's default settings hold)."""
+
+    def __init__(self, management_url: str, amqp_uri: str, timeout: float = 10.0, *,
+                 credentials: tuple[str, str] | None = None) -> None:
         amqp = urlsplit(amqp_uri)
-        self._auth = (unquote(amqp.username or "guest"), unquote(amqp.password or "guest"))
+        self._auth = credentials or (unquote(amqp.username or "guest"),
+                                     unquote(amqp.password or "guest"))
         self._root = management_url.rstrip("/")
         self._timeout = timeout
 
@@ -35,6 +40,39 @@ class BrokerAdmin:
                 f"Nachrichtenbroker: {method} {path} -> {response.status_code} {response.text[:200]}"
             )
         return response
+
+    def ensure_user(self, user: str, password: str, vhost: str, *, configure: str = ".*",
+                    write: str = ".*", read: str = ".*") -> None:
+        """A broker user without management tags, with these rights (regular expressions over
+        exchange and queue names) on `vhost` only (idempotent; the password is set anew)."""
+        self._call("PUT", f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
+        self._call("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+                   {"configure": configure, "write": write, "read": read})
+
+    def ensure_node_user(self, vhost: str, user: str, password: str) -> None:
+        """The node's own user: every right on the node's vhost, none elsewhere."""
+        self.ensure_user(user, password, vhost)
+
+    def ensure_link_user(self, peer_vhost: str, user: str, password: str,
+                         exchanges: list[str]) -> None:
+        """The user one federation link logs in with at the peer's broker: it reads the peer's
+        federated `exchanges` and declares, binds and consumes the link's own "federation: ..."
+        exchange and queue there. It may write to nothing else, so it cannot publish into an
+        exchange the peer's (or anyone's) workers consume. The federation plugin declares the
+        upstream exchange itself (not passively), which needs configure on the federated
+        exchanges too (measured on RabbitMQ 3.10: ACCESS_REFUSED on exchange.declare without)."""
+        names = "|".join(e.replace(".", "\\.") for e in sorted(exchanges))
+        self.ensure_user(user, password, peer_vhost, configure=f"^({names}|federation: .*)$",
+                         write="^federation: .*", read=f"^({names}|federation: .*)$")
+
+    def delete_user(self, user: str) -> None:
+        self._call("DELETE", f"users/{quote(user, safe='')}")
+
+    @classmethod
+    def of(cls, management_url: str, admin: str) -> BrokerAdmin:
+        """From an administrator's "user:password" (Settings.rabbitmq_admin)."""
+        user, _, password = admin.partition(":")
+        return cls(management_url, "amqp://", credentials=(user, password))
 
     def ensure_vhost(self, vhost: str) -> None:
         """Create the vhost (idempotent) and grant the broker user all rights in it."""
@@ -85,6 +123,27 @@ def vhost_of(amqp_uri: str) -> str:
     """The vhost an AMQP URI names; no path or "/" is RabbitMQ's default vhost "/"."""
     path = urlsplit(amqp_uri).path
     return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def with_credentials(amqp_uri: str, user: str, password: str) -> str:
+    """The URI with another login (the node's own user, a federation link's user)."""
+    parts = urlsplit(amqp_uri)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def node_user(node_id: str) -> str:
+    """The broker user of a node: rights on its own vhost only."""
+    return f"kim-node-{node_id}"
+
+
+def link_user(node_id: str, peer_id: str) -> str:
+    """The broker user (at the peer's broker) of the federation link that brings the peer's
+    events to `node_id`."""
+    return f"kim-link-{node_id}-from-{peer_id}"
 
 
 def with_vhost(amqp_uri: str, vhost: str) -> str:

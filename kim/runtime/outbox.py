@@ -2,7 +2,8 @@
 
 A service's aggregate document derives from `OutboxDocument`; `record_event` appends the event
 to the document's `outbox` list, and the caller's `save()` writes state and event together.
-`OutboxRelay` (a thread of the api process) then publishes each pending event with publisher
+`OutboxRelay` (a thread of the api process) then signs each pending event with the node's key
+(kim/runtime/event_trust.py) and publishes it with publisher
 confirms and only afterwards removes it from the document. A broker outage therefore delays
 events but loses none; a crash between publish and removal publishes an event twice, which the
 consumers' deduplication by event id absorbs.
@@ -35,7 +36,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -210,8 +211,12 @@ class OutboxRelay:
         sweep_seconds: float = 2.0,
         lease_seconds: float = 30.0,
         return_max_seconds: float = 300.0,
+        sign: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self._publisher = publisher
+        # The node's signature goes on just before publishing (kim.runtime.event_trust): the
+        # outbox keeps the unsigned envelope, so a key rotation never strands a pending event.
+        self._sign = sign
         self._collections = list(collections)
         self._by_name = {collection.full_name: collection for collection in self._collections}
         self._sweep = sweep_seconds
@@ -264,10 +269,9 @@ class OutboxRelay:
         released = False
         try:
             for number, entry in enumerate(entries, start=1):
+                body = entry["body"] if self._sign is None else self._sign(entry["body"])
                 try:
-                    self._publisher.publish(
-                        entry["exchange"], entry["routing_key"], entry["body"], entry["event_id"],
-                    )
+                    self._publisher.publish(entry["exchange"], entry["routing_key"], body, entry["event_id"])
                 except Unroutable:
                     if (entry["exchange"], entry["routing_key"]) in events.CONSUMED:
                         self._hold(collection, claimed, entry)

@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -38,6 +39,32 @@ class FileSecretsSource(PydanticBaseSettingsSource):
             if value is not None:
                 values[key] = value
         return values
+
+
+def local_broker_admin() -> tuple[str, str]:
+    """The broker's administrator: `KIM_RABBITMQ_ADMIN` ("user:password") or the file
+    `KIM_RABBITMQ_ADMIN_FILE` names, else the local broker's as `scripts/infra.sh` created it
+    (`$KIM_HOME/rabbitmq-admin`, readable by the operator only); before that file exists, the
+    broker's built-in `guest` (a broker started by an older infra.sh)."""
+    given = os.environ.get("KIM_RABBITMQ_ADMIN", "")
+    root = Path(__file__).resolve().parents[2]
+    home = Path(os.environ.get("KIM_HOME", root / ".kim"))
+    file = Path(os.environ.get("KIM_RABBITMQ_ADMIN_FILE", "")) if not given else None
+    if file is None or not str(file) or str(file) == ".":
+        file = (home if home.is_absolute() else root / home) / "rabbitmq-admin"
+    if not given:
+        try:
+            given = file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return "guest", "guest"
+    user, _, password = given.partition(":")
+    return user, password
+
+
+def _local_amqp_uri() -> str:
+    user, password = local_broker_admin()
+    return (f"amqp://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@127.0.0.1:{_port('KIM_AMQP_PORT', 5673)}/")
 
 
 def _port(variable: str, default: int) -> int:
@@ -67,9 +94,15 @@ class Settings(BaseSettings):
 
     # RabbitMQ.
     amqp_uri: str = Field(
-        default_factory=lambda: f"amqp://guest:guest@127.0.0.1:{_port('KIM_AMQP_PORT', 5673)}/",
+        default_factory=_local_amqp_uri,
         validation_alias=AliasChoices("AMQP_URI", "KIM_AMQP_URI"),
+        description="This process's broker login and vhost. A node's own user (`kim node init` "
+        "writes it); the default is the local broker's administrator (scripts/infra.sh).",
     )
+    rabbitmq_admin: str = Field(
+        default_factory=lambda: ":".join(local_broker_admin()), repr=False,
+        description="user:password of the broker's administrator, for the management API "
+        "(`kim node init|link`); only the operator's command line needs it, never a node.")
 
     rabbitmq_management_url: str = Field(
         default_factory=lambda: f"http://127.0.0.1:{_port('KIM_RABBITMQ_MGMT_PORT', 15673)}",
@@ -127,6 +160,17 @@ class Settings(BaseSettings):
         5.0, ge=0, le=60, description="How long a peer check's answer is reused; a revoked "
         "node is refused at the latest after this time.")
 
+    # Events between nodes (kim/runtime/event_trust.py, docs/events.md "Signatures").
+    events_unsigned: bool = Field(
+        False, description="Development realm only: send events unsigned and accept only this "
+        "node's own unsigned events. Refused together with a federation file or a TLS folder.")
+    directory_snapshot_seconds: float = Field(
+        5.0, gt=0, le=300, description="How often the api process copies the node directory "
+        "into the node database, where the workers verify event senders against it.")
+    event_trust_grace_seconds: float = Field(
+        120.0, ge=0, le=3600, description="How long an event signed by a certificate the "
+        "directory snapshot does not know yet is retried before it is refused.")
+
     # Outbox relay.
     outbox_sweep_seconds: float = Field(2.0, gt=0, description="Idle sweep for unsent events.")
     outbox_lease_seconds: float = Field(30.0, gt=0, description="Claim of one relay on a batch.")
@@ -155,6 +199,14 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _signed_in_a_federation(self) -> Settings:
+        if self.events_unsigned and (self.federation_file or self.tls_dir):
+            raise ValueError("KIM_EVENTS_UNSIGNED is for a development node outside any "
+                             "federation; a node with KIM_FEDERATION_FILE or KIM_TLS_DIR signs "
+                             "its events and accepts only signed ones")
+        return self
 
     @property
     def issuer(self) -> str:

@@ -29,6 +29,21 @@ DECISION_EVENTS: tuple[type[Message], ...] = (
 )
 
 
+#: The German label the owning node's case shows for each enumerated reason of a deferral or
+#: rejection (kim.conference.v1.DecisionReason): events between nodes carry no free text about
+#: the person, so the wording of the Fallkonferenz stays in its Protokoll.
+DECISION_REASONS: dict[int, str] = {
+    conference_types.DECISION_REASON_DOCUMENTS_MISSING: "Unterlagen fehlen noch",
+    conference_types.DECISION_REASON_CLARIFICATION_NEEDED: "Klärung durch eine beteiligte Stelle nötig",
+    conference_types.DECISION_REASON_NOT_IN_ZIELGRUPPE: "gehört nicht zur Zielgruppe",
+    conference_types.DECISION_REASON_OTHER_SERVICE_RESPONSIBLE: "ein anderer Dienst ist zuständig",
+    conference_types.DECISION_REASON_NO_CAPACITY: "derzeit keine Kapazität im Fallmanagement",
+    conference_types.DECISION_REASON_PERSON_DECLINED: "die Person wünscht kein Fallmanagement",
+    conference_types.DECISION_REASON_OTHER: "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
+}
+UNSTATED = "Begründung im Protokoll der Fallkonferenz"
+
+
 @dataclass(frozen=True)
 class Decision:
     """A conference decision for one case of this node, as the case service applies it."""
@@ -48,10 +63,10 @@ def decision(message: Message) -> Decision:
         target = enum_value(conference_types.ReferralTarget.DESCRIPTOR, message.target)
         command = c.ReferCase(cid, target, message.target_name, ref)
     elif isinstance(message, conference.CaseDeferralDecided):
-        command = c.DeferCase(cid, message.reason or "Zurückgestellt bis zur nächsten Fallkonferenz.",
+        command = c.DeferCase(cid, DECISION_REASONS.get(message.reason, UNSTATED),
                               _day("until", message.until), ref)
     elif isinstance(message, conference.CaseRejectionDecided):
-        command = c.RejectCase(cid, message.reason, ref)
+        command = c.RejectCase(cid, DECISION_REASONS.get(message.reason, UNSTATED), ref)
     else:
         raise TypeError(f"not a decision: {type(message).__name__}")
     return Decision(context.owner_node, context.decided_by, command)

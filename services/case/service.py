@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from kim.errors import FailedPrecondition, KimError, NotFound, PermissionDenied
+from kim.errors import FailedPrecondition, KimError, NotFound, PermissionDenied, UntrustedEvent
+from kim.runtime.event_trust import Sender
 from services.case.domain import commands as c
 from services.case.domain import events as e
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
@@ -169,25 +170,47 @@ class CaseService:
 
     # -- what the worker consumes and runs ----------------------------------------------------
 
-    def apply_decision(self, decision: Decision, event_id: str) -> Case | None:
+    def apply_decision(self, decision: Decision, event_id: str, sender: Sender) -> Case | None:
         """A Fallkonferenz decision, applied once per event id (None: already applied). The
         conference is run by the case's koordinierende Stelle, so it decides as its
-        coordinator; the policy and the audit trail treat it like a decision made over the api."""
-        if self.repository.applied(event_id):
-            return None
+        coordinator; the policy and the audit trail treat it like a decision made over the api.
+        Only a node of the organisation the case was submitted to (its coordination org) may
+        decide about it: `sender` is the verified node (kim/runtime/event_trust.py), whatever
+        the event itself claims."""
         case_id: str = decision.command.case_id  # type: ignore[attr-defined]
         case = self.repository.get(case_id)
+        if sender.organization != case.coordination_org:
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Beschluss {event_id} zum Fall {case_id} kommt vom Knoten "
+                f"{sender.node_id} ({sender.organization}); über den Fall entscheidet nur "
+                f"{case.coordination_org}.")
+        if self.repository.applied(event_id):
+            return None
         actor = Actor(decision.decided_by or "fallkonferenz", case.coordination_org,
                       frozenset({Role.COORDINATOR.value}))
         return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
 
-    def confirm_erasure(self, report: ErasureReport, event_id: str) -> Case | None:
+    def confirm_erasure(self, report: ErasureReport, event_id: str, sender: Sender) -> Case | None:
         """A receiving node's answer to an erase request, recorded once per event id (None:
         already recorded, or the answer to a retention erasure). The audit entry names that
         node and its organisation as the actor: it reported, this node only writes it down.
+        Only the verified `sender` can confirm, for itself, and for a revoked consent only if
+        its organisation is the one the consent named (the holder that was asked to erase).
         The answer to a retention erasure (`CaseErased`, no consent id) goes to the audit
         trail only: the case it confirms may be gone."""
         command = report.command
+        if (sender.node_id, sender.organization) != (command.erased_by_node, command.erased_by_org):
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Löschbestätigung {event_id} nennt {command.erased_by_node} "
+                f"({command.erased_by_org}), kommt aber vom Knoten {sender.node_id} "
+                f"({sender.organization}).")
+        if command.consent_id:
+            held = self.repository.get(command.case_id)
+            consent = next((k for k in held.consents if k.consent_id == command.consent_id), None)
+            if consent is not None and consent.recipient_org != sender.organization:
+                raise UntrustedEvent(
+                    "sender-not-allowed", f"Löschbestätigung {event_id}: die Einwilligung "
+                    f"{command.consent_id} galt {consent.recipient_org}, nicht {sender.organization}.")
         now = self.clock()
         actor = Actor.peer(command.erased_by_node, command.erased_by_org, "")
         if not command.consent_id:
@@ -208,11 +231,19 @@ class CaseService:
                     detail=f"Einwilligung {command.consent_id}: {command.summary or 'gelöscht'}"[:500])
         return case
 
-    def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool:
+    def store_catalogue(self, catalogue: ZielgruppenCatalogue, sender: Sender,
+                        coordination_org: str = "") -> bool:
         """A new Zielgruppen version of the Lenkungsgruppe; a version already stored is kept.
         Then the undecided proposals are checked against the current version (also when this
         one was known: a redelivery after a crash between storing and re-checking finishes
-        the re-check; cases already checked against it are not touched again)."""
+        the re-check; cases already checked against it are not touched again). Only the
+        koordinierende Stelle defines Zielgruppen: the verified `sender` must be a node of the
+        Kreis (role "district") of the organisation the event names."""
+        if not sender.coordinates or coordination_org not in ("", sender.organization):
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Zielgruppen-Version {catalogue.version} kommt vom Knoten "
+                f"{sender.node_id} ({sender.organization}, Rolle {sender.role or '?'}); "
+                "Zielgruppen legt nur die koordinierende Stelle des Kreises fest.")
         validate_catalogue(catalogue)
         stored = self.repository.store_catalogue(catalogue)
         self.recheck_undecided()

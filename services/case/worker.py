@@ -15,6 +15,9 @@
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
 
+Every event is verified first (`self.trust.verify`: signature, certificate, node directory;
+kim/runtime/event_trust.py) and the verified `Sender` handed to the service layer, which decides
+whether that sender may assert it; a refusal is logged, audited and kept (`self.trust.refused`).
 Handlers translate only; the service layer does the work. No gRPC here (eventlet).
 """
 
@@ -29,6 +32,7 @@ from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.conference.v1 import events_pb2 as conference
+from kim.errors import UntrustedEvent
 from kim.runtime import events, mongo
 from kim.runtime.consume import reliable_handler
 from kim.runtime.settings import Settings
@@ -83,7 +87,12 @@ class CaseWorker(ProbeResponder):
             return  # a case of another node: its own worker applies it
         # A version conflict (the case changed meanwhile) is retried, a refusal (unknown case,
         # wrong state) dead-lettered with its reason: both by the wrapper.
-        case = self.cases.apply_decision(decision, envelope.id)
+        try:
+            sender = self.trust.verify(envelope)
+            case = self.cases.apply_decision(decision, envelope.id, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         if case is None:
             log.info("decision %s already applied", envelope.id)
 
@@ -96,7 +105,12 @@ class CaseWorker(ProbeResponder):
             return  # a case of another node: its own worker records it
         # Unknown case or consent, a consent not revoked, a receiver the consent did not name:
         # refused for good, dead-lettered with the reason by the wrapper.
-        case = self.cases.confirm_erasure(report, envelope.id)
+        try:
+            sender = self.trust.verify(envelope)
+            case = self.cases.confirm_erasure(report, envelope.id, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         if case is None:
             log.info("erase confirmation %s already recorded", envelope.id)
         else:
@@ -106,7 +120,13 @@ class CaseWorker(ProbeResponder):
     def on_zielgruppen_defined(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, conference.ZielgruppenDefined)
-        stored = self.cases.store_catalogue(inbound.catalogue(message))  # a refusal: dead-lettered
+        try:  # a refusal: dead-lettered
+            sender = self.trust.verify(envelope)
+            stored = self.cases.store_catalogue(inbound.catalogue(message), sender,
+                                                message.coordination_org)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         log.info("Zielgruppen version %s %s", message.catalogue.version, "stored" if stored else "known")
 
     @timer(interval=CASE_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]

@@ -75,11 +75,12 @@ _MAPPERS: dict[type[ev.Event], Callable[[Any], Message]] = {
     ev.CaseReferralDecided: lambda e: pb.CaseReferralDecided(
         context=_context(e), target=enum_value(types.ReferralTarget, e.target), target_name=e.target_name),
     ev.CaseDeferralDecided: lambda e: pb.CaseDeferralDecided(
-        context=_context(e), until=iso(e.until), reason=e.reason),
-    ev.CaseRejectionDecided: lambda e: pb.CaseRejectionDecided(context=_context(e), reason=e.reason),
+        context=_context(e), until=iso(e.until), reason=enum_value(types.DecisionReason, e.reason)),
+    ev.CaseRejectionDecided: lambda e: pb.CaseRejectionDecided(
+        context=_context(e), reason=enum_value(types.DecisionReason, e.reason)),
     ev.CaseReviewDecided: lambda e: pb.CaseReviewDecided(
         context=_context(e), outcome=enum_value(types.ReviewOutcome, e.outcome),
-        offices_to_invite=list(e.offices_to_invite), note=e.note),
+        offices_to_invite=list(e.offices_to_invite)),
     ev.ConferenceClosed: lambda e: pb.ConferenceClosed(
         conference_id=e.conference_id, coordination_org=e.coordination_org, starts_at=timestamp(e.starts_at),
         decided_case_ids=list(e.decided_case_ids), undecided_case_ids=list(e.undecided_case_ids),

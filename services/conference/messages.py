@@ -23,6 +23,7 @@ from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkung
 from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember, RegisterView
 from services.conference.domain.vocabulary import (
     BarrierCategory,
+    DecisionReason,
     ParticipantRole,
     Rechtskreis,
     ReferralTarget,
@@ -94,6 +95,14 @@ def participants_from(items: Any, v: Violations) -> list[Participant]:
     return result
 
 
+def _reason_code(value: int, field: str, v: Violations) -> DecisionReason | None:
+    """The enumerated reason the owning node is told; unset (0) is allowed (the owning node
+    then reads "Begründung im Protokoll der Fallkonferenz")."""
+    if not value:
+        return None
+    return enum_from(types.DecisionReason, DecisionReason, value, field, v)
+
+
 def decision_from(message: pb.Decision, v: Violations) -> Decision | None:
     kind = message.WhichOneof("kind")
     if kind == "admission":
@@ -109,9 +118,11 @@ def decision_from(message: pb.Decision, v: Violations) -> Decision | None:
         return Decision.referral(target, message.referral.service.strip(), message.referral.reason.strip())
     if kind == "deferral":
         until = date_from(message.deferral.until, "decision.deferral.until", v)
-        return Decision.deferral(message.deferral.reason.strip(), until)
+        code = _reason_code(message.deferral.reason_code, "decision.deferral.reason_code", v)
+        return Decision.deferral(message.deferral.reason.strip(), until, code)
     if kind == "rejection":
-        return Decision.rejection(message.rejection.reason.strip())
+        code = _reason_code(message.rejection.reason_code, "decision.rejection.reason_code", v)
+        return Decision.rejection(message.rejection.reason.strip(), code)
     if kind == "review":
         outcome = enum_from(
             types.ReviewOutcome, ReviewOutcome, message.review.outcome, "decision.review.outcome", v
@@ -297,9 +308,12 @@ def decision_message(d: Decision) -> pb.Decision:
             )
         )
     elif kind == "DEFERRAL":
-        message.deferral.CopyFrom(pb.Deferral(reason=d.reason, until=iso(d.deferred_until)))
+        message.deferral.CopyFrom(pb.Deferral(
+            reason=d.reason, until=iso(d.deferred_until),
+            reason_code=enum_value(types.DecisionReason, d.reason_code)))
     elif kind == "REJECTION":
-        message.rejection.CopyFrom(pb.Rejection(reason=d.reason))
+        message.rejection.CopyFrom(pb.Rejection(
+            reason=d.reason, reason_code=enum_value(types.DecisionReason, d.reason_code)))
     else:
         message.review.CopyFrom(
             pb.Review(

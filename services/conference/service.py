@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from kim.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kim.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    UntrustedEvent,
+)
+from kim.runtime.event_trust import Sender
 from services.conference.cases import CaseBriefs, UnreachableNode
 from services.conference.domain.fallkonferenz import (
     Decision,
@@ -519,10 +527,16 @@ class ConferenceService:
 
     # ------------------------------------------------------------------ registry and erasure
 
-    def register_proposal(self, proposal: Proposal) -> str:
+    def register_proposal(self, proposal: Proposal, sender: Sender) -> str:
         """From the worker: a Fallvorschlag to this node's koordinierende Stelle. Returns
         "registered", "already registered" (a redelivery) or "consent revoked" (the erase
-        request for its consent overtook it: nothing is kept)."""
+        request for its consent overtook it: nothing is kept). Only the owning node proposes
+        its case: the event's owner node and organisation must be the verified `sender`."""
+        if (proposal.owner_node, proposal.owner_org) != (sender.node_id, sender.organization):
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Fallvorschlag {proposal.case_id} nennt den Knoten "
+                f"{proposal.owner_node} ({proposal.owner_org}) als Eigentümer, kommt aber vom "
+                f"Knoten {sender.node_id} ({sender.organization}).")
         if proposal.consent_id and self.repository.erased(proposal.case_id, proposal.consent_id):
             return "consent revoked"
         return "registered" if self.repository.record_proposal(proposal) else "already registered"
@@ -534,9 +548,20 @@ class ConferenceService:
         decided = self.repository.decided_at(coordination_org, sorted({p.case_id for p in proposals}))
         return open_proposals(proposals, decided)
 
-    def erase_case(self, request: ErasureRequest) -> tuple[Erasure, bool]:
+    def erase_case(self, request: ErasureRequest, sender: Sender) -> tuple[Erasure, bool]:
         """From the worker: erase what this node holds of the case, then confirm once. Returns the
-        erasure and whether this call confirmed it (False: confirmed before, a redelivery)."""
+        erasure and whether this call confirmed it (False: confirmed before, a redelivery).
+        Only the case's owner asks: the verified `sender` must be the node that owns every
+        registry entry and agenda brief of the case here, and its organisation the owner the
+        request names; the confirmation goes to `sender`, never to a node the event names."""
+        holders = self._holders(request.case_id)
+        if (holders - {sender.node_id}) or request.owner_org not in ("", sender.organization):
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Löschersuchen für den Fall {request.case_id} kommt vom "
+                f"Knoten {sender.node_id} ({sender.organization}); der Fall gehört "
+                f"{', '.join(sorted(holders)) or request.owner_org}.")
+        request = replace(request, owner_node=sender.node_id,
+                          owner_org=request.owner_org or sender.organization)
         erasure_id = Erasure.id_for(request.case_id, request.consent_id)
         erasure = self.repository.erasure(erasure_id)
         if erasure is not None and erasure.confirmed:
@@ -561,6 +586,14 @@ class ConferenceService:
         except FailedPrecondition:  # another worker confirmed meanwhile
             return erasure, False
         return erasure, True
+
+    def _holders(self, case_id: str) -> set[str]:
+        """The owner nodes this node's registry and agendas name for the case."""
+        owners = {p.owner_node for p in self.repository.proposals_of_case(case_id)}
+        for conference_id in self.repository.conference_ids_with_case(case_id):
+            owners.update(i.brief.owner_node for i in self.repository.conference(conference_id).agenda
+                          if i.case_id == case_id)
+        return {o for o in owners if o}
 
     def _count_erasure(self, erasure_id: str, request: ErasureRequest, now: datetime) -> Erasure:
         proposals = self.repository.proposals_of_case(request.case_id)

@@ -23,6 +23,11 @@
   a retention deletion on the owning node: the same erasure, confirmed with a
   `CaseDataErased` without consent id.
 
+Every event is verified first (`self.trust.verify`, kim/runtime/event_trust.py); the verified
+`Sender` goes to the service layer, which decides whether it may assert the event (proposals
+only from the owning node, erase requests only from the case's owner); refusals are logged,
+audited and kept (`self.trust.refused`).
+
 No gRPC here (eventlet); storage only through the service layer.
 """
 
@@ -37,6 +42,7 @@ from nameko.timer import timer
 from kim.case.v1 import events_pb2 as case_events
 from kim.case.v1 import types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
+from kim.errors import UntrustedEvent
 from kim.runtime import events
 from kim.runtime.consume import reliable_handler
 from kim.runtime.settings import Settings
@@ -134,6 +140,11 @@ class ConferenceWorker(ProbeResponder):
         message = events.unpack(envelope)
         assert isinstance(message, case_events.BarrierRecorded)
         settings: Settings = self.database
+        try:
+            self.trust.verify(envelope)  # any active node of the federation records barriers
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         # An event this node cannot read (KeyError, ValueError): dead-lettered by the wrapper.
         counted = _service(settings).record_barrier(observation(message))
         log.info("barrier event %s %s", envelope.id, "counted" if counted else "already counted")
@@ -156,7 +167,12 @@ class ConferenceWorker(ProbeResponder):
             return
         # An event this node cannot read, or a refusal: dead-lettered by the wrapper with its
         # reason; the database away: retried.
-        outcome = _service(settings).register_proposal(proposal(envelope, message))
+        try:
+            sender = self.trust.verify(envelope)
+            outcome = _service(settings).register_proposal(proposal(envelope, message), sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         log.info("proposal %s of case %s %s", envelope.id, message.case_id, outcome)
 
     @reliable_handler("case", events.event_type(case_events.ConsentRevoked))
@@ -168,9 +184,14 @@ class ConferenceWorker(ProbeResponder):
             return  # another organisation's consent: nothing of it is held here
         request = ErasureRequest(
             case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
-            owner_org=message.owner_org, owner_node=envelope.source_node,
+            owner_org=message.owner_org, owner_node=message.owner_node,
         )
-        erasure, confirmed = _service(settings).erase_case(request)
+        try:
+            sender = self.trust.verify(envelope)
+            erasure, confirmed = _service(settings).erase_case(request, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)
 
@@ -183,8 +204,13 @@ class ConferenceWorker(ProbeResponder):
             return  # nothing of the case was given to this organisation
         request = ErasureRequest(
             case_id=message.case_id, consent_id="", pseudonym=message.pseudonym,
-            owner_org=message.owner_org, owner_node=envelope.source_node,
+            owner_org=message.owner_org, owner_node=message.owner_node,
         )
-        erasure, confirmed = _service(settings).erase_case(request)
+        try:  # only the case's owner asks (the same rule as for a revoked consent)
+            sender = self.trust.verify(envelope)
+            erasure, confirmed = _service(settings).erase_case(request, sender)
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         log.info("retention erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)

@@ -29,6 +29,7 @@ from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
+from kim.errors import UntrustedEvent
 from kim.runtime import events, mongo
 from kim.runtime.consume import is_transient, reliable_handler
 from kim.runtime.settings import Settings
@@ -65,6 +66,13 @@ class DocumentsWorker(ProbeResponder):
     def on_contracts_requested(self, envelope: EventEnvelope) -> None:
         request = events.unpack(envelope)
         assert isinstance(request, ContractsRequested)
+        try:
+            if not self.trust.verify(envelope).local:
+                raise UntrustedEvent("sender-not-allowed", f"Auftrag {request.job_id} kommt von "
+                                     f"{envelope.source_node}; Aufträge erteilt nur dieser Knoten.")
+        except UntrustedEvent as error:
+            self.trust.refused(envelope, error)
+            raise  # kept with its reason in the dead letters (kim.runtime.consume)
         try:
             self.documents.run_contracts_job(request.job_id)
         except Exception as exc:

@@ -1,5 +1,6 @@
 """The node directory as seen from a node that does not keep it: a `PeerResolver` that asks
-the directory node's `IdentityService.ResolvePeer`.
+the directory node's `IdentityService.ResolvePeer`, and the listing of every node the event
+verification's snapshot is made of (`ListNodes`).
 
 The question goes to the directory node's mutual-TLS port, not its plain one: the answer
 decides whom this node serves, so it must come from a server whose certificate the
@@ -13,8 +14,9 @@ from collections.abc import Callable
 
 import grpc
 
-from kim.errors import PermissionDenied
+from kim.errors import PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
+from kim.runtime.event_trust import DirectoryEntry, entries_of
 from kim.runtime.grpc_server import peer_channel
 from kim.runtime.peers import PeerRecord
 from kim.runtime.pki import NodeCredentials
@@ -61,6 +63,36 @@ class RemotePeerResolver:
             raise
         return PeerRecord(answer.node_id, answer.organization, _ROLE.get(answer.role, ""),
                           _STATUS.get(answer.status, "unknown"))
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+class RemoteDirectoryListing:
+    """The whole node directory (every status) from the directory node's `ListNodes` over its
+    mutual-TLS port: what the api process copies into the node database for the workers' event
+    verification (kim/runtime/directory_snapshot.py). Raises on any failure (the snapshot then
+    stays as it was)."""
+
+    def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],
+                 *, timeout: float = 5.0) -> None:
+        self._channel = peer_channel(target, credentials)
+        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)
+        self._token = token
+        self._timeout = timeout
+
+    def __call__(self) -> list[DirectoryEntry]:
+        try:
+            answer = self._stub.ListNodes(
+                identity_pb2.ListNodesRequest(),
+                metadata=[("authorization", f"Bearer {self._token()}")], timeout=self._timeout)
+        except grpc.RpcError as error:  # one line in the log, not the channel's whole story
+            raise Unavailable(f"Knotenverzeichnis nicht lesbar ({error.code().name}): "
+                              f"{error.details()}") from error
+        return entries_of(
+            (n.node_id, n.organization, _ROLE.get(n.role, ""), _STATUS.get(n.status, "unknown"),
+             n.certificate_fingerprints)
+            for n in answer.nodes)
 
     def close(self) -> None:
         self._channel.close()

@@ -14,6 +14,8 @@ from types import ModuleType
 
 from kim.runtime import mongo
 from kim.runtime.audit import AuditSink
+from kim.runtime.directory_snapshot import DirectoryListing
+from kim.runtime.event_trust import DirectoryEntry, entries_of
 from kim.runtime.grpc_server import FederationListener
 from kim.runtime.peers import DirectoryPeerCheck, PeerResolver
 from kim.runtime.pki import NodeCredentials
@@ -22,7 +24,7 @@ from kim.runtime.settings import Settings
 from services.identity import SERVICE
 from services.identity import federation as federation_file
 from services.identity.directory import NODE_ROLES, Members, members_of
-from services.identity.directory_client import RemotePeerResolver
+from services.identity.directory_client import RemoteDirectoryListing, RemotePeerResolver
 from services.identity.directory_store import MongoNodeDirectory
 from services.identity.domain import Federation
 from services.identity.organizations import FederationOrganizations
@@ -107,3 +109,30 @@ def peer_resolver(settings: Settings, credentials: NodeCredentials) -> PeerResol
         return RemotePeerResolver(settings.directory_target, credentials, account.token)
     mongo.connect(settings, SERVICE)
     return MongoNodeDirectory().peer
+
+
+def directory_listing(settings: Settings) -> DirectoryListing | None:
+    """Where the api process reads the node directory for the workers' snapshot (event
+    verification): the Kreis node its own identity database, every other member the Kreis's
+    `ListNodes` over mutual TLS; None off a federation (no directory, nothing to copy)."""
+    if not settings.federation_file:
+        return None
+    if settings.directory_target:
+        if not settings.tls_dir:
+            raise ValueError("KIM_DIRECTORY_TARGET is set but KIM_TLS_DIR names no certificate folder")
+        account = ServiceAccount(settings.keycloak_url, settings.keycloak_realm,
+                                 settings.client_id, settings.client_secret)
+        return RemoteDirectoryListing(settings.directory_target,
+                                      node_credentials(settings.tls_dir), account.token)
+    mongo.connect(settings, SERVICE)
+    store = MongoNodeDirectory()
+
+    def local() -> list[DirectoryEntry]:
+        nodes = store.list()
+        # A rotated-away certificate stays in the snapshot as revoked: refused, never unknown.
+        return [*entries_of((n.node_id, n.organization, n.role, n.status, n.fingerprints)
+                            for n in nodes),
+                *entries_of((n.node_id, n.organization, n.role, "revoked", n.retired_fingerprints)
+                            for n in nodes)]
+
+    return local

@@ -20,6 +20,7 @@ from bson import json_util
 
 from kim import nodes
 from kim.identity.v1 import identity_pb2
+from kim.runtime.broker_admin import link_user, node_user
 from kim.runtime.settings import Settings
 from kim.story import CARITAS, KREIS, STADT, StoryNode
 from tests.e2e.test_node_smoke import free_port
@@ -90,6 +91,9 @@ def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes
             broker = servers.broker_admin(base)
             for node_id in ids.values():
                 broker.delete_vhost(node_id)
+                broker.delete_user(node_user(node_id))
+                for peer in ids.values():
+                    broker.delete_user(link_user(node_id, peer))
                 servers.drop_databases(base.model_copy(update={"node_id": node_id}))
             local.close()
 

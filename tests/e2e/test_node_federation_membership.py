@@ -23,6 +23,7 @@ import pytest
 
 from kim import nodes
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
+from kim.runtime.broker_admin import node_user
 from kim.runtime.pki import fingerprint
 from kim.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
@@ -77,6 +78,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                 admin = servers.broker_admin(base)
                 for node_id in ids.values():
                     admin.delete_vhost(node_id)
+                    admin.delete_user(node_user(node_id))
                     servers.drop_databases(base.model_copy(update={"node_id": node_id}))
         finally:
             local.close()
@@ -195,6 +197,7 @@ def test_join_of_a_node_without_federation_membership_says_what_is_missing(
         assert "kein Verbundmitglied" in done.stdout
     finally:
         servers.broker_admin(Settings()).delete_vhost("plain-dev-node")
+        servers.broker_admin(Settings()).delete_user(node_user("plain-dev-node"))
 
 
 def test_federation_client_of_a_member_node_reads_the_directory_and_calls_the_kreis_node(

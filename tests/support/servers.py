@@ -39,7 +39,8 @@ def require_tcp(name: str, uri: str, default_port: int) -> None:
 
 
 def broker_admin(settings: Settings) -> BrokerAdmin:
-    return BrokerAdmin(settings.rabbitmq_management_url, settings.amqp_uri)
+    """The broker's administrator (scripts/infra.sh's, `KIM_RABBITMQ_ADMIN`), never a node."""
+    return BrokerAdmin.of(settings.rabbitmq_management_url, settings.rabbitmq_admin)
 
 
 def create_vhost(settings: Settings) -> None:
@@ -50,13 +51,17 @@ def create_vhost(settings: Settings) -> None:
 
 
 def isolated_settings() -> Settings:
-    """Settings of a throw-away node: unique id (databases) and vhost (queues)."""
+    """Settings of a throw-away node: unique id (databases), vhost (queues) and a certificate
+    of the session's test CA, so it signs and verifies events (tests/support/signing.py)."""
+    from tests.support import signing
+
     node_id = f"test-{uuid.uuid4().hex[:8]}"
     base = Settings()
     return base.model_copy(update={
         "node_id": node_id,
         "amqp_uri": with_vhost(base.amqp_uri, node_id),
         "grpc_port": 0,
+        "tls_dir": signing.tls_dir(node_id),
     })
 
 
@@ -82,6 +87,7 @@ def node_environment(settings: Settings) -> dict[str, str]:
         "KIM_GRPC_SERVICES": settings.grpc_services,
         "KIM_GRPC_PORT": str(settings.grpc_port),
         "KIM_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+        "KIM_TLS_DIR": settings.tls_dir,
     }
 
 

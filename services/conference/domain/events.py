@@ -14,6 +14,7 @@ from services.conference.domain.vocabulary import (
     AgendaItemKind,
     BeschlussStatus,
     DecisionMode,
+    DecisionReason,
     ReferralTarget,
     ReviewOutcome,
     VorlageKind,
@@ -80,19 +81,19 @@ class CaseReferralDecided(CaseDecisionEvent):
 @dataclass(frozen=True)
 class CaseDeferralDecided(CaseDecisionEvent):
     until: date | None
-    reason: str
+    #: An enumerated reason only: no free text about the person leaves the node.
+    reason: DecisionReason | None
 
 
 @dataclass(frozen=True)
 class CaseRejectionDecided(CaseDecisionEvent):
-    reason: str
+    reason: DecisionReason | None
 
 
 @dataclass(frozen=True)
 class CaseReviewDecided(CaseDecisionEvent):
     outcome: ReviewOutcome
     offices_to_invite: tuple[str, ...]
-    note: str
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from services.conference.domain.vocabulary import (
     AgendaItemKind,
     ConferenceStatus,
     DecisionKind,
+    DecisionReason,
     ParticipantRole,
     ReferralTarget,
     ReviewOutcome,
@@ -63,6 +64,8 @@ class Decision:
     reason: str = ""
     decided_at: datetime | None = None
     decided_by: str = ""
+    #: What the owning node is told of a deferral or rejection (`reason` stays here).
+    reason_code: DecisionReason | None = None
 
     @classmethod
     def admission(cls, assigned_org: str, case_manager: str) -> Decision:
@@ -74,12 +77,13 @@ class Decision:
         return cls(DecisionKind.REFERRAL, referral_target=target, referral_service=service, reason=reason)
 
     @classmethod
-    def deferral(cls, reason: str, until: date | None = None) -> Decision:
-        return cls(DecisionKind.DEFERRAL, reason=reason, deferred_until=until)
+    def deferral(cls, reason: str, until: date | None = None,
+                 code: DecisionReason | None = None) -> Decision:
+        return cls(DecisionKind.DEFERRAL, reason=reason, deferred_until=until, reason_code=code)
 
     @classmethod
-    def rejection(cls, reason: str) -> Decision:
-        return cls(DecisionKind.REJECTION, reason=reason)
+    def rejection(cls, reason: str, code: DecisionReason | None = None) -> Decision:
+        return cls(DecisionKind.REJECTION, reason=reason, reason_code=code)
 
     @classmethod
     def review(
@@ -424,12 +428,14 @@ class Fallkonferenz:
                 **common, target=d.referral_target, target_name=d.referral_service or d.referral_target.label
             )
         if d.kind is DecisionKind.DEFERRAL:
-            return ev.CaseDeferralDecided(**common, until=d.deferred_until, reason=d.reason)
+            return ev.CaseDeferralDecided(**common, until=d.deferred_until, reason=d.reason_code)
         if d.kind is DecisionKind.REJECTION:
-            return ev.CaseRejectionDecided(**common, reason=d.reason)
+            return ev.CaseRejectionDecided(**common, reason=d.reason_code)
         assert d.review_outcome is not None
+        # The coordinators' wording (`reason`) stays in this node's Protokoll: events to other
+        # nodes carry no free text about the person.
         return ev.CaseReviewDecided(
-            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite, note=d.reason
+            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite
         )
 
     def close(self, *, closed_by: str, now: datetime) -> Protokoll:

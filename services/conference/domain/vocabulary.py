@@ -62,6 +62,19 @@ class ReferralTarget(Labelled):
     OTHER = "other"
 
 
+class DecisionReason(Labelled):
+    """Why a Fallvorschlag was deferred or rejected, as the owning node is told (no free text
+    about the person leaves this node; protos/kim/conference/v1/types.proto)."""
+
+    DOCUMENTS_MISSING = "documents_missing"
+    CLARIFICATION_NEEDED = "clarification_needed"
+    NOT_IN_ZIELGRUPPE = "not_in_zielgruppe"
+    OTHER_SERVICE_RESPONSIBLE = "other_service_responsible"
+    NO_CAPACITY = "no_capacity"
+    PERSON_DECLINED = "person_declined"
+    OTHER = "other"
+
+
 class ParticipantRole(Labelled):
     COORDINATOR = "coordinator"
     CASE_MANAGER = "case_manager"
@@ -221,6 +234,13 @@ _LABELS: list[tuple[Labelled, str]] = [
     (DecisionKind.DEFERRAL, "zurückgestellt"),
     (DecisionKind.REJECTION, "abgelehnt"),
     (DecisionKind.REVIEW, "Ergebnis der Fallbesprechung"),
+    (DecisionReason.DOCUMENTS_MISSING, "Unterlagen fehlen noch"),
+    (DecisionReason.CLARIFICATION_NEEDED, "Klärung durch eine beteiligte Stelle nötig"),
+    (DecisionReason.NOT_IN_ZIELGRUPPE, "gehört nicht zur Zielgruppe"),
+    (DecisionReason.OTHER_SERVICE_RESPONSIBLE, "ein anderer Dienst ist zuständig"),
+    (DecisionReason.NO_CAPACITY, "derzeit keine Kapazität im Fallmanagement"),
+    (DecisionReason.PERSON_DECLINED, "die Person wünscht kein Fallmanagement"),
+    (DecisionReason.OTHER, "sonstiger Grund (siehe Protokoll der Fallkonferenz)"),
     (ReviewOutcome.CONTINUE, "weiter wie geplant"),
     (ReviewOutcome.CLOSURE_RECOMMENDED, "Abschluss empfohlen"),
     (ReviewOutcome.ROUND_TABLE, "Akteure an einen Tisch holen"),

@@ -25,7 +25,7 @@ from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
 from services.case.service import CaseService
 from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
-from tests.support import servers
+from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
@@ -41,6 +41,8 @@ SUMMARY = "Fallvorschlag und 1 Kurzdarstellung gelöscht"
 def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     log = tmp_path_factory.mktemp("case-erasure-worker") / "worker.log"
     extra = {"KIM_GRPC_SERVICES": "case", "KIM_ORGANIZATION_ID": OWNER}
+    signing.trust(case_settings, {"kreis-mettmann": (COORDINATION, "district"),
+                                  "caritas-mettmann": ("caritas-mettmann", "welfare_org")})
     with servers.running_worker(case_settings, log, {"CaseDataErased": 1}, extra):
         yield log
 
@@ -72,21 +74,29 @@ def erased(case_id: str, consent_id: str, owner_node: str, **overrides: str) -> 
     return conference.CaseDataErased(erased_at=at, **fields)
 
 
-def publish(settings: Settings, *messages: conference.CaseDataErased) -> list[str]:
+def publish(settings: Settings, *messages: conference.CaseDataErased,
+            sender: str = "kreis-mettmann") -> list[str]:
     ids = []
     with Publisher(settings.amqp_uri) as publisher:
         for message in messages:
-            envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
-            publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+            envelope = events.pack(message, source_service="conference", source_node=sender)
+            publisher.publish("conference.events", envelope.type, signing.signed_body(envelope),
+                              envelope.id)
             ids.append(envelope.id)
+            first_occurred[envelope.id] = envelope.occurred_at
     return ids
+
+
+#: A redelivery is the same envelope: same id, same content (else it is a replay and refused).
+first_occurred: dict[str, Timestamp] = {}
 
 
 def republish(settings: Settings, message: conference.CaseDataErased, event_id: str) -> None:
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     envelope.id = event_id
+    envelope.occurred_at.CopyFrom(first_occurred[event_id])
     with Publisher(settings.amqp_uri) as publisher:
-        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
@@ -135,17 +145,23 @@ def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
     assert service.verify_audit(DPO).intact
 
 
-def test_a_confirmation_the_revocation_did_not_ask_for_is_dead_lettered_and_changes_nothing(
+def test_a_confirmation_of_a_holder_the_revocation_did_not_ask_is_refused_kept_and_changes_nothing(
         case_worker: Path, service: CaseService, case_settings: Settings) -> None:
     cid, consent_id = revoked(service)
     before = service.repository.get(cid)
     [event_id] = publish(case_settings, erased(cid, consent_id, case_settings.node_id,
                                                erased_by_node="caritas-mettmann",
-                                               erased_by_org="caritas-mettmann"))
+                                               erased_by_org="caritas-mettmann"),
+                         sender="caritas-mettmann")
+    assert wait_until(lambda: f"event {event_id} (kim.conference.v1.CaseDataErased) from "
+                      "caritas-mettmann refused [sender-not-allowed]"
+                      in case_worker.read_text()), case_worker.read_text()[-3000:]
+    # Refused as untrusted, and kept for the operator with its reason (not acknowledged and gone).
     assert wait_until(lambda: dead_letter_of(case_settings, event_id) is not None), \
         case_worker.read_text()[-3000:]
     kept = dead_letter_of(case_settings, event_id)
-    assert kept is not None and kept.handler == "case.on_case_data_erased" and kept.reason
+    assert kept is not None and kept.handler == "case.on_case_data_erased"
+    assert "sender-not-allowed" in kept.reason, kept.reason
     after = service.repository.get(cid)
     assert after.version == before.version and after.consents[0].erasure_outstanding
     assert AuditDocument.objects(case_id=cid, call="ConfirmErasure").count() == 0

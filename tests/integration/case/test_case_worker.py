@@ -23,7 +23,7 @@ from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
 from services.case.service import CaseService
-from tests.support import servers
+from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
@@ -42,6 +42,8 @@ def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     extra = {"KIM_GRPC_SERVICES": "case",
            "KIM_ORGANIZATION_ID": OWNER, "KIM_CASE_RETENTION_DAYS": str(2 / 86400),
            "KIM_CASE_RETENTION_MODE": "delete", "KIM_CASE_RETENTION_INTERVAL_SECONDS": "1"}
+    # The Kreis's node as the directory knows it: the decisions and Zielgruppen below are its.
+    signing.trust(case_settings, {"kreis-mettmann": ("kreis-mettmann", "district")})
     with servers.running_worker(case_settings, log, {"CaseAdmissionDecided": 1}, extra):
         yield log
 
@@ -80,11 +82,11 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
         case_manager="cm.hilden", case_manager_org=OWNER)
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
-        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
         assert wait_until(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
             case_worker.read_text()[-3000:]
         # A redelivery after a lost acknowledgement, once the first has been applied.
-        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
     assert wait_until(lambda: f"decision {envelope.id} already applied" in case_worker.read_text()), \
         case_worker.read_text()[-3000:]
     case = service.repository.get(cid)
@@ -96,7 +98,7 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
                                               target=conference_types.REFERRAL_TARGET_MBE)
     late = events.pack(referral, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
-        publisher.publish("conference.events", late.type, late.SerializeToString(), late.id)
+        publisher.publish("conference.events", late.type, signing.signed_body(late), late.id)
     # A refusal that can never apply: kept in the dead-letter store with its reason, not dropped.
     assert wait_until(lambda: dead_letter_of(case_settings, late.id) is not None), \
         case_worker.read_text()[-3000:]
@@ -223,10 +225,10 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
             definitions=[definition]))
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
-        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
         assert wait_until(lambda: AuditDocument.objects(call="RecheckEligibility").count() == 2), \
             case_worker.read_text()[-3000:]
-        publisher.publish("conference.events", envelope.type, envelope.SerializeToString(), envelope.id)
+        publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
     assert wait_until(lambda: "Zielgruppen version 2 known" in case_worker.read_text()), \
         case_worker.read_text()[-3000:]
     for cid in (undecided, proposed):

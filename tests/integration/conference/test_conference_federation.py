@@ -55,7 +55,7 @@ from tests.integration.conference.conftest import (
     _purge_left_over_events,
 )
 from tests.integration.conference.requests import conference, proposal
-from tests.support import servers
+from tests.support import servers, signing
 from tests.support.identity import LocalFederation
 
 KOORD = Caller(KREIS, "coordinator")
@@ -187,11 +187,17 @@ def conference_api(
 
 @pytest.fixture(scope="module")
 def worker(
-    kreis_settings: Settings, api_process: Any, tmp_path_factory: pytest.TempPathFactory
+    kreis_settings: Settings, api_process: Any, federation: Federation,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
-    """`kim node worker` with the conference worker of the Kreis' node (registry and erasure)."""
+    """`kim node worker` with the conference worker of the Kreis' node (registry and erasure).
+    The proposing nodes are in its directory snapshot (the unknown node was, when it proposed:
+    the agenda's directory no longer lists it), so their signed events are believed."""
     log = tmp_path_factory.mktemp("federation-worker") / "worker.log"
     _purge_left_over_events(kreis_settings)
+    signing.trust(kreis_settings, {federation.stadt_node: (HILDEN, "municipality"),
+                                   federation.down_node: (CARITAS, "welfare_org"),
+                                   federation.unknown_node: (CARITAS, "welfare_org")})
     extra = {"KIM_GRPC_SERVICES": "conference", "KIM_ORGANIZATION_ID": KREIS}
     with servers.running_worker(kreis_settings, log, {"CaseSubmittedForReview": 1, "ConsentRevoked": 1,
                                                       "CaseErased": 1},
@@ -233,8 +239,8 @@ def submitted_event(case_id: str, owner_node: str, *, owner_org: str = HILDEN,
 def publish(settings: Settings, *envelopes: EventEnvelope) -> None:
     with Publisher(settings.amqp_uri) as publisher:
         for envelope in envelopes:
-            publisher.publish(events.exchange_name("case"), envelope.type, envelope.SerializeToString(),
-                              envelope.id)
+            publisher.publish(events.exchange_name("case"), envelope.type,
+                              signing.signed_body(envelope), envelope.id)
 
 
 def new_case() -> str:

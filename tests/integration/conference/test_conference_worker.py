@@ -114,7 +114,8 @@ def test_decisions_change_each_case_once_also_when_delivered_twice(
     decisions = {
         admitted: pb.Decision(admission=pb.Admission(assigned_org=KREIS, case_manager="cm2.kreis")),
         referred: pb.Decision(referral=pb.Referral(target=T.REFERRAL_TARGET_JMD, reason="unter 27")),
-        deferred: pb.Decision(deferral=pb.Deferral(reason="Unterlagen der ABH fehlen")),
+        deferred: pb.Decision(deferral=pb.Deferral(reason="Unterlagen der ABH fehlen",
+                                                   reason_code=T.DECISION_REASON_DOCUMENTS_MISSING)),
         rejected: pb.Decision(rejection=pb.Rejection(reason="Kein Bedarf an Rechtskreisabstimmung")),
     }
     for case_id, decision in decisions.items():
@@ -137,6 +138,9 @@ def test_decisions_change_each_case_once_also_when_delivered_twice(
         c: (before[c] + 1, 1) for c in expected
     }
     assert after[admitted].case_manager == "cm2.kreis"
+    # The event carried the enumerated reason only; the coordinators' wording stays here.
+    assert after[deferred].decisions[0].note == "Unterlagen fehlen noch"
+    assert after[rejected].decisions[0].note == "Begründung im Protokoll der Fallkonferenz"
 
     # The broker delivers the admission once more (a lost acknowledgement): nothing changes.
     envelope = next(

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -16,9 +17,11 @@ import pytest
 from kim.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2 as pb
 from kim.identity.v1 import identity_pb2_grpc
-from kim.runtime import mongo
+from kim.runtime import mongo, node
 from kim.runtime.audit import MemoryAuditSink
 from kim.runtime.auth import TokenValidator
+from kim.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotRefresher
+from kim.runtime.event_trust import DirectoryEntry
 from kim.runtime.federation import FederationClient, FederationNode, GrpcDirectoryReader
 from kim.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
 from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
@@ -382,3 +385,52 @@ def test_federation_client_lists_active_nodes_and_calls_a_peer_as_its_node(
     finally:
         kreis_client.close()
     assert FederationClient.from_settings(node_settings.model_copy(update={"federation_port": 0})) is None
+
+
+def test_the_workers_directory_snapshot_is_the_directory_read_at_the_kreis_or_over_mutual_tls(
+        kreis_node: Node, token_for: Token, local_federation: LocalFederation,
+        node_settings: Settings, tmp_path: Path) -> None:
+    """What the api process copies into the node database for the workers' event verification
+    (kim/runtime/directory_snapshot.py): the Kreis reads its own store, the Caritas node the
+    Kreis's ListNodes on its mutual-TLS port; every status is there (a pending node's events
+    are refused, not retried)."""
+    caritas_certificate = kreis_node.ca.issue("caritas-mettmann")
+    save_node_credentials(caritas_certificate, tmp_path)
+    kreis_node.stub.RegisterNode(
+        registration("caritas-mettmann", "caritas-mettmann", pb.NODE_ROLE_WELFARE_ORG,
+                     caritas_certificate.fingerprint),
+        metadata=bearer(token_for("kreis-mettmann", "n.admin")), timeout=10)
+    hilden = fingerprint()
+    kreis_node.stub.RegisterNode(
+        registration("stadt-hilden", "stadt-hilden", pb.NODE_ROLE_MUNICIPALITY, hilden),
+        metadata=bearer(token_for("stadt-hilden", "h.technik")), timeout=10)
+    expected = {
+        caritas_certificate.fingerprint: DirectoryEntry(
+            caritas_certificate.fingerprint, "caritas-mettmann", "caritas-mettmann", "welfare_org", "active"),
+        hilden: DirectoryEntry(hilden, "stadt-hilden", "stadt-hilden", "municipality", "pending"),
+    }
+    federated = node_settings.model_copy(update={"federation_file": str(LOCAL_FILE)})
+    at_kreis = node_trust.directory_listing(federated)
+    caritas = federated.model_copy(update={
+        "directory_target": kreis_node.mutual, "keycloak_realm": local_federation.realm,
+        "client_id": "kim-node-caritas-mettmann", "tls_dir": str(tmp_path),
+        "client_secret": local_federation.service_account_secret("caritas-mettmann"),
+    })
+    at_caritas = node_trust.directory_listing(caritas)
+    assert at_kreis is not None and at_caritas is not None
+    assert {e.fingerprint: e for e in at_kreis()} == expected
+    assert {e.fingerprint: e for e in at_caritas()} == expected
+    assert node_trust.directory_listing(node_settings) is None, "off a federation: no directory"
+
+    node.connect(node_settings)
+    store = DirectorySnapshotStore()
+    assert SnapshotRefresher(at_caritas, store).refresh()
+    snapshot = store.read()
+    assert snapshot.entries == expected
+    assert snapshot.refreshed_at is not None and snapshot.refreshed_at <= datetime.now(UTC)
+
+    def unreachable() -> list[DirectoryEntry]:
+        raise Unavailable("weg")
+
+    assert not SnapshotRefresher(unreachable, store).refresh()
+    assert store.read() == snapshot, "a failed read keeps the last snapshot and its time"

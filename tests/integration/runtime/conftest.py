@@ -10,6 +10,7 @@ import pytest
 
 from kim.runtime import mongo, node
 from kim.runtime.amqp import Publisher
+from kim.runtime.event_trust import EnvelopeSigner
 from kim.runtime.outbox import OutboxRelay
 from kim.runtime.settings import Settings
 from tests.support import servers
@@ -35,5 +36,7 @@ def worker(node_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def relay(connected: Settings) -> Iterator[OutboxRelay]:
     publisher = Publisher(connected.amqp_uri)
-    yield OutboxRelay(publisher, [node.ProbeRequest._get_collection()])
+    # Signed as the node's api process signs (the workers refuse unsigned events).
+    yield OutboxRelay(publisher, [node.ProbeRequest._get_collection()],
+                      sign=EnvelopeSigner.from_tls_dir(connected.tls_dir).sign)
     publisher.close()

@@ -7,23 +7,25 @@ reached by its own URI: what the code does with it is the same."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from amqp.exceptions import NotAllowed
 from kombu import Connection, Exchange, Queue
 
 from kim import nodes
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import events
 from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import BrokerAdmin, vhost_of, with_vhost
+from kim.runtime.broker_admin import link_user, node_user, vhost_of, with_vhost
 from kim.runtime.settings import Settings
 from tests.support import servers
 
@@ -44,7 +46,7 @@ def upstream(settings: Settings, vhost: str, peer: str) -> dict[str, object]:
     response = requests.get(
         f"{settings.rabbitmq_management_url}/api/parameters/federation-upstream/"
         f"{quote(vhost, safe='')}/{quote(peer, safe='')}",
-        auth=BrokerAdmin(settings.rabbitmq_management_url, settings.amqp_uri)._auth, timeout=10)
+        auth=servers.broker_admin(settings)._auth, timeout=10)
     response.raise_for_status()
     value: dict[str, object] = response.json()["value"]
     return value
@@ -61,21 +63,35 @@ def test_one_broker_many_vhosts_the_peer_uri_comes_from_its_node_env(
     prefix = f"t{uuid.uuid4().hex[:6]}"
     kreis, caritas = f"{prefix}-kreis", f"{prefix}-caritas"
     vhosts += [kreis, caritas]
-    env = {**os.environ, "KIM_HOME": str(tmp_path)}
+    # Another KIM_HOME: the broker's administrator comes along explicitly.
+    env = {**os.environ, "KIM_HOME": str(tmp_path), "KIM_RABBITMQ_ADMIN": node_settings.rabbitmq_admin}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KIM_HOME", str(tmp_path))
+        patch.setenv("KIM_RABBITMQ_ADMIN", node_settings.rabbitmq_admin)
         base = Settings()
         for node_id in (kreis, caritas):
             nodes.init(nodes.NodeSpec(node_id, f"{node_id}-org", 0), base)
         written = nodes.read_env_file(nodes.node_dir(kreis) / "node.env")
+        mode = stat.S_IMODE((nodes.node_dir(kreis) / "node.env").stat().st_mode)
+        caritas_uri = nodes.read_env_file(nodes.node_dir(caritas) / "node.env")["AMQP_URI"]
     assert written["RABBITMQ_MANAGEMENT_URL"] == base.rabbitmq_management_url
     assert vhost_of(written["AMQP_URI"]) == kreis
+    # The node logs in as its own user, which has rights on its own vhost only.
+    assert urlsplit(written["AMQP_URI"]).username == node_user(kreis)
+    assert mode == 0o600
+    with pytest.raises(NotAllowed), Connection(with_vhost(written["AMQP_URI"], caritas)) as other:
+        other.connect()
 
     done = kim("node", "link", kreis, caritas, env=env)
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert upstream(base, kreis, caritas)["uri"] == with_vhost(base.amqp_uri, caritas)
+    # The link logs in at the peer as a user of its own, never as the peer node or an admin.
+    linked = urlsplit(str(upstream(base, kreis, caritas)["uri"]))
+    assert (linked.username, vhost_of(linked.geturl())) == (link_user(kreis, caritas), caritas)
+    assert linked.password and linked.password != urlsplit(caritas_uri).password
     assert servers.broker_admin(base).upstreams(caritas) == []  # one direction only
+    for user in (node_user(kreis), node_user(caritas), link_user(kreis, caritas)):
+        servers.broker_admin(base).delete_user(user)
 
 
 def test_own_broker_the_peer_is_named_by_its_uri_and_events_cross(
@@ -97,6 +113,7 @@ def test_own_broker_the_peer_is_named_by_its_uri_and_events_cross(
     (secret / stadt).write_text(stadt_uri + "\n")
     (secret / "..data").mkdir()  # what a mounted Secret has besides its keys
     env = {**os.environ, "KIM_HOME": str(tmp_path / "home"), "KIM_NODE_ID": kreis,
+           "KIM_RABBITMQ_ADMIN": node_settings.rabbitmq_admin,
            "AMQP_URI": with_vhost(node_settings.amqp_uri, kreis_vhost),
            "RABBITMQ_MANAGEMENT_URL": node_settings.rabbitmq_management_url}
 

@@ -16,6 +16,7 @@ from services.conference.domain.vocabulary import (
     CaseStatus,
     ConferenceStatus,
     DecisionKind,
+    DecisionReason,
     ParticipantRole,
     ReferralTarget,
     ReviewOutcome,
@@ -210,10 +211,17 @@ class TestDecisions:
             conference.decide(a.case_id, Decision.deferral(""), decided_by="koord-1", now=CONFERENCE_START)
         deferred = conference.decide(a.case_id, Decision.deferral("Einwilligung fehlt", date(2025, 6, 1)),
                                      decided_by="koord-1", now=CONFERENCE_START)
-        rejected = conference.decide(b.case_id, Decision.rejection("nicht komplex"),
-                                     decided_by="koord-1", now=CONFERENCE_START)
+        rejected = conference.decide(
+            b.case_id, Decision.rejection("nicht komplex", DecisionReason.OTHER_SERVICE_RESPONSIBLE),
+            decided_by="koord-1", now=CONFERENCE_START)
         assert isinstance(deferred, ev.CaseDeferralDecided) and deferred.until == date(2025, 6, 1)
-        assert isinstance(rejected, ev.CaseRejectionDecided) and rejected.reason == "nicht komplex"
+        assert deferred.reason is None, "no code chosen: the owning node reads 'see the Protokoll'"
+        # The coordinators' wording stays in the record here; the event carries the code only.
+        assert isinstance(rejected, ev.CaseRejectionDecided)
+        assert rejected.reason is DecisionReason.OTHER_SERVICE_RESPONSIBLE
+        assert "nicht komplex" not in repr(rejected)
+        [item] = [i for i in conference.agenda if i.case_id == b.case_id]
+        assert item.decision is not None and item.decision.reason == "nicht komplex"
 
     @pytest.mark.parametrize("outcome", [ReviewOutcome.CONTINUE, ReviewOutcome.CLOSURE_RECOMMENDED])
     def test_review_outcome_for_an_active_case(self, outcome: ReviewOutcome) -> None:

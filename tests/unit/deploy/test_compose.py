@@ -19,14 +19,13 @@ import pytest
 import yaml
 
 from kim.demo import DEMO_LINKS, DEMO_NODES, DIRECTORY_NODE
-from kim.runtime.broker_admin import vhost_of, with_vhost
 from services.identity import federation as federation_file
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "compose.yaml"
 NODE_IDS = [node_id for node_id, _, _ in DEMO_NODES]
 #: What `kim node init --federation-file ... --federation-port ...` writes into node.env.
-NODE_ENV_KEYS = {"KIM_NODE_ID", "KIM_ORGANIZATION_ID", "KIM_GRPC_PORT", "AMQP_URI",
+NODE_ENV_KEYS = {"KIM_NODE_ID", "KIM_ORGANIZATION_ID", "KIM_GRPC_PORT", "AMQP_URI_FILE",
                  "RABBITMQ_MANAGEMENT_URL", "KIM_FEDERATION_FILE", "KIM_KEYCLOAK_REALM",
                  "KIM_CLIENT_ID", "KIM_CLIENT_SECRET_FILE", "KIM_FEDERATION_PORT", "KIM_TLS_DIR"}
 _VARIABLE = re.compile(r"\$\{(\w+):-([^}]*)\}")
@@ -114,15 +113,14 @@ def test_node_settings_are_those_kim_node_init_writes_on_its_own_broker(node_id:
     declared = next(n for n in federation.nodes if n.id == node_id)
     home = Path(settings["KIM_HOME"]) / "nodes" / node_id
     setup = env("federation-setup")
-    # The broker URI the setup gives `kim node init`, which adds the node's vhost.
-    base = f"amqp://{setup['RABBITMQ_USER']}:{setup['RABBITMQ_PASSWORD']}@{node_id}-rabbitmq:5672/"
     assert settings["KIM_NODE_ID"] == node_id
     assert settings["KIM_ORGANIZATION_ID"] == declared.organization
     assert settings["KIM_CLIENT_ID"] == declared.client_id
     assert settings["KIM_CLIENT_SECRET_FILE"] == str(home / "client-secret")
     assert settings["KIM_TLS_DIR"] == str(home / "tls")
-    assert settings["AMQP_URI"] == with_vhost(base, node_id)
-    assert vhost_of(settings["AMQP_URI"]) == node_id
+    # The node's own broker user (rights on its vhost only), as `kim node init` wrote it.
+    assert settings["AMQP_URI_FILE"] == str(home / "amqp-uri")
+    assert "AMQP_URI" not in settings
     assert settings["RABBITMQ_MANAGEMENT_URL"] == f"http://{node_id}-rabbitmq:15672"
     assert urlsplit(settings["MONGODB_URI"]).hostname == f"{node_id}-mongo"
     for key in ("KEYCLOAK_URL", "KIM_KEYCLOAK_REALM", "KIM_FEDERATION_FILE", "KIM_GRPC_PORT",
@@ -140,6 +138,17 @@ def test_node_processes_read_their_secrets_from_the_setup_volume_and_never_the_c
         assert process["read_only"] is True and process["cap_drop"] == ["ALL"]
         assert not any("PASSWORD" in key for key in env(name))
     assert "kim-pki:/var/lib/kim/pki" in service("federation-setup")["volumes"]
+
+
+def test_no_broker_has_a_default_account_or_a_default_password() -> None:
+    raw = COMPOSE.read_text(encoding="utf-8")
+    for node_id in NODE_IDS:
+        broker = yaml.safe_load(raw)["services"][f"{node_id}-rabbitmq"]
+        settings = {**yaml.safe_load(raw)["x-rabbitmq"]["environment"], **broker.get("environment", {})}
+        assert settings["RABBITMQ_DEFAULT_USER"] not in ("guest", "")
+        assert settings["RABBITMQ_DEFAULT_PASS"].startswith("${RABBITMQ_PASSWORD:?")
+    setup = yaml.safe_load(raw)["services"]["federation-setup"]["environment"]
+    assert setup["KIM_RABBITMQ_ADMIN"].startswith("kim-admin:${RABBITMQ_PASSWORD:?")
 
 
 def test_order_setup_then_nodes_then_join_then_the_story() -> None:

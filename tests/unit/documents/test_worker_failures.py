@@ -10,8 +10,10 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from kim.documents.v1.events_pb2 import ContractsRequested
+from kim.common.v1.event_pb2 import EventEnvelope
 from kim.errors import VersionConflict
 from kim.runtime import events
+from kim.runtime.event_trust import Sender
 from services.documents.worker import DocumentsWorker
 
 
@@ -31,9 +33,18 @@ class FakeDocuments:
         self.failed[job_id] = reason
 
 
+class OwnNode:
+    """The worker's event verification for a request of this node itself (the only sender a
+    bulk job is taken from; refusals are tested in tests/unit/runtime/test_trusted_events.py)."""
+
+    def verify(self, envelope: EventEnvelope) -> Sender:
+        return Sender(envelope.source_node, "stadt-hilden", "municipality", local=True)
+
+
 @dataclass
 class Worker:
     documents: FakeDocuments
+    trust: OwnNode = field(default_factory=OwnNode)
 
 
 def deliver(documents: FakeDocuments) -> None:

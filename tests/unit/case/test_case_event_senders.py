@@ -1,0 +1,123 @@
+"""Who may assert which event about a case of this node (CaseService with a hand-written fake
+repository): decisions only from the case's coordination organisation, Zielgruppen only from a
+Kreis node, erase confirmations only from the confirming holder the consent named. The sender
+is the verified node (kim/runtime/event_trust.py), never what the payload claims."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kim.errors import UntrustedEvent
+from kim.runtime.event_trust import Sender
+from services.case.domain import commands as c
+from services.case.domain.case import Case
+from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppenCatalogue
+from services.case.inbound import Decision, ErasureReport
+from services.case.service import CaseService
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from case_factories import CM, COORDINATION, OWNER, make_case, record_consent
+
+KREIS = Sender("kreis-node", COORDINATION, "district")
+CARITAS = Sender("caritas-node", "caritas-mettmann", "welfare_org")
+STADT = Sender("stadt-node", "stadt-hilden", "municipality")
+KREIS_OTHER_ORG = Sender("kreis-abh-node", "kreis-mettmann-abh", "immigration_office")
+
+
+class Reached(Exception):
+    """The rule let the event through: the fake stops the service at the next step."""
+
+
+class FakeCases:
+    """Just enough of CaseRepository for the sender rules: cases by id; anything after the
+    rule ("already applied?", storing a catalogue) raises Reached."""
+
+    def __init__(self, *cases: Case) -> None:
+        self.cases = {case.case_id: case for case in cases}
+        self.catalogues: list[ZielgruppenCatalogue] = []
+
+    def get(self, case_id: str) -> Case:
+        return self.cases[case_id]
+
+    def applied(self, cause: str) -> bool:
+        raise Reached(cause)
+
+    def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool:
+        self.catalogues.append(catalogue)
+        raise Reached("store")
+
+
+def service(*cases: Case) -> CaseService:
+    return CaseService(FakeCases(*cases), OWNER, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+
+
+def rejection(case: Case) -> Decision:
+    return Decision(owner_node="here", decided_by="koord", command=c.RejectCase(case.case_id, "", ""))
+
+
+def test_a_decision_from_the_case_s_coordination_organisation_is_applied() -> None:
+    case = make_case("in_review")
+    with pytest.raises(Reached):
+        service(case).apply_decision(rejection(case), "e-1", KREIS)
+
+
+@pytest.mark.parametrize("sender", [CARITAS, STADT, KREIS_OTHER_ORG])
+def test_a_decision_from_any_other_organisation_is_refused(sender: Sender) -> None:
+    case = make_case("in_review")
+    with pytest.raises(UntrustedEvent) as refused:
+        service(case).apply_decision(rejection(case), "e-1", sender)
+    assert refused.value.reason == "sender-not-allowed"
+
+
+def test_zielgruppen_from_a_kreis_node_of_the_named_organisation_are_stored() -> None:
+    with pytest.raises(Reached):
+        service().store_catalogue(METTMANN_V1, KREIS, COORDINATION)
+
+
+@pytest.mark.parametrize(("sender", "named"), [
+    (STADT, "stadt-hilden"), (CARITAS, ""), (KREIS, "stadt-hilden"),
+    (Sender("stadt-node", "stadt-hilden", "municipality", local=True), "stadt-hilden"),
+])
+def test_zielgruppen_from_anyone_but_the_koordinierende_stelle_are_refused(
+        sender: Sender, named: str) -> None:
+    fake = FakeCases()
+    with pytest.raises(UntrustedEvent):
+        CaseService(fake, OWNER).store_catalogue(METTMANN_V1, sender, named)  # type: ignore[arg-type]
+    assert fake.catalogues == []
+
+
+def revoked_case() -> tuple[Case, str]:
+    case = make_case("in_review")
+    record_consent(case)
+    consent_id = case.consents[-1].consent_id
+    case.revoke_consent(c.RevokeConsent(case.case_id, consent_id, datetime.now(UTC).date()),
+                        CM, datetime.now(UTC))
+    return case, consent_id
+
+
+def report(case: Case, consent_id: str, node: str, org: str) -> ErasureReport:
+    return ErasureReport("here", c.ConfirmErasure(case.case_id, consent_id, node, org,
+                                                  datetime.now(UTC), "gelöscht"))
+
+
+def test_an_erase_confirmation_of_the_consent_s_recipient_for_itself_is_recorded() -> None:
+    case, consent_id = revoked_case()
+    with pytest.raises(Reached):
+        service(case).confirm_erasure(report(case, consent_id, KREIS.node_id, COORDINATION), "e-2", KREIS)
+
+
+def test_an_erase_confirmation_in_another_node_s_name_is_refused() -> None:
+    case, consent_id = revoked_case()
+    with pytest.raises(UntrustedEvent):
+        service(case).confirm_erasure(report(case, consent_id, KREIS.node_id, COORDINATION), "e-2", CARITAS)
+
+
+def test_an_erase_confirmation_of_a_node_the_consent_did_not_name_is_refused() -> None:
+    case, consent_id = revoked_case()
+    with pytest.raises(UntrustedEvent):
+        service(case).confirm_erasure(report(case, consent_id, CARITAS.node_id, CARITAS.organization),
+                                      "e-2", CARITAS)
