@@ -247,6 +247,7 @@ def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_
 ) -> None:
     from datetime import UTC, datetime
 
+    from kim.runtime.event_trust import Sender
     from services.case.inbound import ErasureReport
     from services.case.settings import RetentionMode
     cid = in_review(service)
@@ -255,12 +256,13 @@ def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_
     assert service.apply_retention(timedelta(0), RetentionMode.DELETE) == [cid]
     report = ErasureReport("this-node", c.ConfirmErasure(
         cid, "", "kreis-node", "kreis-mettmann", datetime.now(UTC), "Fallvorschlag gelöscht"))
-    assert service.confirm_erasure(report, "event-1") is None
-    assert service.confirm_erasure(report, "event-2") is None  # the same node answering again
+    kreis = Sender("kreis-node", "kreis-mettmann", "district")  # verified by the worker's trust
+    assert service.confirm_erasure(report, "event-1", kreis) is None
+    assert service.confirm_erasure(report, "event-2", kreis) is None  # the same node answering again
     [entry] = AuditDocument.objects(case_id=cid, call="ConfirmRetentionErasure")
     assert (entry.actor_node, entry.actor_org) == ("kreis-node", "kreis-mettmann")
     assert "Fallvorschlag gelöscht" in entry.detail
     unknown = ErasureReport("this-node", c.ConfirmErasure(
         "nie-gesehen", "", "kreis-node", "kreis-mettmann", datetime.now(UTC), ""))
-    service.confirm_erasure(unknown, "event-3")
+    service.confirm_erasure(unknown, "event-3", kreis)
     assert not AuditDocument.objects(case_id="nie-gesehen").count(), "no retention erased it here"

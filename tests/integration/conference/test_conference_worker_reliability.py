@@ -15,7 +15,7 @@ from kim.case.v1 import events_pb2 as case_events
 from kim.runtime import events
 from kim.runtime.amqp import Publisher
 from kim.runtime.settings import Settings
-from tests.support import faults, servers
+from tests.support import faults, servers, signing
 
 KREIS = "kreis-mettmann"
 HILDEN = "stadt-hilden"
@@ -48,10 +48,12 @@ def test_an_erase_request_while_the_database_is_stopped_is_erased_and_confirmed_
         case_id, consent_id = str(uuid.uuid4()), f"consent-{uuid.uuid4().hex[:6]}"
         revocation = case_events.ConsentRevoked(case_id=case_id, pseudonym="KIM-OUTAGE", owner_org=HILDEN,
                                                 consent_id=consent_id, recipient_org=KREIS)
-        envelope = events.pack(revocation, source_service="case", source_node="stadt-hilden")
+        envelope = events.pack(revocation, source_service="case", source_node=HILDEN)
+        # The erase request comes signed from the Stadt's node, which the directory lists.
+        signing.trust(settings, {HILDEN: (HILDEN, "municipality")})
         database.stop()
         with Publisher(settings.amqp_uri) as publisher:
-            publisher.publish("case.events", envelope.type, envelope.SerializeToString(), envelope.id)
+            publisher.publish("case.events", envelope.type, signing.signed_body(envelope), envelope.id)
         retried = f"event {envelope.id} failed for a passing reason"
         assert wait_until(lambda: log.read_text().count(retried) >= 2, 60), log.read_text()[-3000:]
         database.start()

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from kim.documents.v1.events_pb2 import ContractsRequested
 from kim.common.v1.event_pb2 import EventEnvelope
+from kim.documents.v1.events_pb2 import ContractsRequested
 from kim.errors import VersionConflict
 from kim.runtime import events
 from kim.runtime.event_trust import Sender
