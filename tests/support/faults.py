@@ -38,7 +38,7 @@ from kim.runtime.amqp import Publisher
 from kim.runtime.broker_admin import BrokerAdmin
 from kim.runtime.settings import Settings
 from kim.runtime.worker import NAMEKO_CONFIG
-from tests.support import servers
+from tests.support import servers, signing
 
 KIM_HOME = Path(os.environ.get("KIM_HOME", Path(__file__).resolve().parents[2] / ".kim"))
 FERRETDB = KIM_HOME / "ferretdb" / "bin" / "ferretdb-1.24.2"
@@ -247,7 +247,8 @@ def kill_worker(process: subprocess.Popen[bytes]) -> None:
 def probe_envelope(source_node: str) -> tuple[str, bytes]:
     message = ProbeRequested(probe_id=str(uuid.uuid4()), requested_by="fault test")
     envelope = events.pack(message, source_service="node", source_node=source_node)
-    return message.probe_id, envelope.SerializeToString()
+    # Signed with the node's own test certificate, as its outbox relay would sign it.
+    return message.probe_id, signing.signed_body(envelope)
 
 
 def publish_probe(publisher: Publisher, source_node: str) -> str:

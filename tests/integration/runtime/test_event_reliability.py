@@ -31,6 +31,7 @@ from kim.node.v1.probe_pb2 import ProbeRequested
 from kim.runtime import dead_letters, events, node
 from kim.runtime.amqp import Publisher
 from kim.runtime.broker_admin import BrokerAdmin, with_vhost
+from kim.runtime.event_trust import EnvelopeSigner
 from kim.runtime.outbox import OutboxRelay
 from kim.runtime.settings import Settings
 from tests.support import faults, security_figures, servers
@@ -75,7 +76,8 @@ def test_an_unroutable_event_is_kept_in_the_outbox_and_delivered_once_its_queue_
     probe = node.request_probe(own_node, requested_by="unroutable test", alias=alias)
     collection = get_db(alias)[node.ProbeRequest._get_collection_name()]
     with Publisher(own_node.amqp_uri) as publisher:
-        relay = OutboxRelay(publisher, [collection], sweep_seconds=0.5)
+        relay = OutboxRelay(publisher, [collection], sweep_seconds=0.5,
+                            sign=EnvelopeSigner.from_tls_dir(own_node.tls_dir).sign)
         assert relay.relay_pending() == 0, "no queue is bound yet: nothing may count as sent"
         kept = collection.find_one({"_id": probe.pk})
         assert kept is not None and len(kept["outbox"]) == 1 and kept["outbox_returns"] == 1
@@ -112,7 +114,8 @@ def test_a_returned_event_without_a_consumer_by_design_is_sent_and_a_kept_one_bl
     collection.insert_one({"_id": "kept", "outbox": [entry("node.events", "kim.node.v1.ProbeRequested")]})
     collection.insert_one({"_id": "record", "outbox": [entry("case.events", "kim.case.v1.GoalAdded")]})
     with Publisher(own_node.amqp_uri) as publisher:
-        relay = OutboxRelay(publisher, [collection], sweep_seconds=30)
+        relay = OutboxRelay(publisher, [collection], sweep_seconds=30,
+                            sign=EnvelopeSigner.from_tls_dir(own_node.tls_dir).sign)
         assert relay.relay_pending() == 1
     record, kept = collection.find_one({"_id": "record"}), collection.find_one({"_id": "kept"})
     assert record is not None and record["outbox"] == [], "no consumer by design: the return is expected"
@@ -279,7 +282,9 @@ def _broker_restart(broker: faults.PrivateRabbitMQ, count: int, tmp_path: Path) 
     log = tmp_path / "worker.log"
     worker = None
     publisher = Publisher(settings.amqp_uri)
-    relay = OutboxRelay(publisher, [collection], sweep_seconds=0.5)
+    # Signed as the node's api process signs (kim/runtime/event_trust.py).
+    relay = OutboxRelay(publisher, [collection], sweep_seconds=0.5,
+                        sign=EnvelopeSigner.from_tls_dir(settings.tls_dir).sign)
     published: list[str] = []
     try:
         worker = faults.start_worker(settings, log, READY, FAST_RETRIES, admin=admin)
