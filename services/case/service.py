@@ -194,12 +194,19 @@ class CaseService:
         """A receiving node's answer to an erase request, recorded once per event id (None:
         already recorded, or the answer to a retention erasure). The audit entry names that
         node and its organisation as the actor: it reported, this node only writes it down.
-        Only the verified `sender` can confirm, for itself, and for a revoked consent only if
-        its organisation is the one the consent named (the holder that was asked to erase).
+        Only the verified `sender` can confirm: for itself, and for a revoked consent only if
+        its organisation is the one the consent named (the holder that was asked to erase);
+        or, for a revoked consent only, the node of the case's koordinierende Stelle for an
+        organisation it hosts as a Fallkonferenz participant (the ABH has no node: its
+        Integrationslotsin reads agenda briefs at the Kreis), if the consent named that
+        organisation. Then `erased_by_node` is still the sender, `erased_by_org` the hosted one.
         The answer to a retention erasure (`CaseErased`, no consent id) goes to the audit
         trail only: the case it confirms may be gone."""
         command = report.command
-        if (sender.node_id, sender.organization) != (command.erased_by_node, command.erased_by_org):
+        hosted = (command.consent_id != "" and sender.node_id == command.erased_by_node
+                  and sender.organization != command.erased_by_org)
+        if not hosted and (sender.node_id, sender.organization) != (
+                command.erased_by_node, command.erased_by_org):
             raise UntrustedEvent(
                 "sender-not-allowed", f"Löschbestätigung {event_id} nennt {command.erased_by_node} "
                 f"({command.erased_by_org}), kommt aber vom Knoten {sender.node_id} "
@@ -207,10 +214,16 @@ class CaseService:
         if command.consent_id:
             held = self.repository.get(command.case_id)
             consent = next((k for k in held.consents if k.consent_id == command.consent_id), None)
-            if consent is not None and consent.recipient_org != sender.organization:
+            if hosted and (consent is None or held.coordination_org != sender.organization):
+                raise UntrustedEvent(
+                    "sender-not-allowed", f"Löschbestätigung {event_id} für {command.erased_by_org} "
+                    f"kommt vom Knoten {sender.node_id} ({sender.organization}); für eine "
+                    "teilnehmende Organisation bestätigt nur der Knoten der koordinierenden Stelle "
+                    f"des Falls ({held.coordination_org or 'keine'}).")
+            if consent is not None and consent.recipient_org != command.erased_by_org:
                 raise UntrustedEvent(
                     "sender-not-allowed", f"Löschbestätigung {event_id}: die Einwilligung "
-                    f"{command.consent_id} galt {consent.recipient_org}, nicht {sender.organization}.")
+                    f"{command.consent_id} galt {consent.recipient_org}, nicht {command.erased_by_org}.")
         now = self.clock()
         actor = Actor.peer(command.erased_by_node, command.erased_by_org, "")
         if not command.consent_id:

@@ -101,7 +101,8 @@ class AgendaBuild:
 
 @dataclass(frozen=True)
 class ErasureRequest:
-    """A revocation addressed to this node's organisation (`ConsentRevoked`)."""
+    """A revocation (`ConsentRevoked`) of a consent that named this node's organisation, or a
+    participant organisation it hosts (`ConferenceService.withdraw_coverage`)."""
 
     case_id: str
     consent_id: str
@@ -554,14 +555,7 @@ class ConferenceService:
         Only the case's owner asks: the verified `sender` must be the node that owns every
         registry entry and agenda brief of the case here, and its organisation the owner the
         request names; the confirmation goes to `sender`, never to a node the event names."""
-        holders = self._holders(request.case_id)
-        if (holders - {sender.node_id}) or request.owner_org not in ("", sender.organization):
-            raise UntrustedEvent(
-                "sender-not-allowed", f"Löschersuchen für den Fall {request.case_id} kommt vom "
-                f"Knoten {sender.node_id} ({sender.organization}); der Fall gehört "
-                f"{', '.join(sorted(holders)) or request.owner_org}.")
-        request = replace(request, owner_node=sender.node_id,
-                          owner_org=request.owner_org or sender.organization)
+        request = self._from_owner(request, sender)
         erasure_id = Erasure.id_for(request.case_id, request.consent_id)
         erasure = self.repository.erasure(erasure_id)
         if erasure is not None and erasure.confirmed:
@@ -586,6 +580,86 @@ class ConferenceService:
         except FailedPrecondition:  # another worker confirmed meanwhile
             return erasure, False
         return erasure, True
+
+    def withdraw_coverage(self, request: ErasureRequest, recipient_org: str,
+                          sender: Sender) -> tuple[Erasure | None, bool]:
+        """From the worker: the revoked consent named `recipient_org`, a participant
+        organisation this node hosts (the ABH's Integrationslotsin reads the agenda here), not
+        this Stelle. Every stored agenda brief of the case covered for it loses that coverage
+        at once, in every conference (a closed one too: the record stays, its readers follow
+        the consent), then `CaseDataErased` naming `recipient_org` confirms it once. Returns
+        (None, False) when nothing here was covered for it (no confirmation: this node held
+        nothing for that organisation), else the erasure and whether this call confirmed it.
+        The same sender rule as `erase_case`: only the case's owning node asks."""
+        request = self._from_owner(request, sender)
+        erasure_id = Erasure.id_for(request.case_id, request.consent_id)
+        erasure = self.repository.erasure(erasure_id)
+        if erasure is not None and erasure.confirmed:
+            return erasure, False
+        conference_ids = tuple(
+            c for c in self.repository.conference_ids_with_case(request.case_id)
+            if self.repository.conference(c).covers_for(request.case_id, recipient_org))
+        now = self.clock()
+        if erasure is None:
+            if not conference_ids:
+                return None, False
+            erasure = Erasure(
+                erasure_id=erasure_id, case_id=request.case_id, pseudonym=request.pseudonym,
+                owner_node=request.owner_node, owner_org=request.owner_org,
+                consent_id=request.consent_id, coordination_org=self.register_org,
+                erased_by_node=self.repository.node_id, requested_at=now,
+                conference_ids=conference_ids, erased_for_org=recipient_org,
+                withheld=len(conference_ids),
+            )
+            try:
+                self.repository.save_erasure(erasure)
+            except AlreadyExists:  # another worker counted it first: go on with its counts
+                erasure = self.repository.erasure(erasure_id)
+                assert erasure is not None
+                if erasure.confirmed:
+                    return erasure, False
+        # Idempotent: a retry after a crash finds these briefs no longer covered for it.
+        for conference_id in erasure.conference_ids:
+            self._withdraw_in_conference(conference_id, request.case_id, recipient_org)
+        erasure.confirm(now)
+        try:
+            self.repository.save_erasure(erasure)
+        except FailedPrecondition:  # another worker confirmed meanwhile
+            return erasure, False
+        return erasure, True
+
+    def _withdraw_in_conference(self, conference_id: str, case_id: str, organisation: str,
+                                attempts: int = 5) -> None:
+        for attempt in range(attempts):
+            conference = self.repository.conference(conference_id)
+            if not conference.withdraw_coverage(case_id, organisation):
+                return
+            try:
+                self.repository.save_conference(conference)
+                return
+            except FailedPrecondition:  # a coordinator saved the conference meanwhile: reload
+                if attempt == attempts - 1:
+                    raise
+
+    def _from_owner(self, request: ErasureRequest, sender: Sender) -> ErasureRequest:
+        """The request as the verified `sender` may make it: only the node that owns every
+        registry entry and agenda brief of the case here, and its organisation the owner the
+        request names. Owner node and organisation are then the sender's, never what the
+        event names."""
+        holders = self._holders(request.case_id)
+        if (holders - {sender.node_id}) or request.owner_org not in ("", sender.organization):
+            raise UntrustedEvent(
+                "sender-not-allowed", f"Löschersuchen für den Fall {request.case_id} kommt vom "
+                f"Knoten {sender.node_id} ({sender.organization}); der Fall gehört "
+                f"{', '.join(sorted(holders)) or request.owner_org}.")
+        return replace(request, owner_node=sender.node_id,
+                       owner_org=request.owner_org or sender.organization)
+
+    def holds_case(self, case_id: str, consent_id: str) -> bool:
+        """Whether an agenda here (any status) has the case, or an erasure under the consent
+        was begun (a crash before its confirmation: the redelivery finishes it)."""
+        return bool(self.repository.conference_ids_with_case(case_id)) or (
+            self.repository.erasure(Erasure.id_for(case_id, consent_id)) is not None)
 
     def _holders(self, case_id: str) -> set[str]:
         """The owner nodes this node's registry and agendas name for the case."""

@@ -19,6 +19,11 @@
   (version conflict) or the database away: retried with back-off by the consuming wrapper
   (`kim.runtime.consume`) until it succeeds or, after `KIM_EVENT_MAX_ATTEMPTS`, dead-lettered
   with its reason; never lost.
+- `ConsentRevoked` addressed to another organisation, for a case this node holds: if stored
+  agenda briefs of the case are covered for that organisation (a Fallkonferenz participant
+  hosted here without a node of its own, the ABH), they lose that coverage at once, in every
+  conference, and a `CaseDataErased` naming that organisation and this node confirms it once
+  (`ConferenceService.withdraw_coverage`; the same sender rule: only the case's owner asks).
 - `CaseErased` naming this node's organisation among its recipients is the erase request of
   a retention deletion on the owning node: the same erasure, confirmed with a
   `CaseDataErased` without consent id.
@@ -180,15 +185,29 @@ class ConferenceWorker(ProbeResponder):
         message = events.unpack(envelope)
         assert isinstance(message, case_events.ConsentRevoked)
         settings: Settings = self.database
-        if message.recipient_org != settings.organization_id:
-            return  # another organisation's consent: nothing of it is held here
         request = ErasureRequest(
             case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
             owner_org=message.owner_org, owner_node=message.owner_node,
         )
+        service = _service(settings)
+        if message.recipient_org != settings.organization_id:
+            # Another organisation's consent: a participant organisation hosted here (the ABH)
+            # may have been shown briefs under it; they are withheld from it at once.
+            if not message.recipient_org or not service.holds_case(message.case_id, message.consent_id):
+                return  # nothing of the case here, nothing anyone could read
+            try:
+                sender = self.trust.verify(envelope)
+                withdrawn, confirmed = service.withdraw_coverage(request, message.recipient_org, sender)
+            except UntrustedEvent as error:
+                self.trust.refused(envelope, error)
+                raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            log.info("revocation %s for %s, case %s: %s", envelope.id, message.recipient_org,
+                     message.case_id, "nothing covered here" if withdrawn is None else
+                     ("withheld" if confirmed else "already withheld") + f": {withdrawn.summary}")
+            return
         try:
             sender = self.trust.verify(envelope)
-            erasure, confirmed = _service(settings).erase_case(request, sender)
+            erasure, confirmed = service.erase_case(request, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kim.runtime.consume)

@@ -93,6 +93,12 @@ class CaseBrief:
         consent covers for that organisation."""
         return bool(organisation) and (organisation == self.owner_org or organisation in self.covered_for)
 
+    def without_coverage_for(self, organisation: str) -> CaseBrief:
+        """This brief once the consent that covered it for `organisation` is revoked: that
+        organisation's participants no longer see it (the owner's own and the stored details
+        stay as they are)."""
+        return replace(self, covered_orgs=tuple(o for o in self.covered_for if o != organisation))
+
     def __post_init__(self) -> None:
         v = Violations()
         v.text("brief.case_id", self.case_id, max_len=100)

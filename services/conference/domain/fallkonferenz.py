@@ -356,6 +356,26 @@ class Fallkonferenz:
         item.brief = item.brief.erased(now)
         return ErasureOutcome.DETAILS_ERASED
 
+    def withdraw_coverage(self, case_id: str, organisation: str) -> bool:
+        """The person revoked the consent that covered the case's brief for `organisation`, a
+        participant organisation other than this koordinierende Stelle (e.g. the ABH, whose
+        Integrationslotsin reads the agenda here): its participants no longer see the brief,
+        from now on, in every status. Also in a closed conference: the frozen record keeps
+        pseudonym, brief and decision for the Stelle and the owner, but who may read the brief
+        follows the consent at the moment of reading (docs/conference.md). False: nothing was
+        covered for `organisation` (a redelivery finds it so)."""
+        changed = False
+        for item in self.agenda:
+            if item.case_id == case_id and organisation in item.brief.covered_for:
+                item.brief = item.brief.without_coverage_for(organisation)
+                changed = True
+        return changed
+
+    def covers_for(self, case_id: str, organisation: str) -> bool:
+        """Whether a brief of the case on this agenda is covered for `organisation`."""
+        return any(item.case_id == case_id and organisation in item.brief.covered_for
+                   for item in self.agenda)
+
     def _remove_item(self, case_id: str) -> bool:
         kept = [item for item in self.agenda if item.case_id != case_id]
         if len(kept) == len(self.agenda):

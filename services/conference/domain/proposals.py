@@ -97,6 +97,11 @@ class Erasure:
     kept_in_records: int = 0
     conference_ids: tuple[str, ...] = ()
     confirmed_at: datetime | None = None
+    #: Set when the revoked consent named a participant organisation this node hosts (the ABH
+    #: without a node of its own), not this Stelle: the briefs covered for it are withheld from
+    #: its participants (`withheld`), and the confirmation names that organisation.
+    erased_for_org: str = ""
+    withheld: int = 0
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
 
     @staticmethod
@@ -113,6 +118,13 @@ class Erasure:
         briefs = self.withdrawn + self.details_erased
         if briefs:
             erased.append(_count(briefs, "Kurzdarstellung", "Kurzdarstellungen"))
+        if self.erased_for_org:
+            if not self.withheld:
+                return (f"Keine Kurzdarstellung des Falls für {self.erased_for_org} freigegeben; "
+                        "nichts zu sperren.")
+            return (f"{_count(self.withheld, 'Kurzdarstellung', 'Kurzdarstellungen')} in der "
+                    f"Fallkonferenz für {self.erased_for_org} gesperrt; die Teilnehmenden dieser "
+                    "Organisation sehen sie nicht mehr.")
         if erased:
             text = f"{' und '.join(erased)} gelöscht"
         else:
@@ -151,7 +163,7 @@ class Erasure:
                 owner_org=self.owner_org,
                 consent_id=self.consent_id,
                 erased_by_node=self.erased_by_node,
-                erased_by_org=self.coordination_org,
+                erased_by_org=self.erased_for_org or self.coordination_org,
                 summary=self.summary,
             )
         )

@@ -121,3 +121,56 @@ def test_an_erase_confirmation_of_a_node_the_consent_did_not_name_is_refused() -
     with pytest.raises(UntrustedEvent):
         service(case).confirm_erasure(report(case, consent_id, CARITAS.node_id, CARITAS.organization),
                                       "e-2", CARITAS)
+
+
+# A participant organisation without a node of its own (the ABH): the node of the case's
+# koordinierende Stelle hosts its people and confirms the erasure in its name.
+ABH = "abh-kreis-mettmann"
+
+
+def revoked_abh_case() -> tuple[Case, str]:
+    case = make_case("in_review")
+    record_consent(case, recipient_org=ABH)
+    consent_id = case.consents[-1].consent_id
+    case.revoke_consent(c.RevokeConsent(case.case_id, consent_id, datetime.now(UTC).date()),
+                        CM, datetime.now(UTC))
+    return case, consent_id
+
+
+def test_the_koordinierende_stelle_s_node_confirms_for_the_participant_organisation_it_hosts() -> None:
+    case, consent_id = revoked_abh_case()
+    assert case.coordination_org == KREIS.organization
+    with pytest.raises(Reached):  # through the rule, on to "already applied?"
+        service(case).confirm_erasure(report(case, consent_id, KREIS.node_id, ABH), "e-3", KREIS)
+
+
+@pytest.mark.parametrize("sender", [CARITAS, STADT, KREIS_OTHER_ORG], ids=lambda s: s.node_id)
+def test_another_node_confirming_for_the_participant_organisation_is_refused(sender: Sender) -> None:
+    case, consent_id = revoked_abh_case()
+    with pytest.raises(UntrustedEvent, match="koordinierenden Stelle"):
+        service(case).confirm_erasure(report(case, consent_id, sender.node_id, ABH), "e-3", sender)
+
+
+def test_the_kreis_confirming_for_an_organisation_the_consent_did_not_name_is_refused() -> None:
+    case, consent_id = revoked_abh_case()
+    with pytest.raises(UntrustedEvent, match="galt abh-kreis-mettmann"):
+        service(case).confirm_erasure(report(case, consent_id, KREIS.node_id, "jobcenter-mettmann"),
+                                      "e-3", KREIS)
+
+
+def test_the_kreis_confirming_for_a_participant_of_an_unknown_consent_is_refused() -> None:
+    case, _ = revoked_abh_case()
+    with pytest.raises(UntrustedEvent):
+        service(case).confirm_erasure(report(case, "no-such-consent", KREIS.node_id, ABH), "e-3", KREIS)
+
+
+def test_the_kreis_confirming_in_a_participant_s_name_under_another_node_id_is_refused() -> None:
+    case, consent_id = revoked_abh_case()
+    with pytest.raises(UntrustedEvent):
+        service(case).confirm_erasure(report(case, consent_id, "abh-node", ABH), "e-3", KREIS)
+
+
+def test_a_retention_confirmation_is_never_given_in_a_participant_s_name() -> None:
+    case, _ = revoked_abh_case()
+    with pytest.raises(UntrustedEvent):
+        service(case).confirm_erasure(report(case, "", KREIS.node_id, ABH), "e-3", KREIS)

@@ -1,0 +1,135 @@
+"""A revoked consent that named a participant organisation hosted at the Kreis node (the ABH,
+whose Integrationslotsin reads the agenda there without a node of its own): the briefs covered
+for it are withheld from its participants at once, in open and closed conferences, and the
+erasure is confirmed once in its name. ConferenceService with a hand-written in-memory
+repository; only the case's owning node may ask."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from kim.errors import UntrustedEvent
+from kim.runtime.event_trust import Sender
+from services.conference import contracts
+from services.conference.domain import events as ev
+from services.conference.domain.briefs import WITHHELD
+from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
+from services.conference.domain.proposals import Erasure
+from services.conference.messages import conference_message
+from services.conference.service import ConferenceService, ErasureRequest
+from tests.unit.conference.factories import CONFERENCE_START, KI, NOW, make_brief, make_conference
+
+ABH = "abh-kreis-mettmann"
+OWNER = Sender("stadt-hilden", "stadt-hilden", "municipality")
+CARITAS = Sender("caritas-node", "caritas-mettmann", "welfare_org")
+
+
+class MemoryRepository:
+    """Conferences and erasures in memory, saved as copies (a load never shares state)."""
+
+    node_id = "kreis-node"
+
+    def __init__(self, *conferences: Fallkonferenz) -> None:
+        self.conferences = {c.conference_id: copy.deepcopy(c) for c in conferences}
+        self.erasures: dict[str, Erasure] = {}
+        self.published: list[ev.Event] = []
+
+    def proposals_of_case(self, case_id: str) -> list[object]:
+        return []
+
+    def conference_ids_with_case(self, case_id: str) -> list[str]:
+        return [k for k, c in self.conferences.items() if any(i.case_id == case_id for i in c.agenda)]
+
+    def conference(self, conference_id: str) -> Fallkonferenz:
+        return copy.deepcopy(self.conferences[conference_id])
+
+    def save_conference(self, conference: Fallkonferenz) -> None:
+        self.conferences[conference.conference_id] = copy.deepcopy(conference)
+
+    def erasure(self, erasure_id: str) -> Erasure | None:
+        stored = self.erasures.get(erasure_id)
+        return copy.deepcopy(stored) if stored else None
+
+    def save_erasure(self, erasure: Erasure) -> None:
+        self.published.extend(erasure.events)
+        erasure.events.clear()
+        self.erasures[erasure.erasure_id] = copy.deepcopy(erasure)
+
+
+def request() -> ErasureRequest:
+    return ErasureRequest(case_id=CASE.case_id, consent_id="consent-abh", pseudonym=CASE.pseudonym,
+                          owner_org="stadt-hilden", owner_node="stadt-hilden")
+
+
+CASE = make_brief(covered_orgs=(ABH, KI), owner_node="stadt-hilden", owner_org="stadt-hilden")
+
+
+def open_and_closed() -> tuple[Fallkonferenz, Fallkonferenz]:
+    planned = make_conference()
+    planned.build_agenda([CASE], NOW)
+    closed = make_conference()
+    closed.build_agenda([CASE], NOW)
+    closed.start(CONFERENCE_START)
+    closed.decide(CASE.case_id, Decision.rejection("kein Bedarf"), decided_by="koord-1",
+                  now=CONFERENCE_START)
+    closed.close(closed_by="koord-1", now=CONFERENCE_START)
+    return planned, closed
+
+
+def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_keeps_it() -> None:
+    repository = MemoryRepository(*open_and_closed())
+    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
+    assert confirmed and erasure is not None and erasure.withheld == 2
+    for conference in repository.conferences.values():
+        item = conference.item(CASE.case_id)
+        assert item.brief.covered_orgs == (KI,)
+        assert item.brief.age_band == CASE.age_band, "the record itself stays as it was"
+        [abh_item] = conference_message(conference, viewer=ABH).agenda
+        assert abh_item.withheld == WITHHELD and not abh_item.HasField("brief")
+        assert not abh_item.HasField("decision")
+        [kreis_item] = conference_message(conference, viewer=KI).agenda
+        assert kreis_item.brief.case_id == CASE.case_id and not kreis_item.withheld
+    [event] = repository.published
+    assert isinstance(event, ev.CaseDataErased)
+    message = contracts.to_message(event)
+    assert (message.erased_by_org, message.erased_by_node, message.owner_node,  # type: ignore[attr-defined]
+            message.consent_id) == (ABH, "kreis-node", "stadt-hilden", "consent-abh")  # type: ignore[attr-defined]
+    assert "2 Kurzdarstellungen in der Fallkonferenz für abh-kreis-mettmann gesperrt" in erasure.summary
+
+
+def test_a_redelivered_revocation_confirms_nothing_again() -> None:
+    repository = MemoryRepository(*open_and_closed())
+    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service.withdraw_coverage(request(), ABH, OWNER)
+    erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
+    assert erasure is not None and not confirmed and len(repository.published) == 1
+
+
+def test_a_revocation_for_an_organisation_nothing_was_covered_for_changes_and_confirms_nothing() -> None:
+    repository = MemoryRepository(*open_and_closed())
+    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    assert service.withdraw_coverage(request(), "jobcenter-mettmann", OWNER) == (None, False)
+    assert repository.published == [] and repository.erasures == {}
+    assert all(c.item(CASE.case_id).brief.covered_orgs == (ABH, KI) for c in repository.conferences.values())
+
+
+def test_a_revocation_from_a_node_that_does_not_own_the_case_is_refused_and_changes_nothing() -> None:
+    repository = MemoryRepository(*open_and_closed())
+    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    with pytest.raises(UntrustedEvent) as refused:
+        service.withdraw_coverage(request(), ABH, CARITAS)
+    assert refused.value.reason == "sender-not-allowed"
+    assert repository.published == [] and repository.erasures == {}
+    assert all(c.item(CASE.case_id).brief.covered_orgs == (ABH, KI) for c in repository.conferences.values())
+
+
+def test_the_domain_withdraws_only_the_named_organisation() -> None:
+    conference, _ = open_and_closed()
+    assert conference.covers_for(CASE.case_id, ABH)
+    assert conference.withdraw_coverage(CASE.case_id, ABH)
+    assert not conference.withdraw_coverage(CASE.case_id, ABH), "a second time finds nothing"
+    assert not conference.covers_for(CASE.case_id, ABH) and conference.covers_for(CASE.case_id, KI)
+    assert conference.item(CASE.case_id).brief.visible_to("stadt-hilden"), "the owner always sees its own"
