@@ -114,8 +114,7 @@ def test_a_returned_event_without_a_consumer_by_design_is_sent_and_a_kept_one_bl
     collection.insert_one({"_id": "kept", "outbox": [entry("node.events", "kim.node.v1.ProbeRequested")]})
     collection.insert_one({"_id": "record", "outbox": [entry("case.events", "kim.case.v1.GoalAdded")]})
     with Publisher(own_node.amqp_uri) as publisher:
-        relay = OutboxRelay(publisher, [collection], sweep_seconds=30,
-                            sign=EnvelopeSigner.from_tls_dir(own_node.tls_dir).sign)
+        relay = OutboxRelay(publisher, [collection], sweep_seconds=30)  # raw bodies: no receiver
         assert relay.relay_pending() == 1
     record, kept = collection.find_one({"_id": "record"}), collection.find_one({"_id": "kept"})
     assert record is not None and record["outbox"] == [], "no consumer by design: the return is expected"
