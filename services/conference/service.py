@@ -556,30 +556,17 @@ class ConferenceService:
         registry entry and agenda brief of the case here, and its organisation the owner the
         request names; the confirmation goes to `sender`, never to a node the event names."""
         request = self._from_owner(request, sender)
-        erasure_id = Erasure.id_for(request.case_id, request.consent_id)
-        erasure = self.repository.erasure(erasure_id)
-        if erasure is not None and erasure.confirmed:
-            return erasure, False
-        now = self.clock()
-        if erasure is None:
-            erasure = self._count_erasure(erasure_id, request, now)
-            try:
-                self.repository.save_erasure(erasure)
-            except AlreadyExists:  # another worker counted it first: go on with its counts
-                erasure = self.repository.erasure(erasure_id)
-                assert erasure is not None
-                if erasure.confirmed:
-                    return erasure, False
-        # Idempotent steps: a retry after a crash finds less to do, the counts stay the first ones.
-        self.repository.delete_proposals(request.case_id)
-        for conference_id in erasure.conference_ids:
-            self._erase_in_conference(conference_id, request.case_id, now)
-        erasure.confirm(now)
-        try:
-            self.repository.save_erasure(erasure)
-        except FailedPrecondition:  # another worker confirmed meanwhile
-            return erasure, False
-        return erasure, True
+
+        def erase(erasure: Erasure, now: datetime) -> None:
+            self.repository.delete_proposals(request.case_id)
+            for conference_id in erasure.conference_ids:
+                self._erase_in_conference(conference_id, request.case_id, now)
+
+        erasure, confirmed = self._erase_once(
+            Erasure.id_for(request.case_id, request.consent_id),
+            lambda erasure_id, now: self._count_erasure(erasure_id, request, now), erase)
+        assert erasure is not None  # an erase request is always counted
+        return erasure, confirmed
 
     def withdraw_coverage(self, request: ErasureRequest, recipient_org: str,
                           sender: Sender) -> tuple[Erasure | None, bool]:
@@ -592,18 +579,14 @@ class ConferenceService:
         nothing for that organisation), else the erasure and whether this call confirmed it.
         The same sender rule as `erase_case`: only the case's owning node asks."""
         request = self._from_owner(request, sender)
-        erasure_id = Erasure.id_for(request.case_id, request.consent_id)
-        erasure = self.repository.erasure(erasure_id)
-        if erasure is not None and erasure.confirmed:
-            return erasure, False
-        conference_ids = tuple(
-            c for c in self.repository.conference_ids_with_case(request.case_id)
-            if self.repository.conference(c).covers_for(request.case_id, recipient_org))
-        now = self.clock()
-        if erasure is None:
+
+        def counted(erasure_id: str, now: datetime) -> Erasure | None:
+            conference_ids = tuple(
+                c for c in self.repository.conference_ids_with_case(request.case_id)
+                if self.repository.conference(c).covers_for(request.case_id, recipient_org))
             if not conference_ids:
-                return None, False
-            erasure = Erasure(
+                return None
+            return Erasure(
                 erasure_id=erasure_id, case_id=request.case_id, pseudonym=request.pseudonym,
                 owner_node=request.owner_node, owner_org=request.owner_org,
                 consent_id=request.consent_id, coordination_org=self.register_org,
@@ -611,6 +594,28 @@ class ConferenceService:
                 conference_ids=conference_ids, erased_for_org=recipient_org,
                 withheld=len(conference_ids),
             )
+
+        def withdraw(erasure: Erasure, now: datetime) -> None:
+            # Idempotent: a retry after a crash finds these briefs no longer covered for it.
+            for conference_id in erasure.conference_ids:
+                self._withdraw_in_conference(conference_id, request.case_id, recipient_org)
+
+        return self._erase_once(Erasure.id_for(request.case_id, request.consent_id), counted, withdraw)
+
+    def _erase_once(self, erasure_id: str, counted: Callable[[str, datetime], Erasure | None],
+                    steps: Callable[[Erasure, datetime], None]) -> tuple[Erasure | None, bool]:
+        """One erasure of an erase request, however often it is delivered: counted once (what
+        `counted` finds; None: nothing held here, nothing to confirm), its idempotent `steps`
+        (a retry after a crash finds less to do, the counts stay the first ones), then
+        confirmed once. Returns the erasure and whether this call confirmed it."""
+        erasure = self.repository.erasure(erasure_id)
+        if erasure is not None and erasure.confirmed:
+            return erasure, False
+        now = self.clock()
+        if erasure is None:
+            erasure = counted(erasure_id, now)
+            if erasure is None:
+                return None, False
             try:
                 self.repository.save_erasure(erasure)
             except AlreadyExists:  # another worker counted it first: go on with its counts
@@ -618,9 +623,7 @@ class ConferenceService:
                 assert erasure is not None
                 if erasure.confirmed:
                     return erasure, False
-        # Idempotent: a retry after a crash finds these briefs no longer covered for it.
-        for conference_id in erasure.conference_ids:
-            self._withdraw_in_conference(conference_id, request.case_id, recipient_org)
+        steps(erasure, now)
         erasure.confirm(now)
         try:
             self.repository.save_erasure(erasure)
