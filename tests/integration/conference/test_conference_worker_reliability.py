@@ -60,7 +60,9 @@ def test_an_erase_request_while_the_database_is_stopped_is_erased_and_confirmed_
         erasures = client[settings.database_name("conference")]["erasures"]
         confirmed = {"erasure_id": f"{case_id}:{consent_id}", "confirmed": 1}
         assert wait_until(lambda: erasures.count_documents(confirmed) == 1, 90), log.read_text()[-3000:]
-        assert f"erase request {envelope.id} for case {case_id} erased" in log.read_text()
+        # The worker logs after its write: wait for the line rather than race it.
+        assert wait_until(lambda: f"erase request {envelope.id} for case {case_id} erased"
+                          in log.read_text(), 30), log.read_text()[-3000:]
         changes = client[settings.database_name("conference")]["erasure_changes"]
         confirmations = [entry for change in changes.find({"aggregate_id": f"{case_id}:{consent_id}"})
                          for entry in change.get("outbox", [])

@@ -9,10 +9,21 @@ def test_defaults_point_at_the_local_infrastructure(monkeypatch: pytest.MonkeyPa
     for name in ("MONGODB_URI", "AMQP_URI", "KEYCLOAK_URL", "KIM_NODE_ID",
                  "KIM_MONGO_PORT", "KIM_AMQP_PORT", "KIM_KEYCLOAK_PORT"):
         monkeypatch.delenv(name, raising=False)
+    # The local broker's administrator, as scripts/infra.sh wrote it (the test run names it).
+    monkeypatch.setenv("KIM_RABBITMQ_ADMIN", "kim-admin:generated")
     settings = Settings()
     assert settings.mongodb_uri == "mongodb://127.0.0.1:27018/"
-    assert settings.amqp_uri == "amqp://guest:guest@127.0.0.1:5673/"
+    assert settings.amqp_uri == "amqp://kim-admin:generated@127.0.0.1:5673/"
     assert settings.issuer == "http://127.0.0.1:8081/realms/kim"
+
+
+def test_without_an_administrator_file_the_default_is_a_broker_of_an_older_set_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AMQP_URI", "KIM_AMQP_PORT", "KIM_RABBITMQ_ADMIN", "KIM_RABBITMQ_ADMIN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KIM_HOME", str(tmp_path))  # no rabbitmq-admin written there
+    assert Settings().amqp_uri == "amqp://guest:guest@127.0.0.1:5673/"
 
 
 def test_conventional_uri_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
