@@ -18,9 +18,10 @@ peer. So a receiver believes nothing an envelope says about its origin unless
 
 The result is a `Sender`; whether that sender may assert the event about this case is the
 service layer's rule (services/*/service.py), which gets the `Sender` handed in. Every refusal
-raises `kim.errors.UntrustedEvent` (permanent); a fingerprint the snapshot does not know yet
-while the snapshot is older than the event raises `kim.errors.Unavailable` (retry: the
-directory may have admitted the node a moment ago), for `unknown_grace_seconds` at most.
+raises `kim.errors.UntrustedEvent` (permanent); a fingerprint the snapshot does not know yet,
+or knows as still waiting for approval, while the snapshot is older than the event raises
+`kim.errors.Unavailable` (retry: the directory may have admitted or approved the node a moment
+ago), for `unknown_grace_seconds` at most. A revoked node is refused at once.
 
 A node that runs outside any federation (development realm, no `KIM_TLS_DIR`) may run unsigned
 only with `KIM_EVENTS_UNSIGNED=true`; it then accepts only its own events. A node with a
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 #: Node roles of the directory (services/identity/directory.py NODE_ROLES), as senders carry them.
 DISTRICT = "district"
 ACTIVE = "active"
+#: Entered, not yet approved by the Kreis (a revoked node is refused at once, never waited for).
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -262,11 +265,15 @@ class EnvelopeVerifier:
     def _directory_sender(self, envelope: EventEnvelope, fingerprint: str) -> Sender:
         snapshot = self._directory()
         entry = snapshot.entries.get(fingerprint)
+        occurred = (envelope.occurred_at.ToDatetime(tzinfo=UTC)
+                    if envelope.HasField("occurred_at") else self._now())
+        # The snapshot predates the event and the grace has not run out: the directory may have
+        # admitted or approved the node a moment ago (`kim node join` then `approve`), so ask
+        # again later rather than refuse what the next refresh would accept.
+        may_be_newer = ((snapshot.refreshed_at is None or snapshot.refreshed_at <= occurred)
+                        and (self._now() - occurred).total_seconds() < self._grace)
         if entry is None:
-            occurred = (envelope.occurred_at.ToDatetime(tzinfo=UTC)
-                        if envelope.HasField("occurred_at") else self._now())
-            stale = snapshot.refreshed_at is None or snapshot.refreshed_at <= occurred
-            if stale and (self._now() - occurred).total_seconds() < self._grace:
+            if may_be_newer:
                 raise Unavailable(
                     f"Ereignis {envelope.id}: das Zertifikat von {envelope.source_node!r} ist im "
                     "Abbild des Knotenverzeichnisses noch nicht bekannt; später erneut prüfen.")
@@ -278,6 +285,10 @@ class EnvelopeVerifier:
             raise UntrustedEvent(
                 "wrong-node", f"Ereignis {envelope.id}: das Zertifikat gehört laut "
                 f"Knotenverzeichnis zu {entry.node_id!r}, nicht zu {envelope.source_node!r}.")
+        if entry.status == PENDING and may_be_newer:
+            raise Unavailable(
+                f"Ereignis {envelope.id}: der Knoten {entry.node_id!r} wartet im Abbild des "
+                "Knotenverzeichnisses noch auf Freigabe; später erneut prüfen.")
         if entry.status != ACTIVE:
             raise UntrustedEvent(
                 "inactive-node", f"Ereignis {envelope.id}: der Knoten {entry.node_id!r} ist im "

@@ -115,8 +115,20 @@ def test_the_same_id_with_other_content_is_a_replay_the_same_content_twice_a_red
 @pytest.mark.parametrize("status", ["pending", "revoked"])
 def test_a_node_the_directory_does_not_admit_is_refused(status: str) -> None:
     snapshot = Snapshot({KREIS.fingerprint: entry(KREIS, "kreis", "kreis-mettmann", "district", status)},
-                        refreshed_at=datetime.now(UTC))
+                        refreshed_at=datetime.now(UTC) + timedelta(seconds=1))
     assert refusal(verifier(snapshot), signed(KREIS)) == "inactive-node"
+
+
+def test_a_pending_node_is_asked_again_while_the_snapshot_is_older_than_the_event() -> None:
+    """`kim node join` then `approve`: the node's first event may come before the next refresh."""
+    older = datetime.now(UTC) - timedelta(seconds=3)
+    pending = Snapshot({KREIS.fingerprint: entry(KREIS, "kreis", "kreis-mettmann", "district", "pending")},
+                       refreshed_at=older)
+    with pytest.raises(Unavailable):
+        verifier(pending).verify(signed(KREIS))
+    revoked = Snapshot({KREIS.fingerprint: entry(KREIS, "kreis", "kreis-mettmann", "district", "revoked")},
+                       refreshed_at=older)
+    assert refusal(verifier(revoked), signed(KREIS)) == "inactive-node", "a revoked node: at once"
 
 
 def test_an_unknown_certificate_is_retried_while_the_snapshot_is_older_than_the_event() -> None:
