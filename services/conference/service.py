@@ -631,18 +631,8 @@ class ConferenceService:
             return erasure, False
         return erasure, True
 
-    def _withdraw_in_conference(self, conference_id: str, case_id: str, organisation: str,
-                                attempts: int = 5) -> None:
-        for attempt in range(attempts):
-            conference = self.repository.conference(conference_id)
-            if not conference.withdraw_coverage(case_id, organisation):
-                return
-            try:
-                self.repository.save_conference(conference)
-                return
-            except FailedPrecondition:  # a coordinator saved the conference meanwhile: reload
-                if attempt == attempts - 1:
-                    raise
+    def _withdraw_in_conference(self, conference_id: str, case_id: str, organisation: str) -> None:
+        self._change_conference(conference_id, lambda c: c.withdraw_coverage(case_id, organisation))
 
     def _from_owner(self, request: ErasureRequest, sender: Sender) -> ErasureRequest:
         """The request as the verified `sender` may make it: only the node that owns every
@@ -699,14 +689,17 @@ class ConferenceService:
             ),
         )
 
-    def _erase_in_conference(
-        self, conference_id: str, case_id: str, now: datetime, attempts: int = 5
-    ) -> None:
+    def _erase_in_conference(self, conference_id: str, case_id: str, now: datetime) -> None:
+        self._change_conference(conference_id, lambda c: c.erase_case(case_id, now) in (
+            ErasureOutcome.WITHDRAWN, ErasureOutcome.DETAILS_ERASED))
+
+    def _change_conference(self, conference_id: str, change: Callable[[Fallkonferenz], bool],
+                           attempts: int = 5) -> None:
+        """Loads the Fallkonferenz, applies `change` (True: something changed) and saves it; a
+        coordinator who saved it meanwhile makes it reload and apply the change again."""
         for attempt in range(attempts):
             conference = self.repository.conference(conference_id)
-            if conference.erase_case(case_id, now) not in (
-                ErasureOutcome.WITHDRAWN, ErasureOutcome.DETAILS_ERASED
-            ):
+            if not change(conference):
                 return
             try:
                 self.repository.save_conference(conference)
