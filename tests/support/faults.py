@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pymongo
@@ -87,17 +87,8 @@ class PrivateFerretDB:
                  f"--state-dir={self.directory}/state", "--telemetry=disable", "--log-level=warn"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{self.debug_port}/debug/readyz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        log = (self.directory / "ferretdb.log").read_text()[-2000:]
-        self.stop()  # no process of this test outlives it
-        pytest.fail(f"the private FerretDB did not start:\n{log}")
+        _await_ready(f"http://127.0.0.1:{self.debug_port}/debug/readyz", None, 30,
+                     self.directory / "ferretdb.log", "FerretDB", self.stop)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -159,17 +150,8 @@ class PrivateRabbitMQ:
             )
         subprocess.run([str(RABBITMQCTL), "-q", "await_startup", "--timeout", "120"],
                        env=self.env, check=False, timeout=150, capture_output=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.management_url}/api/overview", auth=("guest", "guest"), timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        log = (self.directory / "console.log").read_text()[-3000:]
-        self.stop()  # no process of this test outlives it
-        pytest.fail(f"the private RabbitMQ did not start:\n{log}")
+        _await_ready(f"{self.management_url}/api/overview", ("guest", "guest"), 60,
+                     self.directory / "console.log", "RabbitMQ", self.stop)
 
     def stop(self) -> None:
         if self.process is None:
@@ -283,3 +265,20 @@ def redeliveries(mongodb_uri: str, settings: Settings, service: str) -> int:
                        {"service": service}, {"deliveries": 1}))
     finally:
         client.close()
+
+
+def _await_ready(url: str, auth: tuple[str, str] | None, seconds: float, log: Path, name: str,
+                 stop: Callable[[], None]) -> None:
+    """Until the private server's `url` answers; otherwise it is stopped (no process of a test
+    outlives it) and the test fails with the end of its log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, auth=auth, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    tail = log.read_text()[-3000:]
+    stop()
+    pytest.fail(f"the private {name} did not start:\n{tail}")
