@@ -3,12 +3,13 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY kim ./kim
+COPY kimnetz ./kimnetz
+COPY kimctl ./kimctl
 COPY services ./services
 COPY protos ./protos
 RUN python -m venv /opt/kim \
  && /opt/kim/bin/pip install --no-cache-dir . \
- && /opt/kim/bin/python -c "from kim import protogen; protogen.generate()" \
+ && /opt/kim/bin/python -c "from kimctl import protogen; protogen.generate()" \
  && /opt/kim/bin/pip install --no-cache-dir --no-deps --force-reinstall .
 
 FROM python:3.11-slim

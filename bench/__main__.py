@@ -26,9 +26,9 @@ from rich.console import Console
 from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths
 from bench.federation import BenchFederation, unique_file
 from bench.measure import Row, write_report
-from kim import devrealm, nodes
-from kim.runtime.broker_admin import BrokerAdmin
-from kim.runtime.settings import Settings
+from kimctl import devrealm, nodes
+from kimnetz.runtime.broker_admin import BrokerAdmin
+from kimnetz.runtime.settings import Settings
 
 console = Console()
 STARTED = time.monotonic()

@@ -1,7 +1,7 @@
 """The Fallkonferenz agenda across three nodes (issue 8, path 5): the Kreis node and two member
 nodes (Stadt Hilden, Caritas) as real node processes of the bench's federation, set up as
 `kim demo` and tests/e2e/story_support.py set up theirs (`kim node init` with federation file
-and mutual-TLS port, RabbitMQ federation links as kim/demo.py's, every node entered into the
+and mutual-TLS port, RabbitMQ federation links as kimctl/demo.py's, every node entered into the
 Kreis's directory by the Kreis's node administrator); about 200 submitted proposals spread over
 the three; BuildAgenda at the Kreis (coordinator) vs the sum of the bare brief fetches it needs:
 the Kreis's own ListCases pages plus one CaseFederation/GetCaseBriefs call per member node over
@@ -33,16 +33,14 @@ from bench.case_paths import COORDINATION, CaseNode
 from bench.federation import BenchFederation
 from bench.measure import Row, Sample, sample, summed
 from bench.runtime_paths import grpc_echo
-from kim import nodes
-from kim.case.v1 import case_pb2, federation_pb2
-from kim.case.v1 import types_pb2 as T
-from kim.conference.v1 import conference_pb2, conference_pb2_grpc
-from kim.conference.v1 import types_pb2 as CT
-from kim.demo import DEMO_LINKS
-from kim.runtime import events
-from kim.runtime.federation import FederationClient
-from kim.runtime.settings import Settings
-from kim.story import CARITAS, KREIS, STADT
+from kim.case.v1 import case_pb2, federation_pb2, types_pb2 as T
+from kim.conference.v1 import conference_pb2, conference_pb2_grpc, types_pb2 as CT
+from kimctl import nodes
+from kimctl.demo import DEMO_LINKS
+from kimctl.story import CARITAS, KREIS, STADT
+from kimnetz.runtime import events
+from kimnetz.runtime.federation import FederationClient
+from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract
 from services.case.codec import from_primitive
 from services.case.domain.brief import build_brief
@@ -89,7 +87,7 @@ def start(ids: dict[str, str], ports: dict[str, int], kreis_peer_port: int, peer
             ids[organization], organization, ports[organization], federation.path,
             kreis_peer_port if kreis else peer_ports[organization],
             "" if kreis else f"127.0.0.1:{kreis_peer_port}"), base)
-    # kim/demo.py's links: the demo's node ids are the organisations' aliases.
+    # kimctl/demo.py's links: the demo's node ids are the organisations' aliases.
     for receiver, senders in DEMO_LINKS.items():
         for sender in senders:
             nodes.link(ids[receiver], ids[sender])

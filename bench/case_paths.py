@@ -19,9 +19,8 @@ from pymongo.collection import Collection
 from bench.federation import BenchFederation
 from bench.measure import Row, Sample, sample, summed
 from bench.runtime_paths import grpc_echo
-from kim.case.v1 import case_pb2, case_pb2_grpc
-from kim.case.v1 import types_pb2 as T
-from kim.runtime.settings import Settings
+from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2 as T
+from kimnetz.runtime.settings import Settings
 
 OWNER = "stadt-hilden"
 COORDINATION = "kreis-mettmann"

@@ -1,7 +1,7 @@
 """The local federation for the benchmark: services/identity/federations/local.yaml applied to the
 local Keycloak with the identity service's sync code (as `kim demo` does), but under unique realm
 names and with the bench's own node ids, so the demo's realms, passwords and nodes are never
-touched; the realms are deleted afterwards. People log in through the broker (kim/devlogin.py),
+touched; the realms are deleted afterwards. People log in through the broker (kimctl/devlogin.py),
 so the tokens carry what Keycloak really puts there."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from kim import devlogin
+from kimctl import devlogin
 from services.identity import federation as federation_file
 from services.identity.domain import Federation
 from services.identity.keycloak_sync import KeycloakSync, LocalPasswords

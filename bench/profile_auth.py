@@ -18,12 +18,12 @@ from pathlib import Path
 
 from pyinstrument import Profiler
 
-from kim import devrealm
-from kim.runtime.audit import LoggingAuditSink, auth_listener
-from kim.runtime.auth import TokenValidator
-from kim.runtime.logging import configure_logging
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimctl import devrealm
+from kimnetz.runtime.audit import LoggingAuditSink, auth_listener
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.logging import configure_logging
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 
 
 def main() -> None:

@@ -70,8 +70,8 @@ def main() -> None:
     from case_factories import CM, COORDINATION, OWNER, make_actor, make_proposal
     from pyinstrument import Profiler
 
-    from kim.runtime.mongo import connect
-    from kim.runtime.settings import Settings
+    from kimnetz.runtime.mongo import connect
+    from kimnetz.runtime.settings import Settings
     from services.case.domain import commands as c
     from services.case.repository import MongoCaseRepository
     from services.case.service import CaseService

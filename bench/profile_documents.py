@@ -30,9 +30,9 @@ def main() -> None:
 
     from pyinstrument import Profiler
 
-    from kim.runtime.auth import Principal
-    from kim.runtime.mongo import connect
-    from kim.runtime.settings import Settings
+    from kimnetz.runtime.auth import Principal
+    from kimnetz.runtime.mongo import connect
+    from kimnetz.runtime.settings import Settings
     from services.documents import SERVICE
     from services.documents.domain.policy import RENDER_ROLES
     from services.documents.repository import DocumentStore

@@ -16,9 +16,9 @@ import uuid
 import mongoengine
 from mongoengine.connection import get_db
 
-from kim.runtime import node
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.settings import Settings
+from kimnetz.runtime import node
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.settings import Settings
 
 
 class _Clock:

@@ -20,12 +20,12 @@ from mongoengine.context_managers import switch_db
 
 from bench.measure import Row, Sample, sample
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.nodecheck import node_alias
-from kim.runtime import events, node
-from kim.runtime.amqp import Publisher
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimctl.nodecheck import node_alias
+from kimnetz.runtime import events, node
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 
 
 @contextmanager

@@ -16,8 +16,7 @@ from typing import Any
 
 from bench.case_paths import OWNER, CaseNode, clone
 from bench.measure import Row, sample
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as T
+from kim.case.v1 import case_pb2, types_pb2 as T
 from services.case.repository import _encode_token  # the api's own page token, for deep pages
 
 PAGE = 50
@@ -114,7 +113,7 @@ def profile_figures(node: CaseNode, out: str) -> str:
 
     from pyinstrument import Profiler
 
-    from kim.runtime.mongo import connect
+    from kimnetz.runtime.mongo import connect
     from services.case.repository import MongoCaseRepository
 
     connect(node.settings, "case")

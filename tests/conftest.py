@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 TIERS = ("unit", "integration", "e2e")

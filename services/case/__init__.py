@@ -1,6 +1,6 @@
 """The case service: Fälle: lifecycle, consent, assessment, Integrationsplan, barriers, audit, retention.
 
-Imports no other service; shares only `kim.runtime` and the contracts in `kim.<service>.v1`.
+Imports no other service; shares only `kimnetz.runtime` and the contracts in `kim.<service>.v1`.
 """
 
 SERVICE = "case"

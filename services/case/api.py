@@ -4,10 +4,10 @@ and the `CaseFederation` servicer for peer nodes.
 Who enters `CaseService`: every caller with a bearer token the auth interceptor accepted (its
 Principal is `current_principal`). Who enters `CaseFederation`: only a peer node on the
 mutual-TLS port, whose certificate the node directory knows as active, whose role
-`FEDERATION_METHODS` allows and whose token is of its own organisation (kim.runtime.grpc_server
+`FEDERATION_METHODS` allows and whose token is of its own organisation (kimnetz.runtime.grpc_server
 checks all of that; `current_peer` is that node). Each method is a translator: request ->
 command (contract.py) -> the service layer, which authorises, audits and saves -> response.
-Errors are `kim.errors`; the error interceptor turns them into status codes with German field
+Errors are `kimnetz.errors`; the error interceptor turns them into status codes with German field
 violations. A foreign case answers NOT_FOUND with the same message as a missing one (the
 service layer audits the real reason).
 
@@ -25,12 +25,12 @@ import grpc
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, case_pb2_grpc, federation_pb2, federation_pb2_grpc
-from kim.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
-from kim.runtime.audit import AuditEvent, AuditSink
-from kim.runtime.auth import current_principal
-from kim.runtime.grpc_server import ACTING_USER_HEADER, Registration, current_peer
-from kim.runtime.outbox import OutboxDocument
-from kim.runtime.settings import Settings
+from kimnetz.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from kimnetz.runtime.audit import AuditEvent, AuditSink
+from kimnetz.runtime.auth import current_principal
+from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, Registration, current_peer
+from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract
 from services.case.domain.audit import AuditDraft
 from services.case.domain.policy import Actor
@@ -260,7 +260,7 @@ def _door_refusal(event: AuditEvent) -> AuditDraft | None:
 
 
 def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
-    """Hook of the composition root (kim.bootstrap): the sink that the api process's door
+    """Hook of the composition root (kimnetz.bootstrap): the sink that the api process's door
     reports to, wrapped so that the case audit trail receives the refusals of case methods."""
     return DoorAudit(MongoCaseRepository(settings.node_id), inner)
 

@@ -20,7 +20,7 @@ from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, events_pb2, types_pb2
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz.errors import FieldViolation, InvalidArgument
 from services.case.domain import events as domain_events
 from services.case.domain.audit import AuditEntry
 from services.case.domain.brief import CaseBrief

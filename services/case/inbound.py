@@ -15,9 +15,8 @@ from datetime import UTC, date
 
 from google.protobuf.message import Message
 
-from kim.conference.v1 import events_pb2 as conference
-from kim.conference.v1 import types_pb2 as conference_types
-from kim.errors import FieldViolation, InvalidArgument
+from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
+from kimnetz.errors import FieldViolation, InvalidArgument
 from services.case.contract import enum_value
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import ResidenceStatusKind

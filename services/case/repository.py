@@ -7,7 +7,7 @@ these collections.
 - `case_changes`: every write of a case is the insert of its next version (`<case id>:<version>`,
   unique: optimistic concurrency that also holds on FerretDB) with the new fields and that
   write's events as outbox, so a state change and its events are one document write. Written
-  through the runtime's `VersionedStore` (`kim.runtime.changes`, docs/events.md "Versioned
+  through the runtime's `VersionedStore` (`kimnetz.runtime.changes`, docs/events.md "Versioned
   aggregates"); the relay sends and removes the events; superseded changes go a day after
   their events were sent (until then they are the claim on their version).
 - `cases`: one document per case at its newest version (the store's materialised view): the
@@ -46,7 +46,7 @@ from mongoengine import (
 )
 from pymongo.errors import BulkWriteError
 
-from kim.errors import (
+from kimnetz.errors import (
     AlreadyExists,
     FailedPrecondition,
     FieldViolation,
@@ -54,8 +54,8 @@ from kim.errors import (
     NotFound,
     VersionConflict,
 )
-from kim.runtime.changes import ChangeDocument, VersionedStore
-from kim.runtime.outbox import OutboxDocument, PendingEvent, record_event
+from kimnetz.runtime.changes import ChangeDocument, VersionedStore
+from kimnetz.runtime.outbox import OutboxDocument, PendingEvent, record_event
 from services.case import SERVICE, contract
 from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
@@ -112,7 +112,7 @@ class CaseDocument(Document):
 
 class CaseChangeDocument(ChangeDocument):
     """One written version of a case: its fields and the events of that write (the outbox the
-    relay sends). See `kim.runtime.changes.ChangeDocument`."""
+    relay sends). See `kimnetz.runtime.changes.ChangeDocument`."""
 
     meta = {"db_alias": SERVICE, "collection": "case_changes"}
 

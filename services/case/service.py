@@ -22,10 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from kim.errors import FailedPrecondition, KimError, NotFound, PermissionDenied, UntrustedEvent
-from kim.runtime.event_trust import Sender
-from services.case.domain import commands as c
-from services.case.domain import events as e
+from kimnetz.errors import FailedPrecondition, KimError, NotFound, PermissionDenied, UntrustedEvent
+from kimnetz.runtime.event_trust import Sender
+from services.case.domain import commands as c, events as e
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
 from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.case import Case, local_date
@@ -175,7 +174,7 @@ class CaseService:
         conference is run by the case's koordinierende Stelle, so it decides as its
         coordinator; the policy and the audit trail treat it like a decision made over the api.
         Only a node of the organisation the case was submitted to (its coordination org) may
-        decide about it: `sender` is the verified node (kim/runtime/event_trust.py), whatever
+        decide about it: `sender` is the verified node (kimnetz/runtime/event_trust.py), whatever
         the event itself claims."""
         case_id: str = decision.command.case_id  # type: ignore[attr-defined]
         case = self.repository.get(case_id)

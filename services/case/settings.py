@@ -1,5 +1,5 @@
 """Settings of the case service only, declared once with their defaults (environment
-`KIM_CASE_<NAME>`). The node-wide settings are in kim/runtime/settings.py."""
+`KIM_CASE_<NAME>`). The node-wide settings are in kimnetz/runtime/settings.py."""
 
 from __future__ import annotations
 

@@ -9,14 +9,14 @@
   case once per event id.
 - Failures (docs/events.md, "Failures"): a version conflict (a case manager wrote the case
   meanwhile) or an unreachable database is retried with back-off by the consuming wrapper
-  (`kim.runtime.consume`); a refusal that can never apply (unknown case, wrong state, a
+  (`kimnetz.runtime.consume`); a refusal that can never apply (unknown case, wrong state, a
   receiver the consent did not name) is dead-lettered there with its reason. Nothing is
   acknowledged and forgotten.
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
 
 Every event is verified first (`self.trust.verify`: signature, certificate, node directory;
-kim/runtime/event_trust.py) and the verified `Sender` handed to the service layer, which decides
+kimnetz/runtime/event_trust.py) and the verified `Sender` handed to the service layer, which decides
 whether that sender may assert it; a refusal is logged, audited and kept (`self.trust.refused`).
 Handlers translate only; the service layer does the work. No gRPC here (eventlet).
 """
@@ -32,11 +32,11 @@ from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.conference.v1 import events_pb2 as conference
-from kim.errors import UntrustedEvent
-from kim.runtime import events, mongo
-from kim.runtime.consume import reliable_handler
-from kim.runtime.settings import Settings
-from kim.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime import events, mongo
+from kimnetz.runtime.consume import reliable_handler
+from kimnetz.runtime.settings import Settings
+from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.case import SERVICE, inbound
 from services.case.repository import CaseChangeDocument, CaseDocument, MongoCaseRepository
 from services.case.service import CaseService
@@ -92,7 +92,7 @@ class CaseWorker(ProbeResponder):
             case = self.cases.apply_decision(decision, envelope.id, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         if case is None:
             log.info("decision %s already applied", envelope.id)
 
@@ -110,7 +110,7 @@ class CaseWorker(ProbeResponder):
             case = self.cases.confirm_erasure(report, envelope.id, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         if case is None:
             log.info("erase confirmation %s already recorded", envelope.id)
         else:
@@ -126,7 +126,7 @@ class CaseWorker(ProbeResponder):
                                                 message.coordination_org)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         log.info("Zielgruppen version %s %s", message.catalogue.version, "stored" if stored else "known")
 
     @timer(interval=CASE_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]

@@ -3,7 +3,7 @@
 Who enters: every caller whose bearer token the auth interceptor accepted (`current_principal`).
 Each method translates: request -> domain values (messages.py, every field problem at once) ->
 the service layer (authorises, calls the domain, saves with events) -> response. Errors are
-`kim.errors`; the error interceptor maps them to status codes with German field violations.
+`kimnetz.errors`; the error interceptor maps them to status codes with German field violations.
 
 The agenda's briefs come from the case service through the `CaseBriefs` port; this module builds
 the gRPC adapter for each call with the caller's own token (case_client.py says why), on a node
@@ -18,16 +18,13 @@ from typing import Any
 
 import grpc
 
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import conference_pb2_grpc
-from kim.conference.v1 import types_pb2 as types
-from kim.errors import Unauthenticated
-from kim.runtime.auth import current_principal
-from kim.runtime.grpc_server import Registration
-from kim.runtime.outbox import OutboxDocument
-from kim.runtime.settings import Settings
-from services.conference import SERVICE
-from services.conference import messages as m
+from kim.conference.v1 import conference_pb2 as pb, conference_pb2_grpc, types_pb2 as types
+from kimnetz.errors import Unauthenticated
+from kimnetz.runtime.auth import current_principal
+from kimnetz.runtime.grpc_server import Registration
+from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.settings import Settings
+from services.conference import SERVICE, messages as m
 from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
 from services.conference.domain.checks import Violations
@@ -42,8 +39,7 @@ from services.conference.domain.vocabulary import (
     VoteChoice,
 )
 from services.conference.federated_cases import FederatedCaseBriefs, PeerCaller
-from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES
-from services.conference.repository import ConferenceRepository
+from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES, ConferenceRepository
 from services.conference.service import ConferenceService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_AGGREGATES)

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 
 import grpc
 
-from kim import errors
 from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2
+from kimnetz import errors
 from services.conference.cases import AgendaCandidates, CaseBriefs
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis

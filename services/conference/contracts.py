@@ -14,8 +14,7 @@ from typing import Any
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from kim.conference.v1 import events_pb2 as pb
-from kim.conference.v1 import types_pb2 as types
+from kim.conference.v1 import events_pb2 as pb, types_pb2 as types
 from services.conference.domain import events as ev
 from services.conference.domain.zielgruppen import ZielgruppenCatalogue
 

@@ -23,8 +23,8 @@ from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
-from kim import errors
 from kim.case.v1 import federation_pb2
+from kimnetz import errors
 from services.conference.case_client import PURPOSE, brief_from_message
 from services.conference.cases import AgendaCandidates, CaseBriefs, UnreachableNode
 from services.conference.domain.briefs import CaseBrief
@@ -42,7 +42,7 @@ ResponseT = TypeVar("ResponseT", bound=Message)
 
 
 class PeerCaller(Protocol):
-    """What this adapter needs of `kim.runtime.federation.FederationClient`."""
+    """What this adapter needs of `kimnetz.runtime.federation.FederationClient`."""
 
     node_id: str
 

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import types_pb2 as types
+from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
 from services.conference.contracts import catalogue, enum_value, iso
 from services.conference.domain.briefs import WITHHELD, CaseBrief
 from services.conference.domain.checks import Violations

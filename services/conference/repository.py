@@ -1,5 +1,5 @@
 """Persistence of the conference service: each aggregate (Fallkonferenz, Lenkungsgruppe, Sitzung,
-Beschluss, Projektgruppe) is versioned with `kim.runtime.changes` (alias "conference").
+Beschluss, Projektgruppe) is versioned with `kimnetz.runtime.changes` (alias "conference").
 
 - Every save inserts a change document `<id>:<version>` into the aggregate's `*_changes`
   collection: its fields at that version (the state as a codec dict next to the fields queries
@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from kim.errors import NotFound
-from kim.runtime.changes import ChangeDocument, VersionedStore
-from kim.runtime.outbox import OutboxDocument, record_event
+from kimnetz.errors import NotFound
+from kimnetz.runtime.changes import ChangeDocument, VersionedStore
+from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.conference import SERVICE, codec, contracts
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import PENDING_STATUSES, Beschluss, Lenkungsgruppe, Sitzung
@@ -239,7 +239,7 @@ def _offset(token: str) -> int:
     try:
         return max(int(base64.urlsafe_b64decode(token.encode()).decode()), 0)
     except (ValueError, UnicodeDecodeError):
-        from kim.errors import FieldViolation, InvalidArgument
+        from kimnetz.errors import FieldViolation, InvalidArgument
 
         raise InvalidArgument([FieldViolation("page_token", "Ungültiges Seitentoken.")]) from None
 

@@ -6,7 +6,7 @@ in one conditional write (outbox), so a refused or failed command changes nothin
 that succeeds publishes exactly the events its aggregate collected.
 
 Who may enter: anyone the entrypoint authenticated; every method authorises first (domain
-policy) and raises `kim.errors` with German messages.
+policy) and raises `kimnetz.errors` with German messages.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from kim.errors import (
+from kimnetz.errors import (
     AlreadyExists,
     FailedPrecondition,
     FieldViolation,
@@ -24,7 +24,7 @@ from kim.errors import (
     NotFound,
     UntrustedEvent,
 )
-from kim.runtime.event_trust import Sender
+from kimnetz.runtime.event_trust import Sender
 from services.conference.cases import CaseBriefs, UnreachableNode
 from services.conference.domain.fallkonferenz import (
     Decision,

@@ -17,7 +17,7 @@
   `CaseDataErased` is written to the erasure's outbox (the api process's relay publishes it),
   once per revocation however often the request is delivered. A conference saved meanwhile
   (version conflict) or the database away: retried with back-off by the consuming wrapper
-  (`kim.runtime.consume`) until it succeeds or, after `KIM_EVENT_MAX_ATTEMPTS`, dead-lettered
+  (`kimnetz.runtime.consume`) until it succeeds or, after `KIM_EVENT_MAX_ATTEMPTS`, dead-lettered
   with its reason; never lost.
 - `ConsentRevoked` addressed to another organisation, for a case this node holds: if stored
   agenda briefs of the case are covered for that organisation (a Fallkonferenz participant
@@ -28,7 +28,7 @@
   a retention deletion on the owning node: the same erasure, confirmed with a
   `CaseDataErased` without consent id.
 
-Every event is verified first (`self.trust.verify`, kim/runtime/event_trust.py); the verified
+Every event is verified first (`self.trust.verify`, kimnetz/runtime/event_trust.py); the verified
 `Sender` goes to the service layer, which decides whether it may assert the event (proposals
 only from the owning node, erase requests only from the case's owner); refusals are logged,
 audited and kept (`self.trust.refused`).
@@ -44,14 +44,13 @@ from typing import Any
 
 from nameko.timer import timer
 
-from kim.case.v1 import events_pb2 as case_events
-from kim.case.v1 import types_pb2 as case_types
+from kim.case.v1 import events_pb2 as case_events, types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import UntrustedEvent
-from kim.runtime import events
-from kim.runtime.consume import reliable_handler
-from kim.runtime.settings import Settings
-from kim.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime import events
+from kimnetz.runtime.consume import reliable_handler
+from kimnetz.runtime.settings import Settings
+from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.conference import SERVICE
 from services.conference.case_client import AGE_BANDS
 from services.conference.domain.projektgruppe import BarrierObservation
@@ -149,7 +148,7 @@ class ConferenceWorker(ProbeResponder):
             self.trust.verify(envelope)  # any active node of the federation records barriers
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         # An event this node cannot read (KeyError, ValueError): dead-lettered by the wrapper.
         counted = _service(settings).record_barrier(observation(message))
         log.info("barrier event %s %s", envelope.id, "counted" if counted else "already counted")
@@ -177,7 +176,7 @@ class ConferenceWorker(ProbeResponder):
             outcome = _service(settings).register_proposal(proposal(envelope, message), sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         log.info("proposal %s of case %s %s", envelope.id, message.case_id, outcome)
 
     @reliable_handler("case", events.event_type(case_events.ConsentRevoked))
@@ -200,7 +199,7 @@ class ConferenceWorker(ProbeResponder):
                 withdrawn, confirmed = service.withdraw_coverage(request, message.recipient_org, sender)
             except UntrustedEvent as error:
                 self.trust.refused(envelope, error)
-                raise  # kept with its reason in the dead letters (kim.runtime.consume)
+                raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
             log.info("revocation %s for %s, case %s: %s", envelope.id, message.recipient_org,
                      message.case_id, "nothing covered here" if withdrawn is None else
                      ("withheld" if confirmed else "already withheld") + f": {withdrawn.summary}")
@@ -210,7 +209,7 @@ class ConferenceWorker(ProbeResponder):
             erasure, confirmed = service.erase_case(request, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         log.info("erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)
 
@@ -230,6 +229,6 @@ class ConferenceWorker(ProbeResponder):
             erasure, confirmed = _service(settings).erase_case(request, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         log.info("retention erase request %s for case %s %s: %s", envelope.id, message.case_id,
                  "erased" if confirmed else "already erased", erasure.summary)

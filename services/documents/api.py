@@ -3,7 +3,7 @@ documents whose outboxes the relay sends (including those the worker writes: the
 relay sweeps every outbox collection of the node).
 
 The servicer only translates: protobuf in, the service layer (services/documents/service.py)
-called with the caller's Principal, protobuf out. Errors are `kim.errors`, which the runtime maps
+called with the caller's Principal, protobuf out. Errors are `kimnetz.errors`, which the runtime maps
 to status codes with BadRequest field violations.
 """
 
@@ -17,13 +17,13 @@ import grpc
 from google.protobuf import json_format
 
 from kim.documents.v1 import documents_pb2, documents_pb2_grpc
-from kim.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
-from kim.runtime.audit import LoggingAuditSink
-from kim.runtime.auth import Principal, current_principal
-from kim.runtime.federation import FederationClient
-from kim.runtime.grpc_server import Registration
-from kim.runtime.outbox import OutboxDocument
-from kim.runtime.settings import Settings
+from kimnetz.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
+from kimnetz.runtime.audit import LoggingAuditSink
+from kimnetz.runtime.auth import Principal, current_principal
+from kimnetz.runtime.federation import FederationClient
+from kimnetz.runtime.grpc_server import Registration
+from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.settings import Settings
 from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
@@ -32,8 +32,13 @@ from services.documents.federated import AUTO, FEDERATION, NODE
 from services.documents.federation_client import peer_figures
 from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.figures_client import GrpcCaseFigures
-from services.documents.repository import OUTBOX_DOCUMENTS as _STORED
-from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
+from services.documents.repository import (
+    OUTBOX_DOCUMENTS as _STORED,
+    DocumentRecord,
+    DocumentStore,
+    JobRecord,
+    TemplateRecord,
+)
 from services.documents.service import KIND_TO_PROTO, DocumentsService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from services.documents import pdf
 from services.documents.domain import formats
 from services.documents.domain.contract import (

@@ -142,7 +142,7 @@ class BeschlussRecord:
 
 
 class ConferenceRecords(Protocol):
-    """One caller's view of the conference service (errors are `kim.errors`)."""
+    """One caller's view of the conference service (errors are `kimnetz.errors`)."""
 
     def conference(self, conference_id: str) -> ConferenceRecord: ...
 

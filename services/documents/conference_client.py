@@ -18,10 +18,8 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from kim import errors
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import conference_pb2_grpc
-from kim.conference.v1 import types_pb2 as types
+from kim.conference.v1 import conference_pb2 as pb, conference_pb2_grpc, types_pb2 as types
+from kimnetz import errors
 from services.documents.conference import (
     BeschlussRecord,
     CaseDecision,

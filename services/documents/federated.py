@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from kim.errors import FailedPrecondition, KimError, Unavailable
+from kimnetz.errors import FailedPrecondition, KimError, Unavailable
 from services.documents.domain.federation import (
     UNREACHABLE,
     CombinedFigures,

@@ -1,7 +1,7 @@
 """Adapter of the `PeerFigures` port: the other nodes' figures through the runtime's
-`FederationClient` (kim/runtime/federation.py), which calls a peer's mutual-TLS port with this
+`FederationClient` (kimnetz/runtime/federation.py), which calls a peer's mutual-TLS port with this
 node's certificate and service-account token, names the acting person in the metadata
-("x-kim-acting-user"), maps gRPC errors to `kim.errors` and audits refusals on this side.
+("x-kim-acting-user"), maps gRPC errors to `kimnetz.errors` and audits refusals on this side.
 
 Only the generated contract (kim.case.v1 CaseFederation) is used, never the case service's code.
 Runs in the api process (plain threads).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from kim.case.v1 import case_pb2
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from services.documents.figures import CaseFiguresRecord, PeerNode
 from services.documents.figures_client import figures_record
 
@@ -23,7 +23,7 @@ parallel, so a render waits about this long at worst."""
 
 
 class _Client(Protocol):
-    """What this adapter uses of kim.runtime.federation.FederationClient."""
+    """What this adapter uses of kimnetz.runtime.federation.FederationClient."""
 
     @property
     def node_id(self) -> str: ...

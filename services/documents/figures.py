@@ -20,7 +20,7 @@ DISTRICT = "district"
 
 
 class CaseFigures(Protocol):
-    """One caller's view of the case service's figures (errors are `kim.errors`)."""
+    """One caller's view of the case service's figures (errors are `kimnetz.errors`)."""
 
     def figures(self) -> CaseFiguresRecord: ...
 
@@ -36,7 +36,7 @@ class PeerNode:
 
 
 class PeerFigures(Protocol):
-    """The federation as this node sees it (errors are `kim.errors`)."""
+    """The federation as this node sees it (errors are `kimnetz.errors`)."""
 
     @property
     def node_id(self) -> str: ...

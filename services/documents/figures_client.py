@@ -15,9 +15,8 @@ from typing import Any
 
 import grpc
 
-from kim import errors
-from kim.case.v1 import case_pb2 as pb
-from kim.case.v1 import case_pb2_grpc
+from kim.case.v1 import case_pb2 as pb, case_pb2_grpc
+from kimnetz import errors
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
 TIMEOUT_SECONDS = 15.0

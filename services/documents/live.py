@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kim.errors import FailedPrecondition, Unavailable
+from kimnetz.errors import FailedPrecondition, Unavailable
 from services.documents.conference import (
     BeschlussRecord,
     CaseDecision,
@@ -32,8 +32,12 @@ from services.documents.conference import (
 )
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
-from services.documents.domain.federation import CombinedDuration, CombinedFigures, CombinedTable
-from services.documents.domain.federation import stand as stand_text
+from services.documents.domain.federation import (
+    CombinedDuration,
+    CombinedFigures,
+    CombinedTable,
+    stand as stand_text,
+)
 from services.documents.domain.monitoring import STATUS_LABELS, SUPPRESSED, WITHHELD
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kim.errors import FailedPrecondition
+from kimnetz.errors import FailedPrecondition
 
 # PDF/A-2b (SelectPdfVersion 2); the JSON filter options need LibreOffice 7.4 or newer.
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'

@@ -44,7 +44,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz.errors import FieldViolation, InvalidArgument
 from services.documents.domain.kinds import Kind
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -9,7 +9,7 @@
 - Bulk jobs: `bulk_jobs`, the allocation file a worker turns into contracts, inserted once with
   the ContractsRequested event in its outbox; the worker's outcome (done/failed, error, when) goes
   to `bulk_job_outcomes`, a separate document without outbox. Documents with an outbox are
-  insert-only (kim.runtime.outbox): FerretDB 1.24 applies updates as unisolated read-modify-writes,
+  insert-only (kimnetz.runtime.outbox): FerretDB 1.24 applies updates as unisolated read-modify-writes,
   so an update of the job racing the relay's `$pull` could lose the event or send it again.
 
 GridFS on FerretDB 1.24 is two ordinary collections (`files.files`, `files.chunks` with pymongo's
@@ -36,7 +36,7 @@ from mongoengine import (
 )
 from mongoengine.connection import get_db
 
-from kim.runtime.outbox import OutboxDocument, record_event
+from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.documents import SERVICE
 
 BUCKET = "files"

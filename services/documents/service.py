@@ -22,9 +22,9 @@ from typing import Any
 from google.protobuf.message import Message
 
 from kim.documents.v1 import documents_pb2, events_pb2
-from kim.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from kim.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
-from kim.runtime.auth import Principal, require_role
+from kimnetz.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
+from kimnetz.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
 from services.documents.domain.federation import CombinedFigures
@@ -40,8 +40,7 @@ from services.documents.domain.kinds import (
     contract_document,
 )
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
-from services.documents.domain.retention import due as retention_due
-from services.documents.domain.retention import kept_kinds
+from services.documents.domain.retention import due as retention_due, kept_kinds
 from services.documents.federated import AUTO, read_figures
 from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.live import (

@@ -29,11 +29,11 @@ from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
-from kim.errors import UntrustedEvent
-from kim.runtime import events, mongo
-from kim.runtime.consume import is_transient, reliable_handler
-from kim.runtime.settings import Settings
-from kim.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime import events, mongo
+from kimnetz.runtime.consume import is_transient, reliable_handler
+from kimnetz.runtime.settings import Settings
+from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.documents import SERVICE
 from services.documents.repository import DocumentStore
 from services.documents.service import DocumentsService
@@ -72,7 +72,7 @@ class DocumentsWorker(ProbeResponder):
                                      f"{envelope.source_node}; Aufträge erteilt nur dieser Knoten.")
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kim.runtime.consume)
+            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         try:
             self.documents.run_contracts_job(request.job_id)
         except Exception as exc:

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 import grpc
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unauthenticated
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.auth import Principal, current_principal
-from kim.runtime.grpc_server import Registration
-from kim.runtime.outbox import OutboxDocument
-from kim.runtime.settings import Settings
+from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from kimnetz.runtime.auth import Principal, current_principal
+from kimnetz.runtime.grpc_server import Registration
+from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.settings import Settings
 from services.identity import SERVICE, directory
 from services.identity.directory import Actor, DirectoryNode, Members
 from services.identity.directory_store import MongoNodeDirectory
@@ -27,9 +27,9 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
 
 _METHOD = "/kim.identity.v1.IdentityService/"
 
-#: What other nodes may call on this node's mutual-TLS port (kim.runtime.grpc_server
+#: What other nodes may call on this node's mutual-TLS port (kimnetz.runtime.grpc_server
 #: PeerInterceptor). The directory's own calls that `kim node join`/`approve` make with a
-#: node's certificate (kim/nodes.py directory_channel) are open to any certificate of the
+#: node's certificate (kimctl/nodes.py directory_channel) are open to any certificate of the
 #: federation's CA (None): a joining node is not in the directory yet, and the directory's
 #: rules (directory.py) decide who may enter, approve or revoke what. ResolvePeer is the peer
 #: check of the other nodes (directory_client.RemotePeerResolver): every active node.

@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from kim.errors import KimError
-from kim.runtime.settings import Settings
+from kimnetz.errors import KimError
+from kimnetz.runtime.settings import Settings
 
 console = Console()
 identity_app = typer.Typer(help="Identität: Verbund in Keycloak abgleichen, Anmeldung.", no_args_is_help=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from kim.errors import Unauthenticated, Unavailable
+from kimnetz.errors import Unauthenticated, Unavailable
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

@@ -1,6 +1,6 @@
 """The node directory's rules: which nodes form the federation, who may enter or change them.
 
-Framework-free (stdlib and `kim.errors` only): the gRPC servicer (api.py) translates requests
+Framework-free (stdlib and `kimnetz.errors` only): the gRPC servicer (api.py) translates requests
 into these calls, the mongoengine store (directory_store.py) keeps the results.
 
 Who may do what:
@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
+from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 
 NODE_ADMIN = "node_admin"
 DISTRICT = "district"

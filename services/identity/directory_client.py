@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 import grpc
 
-from kim.errors import PermissionDenied, Unavailable
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.event_trust import DirectoryEntry, entries_of
-from kim.runtime.grpc_server import peer_channel
-from kim.runtime.peers import PeerRecord
-from kim.runtime.pki import NodeCredentials
+from kimnetz.errors import PermissionDenied, Unavailable
+from kimnetz.runtime.event_trust import DirectoryEntry, entries_of
+from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.peers import PeerRecord
+from kimnetz.runtime.pki import NodeCredentials
 
 _ROLE = {
     identity_pb2.NODE_ROLE_DISTRICT: "district",
@@ -71,7 +71,7 @@ class RemotePeerResolver:
 class RemoteDirectoryListing:
     """The whole node directory (every status) from the directory node's `ListNodes` over its
     mutual-TLS port: what the api process copies into the node database for the workers' event
-    verification (kim/runtime/directory_snapshot.py). Raises on any failure (the snapshot then
+    verification (kimnetz/runtime/directory_snapshot.py). Raises on any failure (the snapshot then
     stays as it was)."""
 
     def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],

@@ -21,8 +21,8 @@ from typing import Any
 from mongoengine import DictField, Document, IntField, ListField, StringField
 from pymongo.errors import DuplicateKeyError
 
-from kim.errors import FailedPrecondition, NotFound
-from kim.runtime.peers import PeerRecord
+from kimnetz.errors import FailedPrecondition, NotFound
+from kimnetz.runtime.peers import PeerRecord
 from services.identity import SERVICE
 from services.identity.directory import DirectoryNode, StatusChange
 

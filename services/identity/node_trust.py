@@ -1,4 +1,4 @@
-"""What a node trusts, as the composition root (kim/bootstrap.py) wires it into an api process:
+"""What a node trusts, as the composition root (kimnetz/bootstrap.py) wires it into an api process:
 the organisations of its federation file for the token check, and the node directory for the
 peer check of its mutual-TLS port.
 
@@ -12,17 +12,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from kim.runtime import mongo
-from kim.runtime.audit import AuditSink
-from kim.runtime.directory_snapshot import DirectoryListing
-from kim.runtime.event_trust import DirectoryEntry, entries_of
-from kim.runtime.grpc_server import FederationListener
-from kim.runtime.peers import DirectoryPeerCheck, PeerResolver
-from kim.runtime.pki import NodeCredentials
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
-from services.identity import SERVICE
-from services.identity import federation as federation_file
+from kimnetz.runtime import mongo
+from kimnetz.runtime.audit import AuditSink
+from kimnetz.runtime.directory_snapshot import DirectoryListing
+from kimnetz.runtime.event_trust import DirectoryEntry, entries_of
+from kimnetz.runtime.grpc_server import FederationListener
+from kimnetz.runtime.peers import DirectoryPeerCheck, PeerResolver
+from kimnetz.runtime.pki import NodeCredentials
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
+from services.identity import SERVICE, federation as federation_file
 from services.identity.directory import NODE_ROLES, Members, members_of
 from services.identity.directory_client import RemoteDirectoryListing, RemotePeerResolver
 from services.identity.directory_store import MongoNodeDirectory
@@ -55,7 +54,7 @@ def federation_members(settings: Settings) -> Members | None:
 
 
 def node_credentials(tls_dir: str) -> NodeCredentials:
-    """The files `kim node init` writes (kim/runtime/pki.py `save_node_credentials`)."""
+    """The files `kim node init` writes (kimnetz/runtime/pki.py `save_node_credentials`)."""
     folder = Path(tls_dir)
     return NodeCredentials.from_files(folder / "node.key", folder / "node.crt", folder / "ca.crt")
 

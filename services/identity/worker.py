@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kim.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.identity import SERVICE
 
 

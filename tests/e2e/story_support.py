@@ -18,16 +18,16 @@ import pymongo
 import pytest
 from bson import json_util
 
-from kim import nodes
 from kim.identity.v1 import identity_pb2
-from kim.runtime.broker_admin import link_user, node_user
-from kim.runtime.settings import Settings
-from kim.story import CARITAS, KREIS, STADT, StoryNode
+from kimctl import nodes
+from kimctl.story import CARITAS, KREIS, STADT, StoryNode
+from kimnetz.runtime.broker_admin import link_user, node_user
+from kimnetz.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
 from tests.support import servers
 from tests.support.identity import LocalFederation, unique_federation_file
 
-#: Who receives whose events, as in kim/demo.py (by organisation).
+#: Who receives whose events, as in kimctl/demo.py (by organisation).
 LINKS = {KREIS: [STADT, CARITAS], STADT: [KREIS], CARITAS: [KREIS]}
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from kim import devrealm, nodes
-from kim.nodecheck import check_federation, node_alias, wait_for_receipts
-from kim.runtime import node
-from kim.runtime.broker_admin import BrokerAdmin, link_user, node_user
-from kim.runtime.event_trust import DirectoryEntry
-from kim.runtime.pki import fingerprint
-from kim.runtime.settings import Settings
+from kimctl import devrealm, nodes
+from kimctl.nodecheck import check_federation, node_alias, wait_for_receipts
+from kimnetz.runtime import node
+from kimnetz.runtime.broker_admin import BrokerAdmin, link_user, node_user
+from kimnetz.runtime.event_trust import DirectoryEntry
+from kimnetz.runtime.pki import fingerprint
+from kimnetz.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
 from tests.support import servers, signing
 

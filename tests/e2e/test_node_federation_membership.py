@@ -21,11 +21,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kim import nodes
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.broker_admin import node_user
-from kim.runtime.pki import fingerprint
-from kim.runtime.settings import Settings
+from kimctl import nodes
+from kimnetz.runtime.broker_admin import node_user
+from kimnetz.runtime.pki import fingerprint
+from kimnetz.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
 from tests.support import servers
 from tests.support.identity import LocalFederation, unique_federation_file
@@ -205,9 +205,9 @@ def test_federation_client_of_a_member_node_reads_the_directory_and_calls_the_kr
 ) -> None:
     """`FederationClient.from_settings` as a member node's services build it: directory and
     peer call over the running Kreis node's mutual-TLS port, with the node's service account."""
-    from kim.errors import PermissionDenied
-    from kim.runtime.audit import MemoryAuditSink
-    from kim.runtime.federation import FederationClient
+    from kimnetz.errors import PermissionDenied
+    from kimnetz.runtime.audit import MemoryAuditSink
+    from kimnetz.runtime.federation import FederationClient
 
     kreis_id, caritas_id = federation.ids["kreis-mettmann"], federation.ids["caritas-mettmann"]
     if not (federation.home / "nodes" / caritas_id / "node.env").exists():

@@ -17,9 +17,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kim import devrealm
-from kim.nodecheck import run_checks
-from kim.runtime.settings import Settings
+from kimctl import devrealm
+from kimctl.nodecheck import run_checks
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 

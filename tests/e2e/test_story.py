@@ -1,4 +1,4 @@
-"""The KIM story (kim/story.py, what `kim demo` runs) headless against three real nodes of a
+"""The KIM story (kimctl/story.py, what `kim demo` runs) headless against three real nodes of a
 federation of their own, and each step's effect asserted on the node where it must show, and
 its absence where it must not: the persons' names and birth dates nowhere in the Kreis node's
 databases, the Stadt's case unreadable for the Caritas, the Kreis's decisions applied once on
@@ -25,16 +25,11 @@ import grpc
 import pymongo
 import pytest
 
-from kim import nodes
-from kim.case.v1 import case_pb2, federation_pb2
-from kim.case.v1 import types_pb2 as C
-from kim.conference.v1 import conference_pb2 as K
-from kim.conference.v1 import types_pb2 as KT
+from kim.case.v1 import case_pb2, federation_pb2, types_pb2 as C
+from kim.conference.v1 import conference_pb2 as K, types_pb2 as KT
 from kim.documents.v1 import documents_pb2
-from kim.runtime.grpc_server import peer_channel
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
-from kim.runtime.service_account import ServiceAccount
-from kim.story import (
+from kimctl import nodes
+from kimctl.story import (
     CARITAS,
     CARITAS_CASE_MANAGER,
     CARITAS_PERSON,
@@ -56,6 +51,9 @@ from kim.story import (
     poll,
     run_story,
 )
+from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.service_account import ServiceAccount
 from tests.e2e.story_support import ThreeNodes, find_in_databases, scan_databases, three_nodes
 
 TIMEOUT = 60.0
@@ -363,7 +361,7 @@ def test_a_proposal_made_while_the_kreis_node_is_down_reaches_its_agenda_once_wh
 # --- what the federation refuses -------------------------------------------------------------
 
 def _service_token(settings: object) -> str:
-    from kim.runtime.settings import Settings
+    from kimnetz.runtime.settings import Settings
 
     assert isinstance(settings, Settings)
     return ServiceAccount(settings.keycloak_url, settings.keycloak_realm, settings.client_id,
@@ -372,7 +370,7 @@ def _service_token(settings: object) -> str:
 
 def _peer_call(target_settings: object, credentials: NodeCredentials, token: str, method: str,
                request: object, response: type) -> object:
-    from kim.runtime.settings import Settings
+    from kimnetz.runtime.settings import Settings
 
     assert isinstance(target_settings, Settings)
     with peer_channel(f"127.0.0.1:{target_settings.federation_port}", credentials) as channel:
@@ -507,7 +505,7 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     """Runs last (it closes the Caritas's case and applies the Löschfrist on its node)."""
     from datetime import timedelta
 
-    from kim.runtime import mongo
+    from kimnetz.runtime import mongo
     from services.case.repository import MongoCaseRepository
     from services.case.service import CaseService
     from services.case.settings import RetentionMode

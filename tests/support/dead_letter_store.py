@@ -1,10 +1,10 @@
-"""The node's dead-letter store as tests read it (kim.runtime.dead_letters, docs/events.md)."""
+"""The node's dead-letter store as tests read it (kimnetz.runtime.dead_letters, docs/events.md)."""
 
 from __future__ import annotations
 
-from kim.runtime import dead_letters, node
-from kim.runtime.dead_letters import DeadLetter
-from kim.runtime.settings import Settings
+from kimnetz.runtime import dead_letters, node
+from kimnetz.runtime.dead_letters import DeadLetter
+from kimnetz.runtime.settings import Settings
 
 
 def dead_letter_of(settings: Settings, event_id: str) -> DeadLetter | None:

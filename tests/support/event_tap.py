@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from kombu import Connection, Exchange, Queue
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.runtime import events
+from kimnetz.runtime import events
 
 
 @contextmanager

@@ -11,7 +11,7 @@ events whose effects it can count.
 - `start_worker`: `kim node worker` as an operator starts it, returned as a process (the caller
   stops or kills it); ready when its queues have consumers.
 - The stream: `ProbeRequested` events published straight to the node's exchange (confirmed,
-  mandatory); each worker service records one receipt per event id (kim.runtime.node), so
+  mandatory); each worker service records one receipt per event id (kimnetz.runtime.node), so
   "lost" is an event without a receipt and "applied twice" an event with two.
 """
 
@@ -33,11 +33,11 @@ import pytest
 import requests
 
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import BrokerAdmin
-from kim.runtime.settings import Settings
-from kim.runtime.worker import NAMEKO_CONFIG
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.broker_admin import BrokerAdmin
+from kimnetz.runtime.settings import Settings
+from kimnetz.runtime.worker import NAMEKO_CONFIG
 from tests.support import servers, signing
 
 KIM_HOME = Path(os.environ.get("KIM_HOME", Path(__file__).resolve().parents[2] / ".kim"))

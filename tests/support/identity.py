@@ -33,9 +33,9 @@ from typing import Any
 import pytest
 import requests
 
-# The browser flow lives in kim/devlogin.py (the demo logs in the same way); these names stay
+# The browser flow lives in kimctl/devlogin.py (the demo logs in the same way); these names stay
 # importable from here for the tests that use them.
-from kim.devlogin import (  # noqa: F401 - re-exported
+from kimctl.devlogin import (  # noqa: F401 - re-exported
     _ANY_FORM,
     _FORM,
     REDIRECT_URI,
@@ -44,8 +44,8 @@ from kim.devlogin import (  # noqa: F401 - re-exported
     _Browser,
     browser_login,
 )
-from kim.runtime.auth import TokenValidator
-from kim.runtime.settings import Settings
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.settings import Settings
 from services.identity import federation as federation_file
 from services.identity.domain import Federation
 from services.identity.keycloak_sync import KeycloakSync, LocalPasswords

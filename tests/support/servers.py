@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import pymongo
 import pytest
 
-from kim.errors import Unavailable
-from kim.runtime.broker_admin import BrokerAdmin, with_vhost
-from kim.runtime.settings import Settings
+from kimnetz.errors import Unavailable
+from kimnetz.runtime.broker_admin import BrokerAdmin, with_vhost
+from kimnetz.runtime.settings import Settings
 
 START_HINT = "start the local servers with `make infra-up` (or set MONGODB_URI, AMQP_URI, KEYCLOAK_URL)"
 

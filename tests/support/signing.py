@@ -1,4 +1,4 @@
-"""Event signatures for tests that stand in for other nodes (kim/runtime/event_trust.py).
+"""Event signatures for tests that stand in for other nodes (kimnetz/runtime/event_trust.py).
 
 One development CA per test session (a temporary folder): every node id a test uses gets a
 certificate from it on demand, the session's own node a TLS folder (`tls_dir`), so its api
@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.runtime import node
-from kim.runtime.directory_snapshot import DirectorySnapshotStore
-from kim.runtime.event_trust import DirectoryEntry, EnvelopeSigner
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
-from kim.runtime.settings import Settings
+from kimnetz.runtime import node
+from kimnetz.runtime.directory_snapshot import DirectorySnapshotStore
+from kimnetz.runtime.event_trust import DirectoryEntry, EnvelopeSigner
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
+from kimnetz.runtime.settings import Settings
 
 
 @cache

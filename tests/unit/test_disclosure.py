@@ -1,4 +1,4 @@
-"""The small-number rule (kim/disclosure.py) against a reader who knows it: for every table of
+"""The small-number rule (kimnetz/disclosure.py) against a reader who knows it: for every table of
 a small universe, exhaustively, and for random larger tables (hypothesis), no hidden cell and no
 hidden total can be computed exactly from what is published; the same for a family of tables
 counting the same persons.
@@ -16,10 +16,9 @@ import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from kim.disclosure import SMALL, Mark, Protected, protect, protect_family
+from kimnetz.disclosure import SMALL, Mark, Protected, protect, protect_family
 
 Publication = tuple[tuple[object, ...], object]
 

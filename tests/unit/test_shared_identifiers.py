@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from kim import identifiers
-from kim.errors import InvalidArgument
+from kimnetz import identifiers
+from kimnetz.errors import InvalidArgument
 from services.case.domain.validation import Violations as CaseViolations
 from services.conference.domain.fallkonferenz import AgendaItemKind, Decision
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from services.case.domain import commands as c
-from services.case.domain import events as e
+from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.case.domain import commands as c, events as e
 from services.case.domain.consent import Consent, Coverage, ErasureConfirmation, coverage
 from services.case.domain.lifecycle import (
     OPEN_STATES,

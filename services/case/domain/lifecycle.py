@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kim.errors import FailedPrecondition
+from kimnetz.errors import FailedPrecondition
 from services.case.domain.vocabulary import CaseStatus
 
 S = CaseStatus

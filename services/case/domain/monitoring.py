@@ -1,7 +1,7 @@
 """Local monitoring figures as they may leave the case service: aggregates with small numbers
 suppressed (DOMAIN.md, "Data protection": reports are aggregates with small numbers suppressed).
 
-The rule is the federation's one (`kim.disclosure`, docs/case.md "Kennzahlen und kleine
+The rule is the federation's one (`kimnetz.disclosure`, docs/case.md "Kennzahlen und kleine
 Zahlen"): 0 is shown; a count of 1 to 4 is *suppressed* ("< 5"); a table with such a cell
 *withholds* ("x") its total and its largest cell, so that neither a subtraction nor another
 table gives a small number away; a table whose total is below 5 shows nothing. The cases by
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kim.disclosure import SMALL, Mark, Protected, protect, protect_family
+from kimnetz.disclosure import SMALL, Mark, Protected, protect, protect_family
 from services.case.domain.vocabulary import BarrierCategory, CaseStatus, GoalOutcome, Handlungsfeld
 
 NO_ZIELGRUPPE = ""

@@ -45,7 +45,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from kim.errors import NotFound, PermissionDenied
+from kimnetz.errors import NotFound, PermissionDenied
 from services.case.domain.vocabulary import ConsentPurpose, DataCategory, Role
 
 if TYPE_CHECKING:

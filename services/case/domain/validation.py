@@ -12,14 +12,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from kim import identifiers
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz import identifiers
+from kimnetz.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=StrEnum)
 
 SHORT_TEXT = 200
 LONG_TEXT = 4000
-ID_PATTERN = identifiers.ID_PATTERN  # the rule every service shares (kim.identifiers)
+ID_PATTERN = identifiers.ID_PATTERN  # the rule every service shares (kimnetz.identifiers)
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 
 

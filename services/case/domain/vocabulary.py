@@ -7,137 +7,20 @@ reads. Zielgruppen are deliberately *not* here: the Lenkungsgruppe decides them 
 
 from __future__ import annotations
 
-from enum import StrEnum
+# The shared vocabulary, re-exported: this service speaks it like every other.
+from kimnetz.vocabulary import (
+    BarrierCategory as BarrierCategory,
+    CaseStatus as CaseStatus,
+    Handlungsfeld as Handlungsfeld,
+    Labelled as Labelled,
+    Rechtskreis as Rechtskreis,
+    ReferralTarget as ReferralTarget,
+    ResidenceStatusKind as ResidenceStatusKind,
+    Role as Role,
+)
 
 
-class _Labelled(StrEnum):
-    """A StrEnum whose members carry a German label in `_LABELS` of the subclass."""
-
-    @property
-    def label(self) -> str:
-        labels: dict[str, str] = type(self)._labels()
-        return labels[self.value]
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        raise NotImplementedError
-
-    @classmethod
-    def parse(cls, value: str) -> _Labelled | None:
-        """The member for `value`, or None if it is not one (validation reports it)."""
-        try:
-            return cls(value)
-        except ValueError:
-            return None
-
-
-class CaseStatus(_Labelled):
-    PROPOSED = "proposed"
-    IN_REVIEW = "in_review"
-    ADMITTED = "admitted"
-    REFERRED = "referred"
-    REJECTED = "rejected"
-    DEFERRED = "deferred"
-    ASSESSMENT = "assessment"
-    PLANNING = "planning"
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "proposed": "Fallvorschlag",
-            "in_review": "in der Fallkonferenz",
-            "admitted": "ins Case Management aufgenommen",
-            "referred": "Verweisberatung",
-            "rejected": "abgelehnt",
-            "deferred": "zurückgestellt",
-            "assessment": "Bedarfsermittlung",
-            "planning": "Integrationsplanung",
-            "active": "aktiv (Monitoring)",
-            "closed": "abgeschlossen",
-        }
-
-
-class Handlungsfeld(_Labelled):
-    AUFENTHALT_IDENTITAET = "aufenthalt_identitaet"
-    SPRACHE = "sprache"
-    BILDUNG_SCHULE = "bildung_schule"
-    AUSBILDUNG = "ausbildung"
-    ARBEIT = "arbeit"
-    WOHNEN = "wohnen"
-    GESUNDHEIT = "gesundheit"
-    FAMILIE_KINDER = "familie_kinder"
-    FINANZIELLE_SICHERUNG = "finanzielle_sicherung"
-    SOZIALE_TEILHABE = "soziale_teilhabe"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "aufenthalt_identitaet": "Aufenthalt/Identität",
-            "sprache": "Sprache",
-            "bildung_schule": "Bildung/Schule",
-            "ausbildung": "Ausbildung",
-            "arbeit": "Arbeit",
-            "wohnen": "Wohnen",
-            "gesundheit": "Gesundheit",
-            "familie_kinder": "Familie/Kinder",
-            "finanzielle_sicherung": "Finanzielle Sicherung",
-            "soziale_teilhabe": "Soziale Teilhabe",
-        }
-
-
-class Rechtskreis(_Labelled):
-    SGB_II = "sgb_ii"
-    SGB_III = "sgb_iii"
-    SGB_VIII = "sgb_viii"
-    SGB_XII = "sgb_xii"
-    ASYLBLG = "asylblg"
-    AUFENTHG = "aufenthg"
-    STAG = "stag"
-    MBE = "mbe"
-    JMD = "jmd"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "sgb_ii": "SGB II (Jobcenter)",
-            "sgb_iii": "SGB III (Agentur für Arbeit)",
-            "sgb_viii": "SGB VIII (Jugendamt)",
-            "sgb_xii": "SGB XII (Sozialamt)",
-            "asylblg": "AsylbLG",
-            "aufenthg": "AufenthG (Ausländerbehörde)",
-            "stag": "StAG (Einbürgerung)",
-            "mbe": "Migrationsberatung für Erwachsene (MBE)",
-            "jmd": "Jugendmigrationsdienst (JMD)",
-        }
-
-
-class ResidenceStatusKind(_Labelled):
-    AUFENTHALTSGESTATTUNG = "aufenthaltsgestattung"
-    DULDUNG = "duldung"
-    AUFENTHALTSERLAUBNIS = "aufenthaltserlaubnis"
-    NIEDERLASSUNGSERLAUBNIS = "niederlassungserlaubnis"
-    DAUERAUFENTHALT_EU = "daueraufenthalt_eu"
-    EU_FREIZUEGIGKEIT = "eu_freizuegigkeit"
-    EINGEBUERGERT = "eingebuergert"
-    SONSTIGES = "sonstiges"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "aufenthaltsgestattung": "Aufenthaltsgestattung",
-            "duldung": "Duldung",
-            "aufenthaltserlaubnis": "Aufenthaltserlaubnis",
-            "niederlassungserlaubnis": "Niederlassungserlaubnis",
-            "daueraufenthalt_eu": "Erlaubnis zum Daueraufenthalt-EU",
-            "eu_freizuegigkeit": "EU-Freizügigkeit",
-            "eingebuergert": "eingebürgert",
-            "sonstiges": "sonstiger Status",
-        }
-
-
-class ProposerKind(_Labelled):
+class ProposerKind(Labelled):
     OFFICE = "office"
     COUNSELLING = "counselling"
     CASE_MANAGER = "case_manager"
@@ -153,29 +36,7 @@ class ProposerKind(_Labelled):
         }
 
 
-class ReferralTarget(_Labelled):
-    MBE = "mbe"
-    JMD = "jmd"
-    INTEGRATIONSAGENTUR = "integrationsagentur"
-    TEILHABEMANAGEMENT = "teilhabemanagement"
-    JOBCENTER = "jobcenter"
-    JUGENDAMT = "jugendamt"
-    OTHER = "other"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "mbe": "Migrationsberatung für Erwachsene (MBE)",
-            "jmd": "Jugendmigrationsdienst (JMD)",
-            "integrationsagentur": "Integrationsagentur",
-            "teilhabemanagement": "Teilhabemanagement (THM)",
-            "jobcenter": "Jobcenter",
-            "jugendamt": "Jugendamt",
-            "other": "sonstiges Regelangebot",
-        }
-
-
-class ConsentKind(_Labelled):
+class ConsentKind(Labelled):
     EINWILLIGUNG = "einwilligung"
     SCHWEIGEPFLICHTENTBINDUNG = "schweigepflichtentbindung"
 
@@ -187,7 +48,7 @@ class ConsentKind(_Labelled):
         }
 
 
-class ConsentPurpose(_Labelled):
+class ConsentPurpose(Labelled):
     FALLKONFERENZ = "fallkonferenz"
     FALLBEARBEITUNG = "fallbearbeitung"
     VERWEISBERATUNG = "verweisberatung"
@@ -203,7 +64,7 @@ class ConsentPurpose(_Labelled):
         }
 
 
-class DataCategory(_Labelled):
+class DataCategory(Labelled):
     STAMMDATEN = "stammdaten"
     AUFENTHALT = "aufenthalt"
     SPRACHE_BILDUNG = "sprache_bildung"
@@ -227,7 +88,7 @@ class DataCategory(_Labelled):
         }
 
 
-class Priority(_Labelled):
+class Priority(Labelled):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
@@ -237,7 +98,7 @@ class Priority(_Labelled):
         return {"high": "hoch", "medium": "mittel", "low": "niedrig"}
 
 
-class StepStatus(_Labelled):
+class StepStatus(Labelled):
     OPEN = "open"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -247,7 +108,7 @@ class StepStatus(_Labelled):
         return {"open": "offen", "done": "erledigt", "cancelled": "entfallen"}
 
 
-class GoalOutcome(_Labelled):
+class GoalOutcome(Labelled):
     ACHIEVED = "achieved"
     PARTIALLY_ACHIEVED = "partially_achieved"
     NOT_ACHIEVED = "not_achieved"
@@ -261,7 +122,7 @@ class GoalOutcome(_Labelled):
         }
 
 
-class ClosureReason(_Labelled):
+class ClosureReason(Labelled):
     GOALS_ACHIEVED = "goals_achieved"
     MOVED_AWAY = "moved_away"
     DISCONTINUED = "discontinued"
@@ -279,27 +140,7 @@ class ClosureReason(_Labelled):
         }
 
 
-class BarrierCategory(_Labelled):
-    ZUSTAENDIGKEIT_UNKLAR = "zustaendigkeit_unklar"
-    WARTEZEIT = "wartezeit"
-    INFORMATIONSFLUSS = "informationsfluss"
-    RECHTLICHE_HUERDE = "rechtliche_huerde"
-    FEHLENDES_ANGEBOT = "fehlendes_angebot"
-    SPRACHE = "sprache"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "zustaendigkeit_unklar": "Zuständigkeit unklar",
-            "wartezeit": "Wartezeit",
-            "informationsfluss": "Informationsfluss",
-            "rechtliche_huerde": "rechtliche Hürde",
-            "fehlendes_angebot": "fehlendes Angebot",
-            "sprache": "Sprache",
-        }
-
-
-class BarrierStatus(_Labelled):
+class BarrierStatus(Labelled):
     OPEN = "open"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
@@ -312,28 +153,6 @@ class BarrierStatus(_Labelled):
             "escalated": "an die Projektgruppe gemeldet",
             "resolved": "behoben",
             "not_resolvable": "im Einzelfall nicht behebbar",
-        }
-
-
-class Role(_Labelled):
-    CASE_MANAGER = "case_manager"
-    COORDINATOR = "coordinator"
-    IMMIGRATION_LIAISON = "immigration_liaison"
-    STEERING_MEMBER = "steering_member"
-    CLERK = "clerk"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
-    NODE_ADMIN = "node_admin"
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "case_manager": "Case Manager*in",
-            "coordinator": "Koordinator*in",
-            "immigration_liaison": "Integrationslots*in der Ausländerbehörde",
-            "steering_member": "Mitglied der Lenkungsgruppe",
-            "clerk": "Verwaltung",
-            "data_protection_officer": "Datenschutzbeauftragte*r",
-            "node_admin": "Administration des Knotens",
         }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from kim import identifiers
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz import identifiers
+from kimnetz.errors import FieldViolation, InvalidArgument
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -26,7 +26,7 @@ class Violations:
 
     def shared_identifier(self, field: str, value: str) -> None:
         """An identifier another service stores too (a user, organisation, node or case id): the
-        one rule of `kim.identifiers`, so the case service never refuses what was accepted here."""
+        one rule of `kimnetz.identifiers`, so the case service never refuses what was accepted here."""
         problem = identifiers.problem(value)
         if problem is not None:
             self.add(field, problem)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 
-from kim import identifiers
-from kim.errors import FailedPrecondition, NotFound
+from kimnetz import identifiers
+from kimnetz.errors import FailedPrecondition, NotFound
 from services.conference.domain import events as ev
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.checks import Violations, format_date, format_datetime
@@ -105,7 +105,7 @@ class Decision:
                 "decision.kind", "Zu einem aktiven Fall wird ein Ergebnis der Fallbesprechung festgehalten."
             )
         if self.kind is DecisionKind.ADMISSION:
-            # The case service applies the admission with the same rule (kim.identifiers).
+            # The case service applies the admission with the same rule (kimnetz.identifiers).
             v.shared_identifier("decision.assigned_org", self.assigned_org)
             v.shared_identifier("decision.case_manager", self.case_manager)
         elif self.kind is DecisionKind.REFERRAL:

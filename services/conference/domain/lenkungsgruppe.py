@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from kim.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.conference.domain import events as ev
 from services.conference.domain.checks import Violations, format_date
 from services.conference.domain.vocabulary import (

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kim.errors import PermissionDenied
+from kimnetz.errors import PermissionDenied
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import Beschluss
 from services.conference.domain.projektgruppe import Projektgruppe

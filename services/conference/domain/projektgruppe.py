@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import combinations
 
-from kim.errors import FailedPrecondition, NotFound
+from kimnetz.errors import FailedPrecondition, NotFound
 from services.conference.domain import events as ev
 from services.conference.domain.checks import Violations
 from services.conference.domain.lenkungsgruppe import Beschluss

@@ -11,7 +11,7 @@ owning node for a fresh brief of every open proposal (`open_proposals`).
 An `Erasure` answers one revocation (`kim.case.v1.ConsentRevoked` addressed to this Stelle) once:
 its counts are taken before anything is erased, so a redelivered request that finds the data gone
 still confirms what was erased, and it publishes `CaseDataErased` when it is confirmed.
-Framework-free: stdlib and `kim.errors` only.
+Framework-free: stdlib and `kimnetz.errors` only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kim.errors import FailedPrecondition
+from kimnetz.errors import FailedPrecondition
 from services.conference.domain import events as ev
 from services.conference.domain.checks import Violations
 from services.conference.domain.vocabulary import AgeBand, Handlungsfeld, Rechtskreis

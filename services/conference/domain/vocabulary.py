@@ -8,34 +8,31 @@ what both sides agree on, so neither imports the other.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Labelled(StrEnum):
-    @property
-    def label(self) -> str:
-        # Keyed by type and value: members of different vocabularies share values ("closed")
-        # and a StrEnum member hashes like its string.
-        return _LABELS_BY_TYPE[(type(self), self.value)]
-
-    @classmethod
-    def parse(cls, value: str) -> Labelled | None:
-        try:
-            return cls(value)
-        except ValueError:
-            return None
-
-
-class ConferenceStatus(Labelled):
-    PLANNED = "planned"
-    PREPARED = "prepared"
-    RUNNING = "running"
-    CLOSED = "closed"
+# The shared vocabulary, re-exported: this service speaks it like every other.
+from kimnetz.vocabulary import (
+    BarrierCategory as BarrierCategory,
+    CaseStatus as CaseStatus,
+    ConferenceStatus as ConferenceStatus,
+    Handlungsfeld as Handlungsfeld,
+    Labelled as Labelled,
+    Rechtskreis as Rechtskreis,
+    ReferralTarget as ReferralTarget,
+    ResidenceStatusKind as ResidenceStatusKind,
+    Role as Role,
+    SessionStatus as SessionStatus,
+)
 
 
 class AgendaItemKind(Labelled):
     PROPOSAL = "proposal"
     REVIEW = "review"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "proposal": "Fallvorschlag",
+            "review": "Fallbesprechung (Quartalsüberprüfung)",
+        }
 
 
 class DecisionKind(Labelled):
@@ -45,21 +42,29 @@ class DecisionKind(Labelled):
     REJECTION = "rejection"
     REVIEW = "review"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "admission": "Aufnahme ins Case Management",
+            "referral": "Verweisberatung",
+            "deferral": "zurückgestellt",
+            "rejection": "abgelehnt",
+            "review": "Ergebnis der Fallbesprechung",
+        }
+
 
 class ReviewOutcome(Labelled):
     CONTINUE = "continue"
     CLOSURE_RECOMMENDED = "closure_recommended"
     ROUND_TABLE = "round_table"
 
-
-class ReferralTarget(Labelled):
-    MBE = "mbe"
-    JMD = "jmd"
-    INTEGRATIONSAGENTUR = "integrationsagentur"
-    TEILHABEMANAGEMENT = "teilhabemanagement"
-    JOBCENTER = "jobcenter"
-    JUGENDAMT = "jugendamt"
-    OTHER = "other"
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "continue": "weiter wie geplant",
+            "closure_recommended": "Abschluss empfohlen",
+            "round_table": "Akteure an einen Tisch holen",
+        }
 
 
 class DecisionReason(Labelled):
@@ -74,6 +79,18 @@ class DecisionReason(Labelled):
     PERSON_DECLINED = "person_declined"
     OTHER = "other"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "documents_missing": "Unterlagen fehlen noch",
+            "clarification_needed": "Klärung durch eine beteiligte Stelle nötig",
+            "not_in_zielgruppe": "gehört nicht zur Zielgruppe",
+            "other_service_responsible": "ein anderer Dienst ist zuständig",
+            "no_capacity": "derzeit keine Kapazität im Fallmanagement",
+            "person_declined": "die Person wünscht kein Fallmanagement",
+            "other": "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
+        }
+
 
 class ParticipantRole(Labelled):
     COORDINATOR = "coordinator"
@@ -81,43 +98,14 @@ class ParticipantRole(Labelled):
     IMMIGRATION_LIAISON = "immigration_liaison"
     GUEST = "guest"
 
-
-class CaseStatus(Labelled):
-    PROPOSED = "proposed"
-    IN_REVIEW = "in_review"
-    ADMITTED = "admitted"
-    REFERRED = "referred"
-    REJECTED = "rejected"
-    DEFERRED = "deferred"
-    ASSESSMENT = "assessment"
-    PLANNING = "planning"
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-class Handlungsfeld(Labelled):
-    AUFENTHALT_IDENTITAET = "aufenthalt_identitaet"
-    SPRACHE = "sprache"
-    BILDUNG_SCHULE = "bildung_schule"
-    AUSBILDUNG = "ausbildung"
-    ARBEIT = "arbeit"
-    WOHNEN = "wohnen"
-    GESUNDHEIT = "gesundheit"
-    FAMILIE_KINDER = "familie_kinder"
-    FINANZIELLE_SICHERUNG = "finanzielle_sicherung"
-    SOZIALE_TEILHABE = "soziale_teilhabe"
-
-
-class Rechtskreis(Labelled):
-    SGB_II = "sgb_ii"
-    SGB_III = "sgb_iii"
-    SGB_VIII = "sgb_viii"
-    SGB_XII = "sgb_xii"
-    ASYLBLG = "asylblg"
-    AUFENTHG = "aufenthg"
-    STAG = "stag"
-    MBE = "mbe"
-    JMD = "jmd"
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "coordinator": "Koordinator*in",
+            "case_manager": "Case Manager*in",
+            "immigration_liaison": "Integrationslots*in der Ausländerbehörde",
+            "guest": "eingeladene Stelle",
+        }
 
 
 class AgeBand(Labelled):
@@ -143,22 +131,15 @@ class AgeBand(Labelled):
             return cls.FROM_40_TO_64
         return cls.FROM_65
 
-
-class ResidenceStatusKind(Labelled):
-    AUFENTHALTSGESTATTUNG = "aufenthaltsgestattung"
-    DULDUNG = "duldung"
-    AUFENTHALTSERLAUBNIS = "aufenthaltserlaubnis"
-    NIEDERLASSUNGSERLAUBNIS = "niederlassungserlaubnis"
-    DAUERAUFENTHALT_EU = "daueraufenthalt_eu"
-    EU_FREIZUEGIGKEIT = "eu_freizuegigkeit"
-    EINGEBUERGERT = "eingebuergert"
-    SONSTIGES = "sonstiges"
-
-
-class SessionStatus(Labelled):
-    PLANNED = "planned"
-    OPEN = "open"
-    CLOSED = "closed"
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "under_18": "unter 18 Jahre",
+            "18_27": "18 bis 27 Jahre",
+            "28_39": "28 bis 39 Jahre",
+            "40_64": "40 bis 64 Jahre",
+            "65_plus": "65 Jahre und älter",
+        }
 
 
 class VoteChoice(Labelled):
@@ -166,16 +147,39 @@ class VoteChoice(Labelled):
     NO = "no"
     ABSTAIN = "abstain"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "yes": "ja",
+            "no": "nein",
+            "abstain": "Enthaltung",
+        }
+
 
 class DecisionMode(Labelled):
     VOTE = "vote"
     CONSENSUS = "consensus"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "vote": "Abstimmung",
+            "consensus": "einvernehmlich (Konsens)",
+        }
 
 
 class VorlageKind(Labelled):
     GENERAL = "general"
     ZIELGRUPPEN = "zielgruppen"
     PROJEKTGRUPPE_MANDATE = "projektgruppe_mandate"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "general": "Beschlussvorlage",
+            "zielgruppen": "Zielgruppen festlegen",
+            "projektgruppe_mandate": "Projektgruppe einsetzen",
+        }
 
 
 class VorlageStatus(Labelled):
@@ -184,12 +188,30 @@ class VorlageStatus(Labelled):
     REJECTED = "rejected"
     POSTPONED = "postponed"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "pending": "offen",
+            "adopted": "beschlossen",
+            "rejected": "abgelehnt",
+            "postponed": "vertagt",
+        }
+
 
 class BeschlussStatus(Labelled):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     IMPLEMENTED = "implemented"
     DISCARDED = "discarded"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "open": "offen",
+            "in_progress": "in Umsetzung",
+            "implemented": "umgesetzt",
+            "discarded": "verworfen",
+        }
 
 
 class Topic(Labelled):
@@ -202,144 +224,19 @@ class Topic(Labelled):
     TEILHABE = "teilhabe"
     CASE_MANAGEMENT = "case_management"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "bildung": "Bildung und Erziehung",
+            "ausbildung": "Ausbildung",
+            "arbeit": "Arbeit",
+            "sprache": "Sprache",
+            "wohnen": "Wohnen",
+            "gesundheit": "Gesundheit",
+            "teilhabe": "Teilhabe",
+            "case_management": "Case Management",
+        }
 
-class BarrierCategory(Labelled):
-    ZUSTAENDIGKEIT_UNKLAR = "zustaendigkeit_unklar"
-    WARTEZEIT = "wartezeit"
-    INFORMATIONSFLUSS = "informationsfluss"
-    RECHTLICHE_HUERDE = "rechtliche_huerde"
-    FEHLENDES_ANGEBOT = "fehlendes_angebot"
-    SPRACHE = "sprache"
-
-
-class Role(Labelled):
-    CASE_MANAGER = "case_manager"
-    COORDINATOR = "coordinator"
-    IMMIGRATION_LIAISON = "immigration_liaison"
-    STEERING_MEMBER = "steering_member"
-    CLERK = "clerk"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
-    NODE_ADMIN = "node_admin"
-
-
-_LABELS: list[tuple[Labelled, str]] = [
-    (ConferenceStatus.PLANNED, "geplant"),
-    (ConferenceStatus.PREPARED, "vorbereitet (Tagesordnung erstellt)"),
-    (ConferenceStatus.RUNNING, "laufend"),
-    (ConferenceStatus.CLOSED, "abgeschlossen"),
-    (AgendaItemKind.PROPOSAL, "Fallvorschlag"),
-    (AgendaItemKind.REVIEW, "Fallbesprechung (Quartalsüberprüfung)"),
-    (DecisionKind.ADMISSION, "Aufnahme ins Case Management"),
-    (DecisionKind.REFERRAL, "Verweisberatung"),
-    (DecisionKind.DEFERRAL, "zurückgestellt"),
-    (DecisionKind.REJECTION, "abgelehnt"),
-    (DecisionKind.REVIEW, "Ergebnis der Fallbesprechung"),
-    (DecisionReason.DOCUMENTS_MISSING, "Unterlagen fehlen noch"),
-    (DecisionReason.CLARIFICATION_NEEDED, "Klärung durch eine beteiligte Stelle nötig"),
-    (DecisionReason.NOT_IN_ZIELGRUPPE, "gehört nicht zur Zielgruppe"),
-    (DecisionReason.OTHER_SERVICE_RESPONSIBLE, "ein anderer Dienst ist zuständig"),
-    (DecisionReason.NO_CAPACITY, "derzeit keine Kapazität im Fallmanagement"),
-    (DecisionReason.PERSON_DECLINED, "die Person wünscht kein Fallmanagement"),
-    (DecisionReason.OTHER, "sonstiger Grund (siehe Protokoll der Fallkonferenz)"),
-    (ReviewOutcome.CONTINUE, "weiter wie geplant"),
-    (ReviewOutcome.CLOSURE_RECOMMENDED, "Abschluss empfohlen"),
-    (ReviewOutcome.ROUND_TABLE, "Akteure an einen Tisch holen"),
-    (ReferralTarget.MBE, "Migrationsberatung für Erwachsene (MBE)"),
-    (ReferralTarget.JMD, "Jugendmigrationsdienst (JMD)"),
-    (ReferralTarget.INTEGRATIONSAGENTUR, "Integrationsagentur"),
-    (ReferralTarget.TEILHABEMANAGEMENT, "Teilhabemanagement (THM)"),
-    (ReferralTarget.JOBCENTER, "Jobcenter"),
-    (ReferralTarget.JUGENDAMT, "Jugendamt"),
-    (ReferralTarget.OTHER, "sonstiger Regeldienst"),
-    (ParticipantRole.COORDINATOR, "Koordinator*in"),
-    (ParticipantRole.CASE_MANAGER, "Case Manager*in"),
-    (ParticipantRole.IMMIGRATION_LIAISON, "Integrationslots*in der Ausländerbehörde"),
-    (ParticipantRole.GUEST, "eingeladene Stelle"),
-    (CaseStatus.PROPOSED, "Fallvorschlag"),
-    (CaseStatus.IN_REVIEW, "in der Fallkonferenz"),
-    (CaseStatus.ADMITTED, "ins Case Management aufgenommen"),
-    (CaseStatus.REFERRED, "Verweisberatung"),
-    (CaseStatus.REJECTED, "abgelehnt"),
-    (CaseStatus.DEFERRED, "zurückgestellt"),
-    (CaseStatus.ASSESSMENT, "Bedarfsermittlung"),
-    (CaseStatus.PLANNING, "Integrationsplanung"),
-    (CaseStatus.ACTIVE, "aktiv (Monitoring)"),
-    (CaseStatus.CLOSED, "abgeschlossen"),
-    (Handlungsfeld.AUFENTHALT_IDENTITAET, "Aufenthalt/Identität"),
-    (Handlungsfeld.SPRACHE, "Sprache"),
-    (Handlungsfeld.BILDUNG_SCHULE, "Bildung/Schule"),
-    (Handlungsfeld.AUSBILDUNG, "Ausbildung"),
-    (Handlungsfeld.ARBEIT, "Arbeit"),
-    (Handlungsfeld.WOHNEN, "Wohnen"),
-    (Handlungsfeld.GESUNDHEIT, "Gesundheit"),
-    (Handlungsfeld.FAMILIE_KINDER, "Familie/Kinder"),
-    (Handlungsfeld.FINANZIELLE_SICHERUNG, "Finanzielle Sicherung"),
-    (Handlungsfeld.SOZIALE_TEILHABE, "Soziale Teilhabe"),
-    (Rechtskreis.SGB_II, "SGB II (Jobcenter)"),
-    (Rechtskreis.SGB_III, "SGB III (Agentur für Arbeit)"),
-    (Rechtskreis.SGB_VIII, "SGB VIII (Jugendamt)"),
-    (Rechtskreis.SGB_XII, "SGB XII (Sozialamt)"),
-    (Rechtskreis.ASYLBLG, "AsylbLG"),
-    (Rechtskreis.AUFENTHG, "AufenthG (Ausländerbehörde)"),
-    (Rechtskreis.STAG, "StAG (Einbürgerung)"),
-    (Rechtskreis.MBE, "Migrationsberatung für Erwachsene (MBE)"),
-    (Rechtskreis.JMD, "Jugendmigrationsdienst (JMD)"),
-    (AgeBand.UNDER_18, "unter 18 Jahre"),
-    (AgeBand.FROM_18_TO_27, "18 bis 27 Jahre"),
-    (AgeBand.FROM_28_TO_39, "28 bis 39 Jahre"),
-    (AgeBand.FROM_40_TO_64, "40 bis 64 Jahre"),
-    (AgeBand.FROM_65, "65 Jahre und älter"),
-    (ResidenceStatusKind.AUFENTHALTSGESTATTUNG, "Aufenthaltsgestattung"),
-    (ResidenceStatusKind.DULDUNG, "Duldung"),
-    (ResidenceStatusKind.AUFENTHALTSERLAUBNIS, "Aufenthaltserlaubnis"),
-    (ResidenceStatusKind.NIEDERLASSUNGSERLAUBNIS, "Niederlassungserlaubnis"),
-    (ResidenceStatusKind.DAUERAUFENTHALT_EU, "Erlaubnis zum Daueraufenthalt-EU"),
-    (ResidenceStatusKind.EU_FREIZUEGIGKEIT, "EU-Freizügigkeit"),
-    (ResidenceStatusKind.EINGEBUERGERT, "eingebürgert"),
-    (ResidenceStatusKind.SONSTIGES, "sonstiger Status"),
-    (SessionStatus.PLANNED, "geplant"),
-    (SessionStatus.OPEN, "eröffnet"),
-    (SessionStatus.CLOSED, "geschlossen"),
-    (VoteChoice.YES, "ja"),
-    (VoteChoice.NO, "nein"),
-    (VoteChoice.ABSTAIN, "Enthaltung"),
-    (DecisionMode.VOTE, "Abstimmung"),
-    (DecisionMode.CONSENSUS, "einvernehmlich (Konsens)"),
-    (VorlageKind.GENERAL, "Beschlussvorlage"),
-    (VorlageKind.ZIELGRUPPEN, "Zielgruppen festlegen"),
-    (VorlageKind.PROJEKTGRUPPE_MANDATE, "Projektgruppe einsetzen"),
-    (VorlageStatus.PENDING, "offen"),
-    (VorlageStatus.ADOPTED, "beschlossen"),
-    (VorlageStatus.REJECTED, "abgelehnt"),
-    (VorlageStatus.POSTPONED, "vertagt"),
-    (BeschlussStatus.OPEN, "offen"),
-    (BeschlussStatus.IN_PROGRESS, "in Umsetzung"),
-    (BeschlussStatus.IMPLEMENTED, "umgesetzt"),
-    (BeschlussStatus.DISCARDED, "verworfen"),
-    (Topic.BILDUNG, "Bildung und Erziehung"),
-    (Topic.AUSBILDUNG, "Ausbildung"),
-    (Topic.ARBEIT, "Arbeit"),
-    (Topic.SPRACHE, "Sprache"),
-    (Topic.WOHNEN, "Wohnen"),
-    (Topic.GESUNDHEIT, "Gesundheit"),
-    (Topic.TEILHABE, "Teilhabe"),
-    (Topic.CASE_MANAGEMENT, "Case Management"),
-    (BarrierCategory.ZUSTAENDIGKEIT_UNKLAR, "Zuständigkeit unklar"),
-    (BarrierCategory.WARTEZEIT, "Wartezeit"),
-    (BarrierCategory.INFORMATIONSFLUSS, "Informationsfluss"),
-    (BarrierCategory.RECHTLICHE_HUERDE, "rechtliche Hürde"),
-    (BarrierCategory.FEHLENDES_ANGEBOT, "fehlendes Angebot"),
-    (BarrierCategory.SPRACHE, "Sprache"),
-    (Role.CASE_MANAGER, "Case Manager*in"),
-    (Role.COORDINATOR, "Koordinator*in"),
-    (Role.IMMIGRATION_LIAISON, "Integrationslots*in der Ausländerbehörde"),
-    (Role.STEERING_MEMBER, "Mitglied der Lenkungsgruppe"),
-    (Role.CLERK, "Verwaltung"),
-    (Role.DATA_PROTECTION_OFFICER, "Datenschutzbeauftragte*r"),
-    (Role.NODE_ADMIN, "Administration des Knotens"),
-]
-
-_LABELS_BY_TYPE: dict[tuple[type[Labelled], str], str] = {(type(k), k.value): v for k, v in _LABELS}
 
 #: Which Handlungsfelder a Projektgruppe's topic looks at in the barrier register; the
 #: Projektgruppe Case Management (RBK) sees all of them.

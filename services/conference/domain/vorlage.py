@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.conference.domain.checks import Violations
 from services.conference.domain.vocabulary import BarrierCategory, Rechtskreis, VorlageKind
 from services.conference.domain.zielgruppen import ZielgruppeDefinition, validate_definitions

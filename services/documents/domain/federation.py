@@ -21,7 +21,7 @@ The rule (docs/documents.md, "Verbundweite Fallzahlen"):
   printed number is a function of what the nodes released themselves (sums of shown counts,
   and how many nodes hid a cell): whatever a reader derives from the federation document, they
   could derive from the nodes' own released figures, and those are protected at the source by
-  the federation's one rule (`kim.disclosure`: a node with a small cell in a table withholds
+  the federation's one rule (`kimnetz.disclosure`: a node with a small cell in a table withholds
   that table's total and its largest cell). tests/unit/documents/test_federation_figures.py
   checks this property: changing a node's hidden counts so that its release stays the same
   never changes the federation's figures. So a federation total is exact only where every

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz.errors import FieldViolation, InvalidArgument
 from services.documents.domain.contract import AllocationFile, contract_context, parse_allocation_file
 from services.documents.domain.drucksache import drucksache_context, parse_drucksache
 from services.documents.domain.fallkonferenz import fallkonferenz_context, parse_fallkonferenz

@@ -2,7 +2,7 @@
 Sozialausschuss) and the Lenkungsgruppe, as tables and charts.
 
 Reports leave the circle of people who may see case data, so they carry aggregates only, and
-small numbers are suppressed by the federation's one rule (`kim.disclosure`, docs/case.md
+small numbers are suppressed by the federation's one rule (`kimnetz.disclosure`, docs/case.md
 "Kennzahlen und kleine Zahlen"): 0 is printed; a count of 1 to 4 is printed as "< 5" and drawn
 without its height; a table with such a cell prints neither its total nor its largest cell
 ("x"), so nothing small follows by subtraction; a table below 5 prints nothing but "< 5". The
@@ -31,7 +31,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from kim.disclosure import Mark, protect
+from kimnetz.disclosure import Mark, protect
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
 from services.documents.domain.parsing import IsoDate, Model, Text, located_error, parse, rule_error

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from kim.errors import FieldViolation, InvalidArgument
+from kimnetz.errors import FieldViolation, InvalidArgument
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

@@ -2,7 +2,7 @@
 
 - Storage: the session's own databases on the real FerretDB/MongoDB (`node_settings`: a random
   node id, dropped afterwards).
-- The gRPC api: the api process the node runs (`kim.bootstrap.build_api_process`, with its
+- The gRPC api: the api process the node runs (`kimnetz.bootstrap.build_api_process`, with its
   auth interceptor, error mapping and outbox relay) on 127.0.0.1:0, serving `case` for the
   organisation stadt-hilden.
 - Tokens: real brokered logins at the real Keycloak, in the federation of federation.yaml
@@ -24,10 +24,10 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2_grpc
-from kim.runtime.mongo import connect
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime.mongo import connect
+from kimnetz.runtime.settings import Settings
 from services.case import SERVICE
 from services.case.repository import (
     AuditDocument,

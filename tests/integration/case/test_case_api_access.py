@@ -217,7 +217,7 @@ def test_a_burst_of_anonymous_calls_is_counted_not_chained_into_the_case_audit_t
     """Anyone can make calls without a valid token at no cost; chained one by one into the
     hash-chained trail under the process lock they flooded it (issue 12). They are counted per
     reason in the process instead (and logged at a bounded rate)."""
-    from kim.runtime.audit import anonymous_refusals
+    from kimnetz.runtime.audit import anonymous_refusals
 
     cid = case_api.call("ProposeCase", proposal(), CM).case_id
     request = case_pb2.GetPersonRequest(case_id=cid, purpose="ohne Anmeldung")

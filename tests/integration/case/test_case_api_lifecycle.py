@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from kim.case.v1 import case_pb2, types_pb2
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import CaseChangeDocument
 from tests.integration.case.case_requests import conference_consent, consent, day, proposal, status, today

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from kim.bootstrap import ApiProcess
 from kim.case.v1 import case_pb2
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.runtime import events
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess
+from kimnetz.runtime import events
+from kimnetz.runtime.settings import Settings
 from services.case import SERVICE
 from services.case.repository import CaseChangeDocument
 from tests.integration.case.case_requests import conference_consent, person, proposal

@@ -16,9 +16,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.case.v1 import case_pb2
 from kim.conference.v1 import events_pb2 as conference
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.case import local_date
 from services.case.domain.policy import Actor

@@ -22,17 +22,17 @@ import grpc
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from kim.bootstrap import ApiProcess
 from kim.case.v1 import case_pb2, events_pb2, federation_pb2, federation_pb2_grpc
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.runtime import events
-from kim.runtime.audit import MemoryAuditSink, auth_listener
-from kim.runtime.auth import TokenValidator
-from kim.runtime.grpc_server import FederationListener, build_server, peer_channel
-from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess
+from kimnetz.runtime import events
+from kimnetz.runtime.audit import MemoryAuditSink, auth_listener
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.grpc_server import FederationListener, build_server, peer_channel
+from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from services.case import api, contract
 from services.case.domain import commands as c
 from services.case.domain.brief import build_brief
@@ -99,7 +99,7 @@ def service_token(federation: LocalFederation, node_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def hilden(case_settings: Settings, case_federation: LocalFederation) -> Iterator[HildenNode]:
-    """Hilden's case service with its mutual-TLS port, wired as kim.bootstrap wires it (the door's
+    """Hilden's case service with its mutual-TLS port, wired as kimnetz.bootstrap wires it (the door's
     refusals also reach the case audit trail), the node directory a plain function."""
     ca = DevCertificateAuthority.create()
     kreis, caritas = ca.issue("kreis-mettmann"), ca.issue("caritas-mettmann")

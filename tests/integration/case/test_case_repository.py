@@ -13,11 +13,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import ABH, CM, COORDINATION, OWNER, later, make_case_with_person, propose
 
 from kim.case.v1 import events_pb2
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.settings import Settings
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft, verify_chain
 from services.case.domain.retention import FIGURE_KEYS

@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import ABH, CM, COORDINATION, COORDINATOR, NOW, OWNER, make_actor, make_proposal
 
-from kim.errors import FailedPrecondition, NotFound
+from kimnetz.errors import FailedPrecondition, NotFound
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from bson import json_util
 
-from kim.conference.v1 import events_pb2 as conference
-from kim.conference.v1 import types_pb2 as conference_types
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
@@ -247,7 +246,7 @@ def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_
 ) -> None:
     from datetime import UTC, datetime
 
-    from kim.runtime.event_trust import Sender
+    from kimnetz.runtime.event_trust import Sender
     from services.case.inbound import ErasureReport
     from services.case.settings import RetentionMode
     cid = in_review(service)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from kim.conference.v1 import events_pb2 as conference
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus

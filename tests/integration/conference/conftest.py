@@ -2,7 +2,7 @@
 
 - Storage: the session's own databases on the REAL MongoDB-wire server (FerretDB locally,
   `make infra-up`), dropped afterwards (`node_settings`).
-- The gRPC api: the api process the node runs (`kim.bootstrap.build_api_process`: auth
+- The gRPC api: the api process the node runs (`kimnetz.bootstrap.build_api_process`: auth
   interceptor, error mapping, outbox relay) serving `case` AND `conference` for the Kreis'
   node, so the agenda's briefs come from the real CaseService over real gRPC. Started per
   test module, so the repository tests' outboxes are never drained under their feet.
@@ -28,11 +28,11 @@ import pytest
 from google.protobuf.message import Message
 from kombu import Connection, Exchange, Queue
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2_grpc
 from kim.conference.v1 import conference_pb2_grpc
-from kim.runtime import events, mongo
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime import events, mongo
+from kimnetz.runtime.settings import Settings
 from services.conference.repository import ConferenceRepository
 from tests.support import servers
 from tests.support.grpc_calls import refusal

@@ -7,10 +7,8 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as C
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import types_pb2 as T
+from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.conference.v1 import conference_pb2 as pb, types_pb2 as T
 
 KREIS = "kreis-mettmann"
 

@@ -8,12 +8,9 @@ from datetime import date, timedelta
 
 import grpc
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as C
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import events_pb2 as ev
-from kim.conference.v1 import types_pb2 as T
-from kim.runtime import events
+from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.conference.v1 import conference_pb2 as pb, events_pb2 as ev, types_pb2 as T
+from kimnetz.runtime import events
 from tests.integration.conference.conftest import HILDEN, KREIS, Api, Caller, EventTap
 from tests.integration.conference.requests import (
     conference,

@@ -18,8 +18,7 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import types_pb2 as T
+from kim.conference.v1 import conference_pb2 as pb, types_pb2 as T
 from tests.integration.conference.conftest import HILDEN, KREIS, ROLE_SHORT, Api, Caller
 from tests.integration.conference.requests import (
     conference,

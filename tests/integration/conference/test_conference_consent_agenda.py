@@ -10,10 +10,8 @@ from datetime import date, timedelta
 
 import grpc
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as C
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import types_pb2 as T
+from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.conference.v1 import conference_pb2 as pb, types_pb2 as T
 from tests.integration.conference.conftest import HILDEN, KREIS, Api, Caller
 from tests.integration.conference.requests import conference, day, proposal
 from tests.support.grpc_calls import refusal

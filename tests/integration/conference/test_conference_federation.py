@@ -30,20 +30,22 @@ from typing import Any
 import grpc
 import pytest
 
-from kim.case.v1 import case_pb2, federation_pb2, federation_pb2_grpc
-from kim.case.v1 import events_pb2 as case_events
-from kim.case.v1 import types_pb2 as C
+from kim.case.v1 import (
+    case_pb2,
+    events_pb2 as case_events,
+    federation_pb2,
+    federation_pb2_grpc,
+    types_pb2 as C,
+)
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import events_pb2 as ev
-from kim.conference.v1 import types_pb2 as T
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.auth import TokenValidator
-from kim.runtime.federation import ACTING_USER_HEADER, FederationClient, FederationNode
-from kim.runtime.grpc_server import build_server, mutual_tls
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
-from kim.runtime.settings import Settings
+from kim.conference.v1 import conference_pb2 as pb, events_pb2 as ev, types_pb2 as T
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.federation import ACTING_USER_HEADER, FederationClient, FederationNode
+from kimnetz.runtime.grpc_server import build_server, mutual_tls
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.settings import Settings
 from services.conference.api import registration
 from services.conference.repository import ConferenceRepository
 from tests.integration.conference.conftest import (

@@ -21,16 +21,12 @@ from typing import Any
 
 import pytest
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import events_pb2 as case_ev
-from kim.case.v1 import types_pb2 as C
+from kim.case.v1 import case_pb2, events_pb2 as case_ev, types_pb2 as C
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import events_pb2 as ev
-from kim.conference.v1 import types_pb2 as T
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kim.conference.v1 import conference_pb2 as pb, events_pb2 as ev, types_pb2 as T
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from tests.integration.conference.conftest import (
     HILDEN,
     KREIS,

@@ -16,15 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as C
+from kim.case.v1 import case_pb2, types_pb2 as C
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.conference.v1 import conference_pb2 as pb
-from kim.conference.v1 import events_pb2 as ev
-from kim.conference.v1 import types_pb2 as T
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kim.conference.v1 import conference_pb2 as pb, events_pb2 as ev, types_pb2 as T
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from services.conference.domain.lenkungsgruppe import Member
 from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import DecisionMode, VoteChoice

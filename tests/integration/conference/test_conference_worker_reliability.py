@@ -12,9 +12,9 @@ from pathlib import Path
 import pymongo
 
 from kim.case.v1 import events_pb2 as case_events
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.settings import Settings
 from tests.support import faults, servers, signing
 
 KREIS = "kreis-mettmann"

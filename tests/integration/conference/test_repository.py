@@ -11,10 +11,10 @@ from datetime import date
 import pytest
 
 from kim.conference.v1 import events_pb2
-from kim.errors import AlreadyExists, FailedPrecondition, NotFound
-from kim.runtime import events
-from kim.runtime.changes import ChangeDocument
-from kim.runtime.outbox import PendingEvent
+from kimnetz.errors import AlreadyExists, FailedPrecondition, NotFound
+from kimnetz.runtime import events
+from kimnetz.runtime.changes import ChangeDocument
+from kimnetz.runtime.outbox import PendingEvent
 from services.conference.domain.fallkonferenz import Decision
 from services.conference.domain.lenkungsgruppe import Beschluss, Lenkungsgruppe, overdue
 from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister

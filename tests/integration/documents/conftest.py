@@ -1,6 +1,6 @@
 """Integration tier of the documents service. Real: FerretDB (GridFS and the service's
 collections in the test node's database), RabbitMQ (the test node's vhost), Keycloak (brokered
-logins of the local federation's users), the api process as `kim.bootstrap` builds it (grpcio,
+logins of the local federation's users), the api process as `kimnetz.bootstrap` builds it (grpcio,
 token validation, outbox relay), and for bulk jobs a `kim node worker` process. Nothing faked.
 
 Users (services/identity/federations/local.yaml): r.buero is the clerk of Stadt Hilden,
@@ -16,10 +16,10 @@ from typing import Any
 import grpc
 import pytest
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.documents.v1 import documents_pb2_grpc
-from kim.runtime import mongo
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime import mongo
+from kimnetz.runtime.settings import Settings
 from tests.support.identity import LocalFederation, local_federation, token_for  # noqa: F401
 
 Call = Callable[..., Any]

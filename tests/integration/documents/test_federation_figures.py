@@ -29,16 +29,15 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, federation_pb2_grpc
-from kim.documents.v1 import documents_pb2 as pb
-from kim.documents.v1 import documents_pb2_grpc
-from kim.runtime import mongo
-from kim.runtime.auth import TokenValidator
-from kim.runtime.federation import FederationClient, FederationNode
-from kim.runtime.grpc_server import FederationListener, Peer, Registration, build_server, current_peer
-from kim.runtime.peers import PeerRecord
-from kim.runtime.pki import DevCertificateAuthority
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kim.documents.v1 import documents_pb2 as pb, documents_pb2_grpc
+from kimnetz.runtime import mongo
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.federation import FederationClient, FederationNode
+from kimnetz.runtime.grpc_server import FederationListener, Peer, Registration, build_server, current_peer
+from kimnetz.runtime.peers import PeerRecord
+from kimnetz.runtime.pki import DevCertificateAuthority
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from services.documents.api import DocumentsServicer
 from services.documents.federation_client import GET_FIGURES, FederationPeerFigures
 from services.documents.figures_client import GrpcCaseFigures
@@ -215,7 +214,7 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
     assert "Ohne Angaben von caritas-mettmann (nicht erreichbar)." in block
     assert "Zielgruppenkatalog: Version 1 (alle Knoten)." in block
     # The Kreis withholds its 5 admitted (its largest), its total and its 7 Geduldete (a table
-    # with a small cell, kim/disclosure.py): Hilden's 10 admitted, 12 proposed (+ the Kreis' 4,
+    # with a small cell, kimnetz/disclosure.py): Hilden's 10 admitted, 12 proposed (+ the Kreis' 4,
     # "< 5"), 33 cases and 20 Geduldete are what the federation knows for sure.
     for expected in ("ins Case Management aufgenommen: mind. 10\n", "Fallvorschlag: mind. 12\n",
                      "\ninsgesamt: mind. 33\n",

@@ -64,7 +64,7 @@ def test_monitoringbericht_embeds_charts_and_never_prints_small_numbers(call: Ca
     text = all_text(content)
     assert "Berichtszeitraum: 01.01.2026 bis 30.06.2026" in text
     # 2 is printed "< 5"; the total of 65 and the largest cell (27) are withheld ("x"), so that
-    # no subtraction gives the 2 (kim/disclosure.py); the status table, counting the same cases,
+    # no subtraction gives the 2 (kimnetz/disclosure.py); the status table, counting the same cases,
     # withholds with it.
     zielgruppen = text.split("Zielgruppe | Fälle\n")[1].split("\nSumme")[0].splitlines()
     assert zielgruppen == [

@@ -24,10 +24,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import types_pb2 as C
+from kim.case.v1 import case_pb2, types_pb2 as C
 from kim.documents.v1 import documents_pb2 as pb
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from services.documents.rendering import TEMPLATES_DIR
 from tests.integration.case.case_requests import person, proposal
 from tests.integration.documents.inputs import all_text, drucksache_input, struct
@@ -130,7 +129,7 @@ def labels(table: case_pb2.FigureTable) -> dict[str, str]:
 def test_the_monitoringbericht_prints_the_case_services_figures_suppressed(
         api: Node, figures: case_pb2.Figures, tmp_path: Path) -> None:
     groups = labels(figures.by_zielgruppe)
-    # The seed as the case service sees it (kim/disclosure.py): one Zielgruppe below 5, so
+    # The seed as the case service sees it (kimnetz/disclosure.py): one Zielgruppe below 5, so
     # neither the total nor the largest (the other one) is given.
     shown = {c.key: c.shown for c in figures.by_zielgruppe.cells}
     assert shown["geduldete_gestattete_ueber_27"] == "x" and shown["suedosteuropa"] == "< 5"

@@ -22,14 +22,11 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2, case_pb2_grpc
-from kim.conference.v1 import conference_pb2 as cpb
-from kim.conference.v1 import conference_pb2_grpc
-from kim.conference.v1 import types_pb2 as T
-from kim.documents.v1 import documents_pb2 as pb
-from kim.documents.v1 import documents_pb2_grpc
-from kim.runtime.settings import Settings
+from kim.conference.v1 import conference_pb2 as cpb, conference_pb2_grpc, types_pb2 as T
+from kim.documents.v1 import documents_pb2 as pb, documents_pb2_grpc
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime.settings import Settings
 from services.documents import pdf
 from tests.integration.conference.requests import (
     conference,

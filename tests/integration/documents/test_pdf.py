@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kim.cli import app
+from kimctl.cli import app
 from services.documents import pdf
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "services" / "documents" / "examples"

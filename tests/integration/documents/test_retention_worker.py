@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mongoengine.connection import get_db
 
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from services.documents.repository import BUCKET, DocumentStore
 from tests.integration.documents.test_storage import record
 from tests.support import servers

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from mongoengine.connection import get_db
 
 from kim.documents.v1 import events_pb2
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 from services.documents.repository import BUCKET, DocumentRecord, DocumentStore, GeneratedDocument
 
 
@@ -91,7 +91,7 @@ def test_retention_deletes_old_case_records_with_content_and_input_and_keeps_adm
 ) -> None:
     from datetime import timedelta
 
-    from kim.runtime.audit import MemoryAuditSink
+    from kimnetz.runtime.audit import MemoryAuditSink
     from services.documents.service import DocumentsService
 
     store = DocumentStore(documents_db.node_id)

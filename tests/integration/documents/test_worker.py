@@ -16,8 +16,8 @@ from kombu import Connection, Exchange, Queue
 
 from kim.documents.v1 import documents_pb2 as pb
 from kim.documents.v1.events_pb2 import DocumentGenerated
-from kim.runtime import events
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events
+from kimnetz.runtime.settings import Settings
 from tests.integration.documents.conftest import Call
 from tests.integration.documents.inputs import all_text, rbk_allocation, struct
 from tests.integration.documents.test_api import CARITAS, CLERK, violations

@@ -1,4 +1,4 @@
-"""An api process built by kim.bootstrap for a node of a federation: the organisation check is
+"""An api process built by kimnetz.bootstrap for a node of a federation: the organisation check is
 on (a token of an organisation missing from the node's federation file is refused), every
 decision at the door is audited, and the mutual-TLS port opens with the node's certificate."""
 
@@ -13,12 +13,12 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.audit import MemoryAuditSink
-from kim.runtime.grpc_server import peer_channel
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime.audit import MemoryAuditSink
+from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
+from kimnetz.runtime.settings import Settings
 from tests.support.identity import LOCAL_FILE, LocalFederation
 
 WHOAMI = "/kim.identity.v1.IdentityService/WhoAmI"
@@ -94,7 +94,7 @@ def test_member_is_accepted_and_the_acceptance_audited(
 
 
 def test_service_account_names_its_node(process: ApiProcess, local_federation: LocalFederation) -> None:
-    from kim.runtime.service_account import ServiceAccount
+    from kimnetz.runtime.service_account import ServiceAccount
 
     token = ServiceAccount(local_federation.server_url, local_federation.realm, "kim-node-stadt-hilden",
                            local_federation.service_account_secret("stadt-hilden")).token()

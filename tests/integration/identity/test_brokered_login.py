@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kim.runtime.auth import TokenValidator
+from kimnetz.runtime.auth import TokenValidator
 
 
 def test_coordinator_of_the_kreis_arrives_with_organisation_and_mapped_roles(

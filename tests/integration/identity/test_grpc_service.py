@@ -8,11 +8,11 @@ import grpc
 import pytest
 
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kim.runtime.audit import MemoryAuditSink, auth_listener
-from kim.runtime.auth import TokenValidator
-from kim.runtime.grpc_server import build_server
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimnetz.runtime.audit import MemoryAuditSink, auth_listener
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.grpc_server import build_server
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from services.identity import api
 from services.identity.organizations import FederationOrganizations
 from tests.support.identity import LocalFederation
@@ -61,7 +61,7 @@ def test_call_without_token_is_unauthenticated_and_counted_not_audited(
     stub: identity_pb2_grpc.IdentityServiceStub, audit: MemoryAuditSink,
 ) -> None:
     """A call from nobody costs the caller nothing, so it is counted, not audited (issue 12)."""
-    from kim.runtime.audit import anonymous_refusals
+    from kimnetz.runtime.audit import anonymous_refusals
 
     before, audited = anonymous_refusals.total(), len(audit.events)
     with pytest.raises(grpc.RpcError) as caught:

@@ -14,20 +14,19 @@ from types import ModuleType
 import grpc
 import pytest
 
-from kim.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
-from kim.identity.v1 import identity_pb2 as pb
-from kim.identity.v1 import identity_pb2_grpc
-from kim.runtime import mongo, node
-from kim.runtime.audit import MemoryAuditSink
-from kim.runtime.auth import TokenValidator
-from kim.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotRefresher
-from kim.runtime.event_trust import DirectoryEntry
-from kim.runtime.federation import FederationClient, FederationNode, GrpcDirectoryReader
-from kim.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
-from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kim.identity.v1 import identity_pb2 as pb, identity_pb2_grpc
+from kimnetz.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from kimnetz.runtime import mongo, node
+from kimnetz.runtime.audit import MemoryAuditSink
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotRefresher
+from kimnetz.runtime.event_trust import DirectoryEntry
+from kimnetz.runtime.federation import FederationClient, FederationNode, GrpcDirectoryReader
+from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
+from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from services.identity import api, node_trust
 from services.identity.directory import DirectoryNode
 from services.identity.directory_store import FingerprintClaim, MongoNodeDirectory, NodeDocument
@@ -305,7 +304,7 @@ def test_federation_client_lists_active_nodes_and_calls_a_peer_as_its_node(
         kreis_node: Node, token_for: Token, local_federation: LocalFederation,
         node_settings: Settings, tmp_path: Path) -> None:
     """A node's service account reads the directory (over the Kreis's mutual-TLS port, or the
-    Kreis's own plain port) and calls a peer's method; refusals come back as kim.errors and
+    Kreis's own plain port) and calls a peer's method; refusals come back as kimnetz.errors and
     are audited on both sides."""
     assert kreis_node.credentials is not None
     kreis_admin = bearer(token_for("kreis-mettmann", "n.admin"))
@@ -391,7 +390,7 @@ def test_the_workers_directory_snapshot_is_the_directory_read_at_the_kreis_or_ov
         kreis_node: Node, token_for: Token, local_federation: LocalFederation,
         node_settings: Settings, tmp_path: Path) -> None:
     """What the api process copies into the node database for the workers' event verification
-    (kim/runtime/directory_snapshot.py): the Kreis reads its own store, the Caritas node the
+    (kimnetz/runtime/directory_snapshot.py): the Kreis reads its own store, the Caritas node the
     Kreis's ListNodes on its mutual-TLS port; every status is there (a pending node's events
     are refused, not retried)."""
     caritas_certificate = kreis_node.ca.issue("caritas-mettmann")

@@ -11,11 +11,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kim import devrealm
-from kim.errors import Unauthenticated
-from kim.runtime.auth import TokenValidator
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimctl import devrealm
+from kimnetz.errors import Unauthenticated
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from tests.support.identity import LocalFederation
 
 

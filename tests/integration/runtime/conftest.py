@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kim.runtime import mongo, node
-from kim.runtime.amqp import Publisher
-from kim.runtime.event_trust import EnvelopeSigner
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.settings import Settings
+from kimnetz.runtime import mongo, node
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.event_trust import EnvelopeSigner
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 

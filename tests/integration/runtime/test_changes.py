@@ -1,4 +1,4 @@
-"""Versioned aggregates (`kim.runtime.changes`) on the REAL FerretDB and RabbitMQ: documents with
+"""Versioned aggregates (`kimnetz.runtime.changes`) on the REAL FerretDB and RabbitMQ: documents with
 an outbox are insert-only, exactly one writer of a version wins, and the relay running next to
 many writers sends every event exactly once without bringing a sent one back."""
 
@@ -15,15 +15,14 @@ from kombu import Queue
 from mongoengine import Document, IntField, NotUniqueError, StringField
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import AlreadyExists, FailedPrecondition
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events, mongo
-from kim.runtime.amqp import Publisher
-from kim.runtime.changes import ChangeDocument, VersionedStore
-from kim.runtime.outbox import InsertOnlyViolation, OutboxDocument, OutboxRelay, record_event
-from kim.runtime.settings import Settings
-from tests.support.event_tap import drain as drain_tap
-from tests.support.event_tap import event_tap
+from kimnetz.errors import AlreadyExists, FailedPrecondition
+from kimnetz.runtime import events, mongo
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.changes import ChangeDocument, VersionedStore
+from kimnetz.runtime.outbox import InsertOnlyViolation, OutboxDocument, OutboxRelay, record_event
+from kimnetz.runtime.settings import Settings
+from tests.support.event_tap import drain as drain_tap, event_tap
 
 ALIAS = "changes_test"
 SOURCE = "changestest"  # events go to the exchange "changestest.events" of the test's vhost

@@ -1,4 +1,4 @@
-"""The door of a real api process (kim.bootstrap) against calls that cost nothing to make:
+"""The door of a real api process (kimnetz.bootstrap) against calls that cost nothing to make:
 open health streams hold no server thread and are bounded, and calls refused from nobody are
 counted, not audited one by one (issue 12, "No cost without a login")."""
 
@@ -10,10 +10,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kim.bootstrap import ApiProcess, build_api_process
-from kim.runtime.audit import MemoryAuditSink, anonymous_refusals
-from kim.runtime.grpc_server import MAX_OPEN_STREAMS
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime.audit import MemoryAuditSink, anonymous_refusals
+from kimnetz.runtime.grpc_server import MAX_OPEN_STREAMS
+from kimnetz.runtime.settings import Settings
 
 WORKERS = 4
 

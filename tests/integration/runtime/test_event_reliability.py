@@ -28,12 +28,12 @@ from mongoengine.connection import get_db
 
 from kim.conference.v1 import events_pb2 as conference
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import dead_letters, events, node
-from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import BrokerAdmin, with_vhost
-from kim.runtime.event_trust import EnvelopeSigner
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.settings import Settings
+from kimnetz.runtime import dead_letters, events, node
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.broker_admin import BrokerAdmin, with_vhost
+from kimnetz.runtime.event_trust import EnvelopeSigner
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.settings import Settings
 from tests.support import faults, security_figures, servers
 
 SERVICE = "identity"  # the lightest worker: only the probe handler every worker carries
@@ -281,7 +281,7 @@ def _broker_restart(broker: faults.PrivateRabbitMQ, count: int, tmp_path: Path) 
     log = tmp_path / "worker.log"
     worker = None
     publisher = Publisher(settings.amqp_uri)
-    # Signed as the node's api process signs (kim/runtime/event_trust.py).
+    # Signed as the node's api process signs (kimnetz/runtime/event_trust.py).
     relay = OutboxRelay(publisher, [collection], sweep_seconds=0.5,
                         sign=EnvelopeSigner.from_tls_dir(settings.tls_dir).sign)
     published: list[str] = []

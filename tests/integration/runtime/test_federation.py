@@ -12,10 +12,10 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import BrokerAdmin, with_vhost
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.broker_admin import BrokerAdmin, with_vhost
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 

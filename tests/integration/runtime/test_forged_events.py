@@ -25,20 +25,17 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import Message
 
-from kim.case.v1 import case_pb2
-from kim.case.v1 import events_pb2 as case_events
-from kim.case.v1 import types_pb2 as case_types
+from kim.case.v1 import case_pb2, events_pb2 as case_events, types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.conference.v1 import events_pb2 as conference
-from kim.conference.v1 import types_pb2 as conference_types
+from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events, mongo, node
-from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import link_user, node_user, with_credentials, with_vhost
-from kim.runtime.directory_snapshot import RefusedEvents
-from kim.runtime.event_trust import EnvelopeSigner
-from kim.runtime.pki import DevCertificateAuthority
-from kim.runtime.settings import Settings
+from kimnetz.runtime import events, mongo, node
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.broker_admin import link_user, node_user, with_credentials, with_vhost
+from kimnetz.runtime.directory_snapshot import RefusedEvents
+from kimnetz.runtime.event_trust import EnvelopeSigner
+from kimnetz.runtime.pki import DevCertificateAuthority
+from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.case import local_date
 from services.case.domain.policy import Actor

@@ -3,7 +3,7 @@ processes with real tokens of a permitted role: whatever arrives, the answer is 
 or UNKNOWN (a crash); INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION and
 the like are answers. Issue 12, item 10 ("requests fuzzed per rpc from the protos").
 
-Two api processes as `kim.bootstrap` builds them, each its own node (databases, vhost):
+Two api processes as `kimnetz.bootstrap` builds them, each its own node (databases, vhost):
 Stadt Hilden (case, documents, identity) and Kreis Mettmann (case, conference, documents), in
 the local federation on the real Keycloak. Each rpc is called as a user whose role may call
 it, where the node offers one. To get past the first check, three in four generated values are
@@ -26,15 +26,14 @@ import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kim.bootstrap import ApiProcess, build_api_process
 from kim.case.v1 import case_pb2
 from kim.conference.v1 import conference_pb2
 from kim.documents.v1 import documents_pb2
 from kim.identity.v1 import identity_pb2
-from kim.runtime.settings import Settings
+from kimnetz.bootstrap import ApiProcess, build_api_process
+from kimnetz.runtime.settings import Settings
 from tests.integration.case.case_requests import proposal
 from tests.integration.documents.inputs import INPUTS, contract_input, rbk_allocation, struct
 from tests.support import security_figures, servers

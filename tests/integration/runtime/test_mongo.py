@@ -10,8 +10,8 @@ import grpc
 import pytest
 from mongoengine import Document, IntField, StringField
 
-from kim.runtime.grpc_server import Registration, build_server
-from kim.runtime.settings import Settings
+from kimnetz.runtime.grpc_server import Registration, build_server
+from kimnetz.runtime.settings import Settings
 
 
 class Partner(Document):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from kim.errors import PermissionDenied
-from kim.runtime.grpc_server import (
+from kimnetz.errors import PermissionDenied
+from kimnetz.runtime.grpc_server import (
     FederationListener,
     Peer,
     Registration,
@@ -19,8 +19,8 @@ from kim.runtime.grpc_server import (
     current_peer,
     peer_channel,
 )
-from kim.runtime.peers import PeerRecord
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.peers import PeerRecord
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 
 FEDERATION = "/kim.test.v1.Federation/"
 

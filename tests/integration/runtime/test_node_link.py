@@ -21,12 +21,12 @@ import requests
 from amqp.exceptions import NotAllowed
 from kombu import Connection, Exchange, Queue
 
-from kim import nodes
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events
-from kim.runtime.amqp import Publisher
-from kim.runtime.broker_admin import link_user, node_user, vhost_of, with_vhost
-from kim.runtime.settings import Settings
+from kimctl import nodes
+from kimnetz.runtime import events
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.broker_admin import link_user, node_user, vhost_of, with_vhost
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 KIM = str(Path(sys.executable).with_name("kim"))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kim.runtime import node
-from kim.runtime.outbox import OutboxRelay
-from kim.runtime.settings import Settings
+from kimnetz.runtime import node
+from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,12 +16,11 @@ from mongoengine import StringField
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events, mongo
-from kim.runtime.amqp import Publisher
-from kim.runtime.outbox import OutboxDocument, OutboxRelay, record_event
-from kim.runtime.settings import Settings
-from tests.support.event_tap import drain as drain_tap
-from tests.support.event_tap import event_tap
+from kimnetz.runtime import events, mongo
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.outbox import OutboxDocument, OutboxRelay, record_event
+from kimnetz.runtime.settings import Settings
+from tests.support.event_tap import drain as drain_tap, event_tap
 
 ALIAS = "claims_test"
 SOURCE = "claimstest"  # events go to the exchange "claimstest.events" of the test's vhost

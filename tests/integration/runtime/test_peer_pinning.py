@@ -11,11 +11,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from kim import errors
-from kim.runtime.audit import MemoryAuditSink
-from kim.runtime.federation import FederationClient, FederationNode, tls_presented_fingerprint
-from kim.runtime.grpc_server import mutual_tls
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz import errors
+from kimnetz.runtime.audit import MemoryAuditSink
+from kimnetz.runtime.federation import FederationClient, FederationNode, tls_presented_fingerprint
+from kimnetz.runtime.grpc_server import mutual_tls
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 
 CHECK = "/grpc.health.v1.Health/Check"
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from kim.runtime.audit import AuditEvent, MemoryAuditSink
-from kim.runtime.auth import TokenValidator, current_principal
-from kim.runtime.grpc_server import (
+from kimnetz.runtime.audit import AuditEvent, MemoryAuditSink
+from kimnetz.runtime.auth import TokenValidator, current_principal
+from kimnetz.runtime.grpc_server import (
     ACTING_USER_HEADER,
     FederationListener,
     Registration,
@@ -24,9 +24,9 @@ from kim.runtime.grpc_server import (
     current_peer,
     peer_channel,
 )
-from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
-from kim.runtime.service_account import ServiceAccount
+from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.service_account import ServiceAccount
 from services.identity.organizations import FederationOrganizations
 from tests.support.identity import LocalFederation, local_federation, token_for  # noqa: F401
 
@@ -212,7 +212,7 @@ def test_declared_method_is_refused_on_the_plain_port(
 
 def test_a_peer_method_called_by_nobody_on_the_plain_port_is_counted_not_audited(
         federation: Federation) -> None:
-    from kim.runtime.audit import anonymous_refusals
+    from kimnetz.runtime.audit import anonymous_refusals
 
     before, audited = anonymous_refusals.counts(), len(federation.audit.events)
     for _ in range(5):

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from kim import devrealm
-from kim.errors import Unauthenticated
-from kim.runtime.auth import TokenValidator
-from kim.runtime.service_account import ServiceAccount
-from kim.runtime.settings import Settings
+from kimctl import devrealm
+from kimnetz.errors import Unauthenticated
+from kimnetz.runtime.auth import TokenValidator
+from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.settings import Settings
 from tests.support import servers
 
 

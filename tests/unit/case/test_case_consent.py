@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from case_factories import CM, COORDINATION, NOW, TODAY, later, make_case, snapshot
 
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.case.domain import commands as c
 from services.case.domain.consent import Consent, coverage
 from services.case.domain.vocabulary import CaseStatus, ConsentKind, ConsentPurpose, DataCategory

@@ -181,7 +181,7 @@ def test_an_ineligible_proposal_is_still_recorded_with_its_reasons() -> None:
 
 
 def test_catalogue_without_criteria_or_with_duplicate_keys_is_refused() -> None:
-    from kim.errors import InvalidArgument
+    from kimnetz.errors import InvalidArgument
     definitions = (ZielgruppeDefinition("a", "A"), ZielgruppeDefinition("a", "B", min_age=1))
     bad = ZielgruppenCatalogue(3, None, "x", definitions)
     with pytest.raises(InvalidArgument) as error:

@@ -1,7 +1,7 @@
 """Who may assert which event about a case of this node (CaseService with a hand-written fake
 repository): decisions only from the case's coordination organisation, Zielgruppen only from a
 Kreis node, erase confirmations only from the confirming holder the consent named. The sender
-is the verified node (kim/runtime/event_trust.py), never what the payload claims."""
+is the verified node (kimnetz/runtime/event_trust.py), never what the payload claims."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kim.errors import UntrustedEvent
-from kim.runtime.event_trust import Sender
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime.event_trust import Sender
 from services.case.domain import commands as c
 from services.case.domain.case import Case
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppenCatalogue

@@ -23,10 +23,9 @@ from case_factories import (
 )
 
 from kim.case.v1 import events_pb2, types_pb2
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.case import contract
-from services.case.domain import commands as c
-from services.case.domain import events as e
+from services.case.domain import commands as c, events as e
 from services.case.domain.audit import AuditDraft, seal, verify_chain
 from services.case.domain.brief import build_brief
 from services.case.domain.case import Case

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from case_factories import CM, COORDINATOR, OWNER, later, make_case, record_consent, snapshot
 
-from kim.errors import FailedPrecondition
+from kimnetz.errors import FailedPrecondition
 from services.case.domain import commands as c
 from services.case.domain.case import Case
 from services.case.domain.lifecycle import Transition, reachable
@@ -127,7 +127,7 @@ def test_closing_from_active_records_outcomes_and_clears_the_review_date() -> No
 
 def test_reopening_needs_a_reason_and_keeps_the_earlier_closure() -> None:
     case = make_case(S.CLOSED)
-    from kim.errors import InvalidArgument
+    from kimnetz.errors import InvalidArgument
     with pytest.raises(InvalidArgument) as error:
         case.reopen(c.ReopenCase(case.case_id, "  "), COORDINATOR, later(30))
     assert error.value.violations[0].field == "reason"

@@ -1,5 +1,5 @@
 """Small-number suppression of the local monitoring figures (domain/monitoring.py, with the
-federation's rule of kim/disclosure.py, which tests/unit/test_disclosure.py proves)."""
+federation's rule of kimnetz/disclosure.py, which tests/unit/test_disclosure.py proves)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from case_factories import CM, NOW, later, make_case_with_person, make_person_data, snapshot
 
-from kim.errors import FailedPrecondition, InvalidArgument
-from services.case.domain import commands as c
-from services.case.domain import events as e
+from kimnetz.errors import FailedPrecondition, InvalidArgument
+from services.case.domain import commands as c, events as e
 from services.case.domain.person import Person, PersonData
 from services.case.domain.vocabulary import CaseStatus, ResidenceStatusKind
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppeDefinition, ZielgruppenCatalogue

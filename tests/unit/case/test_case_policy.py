@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 import pytest
 from case_factories import ABH, CM, COORDINATION, COORDINATOR, OWNER, TODAY, later, make_actor, make_case
 
-from kim.errors import NotFound, PermissionDenied
+from kimnetz.errors import NotFound, PermissionDenied
 from services.case.domain import commands as c
 from services.case.domain.case import Case
 from services.case.domain.policy import (

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from case_factories import CM, NOW, later, make_case, make_person_data, propose, snapshot
 
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import CaseStatus, Handlungsfeld, Role
 
@@ -134,7 +134,7 @@ def test_need_recorded_again_for_a_handlungsfeld_replaces_the_earlier() -> None:
 def test_every_enum_member_has_a_german_label() -> None:
     from services.case.domain import vocabulary
     enums = [t for t in vars(vocabulary).values()
-             if isinstance(t, type) and issubclass(t, vocabulary._Labelled) and t is not vocabulary._Labelled]
+             if isinstance(t, type) and issubclass(t, vocabulary.Labelled) and t is not vocabulary.Labelled]
     assert len(enums) >= 15
     for enum_type in enums:
         for member in enum_type:

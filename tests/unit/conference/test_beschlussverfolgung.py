@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument
+from kimnetz.errors import FailedPrecondition, InvalidArgument
 from services.conference.domain import events as ev
 from services.conference.domain.lenkungsgruppe import TRANSITIONS, overdue
 from services.conference.domain.vocabulary import BeschlussStatus

@@ -1,7 +1,7 @@
 """Who may assert which event at the koordinierende Stelle (ConferenceService with a
 hand-written fake repository): a Fallvorschlag only from the node that owns the case, an erase
 request (ConsentRevoked) only from the node the registry and agendas name as the case's owner.
-The sender is the verified node (kim/runtime/event_trust.py); what the payload claims is never
+The sender is the verified node (kimnetz/runtime/event_trust.py); what the payload claims is never
 trusted."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from kim.errors import UntrustedEvent
-from kim.runtime.event_trust import Sender
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime.event_trust import Sender
 from services.conference.domain.proposals import Proposal
 from services.conference.service import ConferenceService, ErasureRequest
 from tests.unit.conference.factories import KI, NOW

@@ -6,8 +6,7 @@ import pytest
 
 from kim.conference.v1 import types_pb2 as types
 from services.conference import contracts
-from services.conference.domain import events as ev
-from services.conference.domain import vocabulary as v
+from services.conference.domain import events as ev, vocabulary as v
 
 DOMAIN_EVENTS = [
     c for c in vars(ev).values()

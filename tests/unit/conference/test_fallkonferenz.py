@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.conference.domain import events as ev
 from services.conference.domain.fallkonferenz import Decision, Fallkonferenz, Participant
 from services.conference.domain.vocabulary import (

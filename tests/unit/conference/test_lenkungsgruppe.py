@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.conference import codec
 from services.conference.domain import events as ev
 from services.conference.domain.lenkungsgruppe import Deputy, PersonKey, Sitzung

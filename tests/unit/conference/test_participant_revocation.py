@@ -10,8 +10,8 @@ import copy
 
 import pytest
 
-from kim.errors import UntrustedEvent
-from kim.runtime.event_trust import Sender
+from kimnetz.errors import UntrustedEvent
+from kimnetz.runtime.event_trust import Sender
 from services.conference import contracts
 from services.conference.domain import events as ev
 from services.conference.domain.briefs import WITHHELD

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import InvalidArgument, PermissionDenied
+from kimnetz.errors import InvalidArgument, PermissionDenied
 from services.conference.domain.fallkonferenz import Fallkonferenz, Participant
 from services.conference.domain.policy import Action, Actor, require
 from services.conference.domain.vocabulary import ParticipantRole

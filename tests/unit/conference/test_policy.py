@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import PermissionDenied
+from kimnetz.errors import PermissionDenied
 from services.conference.domain.policy import Action, Actor, require
 from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember
 from services.conference.domain.vocabulary import Role, Topic

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.conference.domain import events as ev
 from services.conference.domain.projektgruppe import (
     BarrierObservation,

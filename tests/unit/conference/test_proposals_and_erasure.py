@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument
+from kimnetz.errors import FailedPrecondition, InvalidArgument
 from services.conference import contracts
 from services.conference.domain import events as ev
 from services.conference.domain.fallkonferenz import Decision, ErasureOutcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.conference.domain.vocabulary import VorlageKind
 from services.conference.domain.zielgruppen import (
     CountryRule,

@@ -1,6 +1,6 @@
 """compose.yaml: valid against the Compose specification (check-jsonschema's vendored schema,
 no Docker engine needed), and the topology of the three-node demo, checked against what the
-code expects: the nodes of `kim demo` (kim/demo.py) as the federation file declares them, each
+code expects: the nodes of `kim demo` (kimctl/demo.py) as the federation file declares them, each
 with its own MongoDB and its own RabbitMQ broker with the federation plugin, one Keycloak, each
 node's settings as `kim node init` writes them, the one-shots in their order, and the links of
 the local demo."""
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from kim.demo import DEMO_LINKS, DEMO_NODES, DIRECTORY_NODE
+from kimctl.demo import DEMO_LINKS, DEMO_NODES, DIRECTORY_NODE
 from services.identity import federation as federation_file
 
 ROOT = Path(__file__).resolve().parents[3]

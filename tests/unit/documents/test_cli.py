@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from kim.cli import app
+from kimctl.cli import app
 from services.documents import pdf
 from services.documents.cli import INVALID_INPUT
 from tests.unit.documents.documents_factories import (

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from kim.cli import app
+from kimctl.cli import app
 from services.documents import pdf
 from services.documents.cli import ENVIRONMENT, INVALID_INPUT
 from tests.unit.documents.documents_factories import body_text, open_docx

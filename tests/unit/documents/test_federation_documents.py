@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
+from kimnetz.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 from services.documents.domain.federation import CombinedFigures
 from services.documents.domain.kinds import DRUCKSACHE, MONITORING
 from services.documents.federated import AUTO, FEDERATION, NODE, read_figures
@@ -281,7 +281,7 @@ def test_at_least_figures_print_in_tables_and_stay_out_of_node_reports() -> None
 
 
 def test_a_total_may_be_withheld_in_a_federation_and_in_a_single_nodes_report() -> None:
-    """A node withholds the total of a table with a small cell (kim/disclosure.py), so a report
+    """A node withholds the total of a table with a small cell (kimnetz/disclosure.py), so a report
     of one node's figures carries "x" as its total too (before, only the federation's could)."""
     data = federation_monitoring_input(federation_figures(), options())
     data.update(cases_by_status={"active": "x", "closed": "< 5"},

@@ -12,8 +12,7 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from services.case.domain import monitoring as case_monitoring
 from services.documents.domain.federation import (

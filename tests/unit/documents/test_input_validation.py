@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.documents.domain.contract import parse_allocation_file
 from services.documents.domain.drucksache import parse_drucksache
 from tests.unit.documents.documents_factories import make_allocation, make_allocation_file, make_drucksache

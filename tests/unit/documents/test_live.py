@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kim.errors import FailedPrecondition
+from kimnetz.errors import FailedPrecondition
 from services.documents.conference import (
     BeschlussRecord,
     CaseDecision,

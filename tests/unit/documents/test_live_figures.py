@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kim.errors import InvalidArgument, Unavailable
+from kimnetz.errors import InvalidArgument, Unavailable
 from services.documents.domain.kinds import DRUCKSACHE, MONITORING
 from services.documents.domain.monitoring import STATUS_LABELS
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
@@ -46,7 +46,7 @@ def figures(**overrides: Any) -> CaseFiguresRecord:
     statuses["active"] = shown("active", "aktiv", 1234)
     statuses["proposed"] = shown("proposed", "Fallvorschlag", 7)
     statuses["referred"] = withheld("referred", "Verweisberatung")
-    # As the case service sends them (kim/disclosure.py): a table with a small cell withholds
+    # As the case service sends them (kimnetz/disclosure.py): a table with a small cell withholds
     # its total and one more cell (the largest; here another one, to see counts printed).
     fields: dict[str, Any] = dict(
         by_status=table(*statuses.values(), total=withheld("total", "Summe")),

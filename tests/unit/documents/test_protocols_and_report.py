@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.documents.domain.kinds import FALLKONFERENZ, KINDS, LENKUNGSGRUPPE, MONITORING
 from services.documents.domain.monitoring import suppress
 from services.documents.rendering import TEMPLATES_DIR, Renderer, validate_template

@@ -8,7 +8,7 @@ import io
 import pytest
 from docxtpl import DocxTemplate
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.documents.domain.kinds import CONTRACT, DRUCKSACHE
 from services.documents.rendering import (
     TEMPLATES_DIR,

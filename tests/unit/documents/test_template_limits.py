@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from kim.errors import InvalidArgument
+from kimnetz.errors import InvalidArgument
 from services.documents import rendering
 from services.documents.domain.kinds import CONTRACT, DRUCKSACHE
 from services.documents.rendering import (

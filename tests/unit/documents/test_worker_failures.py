@@ -11,9 +11,9 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
-from kim.errors import VersionConflict
-from kim.runtime import events
-from kim.runtime.event_trust import Sender
+from kimnetz.errors import VersionConflict
+from kimnetz.runtime import events
+from kimnetz.runtime.event_trust import Sender
 from services.documents.worker import DocumentsWorker
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import PermissionDenied, Unauthenticated
-from kim.runtime.audit import MemoryAuditSink, auth_listener
-from kim.runtime.auth import ROLE_LABELS, Principal, require_organization, require_role
+from kimnetz.errors import PermissionDenied, Unauthenticated
+from kimnetz.runtime.audit import MemoryAuditSink, auth_listener
+from kimnetz.runtime.auth import ROLE_LABELS, Principal, require_organization, require_role
 from services.identity.domain import REALM_ROLES
 
 

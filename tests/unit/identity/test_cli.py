@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from kim.cli import app
+from kimctl.cli import app
 
 
 def test_apply_of_a_malformed_file_names_lines_and_applies_nothing(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kim.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from kimnetz.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.identity import directory
 from services.identity.directory import (
     ACTIVE,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from kim.errors import PermissionDenied, Unavailable
-from kim.runtime.audit import MemoryAuditSink
-from kim.runtime.grpc_server import Peer
-from kim.runtime.peers import DirectoryPeerCheck, PeerRecord
+from kimnetz.errors import PermissionDenied, Unavailable
+from kimnetz.runtime.audit import MemoryAuditSink
+from kimnetz.runtime.grpc_server import Peer
+from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
 
 PEER = Peer("f" * 64, "stadt-hilden")
 

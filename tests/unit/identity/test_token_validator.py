@@ -15,8 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kim.errors import Unauthenticated
-from kim.runtime.auth import MAX_LEEWAY_SECONDS, TokenValidator
+from kimnetz.errors import Unauthenticated
+from kimnetz.runtime.auth import MAX_LEEWAY_SECONDS, TokenValidator
 
 ISSUER = "https://login.example/realms/kim"
 NOW = 1_800_000_000.0
@@ -267,7 +267,7 @@ def test_a_token_differing_in_one_character_is_checked_in_full(keys: Keys, jwks_
 
 def test_the_memory_of_checked_tokens_is_bounded(keys: Keys, jwks_server: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kim.runtime.auth.VERIFIED_TOKENS", 3)
+    monkeypatch.setattr("kimnetz.runtime.auth.VERIFIED_TOKENS", 3)
     validator = make(jwks_server[0], Clock())
     tokens = [sign(keys, sub=f"u{i}") for i in range(5)]
     for token in tokens:

@@ -1,4 +1,4 @@
-"""The consuming wrapper's decisions (kim.runtime.consume): which failures pass, the back-off,
+"""The consuming wrapper's decisions (kimnetz.runtime.consume): which failures pass, the back-off,
 and that every handler of every worker goes through it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from mongoengine import OperationError
 from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
-from kim.errors import (
+from kimnetz.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -19,8 +19,8 @@ from kim.errors import (
     UntrustedEvent,
     VersionConflict,
 )
-from kim.runtime import events
-from kim.runtime.consume import (
+from kimnetz.runtime import events
+from kimnetz.runtime.consume import (
     DeadLetterError,
     ReliableEventHandler,
     RetryLater,
@@ -29,7 +29,7 @@ from kim.runtime.consume import (
     reason_of,
 )
 
-WORKERS = ["kim.runtime.worker:ProbeResponder", "services.case.worker:CaseWorker",
+WORKERS = ["kimnetz.runtime.worker:ProbeResponder", "services.case.worker:CaseWorker",
            "services.conference.worker:ConferenceWorker", "services.documents.worker:DocumentsWorker",
            "services.identity.worker:IdentityWorker"]
 

@@ -1,4 +1,4 @@
-"""Signing and verification of event envelopes (kim/runtime/event_trust.py) with real keys from
+"""Signing and verification of event envelopes (kimnetz/runtime/event_trust.py) with real keys from
 the development CA and an in-memory directory snapshot: what a receiver believes of a sender."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kim.errors import Unavailable, UntrustedEvent
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events
-from kim.runtime.event_trust import (
+from kimnetz.errors import Unavailable, UntrustedEvent
+from kimnetz.runtime import events
+from kimnetz.runtime.event_trust import (
     DirectoryEntry,
     EnvelopeSigner,
     EnvelopeVerifier,
@@ -19,7 +19,7 @@ from kim.runtime.event_trust import (
     Sender,
     Snapshot,
 )
-from kim.runtime.pki import DevCertificateAuthority, NodeCredentials
+from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 
 CA = DevCertificateAuthority.create()
 KREIS = CA.issue("kreis")

@@ -1,7 +1,7 @@
 import pytest
 
 from kim.node.v1.probe_pb2 import ProbeRequested
-from kim.runtime import events
+from kimnetz.runtime import events
 
 
 def test_envelope_round_trips_through_the_registered_kombu_serializer() -> None:

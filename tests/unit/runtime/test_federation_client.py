@@ -7,10 +7,10 @@ import grpc
 import pytest
 from google.protobuf.empty_pb2 import Empty
 
-from kim import errors
-from kim.runtime.federation import FederationClient, FederationNode, map_peer_error
-from kim.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, acting_user_of
-from kim.runtime.pki import DevCertificateAuthority
+from kimnetz import errors
+from kimnetz.runtime.federation import FederationClient, FederationNode, map_peer_error
+from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, acting_user_of
+from kimnetz.runtime.pki import DevCertificateAuthority
 
 KREIS = FederationNode("kreis-mettmann", "kreis-mettmann", "district", "127.0.0.1:50151")
 STADT = FederationNode("stadt-hilden", "stadt-hilden", "municipality", "127.0.0.1:50152")

@@ -1,8 +1,8 @@
 from google.rpc import code_pb2, error_details_pb2
 from mongoengine import NotUniqueError
 
-from kim import errors
-from kim.runtime.grpc_server import status_for
+from kimnetz import errors
+from kimnetz.runtime.grpc_server import status_for
 
 
 def test_invalid_argument_carries_every_field_violation_in_german() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pymongo import MongoClient
 
-from kim.runtime import outbox
-from kim.runtime.outbox import OutboxRelay, _SavedDocuments
+from kimnetz.runtime import outbox
+from kimnetz.runtime.outbox import OutboxRelay, _SavedDocuments
 
 
 class Silent:

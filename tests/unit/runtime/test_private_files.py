@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kim.nodes import _write_private
-from kim.runtime.pki import DevCertificateAuthority, save_node_credentials, write_private
+from kimctl.nodes import _write_private
+from kimnetz.runtime.pki import DevCertificateAuthority, save_node_credentials, write_private
 
 
 @pytest.fixture

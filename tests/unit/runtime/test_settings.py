@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kim.runtime.settings import Settings
+from kimnetz.runtime.settings import Settings
 
 
 def test_defaults_point_at_the_local_infrastructure(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,228 @@
+"""The vocabulary every service shares, each value with the German label people read.
+
+Values are stable English identifiers (stored, sent in events; the same names as the enums of
+`protos/kim/common/v1`); `label` is what a case manager, a coordinator or a clerk reads, in
+every service, document and template alike. A service's own vocabulary (its
+`domain/vocabulary.py`) builds on `Labelled` and re-exports what it uses from here. Pure
+Python: domain cores import it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Labelled(StrEnum):
+    """A StrEnum whose members carry a German label, given by `_labels` of the subclass."""
+
+    @property
+    def label(self) -> str:
+        return type(self)._labels()[self.value]
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        raise NotImplementedError(f"{cls.__name__} names no labels")
+
+    @classmethod
+    def parse(cls, value: str) -> Labelled | None:
+        """The member for `value`, or None if it is not one (validation reports it)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+class CaseStatus(Labelled):
+    PROPOSED = "proposed"
+    IN_REVIEW = "in_review"
+    ADMITTED = "admitted"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+    DEFERRED = "deferred"
+    ASSESSMENT = "assessment"
+    PLANNING = "planning"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "proposed": "Fallvorschlag",
+            "in_review": "in der Fallkonferenz",
+            "admitted": "ins Case Management aufgenommen",
+            "referred": "Verweisberatung",
+            "rejected": "abgelehnt",
+            "deferred": "zurückgestellt",
+            "assessment": "Bedarfsermittlung",
+            "planning": "Integrationsplanung",
+            "active": "aktiv (Monitoring)",
+            "closed": "abgeschlossen",
+        }
+
+
+class Handlungsfeld(Labelled):
+    AUFENTHALT_IDENTITAET = "aufenthalt_identitaet"
+    SPRACHE = "sprache"
+    BILDUNG_SCHULE = "bildung_schule"
+    AUSBILDUNG = "ausbildung"
+    ARBEIT = "arbeit"
+    WOHNEN = "wohnen"
+    GESUNDHEIT = "gesundheit"
+    FAMILIE_KINDER = "familie_kinder"
+    FINANZIELLE_SICHERUNG = "finanzielle_sicherung"
+    SOZIALE_TEILHABE = "soziale_teilhabe"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "aufenthalt_identitaet": "Aufenthalt/Identität",
+            "sprache": "Sprache",
+            "bildung_schule": "Bildung/Schule",
+            "ausbildung": "Ausbildung",
+            "arbeit": "Arbeit",
+            "wohnen": "Wohnen",
+            "gesundheit": "Gesundheit",
+            "familie_kinder": "Familie/Kinder",
+            "finanzielle_sicherung": "Finanzielle Sicherung",
+            "soziale_teilhabe": "Soziale Teilhabe",
+        }
+
+
+class Rechtskreis(Labelled):
+    SGB_II = "sgb_ii"
+    SGB_III = "sgb_iii"
+    SGB_VIII = "sgb_viii"
+    SGB_XII = "sgb_xii"
+    ASYLBLG = "asylblg"
+    AUFENTHG = "aufenthg"
+    STAG = "stag"
+    MBE = "mbe"
+    JMD = "jmd"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "sgb_ii": "SGB II (Jobcenter)",
+            "sgb_iii": "SGB III (Agentur für Arbeit)",
+            "sgb_viii": "SGB VIII (Jugendamt)",
+            "sgb_xii": "SGB XII (Sozialamt)",
+            "asylblg": "AsylbLG",
+            "aufenthg": "AufenthG (Ausländerbehörde)",
+            "stag": "StAG (Einbürgerung)",
+            "mbe": "Migrationsberatung für Erwachsene (MBE)",
+            "jmd": "Jugendmigrationsdienst (JMD)",
+        }
+
+
+class ResidenceStatusKind(Labelled):
+    AUFENTHALTSGESTATTUNG = "aufenthaltsgestattung"
+    DULDUNG = "duldung"
+    AUFENTHALTSERLAUBNIS = "aufenthaltserlaubnis"
+    NIEDERLASSUNGSERLAUBNIS = "niederlassungserlaubnis"
+    DAUERAUFENTHALT_EU = "daueraufenthalt_eu"
+    EU_FREIZUEGIGKEIT = "eu_freizuegigkeit"
+    EINGEBUERGERT = "eingebuergert"
+    SONSTIGES = "sonstiges"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "aufenthaltsgestattung": "Aufenthaltsgestattung",
+            "duldung": "Duldung",
+            "aufenthaltserlaubnis": "Aufenthaltserlaubnis",
+            "niederlassungserlaubnis": "Niederlassungserlaubnis",
+            "daueraufenthalt_eu": "Erlaubnis zum Daueraufenthalt-EU",
+            "eu_freizuegigkeit": "EU-Freizügigkeit",
+            "eingebuergert": "eingebürgert",
+            "sonstiges": "sonstiger Status",
+        }
+
+
+class ReferralTarget(Labelled):
+    MBE = "mbe"
+    JMD = "jmd"
+    INTEGRATIONSAGENTUR = "integrationsagentur"
+    TEILHABEMANAGEMENT = "teilhabemanagement"
+    JOBCENTER = "jobcenter"
+    JUGENDAMT = "jugendamt"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "mbe": "Migrationsberatung für Erwachsene (MBE)",
+            "jmd": "Jugendmigrationsdienst (JMD)",
+            "integrationsagentur": "Integrationsagentur",
+            "teilhabemanagement": "Teilhabemanagement (THM)",
+            "jobcenter": "Jobcenter",
+            "jugendamt": "Jugendamt",
+            "other": "sonstiger Regeldienst",
+        }
+
+
+class BarrierCategory(Labelled):
+    ZUSTAENDIGKEIT_UNKLAR = "zustaendigkeit_unklar"
+    WARTEZEIT = "wartezeit"
+    INFORMATIONSFLUSS = "informationsfluss"
+    RECHTLICHE_HUERDE = "rechtliche_huerde"
+    FEHLENDES_ANGEBOT = "fehlendes_angebot"
+    SPRACHE = "sprache"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "zustaendigkeit_unklar": "Zuständigkeit unklar",
+            "wartezeit": "Wartezeit",
+            "informationsfluss": "Informationsfluss",
+            "rechtliche_huerde": "rechtliche Hürde",
+            "fehlendes_angebot": "fehlendes Angebot",
+            "sprache": "Sprache",
+        }
+
+
+class Role(Labelled):
+    CASE_MANAGER = "case_manager"
+    COORDINATOR = "coordinator"
+    IMMIGRATION_LIAISON = "immigration_liaison"
+    STEERING_MEMBER = "steering_member"
+    CLERK = "clerk"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
+    NODE_ADMIN = "node_admin"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "case_manager": "Case Manager*in",
+            "coordinator": "Koordinator*in",
+            "immigration_liaison": "Integrationslots*in der Ausländerbehörde",
+            "steering_member": "Mitglied der Lenkungsgruppe",
+            "clerk": "Verwaltung",
+            "data_protection_officer": "Datenschutzbeauftragte*r",
+            "node_admin": "Administration des Knotens",
+        }
+
+
+class ConferenceStatus(Labelled):
+    PLANNED = "planned"
+    PREPARED = "prepared"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "planned": "geplant",
+            "prepared": "vorbereitet (Tagesordnung erstellt)",
+            "running": "laufend",
+            "closed": "abgeschlossen",
+        }
+
+
+class SessionStatus(Labelled):
+    PLANNED = "planned"
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"planned": "geplant", "open": "eröffnet", "closed": "geschlossen"}
