@@ -14,6 +14,7 @@ import argparse
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient, monitoring
 
@@ -59,6 +60,7 @@ def main() -> None:
             lines.append(f"{millis:9.1f} ms {int(count):4d}x {name} {shape}")
         lines += ["", profiler.output_text(unicode=True, color=False)]
     finally:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(settings.mongodb_uri) as client:
             client.drop_database(settings.database_name(SERVICE))
     args.out.parent.mkdir(parents=True, exist_ok=True)
