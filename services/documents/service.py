@@ -43,15 +43,13 @@ from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, templ
 from services.documents.domain.retention import due as retention_due, kept_kinds
 from services.documents.federated import AUTO, read_figures
 from services.documents.figures import CaseFigures, PeerFigures
-from services.documents.live import (
-    BERLIN,
-    ConferenceOptions,
+from services.documents.inputs import BERLIN
+from services.documents.inputs.drucksache_figures import drucksache_with_figures
+from services.documents.inputs.fallkonferenz_protokoll import ConferenceOptions, fallkonferenz_input
+from services.documents.inputs.lenkungsgruppe_protokoll import SessionOptions, lenkungsgruppe_input
+from services.documents.inputs.monitoringbericht import (
     ReportOptions,
-    SessionOptions,
-    drucksache_with_figures,
-    fallkonferenz_input,
     federation_monitoring_input,
-    lenkungsgruppe_input,
     monitoring_input,
 )
 from services.documents.rendering import (
