@@ -28,22 +28,17 @@ from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
 from services.documents.domain.kinds import KINDS
+from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateRecord
 from services.documents.federated import AUTO, FEDERATION, NODE
 from services.documents.federation_client import peer_figures
 from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.figures_client import GrpcCaseFigures
-from services.documents.repository import (
-    OUTBOX_DOCUMENTS as _STORED,
-    DocumentRecord,
-    DocumentStore,
-    JobRecord,
-    TemplateRecord,
-)
-from services.documents.service import KIND_TO_PROTO, DocumentsService
+from services.documents.messages import KIND_FROM_PROTO as _KIND_FROM_PROTO, KIND_TO_PROTO
+from services.documents.repository import OUTBOX_DOCUMENTS as _STORED, MongoDocumentsRepository
+from services.documents.service import DocumentsService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)
 
-_KIND_FROM_PROTO = {value: key for key, value in KIND_TO_PROTO.items()}
 _JOB_STATES = {"requested": documents_pb2.BulkJob.REQUESTED, "done": documents_pb2.BulkJob.DONE,
                "failed": documents_pb2.BulkJob.FAILED}
 _SCOPES: dict[int, str] = {documents_pb2.FIGURES_SCOPE_UNSPECIFIED: AUTO,
@@ -72,13 +67,13 @@ def registration(settings: Settings, *, federation: FederationClient | None = No
     those to peer nodes (on a node of a federation, `federation`: the Kreis' reports carry
     its figures)."""
     audit = LoggingAuditSink()
-    service = DocumentsService(DocumentStore(settings.node_id), audit=audit)
+    service = DocumentsService(MongoDocumentsRepository(settings.node_id), audit=audit)
     channel = grpc.insecure_channel(conference_api_target(settings))
     case_channel = grpc.insecure_channel(case_api_target(settings))
     peers = peer_figures(federation, settings)
 
     def add_to_server(server: grpc.Server) -> None:
-        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(
+        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(  # type: ignore[no-untyped-call]
             DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token),
                               lambda token: GrpcCaseFigures(case_channel, token), peers), server)
 

@@ -265,7 +265,7 @@ def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None, 
         marks = protect(values, withhold=withhold)
         cells = [Cell(label, count(n), n) if mark is Mark.SHOWN
                  else Cell(label, SUPPRESSED if mark is Mark.SUPPRESSED else WITHHELD, None)
-                 for (label, n), mark in zip(counts, marks.cells, strict=True)]
+                 for (label, _), n, mark in zip(counts, values, marks.cells, strict=True)]
         summe = sum(values)
         return cells, (Cell("Summe", count(summe), summe) if marks.total is Mark.SHOWN
                        else Cell("Summe", SUPPRESSED if marks.total is Mark.SUPPRESSED else WITHHELD, None))
