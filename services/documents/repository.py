@@ -34,6 +34,7 @@ from mongoengine import (
 )
 from mongoengine.connection import get_db
 
+from kimnetz.errors import AlreadyExists
 from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.documents import SERVICE
 from services.documents.domain.events import DocumentsEvent
@@ -41,6 +42,8 @@ from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateR
 from services.documents.messages import event_message
 
 BUCKET = "files"
+#: The answer to a second insert of an id (as kimnetz.runtime.grpc_server gives NotUniqueError).
+EXISTS = "Ein Eintrag mit diesen Angaben existiert bereits."
 
 
 class GeneratedDocument(OutboxDocument):
@@ -154,11 +157,15 @@ class MongoDocumentsRepository:
     # --- generated documents --------------------------------------------------------------------
 
     def add_document(self, record: DocumentRecord, content: bytes, events: Iterable[DocumentsEvent]) -> None:
+        # A stored document keeps its content: a second store of its id is refused before the
+        # file (which an interrupted attempt may have left without description) is replaced.
+        if self.has_document(record.document_id):
+            raise AlreadyExists(EXISTS)
         self._put_file(f"document:{record.document_id}", record.filename, content,
                        {"sha256": record.sha256, "organization": record.organization})
         document = GeneratedDocument(**record.__dict__)
         self._outbox(document, events, correlation_id=record.bulk_job_id)
-        document.save(force_insert=True)
+        _insert(document)
 
     def has_document(self, document_id: str) -> bool:
         return GeneratedDocument.objects(document_id=document_id).only("document_id").first() is not None
@@ -244,7 +251,7 @@ class MongoDocumentsRepository:
             raise ValueError(f"a new bulk job is requested, not {job.state!r}")
         document = BulkJobDocument(**{k: v for k, v in job.__dict__.items() if k not in ("state", "error")})
         self._outbox(document, events, correlation_id=job.job_id)
-        document.save(force_insert=True)
+        _insert(document)
 
     def job(self, job_id: str) -> JobRecord | None:
         found = BulkJobDocument.objects(job_id=job_id).exclude("outbox").first()
@@ -261,6 +268,13 @@ class MongoDocumentsRepository:
 
     def finish_job(self, job_id: str, state: str, finished_at: datetime, error: str = "") -> None:
         BulkJobOutcomeDocument(job_id=job_id, state=state, error=error, finished_at=finished_at).save()
+
+
+def _insert(document: Document) -> None:
+    try:
+        document.save(force_insert=True)
+    except NotUniqueError as error:
+        raise AlreadyExists(EXISTS) from error
 
 
 def _document_record(document: GeneratedDocument, **overrides: Any) -> DocumentRecord:

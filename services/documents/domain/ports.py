@@ -79,7 +79,8 @@ class JobRecord:
 class GeneratedDocuments(Protocol):
     def add_document(self, record: DocumentRecord, content: bytes, events: Iterable[DocumentsEvent]) -> None:
         """Store content and description with `events` (one write for description and events).
-        A document id is stored once; storing it again fails."""
+        A document id is stored once: storing it again raises AlreadyExists (kimnetz.errors) and
+        leaves the stored content as it was."""
         ...
 
     def has_document(self, document_id: str) -> bool: ...
@@ -127,8 +128,8 @@ class TemplateVersions(Protocol):
 
 class BulkJobs(Protocol):
     def add_job(self, job: JobRecord, events: Iterable[DocumentsEvent]) -> None:
-        """Insert the request (`job.state` must be "requested", without error: the outcome comes
-        later)."""
+        """Insert the request (`job.state` must be "requested", without error, else ValueError:
+        the outcome comes later); a job id is inserted once (AlreadyExists)."""
         ...
 
     def job(self, job_id: str) -> JobRecord | None:
