@@ -16,6 +16,9 @@ It does what `services.documents.repository.MongoDocumentsRepository` does, minu
 What the adapter's relay does is `relay()`: it hands out every pending event, oldest first,
 and empties the outboxes. `pending(document_id)` shows what a document still waits to send;
 `recorded` holds every event ever recorded, in order.
+
+Fakes of the other services' ports the documents service reads: `FakeConferenceRecords`
+(`ConferenceRecords`) and `FakeCaseFigures` (`CaseFigures`); they count their reads.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from kimnetz.errors import AlreadyExists
+from kimnetz.errors import AlreadyExists, NotFound
+from services.documents.conference import BeschlussRecord, ConferenceRecord, Gremium, SessionRecord
 from services.documents.domain.events import DocumentsEvent
+from services.documents.domain.figures import CaseFiguresRecord
 from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateRecord
 
 #: The adapter's answer to a second insert of an id (services/documents/repository.py).
@@ -205,3 +210,59 @@ class InMemoryDocumentsRepository:
             stored = self._jobs.get(job_id)
             if stored is not None:
                 stored.outcome = (state, error, bson_time(finished_at))
+
+
+class FakeConferenceRecords:
+    """The `ConferenceRecords` port (services/documents/conference.py) over fixed records; every
+    read is counted (`reads`), so a test sees that a refused caller caused none. A record not
+    given is NotFound, as the conference service answers."""
+
+    def __init__(self, conferences: Iterable[ConferenceRecord] = (), sessions: Iterable[SessionRecord] = (),
+                 gremien: Iterable[Gremium] = (), beschluesse: Iterable[BeschlussRecord] = ()) -> None:
+        self._conferences = {c.conference_id: c for c in conferences}
+        self._sessions = {s.session_id: s for s in sessions}
+        self._gremien = {g.gremium_id: g for g in gremien}
+        self._beschluesse = list(beschluesse)
+        self.reads: list[tuple[str, str]] = []
+
+    def conference(self, conference_id: str) -> ConferenceRecord:
+        self.reads.append(("conference", conference_id))
+        if conference_id not in self._conferences:
+            raise NotFound("Fallkonferenz nicht gefunden.")
+        return self._conferences[conference_id]
+
+    def session(self, session_id: str) -> SessionRecord:
+        self.reads.append(("session", session_id))
+        if session_id not in self._sessions:
+            raise NotFound("Sitzung nicht gefunden.")
+        return self._sessions[session_id]
+
+    def sessions(self, gremium_id: str) -> list[SessionRecord]:
+        self.reads.append(("sessions", gremium_id))
+        return [s for s in self._sessions.values() if s.gremium_id == gremium_id]
+
+    def gremium(self, gremium_id: str) -> Gremium:
+        self.reads.append(("gremium", gremium_id))
+        if gremium_id not in self._gremien:
+            raise NotFound("Lenkungsgruppe nicht gefunden.")
+        return self._gremien[gremium_id]
+
+    def beschluesse(self, gremium_id: str) -> list[BeschlussRecord]:
+        self.reads.append(("beschluesse", gremium_id))
+        return [b for b in self._beschluesse if b.session_id in {
+            s.session_id for s in self._sessions.values() if s.gremium_id == gremium_id}]
+
+
+class FakeCaseFigures:
+    """The `CaseFigures` port (services/documents/figures.py): the node's figures as the case
+    service gives them to one caller, or the error it answers with; reads are counted."""
+
+    def __init__(self, answer: CaseFiguresRecord | Exception) -> None:
+        self.answer = answer
+        self.reads = 0
+
+    def figures(self) -> CaseFiguresRecord:
+        self.reads += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
