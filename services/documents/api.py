@@ -137,7 +137,7 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record, content = self.service.render(
+        record, content = self.service.render_document(
             _principal(), _kind(request.kind), _data(request.input, "input"),
             _version(request, "template_version"))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
@@ -149,16 +149,16 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return documents_pb2.RequestContractsResponse(job_id=job.job_id, expected=job.expected)
 
     def GetBulkJob(self, request: Any, context: grpc.ServicerContext) -> Any:
-        job, documents = self.service.job(_principal(), request.job_id)
+        job, documents = self.service.get_bulk_job(_principal(), request.job_id)
         return job_message(job, documents)
 
     def ListDocuments(self, request: Any, context: grpc.ServicerContext) -> Any:
         kind = _kind(request.kind) if request.kind else ""
-        records = self.service.documents(_principal(), kind, request.bulk_job_id, request.limit)
+        records = self.service.list_documents(_principal(), kind, request.bulk_job_id, request.limit)
         return documents_pb2.ListDocumentsResponse(documents=[document_info(r) for r in records])
 
     def GetDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record, content = self.service.document(_principal(), request.document_id)
+        record, content = self.service.get_document(_principal(), request.document_id)
         return documents_pb2.GetDocumentResponse(document=document_info(record), content=content,
                                                  input_json=record.input_json)
 
@@ -169,15 +169,16 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return template_message(record, sorted(KINDS[kind].variables))
 
     def ValidateTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
-        problems = self.service.check_template(_principal(), _kind(request.kind), request.content)
+        problems = self.service.validate_template(_principal(), _kind(request.kind), request.content)
         return documents_pb2.ValidateTemplateResponse(problems=problems)
 
     def ListTemplateVersions(self, request: Any, context: grpc.ServicerContext) -> Any:
-        records, kind = self.service.templates(_principal(), _kind(request.kind))
+        listing = self.service.list_template_versions(_principal(), _kind(request.kind))
+        kind = listing.kind
         variables = sorted(kind.variables)
-        versions = [template_message(r, variables) for r in records]
+        versions = [template_message(r, variables) for r in listing.versions]
         versions.append(documents_pb2.TemplateVersion(
-            kind=KIND_TO_PROTO[kind.id], version=0, sha256=self.service.builtin_sha256(kind),
+            kind=KIND_TO_PROTO[kind.id], version=0, sha256=listing.builtin_sha256,
             filename=kind.default_template, comment="mitgelieferte Standardvorlage", variables=variables))
         return documents_pb2.ListTemplateVersionsResponse(versions=versions)
 

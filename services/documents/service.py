@@ -57,7 +57,7 @@ from services.documents.rendering import (
     Renderer,
     TemplateRef,
     control_character_violations,
-    validate_template,
+    validate_template as check_template_file,
 )
 
 NOT_YOURS = "Dokument nicht gefunden oder kein Zugriff."
@@ -77,7 +77,21 @@ class ResolvedTemplate:
     sha256: str
 
 
+@dataclass(frozen=True)
+class TemplateVersionList:
+    """An organisation's versions of a kind's template, newest first, and the built-in one's hash
+    (version 0, never stored)."""
+
+    kind: Kind
+    versions: list[TemplateRecord]
+    builtin_sha256: str
+
+
 class DocumentsService:
+    """One public method per use case, named after its rpc in snake_case (`RenderDocument` ->
+    `render_document`); `run_contracts_job`, `fail_contracts_job` and `apply_retention` are the
+    worker's (event ContractsRequested, retention timer)."""
+
     def __init__(self, store: DocumentsRepository, renderer: Renderer | None = None,
                  audit: AuditSink | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
@@ -111,8 +125,8 @@ class DocumentsService:
 
     # --- rendering ------------------------------------------------------------------------------
 
-    def render(self, principal: Principal, kind_id: str, data: Any,
-               template_version: int | None = None) -> tuple[DocumentRecord, bytes]:
+    def render_document(self, principal: Principal, kind_id: str, data: Any,
+                        template_version: int | None = None) -> tuple[DocumentRecord, bytes]:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
@@ -189,7 +203,7 @@ class DocumentsService:
         """A Drucksache; with `figures` its Sachdarstellung carries the node's monitoring figures,
         read from the case service as the caller, or on the Kreis' node the federation's."""
         if figures is None:
-            return self.render(principal, DRUCKSACHE.id, data, template_version)
+            return self.render_document(principal, DRUCKSACHE.id, data, template_version)
         stand = today or self._today()
 
         def read() -> Any:
@@ -270,7 +284,7 @@ class DocumentsService:
         if job is not None and job.state == "requested":
             self.store.finish_job(job_id, "failed", self.clock(), reason)
 
-    def job(self, principal: Principal, job_id: str) -> tuple[JobRecord, list[DocumentRecord]]:
+    def get_bulk_job(self, principal: Principal, job_id: str) -> tuple[JobRecord, list[DocumentRecord]]:
         organization = self._member(principal)
         job = self.store.job(job_id)
         if job is None or job.organization != organization:
@@ -309,15 +323,15 @@ class DocumentsService:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def documents(self, principal: Principal, kind_id: str = "", bulk_job_id: str = "",
-                  limit: int = 0) -> list[DocumentRecord]:
+    def list_documents(self, principal: Principal, kind_id: str = "", bulk_job_id: str = "",
+                       limit: int = 0) -> list[DocumentRecord]:
         organization = self._member(principal)
         if kind_id:
             _kind(kind_id)
         limit = 100 if limit <= 0 else min(limit, MAX_LIST)
         return self.store.documents(organization, kind=kind_id, bulk_job_id=bulk_job_id, limit=limit)
 
-    def document(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes]:
+    def get_document(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes]:
         organization = self._member(principal)
         record = self.store.document(document_id) if document_id else None
         if record is None or record.organization != organization:
@@ -331,7 +345,7 @@ class DocumentsService:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *TEMPLATE_ROLES, action="Vorlage hochladen", audit=self.audit)
-        validate_template(content, kind, self.renderer.env)
+        check_template_file(content, kind, self.renderer.env)
         sha256 = hashlib.sha256(content).hexdigest()
         now = self.clock()
 
@@ -343,24 +357,22 @@ class DocumentsService:
                                        comment=comment, uploaded_by=principal.username or principal.subject,
                                        uploaded_at=now, event=uploaded)
 
-    def check_template(self, principal: Principal, kind_id: str, content: bytes) -> list[str]:
+    def validate_template(self, principal: Principal, kind_id: str, content: bytes) -> list[str]:
         kind = _kind(kind_id)
         self._member(principal)
         require_role(principal, *TEMPLATE_ROLES, action="Vorlage prüfen", audit=self.audit)
         try:
-            validate_template(content, kind, self.renderer.env)
+            check_template_file(content, kind, self.renderer.env)
         except InvalidArgument as exc:
             return [violation.description for violation in exc.violations]
         return []
 
-    def templates(self, principal: Principal, kind_id: str) -> tuple[list[TemplateRecord], Kind]:
+    def list_template_versions(self, principal: Principal, kind_id: str) -> TemplateVersionList:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *template_readers(kind.id), action="Vorlagen ansehen", audit=self.audit)
-        return self.store.templates(organization, kind.id), kind
-
-    def builtin_sha256(self, kind: Kind) -> str:
-        return self.renderer.builtin_sha256(kind)
+        return TemplateVersionList(kind, self.store.templates(organization, kind.id),
+                                   self.renderer.builtin_sha256(kind))
 
     def _template(self, organization: str, kind: Kind, version: int | None) -> ResolvedTemplate:
         if version is not None and version < 0:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -78,7 +77,7 @@ def service(store: InMemoryDocumentsRepository, audit: MemoryAuditSink,
 def test_a_rendered_document_is_stored_with_its_content_and_one_event(
     service: DocumentsService, store: InMemoryDocumentsRepository,
 ) -> None:
-    record, content = service.render(CLERK, "drucksache", make_drucksache())
+    record, content = service.render_document(CLERK, "drucksache", make_drucksache())
 
     assert store.document(record.document_id) == record
     assert store.content(record.document_id) == content
@@ -96,7 +95,7 @@ def test_a_caller_without_the_role_is_refused_audited_and_nothing_is_stored(
     service: DocumentsService, store: InMemoryDocumentsRepository, audit: MemoryAuditSink,
 ) -> None:
     with pytest.raises(PermissionDenied, match="Verwaltung"):
-        service.render(COORDINATOR, "contract", make_allocation_file())
+        service.render_document(COORDINATOR, "contract", make_allocation_file())
     assert [(e.outcome, e.action) for e in audit.events] == [
         ("denied", "Kooperations-/Weiterleitungsvertrag erzeugen")]
     assert store.documents("kreis-mettmann") == [] and store.recorded == []
@@ -104,48 +103,49 @@ def test_a_caller_without_the_role_is_refused_audited_and_nothing_is_stored(
 
 def test_a_caller_acting_for_no_organisation_is_refused(service: DocumentsService) -> None:
     with pytest.raises(PermissionDenied, match="für keine"):
-        service.render(NOBODYS, "drucksache", make_drucksache())
+        service.render_document(NOBODYS, "drucksache", make_drucksache())
     with pytest.raises(PermissionDenied, match="für keine"):
-        service.documents(NOBODYS)
+        service.list_documents(NOBODYS)
 
 
 def test_wrong_input_and_unknown_kinds_are_refused_with_the_field_named(
     service: DocumentsService, store: InMemoryDocumentsRepository,
 ) -> None:
     with pytest.raises(InvalidArgument) as unknown:
-        service.render(CLERK, "brief", {})
+        service.render_document(CLERK, "brief", {})
     assert [v.field for v in unknown.value.violations] == ["kind"]
     with pytest.raises(InvalidArgument) as control:
-        service.render(CLERK, "drucksache", make_drucksache(title="Titel\x07"))
+        service.render_document(CLERK, "drucksache", make_drucksache(title="Titel\x07"))
     assert [v.field for v in control.value.violations] == ["title"]
     assert store.recorded == []
 
 
 def test_another_organisations_document_is_refused_like_a_missing_one(service: DocumentsService) -> None:
-    record, content = service.render(CLERK, "drucksache", make_drucksache())
+    record, content = service.render_document(CLERK, "drucksache", make_drucksache())
 
-    assert service.document(CLERK, record.document_id) == (record, content)
+    assert service.get_document(CLERK, record.document_id) == (record, content)
     refused_ones = ((OTHER_CLERK, record.document_id), (CLERK, str(uuid.uuid4())), (CLERK, ""))
     for principal, document_id in refused_ones:
         with pytest.raises(PermissionDenied) as refused:
-            service.document(principal, document_id)
+            service.get_document(principal, document_id)
         assert refused.value.message == NOT_YOURS
 
 
 def test_documents_are_listed_newest_first_per_organisation_and_kind(
     service: DocumentsService, clock: Clock,
 ) -> None:
-    first, _ = service.render(CLERK, "drucksache", make_drucksache())
+    first, _ = service.render_document(CLERK, "drucksache", make_drucksache())
     clock.tick()
-    second, _ = service.render(CLERK, "drucksache", make_drucksache(number="17/343"))
+    second, _ = service.render_document(CLERK, "drucksache", make_drucksache(number="17/343"))
     clock.tick()
-    service.render(OTHER_CLERK, "drucksache", make_drucksache())
+    service.render_document(OTHER_CLERK, "drucksache", make_drucksache())
 
-    assert [d.document_id for d in service.documents(CLERK)] == [second.document_id, first.document_id]
-    assert [d.document_id for d in service.documents(CLERK, "drucksache", limit=1)] == [second.document_id]
-    assert service.documents(CLERK, "contract") == []
+    assert [d.document_id for d in service.list_documents(CLERK)] == [second.document_id, first.document_id]
+    newest = service.list_documents(CLERK, "drucksache", limit=1)
+    assert [d.document_id for d in newest] == [second.document_id]
+    assert service.list_documents(CLERK, "contract") == []
     with pytest.raises(InvalidArgument):
-        service.documents(CLERK, "brief")
+        service.list_documents(CLERK, "brief")
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -164,32 +164,25 @@ def test_uploaded_templates_are_numbered_recorded_and_the_newest_renders_by_defa
     sha256 = hashlib.sha256(content).hexdigest()
     assert store.recorded == [
         TemplateVersionUploaded("stadt-hilden", "drucksache", v, sha256, "sub-admin", NOW) for v in (1, 2)]
-    newest, _ = service.render(CLERK, "drucksache", make_drucksache())
+    newest, _ = service.render_document(CLERK, "drucksache", make_drucksache())
     assert (newest.template_id, newest.template_version) == ("stadt-hilden:drucksache", 2)
-    builtin, _ = service.render(CLERK, "drucksache", make_drucksache(), template_version=0)
-    assert builtin.template_version == 0 and builtin.template_sha256 == service.builtin_sha256(
-        builtin_kind("drucksache"))
+    builtin, _ = service.render_document(CLERK, "drucksache", make_drucksache(), template_version=0)
+    listing = service.list_template_versions(CLERK, "drucksache")
+    assert builtin.template_version == 0 and builtin.template_sha256 == listing.builtin_sha256
+    assert [r.version for r in listing.versions] == [2, 1]
     with pytest.raises(NotFound, match="Version 3"):
-        service.render(CLERK, "drucksache", make_drucksache(), template_version=3)
-    records, _ = service.templates(CLERK, "drucksache")
-    assert [r.version for r in records] == [2, 1]
+        service.render_document(CLERK, "drucksache", make_drucksache(), template_version=3)
     # Another organisation renders with the built-in template: the versions are Hilden's.
-    theirs, _ = service.render(OTHER_CLERK, "drucksache", make_drucksache())
+    theirs, _ = service.render_document(OTHER_CLERK, "drucksache", make_drucksache())
     assert theirs.template_version == 0
 
 
 def test_a_template_check_names_its_problems_and_stores_nothing(
     service: DocumentsService, store: InMemoryDocumentsRepository,
 ) -> None:
-    assert service.check_template(ADMIN, "drucksache", (TEMPLATES / "drucksache.docx").read_bytes()) == []
-    assert service.check_template(ADMIN, "drucksache", b"kein Word") != []
+    assert service.validate_template(ADMIN, "drucksache", (TEMPLATES / "drucksache.docx").read_bytes()) == []
+    assert service.validate_template(ADMIN, "drucksache", b"kein Word") != []
     assert store.templates("stadt-hilden", "drucksache") == [] and store.recorded == []
-
-
-def builtin_kind(kind_id: str) -> Any:
-    from services.documents.domain.kinds import KINDS
-
-    return KINDS[kind_id]
 
 
 # --- bulk jobs ----------------------------------------------------------------------------------
@@ -206,7 +199,7 @@ def test_contracts_are_requested_with_one_event_and_the_worker_renders_each_once
     assert service.run_contracts_job(job.job_id) == 2
     assert service.run_contracts_job(job.job_id) == 0  # a finished job is not run again
 
-    finished, documents = service.job(CLERK, job.job_id)
+    finished, documents = service.get_bulk_job(CLERK, job.job_id)
     assert finished.state == "done" and len(documents) == 2
     assert {d.document_id for d in documents} == {str(uuid.uuid5(_JOB_NAMESPACE, f"{job.job_id}:{i}"))
                                                  for i in range(2)}
@@ -214,7 +207,7 @@ def test_contracts_are_requested_with_one_event_and_the_worker_renders_each_once
     assert {(e.bulk_job_id, e.generated_by, e.kind) for e in generated} == {
         (job.job_id, "sub-clerk", "contract")}
     with pytest.raises(PermissionDenied) as refused:
-        service.job(OTHER_CLERK, job.job_id)
+        service.get_bulk_job(OTHER_CLERK, job.job_id)
     assert refused.value.message == JOB_NOT_YOURS
 
 
