@@ -36,12 +36,12 @@ def main() -> None:
     from kimnetz.runtime.settings import Settings
     from services.documents import SERVICE
     from services.documents.domain.policy import RENDER_ROLES
-    from services.documents.repository import DocumentStore
+    from services.documents.repository import MongoDocumentsRepository
     from services.documents.service import DocumentsService
 
     settings = Settings().model_copy(update={"node_id": f"benchprof{uuid.uuid4().hex[:4]}"})
     connect(settings, SERVICE)
-    service = DocumentsService(DocumentStore(settings.node_id))
+    service = DocumentsService(MongoDocumentsRepository(settings.node_id))
     clerk = Principal(subject="bench-clerk", username="r.buero", organization="stadt-hilden",
                       roles=frozenset(RENDER_ROLES["contract"]))
     lines: list[str] = []
