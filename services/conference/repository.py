@@ -30,10 +30,12 @@ from kimnetz.errors import NotFound
 from kimnetz.runtime.changes import ChangeDocument, VersionedStore
 from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.conference import SERVICE, codec, contracts
+from services.conference.domain.beschluss import PENDING_STATUSES, Beschluss
 from services.conference.domain.fallkonferenz import Fallkonferenz
-from services.conference.domain.lenkungsgruppe import PENDING_STATUSES, Beschluss, Lenkungsgruppe, Sitzung
+from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
 from services.conference.domain.proposals import Erasure, Proposal
+from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import ConferenceStatus
 
 ALIAS = SERVICE

@@ -26,6 +26,7 @@ from kimnetz.errors import (
 )
 from kimnetz.runtime.event_trust import Sender
 from services.conference.cases import CaseBriefs, UnreachableNode
+from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.fallkonferenz import (
     Decision,
     ErasureOutcome,
@@ -33,14 +34,7 @@ from services.conference.domain.fallkonferenz import (
     Participant,
     Skipped,
 )
-from services.conference.domain.lenkungsgruppe import (
-    Beschluss,
-    Deputy,
-    Lenkungsgruppe,
-    Member,
-    PersonKey,
-    Sitzung,
-)
+from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, Member, PersonKey
 from services.conference.domain.policy import Action, Actor, require
 from services.conference.domain.projektgruppe import (
     BarrierObservation,
@@ -50,6 +44,7 @@ from services.conference.domain.projektgruppe import (
     RegisterView,
 )
 from services.conference.domain.proposals import Erasure, Proposal, open_proposals
+from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     ConferenceStatus,

@@ -15,8 +15,9 @@ from kimnetz.errors import AlreadyExists, FailedPrecondition, NotFound
 from kimnetz.runtime import events
 from kimnetz.runtime.changes import ChangeDocument
 from kimnetz.runtime.outbox import PendingEvent
+from services.conference.domain.beschluss import Beschluss, overdue
 from services.conference.domain.fallkonferenz import Decision
-from services.conference.domain.lenkungsgruppe import Beschluss, Lenkungsgruppe, overdue
+from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister
 from services.conference.domain.vocabulary import (
     BarrierCategory,
