@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
+from services.conference.application import ResultDeclaration, VorlageDraft
 from services.conference.contracts import catalogue, enum_value, iso
 from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.briefs import WITHHELD, CaseBrief
@@ -34,7 +35,6 @@ from services.conference.domain.vocabulary import (
 )
 from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
 from services.conference.domain.zielgruppen import CountryRule, ZielgruppeDefinition
-from services.conference.service import ResultDeclaration, VorlageDraft
 
 E = TypeVar("E", bound=Enum)
 

@@ -1,7 +1,7 @@
 """A revoked consent that named a participant organisation hosted at the Kreis node (the ABH,
 whose Integrationslotsin reads the agenda there without a node of its own): the briefs covered
 for it are withheld from its participants at once, in open and closed conferences, and the
-erasure is confirmed once in its name. ConferenceService with a hand-written in-memory
+erasure is confirmed once in its name. `Loeschersuchen` with a hand-written in-memory
 repository; only the case's owning node may ask."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from services.conference.domain import events as ev
 from services.conference.domain.briefs import WITHHELD
 from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
 from services.conference.domain.proposals import Erasure
+from services.conference.loeschersuchen import ErasureRequest, Loeschersuchen
 from services.conference.messages import conference_message
-from services.conference.service import ConferenceService, ErasureRequest
 from tests.unit.conference.factories import CONFERENCE_START, KI, NOW, make_brief, make_conference
 
 ABH = "abh-kreis-mettmann"
@@ -58,6 +58,11 @@ class MemoryRepository:
         self.erasures[erasure.erasure_id] = copy.deepcopy(erasure)
 
 
+def loeschersuchen(repository: MemoryRepository) -> Loeschersuchen:
+    return Loeschersuchen(repository, repository, repository,  # type: ignore[arg-type]
+                          register_org=KI, node_id=repository.node_id)
+
+
 def request() -> ErasureRequest:
     return ErasureRequest(case_id=CASE.case_id, consent_id="consent-abh", pseudonym=CASE.pseudonym,
                           owner_org="stadt-hilden", owner_node="stadt-hilden")
@@ -80,7 +85,7 @@ def open_and_closed() -> tuple[Fallkonferenz, Fallkonferenz]:
 
 def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_keeps_it() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
     assert confirmed and erasure is not None and erasure.withheld == 2
     for conference in repository.conferences.values():
@@ -102,7 +107,7 @@ def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_ke
 
 def test_a_redelivered_revocation_confirms_nothing_again() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     service.withdraw_coverage(request(), ABH, OWNER)
     erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
     assert erasure is not None and not confirmed and len(repository.published) == 1
@@ -110,7 +115,7 @@ def test_a_redelivered_revocation_confirms_nothing_again() -> None:
 
 def test_a_revocation_for_an_organisation_nothing_was_covered_for_changes_and_confirms_nothing() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     assert service.withdraw_coverage(request(), "jobcenter-mettmann", OWNER) == (None, False)
     assert repository.published == [] and repository.erasures == {}
     assert all(c.item(CASE.case_id).brief.covered_orgs == (ABH, KI) for c in repository.conferences.values())
@@ -118,7 +123,7 @@ def test_a_revocation_for_an_organisation_nothing_was_covered_for_changes_and_co
 
 def test_a_revocation_from_a_node_that_does_not_own_the_case_is_refused_and_changes_nothing() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     with pytest.raises(UntrustedEvent) as refused:
         service.withdraw_coverage(request(), ABH, CARITAS)
     assert refused.value.reason == "sender-not-allowed"
