@@ -34,6 +34,7 @@ from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.ports import (
     MAX_PAGE_SIZE,
+    ConferenceRepository,
     Page,
     page_of,
     page_offset,
@@ -464,3 +465,7 @@ class MongoConferenceRepository:
     def erased(self, case_id: str, consent_id: str) -> bool:
         _registry_ready()
         return ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0
+
+
+def _implements_every_port(repository: MongoConferenceRepository) -> ConferenceRepository:
+    return repository  # mypy checks here that the adapter implements every port
