@@ -5,49 +5,26 @@ its Beschluss; Zielgruppen versions continue per Stelle; an overdue Beschluss is
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
 from kimnetz.errors import FailedPrecondition, PermissionDenied
 from services.conference.application import ResultDeclaration, VorlageDraft
-from services.conference.domain.beschluss import Beschluss
-from services.conference.domain.lenkungsgruppe import Member, PersonKey
-from services.conference.domain.sitzung import Sitzung
+from services.conference.domain.lenkungsgruppe import Member
 from services.conference.domain.vocabulary import BeschlussStatus, DecisionMode, VorlageKind, VoteChoice
-from tests.unit.conference.factories import KI, NOW, make_zielgruppen
-from tests.unit.conference.service_fixtures import CLERK, KOORD, OTHER_KOORD, OnFake, actor, on_fake
-
-DUE = date(2025, 6, 30)
-
-
-def member(i: int) -> object:
-    return actor(f"member-{i}", f"org-{i}", "steering_member")
-
-
-def open_session(fake: OnFake, draft: VorlageDraft | None = None) -> tuple[Sitzung, str]:
-    """A Lenkungsgruppe of three voting members, all present, and one Vorlage on the agenda."""
-    gremien, sitzungen = fake.services.lenkungsgruppen, fake.services.sitzungen
-    gremium = gremien.create_lenkungsgruppe(KOORD, "Lenkungsgruppe KIM")
-    for i in (1, 2, 3):
-        gremien.add_member(KOORD, gremium.gremium_id,
-                           Member("", f"member-{i}", f"Mitglied {i}", f"org-{i}", "Amtsleitung"))
-    session = sitzungen.schedule_session(KOORD, gremium.gremium_id, starts_at=NOW + timedelta(hours=2),
-                                         place="Kreishaus")
-    session = sitzungen.submit_vorlage(KOORD, session.session_id, draft or VorlageDraft(
-        title="Clearingstelle", proposed_wording="Eine Clearingstelle einrichten.",
-        responsible_org="org-2", responsible_person="member-2", due_on=DUE))
-    present = {PersonKey(f"org-{i}", f"member-{i}") for i in (1, 2, 3)}
-    session = sitzungen.open_session(KOORD, session.session_id, {p.person for p in present}, present)
-    return session, session.items[0].vorlage.vorlage_id
-
-
-def adopt(fake: OnFake, draft: VorlageDraft | None = None) -> Beschluss:
-    session, vorlage_id = open_session(fake, draft)
-    _, beschluss = fake.services.sitzungen.declare_result(
-        KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.CONSENSUS))
-    assert beschluss is not None
-    return beschluss
+from tests.unit.conference.factories import KI, make_zielgruppen
+from tests.unit.conference.service_fixtures import (
+    CLERK,
+    DUE,
+    KOORD,
+    OTHER_KOORD,
+    actor,
+    adopt,
+    member,
+    on_fake,
+    open_session,
+)
 
 
 def test_only_the_stelle_s_coordinators_manage_the_lenkungsgruppe() -> None:
@@ -57,7 +34,7 @@ def test_only_the_stelle_s_coordinators_manage_the_lenkungsgruppe() -> None:
     for who in (OTHER_KOORD, member(1), CLERK):
         with pytest.raises(PermissionDenied):
             fake.services.lenkungsgruppen.add_member(
-                who, gremium.gremium_id, Member("", "x", "X", "org-x", "Leitung"))  # type: ignore[arg-type]
+                who, gremium.gremium_id, Member("", "x", "X", "org-x", "Leitung"))
     assert fake.repository.gremium(gremium.gremium_id).members == []
     # Reading is open to the Stelle's clerks and steering members.
     assert fake.services.lenkungsgruppen.get_lenkungsgruppe(CLERK, gremium.gremium_id) == gremium
@@ -73,12 +50,12 @@ def test_members_vote_identified_by_organisation_and_username() -> None:
     # A coordinator manages the session but holds no seat; a same-named user elsewhere neither.
     for who in (KOORD, actor("member-1", "org-9", "steering_member")):
         with pytest.raises(PermissionDenied):
-            sitzungen.cast_vote(who, session.session_id, vorlage_id, VoteChoice.YES)  # type: ignore[arg-type]
-    voted = sitzungen.cast_vote(member(1), session.session_id, vorlage_id, VoteChoice.YES)  # type: ignore[arg-type]
+            sitzungen.cast_vote(who, session.session_id, vorlage_id, VoteChoice.YES)
+    voted = sitzungen.cast_vote(member(1), session.session_id, vorlage_id, VoteChoice.YES)
     assert [(v.member_id, v.cast_by) for v in voted.items[0].votes] == [
         (voted.roster[0].member_id, "member-1")]
     with pytest.raises(FailedPrecondition):  # one vote per seat
-        sitzungen.cast_vote(member(1), session.session_id, vorlage_id, VoteChoice.NO)  # type: ignore[arg-type]
+        sitzungen.cast_vote(member(1), session.session_id, vorlage_id, VoteChoice.NO)
     assert len(fake.repository.session(session.session_id).items[0].votes) == 1
 
 
@@ -86,11 +63,11 @@ def test_a_member_cannot_declare_the_result_and_the_coordinator_s_declaration_sa
     fake = on_fake()
     session, vorlage_id = open_session(fake)
     for i in (1, 2):
-        fake.services.sitzungen.cast_vote(member(i), session.session_id, vorlage_id,  # type: ignore[arg-type]
+        fake.services.sitzungen.cast_vote(member(i), session.session_id, vorlage_id,
                                           VoteChoice.YES)
     with pytest.raises(PermissionDenied):
         fake.services.sitzungen.declare_result(
-            member(1), session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))  # type: ignore[arg-type]
+            member(1), session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))
     concluded, beschluss = fake.services.sitzungen.declare_result(
         KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))
     assert beschluss is not None and beschluss.tally.yes == 2
@@ -122,9 +99,9 @@ def test_the_responsible_person_of_the_responsible_organisation_tracks_the_besch
     for who in (actor("member-2", "org-9", "steering_member"), member(1), OTHER_KOORD):
         with pytest.raises(PermissionDenied):
             verfolgung.update_beschluss_status(
-                who, beschluss.beschluss_id, BeschlussStatus.IN_PROGRESS, "")  # type: ignore[arg-type]
+                who, beschluss.beschluss_id, BeschlussStatus.IN_PROGRESS, "")
     tracked = verfolgung.update_beschluss_status(
-        member(2), beschluss.beschluss_id, BeschlussStatus.IN_PROGRESS, "begonnen")  # type: ignore[arg-type]
+        member(2), beschluss.beschluss_id, BeschlussStatus.IN_PROGRESS, "begonnen")
     assert tracked.status is BeschlussStatus.IN_PROGRESS and tracked.history[-1].by == "member-2"
     last = fake.repository.event_types(beschluss.beschluss_id)[-1]
     assert last == "kim.conference.v1.BeschlussStatusChanged"

@@ -1,8 +1,8 @@
 """A revoked consent that named a participant organisation hosted at the Kreis node (the ABH,
 whose Integrationslotsin reads the agenda there without a node of its own): the briefs covered
 for it are withheld from its participants at once, in open and closed conferences, and the
-erasure is confirmed once in its name. `Loeschersuchen` with a hand-written in-memory
-repository; only the case's owning node may ask."""
+erasure is confirmed once in its name. `Loeschersuchen` on the in-memory fake
+(tests/support/fakes/conference.py); only the case's owning node may ask."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
 from services.conference.domain.proposals import Erasure
 from services.conference.loeschersuchen import ErasureRequest, Loeschersuchen
 from services.conference.messages import conference_message
+from tests.support.fakes.conference import InMemoryConferenceRepository
 from tests.unit.conference.factories import CONFERENCE_START, KI, NOW, make_brief, make_conference
 
 ABH = "abh-kreis-mettmann"
@@ -26,41 +27,31 @@ OWNER = Sender("stadt-hilden", "stadt-hilden", "municipality")
 CARITAS = Sender("caritas-node", "caritas-mettmann", "welfare_org")
 
 
-class MemoryRepository:
-    """Conferences and erasures in memory, saved as copies (a load never shares state)."""
-
-    node_id = "kreis-node"
+class MemoryRepository(InMemoryConferenceRepository):
+    """The shared fake with the conferences saved, and views of what the tests look at."""
 
     def __init__(self, *conferences: Fallkonferenz) -> None:
-        self.conferences = {c.conference_id: copy.deepcopy(c) for c in conferences}
-        self.erasures: dict[str, Erasure] = {}
-        self.published: list[ev.Event] = []
+        super().__init__("kreis-node")
+        self.ids = [c.conference_id for c in conferences]
+        for conference in conferences:
+            self.save_conference(copy.deepcopy(conference))
 
-    def proposals_of_case(self, case_id: str) -> list[object]:
-        return []
+    @property
+    def conferences(self) -> dict[str, Fallkonferenz]:
+        return {i: self.conference(i) for i in self.ids}
 
-    def conference_ids_with_case(self, case_id: str) -> list[str]:
-        return [k for k, c in self.conferences.items() if any(i.case_id == case_id for i in c.agenda)]
+    @property
+    def published(self) -> list[ev.Event]:
+        return [e.event for e in self.events if e.kind == "erasure"]
 
-    def conference(self, conference_id: str) -> Fallkonferenz:
-        return copy.deepcopy(self.conferences[conference_id])
-
-    def save_conference(self, conference: Fallkonferenz) -> None:
-        self.conferences[conference.conference_id] = copy.deepcopy(conference)
-
-    def erasure(self, erasure_id: str) -> Erasure | None:
-        stored = self.erasures.get(erasure_id)
-        return copy.deepcopy(stored) if stored else None
-
-    def save_erasure(self, erasure: Erasure) -> None:
-        self.published.extend(erasure.events)
-        erasure.events.clear()
-        self.erasures[erasure.erasure_id] = copy.deepcopy(erasure)
+    @property
+    def erasures(self) -> dict[str, Erasure]:
+        erasure = self.erasure(Erasure.id_for(CASE.case_id, "consent-abh"))
+        return {erasure.erasure_id: erasure} if erasure else {}
 
 
 def loeschersuchen(repository: MemoryRepository) -> Loeschersuchen:
-    return Loeschersuchen(repository, repository, repository,  # type: ignore[arg-type]
-                          register_org=KI, node_id=repository.node_id)
+    return Loeschersuchen(repository, repository, repository, register_org=KI, node_id=repository.node_id)
 
 
 def request() -> ErasureRequest:
