@@ -15,9 +15,10 @@ of the federation wrapped in the adapter that also asks the owning nodes of prop
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from kim.conference.v1 import conference_pb2 as pb, conference_pb2_grpc, types_pb2 as types
 from kimnetz.errors import Unauthenticated
@@ -44,6 +45,8 @@ from services.conference.federated_cases import FederatedCaseBriefs, PeerCaller
 from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES, MongoConferenceRepository
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_AGGREGATES)
+
+M = TypeVar("M", bound=Message)
 
 
 def acting() -> Actor:
@@ -98,7 +101,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     def _cases(self, context: grpc.ServicerContext) -> CaseBriefs:
         return self.cases_for(bearer(context), acting().person)
 
-    def _saved(self, message: Any) -> Any:
+    def _saved(self, message: M) -> M:
         self.notify_outbox()  # the events of the save leave now, not at the next sweep
         return message
 
@@ -505,7 +508,7 @@ def registration(settings: Settings, *, federation: PeerCaller | None = None) ->
     servicer = ConferenceServicer(services, cases_for)
 
     def add_to_server(server: grpc.Server) -> None:
-        conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)
+        conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
 
     def bind_outbox(notify: Callable[[], None]) -> None:
         servicer.notify_outbox = notify

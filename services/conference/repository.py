@@ -464,7 +464,7 @@ class MongoConferenceRepository:
 
     def erased(self, case_id: str, consent_id: str) -> bool:
         _registry_ready()
-        return ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0
+        return bool(ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0)
 
 
 def _implements_every_port(repository: MongoConferenceRepository) -> ConferenceRepository:
