@@ -42,7 +42,7 @@ from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
 from services.case.service import CaseService
-from services.conference.repository import ConferenceRepository
+from services.conference.repository import MongoConferenceRepository
 from tests.support import security_figures, servers, signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
@@ -171,7 +171,7 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     mongo.connect(kreis, "conference")
     node.connect(kreis)
     cases = CaseService(MongoCaseRepository(kreis.node_id), KREIS)
-    registry = ConferenceRepository(kreis.node_id)
+    registry = MongoConferenceRepository(kreis.node_id)
     caritas_key = signing.credentials(peers.caritas)
     caritas_signer = EnvelopeSigner(caritas_key.key, caritas_key.certificate)
 
