@@ -261,7 +261,13 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     for name, reason, envelope, _ in corpus:
         wait_until(lambda e=envelope, r=reason: refused(e, r),  # type: ignore[misc]
                    f"{name}: refused [{reason}]\n{worker.read_text()[-4000:]}")
-    kept = {d["event_id"]: d for d in RefusedEvents().list(limit=1000)}
+    # The worker logs a refusal before it has stored it for the operator: wait for the store too.
+    def kept_events() -> dict[str, dict[str, object]]:
+        return {d["event_id"]: d for d in RefusedEvents().list(limit=1000)}
+
+    wait_until(lambda: all(envelope.id in kept_events() for _, _, envelope, _ in corpus),
+               f"every refused event kept: {sorted(kept_events())}")
+    kept = kept_events()
     for name, reason, envelope, _ in corpus:
         assert envelope.id in kept and kept[envelope.id]["reason"] == reason, (name, kept.get(envelope.id))
 
