@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
+from kimnetz.validation import Violations
 from services.conference.contracts import catalogue, enum_value, iso
 from services.conference.domain.briefs import WITHHELD, CaseBrief
-from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
 from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Member, Sitzung
 from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember, RegisterView

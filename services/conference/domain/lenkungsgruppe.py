@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.validation import Violations, format_date
 from services.conference.domain import events as ev
-from services.conference.domain.checks import Violations, format_date
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     DecisionMode,
@@ -97,10 +97,10 @@ class Lenkungsgruppe:
     @classmethod
     def constitute(cls, *, coordination_org: str, name: str, gremium_id: str | None = None) -> Lenkungsgruppe:
         v = Violations()
-        v.text("coordination_org", coordination_org, max_len=100)
-        v.text("name", name, max_len=200)
+        coordination_org = v.text("coordination_org", coordination_org, max_len=100)
+        name = v.text("name", name, max_len=200)
         v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
-        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name.strip())
+        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name)
 
     def member(self, member_id: str) -> Member:
         for m in self.members:
@@ -524,9 +524,9 @@ class Beschluss:
         beschluss_id: str | None,
     ) -> Beschluss:
         v = Violations()
-        v.text("wording", wording, max_len=10000)
-        v.text("responsible_org", responsible_org, max_len=100)
-        v.text("responsible_person", responsible_person, required=False, max_len=200)
+        wording = v.text("wording", wording, max_len=10000)
+        responsible_org = v.text("responsible_org", responsible_org, max_len=100)
+        responsible_person = v.text("responsible_person", responsible_person, required=False, max_len=200)
         if due_on is None:
             v.add("due_on", "Frist für die Umsetzung angeben.")
         v.not_in_past("due_on", due_on, now.date())
@@ -551,7 +551,7 @@ class Beschluss:
             vorlage_id=vorlage.vorlage_id,
             kind=vorlage.kind,
             title=vorlage.title,
-            wording=wording.strip(),
+            wording=wording,
             responsible_org=responsible_org,
             responsible_person=responsible_person,
             due_on=due_on,
