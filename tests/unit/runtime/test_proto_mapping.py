@@ -30,7 +30,7 @@ from kimnetz.runtime.proto_mapping import (
 from kimnetz.validation import Violations
 
 
-@pytest.mark.parametrize(("proto", "domain"), SHARED_ENUMS, ids=lambda x: getattr(x, "__name__", ""))
+@pytest.mark.parametrize(("proto", "domain"), SHARED_ENUMS, ids=[d.__name__ for _, d in SHARED_ENUMS])
 def test_every_shared_enum_maps_both_ways_for_every_member(proto: object, domain: type[Enum]) -> None:
     assert check_enum(proto, domain) == []
     numbers = {member: to_proto_enum(proto, member) for member in domain}
