@@ -565,7 +565,7 @@ class Story:
             gremium_id=gremium.gremium_id, starts_at=_stamp(datetime.now(UTC) + timedelta(minutes=5)),
             place="Kreishaus Mettmann, Sitzungssaal"))
         self.result.session_id = session.session_id
-        due = (date.today() + timedelta(days=90)).isoformat()
+        due = _day(date.today() + timedelta(days=90))
         mandate = K.Beschlussvorlage(
             kind=KT.VORLAGE_KIND_PROJEKTGRUPPE_MANDATE,
             title="Projektgruppe „Ausbildung und Aufenthalt“ einsetzen",
@@ -878,11 +878,8 @@ def _struct(data: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def _german(iso_day: str) -> str:
-    try:
-        return date.fromisoformat(iso_day).strftime("%d.%m.%Y")
-    except ValueError:
-        return iso_day
+def _german(day: C.Date) -> str:
+    return f"{day.day:02d}.{day.month:02d}.{day.year}"
 
 
 def _size(size: int) -> str:

@@ -1,8 +1,9 @@
 """Translation between the domain core and the contract in protos/kim/case/v1.
 
-Domain values map onto messages field by field, by name: a StrEnum member becomes the proto
-enum value `<ENUM_NAME>_<VALUE>` (Handlungsfeld.SPRACHE -> HANDLUNGSFELD_SPRACHE), a `date`
-becomes `kim.case.v1.Date`, a `datetime` a Timestamp, None leaves the field unset, nested
+Domain values map onto messages field by field, by name; enums, days and timestamps the one way
+every service maps them (kimnetz.runtime.proto_mapping): an enum member becomes the proto enum
+value `<ENUM_NAME>_<MEMBER>` (Handlungsfeld.SPRACHE -> HANDLUNGSFELD_SPRACHE), a `date`
+`kim.common.v1.Date`, a `datetime` a Timestamp, None leaves the field unset, nested
 dataclasses become nested messages. So adding a field to an event means adding it in both
 places with the same name; `tests/unit/case/test_case_contract.py` proves they agree.
 """
@@ -10,17 +11,25 @@ places with the same name; `tests/unit/case/test_case_contract.py` proves they a
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
-from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
+from kim.common.v1.types_pb2 import Date
 
-from kim.case.v1 import case_pb2, events_pb2, types_pb2
+from kim.case.v1 import case_pb2, events_pb2
+from kim.common.v1 import types_pb2 as common
 from kimnetz.errors import FieldViolation, InvalidArgument
+from kimnetz.runtime.proto_mapping import (
+    UnknownEnumValue,
+    date_field,
+    member_name,
+    to_proto_date,
+    to_proto_enum,
+)
+from kimnetz.validation import Violations
 from services.case.domain import events as domain_events
 from services.case.domain.audit import AuditEntry
 from services.case.domain.brief import CaseBrief
@@ -35,34 +44,15 @@ M = TypeVar("M", bound=Message)
 C = TypeVar("C")
 
 
-def enum_prefix(descriptor: EnumDescriptor) -> str:
-    """CaseStatus -> CASE_STATUS."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", descriptor.name).upper()
-
-
-def enum_number(descriptor: EnumDescriptor, value: StrEnum) -> int:
-    return descriptor.values_by_name[f"{enum_prefix(descriptor)}_{value.value.upper()}"].number
-
-
-def enum_value(descriptor: EnumDescriptor, number: int) -> str:
-    """The domain value of a proto enum number; "" for UNSPECIFIED or unknown numbers (the
-    domain's validation then reports the field)."""
-    value = descriptor.values_by_number.get(number)
-    if value is None or number == 0:
-        return "" if number == 0 else f"#{number}"
-    return value.name[len(enum_prefix(descriptor)) + 1:].lower()
-
-
-def to_date_message(value: date) -> types_pb2.Date:
-    return types_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def from_date_message(message: types_pb2.Date, has: bool = True) -> date | None:
-    """None for an unset or all-zero date. An impossible date (31.02.) raises ValueError,
-    which the entrypoint reports as a field violation."""
-    if not has or (message.year, message.month, message.day) == (0, 0, 0):
-        return None
-    return date(message.year, message.month, message.day)
+def domain_value(proto_enum: Any, number: int) -> str:
+    """The domain value a command carries for a proto enum number (the member name in lower
+    case, the vocabulary's rule): "" for UNSPECIFIED, "#<number>" for a number the contract does
+    not know (the domain's validation then reports the field)."""
+    try:
+        name = member_name(proto_enum, number)
+    except UnknownEnumValue:
+        return f"#{number}"
+    return "" if name is None else name.lower()
 
 
 def fill(message: M, source: Any, *, skip: frozenset[str] = frozenset()) -> M:
@@ -78,7 +68,7 @@ def fill(message: M, source: Any, *, skip: frozenset[str] = frozenset()) -> M:
 
 def _convert(field: FieldDescriptor, value: Any, message: Message) -> Any:
     if field.enum_type is not None:
-        return enum_number(field.enum_type, value)
+        return to_proto_enum(field.enum_type, value)
     return value
 
 
@@ -103,7 +93,7 @@ def _fill_single(target: Message, value: Any) -> None:
     if isinstance(value, datetime):
         target.FromDatetime(value)  # type: ignore[attr-defined]
     elif isinstance(value, date):
-        target.CopyFrom(to_date_message(value))
+        target.CopyFrom(to_proto_date(value))
     else:
         fill(target, value)
 
@@ -151,10 +141,10 @@ def _command(request: Message, command_type: type[C], given: dict[str, Any], pre
         path = f"{prefix}{f.name}"
         if descriptor.enum_type is not None:
             if descriptor.is_repeated:
-                values[f.name] = tuple(enum_value(descriptor.enum_type, n) for n in raw)
+                values[f.name] = tuple(domain_value(descriptor.enum_type, n) for n in raw)
             elif raw != 0 or f.default is dataclasses.MISSING:
-                values[f.name] = enum_value(descriptor.enum_type, raw)
-        elif descriptor.message_type is types_pb2.Date.DESCRIPTOR:
+                values[f.name] = domain_value(descriptor.enum_type, raw)
+        elif descriptor.message_type is Date.DESCRIPTOR:
             values[f.name] = _date(raw, request.HasField(f.name), path, violations)
         elif descriptor.is_repeated and descriptor.message_type is not None:
             item_type = typing.get_args(hints[f.name])[0]
@@ -167,20 +157,18 @@ def _command(request: Message, command_type: type[C], given: dict[str, Any], pre
     return command_type(**values)
 
 
-def _date(message: types_pb2.Date, has: bool, path: str, violations: list[FieldViolation]) -> date | None:
-    try:
-        return from_date_message(message, has)
-    except ValueError:
-        violations.append(FieldViolation(
-            path, f"Kein gültiges Kalenderdatum ({message.day:02d}.{message.month:02d}.{message.year})."))
-        return None
+def _date(message: Date, has: bool, path: str, violations: list[FieldViolation]) -> date | None:
+    found = Violations()
+    value = date_field(message, path, found, present=has)
+    violations.extend(found.items)
+    return value
 
 
 def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViolation]) -> PersonData:
     """The person message (nested) as the flat `PersonData` the domain validates; impossible
     dates are reported into `violations` under `prefix`."""
     p, residence = person, person.residence
-    kind = enum_value(types_pb2.ResidenceStatusKind.DESCRIPTOR, residence.kind)
+    kind = domain_value(common.ResidenceStatusKind, residence.kind)
     return PersonData(
         given_name=p.given_name, family_name=p.family_name,
         birth_date=_date(p.birth_date, p.HasField("birth_date"), f"{prefix}.birth_date", violations),
@@ -245,7 +233,7 @@ def case_receipt(case: Case) -> case_pb2.Case:
 def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
     message = case_pb2.Eligibility(zielgruppen_version=result.catalogue_version,
                                    matched=list(result.matched), summary=result.summary())
-    message.checked_on.CopyFrom(to_date_message(result.checked_on))
+    message.checked_on.CopyFrom(to_proto_date(result.checked_on))
     for mismatch in result.mismatches:
         message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
     return message
@@ -276,7 +264,7 @@ def list_filter(request: case_pb2.ListCasesRequest) -> dict[str, Any]:
     violations: list[FieldViolation] = []
     statuses: list[CaseStatus] = []
     for i, number in enumerate(request.statuses):
-        value = enum_value(types_pb2.CaseStatus.DESCRIPTOR, number)
+        value = domain_value(common.CaseStatus, number)
         try:
             statuses.append(CaseStatus(value))
         except ValueError:

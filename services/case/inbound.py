@@ -15,9 +15,11 @@ from datetime import UTC, date
 
 from google.protobuf.message import Message
 
+from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
 from kimnetz.errors import FieldViolation, InvalidArgument
-from services.case.contract import enum_value
+from kimnetz.runtime.proto_mapping import from_proto_date, from_proto_enum
+from services.case.contract import domain_value
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import ResidenceStatusKind
 from services.case.domain.zielgruppen import CountryRule, ZielgruppeDefinition, ZielgruppenCatalogue
@@ -59,7 +61,7 @@ def decision(message: Message) -> Decision:
     if isinstance(message, conference.CaseAdmissionDecided):
         command = c.AdmitCase(cid, message.case_manager, message.case_manager_org, ref)
     elif isinstance(message, conference.CaseReferralDecided):
-        target = enum_value(conference_types.ReferralTarget.DESCRIPTOR, message.target)
+        target = domain_value(common.ReferralTarget, message.target)
         command = c.ReferCase(cid, target, message.target_name, ref)
     elif isinstance(message, conference.CaseDeferralDecided):
         command = c.DeferCase(cid, DECISION_REASONS.get(message.reason, UNSTATED),
@@ -88,7 +90,6 @@ def erasure(message: conference.CaseDataErased) -> ErasureReport:
 
 def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
     source = message.catalogue
-    kinds = conference_types.ResidenceStatusKind.DESCRIPTOR
     return ZielgruppenCatalogue(
         version=source.version,
         decided_on=_day("catalogue.decided_on", source.decided_on),
@@ -98,7 +99,7 @@ def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
                 key=d.key, name=d.name, description=d.description,
                 min_age=d.min_age if d.HasField("min_age") else None,
                 max_age=d.max_age if d.HasField("max_age") else None,
-                residence_kinds=tuple(ResidenceStatusKind(enum_value(kinds, k)) for k in d.residence_kinds),
+                residence_kinds=tuple(_residence_kind(k) for k in d.residence_kinds),
                 legal_bases=tuple(d.legal_bases),
                 countries_of_origin=tuple(CountryRule(r.country, r.region) for r in d.countries_of_origin),
                 requires_umf=d.requires_umf,
@@ -108,10 +109,17 @@ def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
     )
 
 
-def _day(field: str, text: str) -> date | None:
-    if not text:
-        return None
+def _residence_kind(number: int) -> ResidenceStatusKind:
+    kind = from_proto_enum(common.ResidenceStatusKind, ResidenceStatusKind, number)  # unknown: ValueError
+    if kind is None:
+        raise ValueError("a Zielgruppe names an unspecified Aufenthaltsstatus")
+    return kind
+
+
+def _day(field: str, message: common.Date) -> date | None:
     try:
-        return date.fromisoformat(text)
+        return from_proto_date(message)
     except ValueError as error:
-        raise InvalidArgument([FieldViolation(field, f"„{text}“ ist kein Datum (JJJJ-MM-TT).")]) from error
+        raise InvalidArgument([FieldViolation(
+            field, f"Kein gültiges Kalenderdatum ({message.day:02d}.{message.month:02d}.{message.year})."
+        )]) from error

@@ -21,8 +21,10 @@ from typing import Any
 
 import grpc
 
-from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2
+from kim.case.v1 import case_pb2, case_pb2_grpc
+from kim.common.v1 import types_pb2 as common
 from kimnetz import errors
+from kimnetz.runtime.proto_mapping import from_proto_date, from_proto_member, to_proto_date
 from services.conference.cases import AgendaCandidates, CaseBriefs
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis
@@ -58,8 +60,8 @@ class GrpcCaseBriefs(CaseBriefs):
 
     def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
         # Submitted proposals only: the case service decides nothing that is still `proposed`.
-        proposals = self._list(coordination_org, [types_pb2.CASE_STATUS_IN_REVIEW], None)
-        reviews = self._list(coordination_org, [types_pb2.CASE_STATUS_ACTIVE], conference_day)
+        proposals = self._list(coordination_org, [common.CASE_STATUS_IN_REVIEW], None)
+        reviews = self._list(coordination_org, [common.CASE_STATUS_ACTIVE], conference_day)
         return AgendaCandidates([*proposals, *reviews])
 
     def brief(self, case_id: str, coordination_org: str, owner_node: str = "") -> CaseBrief:
@@ -67,22 +69,19 @@ class GrpcCaseBriefs(CaseBriefs):
         return self._brief(self._call("GetCaseBrief", request), coordination_org)
 
     def _list(
-        self, coordination_org: str, statuses: list[types_pb2.CaseStatus], review_due_by: date | None
+        self, coordination_org: str, statuses: list[common.CaseStatus], review_due_by: date | None
     ) -> list[CaseBrief]:
         return [self._brief(m, coordination_org) for m in self._pages(statuses, review_due_by)]
 
     def _pages(
-        self, statuses: list[types_pb2.CaseStatus], review_due_by: date | None
+        self, statuses: list[common.CaseStatus], review_due_by: date | None
     ) -> Iterator[case_pb2.CaseBrief]:
         token = ""
         while True:
             request = case_pb2.ListCasesRequest(
-                statuses=statuses, page_size=PAGE_SIZE, page_token=token, purpose=PURPOSE
+                statuses=statuses, page_size=PAGE_SIZE, page_token=token, purpose=PURPOSE,
+                review_due_by=to_proto_date(review_due_by),
             )
-            if review_due_by is not None:
-                request.review_due_by.CopyFrom(
-                    types_pb2.Date(year=review_due_by.year, month=review_due_by.month, day=review_due_by.day)
-                )
             response = self._call("ListCases", request)
             yield from response.cases
             token = response.next_page_token
@@ -118,20 +117,16 @@ def brief_from_message(
             owner_node=owner_node,
             owner_org=m.owner_org,
             coordination_org=coordination_org,
-            status=CaseStatus[types_pb2.CaseStatus.Name(m.status).removeprefix("CASE_STATUS_")],
+            status=from_proto_member(common.CaseStatus, CaseStatus, m.status),
             age_band=_age_band(m),
             fetched_at=datetime.now(UTC),
             zielgruppe=m.zielgruppe,
             handlungsfelder=tuple(
-                Handlungsfeld[types_pb2.Handlungsfeld.Name(h).removeprefix("HANDLUNGSFELD_")]
-                for h in m.handlungsfelder
+                from_proto_member(common.Handlungsfeld, Handlungsfeld, h) for h in m.handlungsfelder
             ),
-            rechtskreise=tuple(
-                Rechtskreis[types_pb2.Rechtskreis.Name(r).removeprefix("RECHTSKREIS_")]
-                for r in m.rechtskreise
-            ),
+            rechtskreise=tuple(from_proto_member(common.Rechtskreis, Rechtskreis, r) for r in m.rechtskreise),
             proposed_on=proposed_on,
-            review_due_on=_date(m.next_review_due) if m.HasField("next_review_due") else None,
+            review_due_on=from_proto_date(m.next_review_due, m.HasField("next_review_due")),
             covered_orgs=_covered(m, coordination_org),
         )
     except (KeyError, ValueError, errors.InvalidArgument) as error:  # unreadable or incomplete
@@ -147,10 +142,6 @@ def _covered(m: case_pb2.CaseBrief, coordination_org: str) -> tuple[str, ...]:
     so that Stelle counts as covered even where an owner of an older version names no one."""
     named = {*m.covered_orgs, coordination_org} - {m.owner_org}
     return tuple(sorted(named))
-
-
-def _date(value: types_pb2.Date) -> date | None:
-    return date(value.year, value.month, value.day) if value.year else None
 
 
 def _age_band(m: case_pb2.CaseBrief) -> AgeBand:

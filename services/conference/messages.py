@@ -2,23 +2,32 @@
 
 Requests become domain values with every field problem collected (German, field paths as in
 the request, so `google.rpc.BadRequest` points at them); domain aggregates become responses.
-Enums map by name like the events (contracts.py): domain member NAME <-> <PREFIX>_<NAME>.
+Enums, days (kim.common.v1.Date) and timestamps map the one way every service maps them
+(kimnetz.runtime.proto_mapping): domain member NAME <-> <PREFIX>_<NAME>.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from kim.common.v1.types_pb2 import Date
 
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
+from kimnetz.runtime.proto_mapping import (
+    date_field,
+    enum_field,
+    from_proto_timestamp,
+    to_proto_date,
+    to_proto_enum,
+    to_proto_timestamp,
+)
+from kimnetz.validation import Violations
 from services.conference.application import ResultDeclaration, VorlageDraft
-from services.conference.contracts import catalogue, enum_value, iso
+from services.conference.contracts import catalogue
 from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.briefs import WITHHELD, CaseBrief
-from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
 from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, Member
 from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember, RegisterView
@@ -46,33 +55,12 @@ def enum_from(
     proto_enum: Any, domain: type[E], number: int, field: str, v: Violations, *, required: bool = True
 ) -> E | None:
     """The domain member for a proto enum number; UNSPECIFIED is None (a violation if required)."""
-    if number == 0:
-        if required:
-            v.add(field, "Angabe fehlt.")
-        return None
-    try:
-        name = proto_enum.Name(number)
-    except ValueError:
-        v.add(field, f"Unbekannter Wert {number}.")
-        return None
-    prefix = proto_enum.DESCRIPTOR.values[0].name.removesuffix("UNSPECIFIED")
-    try:
-        return domain[name.removeprefix(prefix)]
-    except KeyError:
-        v.add(field, f"Unbekannter Wert {name}.")
-        return None
+    return enum_field(proto_enum, domain, number, field, v, required=required)
 
 
-def date_from(value: str, field: str, v: Violations, *, required: bool = False) -> date | None:
-    if not value:
-        if required:
-            v.add(field, "Datum angeben (JJJJ-MM-TT).")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        v.add(field, f"„{value}“ ist kein Datum im Format JJJJ-MM-TT.")
-        return None
+def date_from(value: Date, field: str, v: Violations, *, required: bool = False) -> date | None:
+    """The day of a request's Date field; unset is None (a violation if required)."""
+    return date_field(value, field, v, required=required)
 
 
 def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetime | None:
@@ -80,7 +68,7 @@ def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetim
         v.add(field, "Zeitpunkt angeben.")
         return None
     try:
-        value: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+        value = from_proto_timestamp(getattr(message, name))
     except (ValueError, OverflowError):  # seconds or nanos outside what a Timestamp may hold
         v.add(field, "Ungültiger Zeitpunkt (erlaubt: Jahr 1 bis 9999).")
         return None
@@ -248,14 +236,6 @@ def projektgruppe_member_from(m: pb.ProjektgruppeMember) -> ProjektgruppenMember
 # ---------------------------------------------------------------- domain -> response
 
 
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def brief_message(b: CaseBrief) -> pb.CaseBrief:
     message = pb.CaseBrief(
         case_id=b.case_id,
@@ -263,32 +243,32 @@ def brief_message(b: CaseBrief) -> pb.CaseBrief:
         owner_node=b.owner_node,
         owner_org=b.owner_org,
         coordination_org=b.coordination_org,
-        status=enum_value(types.CaseStatus, b.status),
-        age_band=enum_value(types.AgeBand, b.age_band),
+        status=to_proto_enum(types.CaseStatus, b.status),
+        age_band=to_proto_enum(types.AgeBand, b.age_band),
         zielgruppe=b.zielgruppe,
-        handlungsfelder=[enum_value(types.Handlungsfeld, h) for h in b.handlungsfelder],
-        rechtskreise=[enum_value(types.Rechtskreis, r) for r in b.rechtskreise],
+        handlungsfelder=[to_proto_enum(types.Handlungsfeld, h) for h in b.handlungsfelder],
+        rechtskreise=[to_proto_enum(types.Rechtskreis, r) for r in b.rechtskreise],
         case_manager=b.case_manager,
         case_manager_org=b.case_manager_org,
-        proposed_on=iso(b.proposed_on),
-        review_due_on=iso(b.review_due_on),
-        fetched_at=ts(b.fetched_at),
+        proposed_on=to_proto_date(b.proposed_on),
+        review_due_on=to_proto_date(b.review_due_on),
+        fetched_at=to_proto_timestamp(b.fetched_at),
         covered_orgs=list(b.covered_for),
     )
     if b.erased_at is not None:
-        message.erased_at.CopyFrom(ts(b.erased_at))
+        message.erased_at.CopyFrom(to_proto_timestamp(b.erased_at))
     if b.identity is not None:
         i = b.identity
         message.identity.CopyFrom(
             pb.DisclosedIdentity(
                 given_name=i.given_name,
                 family_name=i.family_name,
-                birth_date=iso(i.birth_date),
+                birth_date=to_proto_date(i.birth_date),
                 consent=pb.ConsentCoverage(
                     consent_id=i.consent.consent_id,
                     recipient_org=i.consent.recipient_org,
                     purposes=sorted(i.consent.purposes),
-                    expires_on=iso(i.consent.expires_on),
+                    expires_on=to_proto_date(i.consent.expires_on),
                 ),
             )
         )
@@ -296,29 +276,29 @@ def brief_message(b: CaseBrief) -> pb.CaseBrief:
 
 
 def decision_message(d: Decision) -> pb.Decision:
-    message = pb.Decision(decided_at=ts(d.decided_at), decided_by=d.decided_by)
+    message = pb.Decision(decided_at=to_proto_timestamp(d.decided_at), decided_by=d.decided_by)
     kind = d.kind.name
     if kind == "ADMISSION":
         message.admission.CopyFrom(pb.Admission(assigned_org=d.assigned_org, case_manager=d.case_manager))
     elif kind == "REFERRAL":
         message.referral.CopyFrom(
             pb.Referral(
-                target=enum_value(types.ReferralTarget, d.referral_target),
+                target=to_proto_enum(types.ReferralTarget, d.referral_target),
                 service=d.referral_service,
                 reason=d.reason,
             )
         )
     elif kind == "DEFERRAL":
         message.deferral.CopyFrom(pb.Deferral(
-            reason=d.reason, until=iso(d.deferred_until),
-            reason_code=enum_value(types.DecisionReason, d.reason_code)))
+            reason=d.reason, until=to_proto_date(d.deferred_until),
+            reason_code=to_proto_enum(types.DecisionReason, d.reason_code)))
     elif kind == "REJECTION":
         message.rejection.CopyFrom(pb.Rejection(
-            reason=d.reason, reason_code=enum_value(types.DecisionReason, d.reason_code)))
+            reason=d.reason, reason_code=to_proto_enum(types.DecisionReason, d.reason_code)))
     else:
         message.review.CopyFrom(
             pb.Review(
-                outcome=enum_value(types.ReviewOutcome, d.review_outcome),
+                outcome=to_proto_enum(types.ReviewOutcome, d.review_outcome),
                 offices_to_invite=list(d.offices_to_invite),
                 note=d.reason,
             )
@@ -331,11 +311,11 @@ def _agenda_item(item: AgendaItem, viewer: str | None) -> pb.AgendaItem:
     only where the person's consent covers that organisation; otherwise the position, the kind
     and `withheld`, the German note why (the pseudonym stays home as well)."""
     if not item.brief.visible_to(viewer):
-        return pb.AgendaItem(position=item.position, kind=enum_value(types.AgendaItemKind, item.kind),
+        return pb.AgendaItem(position=item.position, kind=to_proto_enum(types.AgendaItemKind, item.kind),
                              withheld=WITHHELD)
     message = pb.AgendaItem(
         position=item.position,
-        kind=enum_value(types.AgendaItemKind, item.kind),
+        kind=to_proto_enum(types.AgendaItemKind, item.kind),
         brief=brief_message(item.brief),
     )
     if item.decision is not None:
@@ -348,23 +328,23 @@ def conference_message(c: Fallkonferenz, *, viewer: str | None) -> pb.Conference
     return pb.Conference(
         conference_id=c.conference_id,
         coordination_org=c.coordination_org,
-        starts_at=ts(c.starts_at),
+        starts_at=to_proto_timestamp(c.starts_at),
         place=c.place,
         video_link=c.video_link,
         participants=[
             pb.Participant(
                 person=p.person,
                 name=p.name,
-                role=enum_value(types.ParticipantRole, p.role),
+                role=to_proto_enum(types.ParticipantRole, p.role),
                 organisation=p.organisation,
             )
             for p in c.participants
         ],
-        status=enum_value(types.ConferenceStatus, c.status),
+        status=to_proto_enum(types.ConferenceStatus, c.status),
         agenda=[_agenda_item(i, viewer) for i in c.agenda],
         scheduled_by=c.scheduled_by,
-        started_at=ts(c.started_at),
-        closed_at=ts(c.closed_at),
+        started_at=to_proto_timestamp(c.started_at),
+        closed_at=to_proto_timestamp(c.closed_at),
         closed_by=c.closed_by,
     )
 
@@ -400,7 +380,7 @@ def _definition(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
         description=d.description,
         min_age=d.min_age,
         max_age=d.max_age,
-        residence_kinds=[enum_value(types.ResidenceStatusKind, k) for k in d.residence_kinds],
+        residence_kinds=[to_proto_enum(types.ResidenceStatusKind, k) for k in d.residence_kinds],
         legal_bases=list(d.legal_bases),
         countries_of_origin=[
             types.CountryRule(country=r.country, region=r.region) for r in d.countries_of_origin
@@ -412,9 +392,9 @@ def _definition(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
 def _evidence(items: tuple[EvidenceCount, ...]) -> list[types.EvidenceCount]:
     return [
         types.EvidenceCount(
-            rechtskreis_a=enum_value(types.Rechtskreis, e.rechtskreis_a),
-            rechtskreis_b=enum_value(types.Rechtskreis, e.rechtskreis_b),
-            category=enum_value(types.BarrierCategory, e.category),
+            rechtskreis_a=to_proto_enum(types.Rechtskreis, e.rechtskreis_a),
+            rechtskreis_b=to_proto_enum(types.Rechtskreis, e.rechtskreis_b),
+            category=to_proto_enum(types.BarrierCategory, e.category),
             display=e.display,
         )
         for e in items
@@ -424,18 +404,18 @@ def _evidence(items: tuple[EvidenceCount, ...]) -> list[types.EvidenceCount]:
 def vorlage_message(v: Beschlussvorlage) -> pb.Beschlussvorlage:
     return pb.Beschlussvorlage(
         vorlage_id=v.vorlage_id,
-        kind=enum_value(types.VorlageKind, v.kind),
+        kind=to_proto_enum(types.VorlageKind, v.kind),
         title=v.title,
         proposed_wording=v.proposed_wording,
         rationale=v.rationale,
         responsible_org=v.responsible_org,
         responsible_person=v.responsible_person,
-        due_on=iso(v.due_on),
+        due_on=to_proto_date(v.due_on),
         zielgruppen=[_definition(d) for d in v.zielgruppen],
         projektgruppe_id=v.projektgruppe_id,
         evidence=_evidence(v.evidence),
         submitted_by=v.submitted_by,
-        submitted_at=ts(v.submitted_at),
+        submitted_at=to_proto_timestamp(v.submitted_at),
     )
 
 
@@ -445,19 +425,19 @@ def session_message(s: Sitzung) -> pb.Session:
         session_id=s.session_id,
         gremium_id=s.gremium_id,
         coordination_org=s.coordination_org,
-        starts_at=ts(s.starts_at),
+        starts_at=to_proto_timestamp(s.starts_at),
         place=s.place,
-        status=enum_value(types.SessionStatus, s.status),
+        status=to_proto_enum(types.SessionStatus, s.status),
         items=[
             pb.SessionItem(
                 vorlage=vorlage_message(i.vorlage),
-                status=enum_value(types.VorlageStatus, i.status),
+                status=to_proto_enum(types.VorlageStatus, i.status),
                 votes=[
                     pb.Vote(
                         member_id=vote.member_id,
-                        choice=enum_value(types.VoteChoice, vote.choice),
+                        choice=to_proto_enum(types.VoteChoice, vote.choice),
                         cast_by=vote.cast_by,
-                        cast_at=ts(vote.cast_at),
+                        cast_at=to_proto_timestamp(vote.cast_at),
                     )
                     for vote in i.votes
                 ],
@@ -473,8 +453,8 @@ def session_message(s: Sitzung) -> pb.Session:
             required=quorum.required,
             reached=quorum.reached,
         ),
-        opened_at=ts(s.opened_at),
-        closed_at=ts(s.closed_at),
+        opened_at=to_proto_timestamp(s.opened_at),
+        closed_at=to_proto_timestamp(s.closed_at),
     )
 
 
@@ -485,25 +465,25 @@ def beschluss_message(b: Beschluss) -> pb.Beschluss:
         session_id=b.session_id,
         coordination_org=b.coordination_org,
         vorlage_id=b.vorlage_id,
-        kind=enum_value(types.VorlageKind, b.kind),
+        kind=to_proto_enum(types.VorlageKind, b.kind),
         title=b.title,
         wording=b.wording,
         responsible_org=b.responsible_org,
         responsible_person=b.responsible_person,
-        due_on=iso(b.due_on),
-        adopted_on=iso(b.adopted_on),
-        mode=enum_value(types.DecisionMode, b.mode),
+        due_on=to_proto_date(b.due_on),
+        adopted_on=to_proto_date(b.adopted_on),
+        mode=to_proto_enum(types.DecisionMode, b.mode),
         votes_yes=b.tally.yes,
         votes_no=b.tally.no,
         votes_abstain=b.tally.abstain,
-        status=enum_value(types.BeschlussStatus, b.status),
+        status=to_proto_enum(types.BeschlussStatus, b.status),
         history=[
             pb.HistoryEntry(
-                at=ts(h.at),
+                at=to_proto_timestamp(h.at),
                 by=h.by,
-                from_status=enum_value(types.BeschlussStatus, h.from_status),
-                status=enum_value(types.BeschlussStatus, h.status),
-                due_on=iso(h.due_on),
+                from_status=to_proto_enum(types.BeschlussStatus, h.from_status),
+                status=to_proto_enum(types.BeschlussStatus, h.status),
+                due_on=to_proto_date(h.due_on),
                 note=h.note,
             )
             for h in b.history
@@ -521,9 +501,9 @@ def projektgruppe_message(g: Projektgruppe) -> pb.Projektgruppe:
         projektgruppe_id=g.projektgruppe_id,
         coordination_org=g.coordination_org,
         name=g.name,
-        topic=enum_value(types.Topic, g.topic),
+        topic=to_proto_enum(types.Topic, g.topic),
         mandate_beschluss_id=g.mandate_beschluss_id,
-        established_on=iso(g.established_on),
+        established_on=to_proto_date(g.established_on),
         members=[
             pb.ProjektgruppeMember(person=m.person, name=m.name, organisation=m.organisation)
             for m in g.members
@@ -536,9 +516,9 @@ def register_message(view: RegisterView) -> pb.BarrierRegister:
     message = pb.BarrierRegister(
         cells=[
             pb.RegisterCell(
-                rechtskreis_a=enum_value(types.Rechtskreis, c.rechtskreis_a),
-                rechtskreis_b=enum_value(types.Rechtskreis, c.rechtskreis_b),
-                category=enum_value(types.BarrierCategory, c.category),
+                rechtskreis_a=to_proto_enum(types.Rechtskreis, c.rechtskreis_a),
+                rechtskreis_b=to_proto_enum(types.Rechtskreis, c.rechtskreis_b),
+                category=to_proto_enum(types.BarrierCategory, c.category),
                 count=c.count,
                 display=c.display,
             )

@@ -18,8 +18,10 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import conference_pb2 as pb, conference_pb2_grpc, types_pb2 as types
 from kimnetz import errors
+from kimnetz.runtime.proto_mapping import UnknownEnumValue, from_proto_date, from_proto_timestamp, member_name
 from services.documents.conference import (
     BeschlussRecord,
     CaseDecision,
@@ -54,12 +56,12 @@ class GrpcConferenceRecords:
         m = self._call("GetConference", pb.GetConferenceRequest(conference_id=conference_id))
         return ConferenceRecord(
             conference_id=m.conference_id, coordination_org=m.coordination_org,
-            status=_name(types.ConferenceStatus, m.status, "CONFERENCE_STATUS_"),
+            status=_name(types.ConferenceStatus, m.status),
             starts_at=_time(m.starts_at) or datetime.min.replace(tzinfo=UTC), place=m.place,
             video_link=m.video_link,
             participants=tuple(
                 ConferenceParticipant(person=p.person, name=p.name,
-                                      role=_name(types.ParticipantRole, p.role, "PARTICIPANT_ROLE_"),
+                                      role=_name(types.ParticipantRole, p.role),
                                       organization=p.organisation)
                 for p in m.participants),
             items=tuple(_item(i) for i in m.agenda),
@@ -118,11 +120,11 @@ class GrpcConferenceRecords:
 def _item(m: pb.AgendaItem) -> ConferenceItem:
     brief = m.brief  # pseudonymised fields only; `brief.identity` is deliberately never read
     return ConferenceItem(
-        position=m.position, kind=_name(types.AgendaItemKind, m.kind, "AGENDA_ITEM_KIND_"),
+        position=m.position, kind=_name(types.AgendaItemKind, m.kind),
         pseudonym=brief.pseudonym, owner_org=brief.owner_org,
-        age_band=_name(types.AgeBand, brief.age_band, "AGE_BAND_"), zielgruppe=brief.zielgruppe,
-        handlungsfelder=tuple(_name(types.Handlungsfeld, h, "HANDLUNGSFELD_") for h in brief.handlungsfelder),
-        rechtskreise=tuple(_name(types.Rechtskreis, r, "RECHTSKREIS_") for r in brief.rechtskreise),
+        age_band=_name(types.AgeBand, brief.age_band), zielgruppe=brief.zielgruppe,
+        handlungsfelder=tuple(_name(common.Handlungsfeld, h) for h in brief.handlungsfelder),
+        rechtskreise=tuple(_name(common.Rechtskreis, r) for r in brief.rechtskreise),
         decision=_decision(m.decision) if m.HasField("decision") else None,
         covered_orgs=tuple(brief.covered_orgs), withheld=m.withheld,
     )
@@ -135,16 +137,14 @@ def _decision(m: pb.Decision) -> CaseDecision:
         return CaseDecision(kind, by, assigned_org=m.admission.assigned_org,
                             case_manager=m.admission.case_manager)
     if kind == "referral":
-        return CaseDecision(kind, by, referral_target=_name(types.ReferralTarget, m.referral.target,
-                                                            "REFERRAL_TARGET_"),
+        return CaseDecision(kind, by, referral_target=_name(common.ReferralTarget, m.referral.target),
                             service=m.referral.service, reason=m.referral.reason)
     if kind == "deferral":
         return CaseDecision(kind, by, reason=m.deferral.reason, until=_date(m.deferral.until))
     if kind == "rejection":
         return CaseDecision(kind, by, reason=m.rejection.reason)
     if kind == "review":
-        return CaseDecision(kind, by, review_outcome=_name(types.ReviewOutcome, m.review.outcome,
-                                                           "REVIEW_OUTCOME_"),
+        return CaseDecision(kind, by, review_outcome=_name(types.ReviewOutcome, m.review.outcome),
                             offices_to_invite=tuple(m.review.offices_to_invite), note=m.review.note)
     raise errors.Unavailable("Der Konferenzdienst meldet eine Entscheidung unbekannter Art.")
 
@@ -155,12 +155,12 @@ def _session(m: pb.Session) -> SessionRecord:
 
     return SessionRecord(
         session_id=m.session_id, gremium_id=m.gremium_id, coordination_org=m.coordination_org,
-        status=_name(types.SessionStatus, m.status, "SESSION_STATUS_"),
+        status=_name(types.SessionStatus, m.status),
         starts_at=_time(m.starts_at) or datetime.min.replace(tzinfo=UTC), place=m.place,
         items=tuple(
             SessionItem(vorlage_id=i.vorlage.vorlage_id, title=i.vorlage.title,
                         proposed_wording=i.vorlage.proposed_wording,
-                        status=_name(types.VorlageStatus, i.status, "VORLAGE_STATUS_"),
+                        status=_name(types.VorlageStatus, i.status),
                         yes=counted(i, types.VOTE_CHOICE_YES), no=counted(i, types.VOTE_CHOICE_NO),
                         abstain=counted(i, types.VOTE_CHOICE_ABSTAIN), beschluss_id=i.beschluss_id)
             for i in m.items),
@@ -176,27 +176,29 @@ def _beschluss(m: pb.Beschluss) -> BeschlussRecord:
         beschluss_id=m.beschluss_id, session_id=m.session_id, vorlage_id=m.vorlage_id, title=m.title,
         wording=m.wording, responsible_org=m.responsible_org, responsible_person=m.responsible_person,
         due_on=_date(m.due_on), adopted_on=_date(m.adopted_on),
-        mode=_name(types.DecisionMode, m.mode, "DECISION_MODE_"),
+        mode=_name(types.DecisionMode, m.mode),
         yes=m.votes_yes, no=m.votes_no, abstain=m.votes_abstain,
-        status=_name(types.BeschlussStatus, m.status, "BESCHLUSS_STATUS_"),
+        status=_name(types.BeschlussStatus, m.status),
         last_note=notes[-1] if notes else "",
     )
 
 
-def _name(enum: Any, value: int, prefix: str) -> str:
+def _name(enum: Any, value: int) -> str:
+    """The member name in lower case, as the documents' records carry it."""
     try:
-        return str(enum.Name(value)).removeprefix(prefix).lower()
-    except ValueError:
+        name = member_name(enum, value)
+    except UnknownEnumValue:
         # A member this node's contract does not know yet: printed as unknown, never guessed.
         return "unspecified"
+    return (name or "unspecified").lower()
 
 
 def _time(value: Timestamp) -> datetime | None:
-    return value.ToDatetime(tzinfo=UTC) if value.seconds or value.nanos else None
+    return from_proto_timestamp(value) if value.seconds or value.nanos else None
 
 
-def _date(value: str) -> date | None:
+def _date(value: common.Date) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        return from_proto_date(value)
     except ValueError:
         return None

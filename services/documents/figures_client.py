@@ -17,6 +17,7 @@ import grpc
 
 from kim.case.v1 import case_pb2 as pb, case_pb2_grpc
 from kimnetz import errors
+from kimnetz.runtime.proto_mapping import UnknownEnumValue, member_name
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
 TIMEOUT_SECONDS = 15.0
@@ -27,8 +28,6 @@ _ERRORS: dict[grpc.StatusCode, type[errors.KimError]] = {
     grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
     grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
 }
-_VISIBILITY = {pb.FIGURE_VISIBILITY_SHOWN: "shown", pb.FIGURE_VISIBILITY_SUPPRESSED: "suppressed",
-               pb.FIGURE_VISIBILITY_WITHHELD: "withheld"}
 
 
 class GrpcCaseFigures:
@@ -67,9 +66,17 @@ def figures_record(m: Any) -> CaseFiguresRecord:
 def _cell(m: Any) -> FigureCell:
     # A visibility this node's contract does not know is treated as suppressed: never print a
     # count the case service did not say may be shown.
-    visibility = _VISIBILITY.get(m.visibility, "suppressed")
+    visibility = _visibility(m.visibility)
     return FigureCell(key=m.key, label=m.label, visibility=visibility,
                       count=int(m.count) if visibility == "shown" else None)
+
+
+def _visibility(number: int) -> str:
+    try:
+        name = member_name(pb.FigureVisibility, number)
+    except UnknownEnumValue:
+        return "suppressed"
+    return (name or "suppressed").lower()
 
 
 def _table(m: Any) -> FigureTable:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from kimnetz.validation import LONG_TEXT, Violations, format_date
 from services.case.domain import commands as c, events as e
 from services.case.domain.consent import Consent, Coverage, ErasureConfirmation, coverage
 from services.case.domain.lifecycle import (
@@ -28,7 +29,6 @@ from services.case.domain.lifecycle import (
 from services.case.domain.person import Person, build_person
 from services.case.domain.policy import Actor
 from services.case.domain.pseudonym import new_pseudonym
-from services.case.domain.validation import LONG_TEXT, Violations, format_date
 from services.case.domain.vocabulary import (
     BarrierCategory,
     BarrierStatus,

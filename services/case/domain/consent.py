@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.case.domain.validation import format_date
+from kimnetz.validation import format_date
 from services.case.domain.vocabulary import ConsentKind, ConsentPurpose, DataCategory
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.case.domain.validation import LONG_TEXT, Violations
+from kimnetz.validation import LONG_TEXT, Violations
 from services.case.domain.vocabulary import ResidenceStatusKind
 
 _PARAGRAPH = re.compile(r"§+\s*(\d+[a-z]?)(?![a-z])", re.IGNORECASE)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from kimnetz.validation import Violations, format_date
 from services.case.domain.person import Person, age_on, legal_basis_key
-from services.case.domain.validation import Violations, format_date
 from services.case.domain.vocabulary import ResidenceStatusKind, country_label
 
 

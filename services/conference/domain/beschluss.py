@@ -13,8 +13,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from kimnetz.validation import Violations, format_date
 from services.conference.domain import events as ev
-from services.conference.domain.checks import Violations, format_date
 from services.conference.domain.vocabulary import BeschlussStatus, DecisionMode, VorlageKind
 from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
 from services.conference.domain.zielgruppen import ZielgruppenCatalogue
@@ -93,9 +93,9 @@ class Beschluss:
         beschluss_id: str | None,
     ) -> Beschluss:
         v = Violations()
-        v.text("wording", wording, max_len=10000)
-        v.text("responsible_org", responsible_org, max_len=100)
-        v.text("responsible_person", responsible_person, required=False, max_len=200)
+        wording = v.text("wording", wording, max_len=10000)
+        responsible_org = v.text("responsible_org", responsible_org, max_len=100)
+        responsible_person = v.text("responsible_person", responsible_person, required=False, max_len=200)
         if due_on is None:
             v.add("due_on", "Frist für die Umsetzung angeben.")
         v.not_in_past("due_on", due_on, now.date())
@@ -120,7 +120,7 @@ class Beschluss:
             vorlage_id=vorlage.vorlage_id,
             kind=vorlage.kind,
             title=vorlage.title,
-            wording=wording.strip(),
+            wording=wording,
             responsible_org=responsible_org,
             responsible_person=responsible_person,
             due_on=due_on,

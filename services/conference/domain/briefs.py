@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from services.conference.domain.checks import Violations
+from kimnetz.validation import Violations
 from services.conference.domain.vocabulary import AgeBand, CaseStatus, Handlungsfeld, Rechtskreis
 
 #: The consent purpose (case service vocabulary) that lets a person be named in a Fallkonferenz.
@@ -52,7 +52,7 @@ class DisclosedIdentity:
 
     def __post_init__(self) -> None:
         v = Violations()
-        v.text("identity.consent.consent_id", self.consent.consent_id)
+        v.text("identity.consent.consent_id", self.consent.consent_id, max_len=500)
         v.text("identity.family_name", self.family_name, max_len=200)
         v.raise_if_any("Personenangaben nur mit Bezug auf eine Einwilligung.")
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from kimnetz import identifiers
 from kimnetz.errors import FailedPrecondition, NotFound
+from kimnetz.validation import Violations, format_date, format_datetime
 from services.conference.domain import events as ev
 from services.conference.domain.briefs import CaseBrief
-from services.conference.domain.checks import Violations, format_date, format_datetime
 from services.conference.domain.vocabulary import (
     AgendaItemKind,
     ConferenceStatus,
@@ -107,8 +107,8 @@ class Decision:
             )
         if self.kind is DecisionKind.ADMISSION:
             # The case service applies the admission with the same rule (kimnetz.identifiers).
-            v.shared_identifier("decision.assigned_org", self.assigned_org)
-            v.shared_identifier("decision.case_manager", self.case_manager)
+            v.identifier("decision.assigned_org", self.assigned_org)
+            v.identifier("decision.case_manager", self.case_manager)
         elif self.kind is DecisionKind.REFERRAL:
             if self.referral_target is None:
                 v.add("decision.referral_target", "Ziel der Verweisberatung angeben.")
@@ -218,14 +218,14 @@ class Fallkonferenz:
         conference_id: str | None = None,
     ) -> Fallkonferenz:
         v = Violations()
-        v.text("coordination_org", coordination_org, max_len=100)
+        coordination_org = v.text("coordination_org", coordination_org, max_len=100)
         if starts_at.tzinfo is None:
             v.add("starts_at", "Zeitpunkt mit Zeitzone angeben.")
         elif starts_at < now:
             v.add("starts_at", f"Der Termin {format_datetime(starts_at)} liegt in der Vergangenheit.")
         if not place.strip() and not video_link.strip():
             v.add("place", "Ort oder Videokonferenz-Link angeben.")
-        v.text("place", place, required=False, max_len=300)
+        place = v.text("place", place, required=False, max_len=300)
         if video_link and not video_link.startswith("https://"):
             v.add("video_link", "Der Videokonferenz-Link muss mit https:// beginnen.")
         _check_participants(v, participants)

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from kimnetz.errors import NotFound
-from services.conference.domain.checks import Violations
+from kimnetz.validation import Violations
 
 
 @dataclass(frozen=True, order=True)
@@ -70,10 +70,10 @@ class Lenkungsgruppe:
     @classmethod
     def constitute(cls, *, coordination_org: str, name: str, gremium_id: str | None = None) -> Lenkungsgruppe:
         v = Violations()
-        v.text("coordination_org", coordination_org, max_len=100)
-        v.text("name", name, max_len=200)
+        coordination_org = v.text("coordination_org", coordination_org, max_len=100)
+        name = v.text("name", name, max_len=200)
         v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
-        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name.strip())
+        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name)
 
     def member(self, member_id: str) -> Member:
         for m in self.members:

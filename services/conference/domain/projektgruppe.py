@@ -21,9 +21,9 @@ from datetime import date, datetime
 from itertools import combinations
 
 from kimnetz.errors import FailedPrecondition, NotFound
+from kimnetz.validation import Violations
 from services.conference.domain import events as ev
 from services.conference.domain.beschluss import Beschluss
-from services.conference.domain.checks import Violations
 from services.conference.domain.vocabulary import (
     TOPIC_HANDLUNGSFELDER,
     BarrierCategory,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kimnetz.errors import FailedPrecondition
+from kimnetz.validation import Violations
 from services.conference.domain import events as ev
-from services.conference.domain.checks import Violations
 from services.conference.domain.vocabulary import AgeBand, Handlungsfeld, Rechtskreis
 
 

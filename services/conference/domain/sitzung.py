@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.validation import Violations
 from services.conference.domain import events as ev
 from services.conference.domain.beschluss import Beschluss, Tally
-from services.conference.domain.checks import Violations
 from services.conference.domain.lenkungsgruppe import Lenkungsgruppe, Member, PersonKey
 from services.conference.domain.vocabulary import (
     DecisionMode,

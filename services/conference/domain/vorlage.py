@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from kimnetz.errors import InvalidArgument
-from services.conference.domain.checks import Violations
+from kimnetz.validation import Violations
 from services.conference.domain.vocabulary import BarrierCategory, Rechtskreis, VorlageKind
 from services.conference.domain.zielgruppen import ZielgruppeDefinition, validate_definitions
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from services.conference.domain.checks import Violations
+from kimnetz.validation import Violations
 from services.conference.domain.vocabulary import ResidenceStatusKind
 
 #: The version the case service ships before any Lenkungsgruppe decision.
@@ -76,7 +76,7 @@ def validate_definitions(definitions: tuple[ZielgruppeDefinition, ...], prefix: 
     seen: set[str] = set()
     for i, d in enumerate(definitions):
         at = f"{prefix}[{i}]"
-        v.identifier(f"{at}.key", d.key)
+        v.key(f"{at}.key", d.key)
         if d.key in seen:
             v.add(f"{at}.key", f"Der Schlüssel „{d.key}“ ist doppelt vergeben.")
         seen.add(d.key)

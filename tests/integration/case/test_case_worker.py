@@ -220,7 +220,9 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
     message = conference.ZielgruppenDefined(
         beschluss_id="lg-2026-2", coordination_org="kreis-mettmann",
         catalogue=conference_types.ZielgruppenCatalogue(
-            version=2, decided_on="2026-03-04", decision_reference="Lenkungsgruppe 2/2026",
+            version=2,
+            decided_on=conference_types.Date(year=2026, month=3, day=4),
+            decision_reference="Lenkungsgruppe 2/2026",
             definitions=[definition]))
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:

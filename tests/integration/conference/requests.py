@@ -70,7 +70,7 @@ def zielgruppen_vorlage(due_in_days: int = 60, key: str = "frauen_beratung") -> 
         proposed_wording="Die Lenkungsgruppe legt die Zielgruppen des KIM wie folgt fest.",
         responsible_org=KREIS,
         responsible_person="koord.kreis",
-        due_on=(date.today() + timedelta(days=due_in_days)).isoformat(),
+        due_on=day(date.today() + timedelta(days=due_in_days)),
         zielgruppen=[
             T.ZielgruppeDefinition(
                 key="umf", name="Unbegleitete minderjährige Geflüchtete", requires_umf=True
@@ -92,7 +92,7 @@ def general_vorlage(responsible_person: str = "lenkung.kreis", due_in_days: int 
         proposed_wording="Jobcenter, Agentur und ABH richten eine gemeinsame Clearingstelle ein.",
         responsible_org=KREIS,
         responsible_person=responsible_person,
-        due_on=(date.today() + timedelta(days=due_in_days)).isoformat(),
+        due_on=day(date.today() + timedelta(days=due_in_days)),
     )
 
 

@@ -317,7 +317,7 @@ def test_bad_input_is_refused_with_field_violations_and_changes_nothing(
         KOORD,
     ).session_id
     overdue_vorlage = general_vorlage()
-    overdue_vorlage.due_on = (date.today() - timedelta(days=1)).isoformat()
+    overdue_vorlage.due_on.CopyFrom(day(date.today() - timedelta(days=1)))
     bad = api.fails("SubmitVorlage", pb.SubmitVorlageRequest(session_id=sid, vorlage=overdue_vorlage), KOORD)
     assert bad.code() is grpc.StatusCode.INVALID_ARGUMENT and "Vergangenheit" in violations(bad)["due_on"]
     assert not api.call("GetSession", pb.GetSessionRequest(session_id=sid), KOORD).items

@@ -24,6 +24,7 @@ from kim.conference.v1 import conference_pb2 as pb, types_pb2 as T
 from tests.integration.conference.conftest import HILDEN, KREIS, ROLE_SHORT, Api, Caller
 from tests.integration.conference.requests import (
     conference,
+    day,
     general_vorlage,
     in_days,
     lenkungsgruppe_with_deciding_member,
@@ -145,7 +146,7 @@ def resources(api: Api) -> Resources:
 
 
 def requests(r: Resources) -> dict[str, Message]:
-    past = (date.today() - timedelta(days=1)).isoformat()
+    past = day(date.today() - timedelta(days=1))
     return {
         # Creations an allowed coordinator makes for their own Stelle (harmless) or that the
         # domain refuses after the policy let them through.

@@ -56,7 +56,7 @@ from tests.integration.conference.conftest import (
     EventTap,
     _purge_left_over_events,
 )
-from tests.integration.conference.requests import conference, proposal
+from tests.integration.conference.requests import conference, day, proposal
 from tests.support import servers, signing
 from tests.support.identity import LocalFederation
 
@@ -335,7 +335,7 @@ def test_agenda_takes_fresh_remote_briefs_names_unreachable_nodes_and_decides_fo
     remote = items[released].brief
     assert (remote.owner_node, remote.owner_org, remote.pseudonym, remote.zielgruppe, remote.coordination_org,
             remote.proposed_on) == (federation.stadt_node, HILDEN, "KIM-STADT1", "umf", KREIS,
-                                    datetime.now(UTC).date().isoformat())
+                                    day(datetime.now(UTC).date()))
     assert items[local].brief.owner_node == kreis_settings.node_id
     skipped = {s.case_id: s.reason for s in built.skipped}
     assert "nicht mehr frei" in skipped[revoked] and federation.stadt_node in skipped[revoked]

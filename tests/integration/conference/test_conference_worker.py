@@ -31,6 +31,7 @@ from services.conference.repository import MongoConferenceRepository
 from tests.integration.conference.conftest import KREIS, Api, Caller, EventTap
 from tests.integration.conference.requests import (
     conference,
+    day,
     in_days,
     lenkungsgruppe_with_deciding_member,
     proposal,
@@ -373,7 +374,7 @@ def test_an_overdue_beschluss_is_reminded_once_by_the_worker(
     received = conference_events.drain(settle_seconds=5, timeout=60, until=lambda got: bool(reminders(got)))
     [reminder] = reminders(received)
     assert (reminder.due_on, reminder.days_overdue, reminder.responsible_person) == (
-        due.isoformat(),
+        day(due),
         3,
         "lenkung.kreis",
     )

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -225,7 +225,8 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     catalogue = conference.ZielgruppenDefined(
         beschluss_id="lg-erfunden", coordination_org=HILDEN,
         catalogue=conference_types.ZielgruppenCatalogue(
-            version=6, decided_on=date.today().isoformat(), decision_reference="erfunden",
+            version=6,
+            decided_on=conference_types.Date(year=2026, month=3, day=4), decision_reference="erfunden",
             definitions=[conference_types.ZielgruppeDefinition(key="alle", name="Alle")]))
     forged("Stadt-Knoten legt Zielgruppen fest", "sender-not-allowed",
            signing.sign(pack(catalogue, "conference", peers.stadt)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kim.conference.v1 import types_pb2 as types
+from kimnetz.runtime.proto_mapping import check_enum, from_proto_enum, to_proto_enum
 from services.conference import contracts
 from services.conference.domain import events as ev, vocabulary as v
 
@@ -36,6 +37,8 @@ def test_every_domain_event_has_a_message_of_the_same_name(event: type[ev.Event]
 
 @pytest.mark.parametrize(("domain", "proto"), ENUMS, ids=lambda c: getattr(c, "__name__", ""))
 def test_every_vocabulary_member_has_a_proto_enum_value(domain: type[v.Labelled], proto: object) -> None:
-    numbers = [contracts.enum_value(proto, member) for member in domain]
+    assert check_enum(proto, domain) == []
+    numbers = [to_proto_enum(proto, member) for member in domain]
     assert 0 not in numbers and len(set(numbers)) == len(numbers)
     assert len(proto.DESCRIPTOR.values) == len(numbers) + 1  # type: ignore[attr-defined]
+    assert [from_proto_enum(proto, domain, n) for n in numbers] == list(domain)
