@@ -808,7 +808,7 @@ class Case:
         self.updated_at = now
 
     def _emit(self, event_type: type[e.Event], now: datetime, **fields: object) -> None:
-        self.pending_events.append(event_type(  # type: ignore[call-arg]
+        self.pending_events.append(event_type(
             case_id=self.case_id, pseudonym=self.pseudonym, owner_org=self.owner_org,
             occurred_at=now, **fields))
 
