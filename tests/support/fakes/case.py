@@ -9,7 +9,7 @@ It does what `services.case.repository.MongoCaseRepository` does, minus the data
   timestamps lose their microseconds below the millisecond as in BSON.
 - Pseudonyms are unique (`PseudonymTaken`), as are case ids (AlreadyExists).
 - Retention: `erase_person` forgets the earlier changes (and with them the events they caused,
-  `applied`), carrying their unsent events into the new change; `delete` keeps only a change
+  `applied`), carrying their unsent events into the new change after its own; `delete` keeps only a change
   without fields that holds the erase request until `send` empties it, then `forget_erased`.
 - Lists: the organisation's own and shared cases, oldest first (created_at, case id), filtered
   and paged as the adapter pages (page size 1..100, default 20, an opaque token).
@@ -134,7 +134,7 @@ class InMemoryCaseRepository:
         changes = self._changes.get(case.case_id, {})
         if version in changes:
             raise FailedPrecondition(CONFLICT)
-        outbox = [*self._unsent_before(case.case_id, version), *case.pending_events]
+        outbox = [*case.pending_events, *self._unsent_before(case.case_id, version)]
         self._changes[case.case_id] = {version: Change(version, outbox=outbox, erased=True)}
         case.collect_events()
         case.version = version
@@ -257,7 +257,8 @@ class InMemoryCaseRepository:
             if version == 1:
                 raise AlreadyExists(EXISTS)
             raise VersionConflict(CONFLICT)
-        changes[version] = Change(version, cause, [*carried, *case.pending_events])
+        # The adapter records the write's own events first, then those it carries over.
+        changes[version] = Change(version, cause, [*case.pending_events, *carried])
         state = _stored(case)
         state["version"] = version
         previous = self._cases.get(case.case_id)
