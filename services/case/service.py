@@ -31,7 +31,8 @@ from kimnetz.runtime.event_trust import Sender
 from services.case.domain import commands as c, events as e
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
 from services.case.domain.brief import CaseBrief, build_brief
-from services.case.domain.case import Case, local_date
+from services.case.domain.case import Case
+from services.case.domain.dates import local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.person import Person
 from services.case.domain.policy import (

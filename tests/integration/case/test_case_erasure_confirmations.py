@@ -20,7 +20,7 @@ from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
 from services.case.service import CaseService

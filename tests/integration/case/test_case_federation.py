@@ -36,7 +36,7 @@ from kimnetz.runtime.settings import Settings
 from services.case import api, contract
 from services.case.domain import commands as c
 from services.case.domain.brief import build_brief
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, MongoCaseRepository
 from services.case.service import CaseService

@@ -37,7 +37,7 @@ from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.pki import DevCertificateAuthority
 from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
