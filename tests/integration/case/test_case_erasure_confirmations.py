@@ -57,7 +57,7 @@ def revoked(service: CaseService) -> tuple[str, str]:
     case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     today = local_date(case.created_at)
     service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), today))
+                                               ("falldokumentation",), today))
     service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
     service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, "widerruft schriftlich"))

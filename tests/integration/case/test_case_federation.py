@@ -137,7 +137,7 @@ def proposed_to_kreis(service: CaseService) -> str:
     """A case of Hilden proposed to the Kreis, with the consent for its Fallkonferenz."""
     case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), local_date(case.created_at)))
+                                               ("falldokumentation",), local_date(case.created_at)))
     service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 

@@ -55,7 +55,7 @@ def test_whole_lifecycle_through_the_service_leaves_an_intact_audit_trail(
     service.activate_plan(CM, c.ActivatePlan(cid))
     service.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg", "sgb_iii"), "rechtliche_huerde", "Duldung"))
     closed = service.close_case(CM, c.CloseCase(cid, "goals_achieved",
-                                             outcomes=(c.GoalOutcomeInput(goal_id, "achieved"),)))
+                                                outcomes=(c.GoalOutcomeInput(goal_id, "achieved"),)))
     assert closed.status is CaseStatus.CLOSED
 
     dpo = make_actor(("data_protection_officer",), OWNER, "dsb-dora")

@@ -193,7 +193,7 @@ def test_retention_leaves_nothing_of_the_person_in_any_collection(service: CaseS
     service.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
     service.add_journal_note(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
     service.close_case(CM, c.CloseCase(cid, "other", "GEHEIM-close",
-                                    (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
+                                       (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
     needles = [*PERSON_DETAILS, birth, "GEHEIM", *reasons]
     written = _case_database_text(cid)
     assert all(any(n in text for text in written.values()) for n in needles), "the counter-check"

@@ -58,7 +58,7 @@ def proposed(service: CaseService) -> str:
 def submit(service: CaseService, cid: str) -> None:
     case = service.repository.get(cid)
     service.record_consent(CM, c.RecordConsent(cid, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), case.created_at.date()))
+                                               ("falldokumentation",), case.created_at.date()))
     service.submit_for_review(CM, c.SubmitForReview(cid))
 
 

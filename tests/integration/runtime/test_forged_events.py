@@ -135,7 +135,7 @@ def revoked_for(service: CaseService, recipient: str) -> tuple[str, str]:
     case = service.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
     today = local_date(case.created_at)
     service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", recipient, ("fallkonferenz",),
-                                        ("falldokumentation",), today))
+                                               ("falldokumentation",), today))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
     service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, ""))
     return case.case_id, consent_id
