@@ -87,6 +87,7 @@ def drop_databases(base: Settings, node_ids: list[str]) -> None:
     from pymongo import MongoClient
 
     prefixes = tuple(base.model_copy(update={"node_id": n}).database_name("") for n in node_ids)
+    client: MongoClient[dict[str, Any]]
     with MongoClient(base.mongodb_uri) as client:
         for name in client.list_database_names():
             if name.startswith(prefixes):

@@ -28,6 +28,7 @@ from typing import Any
 from bson import Binary
 from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from bench.case_paths import COORDINATION, CaseNode
 from bench.federation import BenchFederation
@@ -155,8 +156,9 @@ def seed(node: CaseNode, organization: str, count: int, through_api: int) -> lis
 def registered(kreis: Settings, expected: int, timeout: float) -> int:
     """How many Fallvorschläge the Kreis's registry holds, once it holds `expected` or after
     `timeout` seconds (polled every second: the count is a scan on FerretDB)."""
+    mongo: MongoClient[dict[str, Any]]
     with MongoClient(kreis.mongodb_uri) as mongo:
-        proposals = mongo[kreis.database_name("conference")]["proposals"]
+        proposals: Collection[dict[str, Any]] = mongo[kreis.database_name("conference")]["proposals"]
         deadline = time.monotonic() + timeout
         while True:
             count = proposals.count_documents({"coordination_org": COORDINATION})

@@ -202,7 +202,7 @@ def _concurrent(make: Callable[[], Callable[[], object]], close: Callable[[Any],
             operation()
         except grpc.RpcError as error:
             with lock:
-                failed.append(f"{error.code().name}: {error.details()}")  # type: ignore[attr-defined]
+                failed.append(f"{error.code().name}: {error.details()}")
             return False
         return True
 
@@ -212,7 +212,8 @@ def _concurrent(make: Callable[[], Callable[[], object]], close: Callable[[Any],
                 attempt(operation)
         finally:
             ready.wait()  # every thread reaches the start, even after a failed warm-up
-        mine, started = [], time.perf_counter()
+        mine: list[float] = []
+        started = time.perf_counter()
         while len(mine) < per_client and time.perf_counter() - started < max_seconds:
             begin = time.perf_counter()
             if attempt(operation):

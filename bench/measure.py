@@ -49,12 +49,13 @@ def timed_once(operation: Callable[[], object], items: int = 1) -> Sample:
     return Sample((elapsed,), elapsed, items)
 
 
-def sample(operation: Callable[[], object], count: int, max_seconds: float = 30.0,
+def sample(operation: Callable[..., object], count: int, max_seconds: float = 30.0,
            warmup: int = 5) -> Sample:
-    """Run `operation` `count` times (stopping early after `max_seconds`), after a warm-up."""
+    """Run `operation` `count` times (stopping early after `max_seconds`), after a warm-up.
+    (`...`: callers bind loop variables as a lambda's defaults; it is called bare.)"""
     for _ in range(warmup):
         operation()
-    latencies = []
+    latencies: list[float] = []
     started = time.perf_counter()
     while len(latencies) < count and time.perf_counter() - started < max_seconds:
         begin = time.perf_counter()

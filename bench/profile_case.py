@@ -67,7 +67,13 @@ def main() -> None:
     args = parser.parse_args()
     monitoring.register(_Commands())
 
-    from case_factories import CM, COORDINATION, OWNER, make_actor, make_proposal
+    from case_factories import (  # type: ignore[import-not-found]  # tests/unit/case, on sys.path above
+        CM,
+        COORDINATION,
+        OWNER,
+        make_actor,
+        make_proposal,
+    )
     from pyinstrument import Profiler
 
     from kimnetz.runtime.mongo import connect
@@ -116,6 +122,7 @@ def main() -> None:
             lines.append(f"{millis:9.1f} ms {int(count):3d}x {name} {shape}")
         lines += ["", profiler.output_text(unicode=True, color=False)]
     finally:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(settings.mongodb_uri) as client:
             client.drop_database(settings.database_name("case"))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import argparse
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient, monitoring
 
@@ -35,12 +36,12 @@ def main() -> None:
     from kimnetz.runtime.settings import Settings
     from services.documents import SERVICE
     from services.documents.domain.policy import RENDER_ROLES
-    from services.documents.repository import DocumentStore
+    from services.documents.repository import MongoDocumentsRepository
     from services.documents.service import DocumentsService
 
     settings = Settings().model_copy(update={"node_id": f"benchprof{uuid.uuid4().hex[:4]}"})
     connect(settings, SERVICE)
-    service = DocumentsService(DocumentStore(settings.node_id))
+    service = DocumentsService(MongoDocumentsRepository(settings.node_id))
     clerk = Principal(subject="bench-clerk", username="r.buero", organization="stadt-hilden",
                       roles=frozenset(RENDER_ROLES["contract"]))
     lines: list[str] = []
@@ -59,6 +60,7 @@ def main() -> None:
             lines.append(f"{millis:9.1f} ms {int(count):4d}x {name} {shape}")
         lines += ["", profiler.output_text(unicode=True, color=False)]
     finally:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(settings.mongodb_uri) as client:
             client.drop_database(settings.database_name(SERVICE))
     args.out.parent.mkdir(parents=True, exist_ok=True)

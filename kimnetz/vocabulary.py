@@ -226,3 +226,38 @@ class SessionStatus(Labelled):
     @classmethod
     def _labels(cls) -> dict[str, str]:
         return {"planned": "geplant", "open": "eröffnet", "closed": "geschlossen"}
+
+
+class AgeBand(Labelled):
+    """Coarse enough to pseudonymise, cut where the programmes cut: JMD serves up to 27,
+    MBE and Mettmann's "älter als 27" start at 28. The bands of a case's pseudonymised brief
+    (services/case/domain/brief.py), which the conference shows and a Fallkonferenz-Protokoll
+    prints. The member names are those of kim.conference.v1.AgeBand without their prefix."""
+
+    UNDER_18 = "under_18"
+    FROM_18_TO_27 = "18_27"
+    FROM_28_TO_39 = "28_39"
+    FROM_40_TO_64 = "40_64"
+    FROM_65 = "65_plus"
+
+    @classmethod
+    def for_age(cls, age: int) -> AgeBand:
+        if age < 18:
+            return cls.UNDER_18
+        if age <= 27:
+            return cls.FROM_18_TO_27
+        if age <= 39:
+            return cls.FROM_28_TO_39
+        if age <= 64:
+            return cls.FROM_40_TO_64
+        return cls.FROM_65
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "under_18": "unter 18 Jahre",
+            "18_27": "18 bis 27 Jahre",
+            "28_39": "28 bis 39 Jahre",
+            "40_64": "40 bis 64 Jahre",
+            "65_plus": "65 Jahre und älter",
+        }

@@ -2,7 +2,8 @@
 
 Who enters: every caller whose bearer token the auth interceptor accepted (`current_principal`).
 Each method translates: request -> domain values (messages.py, every field problem at once) ->
-the service layer (authorises, calls the domain, saves with events) -> response. Errors are
+one method of the application services (composition.py: they authorise, call the domain,
+save with events) -> response. Errors are
 `kimnetz.errors`; the error interceptor maps them to status codes with German field violations.
 
 The agenda's briefs come from the case service through the `CaseBriefs` port; this module builds
@@ -14,9 +15,10 @@ of the federation wrapped in the adapter that also asks the owning nodes of prop
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from kim.conference.v1 import conference_pb2 as pb, conference_pb2_grpc, types_pb2 as types
 from kimnetz.errors import Unauthenticated
@@ -27,6 +29,7 @@ from kimnetz.runtime.settings import Settings
 from services.conference import SERVICE, messages as m
 from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
+from services.conference.composition import ConferenceServices, conference_services
 from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import PersonKey
@@ -39,10 +42,11 @@ from services.conference.domain.vocabulary import (
     VoteChoice,
 )
 from services.conference.federated_cases import FederatedCaseBriefs, PeerCaller
-from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES, ConferenceRepository
-from services.conference.service import ConferenceService
+from services.conference.repository import OUTBOX_DOCUMENTS as _AGGREGATES, MongoConferenceRepository
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_AGGREGATES)
+
+M = TypeVar("M", bound=Message)
 
 
 def acting() -> Actor:
@@ -81,15 +85,23 @@ def ids(v: Violations, request: Any, *fields: str) -> None:
 
 
 class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
-    def __init__(self, service: ConferenceService, cases_for: CaseBriefsFor) -> None:
-        self.service = service
+    """Each rpc method maps the request to domain values, calls the one method of the
+    application service of its area that has the rpc's name in snake_case, and maps the result."""
+
+    def __init__(self, services: ConferenceServices, cases_for: CaseBriefsFor) -> None:
+        self.fallkonferenzen = services.fallkonferenzen
+        self.lenkungsgruppen = services.lenkungsgruppen
+        self.sitzungen = services.sitzungen
+        self.beschlussverfolgung = services.beschlussverfolgung
+        self.projektgruppen = services.projektgruppen
+        self.barrierenregister = services.barrierenregister
         self.cases_for = cases_for
         self.notify_outbox: Callable[[], None] = lambda: None
 
     def _cases(self, context: grpc.ServicerContext) -> CaseBriefs:
         return self.cases_for(bearer(context), acting().person)
 
-    def _saved(self, message: Any) -> Any:
+    def _saved(self, message: M) -> M:
         self.notify_outbox()  # the events of the save leave now, not at the next sweep
         return message
 
@@ -103,7 +115,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         participants = m.participants_from(request.participants, v)
         v.raise_if_any("Die Fallkonferenz kann so nicht angesetzt werden.")
         assert starts_at is not None
-        conference = self.service.schedule_conference(
+        conference = self.fallkonferenzen.schedule_conference(
             acting(),
             starts_at=starts_at,
             place=request.place,
@@ -114,7 +126,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
 
     def GetConference(self, request: pb.GetConferenceRequest, context: grpc.ServicerContext) -> pb.Conference:
         _require_ids(request, "conference_id")
-        return _view(self.service.conference(acting(), request.conference_id))
+        return _view(self.fallkonferenzen.get_conference(acting(), request.conference_id))
 
     def ListConferences(
         self, request: pb.ListConferencesRequest, context: grpc.ServicerContext
@@ -124,7 +136,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             types.ConferenceStatus, ConferenceStatus, request.status, "status", v, required=False
         )
         v.raise_if_any()
-        page = self.service.conferences(
+        page = self.fallkonferenzen.list_conferences(
             acting(), status=status, page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListConferencesResponse(
@@ -135,7 +147,9 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.BuildAgendaRequest, context: grpc.ServicerContext
     ) -> pb.BuildAgendaResponse:
         _require_ids(request, "conference_id")
-        conference, result = self.service.build_agenda(acting(), request.conference_id, self._cases(context))
+        conference, result = self.fallkonferenzen.build_agenda(
+            acting(), request.conference_id, self._cases(context)
+        )
         return self._saved(
             pb.BuildAgendaResponse(
                 conference=_view(conference),
@@ -153,7 +167,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
 
     def RefreshBrief(self, request: pb.RefreshBriefRequest, context: grpc.ServicerContext) -> pb.Conference:
         _require_ids(request, "conference_id", "case_id")
-        conference = self.service.refresh_brief(
+        conference = self.fallkonferenzen.refresh_brief(
             acting(), request.conference_id, request.case_id, self._cases(context)
         )
         return self._saved(_view(conference))
@@ -163,7 +177,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            _view(self.service.start_conference(acting(), request.conference_id))
+            _view(self.fallkonferenzen.start_conference(acting(), request.conference_id))
         )
 
     def DecideItem(self, request: pb.DecideItemRequest, context: grpc.ServicerContext) -> pb.Conference:
@@ -172,7 +186,9 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         decision = m.decision_from(request.decision, v)
         v.raise_if_any("Die Entscheidung ist unvollständig.")
         assert decision is not None
-        conference = self.service.decide(acting(), request.conference_id, request.case_id, decision)
+        conference = self.fallkonferenzen.decide_item(
+            acting(), request.conference_id, request.case_id, decision
+        )
         return self._saved(_view(conference))
 
     def CloseConference(
@@ -180,7 +196,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Conference:
         _require_ids(request, "conference_id")
         return self._saved(
-            _view(self.service.close_conference(acting(), request.conference_id))
+            _view(self.fallkonferenzen.close_conference(acting(), request.conference_id))
         )
 
     # ---------------------------------------------------------------- Lenkungsgruppe
@@ -189,25 +205,25 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.CreateLenkungsgruppeRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
         return self._saved(
-            m.lenkungsgruppe_message(self.service.create_lenkungsgruppe(acting(), request.name))
+            m.lenkungsgruppe_message(self.lenkungsgruppen.create_lenkungsgruppe(acting(), request.name))
         )
 
     def GetLenkungsgruppe(
         self, request: pb.GetLenkungsgruppeRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id")
-        return m.lenkungsgruppe_message(self.service.lenkungsgruppe(acting(), request.gremium_id))
+        return m.lenkungsgruppe_message(self.lenkungsgruppen.get_lenkungsgruppe(acting(), request.gremium_id))
 
     def AddMember(self, request: pb.AddMemberRequest, context: grpc.ServicerContext) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id")
-        gremium = self.service.add_member(acting(), request.gremium_id, m.member_from(request.member))
+        gremium = self.lenkungsgruppen.add_member(acting(), request.gremium_id, m.member_from(request.member))
         return self._saved(m.lenkungsgruppe_message(gremium))
 
     def AppointDeputy(
         self, request: pb.AppointDeputyRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id", "member_id")
-        gremium = self.service.appoint_deputy(
+        gremium = self.lenkungsgruppen.appoint_deputy(
             acting(), request.gremium_id, request.member_id, m.deputy_from(request)
         )
         return self._saved(m.lenkungsgruppe_message(gremium))
@@ -216,7 +232,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.RemoveMemberRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id", "member_id")
-        gremium = self.service.remove_member(acting(), request.gremium_id, request.member_id)
+        gremium = self.lenkungsgruppen.remove_member(acting(), request.gremium_id, request.member_id)
         return self._saved(m.lenkungsgruppe_message(gremium))
 
     def ScheduleSession(
@@ -227,20 +243,20 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         starts_at = m.datetime_from(request, "starts_at", "starts_at", v)
         v.raise_if_any("Die Sitzung kann so nicht angesetzt werden.")
         assert starts_at is not None
-        session = self.service.schedule_session(
+        session = self.sitzungen.schedule_session(
             acting(), request.gremium_id, starts_at=starts_at, place=request.place
         )
         return self._saved(m.session_message(session))
 
     def GetSession(self, request: pb.GetSessionRequest, context: grpc.ServicerContext) -> pb.Session:
         _require_ids(request, "session_id")
-        return m.session_message(self.service.session(acting(), request.session_id))
+        return m.session_message(self.sitzungen.get_session(acting(), request.session_id))
 
     def ListSessions(
         self, request: pb.ListSessionsRequest, context: grpc.ServicerContext
     ) -> pb.ListSessionsResponse:
         _require_ids(request, "gremium_id")
-        page = self.service.sessions(
+        page = self.sitzungen.list_sessions(
             acting(), request.gremium_id, page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListSessionsResponse(
@@ -253,21 +269,21 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         draft = m.vorlage_draft_from(request.vorlage, v)
         v.raise_if_any("Die Beschlussvorlage ist unvollständig.")
         return self._saved(
-            m.session_message(self.service.submit_vorlage(acting(), request.session_id, draft))
+            m.session_message(self.sitzungen.submit_vorlage(acting(), request.session_id, draft))
         )
 
     def AddVorlageToAgenda(
         self, request: pb.AddVorlageToAgendaRequest, context: grpc.ServicerContext
     ) -> pb.Session:
         _require_ids(request, "session_id", "projektgruppe_id", "vorlage_id")
-        session = self.service.add_vorlage_to_agenda(
+        session = self.sitzungen.add_vorlage_to_agenda(
             acting(), request.session_id, request.projektgruppe_id, request.vorlage_id
         )
         return self._saved(m.session_message(session))
 
     def OpenSession(self, request: pb.OpenSessionRequest, context: grpc.ServicerContext) -> pb.Session:
         _require_ids(request, "session_id")
-        session = self.service.open_session(
+        session = self.sitzungen.open_session(
             acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
@@ -276,7 +292,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.RecordAttendanceRequest, context: grpc.ServicerContext
     ) -> pb.Session:
         _require_ids(request, "session_id")
-        session = self.service.record_attendance(
+        session = self.sitzungen.record_attendance(
             acting(), request.session_id, {p.strip() for p in request.present}, _attendees(request)
         )
         return self._saved(m.session_message(session))
@@ -287,7 +303,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         choice = m.enum_from(types.VoteChoice, VoteChoice, request.choice, "choice", v)
         v.raise_if_any("Die Stimme ist ungültig.")
         assert choice is not None
-        session = self.service.cast_vote(acting(), request.session_id, request.vorlage_id, choice)
+        session = self.sitzungen.cast_vote(acting(), request.session_id, request.vorlage_id, choice)
         return self._saved(m.session_message(session))
 
     def DeclareResult(
@@ -298,7 +314,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         mode = m.enum_from(types.DecisionMode, DecisionMode, request.mode, "mode", v)
         result = m.result_from(request, mode, v)
         v.raise_if_any("Das Ergebnis kann so nicht festgestellt werden.")
-        session, beschluss = self.service.declare_result(acting(), request.session_id, result)
+        session, beschluss = self.sitzungen.declare_result(acting(), request.session_id, result)
         response = pb.DeclareResultResponse(session=m.session_message(session))
         if beschluss is not None:
             response.beschluss.CopyFrom(m.beschluss_message(beschluss))
@@ -306,13 +322,13 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
 
     def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.ServicerContext) -> pb.Session:
         _require_ids(request, "session_id")
-        return self._saved(m.session_message(self.service.close_session(acting(), request.session_id)))
+        return self._saved(m.session_message(self.sitzungen.close_session(acting(), request.session_id)))
 
     # ---------------------------------------------------------------- Beschlussverfolgung
 
     def GetBeschluss(self, request: pb.GetBeschlussRequest, context: grpc.ServicerContext) -> pb.Beschluss:
         _require_ids(request, "beschluss_id")
-        return m.beschluss_message(self.service.beschluss(acting(), request.beschluss_id))
+        return m.beschluss_message(self.beschlussverfolgung.get_beschluss(acting(), request.beschluss_id))
 
     def ListBeschluesse(
         self, request: pb.ListBeschluesseRequest, context: grpc.ServicerContext
@@ -324,7 +340,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             for i, s in enumerate(request.statuses)
         ]
         v.raise_if_any()
-        page = self.service.beschluesse(
+        page = self.beschlussverfolgung.list_beschluesse(
             acting(),
             request.gremium_id,
             statuses=[s for s in statuses if s is not None],
@@ -345,7 +361,9 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         status = m.enum_from(types.BeschlussStatus, BeschlussStatus, request.status, "status", v)
         v.raise_if_any()
         assert status is not None
-        beschluss = self.service.update_beschluss_status(acting(), request.beschluss_id, status, request.note)
+        beschluss = self.beschlussverfolgung.update_beschluss_status(
+            acting(), request.beschluss_id, status, request.note
+        )
         return self._saved(m.beschluss_message(beschluss))
 
     def RescheduleBeschluss(
@@ -356,7 +374,9 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         due_on = m.date_from(request.due_on, "due_on", v, required=True)
         v.raise_if_any("Die Frist kann so nicht geändert werden.")
         assert due_on is not None
-        beschluss = self.service.reschedule_beschluss(acting(), request.beschluss_id, due_on, request.note)
+        beschluss = self.beschlussverfolgung.reschedule_beschluss(
+            acting(), request.beschluss_id, due_on, request.note
+        )
         return self._saved(m.beschluss_message(beschluss))
 
     def ListOverdueBeschluesse(
@@ -366,7 +386,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         ids(v, request, "gremium_id")
         on = m.date_from(request.on, "on", v)
         v.raise_if_any()
-        page = self.service.overdue(
+        page = self.beschlussverfolgung.list_overdue_beschluesse(
             acting(), request.gremium_id, on, page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListBeschluesseResponse(
@@ -383,7 +403,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         topic = m.enum_from(types.Topic, Topic, request.topic, "topic", v)
         v.raise_if_any("Die Projektgruppe kann so nicht eingerichtet werden.")
         assert topic is not None
-        group = self.service.establish_projektgruppe(
+        group = self.projektgruppen.establish_projektgruppe(
             acting(),
             name=request.name,
             topic=topic,
@@ -396,12 +416,13 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.GetProjektgruppeRequest, context: grpc.ServicerContext
     ) -> pb.Projektgruppe:
         _require_ids(request, "projektgruppe_id")
-        return m.projektgruppe_message(self.service.projektgruppe(acting(), request.projektgruppe_id))
+        group = self.projektgruppen.get_projektgruppe(acting(), request.projektgruppe_id)
+        return m.projektgruppe_message(group)
 
     def ListProjektgruppen(
         self, request: pb.ListProjektgruppenRequest, context: grpc.ServicerContext
     ) -> pb.ListProjektgruppenResponse:
-        page = self.service.projektgruppen(
+        page = self.projektgruppen.list_projektgruppen(
             acting(), page_size=request.page_size, page_token=request.page_token
         )
         return pb.ListProjektgruppenResponse(
@@ -412,7 +433,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.AddProjektgruppeMemberRequest, context: grpc.ServicerContext
     ) -> pb.Projektgruppe:
         _require_ids(request, "projektgruppe_id")
-        group = self.service.add_projektgruppe_member(
+        group = self.projektgruppen.add_projektgruppe_member(
             acting(), request.projektgruppe_id, m.projektgruppe_member_from(request.member)
         )
         return self._saved(m.projektgruppe_message(group))
@@ -421,7 +442,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         self, request: pb.RemoveProjektgruppeMemberRequest, context: grpc.ServicerContext
     ) -> pb.Projektgruppe:
         _require_ids(request, "projektgruppe_id", "person")
-        group = self.service.remove_projektgruppe_member(
+        group = self.projektgruppen.remove_projektgruppe_member(
             acting(), request.projektgruppe_id, request.person.strip(), request.organisation.strip()
         )
         return self._saved(m.projektgruppe_message(group))
@@ -434,7 +455,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         draft = m.prepared_draft_from(request, v)
         v.raise_if_any("Die Beschlussvorlage ist unvollständig.")
         return self._saved(
-            m.vorlage_message(self.service.prepare_vorlage(acting(), request.projektgruppe_id, draft))
+            m.vorlage_message(self.projektgruppen.prepare_vorlage(acting(), request.projektgruppe_id, draft))
         )
 
     def GetBarrierRegister(
@@ -443,7 +464,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
         v = Violations()
         since = m.date_from(request.since, "since", v)
         v.raise_if_any()
-        view = self.service.barrier_register(
+        view = self.barrierenregister.get_barrier_register(
             acting(), projektgruppe_id=request.projektgruppe_id.strip(), since=since
         )
         return m.register_message(view)
@@ -473,19 +494,21 @@ def registration(settings: Settings, *, federation: PeerCaller | None = None) ->
     composition root) fetches the briefs of other nodes' proposals (services/conference/
     federated_cases.py); without, the agenda takes this node's cases only."""
     channel = grpc.insecure_channel(case_api_target(settings))
-    service = ConferenceService(ConferenceRepository(settings.node_id), register_org=settings.organization_id)
+    services = conference_services(MongoConferenceRepository(settings.node_id), node_id=settings.node_id,
+                                   register_org=settings.organization_id)
     peers = federation
 
     def cases_for(token: str, username: str) -> CaseBriefs:
         local = GrpcCaseBriefs(channel, token, settings.node_id)
         if peers is None:
             return local
-        return FederatedCaseBriefs(local, peers, service.remote_open_proposals, acting_user=username)
+        return FederatedCaseBriefs(local, peers, services.fallvorschlaege.remote_open_proposals,
+                                   acting_user=username)
 
-    servicer = ConferenceServicer(service, cases_for)
+    servicer = ConferenceServicer(services, cases_for)
 
     def add_to_server(server: grpc.Server) -> None:
-        conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)
+        conference_pb2_grpc.add_ConferenceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
 
     def bind_outbox(notify: Callable[[], None]) -> None:
         servicer.notify_outbox = notify

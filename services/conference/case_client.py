@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import grpc
 
@@ -66,11 +67,13 @@ class GrpcCaseBriefs(CaseBriefs):
         return self._brief(self._call("GetCaseBrief", request), coordination_org)
 
     def _list(
-        self, coordination_org: str, statuses: list[int], review_due_by: date | None
+        self, coordination_org: str, statuses: list[types_pb2.CaseStatus], review_due_by: date | None
     ) -> list[CaseBrief]:
         return [self._brief(m, coordination_org) for m in self._pages(statuses, review_due_by)]
 
-    def _pages(self, statuses: list[int], review_due_by: date | None) -> Iterator[case_pb2.CaseBrief]:
+    def _pages(
+        self, statuses: list[types_pb2.CaseStatus], review_due_by: date | None
+    ) -> Iterator[case_pb2.CaseBrief]:
         token = ""
         while True:
             request = case_pb2.ListCasesRequest(
@@ -86,12 +89,12 @@ class GrpcCaseBriefs(CaseBriefs):
             if not token:
                 return
 
-    def _call(self, method: str, request: object) -> object:
+    def _call(self, method: str, request: object) -> Any:
         try:
             return getattr(self._stub, method)(request, metadata=self._metadata, timeout=TIMEOUT_SECONDS)
         except grpc.RpcError as error:
-            code = error.code()  # type: ignore[attr-defined]
-            details = error.details() or ""  # type: ignore[attr-defined]
+            code = error.code()
+            details = error.details() or ""
             kind = _ERRORS.get(code)
             if kind is not None:
                 raise kind(details or "Der Fall-Dienst hat die Anfrage abgelehnt.") from error

@@ -14,12 +14,15 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
+from services.conference.application import ResultDeclaration, VorlageDraft
 from services.conference.contracts import catalogue, enum_value, iso
+from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.briefs import WITHHELD, CaseBrief
 from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
-from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Member, Sitzung
+from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, Member
 from services.conference.domain.projektgruppe import Projektgruppe, ProjektgruppenMember, RegisterView
+from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     BarrierCategory,
     DecisionReason,
@@ -32,7 +35,6 @@ from services.conference.domain.vocabulary import (
 )
 from services.conference.domain.vorlage import Beschlussvorlage, EvidenceCount
 from services.conference.domain.zielgruppen import CountryRule, ZielgruppeDefinition
-from services.conference.service import ResultDeclaration, VorlageDraft
 
 E = TypeVar("E", bound=Enum)
 

@@ -17,7 +17,6 @@ plain finds, sorts, skip/limit, unique and compound indexes, no aggregation pipe
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -30,15 +29,23 @@ from kimnetz.errors import NotFound
 from kimnetz.runtime.changes import ChangeDocument, VersionedStore
 from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.conference import SERVICE, codec, contracts
+from services.conference.domain.beschluss import PENDING_STATUSES, Beschluss
 from services.conference.domain.fallkonferenz import Fallkonferenz
-from services.conference.domain.lenkungsgruppe import PENDING_STATUSES, Beschluss, Lenkungsgruppe, Sitzung
+from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
+from services.conference.domain.ports import (
+    MAX_PAGE_SIZE,
+    ConferenceRepository,
+    Page,
+    page_of,
+    page_offset,
+    page_size,
+)
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
 from services.conference.domain.proposals import Erasure, Proposal
-from services.conference.domain.vocabulary import ConferenceStatus
+from services.conference.domain.sitzung import Sitzung
+from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus
 
 ALIAS = SERVICE
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 T = TypeVar("T")
 
@@ -229,33 +236,14 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
 ]
 
 
-class Page(list[T]):
-    next_page_token: str = ""
+def _page(query: Any, cls: type[T], requested_size: int, token: str) -> Page[T]:
+    size, start = page_size(requested_size), page_offset(token)
+    return page_of([codec.decode(cls, d.state) for d in query.skip(start).limit(size + 1)], size, start)
 
 
-def _offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        return max(int(base64.urlsafe_b64decode(token.encode()).decode()), 0)
-    except (ValueError, UnicodeDecodeError):
-        from kimnetz.errors import FieldViolation, InvalidArgument
-
-        raise InvalidArgument([FieldViolation("page_token", "Ungültiges Seitentoken.")]) from None
-
-
-def _page(query: Any, cls: type[T], page_size: int, page_token: str) -> Page[T]:
-    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
-    start = _offset(page_token)
-    docs = list(query.skip(start).limit(size + 1))
-    page: Page[T] = Page(codec.decode(cls, d.state) for d in docs[:size])
-    if len(docs) > size:
-        page.next_page_token = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-    return page
-
-
-class ConferenceRepository:
-    """Loads and saves the conference service's aggregates; `node_id` stamps the events."""
+class MongoConferenceRepository:
+    """Loads and saves the conference service's aggregates; `node_id` stamps the events.
+    Implements every Protocol of `services.conference.domain.ports` (`ConferenceRepository`)."""
 
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
@@ -344,12 +332,12 @@ class ConferenceRepository:
                           f"Den Beschluss {beschluss_id} gibt es nicht.")
 
     def beschluesse(
-        self, gremium_id: str, *, statuses: list[str] | None = None, responsible_person: str = "",
+        self, gremium_id: str, *, statuses: list[BeschlussStatus] | None = None, responsible_person: str = "",
         responsible_org: str = "", page_size: int = 0, page_token: str = "",
     ) -> Page[Beschluss]:
         filters: dict[str, Any] = {"gremium_id": gremium_id}
         if statuses:
-            filters["status__in"] = statuses
+            filters["status__in"] = [s.value for s in statuses]
         if responsible_person:
             filters["responsible_person"] = responsible_person
         if responsible_org:
@@ -476,4 +464,8 @@ class ConferenceRepository:
 
     def erased(self, case_id: str, consent_id: str) -> bool:
         _registry_ready()
-        return ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0
+        return bool(ErasureDocument.objects(erasure_id=Erasure.id_for(case_id, consent_id)).count() > 0)
+
+
+def _implements_every_port(repository: MongoConferenceRepository) -> ConferenceRepository:
+    return repository  # mypy checks here that the adapter implements every port

@@ -23,7 +23,7 @@
   agenda briefs of the case are covered for that organisation (a Fallkonferenz participant
   hosted here without a node of its own, the ABH), they lose that coverage at once, in every
   conference, and a `CaseDataErased` naming that organisation and this node confirms it once
-  (`ConferenceService.withdraw_coverage`; the same sender rule: only the case's owner asks).
+  (`Loeschersuchen.withdraw_coverage`; the same sender rule: only the case's owner asks).
 - `CaseErased` naming this node's organisation among its recipients is the erase request of
   a retention deletion on the owning node: the same erasure, confirmed with a
   `CaseDataErased` without consent id.
@@ -53,11 +53,12 @@ from kimnetz.runtime.settings import Settings
 from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.conference import SERVICE
 from services.conference.case_client import AGE_BANDS
+from services.conference.composition import ConferenceServices, conference_services
 from services.conference.domain.projektgruppe import BarrierObservation
 from services.conference.domain.proposals import Proposal
 from services.conference.domain.vocabulary import BarrierCategory, Handlungsfeld, Rechtskreis
-from services.conference.repository import ConferenceRepository
-from services.conference.service import ConferenceService, ErasureRequest
+from services.conference.loeschersuchen import ErasureRequest
+from services.conference.repository import MongoConferenceRepository
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ log = logging.getLogger(__name__)
 REMINDER_INTERVAL_SECONDS = Settings().reminder_interval_seconds
 
 
-def _service(settings: Settings) -> ConferenceService:
-    return ConferenceService(ConferenceRepository(settings.node_id), register_org=settings.organization_id)
+def _services(settings: Settings) -> ConferenceServices:
+    return conference_services(MongoConferenceRepository(settings.node_id), node_id=settings.node_id,
+                               register_org=settings.organization_id)
 
 
 def observation(message: case_events.BarrierRecorded) -> BarrierObservation:
@@ -150,13 +152,13 @@ class ConferenceWorker(ProbeResponder):
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         # An event this node cannot read (KeyError, ValueError): dead-lettered by the wrapper.
-        counted = _service(settings).record_barrier(observation(message))
+        counted = _services(settings).barrierenregister.record_barrier(observation(message))
         log.info("barrier event %s %s", envelope.id, "counted" if counted else "already counted")
 
     @timer(interval=REMINDER_INTERVAL_SECONDS, eager=True)  # type: ignore[untyped-decorator]
     def remind_overdue_beschluesse(self) -> None:
         settings: Settings = self.database
-        reminded = _service(settings).remind_overdue()
+        reminded = _services(settings).beschlussverfolgung.remind_overdue()
         if reminded:
             log.info("reminded of %d overdue Beschlüsse: %s", len(reminded), ", ".join(reminded))
 
@@ -173,7 +175,8 @@ class ConferenceWorker(ProbeResponder):
         # reason; the database away: retried.
         try:
             sender = self.trust.verify(envelope)
-            outcome = _service(settings).register_proposal(proposal(envelope, message), sender)
+            outcome = _services(settings).fallvorschlaege.register_proposal(
+                proposal(envelope, message), sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
@@ -188,7 +191,7 @@ class ConferenceWorker(ProbeResponder):
             case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
             owner_org=message.owner_org, owner_node=message.owner_node,
         )
-        service = _service(settings)
+        service = _services(settings).loeschersuchen
         if message.recipient_org != settings.organization_id:
             # Another organisation's consent: a participant organisation hosted here (the ABH)
             # may have been shown briefs under it; they are withheld from it at once.
@@ -226,7 +229,7 @@ class ConferenceWorker(ProbeResponder):
         )
         try:  # only the case's owner asks (the same rule as for a revoked consent)
             sender = self.trust.verify(envelope)
-            erasure, confirmed = _service(settings).erase_case(request, sender)
+            erasure, confirmed = _services(settings).loeschersuchen.erase_case(request, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)

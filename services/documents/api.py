@@ -28,22 +28,17 @@ from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
 from services.documents.domain.kinds import KINDS
+from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateRecord
 from services.documents.federated import AUTO, FEDERATION, NODE
 from services.documents.federation_client import peer_figures
 from services.documents.figures import CaseFigures, PeerFigures
 from services.documents.figures_client import GrpcCaseFigures
-from services.documents.repository import (
-    OUTBOX_DOCUMENTS as _STORED,
-    DocumentRecord,
-    DocumentStore,
-    JobRecord,
-    TemplateRecord,
-)
-from services.documents.service import KIND_TO_PROTO, DocumentsService
+from services.documents.messages import KIND_FROM_PROTO as _KIND_FROM_PROTO, KIND_TO_PROTO
+from services.documents.repository import OUTBOX_DOCUMENTS as _STORED, MongoDocumentsRepository
+from services.documents.service import DocumentsService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)
 
-_KIND_FROM_PROTO = {value: key for key, value in KIND_TO_PROTO.items()}
 _JOB_STATES = {"requested": documents_pb2.BulkJob.REQUESTED, "done": documents_pb2.BulkJob.DONE,
                "failed": documents_pb2.BulkJob.FAILED}
 _SCOPES: dict[int, str] = {documents_pb2.FIGURES_SCOPE_UNSPECIFIED: AUTO,
@@ -72,13 +67,13 @@ def registration(settings: Settings, *, federation: FederationClient | None = No
     those to peer nodes (on a node of a federation, `federation`: the Kreis' reports carry
     its figures)."""
     audit = LoggingAuditSink()
-    service = DocumentsService(DocumentStore(settings.node_id), audit=audit)
+    service = DocumentsService(MongoDocumentsRepository(settings.node_id), audit=audit)
     channel = grpc.insecure_channel(conference_api_target(settings))
     case_channel = grpc.insecure_channel(case_api_target(settings))
     peers = peer_figures(federation, settings)
 
     def add_to_server(server: grpc.Server) -> None:
-        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(
+        documents_pb2_grpc.add_DocumentsServiceServicer_to_server(  # type: ignore[no-untyped-call]
             DocumentsServicer(service, lambda token: GrpcConferenceRecords(channel, token),
                               lambda token: GrpcCaseFigures(case_channel, token), peers), server)
 
@@ -142,7 +137,7 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
     def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record, content = self.service.render(
+        record, content = self.service.render_document(
             _principal(), _kind(request.kind), _data(request.input, "input"),
             _version(request, "template_version"))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
@@ -154,16 +149,16 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return documents_pb2.RequestContractsResponse(job_id=job.job_id, expected=job.expected)
 
     def GetBulkJob(self, request: Any, context: grpc.ServicerContext) -> Any:
-        job, documents = self.service.job(_principal(), request.job_id)
+        job, documents = self.service.get_bulk_job(_principal(), request.job_id)
         return job_message(job, documents)
 
     def ListDocuments(self, request: Any, context: grpc.ServicerContext) -> Any:
         kind = _kind(request.kind) if request.kind else ""
-        records = self.service.documents(_principal(), kind, request.bulk_job_id, request.limit)
+        records = self.service.list_documents(_principal(), kind, request.bulk_job_id, request.limit)
         return documents_pb2.ListDocumentsResponse(documents=[document_info(r) for r in records])
 
     def GetDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record, content = self.service.document(_principal(), request.document_id)
+        record, content = self.service.get_document(_principal(), request.document_id)
         return documents_pb2.GetDocumentResponse(document=document_info(record), content=content,
                                                  input_json=record.input_json)
 
@@ -174,15 +169,16 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return template_message(record, sorted(KINDS[kind].variables))
 
     def ValidateTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
-        problems = self.service.check_template(_principal(), _kind(request.kind), request.content)
+        problems = self.service.validate_template(_principal(), _kind(request.kind), request.content)
         return documents_pb2.ValidateTemplateResponse(problems=problems)
 
     def ListTemplateVersions(self, request: Any, context: grpc.ServicerContext) -> Any:
-        records, kind = self.service.templates(_principal(), _kind(request.kind))
+        listing = self.service.list_template_versions(_principal(), _kind(request.kind))
+        kind = listing.kind
         variables = sorted(kind.variables)
-        versions = [template_message(r, variables) for r in records]
+        versions = [template_message(r, variables) for r in listing.versions]
         versions.append(documents_pb2.TemplateVersion(
-            kind=KIND_TO_PROTO[kind.id], version=0, sha256=self.service.builtin_sha256(kind),
+            kind=KIND_TO_PROTO[kind.id], version=0, sha256=listing.builtin_sha256,
             filename=kind.default_template, comment="mitgelieferte Standardvorlage", variables=variables))
         return documents_pb2.ListTemplateVersionsResponse(versions=versions)
 

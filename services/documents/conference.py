@@ -1,16 +1,16 @@
 """Port `ConferenceRecords`: what the documents service reads of the conference service to
 write Protokolle, as plain values (no protobuf, no gRPC), so the mapping to the domain's inputs
-(`live.py`) is tested without a server. The gRPC adapter is `conference_client.py`.
+(`inputs/`) is tested without a server. The gRPC adapter is `conference_client.py`.
 
 Vocabularies arrive as the lower-case member names of kim.conference.v1's enums without their
-prefix ("proposal", "admission", "mbe", "sgb_ii"); the German labels are the documents
-service's own (`live.py`), since a service never imports another service's code.
+prefix ("proposal", "admission", "mbe", "sgb_ii"); the German labels come from the shared
+vocabulary (kimnetz.vocabulary), since a service never imports another service's code.
 
 A brief carries only what is pseudonymised: the adapter never copies a `DisclosedIdentity`
 into these records, so no name or birth date can reach a Protokoll that goes to every
 participating organisation. Nor does a brief whose consent does not cover every participating
-organisation (`covered_orgs`, live.py), and the conference withholds an item altogether from a
-caller of an organisation the consent does not cover (`withheld`).
+organisation (`covered_orgs`, inputs/fallkonferenz_protokoll.py), and the conference withholds
+an item altogether from a caller of an organisation the consent does not cover (`withheld`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from services.documents.domain.federation import (
     combine,
 )
 from services.documents.figures import DISTRICT, CaseFigures, CaseFiguresRecord, PeerFigures, PeerNode
-from services.documents.live import unknown_statuses
+from services.documents.inputs.figure_lines import unknown_statuses
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,11 @@ file, never a description without content (docs/documents.md, "Storage").
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import gridfs
-from google.protobuf.message import Message
 from mongoengine import (
     DateTimeField,
     Document,
@@ -36,10 +34,16 @@ from mongoengine import (
 )
 from mongoengine.connection import get_db
 
+from kimnetz.errors import AlreadyExists
 from kimnetz.runtime.outbox import OutboxDocument, record_event
 from services.documents import SERVICE
+from services.documents.domain.events import DocumentsEvent
+from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateRecord
+from services.documents.messages import event_message
 
 BUCKET = "files"
+#: The answer to a second insert of an id (as kimnetz.runtime.grpc_server gives NotUniqueError).
+EXISTS = "Ein Eintrag mit diesen Angaben existiert bereits."
 
 
 class GeneratedDocument(OutboxDocument):
@@ -114,59 +118,18 @@ class BulkJobOutcomeDocument(Document):
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [GeneratedDocument, TemplateVersionDocument, BulkJobDocument]
 
 
-@dataclass(frozen=True)
-class DocumentRecord:
-    document_id: str
-    organization: str
-    kind: str
-    title: str
-    filename: str
-    sha256: str
-    size: int
-    template_id: str
-    template_version: int
-    template_sha256: str
-    input_json: str
-    generated_by: str
-    generated_by_username: str
-    created_at: datetime
-    bulk_job_id: str = ""
-
-
-@dataclass(frozen=True)
-class TemplateRecord:
-    organization: str
-    kind: str
-    version: int
-    sha256: str
-    size: int
-    filename: str
-    comment: str
-    uploaded_by: str
-    uploaded_at: datetime
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    job_id: str
-    organization: str
-    requested_by: str
-    requested_by_username: str
-    input_json: str
-    template_version: int | None
-    expected: int
-    state: str
-    error: str
-    created_at: datetime
-
-
-class DocumentStore:
-    """The service's storage on its mongoengine alias; events go into the outboxes of the
-    documents written (`events`: the protobuf messages to record with that write)."""
+class MongoDocumentsRepository:
+    """The service's storage (the `DocumentsRepository` port, domain/ports.py) on its mongoengine
+    alias; events go into the outboxes of the documents written, as kim.documents.v1 messages
+    (messages.py)."""
 
     def __init__(self, node_id: str, alias: str = SERVICE) -> None:
-        self.node_id = node_id
+        self._node_id = node_id
         self.alias = alias
+
+    @property
+    def node_id(self) -> str:
+        return self._node_id
 
     @property
     def bucket(self) -> gridfs.GridFSBucket:
@@ -185,19 +148,24 @@ class DocumentStore:
     def _read_file(self, file_id: str) -> bytes:
         return bytes(self.bucket.open_download_stream(file_id).read())
 
-    def _outbox(self, document: OutboxDocument, events: Iterable[Message], correlation_id: str = "") -> None:
-        for message in events:
-            record_event(document, message, source_service=SERVICE, source_node=self.node_id,
+    def _outbox(self, document: OutboxDocument, events: Iterable[DocumentsEvent],
+                correlation_id: str = "") -> None:
+        for event in events:
+            record_event(document, event_message(event), source_service=SERVICE, source_node=self.node_id,
                          correlation_id=correlation_id)
 
     # --- generated documents --------------------------------------------------------------------
 
-    def add_document(self, record: DocumentRecord, content: bytes, events: Iterable[Message]) -> None:
+    def add_document(self, record: DocumentRecord, content: bytes, events: Iterable[DocumentsEvent]) -> None:
+        # A stored document keeps its content: a second store of its id is refused before the
+        # file (which an interrupted attempt may have left without description) is replaced.
+        if self.has_document(record.document_id):
+            raise AlreadyExists(EXISTS)
         self._put_file(f"document:{record.document_id}", record.filename, content,
                        {"sha256": record.sha256, "organization": record.organization})
         document = GeneratedDocument(**record.__dict__)
         self._outbox(document, events, correlation_id=record.bulk_job_id)
-        document.save(force_insert=True)
+        _insert(document)
 
     def has_document(self, document_id: str) -> bool:
         return GeneratedDocument.objects(document_id=document_id).only("document_id").first() is not None
@@ -239,7 +207,7 @@ class DocumentStore:
 
     def add_template(self, organization: str, kind: str, content: bytes, *, sha256: str, filename: str,
                      comment: str, uploaded_by: str, uploaded_at: datetime,
-                     event: Any) -> TemplateRecord:
+                     event: Callable[[int], DocumentsEvent]) -> TemplateRecord:
         """Store the next version; `event(version)` gives the message to record with it."""
         for _ in range(5):  # two uploads at once: the unique index lets one win, the other retries
             latest = self.latest_template(organization, kind)
@@ -277,13 +245,13 @@ class DocumentStore:
 
     # --- bulk jobs ------------------------------------------------------------------------------
 
-    def add_job(self, job: JobRecord, events: Iterable[Message]) -> None:
+    def add_job(self, job: JobRecord, events: Iterable[DocumentsEvent]) -> None:
         """Insert the request (`job.state` must be "requested": the outcome comes later)."""
         if job.state != "requested" or job.error:
             raise ValueError(f"a new bulk job is requested, not {job.state!r}")
         document = BulkJobDocument(**{k: v for k, v in job.__dict__.items() if k not in ("state", "error")})
         self._outbox(document, events, correlation_id=job.job_id)
-        document.save(force_insert=True)
+        _insert(document)
 
     def job(self, job_id: str) -> JobRecord | None:
         found = BulkJobDocument.objects(job_id=job_id).exclude("outbox").first()
@@ -300,6 +268,13 @@ class DocumentStore:
 
     def finish_job(self, job_id: str, state: str, finished_at: datetime, error: str = "") -> None:
         BulkJobOutcomeDocument(job_id=job_id, state=state, error=error, finished_at=finished_at).save()
+
+
+def _insert(document: Document) -> None:
+    try:
+        document.save(force_insert=True)
+    except NotUniqueError as error:
+        raise AlreadyExists(EXISTS) from error
 
 
 def _document_record(document: GeneratedDocument, **overrides: Any) -> DocumentRecord:

@@ -1,8 +1,10 @@
 """The documents service layer: authorise, check, render, store, record the event.
 
 Shared by the api process (single documents, in a request thread: a render costs 1-4 ms) and the
-worker (bulk jobs). It knows the caller as a `Principal` and storage as a `DocumentStore`; it
-knows neither gRPC nor nameko.
+worker (bulk jobs). It knows the caller as a `Principal`, storage as the `DocumentsRepository`
+port (domain/ports.py) and the other services as the ports `ConferenceRecords`, `CaseFigures` and
+`PeerFigures`; it records domain events (domain/events.py) and knows neither gRPC, protobuf,
+mongoengine nor nameko. Time comes from `clock` (UTC), so tests set it.
 
 Documents belong to the organisation the caller acts for. Asking for another organisation's
 document or job gets the same refusal as asking for one that does not exist, so nobody learns
@@ -19,14 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from google.protobuf.message import Message
-
-from kim.documents.v1 import documents_pb2, events_pb2
 from kimnetz.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from kimnetz.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
 from kimnetz.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
 from services.documents.domain.contract import parse_allocation_file
+from services.documents.domain.events import ContractsRequested, DocumentGenerated, TemplateVersionUploaded
 from services.documents.domain.federation import CombinedFigures
 from services.documents.domain.kinds import (
     CONTRACT,
@@ -40,27 +40,25 @@ from services.documents.domain.kinds import (
     contract_document,
 )
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
+from services.documents.domain.ports import DocumentRecord, DocumentsRepository, JobRecord, TemplateRecord
 from services.documents.domain.retention import due as retention_due, kept_kinds
 from services.documents.federated import AUTO, read_figures
-from services.documents.figures import CaseFigures, PeerFigures
-from services.documents.live import (
-    BERLIN,
-    ConferenceOptions,
+from services.documents.figures import CaseFigures, CaseFiguresRecord, PeerFigures
+from services.documents.inputs import BERLIN
+from services.documents.inputs.drucksache_figures import drucksache_with_figures
+from services.documents.inputs.fallkonferenz_protokoll import ConferenceOptions, fallkonferenz_input
+from services.documents.inputs.lenkungsgruppe_protokoll import SessionOptions, lenkungsgruppe_input
+from services.documents.inputs.monitoringbericht import (
     ReportOptions,
-    SessionOptions,
-    drucksache_with_figures,
-    fallkonferenz_input,
     federation_monitoring_input,
-    lenkungsgruppe_input,
     monitoring_input,
 )
 from services.documents.rendering import (
     Renderer,
     TemplateRef,
     control_character_violations,
-    validate_template,
+    validate_template as check_template_file,
 )
-from services.documents.repository import DocumentRecord, DocumentStore, JobRecord, TemplateRecord
 
 NOT_YOURS = "Dokument nicht gefunden oder kein Zugriff."
 JOB_NOT_YOURS = "Auftrag nicht gefunden oder kein Zugriff."
@@ -69,14 +67,6 @@ MAX_LIST = 500
 
 # Stable ids for the documents of a bulk job: a redelivered job finds what it already stored.
 _JOB_NAMESPACE = uuid.UUID("0b6f5d3e-7a51-4c1e-9d0e-6a4f7c2b9e11")
-
-KIND_TO_PROTO = {
-    "contract": documents_pb2.CONTRACT,
-    "drucksache": documents_pb2.DRUCKSACHE,
-    "fallkonferenz_protokoll": documents_pb2.FALLKONFERENZ_PROTOKOLL,
-    "lenkungsgruppe_protokoll": documents_pb2.LENKUNGSGRUPPE_PROTOKOLL,
-    "monitoringbericht": documents_pb2.MONITORINGBERICHT,
-}
 
 
 @dataclass(frozen=True)
@@ -87,12 +77,31 @@ class ResolvedTemplate:
     sha256: str
 
 
+@dataclass(frozen=True)
+class TemplateVersionList:
+    """An organisation's versions of a kind's template, newest first, and the built-in one's hash
+    (version 0, never stored)."""
+
+    kind: Kind
+    versions: list[TemplateRecord]
+    builtin_sha256: str
+
+
 class DocumentsService:
-    def __init__(self, store: DocumentStore, renderer: Renderer | None = None,
-                 audit: AuditSink | None = None) -> None:
+    """One public method per use case, named after its rpc in snake_case (`RenderDocument` ->
+    `render_document`); `run_contracts_job`, `fail_contracts_job` and `apply_retention` are the
+    worker's (event ContractsRequested, retention timer)."""
+
+    def __init__(self, store: DocumentsRepository, renderer: Renderer | None = None,
+                 audit: AuditSink | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.renderer = renderer or Renderer()
         self.audit = audit or LoggingAuditSink()
+        self.clock = clock or _utc_now
+
+    def _today(self) -> date:
+        """Today in the Kreis' time zone (the Stand of figures)."""
+        return self.clock().astimezone(BERLIN).date()
 
     # --- retention ------------------------------------------------------------------------------
 
@@ -100,7 +109,7 @@ class DocumentsService:
         """Deletes every generated case record (`domain.retention`) older than `period`, its
         content and its input; each deletion is audited (kind, id, organisation, date; no
         title: a title may name a place or a person). Returns the deleted documents."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         deleted = []
         for record in self.store.documents_due(now - period, kept_kinds()):
             if not retention_due(record.kind, _aware(record.created_at), now, period):
@@ -116,8 +125,8 @@ class DocumentsService:
 
     # --- rendering ------------------------------------------------------------------------------
 
-    def render(self, principal: Principal, kind_id: str, data: Any,
-               template_version: int | None = None) -> tuple[DocumentRecord, bytes]:
+    def render_document(self, principal: Principal, kind_id: str, data: Any,
+                        template_version: int | None = None) -> tuple[DocumentRecord, bytes]:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
@@ -166,7 +175,7 @@ class DocumentsService:
         """A Monitoringbericht from the node's figures as the case service gives them to the
         caller (`figures` carries the caller's token: the case service decides who may read);
         on the Kreis' node (`peers`, `scope`: federated.py) the federation's figures."""
-        stand = today or datetime.now(BERLIN).date()
+        stand = today or self._today()
         options = ReportOptions(
             principal.username or principal.subject, principal.organization or "", stand, period_from,
             period_to, issuer.strip(), office.strip(), title.strip(), recipient.strip(), summary,
@@ -194,8 +203,8 @@ class DocumentsService:
         """A Drucksache; with `figures` its Sachdarstellung carries the node's monitoring figures,
         read from the case service as the caller, or on the Kreis' node the federation's."""
         if figures is None:
-            return self.render(principal, DRUCKSACHE.id, data, template_version)
-        stand = today or datetime.now(BERLIN).date()
+            return self.render_document(principal, DRUCKSACHE.id, data, template_version)
+        stand = today or self._today()
 
         def read() -> Any:
             DRUCKSACHE.prepare(data)  # a wrong input is reported before the case service is asked
@@ -203,11 +212,10 @@ class DocumentsService:
 
         return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
 
-    @staticmethod
-    def _read_figures(principal: Principal, figures: CaseFigures, peers: PeerFigures | None,
-                      scope: str) -> Any:
+    def _read_figures(self, principal: Principal, figures: CaseFigures, peers: PeerFigures | None,
+                      scope: str) -> CaseFiguresRecord | CombinedFigures:
         return read_figures(figures, peers, scope, acting_user=principal.username or principal.subject,
-                            now=lambda: datetime.now(BERLIN))
+                            now=lambda: self.clock().astimezone(BERLIN))
 
     def _render_live(self, principal: Principal, kind: Kind, id_field: str, source_id: str,
                      template_version: int | None,
@@ -231,17 +239,14 @@ class DocumentsService:
         _refuse_control_characters(data)
         allocations = parse_allocation_file(data)
         self._template(organization, CONTRACT, template_version)
-        now = datetime.now(UTC)
+        now = self.clock()
         job = JobRecord(
             job_id=str(uuid.uuid4()), organization=organization, requested_by=principal.subject,
             requested_by_username=principal.username, input_json=_json(data),
             template_version=template_version, expected=len(allocations.allocations), state="requested",
             error="", created_at=now,
         )
-        event = events_pb2.ContractsRequested(job_id=job.job_id, organization=organization,
-                                              expected=job.expected)
-        event.occurred_at.FromDatetime(now)
-        self.store.add_job(job, [event])
+        self.store.add_job(job, [ContractsRequested(job.job_id, organization, job.expected, now)])
         return job
 
     def run_contracts_job(self, job_id: str) -> int:
@@ -267,9 +272,9 @@ class DocumentsService:
                                        document_id=document_id, bulk_job_id=job_id)
                 stored += 1
         except (InvalidArgument, NotFound) as exc:
-            self.store.finish_job(job_id, "failed", datetime.now(UTC), str(exc))
+            self.store.finish_job(job_id, "failed", self.clock(), str(exc))
             return stored
-        self.store.finish_job(job_id, "done", datetime.now(UTC))
+        self.store.finish_job(job_id, "done", self.clock())
         return stored
 
     def fail_contracts_job(self, job_id: str, reason: str) -> None:
@@ -277,9 +282,9 @@ class DocumentsService:
         the requester reads it), unless it ended already."""
         job = self.store.job(job_id)
         if job is not None and job.state == "requested":
-            self.store.finish_job(job_id, "failed", datetime.now(UTC), reason)
+            self.store.finish_job(job_id, "failed", self.clock(), reason)
 
-    def job(self, principal: Principal, job_id: str) -> tuple[JobRecord, list[DocumentRecord]]:
+    def get_bulk_job(self, principal: Principal, job_id: str) -> tuple[JobRecord, list[DocumentRecord]]:
         organization = self._member(principal)
         job = self.store.job(job_id)
         if job is None or job.organization != organization:
@@ -290,7 +295,7 @@ class DocumentsService:
                           template: ResolvedTemplate, prepared: Prepared, data: Any, *,
                           document_id: str, bulk_job_id: str = "") -> tuple[DocumentRecord, bytes]:
         content = self.renderer.render(template.ref, prepared.context, self._charts(template.ref, prepared))
-        now = datetime.now(UTC)
+        now = self.clock()
         record = DocumentRecord(
             document_id=document_id, organization=organization, kind=kind.id, title=prepared.title,
             filename=prepared.filename, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
@@ -298,12 +303,11 @@ class DocumentsService:
             template_sha256=template.sha256, input_json=_json(data), generated_by=principal.subject,
             generated_by_username=principal.username, created_at=now, bulk_job_id=bulk_job_id,
         )
-        event = events_pb2.DocumentGenerated(
-            document_id=document_id, organization=organization, kind=KIND_TO_PROTO[kind.id],
-            sha256=record.sha256, template_id=template.template_id, template_version=template.version,
-            generated_by=principal.subject, bulk_job_id=bulk_job_id,
+        event = DocumentGenerated(
+            document_id=document_id, organization=organization, kind=kind.id, sha256=record.sha256,
+            template_id=template.template_id, template_version=template.version,
+            generated_by=principal.subject, occurred_at=now, bulk_job_id=bulk_job_id,
         )
-        event.occurred_at.FromDatetime(now)
         self.store.add_document(record, content, [event])
         return record, content
 
@@ -319,15 +323,15 @@ class DocumentsService:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def documents(self, principal: Principal, kind_id: str = "", bulk_job_id: str = "",
-                  limit: int = 0) -> list[DocumentRecord]:
+    def list_documents(self, principal: Principal, kind_id: str = "", bulk_job_id: str = "",
+                       limit: int = 0) -> list[DocumentRecord]:
         organization = self._member(principal)
         if kind_id:
             _kind(kind_id)
         limit = 100 if limit <= 0 else min(limit, MAX_LIST)
         return self.store.documents(organization, kind=kind_id, bulk_job_id=bulk_job_id, limit=limit)
 
-    def document(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes]:
+    def get_document(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes]:
         organization = self._member(principal)
         record = self.store.document(document_id) if document_id else None
         if record is None or record.organization != organization:
@@ -341,39 +345,34 @@ class DocumentsService:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *TEMPLATE_ROLES, action="Vorlage hochladen", audit=self.audit)
-        validate_template(content, kind, self.renderer.env)
+        check_template_file(content, kind, self.renderer.env)
         sha256 = hashlib.sha256(content).hexdigest()
-        now = datetime.now(UTC)
+        now = self.clock()
 
-        def uploaded(version: int) -> Message:
-            event = events_pb2.TemplateVersionUploaded(
-                organization=organization, kind=KIND_TO_PROTO[kind.id], version=version, sha256=sha256,
-                uploaded_by=principal.subject)
-            event.occurred_at.FromDatetime(now)
-            return event
+        def uploaded(version: int) -> TemplateVersionUploaded:
+            return TemplateVersionUploaded(organization=organization, kind=kind.id, version=version,
+                                           sha256=sha256, uploaded_by=principal.subject, occurred_at=now)
 
         return self.store.add_template(organization, kind.id, content, sha256=sha256, filename=filename,
                                        comment=comment, uploaded_by=principal.username or principal.subject,
                                        uploaded_at=now, event=uploaded)
 
-    def check_template(self, principal: Principal, kind_id: str, content: bytes) -> list[str]:
+    def validate_template(self, principal: Principal, kind_id: str, content: bytes) -> list[str]:
         kind = _kind(kind_id)
         self._member(principal)
         require_role(principal, *TEMPLATE_ROLES, action="Vorlage prüfen", audit=self.audit)
         try:
-            validate_template(content, kind, self.renderer.env)
+            check_template_file(content, kind, self.renderer.env)
         except InvalidArgument as exc:
             return [violation.description for violation in exc.violations]
         return []
 
-    def templates(self, principal: Principal, kind_id: str) -> tuple[list[TemplateRecord], Kind]:
+    def list_template_versions(self, principal: Principal, kind_id: str) -> TemplateVersionList:
         kind = _kind(kind_id)
         organization = self._member(principal)
         require_role(principal, *template_readers(kind.id), action="Vorlagen ansehen", audit=self.audit)
-        return self.store.templates(organization, kind.id), kind
-
-    def builtin_sha256(self, kind: Kind) -> str:
-        return self.renderer.builtin_sha256(kind)
+        return TemplateVersionList(kind, self.store.templates(organization, kind.id),
+                                   self.renderer.builtin_sha256(kind))
 
     def _template(self, organization: str, kind: Kind, version: int | None) -> ResolvedTemplate:
         if version is not None and version < 0:
@@ -421,6 +420,10 @@ def _kind(kind_id: str) -> Kind:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _aware(moment: datetime) -> datetime:

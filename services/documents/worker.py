@@ -35,7 +35,7 @@ from kimnetz.runtime.consume import is_transient, reliable_handler
 from kimnetz.runtime.settings import Settings
 from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
 from services.documents import SERVICE
-from services.documents.repository import DocumentStore
+from services.documents.repository import MongoDocumentsRepository
 from services.documents.service import DocumentsService
 from services.documents.settings import DocumentsSettings
 
@@ -51,7 +51,7 @@ class Documents(DependencyProvider):
     def setup(self) -> None:
         settings = Settings()
         mongo.connect(settings, SERVICE)
-        self.service = DocumentsService(DocumentStore(settings.node_id))
+        self.service = DocumentsService(MongoDocumentsRepository(settings.node_id))
 
     def get_dependency(self, worker_ctx: Any) -> DocumentsService:
         return self.service

@@ -1,27 +1,26 @@
 """Entry of the identity service into an api process: WhoAmI and the node directory.
 
 Who enters: every caller whose bearer token the auth interceptor accepted. The servicer only
-translates: request -> rules of services/identity/directory.py -> store -> response. Who may
-change the directory is decided there, against the node's federation file
-(`KIM_FEDERATION_FILE`); without one, this node keeps no directory (FAILED_PRECONDITION).
+translates: request -> one method of `NodeDirectoryService` (directory_service.py, on the
+rules of directory.py and the repository port) -> response. Who may change the directory is
+decided there, against the node's federation file (`KIM_FEDERATION_FILE`); without one, this
+node keeps no directory (FAILED_PRECONDITION). The composition (`registration`) is the only
+place that names the mongoengine adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 import grpc
 
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
-from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from kimnetz.errors import Unauthenticated
 from kimnetz.runtime.auth import Principal, current_principal
 from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
 from services.identity import SERVICE, directory
 from services.identity.directory import Actor, DirectoryNode, Members
-from services.identity.directory_store import MongoNodeDirectory
+from services.identity.directory_service import NodeDirectoryService
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
 
@@ -72,7 +71,8 @@ def _actor() -> Actor:
 def node_message(node: DirectoryNode, members: Members | None = None) -> identity_pb2.Node:
     message = identity_pb2.Node(
         organization_name=members.organization_names.get(node.organization, "") if members else "",
-        node_id=node.node_id, organization=node.organization, role=_ROLE.get(node.role, 0),
+        node_id=node.node_id, organization=node.organization,
+        role=_ROLE.get(node.role, identity_pb2.NODE_ROLE_UNSPECIFIED),
         api_endpoint=node.api_endpoint, federation_endpoint=node.federation_endpoint,
         certificate_fingerprints=list(node.fingerprints), status=_STATUS[node.status],
     )
@@ -83,25 +83,12 @@ def node_message(node: DirectoryNode, members: Members | None = None) -> identit
     return message
 
 
-def _node_id(value: str) -> str:
-    if not value:
-        raise InvalidArgument([FieldViolation("node_id", "Bitte die Kennung des Knotens angeben.")])
-    return value
-
-
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, node_id: str, members: Members | None, store: MongoNodeDirectory,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, node_id: str, members: Members | None,
+                 directory_service: NodeDirectoryService) -> None:
         self._node_id = node_id
-        self._members = members
-        self._store = store
-        self._clock = clock
-
-    def _federation(self) -> Members:
-        if self._members is None:
-            raise FailedPrecondition(
-                "Dieser Knoten führt kein Knotenverzeichnis (KIM_FEDERATION_FILE ist nicht gesetzt).")
-        return self._members
+        self._members = members  # the organisations' names in the answers
+        self._directory = directory_service
 
     def WhoAmI(
         self, request: identity_pb2.WhoAmIRequest, context: grpc.ServicerContext
@@ -119,63 +106,53 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     def RegisterNode(self, request: identity_pb2.RegisterNodeRequest,
                      context: grpc.ServicerContext) -> identity_pb2.Node:
-        actor, members = _actor(), self._federation()
         command = directory.RegisterNode(
             node_id=request.node_id, organization=request.organization,
             role=_ROLE_NAME.get(request.role, ""), api_endpoint=request.api_endpoint,
             federation_endpoint=request.federation_endpoint,
             fingerprints=tuple(request.certificate_fingerprints),
         )
-        existing = self._store.find(request.node_id) if request.node_id else None
-        node = directory.register(existing, command, actor, members,
-                                  self._store.fingerprint_owner, self._clock())
-        return node_message(self._store.save(node), members)
+        return node_message(self._directory.register_node(_actor(), command), self._members)
 
     def ApproveNode(self, request: identity_pb2.ApproveNodeRequest,
                     context: grpc.ServicerContext) -> identity_pb2.Node:
-        actor, members = _actor(), self._federation()
-        node = self._store.get(_node_id(request.node_id))
-        changed = directory.approve(node, actor, members, self._clock(), request.reason)
-        return node_message(self._store.save(changed), members)
+        node = self._directory.approve_node(_actor(), request.node_id, request.reason)
+        return node_message(node, self._members)
 
     def RevokeNode(self, request: identity_pb2.RevokeNodeRequest,
                    context: grpc.ServicerContext) -> identity_pb2.Node:
-        actor, members = _actor(), self._federation()
-        node = self._store.get(_node_id(request.node_id))
-        changed = directory.revoke(node, actor, members, self._clock(), request.reason)
-        return node_message(self._store.save(changed), members)
+        node = self._directory.revoke_node(_actor(), request.node_id, request.reason)
+        return node_message(node, self._members)
 
     def GetNode(self, request: identity_pb2.GetNodeRequest,
                 context: grpc.ServicerContext) -> identity_pb2.Node:
-        _principal()
-        return node_message(self._store.get(_node_id(request.node_id)), self._members)
+        return node_message(self._directory.get_node(_actor(), request.node_id), self._members)
 
     def ListNodes(self, request: identity_pb2.ListNodesRequest,
                   context: grpc.ServicerContext) -> identity_pb2.ListNodesResponse:
-        _principal()
-        nodes = self._store.list(request.organization, _STATUS_NAME.get(request.status, ""))
+        nodes = self._directory.list_nodes(_actor(), request.organization,
+                                           _STATUS_NAME.get(request.status, ""))
         return identity_pb2.ListNodesResponse(nodes=[node_message(n, self._members) for n in nodes])
 
     def ResolvePeer(self, request: identity_pb2.ResolvePeerRequest,
                     context: grpc.ServicerContext) -> identity_pb2.ResolvePeerResponse:
-        _principal()
-        fingerprint = directory.normalise_fingerprint(request.fingerprint)
-        record = self._store.peer(fingerprint)
-        if record is None:
-            raise NotFound("Dieses Zertifikat ist im Verbund nicht eingetragen.")
+        record = self._directory.resolve_peer(_actor(), request.fingerprint)
         return identity_pb2.ResolvePeerResponse(
             node_id=record.node_id, organization=record.organization,
-            role=_ROLE.get(record.role, 0), status=_STATUS[record.status], active=record.active)
+            role=_ROLE.get(record.role, identity_pb2.NODE_ROLE_UNSPECIFIED), status=_STATUS[record.status],
+            active=record.active)
 
 
 def registration(settings: Settings) -> Registration:
+    from services.identity.directory_store import MongoNodeDirectoryRepository
     from services.identity.node_trust import federation_members
 
     members = federation_members(settings)
+    service = NodeDirectoryService(MongoNodeDirectoryRepository(), members)
 
     def add_to_server(server: grpc.Server) -> None:
-        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-            IdentityServicer(settings.node_id, members, MongoNodeDirectory()), server
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            IdentityServicer(settings.node_id, members, service), server
         )
 
     return Registration(SERVICE, add_to_server)

@@ -108,7 +108,7 @@ def whoami(target: str = typer.Option(None, help="host:port of an api process"))
         raise typer.Exit(1) from None
     with grpc.insecure_channel(target or f"{settings.grpc_host}:{settings.grpc_port}") as channel:
         try:
-            me = identity_pb2_grpc.IdentityServiceStub(channel).WhoAmI(
+            me = identity_pb2_grpc.IdentityServiceStub(channel).WhoAmI(  # type: ignore[no-untyped-call]
                 identity_pb2.WhoAmIRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10)
         except grpc.RpcError as exc:
             console.print(f"[red]{exc.details()}[/]")

@@ -1,7 +1,8 @@
 """The node directory's rules: which nodes form the federation, who may enter or change them.
 
-Framework-free (stdlib and `kimnetz.errors` only): the gRPC servicer (api.py) translates requests
-into these calls, the mongoengine store (directory_store.py) keeps the results.
+Framework-free (stdlib and `kimnetz.errors` only): the use cases (directory_service.py) apply
+these rules and keep the results through the repository port (ports.py), which the mongoengine
+store (directory_store.py) implements; the gRPC servicer (api.py) maps requests to the use cases.
 
 Who may do what:
 - a `node_admin` registers nodes of their own organisation and rotates their certificates;

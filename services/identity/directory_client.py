@@ -42,7 +42,7 @@ class RemotePeerResolver:
     def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],
                  *, timeout: float = 5.0, server_name: str | None = None) -> None:
         self._channel = peer_channel(target, credentials, server_name)
-        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)
+        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._token = token
         self._timeout = timeout
 
@@ -77,7 +77,7 @@ class RemoteDirectoryListing:
     def __init__(self, target: str, credentials: NodeCredentials, token: Callable[[], str],
                  *, timeout: float = 5.0) -> None:
         self._channel = peer_channel(target, credentials)
-        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)
+        self._stub = identity_pb2_grpc.IdentityServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._token = token
         self._timeout = timeout
 

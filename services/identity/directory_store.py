@@ -99,7 +99,9 @@ def claim_fingerprints(node_id: str, fingerprints: set[str]) -> None:
                     "jedes Zertifikat gehört genau einem Knoten.") from None
 
 
-class MongoNodeDirectory:
+class MongoNodeDirectoryRepository:
+    """The `NodeDirectoryRepository` (ports.py) on MongoDB/FerretDB."""
+
     def find(self, node_id: str) -> DirectoryNode | None:
         doc = NodeDocument.objects(node_id=node_id).first()
         return _node(doc) if doc is not None else None

@@ -247,15 +247,15 @@ def _identity_provider(m: _Map) -> IdentityProvider | None:
     local = m.mapping("local_realm", required=False)
     local_realm = _local_realm(local) if local is not None else None
     if protocol == "oidc" and local_realm is None:
-        fields = {
-            "issuer": m.text("issuer"),
-            "authorization_url": m.text("authorization_url"),
-            "token_url": m.text("token_url"),
-            "jwks_url": m.text("jwks_url"),
-            "client_id": m.text("client_id"),
-            "client_secret_env": m.text("client_secret_env", pattern=re.compile(r"^[A-Z_][A-Z0-9_]*$")),
-        }
-        return IdentityProvider(alias=alias, protocol=protocol, display_name=display_name, **fields)
+        return IdentityProvider(
+            alias=alias, protocol=protocol, display_name=display_name,
+            issuer=m.text("issuer"),
+            authorization_url=m.text("authorization_url"),
+            token_url=m.text("token_url"),
+            jwks_url=m.text("jwks_url"),
+            client_id=m.text("client_id"),
+            client_secret_env=m.text("client_secret_env", pattern=re.compile(r"^[A-Z_][A-Z0-9_]*$")),
+        )
     if protocol == "saml":
         if local_realm is not None:
             m.problem(m.items["local_realm"], "local_realm", "lokale Heimat-Realms gibt es nur mit OIDC")

@@ -200,7 +200,8 @@ class _Reconciler:
         self.dry_run = dry_run
         self.changes = changes
 
-    def step(self, change: Change, action: Callable[[], object]) -> None:
+    def step(self, change: Change, action: Callable[..., object]) -> None:
+        # `...`: the actions are lambdas that bind their loop variables as defaults; called bare.
         self.changes.append(change)
         if not self.dry_run:
             action()

@@ -24,7 +24,7 @@ from kimnetz.runtime.settings import Settings
 from services.identity import SERVICE, federation as federation_file
 from services.identity.directory import NODE_ROLES, Members, members_of
 from services.identity.directory_client import RemoteDirectoryListing, RemotePeerResolver
-from services.identity.directory_store import MongoNodeDirectory
+from services.identity.directory_store import MongoNodeDirectoryRepository
 from services.identity.domain import Federation
 from services.identity.organizations import FederationOrganizations
 
@@ -107,7 +107,7 @@ def peer_resolver(settings: Settings, credentials: NodeCredentials) -> PeerResol
                                  settings.client_id, settings.client_secret)
         return RemotePeerResolver(settings.directory_target, credentials, account.token)
     mongo.connect(settings, SERVICE)
-    return MongoNodeDirectory().peer
+    return MongoNodeDirectoryRepository().peer
 
 
 def directory_listing(settings: Settings) -> DirectoryListing | None:
@@ -124,7 +124,7 @@ def directory_listing(settings: Settings) -> DirectoryListing | None:
         return RemoteDirectoryListing(settings.directory_target,
                                       node_credentials(settings.tls_dir), account.token)
     mongo.connect(settings, SERVICE)
-    store = MongoNodeDirectory()
+    store = MongoNodeDirectoryRepository()
 
     def local() -> list[DirectoryEntry]:
         nodes = store.list()

@@ -509,7 +509,7 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     from services.case.repository import MongoCaseRepository
     from services.case.service import CaseService
     from services.case.settings import RetentionMode
-    from services.documents.repository import DocumentStore
+    from services.documents.repository import MongoDocumentsRepository
     from services.documents.service import DocumentsService
 
     assert story.stadt_case and story.caritas_case
@@ -547,7 +547,7 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     kreis = federation.settings[KREIS]
     mongo.connect(kreis, "documents")
     protocols = [d.document_id for d in story.documents if d.path.name.startswith("Fallkonferenz-Protokoll_")]
-    deleted = DocumentsService(DocumentStore(kreis.node_id)).apply_retention(timedelta(0))
+    deleted = DocumentsService(MongoDocumentsRepository(kreis.node_id)).apply_retention(timedelta(0))
     assert set(protocols) <= {d.document_id for d in deleted}
     assert {d.kind for d in deleted} == {"fallkonferenz_protokoll"}, "administrative records stay"
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
 from kimnetz import identifiers
 from kimnetz.errors import FailedPrecondition, NotFound
@@ -428,7 +429,7 @@ class Fallkonferenz:
         return event
 
     def _decision_event(self, item: AgendaItem, d: Decision, now: datetime) -> ev.CaseDecisionEvent:
-        common = {
+        common: dict[str, Any] = {
             "occurred_at": now,
             "conference_id": self.conference_id,
             "case_id": item.case_id,

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kimnetz.errors import PermissionDenied
+from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.fallkonferenz import Fallkonferenz
-from services.conference.domain.lenkungsgruppe import Beschluss
 from services.conference.domain.projektgruppe import Projektgruppe
 from services.conference.domain.vocabulary import Role
 

@@ -22,8 +22,8 @@ from itertools import combinations
 
 from kimnetz.errors import FailedPrecondition, NotFound
 from services.conference.domain import events as ev
+from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.checks import Violations
-from services.conference.domain.lenkungsgruppe import Beschluss
 from services.conference.domain.vocabulary import (
     TOPIC_HANDLUNGSFELDER,
     BarrierCategory,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # The shared vocabulary, re-exported: this service speaks it like every other.
 from kimnetz.vocabulary import (
+    AgeBand as AgeBand,
     BarrierCategory as BarrierCategory,
     CaseStatus as CaseStatus,
     ConferenceStatus as ConferenceStatus,
@@ -105,40 +106,6 @@ class ParticipantRole(Labelled):
             "case_manager": "Case Manager*in",
             "immigration_liaison": "Integrationslots*in der Ausländerbehörde",
             "guest": "eingeladene Stelle",
-        }
-
-
-class AgeBand(Labelled):
-    """Coarse enough to pseudonymise, cut where the programmes cut: JMD serves up to 27,
-    MBE and Mettmann's "älter als 27" start at 28. The same bands as the case service's briefs
-    (services/case/domain/brief.py), which send them as their German label."""
-
-    UNDER_18 = "under_18"
-    FROM_18_TO_27 = "18_27"
-    FROM_28_TO_39 = "28_39"
-    FROM_40_TO_64 = "40_64"
-    FROM_65 = "65_plus"
-
-    @classmethod
-    def for_age(cls, age: int) -> AgeBand:
-        if age < 18:
-            return cls.UNDER_18
-        if age <= 27:
-            return cls.FROM_18_TO_27
-        if age <= 39:
-            return cls.FROM_28_TO_39
-        if age <= 64:
-            return cls.FROM_40_TO_64
-        return cls.FROM_65
-
-    @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {
-            "under_18": "unter 18 Jahre",
-            "18_27": "18 bis 27 Jahre",
-            "28_39": "28 bis 39 Jahre",
-            "40_64": "40 bis 64 Jahre",
-            "65_plus": "65 Jahre und älter",
         }
 
 

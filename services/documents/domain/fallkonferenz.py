@@ -86,7 +86,7 @@ class AgendaItem(Model):
         if allowed is not None and decision not in allowed:
             names = ", ".join(sorted(allowed))
             raise rule_error(
-                f"Für einen {ITEM_KIND_LABELS[kind]} ist die Entscheidung „{decision}“ nicht möglich; "
+                f"Für einen {ITEM_KIND_LABELS[str(kind)]} ist die Entscheidung „{decision}“ nicht möglich; "
                 f"erlaubt: {names}."
             )
         return decision

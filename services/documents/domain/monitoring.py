@@ -32,6 +32,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from kimnetz.disclosure import Mark, protect
+from kimnetz.vocabulary import CaseStatus
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
 from services.documents.domain.parsing import IsoDate, Model, Text, located_error, parse, rule_error
@@ -40,19 +41,13 @@ SMALL = 5
 SUPPRESSED = "< 5"
 WITHHELD = "x"
 
-# The case service's statuses (services/case/domain/vocabulary.py) in lifecycle order.
-STATUS_LABELS = {
-    "proposed": "Fallvorschlag",
-    "in_review": "in der Fallkonferenz",
-    "admitted": "ins Case Management aufgenommen",
-    "assessment": "Bedarfsermittlung",
-    "planning": "Integrationsplanung",
-    "active": "aktiv (Monitoring)",
-    "referred": "Verweisberatung",
-    "rejected": "abgelehnt",
-    "deferred": "zurückgestellt",
-    "closed": "abgeschlossen",
-}
+# The case service's statuses (kimnetz.vocabulary.CaseStatus) in lifecycle order, as printed.
+STATUS_ORDER = (
+    CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.ADMITTED, CaseStatus.ASSESSMENT,
+    CaseStatus.PLANNING, CaseStatus.ACTIVE, CaseStatus.REFERRED, CaseStatus.REJECTED,
+    CaseStatus.DEFERRED, CaseStatus.CLOSED,
+)
+STATUS_LABELS = {status.value: status.label for status in STATUS_ORDER}
 
 
 AT_LEAST = "mind."
@@ -270,7 +265,7 @@ def suppress(counts: Sequence[tuple[str, Figure]], total: Figure | None = None, 
         marks = protect(values, withhold=withhold)
         cells = [Cell(label, count(n), n) if mark is Mark.SHOWN
                  else Cell(label, SUPPRESSED if mark is Mark.SUPPRESSED else WITHHELD, None)
-                 for (label, n), mark in zip(counts, marks.cells, strict=True)]
+                 for (label, _), n, mark in zip(counts, values, marks.cells, strict=True)]
         summe = sum(values)
         return cells, (Cell("Summe", count(summe), summe) if marks.total is Mark.SHOWN
                        else Cell("Summe", SUPPRESSED if marks.total is Mark.SUPPRESSED else WITHHELD, None))

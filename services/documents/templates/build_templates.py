@@ -90,7 +90,7 @@ def _no_title_border(doc: DocumentObject) -> None:
             p_pr.remove(border)
 
 
-def para(container, text: str = "", *, bold: bool = False, size: float | None = None,
+def para(container: DocumentObject | _Cell, text: str = "", *, bold: bool = False, size: float | None = None,
          align: WD_ALIGN_PARAGRAPH | None = None, style: str | None = None, grey: bool = False,
          after: float | None = None) -> Paragraph:
     paragraph = container.add_paragraph(style=style)
@@ -108,7 +108,7 @@ def para(container, text: str = "", *, bold: bool = False, size: float | None = 
     return paragraph
 
 
-def tag(container, statement: str) -> None:
+def tag(container: DocumentObject | _Cell, statement: str) -> None:
     """A paragraph holding only a docxtpl paragraph tag ({%p ... %}); it vanishes on render."""
     container.add_paragraph(f"{{%p {statement} %}}")
 
@@ -135,7 +135,7 @@ def cell_text(cell: _Cell, text: str, *, bold: bool = False, size: float | None 
 
 
 def table(doc: DocumentObject, widths_cm: list[float], *, borders: bool = True) -> Table:
-    grid = doc.add_table(rows=0, cols=len(widths_cm))
+    grid: Table = doc.add_table(rows=0, cols=len(widths_cm))
     grid.style = doc.styles["Table Grid"] if borders else None
     grid.alignment = WD_TABLE_ALIGNMENT.LEFT
     grid.autofit = False
@@ -147,7 +147,7 @@ def table(doc: DocumentObject, widths_cm: list[float], *, borders: bool = True) 
 
 
 def row(grid: Table, *texts: str, bold: bool = False, label: bool = False, size: float | None = None) -> None:
-    cells = grid.add_row().cells
+    cells = grid.add_row().cells  # type: ignore[no-untyped-call]
     for index, (cell, text) in enumerate(zip(cells, texts, strict=False)):
         cell.width = Cm(grid._widths[index])  # type: ignore[attr-defined]
         cell_text(cell, text, bold=bold or (label and index == 0), size=size)
@@ -202,7 +202,7 @@ def header(doc: DocumentObject, text: str) -> None:
 
 def signature_block(doc: DocumentObject, left: list[str], right: list[str]) -> None:
     grid = table(doc, [8.0, 8.5], borders=False)
-    cells = grid.add_row().cells
+    cells = grid.add_row().cells  # type: ignore[no-untyped-call]
     for cell, width, lines in zip(cells, grid._widths, (left, right), strict=True):  # type: ignore[attr-defined]
         cell.width = Cm(width)
         cell_text(cell, "________________, den ____________")
@@ -222,7 +222,7 @@ def build_contract() -> DocumentObject:
     footer(doc, "Weiterleitungsvertrag KIM – {{ partner.name }} ({{ municipality }})")
 
     letterhead = table(doc, [9.5, 7.0], borders=False)
-    left, right = letterhead.add_row().cells
+    left, right = letterhead.add_row().cells  # type: ignore[no-untyped-call]
     left.width, right.width = Cm(9.5), Cm(7.0)
     cell_text(left, "{{ kreis.name }}", bold=True, size=14)
     left.add_paragraph("{{ kreis.office }}")
@@ -368,7 +368,7 @@ def build_drucksache() -> DocumentObject:
     footer(doc, "{% if issuer %}{{ issuer }} · {% endif %}Drucksache {{ number }} vom {{ date }}")
 
     letterhead = table(doc, [10.0, 6.5], borders=False)
-    left, right = letterhead.add_row().cells
+    left, right = letterhead.add_row().cells  # type: ignore[no-untyped-call]
     left.width, right.width = Cm(10.0), Cm(6.5)
     cell_text(left, "{% if issuer %}{{ issuer }}{% endif %}", bold=True, size=14)
     left.add_paragraph("Drucksache").runs[0].font.color.rgb = GREY
@@ -433,7 +433,7 @@ def build_drucksache() -> DocumentObject:
 def letterhead_block(doc: DocumentObject, left_title: str, left_lines: list[str], right_title: str,
                      right_lines: list[str]) -> None:
     grid = table(doc, [10.0, 6.5], borders=False)
-    left, right = grid.add_row().cells
+    left, right = grid.add_row().cells  # type: ignore[no-untyped-call]
     left.width, right.width = Cm(10.0), Cm(6.5)
     cell_text(left, left_title, bold=True, size=14)
     for line in left_lines:
@@ -676,7 +676,7 @@ BUILDS = {
 
 def main() -> None:
     for name, build in BUILDS.items():
-        build().save(HERE / name)
+        build().save(str(HERE / name))
         print(f"wrote {HERE / name}")
 
 

@@ -2,7 +2,10 @@
 organisation (Stadt Hilden), of the koordinierende Stelle the case was proposed to (Kreis
 Mettmann, no consent yet) and of a stranger (Caritas) against every method; then bad input,
 unknown ids, illegal transitions, and the audit trail's tamper evidence. The consent states are
-the generated matrix's (test_case_consent_matrix.py)."""
+the generated matrix's (test_case_consent_matrix.py).
+
+An allowed call must succeed, or answer exactly the refusal its request was built for
+(`REFUSED_BY_DESIGN`): an allowed call that crashes, or is refused for another reason, fails."""
 
 from __future__ import annotations
 
@@ -89,8 +92,56 @@ def requests(case_id: str) -> dict[str, Message]:
     }
 
 
+FAILED_PRECONDITION, INVALID_ARGUMENT = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT
+PROPOSED = "Der Fall ist im Status „Fallvorschlag“"
+INVALID = "Ungültige Eingabe."
+
+#: What an allowed caller gets from a request of `requests` that is built to change nothing: the
+#: code, the message and the fields of a violation (sorted). Every call not named here must succeed.
+REFUSED_BY_DESIGN: dict[str, tuple[grpc.StatusCode, str, tuple[str, ...]]] = {
+    # Empty requests: the required fields are missing.
+    "UpdatePerson": (INVALID_ARGUMENT, "Die Personendaten sind unvollständig oder fehlerhaft.", ("person",)),
+    "RecordConsent": (INVALID_ARGUMENT, "Die Einwilligung ist unvollständig oder fehlerhaft.",
+                      ("categories", "kind", "purposes", "recipient_org", "signed_on")),
+    "RevokeConsent": (INVALID_ARGUMENT, INVALID, ("revoked_on",)),
+    "AdmitCase": (INVALID_ARGUMENT, INVALID, ("case_manager", "case_manager_org")),
+    "ReferCase": (INVALID_ARGUMENT, INVALID, ("target",)),
+    "RejectCase": (INVALID_ARGUMENT, INVALID, ("reason",)),
+    "DeferCase": (INVALID_ARGUMENT, INVALID, ("reason",)),
+    "CloseCase": (INVALID_ARGUMENT, "Der Abschluss ist unvollständig.", ("reason",)),
+    "ReopenCase": (INVALID_ARGUMENT, INVALID, ("reason",)),
+    "RecordNeed": (INVALID_ARGUMENT, INVALID, ("handlungsfeld", "need")),
+    "AddGoal": (INVALID_ARGUMENT, INVALID, ("handlungsfeld", "title")),
+    "AddStep": (INVALID_ARGUMENT, INVALID, ("description", "responsible")),
+    "RecordProgress": (INVALID_ARGUMENT, INVALID, ("note",)),
+    "RecordReview": (INVALID_ARGUMENT, INVALID, ("held_on",)),
+    "RecordBarrier": (INVALID_ARGUMENT, INVALID, ("category", "description", "rechtskreise")),
+    "ChangeBarrierStatus": (INVALID_ARGUMENT, INVALID, ("status",)),
+    "AddJournalNote": (INVALID_ARGUMENT, INVALID, ("text",)),
+    "AssignCaseManager": (INVALID_ARGUMENT, INVALID, ("case_manager",)),
+    "TransferCase": (INVALID_ARGUMENT, INVALID, ("reason", "to_case_manager", "to_org")),
+    # The case is only proposed: the case work of later states cannot start.
+    "StartAssessment": (FAILED_PRECONDITION, f"{PROPOSED} und kann nicht in die Bedarfsermittlung gehen.",
+                        ()),
+    "StartPlanning": (FAILED_PRECONDITION, f"{PROPOSED} und kann nicht in die Integrationsplanung gehen.",
+                      ()),
+    "ActivatePlan": (FAILED_PRECONDITION,
+                     f"{PROPOSED} und kann nicht mit aktivem Integrationsplan ins Monitoring gehen.", ()),
+    "FinishStep": (FAILED_PRECONDITION,
+                   "Einen Schritt abzuschließen ist im Status „Fallvorschlag“ nicht möglich.", ()),
+    # No consent covers the Fallkonferenz: the case cannot be submitted (docs/case.md).
+    "SubmitForReview": (FAILED_PRECONDITION, "Für die Beratung in der Fallkonferenz fehlt eine gültige "
+                        "Einwilligung. Keine Einwilligung für die Weitergabe an „kreis-mettmann“ zum Zweck "
+                        "„Beratung in der Fallkonferenz“.", ()),
+}
+
 METHODS = sorted([*requests("x"), "ListCases"])
 CALLERS = [Caller(org, role) for org, role in itertools.product((OWNER, COORDINATION, STRANGER), ROLE_SHORT)]
+
+
+def test_every_expected_outcome_is_checked() -> None:
+    assert set(REFUSED_BY_DESIGN) < set(METHODS)
+    assert set().union(*ALLOWED.values()) == set(METHODS), "every call is allowed to somebody"
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +163,20 @@ def test_every_role_of_every_organisation_gets_exactly_its_calls(
     try:
         case_api.call(method, requests(shared_case)[method], caller)
     except grpc.RpcError as error:
+        answered = (error.code(), error.details(), tuple(sorted(violations(error))))
+        if allowed:
+            assert answered == REFUSED_BY_DESIGN.get(method), f"{method} as {caller} (allowed): {answered}"
+            return
         refused = error.code() is grpc.StatusCode.PERMISSION_DENIED or (
             error.code() is grpc.StatusCode.NOT_FOUND and error.details() == "Fall nicht gefunden.")
-        assert refused is not allowed, error.details()
-        if not allowed and caller.organization != OWNER and method not in ("ProposeCase",
-                                                                             "ListAuditEntries",
-                                                                             "VerifyAuditChain",
-                                                                             "GetFigures"):
+        assert refused, f"{method} as {caller}: {answered}"
+        if caller.organization != OWNER and method not in ("ProposeCase", "ListAuditEntries",
+                                                           "VerifyAuditChain", "GetFigures"):
             # A foreign case answers exactly like a missing one (issue 12).
             assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "Fall nicht gefunden.")
         return
     assert allowed, f"{method} answered {caller} although it must be refused"
+    assert method not in REFUSED_BY_DESIGN, f"{method} as {caller} succeeded although built to be refused"
     assert case_api.call("GetCase", case_pb2.GetCaseRequest(case_id=shared_case), CM).status == \
         T.CASE_STATUS_PROPOSED, "the matrix case must stay as it was"
 

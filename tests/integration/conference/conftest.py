@@ -33,7 +33,7 @@ from kim.conference.v1 import conference_pb2_grpc
 from kimnetz.bootstrap import ApiProcess, build_api_process
 from kimnetz.runtime import events, mongo
 from kimnetz.runtime.settings import Settings
-from services.conference.repository import ConferenceRepository
+from services.conference.repository import MongoConferenceRepository
 from tests.support import servers
 from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
@@ -61,8 +61,8 @@ def conference_db(node_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def repository(conference_db: Settings) -> ConferenceRepository:
-    return ConferenceRepository(conference_db.node_id)
+def repository(conference_db: Settings) -> MongoConferenceRepository:
+    return MongoConferenceRepository(conference_db.node_id)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ Hilden) against every call, checked against a table written from docs/conference
 
 The resources are built once; each request is one the allowed callers cannot use to change
 anything that matters (a closed conference or session, a value the domain refuses, an unknown
-member), so a call answers PERMISSION_DENIED exactly when the caller is not allowed."""
+member), so a call answers PERMISSION_DENIED exactly when the caller is not allowed. An allowed
+call must then succeed, or answer exactly the refusal its request was built for
+(`REFUSED_BY_DESIGN`): an allowed call that crashes, or is refused for another reason, fails."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from tests.integration.conference.requests import (
     proposal,
     stamp,
 )
+from tests.support.grpc_calls import violations
 
 KOORD = Caller(KREIS, "coordinator")
 CM = Caller(KREIS, "case_manager")
@@ -206,12 +209,62 @@ def requests(r: Resources) -> dict[str, Message]:
     }
 
 
+FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND = (
+    grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+CLOSED_CONFERENCE = (FAILED_PRECONDITION,
+                     "Die Fallkonferenz ist abgeschlossen; ihr Protokoll ist unveränderlich.", ())
+CLOSED_SESSION = (FAILED_PRECONDITION, "Die Sitzung ist geschlossen.", ())
+
+#: What an allowed caller gets from a request of `requests` that is built to change nothing: the
+#: code, the message and the fields of a violation (sorted). Every call not named here must succeed.
+REFUSED_BY_DESIGN: dict[str, tuple[grpc.StatusCode, str, tuple[str, ...]]] = {
+    # The matrix conference is closed: its protocol cannot change any more.
+    "BuildAgenda": (FAILED_PRECONDITION, "Die Tagesordnung kann nur vor Beginn der Fallkonferenz erstellt "
+                    "werden (Status: abgeschlossen).", ()),
+    "RefreshBrief": CLOSED_CONFERENCE,
+    "StartConference": CLOSED_CONFERENCE,
+    "DecideItem": CLOSED_CONFERENCE,
+    "CloseConference": CLOSED_CONFERENCE,
+    # An empty name: no Lenkungsgruppe or Projektgruppe is created.
+    "CreateLenkungsgruppe": (INVALID_ARGUMENT, "Die Lenkungsgruppe kann so nicht eingerichtet werden.",
+                             ("name",)),
+    "EstablishProjektgruppe": (INVALID_ARGUMENT, "Die Projektgruppe kann so nicht eingerichtet werden.",
+                               ("name",)),
+    # An empty member: nobody joins.
+    "AddMember": (INVALID_ARGUMENT, "Das Mitglied kann so nicht aufgenommen werden.",
+                  ("function", "name", "organisation", "person")),
+    "AddProjektgruppeMember": (INVALID_ARGUMENT, "Das Mitglied kann so nicht aufgenommen werden.",
+                               ("name", "organisation", "person")),
+    # An unknown member or Vorlage: nobody leaves, nothing is put on the agenda.
+    "AppointDeputy": (NOT_FOUND, "Das Mitglied unbekannt gehört nicht zur Lenkungsgruppe.", ()),
+    "RemoveMember": (NOT_FOUND, "Das Mitglied unbekannt gehört nicht zur Lenkungsgruppe.", ()),
+    "RemoveProjektgruppeMember": (NOT_FOUND, "Diese Person ist nicht Mitglied der Projektgruppe.", ()),
+    "AddVorlageToAgenda": (NOT_FOUND, "Die Projektgruppe hat keine Beschlussvorlage unbekannt.", ()),
+    # A session in the past without a place: none is scheduled.
+    "ScheduleSession": (INVALID_ARGUMENT, "Die Sitzung kann so nicht angesetzt werden.",
+                        ("place", "starts_at")),
+    # The closed session's agenda, attendance and results are final.
+    "SubmitVorlage": CLOSED_SESSION,
+    "OpenSession": CLOSED_SESSION,
+    "RecordAttendance": CLOSED_SESSION,
+    "DeclareResult": CLOSED_SESSION,
+    "CloseSession": CLOSED_SESSION,
+    # The voter holds a seat in the open session but is not marked present.
+    "CastVote": (FAILED_PRECONDITION, "Lena Lenkung ist nicht als anwesend erfasst.", ()),
+    # Discarding a Beschluss needs a reason; a new due date must lie ahead and carry a note.
+    "UpdateBeschlussStatus": (INVALID_ARGUMENT, "Ungültige Eingabe.", ("note",)),
+    "RescheduleBeschluss": (INVALID_ARGUMENT, "Die Frist kann so nicht geändert werden.", ("due_on", "note")),
+}
+
 CALLERS = [Caller(org, role) for org, role in itertools.product((KREIS, HILDEN), ROLE_SHORT)]
 
 
 def test_the_matrix_covers_every_call_of_the_service() -> None:
     placeholder = Resources(*("x" for _ in range(9)))
     assert sorted(requests(placeholder)) == METHODS
+    assert set(REFUSED_BY_DESIGN) < set(METHODS)
+    # Every call is allowed to somebody, so every expected outcome is checked somewhere.
+    assert set().union(*ALLOWED.values()) == set(METHODS)
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=str)
@@ -224,9 +277,12 @@ def test_every_role_of_both_organisations_gets_exactly_its_calls(
     try:
         api.call(method, requests(resources)[method], caller)
     except grpc.RpcError as error:
-        denied = error.code() is grpc.StatusCode.PERMISSION_DENIED
-        assert denied is not allowed, f"{method} as {caller}: {error.code()} {error.details()}"
-        if denied:
+        answered = (error.code(), error.details(), tuple(sorted(violations(error))))
+        if not allowed:
+            assert error.code() is grpc.StatusCode.PERMISSION_DENIED, f"{method} as {caller}: {answered}"
             assert error.details(), f"{method} as {caller}: a refusal says why"
+            return
+        assert answered == REFUSED_BY_DESIGN.get(method), f"{method} as {caller} (allowed): {answered}"
         return
     assert allowed, f"{method} answered {caller} although it must be refused"
+    assert method not in REFUSED_BY_DESIGN, f"{method} as {caller} succeeded although built to be refused"

@@ -47,7 +47,7 @@ from kimnetz.runtime.grpc_server import build_server, mutual_tls
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.settings import Settings
 from services.conference.api import registration
-from services.conference.repository import ConferenceRepository
+from services.conference.repository import MongoConferenceRepository
 from tests.integration.conference.conftest import (
     HILDEN,
     KREIS,
@@ -208,8 +208,8 @@ def worker(
 
 
 @pytest.fixture
-def repository(conference_db: Settings) -> ConferenceRepository:
-    return ConferenceRepository(conference_db.node_id)
+def repository(conference_db: Settings) -> MongoConferenceRepository:
+    return MongoConferenceRepository(conference_db.node_id)
 
 
 # ---------------------------------------------------------------- helpers
@@ -274,7 +274,7 @@ def case_id_of(envelope: EventEnvelope) -> str:
 
 
 def test_a_proposal_is_registered_once_and_only_for_this_koordinierende_stelle(
-    worker: Path, kreis_settings: Settings, repository: ConferenceRepository, federation: Federation
+    worker: Path, kreis_settings: Settings, repository: MongoConferenceRepository, federation: Federation
 ) -> None:
     mine, theirs = new_case(), new_case()
     envelope = submitted_event(mine, federation.stadt_node)
@@ -391,7 +391,7 @@ def test_agenda_takes_fresh_remote_briefs_names_unreachable_nodes_and_decides_fo
 
 def test_a_revoked_consent_erases_the_proposal_and_open_briefs_keeps_the_closed_record_and_confirms_once(
     worker: Path, kreis_settings: Settings, conference_api: Api, federation: Federation,
-    conference_events: EventTap, repository: ConferenceRepository,
+    conference_events: EventTap, repository: MongoConferenceRepository,
 ) -> None:
     case_id, consent_id = new_case(), f"consent-{uuid.uuid4().hex[:8]}"
     federation.stadt.released[case_id] = brief_of(case_id, "KIM-ERASE")
@@ -461,7 +461,7 @@ def test_a_revoked_consent_erases_the_proposal_and_open_briefs_keeps_the_closed_
 
 def test_a_retention_deletion_on_the_owning_node_erases_the_registry_entry_and_confirms_once(
     worker: Path, kreis_settings: Settings, conference_api: Api, federation: Federation,
-    conference_events: EventTap, repository: ConferenceRepository,
+    conference_events: EventTap, repository: MongoConferenceRepository,
 ) -> None:
     case_id = new_case()
     federation.stadt.released[case_id] = brief_of(case_id, "KIM-LOESCH")

@@ -22,11 +22,12 @@ from kim.conference.v1 import conference_pb2 as pb, events_pb2 as ev, types_pb2 
 from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
+from services.conference.application import ResultDeclaration, VorlageDraft
+from services.conference.composition import conference_services
 from services.conference.domain.lenkungsgruppe import Member
 from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import DecisionMode, VoteChoice
-from services.conference.repository import ConferenceRepository
-from services.conference.service import ConferenceService, ResultDeclaration, VorlageDraft
+from services.conference.repository import MongoConferenceRepository
 from tests.integration.conference.conftest import KREIS, Api, Caller, EventTap
 from tests.integration.conference.requests import (
     conference,
@@ -321,19 +322,20 @@ def test_an_overdue_beschluss_is_reminded_once_by_the_worker(
 ) -> None:
     # Ten days ago the Lenkungsgruppe decided something due three days ago.
     then = datetime.now(UTC) - timedelta(days=10)
-    past = ConferenceService(
-        ConferenceRepository(kreis_settings.node_id), register_org=KREIS, clock=lambda: then
+    past = conference_services(
+        MongoConferenceRepository(kreis_settings.node_id), node_id=kreis_settings.node_id,
+        register_org=KREIS, clock=lambda: then,
     )
     koord = Actor("koord.kreis", KREIS, frozenset({"coordinator"}))
-    gremium = past.create_lenkungsgruppe(koord, "Lenkungsgruppe KIM")
-    past.add_member(
+    gremium = past.lenkungsgruppen.create_lenkungsgruppe(koord, "Lenkungsgruppe KIM")
+    past.lenkungsgruppen.add_member(
         koord, gremium.gremium_id, Member("", "lenkung.kreis", "Lena Lenkung", KREIS, "Dezernentin")
     )
-    session = past.schedule_session(
+    session = past.sitzungen.schedule_session(
         koord, gremium.gremium_id, starts_at=then + timedelta(hours=2), place="Kreishaus"
     )
     due = date.today() - timedelta(days=3)
-    session = past.submit_vorlage(
+    session = past.sitzungen.submit_vorlage(
         koord,
         session.session_id,
         VorlageDraft(
@@ -345,14 +347,14 @@ def test_an_overdue_beschluss_is_reminded_once_by_the_worker(
         ),
     )
     vorlage_id = session.items[0].vorlage.vorlage_id
-    past.open_session(koord, session.session_id, {"lenkung.kreis"})
-    past.cast_vote(
+    past.sitzungen.open_session(koord, session.session_id, {"lenkung.kreis"})
+    past.sitzungen.cast_vote(
         Actor("lenkung.kreis", KREIS, frozenset({"steering_member"})),
         session.session_id,
         vorlage_id,
         VoteChoice.YES,
     )
-    _, beschluss = past.declare_result(
+    _, beschluss = past.sitzungen.declare_result(
         koord, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE)
     )
     assert beschluss is not None

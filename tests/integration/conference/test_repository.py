@@ -15,8 +15,9 @@ from kimnetz.errors import AlreadyExists, FailedPrecondition, NotFound
 from kimnetz.runtime import events
 from kimnetz.runtime.changes import ChangeDocument
 from kimnetz.runtime.outbox import PendingEvent
+from services.conference.domain.beschluss import Beschluss, overdue
 from services.conference.domain.fallkonferenz import Decision
-from services.conference.domain.lenkungsgruppe import Beschluss, Lenkungsgruppe, overdue
+from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.projektgruppe import BarrierObservation, BarrierRegister
 from services.conference.domain.vocabulary import (
     BarrierCategory,
@@ -30,7 +31,7 @@ from services.conference.repository import (
     BeschlussChange,
     ConferenceChange,
     ConferenceDocument,
-    ConferenceRepository,
+    MongoConferenceRepository,
 )
 from tests.unit.conference.factories import (
     CONFERENCE_START,
@@ -58,7 +59,7 @@ def outbox_types(change_cls: type[ChangeDocument], aggregate_id: str) -> list[st
 
 
 def test_conference_round_trips_with_its_decision_events_in_the_same_document(
-    repository: ConferenceRepository,
+    repository: MongoConferenceRepository,
 ) -> None:
     conference = make_conference(coordination_org=next_id("ki"))
     proposal = make_brief(coordination_org=conference.coordination_org, identity=make_identity())
@@ -70,7 +71,7 @@ def test_conference_round_trips_with_its_decision_events_in_the_same_document(
     repository.save_conference(conference)
     assert conference.events == []
 
-    loaded = ConferenceRepository(repository.node_id).conference(conference.conference_id)
+    loaded = MongoConferenceRepository(repository.node_id).conference(conference.conference_id)
     assert loaded == conference
     assert outbox_types(ConferenceChange, conference.conference_id) == [
         "kim.conference.v1.ConferenceAgendaBuilt",
@@ -86,7 +87,7 @@ def test_conference_round_trips_with_its_decision_events_in_the_same_document(
     assert stored.exchange == "conference.events"
 
 
-def test_later_saves_append_events_and_keep_unsent_ones(repository: ConferenceRepository) -> None:
+def test_later_saves_append_events_and_keep_unsent_ones(repository: MongoConferenceRepository) -> None:
     brief = make_brief()
     conference = make_conference()
     conference.build_agenda([brief], NOW)
@@ -101,14 +102,15 @@ def test_later_saves_append_events_and_keep_unsent_ones(repository: ConferenceRe
     assert repository.conference(conference.conference_id).status is ConferenceStatus.CLOSED
 
 
-def test_concurrent_edit_is_refused_and_changes_nothing(repository: ConferenceRepository) -> None:
+def test_concurrent_edit_is_refused_and_changes_nothing(repository: MongoConferenceRepository) -> None:
     brief = make_brief()
     conference = make_conference()
     conference.build_agenda([brief], NOW)
     conference.start(CONFERENCE_START)
     repository.save_conference(conference)
 
-    mine, theirs = ConferenceRepository(repository.node_id), ConferenceRepository(repository.node_id)
+    node = repository.node_id
+    mine, theirs = MongoConferenceRepository(node), MongoConferenceRepository(node)
     a, b = mine.conference(conference.conference_id), theirs.conference(conference.conference_id)
     a.decide(brief.case_id, Decision.rejection("nicht komplex"), decided_by="k1", now=CONFERENCE_START)
     mine.save_conference(a)
@@ -119,12 +121,13 @@ def test_concurrent_edit_is_refused_and_changes_nothing(repository: ConferenceRe
     assert stored.item(brief.case_id).decision.reason == "nicht komplex"  # type: ignore[union-attr]
 
 
-def test_unknown_conference_is_not_found(repository: ConferenceRepository) -> None:
+def test_unknown_conference_is_not_found(repository: MongoConferenceRepository) -> None:
     with pytest.raises(NotFound, match="gibt es nicht"):
         repository.conference("does-not-exist")
 
 
-def test_conferences_are_listed_by_koordinierende_stelle_in_pages(repository: ConferenceRepository) -> None:
+def test_conferences_are_listed_by_koordinierende_stelle_in_pages(
+        repository: MongoConferenceRepository) -> None:
     org = next_id("ki")
     for _ in range(3):
         repository.save_conference(make_conference(coordination_org=org))
@@ -135,7 +138,7 @@ def test_conferences_are_listed_by_koordinierende_stelle_in_pages(repository: Co
     assert len(repository.conferences(org, status=ConferenceStatus.CLOSED)) == 0
 
 
-def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: ConferenceRepository) -> None:
+def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: MongoConferenceRepository) -> None:
     gremium = make_gremium()
     repository.save_gremium(gremium)
     assert repository.gremium(gremium.gremium_id) == gremium
@@ -162,7 +165,7 @@ def test_gremium_session_and_zielgruppen_beschluss_round_trip(repository: Confer
 
 
 def _adopt_zielgruppen(
-        repository: ConferenceRepository, gremium: Lenkungsgruppe, latest: int | None) -> Beschluss:
+        repository: MongoConferenceRepository, gremium: Lenkungsgruppe, latest: int | None) -> Beschluss:
     vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
     session = make_open_session(gremium, vorlagen=[vorlage])
     beschluss = session.conclude(
@@ -175,7 +178,7 @@ def _adopt_zielgruppen(
 
 
 def test_zielgruppen_versions_continue_across_lenkungsgruppen_of_the_same_stelle(
-        repository: ConferenceRepository) -> None:
+        repository: MongoConferenceRepository) -> None:
     # The case service keeps one catalogue sequence per node and keeps a version it already
     # has: a Lenkungsgruppe re-constituted after an election must not publish version 2 again.
     stelle, other = next_id("ki"), next_id("ki")
@@ -200,7 +203,7 @@ def test_zielgruppen_versions_continue_across_lenkungsgruppen_of_the_same_stelle
     assert own.zielgruppen is not None and own.zielgruppen.version == 2
 
 
-def test_overdue_query_matches_the_domain_rule(repository: ConferenceRepository) -> None:
+def test_overdue_query_matches_the_domain_rule(repository: MongoConferenceRepository) -> None:
     gremium_id = next_id("gremium")
     made = [
         make_beschluss(gremium_id=gremium_id, due_on=date(2025, 4, 1)),
@@ -217,7 +220,7 @@ def test_overdue_query_matches_the_domain_rule(repository: ConferenceRepository)
 
 
 def test_barrier_register_stores_each_barrier_once_and_suppresses_small_counts(
-    repository: ConferenceRepository,
+    repository: MongoConferenceRepository,
 ) -> None:
     org = next_id("ki")
     observations = [

@@ -41,7 +41,7 @@ from kimnetz.runtime.settings import Settings
 from services.documents.api import DocumentsServicer
 from services.documents.federation_client import GET_FIGURES, FederationPeerFigures
 from services.documents.figures_client import GrpcCaseFigures
-from services.documents.repository import DocumentStore
+from services.documents.repository import MongoDocumentsRepository
 from services.documents.service import DocumentsService
 from services.identity.organizations import FederationOrganizations
 from tests.integration.documents.inputs import all_text, drucksache_input, struct
@@ -170,7 +170,7 @@ def kreis(api: Node, figures: case_pb2.Figures, federation: LocalFederation,  # 
     # The Kreis' documents api: figures from its own case api (caller's token), peers by the client.
     settings = own_node_settings
     mongo.connect(settings, "documents")
-    documents = DocumentsServicer(DocumentsService(DocumentStore(settings.node_id)), None,
+    documents = DocumentsServicer(DocumentsService(MongoDocumentsRepository(settings.node_id)), None,
                                   lambda token: GrpcCaseFigures(api.channel, token),
                                   FederationPeerFigures(client, keeps_directory=True))
     server, port, _ = build_server(

@@ -13,7 +13,7 @@ import pytest
 from mongoengine.connection import get_db
 
 from kimnetz.runtime.settings import Settings
-from services.documents.repository import BUCKET, DocumentStore
+from services.documents.repository import BUCKET, MongoDocumentsRepository
 from tests.integration.documents.test_storage import record
 from tests.support import servers
 
@@ -32,7 +32,7 @@ def worker(documents_settings: Settings, documents_db: Settings,
 def test_the_worker_deletes_a_protocol_past_its_period_and_keeps_the_contract(
     worker: Path, documents_db: Settings,
 ) -> None:
-    store = DocumentStore(documents_db.node_id)
+    store = MongoDocumentsRepository(documents_db.node_id)
     old = datetime.now(UTC) - timedelta(hours=1)
     protocol = record(b"PK protocol", kind="fallkonferenz_protokoll", created_at=old)
     contract = record(b"PK contract", kind="contract", created_at=old)

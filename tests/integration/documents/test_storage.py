@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 from mongoengine.connection import get_db
 
-from kim.documents.v1 import events_pb2
 from kimnetz.runtime.settings import Settings
-from services.documents.repository import BUCKET, DocumentRecord, DocumentStore, GeneratedDocument
+from services.documents.domain.events import DocumentGenerated
+from services.documents.domain.ports import DocumentRecord
+from services.documents.repository import BUCKET, GeneratedDocument, MongoDocumentsRepository
 
 
 def record(content: bytes, **overrides: object) -> DocumentRecord:
@@ -38,11 +39,13 @@ def record(content: bytes, **overrides: object) -> DocumentRecord:
 
 
 def test_gridfs_round_trip_keeps_bytes_and_sha256(documents_db: Settings) -> None:
-    store = DocumentStore(documents_db.node_id)
+    store = MongoDocumentsRepository(documents_db.node_id)
     # Larger than GridFS's 255 KiB chunk, so the content really spans several chunks.
     content = b"PK" + os.urandom(700_000)
     stored = record(content)
-    store.add_document(stored, content, [events_pb2.DocumentGenerated(document_id=stored.document_id)])
+    store.add_document(stored, content, [DocumentGenerated(
+        stored.document_id, stored.organization, stored.kind, stored.sha256, stored.template_id,
+        stored.template_version, stored.generated_by, stored.created_at)])
 
     read = store.content(stored.document_id)
     assert hashlib.sha256(read).hexdigest() == stored.sha256
@@ -67,7 +70,7 @@ def test_gridfs_round_trip_keeps_bytes_and_sha256(documents_db: Settings) -> Non
 
 
 def test_the_bucket_has_the_indexes_gridfs_needs(documents_db: Settings) -> None:
-    store = DocumentStore(documents_db.node_id)
+    store = MongoDocumentsRepository(documents_db.node_id)
     content = b"PK index check"
     store.add_document(record(content), content, [])
     database = get_db("documents")
@@ -79,7 +82,7 @@ def test_the_bucket_has_the_indexes_gridfs_needs(documents_db: Settings) -> None
 
 
 def test_a_file_left_by_an_interrupted_attempt_is_replaced(documents_db: Settings) -> None:
-    store = DocumentStore(documents_db.node_id)
+    store = MongoDocumentsRepository(documents_db.node_id)
     stored = record(b"PK new")
     store.bucket.upload_from_stream_with_id(f"document:{stored.document_id}", "old.docx", b"PK old")
     store.add_document(stored, b"PK new", [])
@@ -94,7 +97,7 @@ def test_retention_deletes_old_case_records_with_content_and_input_and_keeps_adm
     from kimnetz.runtime.audit import MemoryAuditSink
     from services.documents.service import DocumentsService
 
-    store = DocumentStore(documents_db.node_id)
+    store = MongoDocumentsRepository(documents_db.node_id)
     now = datetime.now(UTC)
     old = now - timedelta(days=40)
     protocol = record(b"PK protocol", kind="fallkonferenz_protokoll", created_at=old,

@@ -29,7 +29,7 @@ from kimnetz.runtime.service_account import ServiceAccount
 from kimnetz.runtime.settings import Settings
 from services.identity import api, node_trust
 from services.identity.directory import DirectoryNode
-from services.identity.directory_store import FingerprintClaim, MongoNodeDirectory, NodeDocument
+from services.identity.directory_store import FingerprintClaim, MongoNodeDirectoryRepository, NodeDocument
 from services.identity.organizations import FederationOrganizations
 from tests.support.grpc_calls import violations
 from tests.support.identity import LOCAL_FILE, LocalFederation
@@ -72,7 +72,7 @@ def kreis_node(node_settings: Settings, local_federation: LocalFederation) -> It
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
             "kim.test.v1.PeerTest", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}),))
 
-    check = DirectoryPeerCheck(MongoNodeDirectory().peer, cache_seconds=CACHE_SECONDS, audit=audit)
+    check = DirectoryPeerCheck(MongoNodeDirectoryRepository().peer, cache_seconds=CACHE_SECONDS, audit=audit)
     credentials = ca.issue("kreis-mettmann")
     listener = FederationListener(
         "127.0.0.1:0", credentials,
@@ -195,7 +195,7 @@ def test_the_database_gives_a_fingerprint_to_one_node_also_when_registrations_ra
         kreis_node: Node) -> None:
     """Two registrations that both passed the rules' owner check (read before either wrote):
     the store refuses the second and keeps nothing of it."""
-    store, shared = MongoNodeDirectory(), fingerprint()
+    store, shared = MongoNodeDirectoryRepository(), fingerprint()
 
     def node(node_id: str, organization: str, role: str) -> DirectoryNode:
         return DirectoryNode(node_id, organization, role, "127.0.0.1:50052", "127.0.0.1:50152",

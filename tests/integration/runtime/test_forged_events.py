@@ -42,7 +42,7 @@ from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
 from services.case.service import CaseService
-from services.conference.repository import ConferenceRepository
+from services.conference.repository import MongoConferenceRepository
 from tests.support import security_figures, servers, signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
@@ -171,7 +171,7 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     mongo.connect(kreis, "conference")
     node.connect(kreis)
     cases = CaseService(MongoCaseRepository(kreis.node_id), KREIS)
-    registry = ConferenceRepository(kreis.node_id)
+    registry = MongoConferenceRepository(kreis.node_id)
     caritas_key = signing.credentials(peers.caritas)
     caritas_signer = EnvelopeSigner(caritas_key.key, caritas_key.certificate)
 
@@ -261,7 +261,13 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     for name, reason, envelope, _ in corpus:
         wait_until(lambda e=envelope, r=reason: refused(e, r),  # type: ignore[misc]
                    f"{name}: refused [{reason}]\n{worker.read_text()[-4000:]}")
-    kept = {d["event_id"]: d for d in RefusedEvents().list(limit=1000)}
+    # The worker logs a refusal before it has stored it for the operator: wait for the store too.
+    def kept_events() -> dict[str, dict[str, object]]:
+        return {d["event_id"]: d for d in RefusedEvents().list(limit=1000)}
+
+    wait_until(lambda: all(envelope.id in kept_events() for _, _, envelope, _ in corpus),
+               f"every refused event kept: {sorted(kept_events())}")
+    kept = kept_events()
     for name, reason, envelope, _ in corpus:
         assert envelope.id in kept and kept[envelope.id]["reason"] == reason, (name, kept.get(envelope.id))
 

@@ -7,9 +7,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.briefs import CaseBrief, ConsentCoverage, DisclosedIdentity
 from services.conference.domain.fallkonferenz import Fallkonferenz, Participant
-from services.conference.domain.lenkungsgruppe import Beschluss, Deputy, Lenkungsgruppe, Sitzung
+from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe
+from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     AgeBand,
     CaseStatus,

@@ -10,7 +10,7 @@ import pytest
 
 from kimnetz.errors import FailedPrecondition, InvalidArgument
 from services.conference.domain import events as ev
-from services.conference.domain.lenkungsgruppe import TRANSITIONS, overdue
+from services.conference.domain.beschluss import TRANSITIONS, overdue
 from services.conference.domain.vocabulary import BeschlussStatus
 from tests.unit.conference.factories import NOW, make_beschluss
 

@@ -1,4 +1,4 @@
-"""Who may assert which event at the koordinierende Stelle (ConferenceService with a
+"""Who may assert which event at the koordinierende Stelle (`Fallvorschlaege`, `Loeschersuchen` with a
 hand-written fake repository): a Fallvorschlag only from the node that owns the case, an erase
 request (ConsentRevoked) only from the node the registry and agendas name as the case's owner.
 The sender is the verified node (kimnetz/runtime/event_trust.py); what the payload claims is never
@@ -13,7 +13,8 @@ import pytest
 from kimnetz.errors import UntrustedEvent
 from kimnetz.runtime.event_trust import Sender
 from services.conference.domain.proposals import Proposal
-from services.conference.service import ConferenceService, ErasureRequest
+from services.conference.fallvorschlaege import Fallvorschlaege
+from services.conference.loeschersuchen import ErasureRequest, Loeschersuchen
 from tests.unit.conference.factories import KI, NOW
 
 STADT = Sender("stadt-hilden", "stadt-hilden", "municipality")
@@ -25,7 +26,7 @@ class Reached(Exception):
 
 
 class FakeRegistry:
-    """Just enough of ConferenceRepository: the registry's proposals of a case, no agendas;
+    """Just enough of the repository ports: the registry's proposals of a case, no agendas;
     anything after the sender rule raises Reached."""
 
     node_id = "kreis-node"
@@ -52,13 +53,19 @@ def proposal(owner_node: str = "stadt-hilden", owner_org: str = "stadt-hilden") 
                     submitted_at=NOW, received_at=NOW + timedelta(seconds=1))
 
 
-def service(*proposals: Proposal) -> ConferenceService:
-    return ConferenceService(FakeRegistry(*proposals), register_org=KI)  # type: ignore[arg-type]
+def registry(*proposals: Proposal) -> Fallvorschlaege:
+    fake = FakeRegistry(*proposals)
+    return Fallvorschlaege(fake, fake, fake, node_id=fake.node_id)  # type: ignore[arg-type]
+
+
+def erasures(*proposals: Proposal) -> Loeschersuchen:
+    fake = FakeRegistry(*proposals)
+    return Loeschersuchen(fake, fake, fake, register_org=KI, node_id=fake.node_id)  # type: ignore[arg-type]
 
 
 def test_a_proposal_of_the_owning_node_is_registered() -> None:
     with pytest.raises(Reached):
-        service().register_proposal(proposal(), STADT)
+        registry().register_proposal(proposal(), STADT)
 
 
 @pytest.mark.parametrize(("owner_node", "owner_org"), [
@@ -68,7 +75,7 @@ def test_a_proposal_of_the_owning_node_is_registered() -> None:
 def test_a_proposal_in_another_node_s_or_organisation_s_name_is_refused(
         owner_node: str, owner_org: str) -> None:
     with pytest.raises(UntrustedEvent) as refused:
-        service().register_proposal(proposal(owner_node, owner_org), CARITAS)
+        registry().register_proposal(proposal(owner_node, owner_org), CARITAS)
     assert refused.value.reason == "sender-not-allowed"
 
 
@@ -79,16 +86,16 @@ def request(owner_org: str = "stadt-hilden") -> ErasureRequest:
 
 def test_an_erase_request_of_the_case_s_owner_is_carried_out() -> None:
     with pytest.raises(Reached):
-        service(proposal()).erase_case(request(), STADT)
+        erasures(proposal()).erase_case(request(), STADT)
 
 
 def test_an_erase_request_of_another_node_for_a_case_it_does_not_own_is_refused() -> None:
     with pytest.raises(UntrustedEvent):
-        service(proposal()).erase_case(request(), CARITAS)
+        erasures(proposal()).erase_case(request(), CARITAS)
     with pytest.raises(UntrustedEvent):
-        service(proposal()).erase_case(request(owner_org="caritas-mettmann"), CARITAS)
+        erasures(proposal()).erase_case(request(owner_org="caritas-mettmann"), CARITAS)
 
 
 def test_an_erase_request_in_another_organisation_s_name_is_refused_even_with_nothing_held() -> None:
     with pytest.raises(UntrustedEvent):
-        service().erase_case(request(owner_org="stadt-hilden"), CARITAS)
+        erasures().erase_case(request(owner_org="stadt-hilden"), CARITAS)

@@ -10,7 +10,8 @@ import pytest
 from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.conference import codec
 from services.conference.domain import events as ev
-from services.conference.domain.lenkungsgruppe import Deputy, PersonKey, Sitzung
+from services.conference.domain.lenkungsgruppe import Deputy, PersonKey
+from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     DecisionMode,

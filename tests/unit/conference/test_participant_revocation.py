@@ -1,8 +1,8 @@
 """A revoked consent that named a participant organisation hosted at the Kreis node (the ABH,
 whose Integrationslotsin reads the agenda there without a node of its own): the briefs covered
 for it are withheld from its participants at once, in open and closed conferences, and the
-erasure is confirmed once in its name. ConferenceService with a hand-written in-memory
-repository; only the case's owning node may ask."""
+erasure is confirmed once in its name. `Loeschersuchen` on the in-memory fake
+(tests/support/fakes/conference.py); only the case's owning node may ask."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from services.conference.domain import events as ev
 from services.conference.domain.briefs import WITHHELD
 from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
 from services.conference.domain.proposals import Erasure
+from services.conference.loeschersuchen import ErasureRequest, Loeschersuchen
 from services.conference.messages import conference_message
-from services.conference.service import ConferenceService, ErasureRequest
+from tests.support.fakes.conference import InMemoryConferenceRepository
 from tests.unit.conference.factories import CONFERENCE_START, KI, NOW, make_brief, make_conference
 
 ABH = "abh-kreis-mettmann"
@@ -26,36 +27,31 @@ OWNER = Sender("stadt-hilden", "stadt-hilden", "municipality")
 CARITAS = Sender("caritas-node", "caritas-mettmann", "welfare_org")
 
 
-class MemoryRepository:
-    """Conferences and erasures in memory, saved as copies (a load never shares state)."""
-
-    node_id = "kreis-node"
+class MemoryRepository(InMemoryConferenceRepository):
+    """The shared fake with the conferences saved, and views of what the tests look at."""
 
     def __init__(self, *conferences: Fallkonferenz) -> None:
-        self.conferences = {c.conference_id: copy.deepcopy(c) for c in conferences}
-        self.erasures: dict[str, Erasure] = {}
-        self.published: list[ev.Event] = []
+        super().__init__("kreis-node")
+        self.ids = [c.conference_id for c in conferences]
+        for conference in conferences:
+            self.save_conference(copy.deepcopy(conference))
 
-    def proposals_of_case(self, case_id: str) -> list[object]:
-        return []
+    @property
+    def conferences(self) -> dict[str, Fallkonferenz]:
+        return {i: self.conference(i) for i in self.ids}
 
-    def conference_ids_with_case(self, case_id: str) -> list[str]:
-        return [k for k, c in self.conferences.items() if any(i.case_id == case_id for i in c.agenda)]
+    @property
+    def published(self) -> list[ev.Event]:
+        return [e.event for e in self.events if e.kind == "erasure"]
 
-    def conference(self, conference_id: str) -> Fallkonferenz:
-        return copy.deepcopy(self.conferences[conference_id])
+    @property
+    def erasures(self) -> dict[str, Erasure]:
+        erasure = self.erasure(Erasure.id_for(CASE.case_id, "consent-abh"))
+        return {erasure.erasure_id: erasure} if erasure else {}
 
-    def save_conference(self, conference: Fallkonferenz) -> None:
-        self.conferences[conference.conference_id] = copy.deepcopy(conference)
 
-    def erasure(self, erasure_id: str) -> Erasure | None:
-        stored = self.erasures.get(erasure_id)
-        return copy.deepcopy(stored) if stored else None
-
-    def save_erasure(self, erasure: Erasure) -> None:
-        self.published.extend(erasure.events)
-        erasure.events.clear()
-        self.erasures[erasure.erasure_id] = copy.deepcopy(erasure)
+def loeschersuchen(repository: MemoryRepository) -> Loeschersuchen:
+    return Loeschersuchen(repository, repository, repository, register_org=KI, node_id=repository.node_id)
 
 
 def request() -> ErasureRequest:
@@ -80,7 +76,7 @@ def open_and_closed() -> tuple[Fallkonferenz, Fallkonferenz]:
 
 def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_keeps_it() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
     assert confirmed and erasure is not None and erasure.withheld == 2
     for conference in repository.conferences.values():
@@ -102,7 +98,7 @@ def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_ke
 
 def test_a_redelivered_revocation_confirms_nothing_again() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     service.withdraw_coverage(request(), ABH, OWNER)
     erasure, confirmed = service.withdraw_coverage(request(), ABH, OWNER)
     assert erasure is not None and not confirmed and len(repository.published) == 1
@@ -110,7 +106,7 @@ def test_a_redelivered_revocation_confirms_nothing_again() -> None:
 
 def test_a_revocation_for_an_organisation_nothing_was_covered_for_changes_and_confirms_nothing() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     assert service.withdraw_coverage(request(), "jobcenter-mettmann", OWNER) == (None, False)
     assert repository.published == [] and repository.erasures == {}
     assert all(c.item(CASE.case_id).brief.covered_orgs == (ABH, KI) for c in repository.conferences.values())
@@ -118,7 +114,7 @@ def test_a_revocation_for_an_organisation_nothing_was_covered_for_changes_and_co
 
 def test_a_revocation_from_a_node_that_does_not_own_the_case_is_refused_and_changes_nothing() -> None:
     repository = MemoryRepository(*open_and_closed())
-    service = ConferenceService(repository, register_org=KI)  # type: ignore[arg-type]
+    service = loeschersuchen(repository)
     with pytest.raises(UntrustedEvent) as refused:
         service.withdraw_coverage(request(), ABH, CARITAS)
     assert refused.value.reason == "sender-not-allowed"

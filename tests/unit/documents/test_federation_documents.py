@@ -1,7 +1,7 @@
 """The federation's figures in documents: whose figures are read (services/documents/federated.py,
 with hand-written fakes of the own case service and of the federation), and how a Monitoringbericht
-and a Drucksache print them (live.py, the built-in templates): contributing nodes with their
-Stand, the nodes not reached, the marks and their footnotes."""
+and a Drucksache print them (services/documents/inputs/, the built-in templates): contributing
+nodes with their Stand, the nodes not reached, the marks and their footnotes."""
 
 from __future__ import annotations
 
@@ -16,14 +16,10 @@ from services.documents.domain.federation import CombinedFigures
 from services.documents.domain.kinds import DRUCKSACHE, MONITORING
 from services.documents.federated import AUTO, FEDERATION, NODE, read_figures
 from services.documents.figures import CaseFiguresRecord, PeerNode
-from services.documents.live import (
-    ReportOptions,
-    drucksache_with_figures,
-    federation_monitoring_input,
-    federation_paragraphs,
-)
+from services.documents.inputs.drucksache_figures import drucksache_with_figures, federation_paragraphs
+from services.documents.inputs.monitoringbericht import ReportOptions, federation_monitoring_input
 from tests.unit.documents.documents_factories import body_text, make_drucksache, render_builtin
-from tests.unit.documents.test_live_figures import figures, shown, small, table
+from tests.unit.documents.test_figures_inputs import figures, shown, small, table
 
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 NOW = datetime(2026, 5, 12, 9, 15, tzinfo=BERLIN_SUMMER)
@@ -250,7 +246,7 @@ def test_the_monitoringbericht_names_the_nodes_and_prints_the_marks_with_their_f
 
 
 def test_a_node_report_shows_no_federation_section() -> None:
-    from services.documents.live import monitoring_input
+    from services.documents.inputs.monitoringbericht import monitoring_input
 
     prepared = MONITORING.prepare(monitoring_input(figures(), options()))
     assert prepared.context["federation"]["active"] is False

@@ -14,12 +14,8 @@ from kimnetz.errors import InvalidArgument, Unavailable
 from services.documents.domain.kinds import DRUCKSACHE, MONITORING
 from services.documents.domain.monitoring import STATUS_LABELS
 from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
-from services.documents.live import (
-    ReportOptions,
-    drucksache_with_figures,
-    figures_paragraphs,
-    monitoring_input,
-)
+from services.documents.inputs.drucksache_figures import drucksache_with_figures, figures_paragraphs
+from services.documents.inputs.monitoringbericht import ReportOptions, monitoring_input
 from tests.unit.documents.documents_factories import body_text, make_drucksache, render_builtin, table_rows
 
 STAND = date(2026, 5, 12)

@@ -1,5 +1,6 @@
-"""Live conference data -> Protokoll input (services/documents/live.py): the records as the
-conference service's adapter hands them over, checked by the same parser as the YAML files."""
+"""Live conference data -> Protokoll input (services/documents/inputs/fallkonferenz_protokoll.py
+and lenkungsgruppe_protokoll.py): the records as the conference service's adapter hands them
+over, checked by the same parser as the YAML files."""
 
 from __future__ import annotations
 
@@ -21,12 +22,8 @@ from services.documents.conference import (
     SessionRecord,
 )
 from services.documents.domain.kinds import FALLKONFERENZ, LENKUNGSGRUPPE
-from services.documents.live import (
-    ConferenceOptions,
-    SessionOptions,
-    fallkonferenz_input,
-    lenkungsgruppe_input,
-)
+from services.documents.inputs.fallkonferenz_protokoll import ConferenceOptions, fallkonferenz_input
+from services.documents.inputs.lenkungsgruppe_protokoll import SessionOptions, lenkungsgruppe_input
 
 STARTED = datetime(2026, 3, 12, 8, 30, tzinfo=UTC)  # 09:30 in Mettmann
 
