@@ -89,10 +89,10 @@ def main() -> None:
     signed, expires = date.today() - timedelta(days=1), date.today() + timedelta(days=300)
 
     def cycle() -> str:
-        case_id = service.propose(CM, make_proposal()).case_id
-        service.execute(CM, c.RecordConsent(case_id, "schweigepflichtentbindung", COORDINATION,
+        case_id = service.propose_case(CM, make_proposal()).case_id
+        service.record_consent(CM, c.RecordConsent(case_id, "schweigepflichtentbindung", COORDINATION,
                                             ("fallkonferenz",), ("falldokumentation",), signed, expires))
-        service.execute(CM, c.SubmitForReview(case_id))
+        service.submit_for_review(CM, c.SubmitForReview(case_id))
         return case_id
 
     lines: list[str] = []
@@ -114,9 +114,9 @@ def main() -> None:
 
         with profiler:
             case_id = timed("propose + consent + submit", cycle)
-            timed("GetCaseBrief", lambda: service.get_brief(coordinator, case_id, "Fallkonferenz"))
+            timed("GetCaseBrief", lambda: service.get_case_brief(coordinator, case_id, "Fallkonferenz")[1])
             timed("GetCase", lambda: service.get_case(CM, case_id, "Fallbearbeitung"))
-            timed("ProposeCase", lambda: service.propose(CM, make_proposal()))
+            timed("ProposeCase", lambda: service.propose_case(CM, make_proposal()))
         lines += [*timings, "", "MongoDB commands of these calls (total ms, count, command, query shape):"]
         for (name, shape), (count, millis) in sorted(_COMMANDS.items(), key=lambda kv: -kv[1][1]):
             lines.append(f"{millis:9.1f} ms {int(count):3d}x {name} {shape}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -32,12 +32,16 @@ from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, Registration, curren
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract
+from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft
+from services.case.domain.case import Case
 from services.case.domain.policy import Actor
+from services.case.domain.ports import CaseRepository
 from services.case.domain.validation import Violations
-from services.case.repository import CaseChangeDocument, CaseRepository, MongoCaseRepository
-from services.case.service import HANDLERS, CaseService
+from services.case.repository import CaseChangeDocument, MongoCaseRepository
+from services.case.service import CaseService
 
+C = TypeVar("C")
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
 CASE_METHOD_PREFIX = f"/{case_pb2.DESCRIPTOR.services_by_name['CaseService'].full_name}/"
 FEDERATION_METHOD_PREFIX = f"/{federation_pb2.DESCRIPTOR.services_by_name['CaseFederation'].full_name}/"
@@ -92,8 +96,8 @@ def purpose_of(request: Message, default: str = DEFAULT_PURPOSE) -> str:
 
 
 class CaseServicer(case_pb2_grpc.CaseServiceServicer):
-    """Queries and the Fallvorschlag are written out; every other command method is the same
-    three lines, generated from the service layer's HANDLERS below the class."""
+    """One method per rpc of kim.case.v1.CaseService, each calling the use case of the same
+    name in snake_case on the service layer (`AdmitCase` -> `CaseService.admit_case`)."""
 
     def __init__(self, service: CaseService) -> None:
         self.service = service
@@ -102,13 +106,132 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
     def ProposeCase(self, request: case_pb2.ProposeCaseRequest,
                     context: grpc.ServicerContext) -> case_pb2.Case:
         actor = acting()
-        case = self.service.propose(actor, contract.proposal_command(request, actor.organization))
+        case = self.service.propose_case(actor, contract.proposal_command(request, actor.organization))
         self.notify_outbox()
         return contract.case_message(case)
 
     def GetCase(self, request: case_pb2.GetCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         case = self.service.get_case(acting(), case_id_of(request), purpose_of(request))
         return contract.case_message(case)
+
+    # -- commands on one case: the request's command, one use case, the case or a receipt ---------
+
+    def RecordConsent(self, request: case_pb2.RecordConsentRequest,
+                      context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RecordConsent)
+        return self._answer(actor, self.service.record_consent(actor, command, purpose))
+
+    def RevokeConsent(self, request: case_pb2.RevokeConsentRequest,
+                      context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RevokeConsent)
+        return self._answer(actor, self.service.revoke_consent(actor, command, purpose))
+
+    def SubmitForReview(self, request: case_pb2.SubmitForReviewRequest,
+                        context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.SubmitForReview)
+        return self._answer(actor, self.service.submit_for_review(actor, command, purpose))
+
+    def AdmitCase(self, request: case_pb2.AdmitCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.AdmitCase)
+        return self._answer(actor, self.service.admit_case(actor, command, purpose))
+
+    def ReferCase(self, request: case_pb2.ReferCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.ReferCase)
+        return self._answer(actor, self.service.refer_case(actor, command, purpose))
+
+    def RejectCase(self, request: case_pb2.RejectCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RejectCase)
+        return self._answer(actor, self.service.reject_case(actor, command, purpose))
+
+    def DeferCase(self, request: case_pb2.DeferCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.DeferCase)
+        return self._answer(actor, self.service.defer_case(actor, command, purpose))
+
+    def StartAssessment(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.StartAssessment)
+        return self._answer(actor, self.service.start_assessment(actor, command, purpose))
+
+    def StartPlanning(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.StartPlanning)
+        return self._answer(actor, self.service.start_planning(actor, command, purpose))
+
+    def ActivatePlan(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.ActivatePlan)
+        return self._answer(actor, self.service.activate_plan(actor, command, purpose))
+
+    def CloseCase(self, request: case_pb2.CloseCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.CloseCase)
+        return self._answer(actor, self.service.close_case(actor, command, purpose))
+
+    def ReopenCase(self, request: case_pb2.ReopenCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.ReopenCase)
+        return self._answer(actor, self.service.reopen_case(actor, command, purpose))
+
+    def RecordNeed(self, request: case_pb2.RecordNeedRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RecordNeed)
+        return self._answer(actor, self.service.record_need(actor, command, purpose))
+
+    def AddGoal(self, request: case_pb2.AddGoalRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.AddGoal)
+        return self._answer(actor, self.service.add_goal(actor, command, purpose))
+
+    def AddStep(self, request: case_pb2.AddStepRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.AddStep)
+        return self._answer(actor, self.service.add_step(actor, command, purpose))
+
+    def FinishStep(self, request: case_pb2.FinishStepRequest, context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.FinishStep)
+        return self._answer(actor, self.service.finish_step(actor, command, purpose))
+
+    def RecordProgress(self, request: case_pb2.RecordProgressRequest,
+                       context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RecordProgress)
+        return self._answer(actor, self.service.record_progress(actor, command, purpose))
+
+    def RecordReview(self, request: case_pb2.RecordReviewRequest,
+                     context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RecordReview)
+        return self._answer(actor, self.service.record_review(actor, command, purpose))
+
+    def RecordBarrier(self, request: case_pb2.RecordBarrierRequest,
+                      context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.RecordBarrier)
+        return self._answer(actor, self.service.record_barrier(actor, command, purpose))
+
+    def ChangeBarrierStatus(self, request: case_pb2.ChangeBarrierStatusRequest,
+                            context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.ChangeBarrierStatus)
+        return self._answer(actor, self.service.change_barrier_status(actor, command, purpose))
+
+    def AddJournalNote(self, request: case_pb2.AddJournalNoteRequest,
+                       context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.AddJournalNote)
+        return self._answer(actor, self.service.add_journal_note(actor, command, purpose))
+
+    def AssignCaseManager(self, request: case_pb2.AssignCaseManagerRequest,
+                          context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.AssignCaseManager)
+        return self._answer(actor, self.service.assign_case_manager(actor, command, purpose))
+
+    def TransferCase(self, request: case_pb2.TransferCaseRequest,
+                     context: grpc.ServicerContext) -> case_pb2.Case:
+        actor, command, purpose = self._command(request, c.TransferCase)
+        return self._answer(actor, self.service.transfer_case(actor, command, purpose))
+
+    def _command(self, request: Message, command_type: type[C]) -> tuple[Actor, C, str]:
+        """The caller, the request as a command of the service layer, and the stated purpose."""
+        case_id_of(request)
+        command = contract.command(request, command_type)
+        return acting(), command, purpose_of(request)
+
+    def _answer(self, actor: Actor, case: Case) -> case_pb2.Case:
+        self.notify_outbox()
+        # A decision of another organisation's koordinierende Stelle releases no case data.
+        if not self.service.readable(actor, case):
+            return contract.case_receipt(case)
+        return contract.case_message(case)
+
+    # -- queries ---------------------------------------------------------------------------------
 
     def GetPerson(self, request: case_pb2.GetPersonRequest, context: grpc.ServicerContext) -> case_pb2.Person:
         person = self.service.get_person(acting(), case_id_of(request), purpose_of(request))
@@ -125,7 +248,7 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.service.monitoring_figures(acting())
+        figures, version = self.service.get_figures(acting())
         return contract.figures_message(figures, version)
 
     def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
@@ -134,14 +257,14 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         pseudonym = case_id_of(request, "pseudonym", required=False)
         if not (case_id or pseudonym):
             raise InvalidArgument([FieldViolation("case_id", "Fall-ID oder Pseudonym angeben.")])
-        found, brief = self.service.find_brief(acting(), case_id, purpose_of(request, "Fallkonferenz"),
+        found, brief = self.service.get_case_brief(acting(), case_id, purpose_of(request, "Fallkonferenz"),
                                                pseudonym)
         return contract.brief_message(found, brief)
 
     def ListCases(self, request: case_pb2.ListCasesRequest,
                   context: grpc.ServicerContext) -> case_pb2.ListCasesResponse:
         filters = contract.list_filter(request)
-        page = self.service.list_briefs(acting(), **filters, purpose=purpose_of(request, "Fallübersicht"))
+        page = self.service.list_cases(acting(), **filters, purpose=purpose_of(request, "Fallübersicht"))
         return case_pb2.ListCasesResponse(
             cases=[contract.brief_message(case_id, brief) for case_id, brief in page.briefs],
             next_page_token=page.next_page_token)
@@ -154,14 +277,14 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
             raise InvalidArgument([FieldViolation(
                 "page_size" if request.after_sequence >= 0 else "after_sequence",
                 f"Seitengröße zwischen 1 und {MAX_AUDIT_PAGE_SIZE}, Folgenummer ab 0 angeben.")])
-        entries = self.service.audit_entries(acting(), case_id, request.after_sequence, size)
+        entries = self.service.list_audit_entries(acting(), case_id, request.after_sequence, size)
         return case_pb2.ListAuditEntriesResponse(
             entries=[contract.audit_message(e) for e in entries],
             next_after_sequence=entries[-1].sequence if len(entries) == size else 0)
 
     def VerifyAuditChain(self, request: case_pb2.VerifyAuditChainRequest,
                          context: grpc.ServicerContext) -> case_pb2.VerifyAuditChainResponse:
-        result = self.service.verify_audit(acting())
+        result = self.service.verify_audit_chain(acting())
         return case_pb2.VerifyAuditChainResponse(
             intact=result.intact, checked=result.checked,
             first_broken_sequence=result.first_broken_sequence or 0, reason=result.reason)
@@ -177,37 +300,15 @@ class CaseFederationServicer(federation_pb2_grpc.CaseFederationServicer):
     def GetCaseBriefs(self, request: federation_pb2.GetCaseBriefsRequest,
                       context: grpc.ServicerContext) -> federation_pb2.GetCaseBriefsResponse:
         actor = peer_acting(acting_user_required=True)
-        result = self.service.peer_briefs(actor, list(request.case_ids), request.purpose)
+        result = self.service.get_case_briefs(actor, list(request.case_ids), request.purpose)
         return federation_pb2.GetCaseBriefsResponse(
             briefs=[contract.brief_message(case_id, brief) for case_id, brief in result.briefs],
             unavailable_case_ids=result.unavailable)
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.service.monitoring_figures(peer_acting())
+        figures, version = self.service.get_figures(peer_acting())
         return contract.figures_message(figures, version)
-
-
-def _command_method(command_type: type) -> Callable[..., case_pb2.Case]:
-    def method(self: CaseServicer, request: Any, context: grpc.ServicerContext) -> case_pb2.Case:
-        case_id_of(request)
-        command = contract.command(request, command_type)
-        actor = acting()
-        case = self.service.execute(actor, command, purpose_of(request))
-        self.notify_outbox()
-        # A decision of another organisation's koordinierende Stelle releases no case data.
-        if not self.service.readable(actor, case):
-            return contract.case_receipt(case)
-        return contract.case_message(case)
-
-    method.__name__ = command_type.__name__
-    method.__doc__ = f"{command_type.__name__}: the command of the same name on the service layer."
-    return method
-
-
-# The gRPC methods for commands carry the command's name (case.proto and commands.py agree).
-for _command_type in HANDLERS:
-    setattr(CaseServicer, _command_type.__name__, _command_method(_command_type))
 
 
 class DoorAudit:
@@ -271,9 +372,10 @@ def registration(settings: Settings) -> Registration:
     servicer = CaseServicer(service)
 
     def add_to_server(server: grpc.Server) -> None:
-        case_pb2_grpc.add_CaseServiceServicer_to_server(servicer, server)
+        case_pb2_grpc.add_CaseServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         # Served on both ports; the peer interceptor refuses it on the plain one.
-        federation_pb2_grpc.add_CaseFederationServicer_to_server(CaseFederationServicer(service), server)
+        federation_pb2_grpc.add_CaseFederationServicer_to_server(  # type: ignore[no-untyped-call]
+            CaseFederationServicer(service), server)
 
     def bind_outbox(notify: Callable[[], None]) -> None:
         servicer.notify_outbox = notify

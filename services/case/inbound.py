@@ -5,12 +5,12 @@ conference service on `conference.events`: the Fallkonferenz decisions about a c
 (admit with assignee, refer with target, defer, reject), new Zielgruppen versions of the
 Lenkungsgruppe, and the confirmations of erase requests (`CaseDataErased`, the answer of a
 receiving node to `kim.case.v1.ConsentRevoked`). Only the generated contract is imported,
-never the conference service.
+never the conference service. What it builds are domain values (`commands.Decision`,
+`commands.ErasureReport`, `ZielgruppenCatalogue`), so the service layer never sees protobuf.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date
 
 from google.protobuf.message import Message
@@ -45,19 +45,10 @@ DECISION_REASONS: dict[int, str] = {
 UNSTATED = "Begründung im Protokoll der Fallkonferenz"
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A conference decision for one case of this node, as the case service applies it."""
-
-    owner_node: str
-    decided_by: str
-    command: object
-
-
-def decision(message: Message) -> Decision:
+def decision(message: Message) -> c.Decision:
     context: conference.CaseDecisionContext = message.context  # type: ignore[attr-defined]
     cid, ref = context.case_id, context.decision_reference
-    command: object
+    command: c.DecisionCommand
     if isinstance(message, conference.CaseAdmissionDecided):
         command = c.AdmitCase(cid, message.case_manager, message.case_manager_org, ref)
     elif isinstance(message, conference.CaseReferralDecided):
@@ -70,20 +61,12 @@ def decision(message: Message) -> Decision:
         command = c.RejectCase(cid, DECISION_REASONS.get(message.reason, UNSTATED), ref)
     else:
         raise TypeError(f"not a decision: {type(message).__name__}")
-    return Decision(context.owner_node, context.decided_by, command)
+    return c.Decision(context.owner_node, context.decided_by, command)
 
 
-@dataclass(frozen=True)
-class ErasureReport:
-    """A receiving node erased what it held of a case of `owner_node` under a revoked consent."""
-
-    owner_node: str
-    command: c.ConfirmErasure
-
-
-def erasure(message: conference.CaseDataErased) -> ErasureReport:
+def erasure(message: conference.CaseDataErased) -> c.ErasureReport:
     erased_at = message.erased_at.ToDatetime(tzinfo=UTC) if message.HasField("erased_at") else None
-    return ErasureReport(message.owner_node, c.ConfirmErasure(
+    return c.ErasureReport(message.owner_node, c.ConfirmErasure(
         message.case_id, message.consent_id, message.erased_by_node, message.erased_by_org,
         erased_at, message.summary))
 

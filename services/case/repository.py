@@ -1,8 +1,8 @@
 """Persistence of the case service: mongoengine Documents behind a small repository.
 
-Who enters: the service layer (services/case/service.py), handed a `CaseRepository` by the
-composition root (api process) or a nameko DependencyProvider (worker). Nothing else touches
-these collections.
+Who enters: the service layer (services/case/service.py), handed this adapter of its
+`CaseRepository` port (services/case/domain/ports.py) by the composition root (api process) or
+a nameko DependencyProvider (worker). Nothing else touches these collections.
 
 - `case_changes`: every write of a case is the insert of its next version (`<case id>:<version>`,
   unique: optimistic concurrency that also holds on FerretDB) with the new fields and that
@@ -29,9 +29,8 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 from mongoengine import (
     BooleanField,
@@ -61,15 +60,14 @@ from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
 from services.case.domain.case import Case
 from services.case.domain.person import Person
+from services.case.domain.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CaseFilter, CasePage, PseudonymTaken
 from services.case.domain.retention import FIGURE_KEYS, figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
-MAX_PAGE_SIZE = 100
 #: Appends to the audit trail of one process take turns (see `append_audit`).
 _APPEND_LOCK = threading.Lock()
 DUPLICATE_KEY = 11000
-DEFAULT_PAGE_SIZE = 20
 #: The only field of the change a retention deletion leaves until its erase request is sent.
 ERASED_MARK = "erased"
 
@@ -146,53 +144,9 @@ class ZielgruppenDocument(Document):
     received_at = DateTimeField(required=True)
 
 
-@dataclass(frozen=True)
-class CaseFilter:
-    """Which cases a list shows: always those `organization` may see (owned or shared)."""
-
-    organization: str
-    statuses: tuple[CaseStatus, ...] = ()
-    zielgruppe: str = ""
-    case_manager: str = ""
-    review_due_by: date | None = None
-
-
-@dataclass(frozen=True)
-class CasePage:
-    items: list[tuple[Case, Person | None]]
-    next_page_token: str
-
-
-class PseudonymTaken(Exception):
-    """Another case already carries this pseudonym (a rare collision): draw a new one."""
-
-
-class CaseRepository(Protocol):
-    """What the service layer needs from storage (a fake implements it in unit tests)."""
-
-    def add(self, case: Case, person: Person) -> None: ...
-    def get(self, case_id: str) -> Case: ...
-    def get_by_pseudonym(self, pseudonym: str) -> Case: ...
-    def get_person(self, case_id: str) -> Person: ...
-    def save(self, case: Case, person: Person | None = None, *, cause: str = "") -> None: ...
-    def applied(self, cause: str) -> bool: ...
-    def closed_before(self, moment: datetime) -> list[str]: ...
-    def undecided_checked_before(self, version: int) -> list[str]: ...
-    def figures(self) -> dict[str, dict[str, int]]: ...
-    def erase_person(self, case: Case) -> None: ...
-    def delete(self, case: Case) -> None: ...
-    def forget_erased(self) -> int: ...
-    def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage: ...
-    def append_audit(self, draft: AuditDraft) -> AuditEntry: ...
-    def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]: ...
-    def audit_entries(self, case_id: str = "", after_sequence: int = 0,
-                      limit: int = 100) -> list[AuditEntry]: ...
-    def current_catalogue(self) -> ZielgruppenCatalogue: ...
-    def store_catalogue(self, catalogue: ZielgruppenCatalogue) -> bool: ...
-
-
 class MongoCaseRepository:
-    """`CaseRepository` on MongoDB/FerretDB. `node_id` stamps the events' source node."""
+    """`CaseRepository` (services/case/domain/ports.py) on MongoDB/FerretDB. `node_id` stamps
+    the events' source node."""
 
     def __init__(self, node_id: str, *, audit_retries: int = 20) -> None:
         self.node_id = node_id
@@ -339,7 +293,7 @@ class MongoCaseRepository:
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
 
-    def list(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
+    def list_cases(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidArgument([FieldViolation(

@@ -1,8 +1,12 @@
-"""The case service's handlers: command in, domain call, save with events, audit entry out.
+"""The case service's use cases: command in, domain call, save with events, audit entry out.
 
-Who enters: the gRPC servicer of the api process and the worker's event handlers, each with
-an `Actor` (mapped from the token's Principal or the deciding conference). Framework-free
-apart from the `CaseRepository` it is handed, so unit tests run it on an in-memory fake.
+Who enters: the gRPC servicers of the api process (services/case/api.py) and the worker's event
+handlers (services/case/worker.py), each with an `Actor` (mapped from the token's Principal, the
+calling peer node or the deciding conference). One public method per use case, named after its
+rpc in snake_case (`SubmitForReview` -> `submit_for_review`), taking domain values and returning
+domain objects. Framework-free: it depends only on the `CaseRepository` port
+(services/case/domain/ports.py) it is handed, so unit tests run it on the in-memory fake
+(tests/support/fakes/case.py).
 
 Every access to a case's data, allowed or refused, is written to the audit trail before the
 answer leaves (who, organisation, roles, case, call, purpose). Every release of case data is
@@ -11,7 +15,7 @@ reads and lists, the peer port's briefs, the Fallvorschlag's event. A refusal on
 organisation's case is audited with its reason and answered NotFound exactly like a case that
 does not exist.
 
-Peer nodes of the federation act through the same layer (`peer_briefs`, `monitoring_figures`)
+Peer nodes of the federation act through the same layer (`get_case_briefs`, `get_figures`)
 as an `Actor.peer`: node, its organisation and federation role, and the person on whose behalf
 it asks; their audit entries name all four.
 """
@@ -27,7 +31,8 @@ from kimnetz.runtime.event_trust import Sender
 from services.case.domain import commands as c, events as e
 from services.case.domain.audit import AuditDraft, AuditEntry, ChainVerification, verify_chain
 from services.case.domain.brief import CaseBrief, build_brief
-from services.case.domain.case import Case, local_date
+from services.case.domain.case import Case
+from services.case.domain.dates import local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.person import Person
 from services.case.domain.policy import (
@@ -41,43 +46,17 @@ from services.case.domain.policy import (
     may_read_case,
     release_verdict,
 )
+from services.case.domain.ports import CaseFilter, CaseRepository, PseudonymTaken
 from services.case.domain.retention import erased, recipients, retention_due
 from services.case.domain.validation import Violations, format_date
 from services.case.domain.vocabulary import CaseStatus, Role
 from services.case.domain.zielgruppen import ZielgruppenCatalogue, validate_catalogue
-from services.case.inbound import Decision, ErasureReport
-from services.case.repository import CaseFilter, CaseRepository, PseudonymTaken
 from services.case.settings import RetentionMode
 
 Clock = Callable[[], datetime]
 
-#: Command type -> (what the actor must be allowed, the aggregate method that handles it).
-HANDLERS: dict[type, tuple[Action, Callable[..., object]]] = {
-    c.SubmitForReview: (Action.SUBMIT_FOR_REVIEW, Case.submit_for_review),
-    c.AdmitCase: (Action.DECIDE, Case.admit),
-    c.ReferCase: (Action.DECIDE, Case.refer),
-    c.RejectCase: (Action.DECIDE, Case.reject),
-    c.DeferCase: (Action.DECIDE, Case.defer),
-    c.StartAssessment: (Action.CASE_WORK, Case.start_assessment),
-    c.RecordNeed: (Action.CASE_WORK, Case.record_need),
-    c.StartPlanning: (Action.CASE_WORK, Case.start_planning),
-    c.AddGoal: (Action.CASE_WORK, Case.add_goal),
-    c.AddStep: (Action.CASE_WORK, Case.add_step),
-    c.FinishStep: (Action.CASE_WORK, Case.finish_step),
-    c.RecordProgress: (Action.CASE_WORK, Case.record_progress),
-    c.ActivatePlan: (Action.CASE_WORK, Case.activate_plan),
-    c.RecordReview: (Action.RECORD_REVIEW, Case.record_review),
-    c.RecordBarrier: (Action.CASE_WORK, Case.record_barrier),
-    c.ChangeBarrierStatus: (Action.CASE_WORK, Case.change_barrier_status),
-    c.AddJournalNote: (Action.CASE_WORK, Case.add_journal_note),
-    c.AssignCaseManager: (Action.ASSIGN, Case.assign_case_manager),
-    c.TransferCase: (Action.TRANSFER, Case.transfer),
-    c.RecordConsent: (Action.MANAGE_CONSENT, Case.record_consent),
-    c.RevokeConsent: (Action.MANAGE_CONSENT, Case.revoke_consent),
-    c.CloseCase: (Action.CLOSE, Case.close),
-    c.ReopenCase: (Action.REOPEN, Case.reopen),
-}
-
+#: Purpose written to the audit trail when a caller states none.
+WORK = "Fallbearbeitung"
 PSEUDONYM_ATTEMPTS = 5
 RECHECK_ATTEMPTS = 3
 UNDECIDED = frozenset({CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEFERRED})
@@ -117,7 +96,7 @@ class CaseService:
 
     # -- commands ----------------------------------------------------------------------------
 
-    def propose(self, actor: Actor, command: c.ProposeCase, purpose: str = "Fallvorschlag") -> Case:
+    def propose_case(self, actor: Actor, command: c.ProposeCase, purpose: str = "Fallvorschlag") -> Case:
         """Cases are created on the proposing actor's own node, owned by its organisation."""
         now = self.clock()
         self._guard(actor, Action.PROPOSE, None, "ProposeCase", purpose, now)
@@ -132,23 +111,112 @@ class CaseService:
             return case
         raise KimError("Es konnte kein eindeutiges Pseudonym vergeben werden; bitte erneut versuchen.")
 
-    def execute(self, actor: Actor, command: object, purpose: str = "Fallbearbeitung",
-                cause: str = "") -> Case:
-        action, handler = HANDLERS[type(command)]
-        now = self.clock()
-        case_id: str = command.case_id  # type: ignore[attr-defined]
-        call = type(command).__name__
-        case = self._load(actor, case_id, call, purpose, now)
-        self._guard(actor, action, case, call, purpose, now)
-        handler(case, command, actor, now)
-        detail = self._with_brief(case, now) if isinstance(command, c.SubmitForReview) else ""
-        self.repository.save(case, cause=cause)
-        self._audit(actor, case_id, call, purpose, True, now, detail=detail)
-        return case
+    # Each use case below is one rpc of kim.case.v1.CaseService (same name in snake_case) and
+    # the same five steps in `_change`: load, authorise, change the aggregate, save with its
+    # events, audit. `cause` is the id of the consumed event a worker applies (else "").
+
+    def submit_for_review(self, actor: Actor, command: c.SubmitForReview, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.SUBMIT_FOR_REVIEW, "SubmitForReview",
+                            purpose, lambda case, now: case.submit_for_review(command, actor, now),
+                            disclose=self._with_brief)
+
+    def admit_case(self, actor: Actor, command: c.AdmitCase, purpose: str = WORK, *,
+                   cause: str = "") -> Case:
+        return self._change(actor, command.case_id, Action.DECIDE, "AdmitCase", purpose,
+                            lambda case, now: case.admit(command, actor, now), cause=cause)
+
+    def refer_case(self, actor: Actor, command: c.ReferCase, purpose: str = WORK, *,
+                   cause: str = "") -> Case:
+        return self._change(actor, command.case_id, Action.DECIDE, "ReferCase", purpose,
+                            lambda case, now: case.refer(command, actor, now), cause=cause)
+
+    def reject_case(self, actor: Actor, command: c.RejectCase, purpose: str = WORK, *,
+                    cause: str = "") -> Case:
+        return self._change(actor, command.case_id, Action.DECIDE, "RejectCase", purpose,
+                            lambda case, now: case.reject(command, actor, now), cause=cause)
+
+    def defer_case(self, actor: Actor, command: c.DeferCase, purpose: str = WORK, *,
+                   cause: str = "") -> Case:
+        return self._change(actor, command.case_id, Action.DECIDE, "DeferCase", purpose,
+                            lambda case, now: case.defer(command, actor, now), cause=cause)
+
+    def start_assessment(self, actor: Actor, command: c.StartAssessment, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "StartAssessment", purpose,
+                            lambda case, now: case.start_assessment(command, actor, now))
+
+    def record_need(self, actor: Actor, command: c.RecordNeed, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "RecordNeed", purpose,
+                            lambda case, now: case.record_need(command, actor, now))
+
+    def start_planning(self, actor: Actor, command: c.StartPlanning, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "StartPlanning", purpose,
+                            lambda case, now: case.start_planning(command, actor, now))
+
+    def add_goal(self, actor: Actor, command: c.AddGoal, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "AddGoal", purpose,
+                            lambda case, now: case.add_goal(command, actor, now))
+
+    def add_step(self, actor: Actor, command: c.AddStep, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "AddStep", purpose,
+                            lambda case, now: case.add_step(command, actor, now))
+
+    def finish_step(self, actor: Actor, command: c.FinishStep, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "FinishStep", purpose,
+                            lambda case, now: case.finish_step(command, actor, now))
+
+    def record_progress(self, actor: Actor, command: c.RecordProgress, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "RecordProgress", purpose,
+                            lambda case, now: case.record_progress(command, actor, now))
+
+    def activate_plan(self, actor: Actor, command: c.ActivatePlan, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "ActivatePlan", purpose,
+                            lambda case, now: case.activate_plan(command, actor, now))
+
+    def record_review(self, actor: Actor, command: c.RecordReview, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.RECORD_REVIEW, "RecordReview", purpose,
+                            lambda case, now: case.record_review(command, actor, now))
+
+    def record_barrier(self, actor: Actor, command: c.RecordBarrier, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "RecordBarrier", purpose,
+                            lambda case, now: case.record_barrier(command, actor, now))
+
+    def change_barrier_status(self, actor: Actor, command: c.ChangeBarrierStatus,
+                              purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "ChangeBarrierStatus", purpose,
+                            lambda case, now: case.change_barrier_status(command, actor, now))
+
+    def add_journal_note(self, actor: Actor, command: c.AddJournalNote, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CASE_WORK, "AddJournalNote", purpose,
+                            lambda case, now: case.add_journal_note(command, actor, now))
+
+    def assign_case_manager(self, actor: Actor, command: c.AssignCaseManager,
+                            purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.ASSIGN, "AssignCaseManager", purpose,
+                            lambda case, now: case.assign_case_manager(command, actor, now))
+
+    def transfer_case(self, actor: Actor, command: c.TransferCase, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.TRANSFER, "TransferCase", purpose,
+                            lambda case, now: case.transfer(command, actor, now))
+
+    def record_consent(self, actor: Actor, command: c.RecordConsent, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.MANAGE_CONSENT, "RecordConsent", purpose,
+                            lambda case, now: case.record_consent(command, actor, now))
+
+    def revoke_consent(self, actor: Actor, command: c.RevokeConsent, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.MANAGE_CONSENT, "RevokeConsent", purpose,
+                            lambda case, now: case.revoke_consent(command, actor, now))
+
+    def close_case(self, actor: Actor, command: c.CloseCase, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.CLOSE, "CloseCase", purpose,
+                            lambda case, now: case.close(command, actor, now))
+
+    def reopen_case(self, actor: Actor, command: c.ReopenCase, purpose: str = WORK) -> Case:
+        return self._change(actor, command.case_id, Action.REOPEN, "ReopenCase", purpose,
+                            lambda case, now: case.reopen(command, actor, now))
 
     def update_person(self, actor: Actor, case_id: str,
                       command: c.UpdatePerson | Callable[[], c.UpdatePerson],
-                      purpose: str = "Fallbearbeitung") -> tuple[Case, Person]:
+                      purpose: str = WORK) -> tuple[Case, Person]:
         """New person data (e.g. a changed Aufenthaltsstatus) and the eligibility re-check
         against the current Zielgruppen, written together with the case in one versioned write;
         the audit entry names the changed parts, not their values. `command` may be a function
@@ -169,14 +237,15 @@ class CaseService:
 
     # -- what the worker consumes and runs ----------------------------------------------------
 
-    def apply_decision(self, decision: Decision, event_id: str, sender: Sender) -> Case | None:
+    def apply_decision(self, decision: c.Decision, event_id: str, sender: Sender) -> Case | None:
         """A Fallkonferenz decision, applied once per event id (None: already applied). The
         conference is run by the case's koordinierende Stelle, so it decides as its
         coordinator; the policy and the audit trail treat it like a decision made over the api.
         Only a node of the organisation the case was submitted to (its coordination org) may
         decide about it: `sender` is the verified node (kimnetz/runtime/event_trust.py), whatever
         the event itself claims."""
-        case_id: str = decision.command.case_id  # type: ignore[attr-defined]
+        command = decision.command
+        case_id = command.case_id
         case = self.repository.get(case_id)
         if sender.organization != case.coordination_org:
             raise UntrustedEvent(
@@ -187,9 +256,16 @@ class CaseService:
             return None
         actor = Actor(decision.decided_by or "fallkonferenz", case.coordination_org,
                       frozenset({Role.COORDINATOR.value}))
-        return self.execute(actor, decision.command, "Beschluss der Fallkonferenz", cause=event_id)
+        purpose = "Beschluss der Fallkonferenz"
+        if isinstance(command, c.AdmitCase):
+            return self.admit_case(actor, command, purpose, cause=event_id)
+        if isinstance(command, c.ReferCase):
+            return self.refer_case(actor, command, purpose, cause=event_id)
+        if isinstance(command, c.DeferCase):
+            return self.defer_case(actor, command, purpose, cause=event_id)
+        return self.reject_case(actor, command, purpose, cause=event_id)
 
-    def confirm_erasure(self, report: ErasureReport, event_id: str, sender: Sender) -> Case | None:
+    def confirm_erasure(self, report: c.ErasureReport, event_id: str, sender: Sender) -> Case | None:
         """A receiving node's answer to an erase request, recorded once per event id (None:
         already recorded, or the answer to a retention erasure). The audit entry names that
         node and its organisation as the actor: it reported, this node only writes it down.
@@ -318,7 +394,7 @@ class CaseService:
         """The raw counts and sums (exact: for this node only, never an answer to a caller)."""
         return self.repository.figures()
 
-    def monitoring_figures(self, actor: Actor) -> tuple[Figures, int]:
+    def get_figures(self, actor: Actor) -> tuple[Figures, int]:
         """The local monitoring figures as they may be shown (small numbers suppressed), and the
         Zielgruppen version whose names label them."""
         now = self.clock()
@@ -331,7 +407,7 @@ class CaseService:
 
     # -- what peer nodes of the federation ask -------------------------------------------------
 
-    def peer_briefs(self, actor: Actor, case_ids: Sequence[str], purpose: str = "") -> PeerBriefs:
+    def get_case_briefs(self, actor: Actor, case_ids: Sequence[str], purpose: str = "") -> PeerBriefs:
         """Briefs of the cases proposed to the peer's organisation whose consent still covers
         its Fallkonferenz; every other id (unknown, not proposed to it, consent revoked or
         expired, person erased) goes to `unavailable`, alike. Each id, served or not, is one
@@ -398,10 +474,7 @@ class CaseService:
         self._audit(actor, case_id, "GetPerson", purpose, True, now)
         return person
 
-    def get_brief(self, actor: Actor, case_id: str, purpose: str) -> CaseBrief:
-        return self.find_brief(actor, case_id, purpose)[1]
-
-    def find_brief(self, actor: Actor, case_id: str, purpose: str,
+    def get_case_brief(self, actor: Actor, case_id: str, purpose: str,
                    pseudonym: str = "") -> tuple[str, CaseBrief]:
         """(case id, brief) by case id or, where a conference knows only the pseudonym, by that."""
         now = self.clock()
@@ -413,13 +486,13 @@ class CaseService:
         self._audit(actor, case_id, "GetCaseBrief", purpose, True, now)
         return case_id, brief
 
-    def list_briefs(self, actor: Actor, *, statuses: tuple[CaseStatus, ...] = (), zielgruppe: str = "",
+    def list_cases(self, actor: Actor, *, statuses: tuple[CaseStatus, ...] = (), zielgruppe: str = "",
                     case_manager: str = "", review_due_by: date | None = None, page_size: int = 0,
                     page_token: str = "", purpose: str = "Fallübersicht") -> BriefPage:
         """Briefs of the cases the actor's organisation owns or shares, never personal data."""
         now = self.clock()
         query = CaseFilter(actor.organization, statuses, zielgruppe, case_manager, review_due_by)
-        page = self.repository.list(query, page_size, page_token)
+        page = self.repository.list_cases(query, page_size, page_token)
         briefs = []
         for case, person in page.items:
             # The repository's query is only a preselection (owned or sent to the organisation);
@@ -431,14 +504,14 @@ class CaseService:
         self._audit(actor, "", "ListCases", purpose, True, now, detail=f"{len(briefs)} Kurzinformationen")
         return BriefPage(briefs, page.next_page_token)
 
-    def audit_entries(self, actor: Actor, case_id: str = "", after_sequence: int = 0,
+    def list_audit_entries(self, actor: Actor, case_id: str = "", after_sequence: int = 0,
                       limit: int = 100) -> list[AuditEntry]:
         now = self.clock()
         self._guard(actor, Action.READ_AUDIT, None, "ListAuditEntries", "Datenschutzkontrolle", now)
         self._audit(actor, case_id, "ListAuditEntries", "Datenschutzkontrolle", True, now)
         return self.repository.audit_entries(case_id, after_sequence, limit)
 
-    def verify_audit(self, actor: Actor, page: int = 500) -> ChainVerification:
+    def verify_audit_chain(self, actor: Actor, page: int = 500) -> ChainVerification:
         now = self.clock()
         self._guard(actor, Action.READ_AUDIT, None, "VerifyAuditChain", "Datenschutzkontrolle", now)
         checked, last = 0, None
@@ -463,6 +536,21 @@ class CaseService:
         except NotFound:
             self._audit(actor, case_id, call, purpose, False, now, detail="unbekannter Fall")
             raise
+
+    def _change(self, actor: Actor, case_id: str, action: Action, call: str, purpose: str,
+                change: Callable[[Case, datetime], object], *, cause: str = "",
+                disclose: Callable[[Case, datetime], str] | None = None) -> Case:
+        """One command on one case: load it, authorise `action`, apply `change` (the aggregate
+        validates and records its events), `disclose` what leaves with the events (its audit
+        detail), save as the next version (caused by event `cause`), audit the access."""
+        now = self.clock()
+        case = self._load(actor, case_id, call, purpose, now)
+        self._guard(actor, action, case, call, purpose, now)
+        change(case, now)
+        detail = disclose(case, now) if disclose is not None else ""
+        self.repository.save(case, cause=cause)
+        self._audit(actor, case_id, call, purpose, True, now, detail=detail)
+        return case
 
     def _guard(self, actor: Actor, action: Action, case: Case | None, call: str, purpose: str,
                now: datetime) -> Verdict:

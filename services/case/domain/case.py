@@ -1,6 +1,11 @@
 """The case aggregate (Fall): its lifecycle, consent, Bedarfsermittlung, Integrationsplan,
 barriers, journal and assignment, everything except the person's identifying data.
 
+The values it holds live in modules by job: the Fallvorschlag and the conference's decisions
+(`proposal`), needs, goals, steps and reviews (`plan`), `barriers`, journal notes and
+assignments (`journal`), consents (`consent`), closures and reopenings (`lifecycle`); calendar
+days in `dates`. This module holds the rules that change them.
+
 Every method validates its whole command first (InvalidArgument with German field violations)
 and checks the state (FailedPrecondition naming the current state) before it changes anything,
 then applies the change and appends the domain events to `pending_events`. Who may call which
@@ -13,21 +18,27 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from kimnetz.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from kimnetz.validation import LONG_TEXT, Violations, format_date
 from services.case.domain import commands as c, events as e
+from services.case.domain.barriers import Barrier
 from services.case.domain.consent import Consent, Coverage, ErasureConfirmation, coverage
+from services.case.domain.dates import BERLIN, add_months, local_date
+from services.case.domain.journal import Assignment, JournalNote
 from services.case.domain.lifecycle import (
     OPEN_STATES,
     WORKING_STATES,
+    Closure,
+    Reopening,
     Transition,
     ensure_state,
     ensure_transition,
 )
 from services.case.domain.person import Person, build_person
+from services.case.domain.plan import Goal, NeedAssessment, ProgressEntry, Review, Step
 from services.case.domain.policy import Actor
+from services.case.domain.proposal import Decision, Proposal
 from services.case.domain.pseudonym import new_pseudonym
 from services.case.domain.vocabulary import (
     BarrierCategory,
@@ -47,7 +58,6 @@ from services.case.domain.vocabulary import (
 )
 from services.case.domain.zielgruppen import EligibilityResult, ZielgruppenCatalogue, check_eligibility
 
-BERLIN = ZoneInfo("Europe/Berlin")
 S = CaseStatus
 REVIEW_INTERVAL_MONTHS = 3
 
@@ -58,150 +68,8 @@ TRANSFER_CATEGORIES: tuple[DataCategory, ...] = (DataCategory.STAMMDATEN, DataCa
 CONFERENCE_CATEGORIES: tuple[DataCategory, ...] = (DataCategory.FALLDOKUMENTATION,)
 
 
-def local_date(moment: datetime) -> date:
-    """The calendar day in NRW: due dates and "today" are German days, not UTC days."""
-    return moment.astimezone(BERLIN).date()
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day `months` later, clamped to the month's end (30 Nov + 3 months = 28/29 Feb)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-@dataclass(frozen=True)
-class Proposal:
-    proposed_by: str
-    proposer_org: str
-    proposer_kind: ProposerKind
-    proposer_unit: str
-    reason: str
-    handlungsfelder: tuple[Handlungsfeld, ...]
-    rechtskreise: tuple[Rechtskreis, ...]
-    proposed_at: datetime
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A Fallkonferenz decision, as recorded on the case."""
-
-    outcome: CaseStatus
-    decided_at: datetime
-    decided_by: str
-    decision_reference: str = ""
-    note: str = ""
-    referral_target: ReferralTarget | None = None
-    referral_name: str = ""
-    deferred_until: date | None = None
-
-
-@dataclass(frozen=True)
-class NeedAssessment:
-    handlungsfeld: Handlungsfeld
-    need: str
-    resources: str
-    priority: Priority
-    assessed_at: datetime
-    assessed_by: str
-
-
-@dataclass
-class Step:
-    step_id: str
-    description: str
-    responsible: str
-    rechtskreis: Rechtskreis | None
-    due_on: date | None
-    status: StepStatus = StepStatus.OPEN
-    finished_at: datetime | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ProgressEntry:
-    entry_id: str
-    note: str
-    recorded_at: datetime
-    recorded_by: str
-
-
-@dataclass
-class Goal:
-    goal_id: str
-    title: str
-    handlungsfeld: Handlungsfeld
-    due_on: date | None
-    created_at: datetime
-    steps: list[Step] = field(default_factory=list)
-    progress: list[ProgressEntry] = field(default_factory=list)
-    outcome: GoalOutcome | None = None
-    outcome_note: str = ""
-
-
-@dataclass
-class Barrier:
-    barrier_id: str
-    rechtskreise: tuple[Rechtskreis, ...]
-    category: BarrierCategory
-    description: str
-    handlungsfeld: Handlungsfeld | None
-    recorded_at: datetime
-    recorded_by: str
-    status: BarrierStatus = BarrierStatus.OPEN
-    status_note: str = ""
-    status_changed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class JournalNote:
-    note_id: str
-    text: str
-    written_at: datetime
-    author: str
-
-
-@dataclass(frozen=True)
-class Assignment:
-    case_manager: str
-    organization: str
-    assigned_at: datetime
-    assigned_by: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Review:
-    held_on: date
-    note: str
-    recorded_at: datetime
-    recorded_by: str
-
-
-@dataclass(frozen=True)
-class Closure:
-    reason: ClosureReason
-    note: str
-    closed_at: datetime
-    closed_by: str
-
-
-@dataclass(frozen=True)
-class Reopening:
-    from_status: CaseStatus
-    to_status: CaseStatus
-    reason: str
-    reopened_at: datetime
-    reopened_by: str
 
 
 @dataclass
@@ -808,7 +676,7 @@ class Case:
         self.updated_at = now
 
     def _emit(self, event_type: type[e.Event], now: datetime, **fields: object) -> None:
-        self.pending_events.append(event_type(  # type: ignore[call-arg]
+        self.pending_events.append(event_type(
             case_id=self.case_id, pseudonym=self.pseudonym, owner_org=self.owner_org,
             occurred_at=now, **fields))
 

@@ -241,3 +241,27 @@ class CloseCase:
 class ReopenCase:
     case_id: str
     reason: str
+
+
+# -- what the worker hands the service layer from other services' events ----------------------
+
+#: The commands a Fallkonferenz decision carries (kim.conference.v1 decision events).
+DecisionCommand = AdmitCase | ReferCase | DeferCase | RejectCase
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A conference decision for one case of this node, as the case service applies it
+    (services/case/inbound.py reads it from the conference's event)."""
+
+    owner_node: str
+    decided_by: str
+    command: DecisionCommand
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """A receiving node erased what it held of a case of `owner_node` under a revoked consent."""
+
+    owner_node: str
+    command: ConfirmErasure

@@ -17,10 +17,12 @@ move raises FailedPrecondition naming the current state.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from kimnetz.errors import FailedPrecondition
-from services.case.domain.vocabulary import CaseStatus
+from services.case.domain.vocabulary import CaseStatus, ClosureReason
 
 S = CaseStatus
 
@@ -96,3 +98,23 @@ def ensure_state(current: CaseStatus, allowed: frozenset[CaseStatus], action: st
     """For actions that are not transitions (e.g. record a goal): only in some states."""
     if current not in allowed:
         raise FailedPrecondition(f"{action} ist im Status „{current.label}“ nicht möglich.")
+
+
+# -- what the case records of the moves that end and restart it -------------------------------
+
+
+@dataclass(frozen=True)
+class Closure:
+    reason: ClosureReason
+    note: str
+    closed_at: datetime
+    closed_by: str
+
+
+@dataclass(frozen=True)
+class Reopening:
+    from_status: CaseStatus
+    to_status: CaseStatus
+    reason: str
+    reopened_at: datetime
+    reopened_by: str

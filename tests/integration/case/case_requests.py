@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from kim.case.v1 import case_pb2, types_pb2
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.vocabulary import CaseStatus
 
 T = types_pb2

@@ -20,7 +20,7 @@ from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
 from services.case.service import CaseService
@@ -54,13 +54,13 @@ def service(repository: MongoCaseRepository) -> CaseService:
 
 def revoked(service: CaseService) -> tuple[str, str]:
     """A case proposed to the Kreis whose Fallkonferenz consent the person revoked."""
-    case = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     today = local_date(case.created_at)
-    service.execute(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), today))
-    service.execute(CM, c.SubmitForReview(case.case_id))
+    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
+                                               ("falldokumentation",), today))
+    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
-    service.execute(CM, c.RevokeConsent(case.case_id, consent_id, today, "widerruft schriftlich"))
+    service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, "widerruft schriftlich"))
     return case.case_id, consent_id
 
 
@@ -142,7 +142,7 @@ def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
     assert (entry.actor_node, entry.actor_org, entry.actor_subject, entry.allowed, entry.purpose) == (
         "kreis-mettmann", COORDINATION, "Knoten kreis-mettmann", True, "Löschbestätigung")
     assert entry.detail == f"Einwilligung {consent_id}: {SUMMARY}"
-    assert service.verify_audit(DPO).intact
+    assert service.verify_audit_chain(DPO).intact
 
 
 def test_a_confirmation_of_a_holder_the_revocation_did_not_ask_is_refused_kept_and_changes_nothing(

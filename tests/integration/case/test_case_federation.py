@@ -36,7 +36,7 @@ from kimnetz.runtime.settings import Settings
 from services.case import api, contract
 from services.case.domain import commands as c
 from services.case.domain.brief import build_brief
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, MongoCaseRepository
 from services.case.service import CaseService
@@ -135,10 +135,10 @@ def service(repository: MongoCaseRepository) -> CaseService:
 
 def proposed_to_kreis(service: CaseService) -> str:
     """A case of Hilden proposed to the Kreis, with the consent for its Fallkonferenz."""
-    case = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
-    service.execute(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), local_date(case.created_at)))
-    service.execute(CM, c.SubmitForReview(case.case_id))
+    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
+                                               ("falldokumentation",), local_date(case.created_at)))
+    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
@@ -153,7 +153,7 @@ def entries(case_id: str, call: str = BRIEFS) -> list[AuditDocument]:
 def test_the_kreis_node_gets_briefs_of_the_cases_proposed_to_it_and_nothing_else(
         hilden: HildenNode, service: CaseService) -> None:
     shared = proposed_to_kreis(service)
-    own = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=OWNER)).case_id
+    own = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=OWNER)).case_id
     unknown = uuid.uuid4().hex
     answer = hilden.call(hilden.kreis, BRIEFS, brief_request(shared, own, unknown, shared))
     assert isinstance(answer, federation_pb2.GetCaseBriefsResponse)
@@ -173,7 +173,7 @@ def test_the_kreis_node_gets_briefs_of_the_cases_proposed_to_it_and_nothing_else
     assert not refused_own.allowed and "nicht vorgeschlagen" in refused_own.detail
     [refused_unknown] = entries(unknown)
     assert (refused_unknown.allowed, refused_unknown.detail) == (False, "unbekannter Fall")
-    assert service.verify_audit(DPO).intact
+    assert service.verify_audit_chain(DPO).intact
 
 
 def test_after_the_revocation_the_case_is_unavailable_without_a_reason(
@@ -182,7 +182,7 @@ def test_after_the_revocation_the_case_is_unavailable_without_a_reason(
     consent = service.repository.get(cid).consents[0]
     first = hilden.call(hilden.kreis, BRIEFS, brief_request(cid))
     assert [b.case_id for b in first.briefs] == [cid]  # type: ignore[attr-defined]
-    service.execute(CM, c.RevokeConsent(cid, consent.consent_id, local_date(datetime.now(UTC))))
+    service.revoke_consent(CM, c.RevokeConsent(cid, consent.consent_id, local_date(datetime.now(UTC))))
     answer = hilden.call(hilden.kreis, BRIEFS, brief_request(cid))
     assert isinstance(answer, federation_pb2.GetCaseBriefsResponse)
     assert (list(answer.briefs), list(answer.unavailable_case_ids)) == ([], [cid])
@@ -203,7 +203,7 @@ def test_a_welfare_node_is_refused_at_the_door_and_the_refusal_is_in_the_case_au
             False, STRANGER, "cm.caritas", "")
         assert door.detail.startswith("Knoten abgewiesen:")
     assert entries(cid) == [], "no case was read"
-    assert service.verify_audit(DPO).intact
+    assert service.verify_audit_chain(DPO).intact
 
 
 def test_a_node_calling_with_another_organisations_token_is_refused(
@@ -265,9 +265,9 @@ def test_the_kreis_node_gets_the_same_suppressed_figures_as_the_node_shows_its_o
         hilden: HildenNode, service: CaseService) -> None:
     for _ in range(5):
         proposed_to_kreis(service)
-    service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     figures = hilden.call(hilden.kreis, "GetFigures", case_pb2.GetFiguresRequest())
-    local, version = service.monitoring_figures(COORDINATOR_HILDEN)
+    local, version = service.get_figures(COORDINATOR_HILDEN)
     assert figures == contract.figures_message(local, version)
     assert isinstance(figures, case_pb2.Figures)
     by_status = {cell.key: cell for cell in figures.by_status.cells}

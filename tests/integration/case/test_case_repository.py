@@ -20,17 +20,11 @@ from kimnetz.runtime.outbox import OutboxRelay
 from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft, verify_chain
+from services.case.domain.ports import CaseFilter, PseudonymTaken
 from services.case.domain.retention import FIGURE_KEYS
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppeDefinition
-from services.case.repository import (
-    AuditDocument,
-    CaseChangeDocument,
-    CaseDocument,
-    CaseFilter,
-    MongoCaseRepository,
-    PseudonymTaken,
-)
+from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
 
 
 def outbox_types(case_id: str) -> list[str]:
@@ -129,14 +123,14 @@ def test_a_closed_case_leaves_the_review_lists_and_counts_as_closed(
     case, person = make_case_with_person(CaseStatus.ACTIVE)
     repository.add(case, person)
     due_by = CaseFilter(OWNER, review_due_by=date(2026, 6, 4))
-    assert [listed.case_id for listed, _ in repository.list(due_by, 10, "").items] == [case.case_id]
+    assert [listed.case_id for listed, _ in repository.list_cases(due_by, 10, "").items] == [case.case_id]
     case = repository.get(case.case_id)
     case.close(c.CloseCase(case.case_id, "goals_achieved", outcomes=tuple(
         c.GoalOutcomeInput(g.goal_id, "achieved") for g in case.goals)), CM, later(20))
     repository.save(case)
     raw = CaseDocument._get_collection().find_one({"_id": case.case_id})
     assert raw is not None and "next_review_due" not in raw and raw["status"] == "closed"
-    assert repository.list(due_by, 10, "").items == []
+    assert repository.list_cases(due_by, 10, "").items == []
     assert repository.get(case.case_id).next_review_due is None
     figures = repository.figures()
     assert figures["status"] == {"closed": 1}
@@ -172,28 +166,28 @@ def test_list_shows_own_and_shared_cases_filtered_and_paged(repository: MongoCas
 
     seen, token = [], ""
     while True:
-        page = repository.list(CaseFilter(organization=OWNER), 2, token)
+        page = repository.list_cases(CaseFilter(organization=OWNER), 2, token)
         seen += [case.case_id for case, _ in page.items]
         if not page.next_page_token:
             break
         token = page.next_page_token
     assert seen == ids
 
-    active = repository.list(CaseFilter(OWNER, statuses=(CaseStatus.ACTIVE,)), 10, "")
+    active = repository.list_cases(CaseFilter(OWNER, statuses=(CaseStatus.ACTIVE,)), 10, "")
     assert len(active.items) == 3
-    due = repository.list(CaseFilter(OWNER, review_due_by=date(2026, 6, 4)), 10, "")
+    due = repository.list_cases(CaseFilter(OWNER, review_due_by=date(2026, 6, 4)), 10, "")
     assert len(due.items) == 3
-    assert not repository.list(CaseFilter(OWNER, review_due_by=date(2026, 6, 3)), 10, "").items
-    assert len(repository.list(CaseFilter(OWNER, case_manager=CM.subject), 10, "").items) == 3
-    by_group = repository.list(CaseFilter(OWNER, zielgruppe="geduldete_gestattete_ueber_27"), 10, "")
+    assert not repository.list_cases(CaseFilter(OWNER, review_due_by=date(2026, 6, 3)), 10, "").items
+    assert len(repository.list_cases(CaseFilter(OWNER, case_manager=CM.subject), 10, "").items) == 3
+    by_group = repository.list_cases(CaseFilter(OWNER, zielgruppe="geduldete_gestattete_ueber_27"), 10, "")
     assert len(by_group.items) == 5
-    shared = repository.list(CaseFilter(ABH), 10, "")
+    shared = repository.list_cases(CaseFilter(ABH), 10, "")
     assert {case.case_id for case, _ in shared.items} == set(ids)
-    assert repository.list(CaseFilter("jobcenter-me"), 10, "").items == []
+    assert repository.list_cases(CaseFilter("jobcenter-me"), 10, "").items == []
     with pytest.raises(InvalidArgument):
-        repository.list(CaseFilter(OWNER), 101, "")
+        repository.list_cases(CaseFilter(OWNER), 101, "")
     with pytest.raises(InvalidArgument):
-        repository.list(CaseFilter(OWNER), 10, "kaputt")
+        repository.list_cases(CaseFilter(OWNER), 10, "kaputt")
 
 
 def _draft(i: int, case_id: str = "case-1") -> AuditDraft:

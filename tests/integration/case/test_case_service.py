@@ -27,48 +27,50 @@ def service(repository: MongoCaseRepository) -> CaseService:
 def test_whole_lifecycle_through_the_service_leaves_an_intact_audit_trail(
     service: CaseService, repository: MongoCaseRepository,
 ) -> None:
-    case = service.propose(CM, make_proposal())
+    case = service.propose_case(CM, make_proposal())
     cid = case.case_id
     with pytest.raises(FailedPrecondition, match="Einwilligung"):
-        service.execute(CM, c.SubmitForReview(cid, (ABH,)))
-    service.execute(CM, c.RecordConsent(cid, "schweigepflichtentbindung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), date(2026, 3, 4), date(2027, 3, 3)))
-    service.execute(CM, c.SubmitForReview(cid, (ABH,)))
+        service.submit_for_review(CM, c.SubmitForReview(cid, (ABH,)))
+    service.record_consent(CM, c.RecordConsent(cid, "schweigepflichtentbindung", COORDINATION,
+                                               ("fallkonferenz",), ("falldokumentation",),
+                                               date(2026, 3, 4), date(2027, 3, 3)))
+    service.submit_for_review(CM, c.SubmitForReview(cid, (ABH,)))
     liaison = make_actor(("immigration_liaison",), ABH)
     # Named as conference organisation, but without a consent of its own the ABH gets nothing.
     with pytest.raises(NotFound, match="Fall nicht gefunden"):
-        service.get_brief(liaison, cid, "Fallkonferenz")
-    service.execute(CM, c.RecordConsent(cid, "einwilligung", ABH, ("fallkonferenz",), ("falldokumentation",),
-                                        date(2026, 3, 4)))
-    brief = service.get_brief(liaison, cid, "Fallkonferenz")
+        service.get_case_brief(liaison, cid, "Fallkonferenz")
+    service.record_consent(CM, c.RecordConsent(cid, "einwilligung", ABH, ("fallkonferenz",),
+                                               ("falldokumentation",), date(2026, 3, 4)))
+    brief = service.get_case_brief(liaison, cid, "Fallkonferenz")[1]
     assert brief.covered_orgs == tuple(sorted((ABH, COORDINATION)))
     assert brief.age_band == "28 bis 39" and brief.pseudonym == case.pseudonym
-    service.execute(COORDINATOR, c.AdmitCase(cid, CM.subject, OWNER, "FK 2026/03"))
-    service.execute(CM, c.StartAssessment(cid))
-    service.execute(CM, c.RecordNeed(cid, "aufenthalt_identitaet", "Identität ungeklärt", priority="high"))
-    service.execute(CM, c.StartPlanning(cid))
-    planned = service.execute(CM, c.AddGoal(cid, "Identität klären", "aufenthalt_identitaet"))
+    service.admit_case(COORDINATOR, c.AdmitCase(cid, CM.subject, OWNER, "FK 2026/03"))
+    service.start_assessment(CM, c.StartAssessment(cid))
+    service.record_need(CM, c.RecordNeed(cid, "aufenthalt_identitaet", "Identität ungeklärt",
+                                         priority="high"))
+    service.start_planning(CM, c.StartPlanning(cid))
+    planned = service.add_goal(CM, c.AddGoal(cid, "Identität klären", "aufenthalt_identitaet"))
     goal_id = planned.goals[0].goal_id
-    service.execute(CM, c.AddStep(cid, goal_id, "Passbeschaffung", "Case Management", "aufenthg"))
-    service.execute(CM, c.ActivatePlan(cid))
-    service.execute(CM, c.RecordBarrier(cid, ("aufenthg", "sgb_iii"), "rechtliche_huerde", "Duldung"))
-    closed = service.execute(CM, c.CloseCase(cid, "goals_achieved",
-                                             outcomes=(c.GoalOutcomeInput(goal_id, "achieved"),)))
+    service.add_step(CM, c.AddStep(cid, goal_id, "Passbeschaffung", "Case Management", "aufenthg"))
+    service.activate_plan(CM, c.ActivatePlan(cid))
+    service.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg", "sgb_iii"), "rechtliche_huerde", "Duldung"))
+    closed = service.close_case(CM, c.CloseCase(cid, "goals_achieved",
+                                                outcomes=(c.GoalOutcomeInput(goal_id, "achieved"),)))
     assert closed.status is CaseStatus.CLOSED
 
     dpo = make_actor(("data_protection_officer",), OWNER, "dsb-dora")
-    result = service.verify_audit(dpo)
+    result = service.verify_audit_chain(dpo)
     # 14 successful calls and the ABH's refused read; the refused submit changed and disclosed
     # nothing (a state rule, not audited).
     assert result.intact and result.checked == 15
-    calls = [(e.call, e.allowed) for e in service.audit_entries(dpo, case_id=cid)]
+    calls = [(e.call, e.allowed) for e in service.list_audit_entries(dpo, case_id=cid)]
     assert ("SubmitForReview", True) in calls and ("GetCaseBrief", True) in calls
 
 
 def test_foreign_organisation_is_refused_and_the_refusal_is_audited(
     service: CaseService, repository: MongoCaseRepository,
 ) -> None:
-    case = service.propose(CM, make_proposal())
+    case = service.propose_case(CM, make_proposal())
     stranger = make_actor(("case_manager",), "awo-ratingen", "cm-emil")
     # Answered like a missing case (issue 12); the trail below keeps the refusal.
     with pytest.raises(NotFound, match="Fall nicht gefunden"):
@@ -81,17 +83,17 @@ def test_foreign_organisation_is_refused_and_the_refusal_is_audited(
 
 
 def test_list_returns_briefs_only_for_the_callers_organisation(service: CaseService) -> None:
-    cases = [service.propose(CM, make_proposal()) for _ in range(3)]
-    page = service.list_briefs(CM, page_size=2)
+    cases = [service.propose_case(CM, make_proposal()) for _ in range(3)]
+    page = service.list_cases(CM, page_size=2)
     assert len(page.briefs) == 2 and page.next_page_token
-    rest = service.list_briefs(CM, page_size=2, page_token=page.next_page_token)
+    rest = service.list_cases(CM, page_size=2, page_token=page.next_page_token)
     assert len(rest.briefs) == 1 and not rest.next_page_token
     coordinator = make_actor(("coordinator",), COORDINATION, "koord-ben")
     # Proposed to the Kreis, but no consent yet: the Kreis lists nothing.
-    assert service.list_briefs(coordinator).briefs == []
-    service.execute(CM, c.RecordConsent(cases[1].case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), NOW.date()))
-    listed = service.list_briefs(coordinator).briefs
+    assert service.list_cases(coordinator).briefs == []
+    service.record_consent(CM, c.RecordConsent(cases[1].case_id, "einwilligung", COORDINATION,
+                                               ("fallkonferenz",), ("falldokumentation",), NOW.date()))
+    listed = service.list_cases(coordinator).briefs
     assert [case_id for case_id, _ in listed] == [cases[1].case_id]
     assert listed[0][1].covered_orgs == (COORDINATION,)
-    assert service.list_briefs(make_actor(("case_manager",), "awo-ratingen")).briefs == []
+    assert service.list_cases(make_actor(("case_manager",), "awo-ratingen")).briefs == []

@@ -53,10 +53,11 @@ def service(repository: MongoCaseRepository, case_settings: Settings) -> CaseSer
 
 
 def in_review(service: CaseService) -> str:
-    case = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann"))
-    service.execute(CM, c.RecordConsent(case.case_id, "einwilligung", "kreis-mettmann", ("fallkonferenz",),
-                                        ("falldokumentation",), case.created_at.date()))
-    service.execute(CM, c.SubmitForReview(case.case_id))
+    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann"))
+    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", "kreis-mettmann",
+                                               ("fallkonferenz",), ("falldokumentation",),
+                                               case.created_at.date()))
+    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
@@ -111,8 +112,8 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     case_worker: Path, service: CaseService,
 ) -> None:
     cid = in_review(service)
-    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.execute(CM, c.CloseCase(cid, "moved_away"))
+    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.close_case(CM, c.CloseCase(cid, "moved_away"))
     open_case = in_review(service)
     assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
         case_worker.read_text()[-3000:]
@@ -127,17 +128,17 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     assert entry.detail.endswith("Löschersuchen an: kreis-mettmann")
     assert CaseDocument.objects(case_id=open_case).count() == 1, "only closed cases are ever deleted"
     dpo = Actor("dsb.hilden", OWNER, frozenset({"data_protection_officer"}))
-    assert service.verify_audit(dpo).intact
+    assert service.verify_audit_chain(dpo).intact
 
 
 def test_monitoring_figures_are_sums_and_counts_of_the_store(service: CaseService) -> None:
     first = in_review(service)
     in_review(service)
-    service.execute(KI, c.AdmitCase(first, "cm.hilden", OWNER))
-    service.execute(CM, c.StartAssessment(first))
-    service.execute(CM, c.RecordBarrier(first, ("aufenthg",), "wartezeit", "Termin erst in 6 Monaten"))
-    service.execute(CM, c.RecordBarrier(first, ("sgb_ii",), "wartezeit", "Bescheid fehlt"))
-    service.execute(CM, c.CloseCase(first, "moved_away"))
+    service.admit_case(KI, c.AdmitCase(first, "cm.hilden", OWNER))
+    service.start_assessment(CM, c.StartAssessment(first))
+    service.record_barrier(CM, c.RecordBarrier(first, ("aufenthg",), "wartezeit", "Termin erst in 6 Monaten"))
+    service.record_barrier(CM, c.RecordBarrier(first, ("sgb_ii",), "wartezeit", "Bescheid fehlt"))
+    service.close_case(CM, c.CloseCase(first, "moved_away"))
     figures = service.figures()
     assert figures["status"] == {"closed": 1, "in_review": 1}
     assert sum(figures["zielgruppe"].values()) == 2
@@ -150,9 +151,9 @@ def test_monitoring_figures_are_sums_and_counts_of_the_store(service: CaseServic
 def test_retention_anonymises_when_so_configured(service: CaseService) -> None:
     from services.case.settings import RetentionMode
     cid = in_review(service)
-    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.execute(CM, c.AddJournalNote(cid, "Frau H. hat angerufen"))
-    service.execute(CM, c.CloseCase(cid, "discontinued"))
+    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.add_journal_note(CM, c.AddJournalNote(cid, "Frau H. hat angerufen"))
+    service.close_case(CM, c.CloseCase(cid, "discontinued"))
     assert service.apply_retention(timedelta(days=1), RetentionMode.ANONYMISE) == []
     assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [cid]
     kept = service.repository.get(cid)
@@ -183,16 +184,16 @@ def test_retention_leaves_nothing_of_the_person_in_any_collection(service: CaseS
     before = service.repository.get(cid)
     reasons = [r for m in before.eligibility.mismatches for r in m.reasons]
     birth = service.repository.get_person(cid).birth_date.isoformat()
-    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER, "FK GEHEIM-ref", "GEHEIM-admit"))
-    service.execute(CM, c.StartAssessment(cid))
-    service.execute(CM, c.RecordNeed(cid, "ausbildung", "GEHEIM-need", "GEHEIM-resources"))
-    service.execute(CM, c.StartPlanning(cid))
-    goal = service.execute(CM, c.AddGoal(cid, "GEHEIM-goal", "ausbildung")).goals[0]
-    service.execute(CM, c.AddStep(cid, goal.goal_id, "GEHEIM-step", "GEHEIM-responsible", "aufenthg"))
-    service.execute(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
-    service.execute(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
-    service.execute(CM, c.CloseCase(cid, "other", "GEHEIM-close",
-                                    (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
+    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER, "FK GEHEIM-ref", "GEHEIM-admit"))
+    service.start_assessment(CM, c.StartAssessment(cid))
+    service.record_need(CM, c.RecordNeed(cid, "ausbildung", "GEHEIM-need", "GEHEIM-resources"))
+    service.start_planning(CM, c.StartPlanning(cid))
+    goal = service.add_goal(CM, c.AddGoal(cid, "GEHEIM-goal", "ausbildung")).goals[0]
+    service.add_step(CM, c.AddStep(cid, goal.goal_id, "GEHEIM-step", "GEHEIM-responsible", "aufenthg"))
+    service.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
+    service.add_journal_note(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
+    service.close_case(CM, c.CloseCase(cid, "other", "GEHEIM-close",
+                                       (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
     needles = [*PERSON_DETAILS, birth, "GEHEIM", *reasons]
     written = _case_database_text(cid)
     assert all(any(n in text for text in written.values()) for n in needles), "the counter-check"
@@ -210,9 +211,10 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
     case_worker: Path, service: CaseService, case_settings: Settings,
 ) -> None:
     undecided = in_review(service)
-    proposed = service.propose(CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann")).case_id
+    proposed = service.propose_case(
+        CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann")).case_id
     decided = in_review(service)
-    service.execute(KI, c.AdmitCase(decided, "cm.hilden", OWNER))
+    service.admit_case(KI, c.AdmitCase(decided, "cm.hilden", OWNER))
     # Version 2 of the Lenkungsgruppe: Geduldete from 25 on (the factory's person is 34 and geduldet).
     definition = conference_types.ZielgruppeDefinition(
         key="geduldete_ab_25", name="Geduldete ab 25", min_age=25,
@@ -249,13 +251,12 @@ def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_
     from datetime import UTC, datetime
 
     from kimnetz.runtime.event_trust import Sender
-    from services.case.inbound import ErasureReport
     from services.case.settings import RetentionMode
     cid = in_review(service)
-    service.execute(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.execute(CM, c.CloseCase(cid, "moved_away"))
+    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.close_case(CM, c.CloseCase(cid, "moved_away"))
     assert service.apply_retention(timedelta(0), RetentionMode.DELETE) == [cid]
-    report = ErasureReport("this-node", c.ConfirmErasure(
+    report = c.ErasureReport("this-node", c.ConfirmErasure(
         cid, "", "kreis-node", "kreis-mettmann", datetime.now(UTC), "Fallvorschlag gelöscht"))
     kreis = Sender("kreis-node", "kreis-mettmann", "district")  # verified by the worker's trust
     assert service.confirm_erasure(report, "event-1", kreis) is None
@@ -263,7 +264,7 @@ def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_
     [entry] = AuditDocument.objects(case_id=cid, call="ConfirmRetentionErasure")
     assert (entry.actor_node, entry.actor_org) == ("kreis-node", "kreis-mettmann")
     assert "Fallvorschlag gelöscht" in entry.detail
-    unknown = ErasureReport("this-node", c.ConfirmErasure(
+    unknown = c.ErasureReport("this-node", c.ConfirmErasure(
         "nie-gesehen", "", "kreis-node", "kreis-mettmann", datetime.now(UTC), ""))
     service.confirm_erasure(unknown, "event-3", kreis)
     assert not AuditDocument.objects(case_id="nie-gesehen").count(), "no retention erased it here"

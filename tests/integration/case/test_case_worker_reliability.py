@@ -52,14 +52,14 @@ def service(repository: MongoCaseRepository) -> CaseService:
 
 
 def proposed(service: CaseService) -> str:
-    return service.propose(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION)).case_id
+    return service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION)).case_id
 
 
 def submit(service: CaseService, cid: str) -> None:
     case = service.repository.get(cid)
-    service.execute(CM, c.RecordConsent(cid, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                        ("falldokumentation",), case.created_at.date()))
-    service.execute(CM, c.SubmitForReview(cid))
+    service.record_consent(CM, c.RecordConsent(cid, "einwilligung", COORDINATION, ("fallkonferenz",),
+                                               ("falldokumentation",), case.created_at.date()))
+    service.submit_for_review(CM, c.SubmitForReview(cid))
 
 
 def admission(cid: str, settings: Settings) -> events.EventEnvelope:

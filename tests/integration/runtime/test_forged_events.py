@@ -37,7 +37,7 @@ from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.pki import DevCertificateAuthority
 from kimnetz.runtime.settings import Settings
 from services.case.domain import commands as c
-from services.case.domain.case import local_date
+from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
@@ -126,18 +126,18 @@ def pack(message: Message, service: str, source_node: str) -> EventEnvelope:
 
 
 def in_review(service: CaseService) -> str:
-    case = service.propose(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
-    service.execute(CM, c.SubmitForReview(case.case_id))
+    case = service.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
+    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
 def revoked_for(service: CaseService, recipient: str) -> tuple[str, str]:
-    case = service.propose(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
+    case = service.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
     today = local_date(case.created_at)
-    service.execute(CM, c.RecordConsent(case.case_id, "einwilligung", recipient, ("fallkonferenz",),
-                                        ("falldokumentation",), today))
+    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", recipient, ("fallkonferenz",),
+                                               ("falldokumentation",), today))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
-    service.execute(CM, c.RevokeConsent(case.case_id, consent_id, today, ""))
+    service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, ""))
     return case.case_id, consent_id
 
 

@@ -16,7 +16,6 @@ from kimnetz.runtime.event_trust import Sender
 from services.case.domain import commands as c
 from services.case.domain.case import Case
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppenCatalogue
-from services.case.inbound import Decision, ErasureReport
 from services.case.service import CaseService
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,8 +54,8 @@ def service(*cases: Case) -> CaseService:
     return CaseService(FakeCases(*cases), OWNER, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
 
 
-def rejection(case: Case) -> Decision:
-    return Decision(owner_node="here", decided_by="koord", command=c.RejectCase(case.case_id, "", ""))
+def rejection(case: Case) -> c.Decision:
+    return c.Decision(owner_node="here", decided_by="koord", command=c.RejectCase(case.case_id, "", ""))
 
 
 def test_a_decision_from_the_case_s_coordination_organisation_is_applied() -> None:
@@ -99,8 +98,8 @@ def revoked_case() -> tuple[Case, str]:
     return case, consent_id
 
 
-def report(case: Case, consent_id: str, node: str, org: str) -> ErasureReport:
-    return ErasureReport("here", c.ConfirmErasure(case.case_id, consent_id, node, org,
+def report(case: Case, consent_id: str, node: str, org: str) -> c.ErasureReport:
+    return c.ErasureReport("here", c.ConfirmErasure(case.case_id, consent_id, node, org,
                                                   datetime.now(UTC), "gelöscht"))
 
 

@@ -146,7 +146,7 @@ def test_activation_sets_the_first_quarterly_review_three_months_later() -> None
 
 
 def test_review_month_end_is_clamped() -> None:
-    from services.case.domain.case import add_months
+    from services.case.domain.dates import add_months
     assert add_months(date(2025, 11, 30), 3) == date(2026, 2, 28)
     assert add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
     assert add_months(date(2026, 10, 15), 3) == date(2027, 1, 15)

@@ -1,0 +1,366 @@
+"""The `CaseRepository` contract (services/case/domain/ports.py), run on both of its
+implementations: the in-memory fake the service unit tests use (tests/support/fakes/case.py)
+and the mongoengine adapter on the real FerretDB. A case that passes on one and fails on the
+other is a fake that lies to the unit tests, or an adapter that broke its promise.
+
+Each FerretDB case gets a database of its own under a mongoengine alias of its own (the
+adapter's Documents are switched to it for the test), so no other test's writes and no outbox
+relay of the session's api process see it: that relay holds the session database's collections,
+and the fast path queues by collection name. `kimnetz.runtime.mongo.connect` is idempotent per
+alias, so a fresh alias is what gives a fresh database. What the relay does to an outbox (send
+and empty it) is `Store.send`, done directly on each store.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import mongoengine
+import pytest
+from mongoengine.context_managers import switch_db
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
+from case_factories import ABH, CM, OWNER, later, make_case_with_person, propose
+
+from kimnetz.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, VersionConflict
+from kimnetz.runtime.mongo import connect
+from kimnetz.runtime.settings import Settings
+from services.case import SERVICE
+from services.case.domain import commands as c
+from services.case.domain.audit import AuditDraft, verify_chain
+from services.case.domain.case import Case
+from services.case.domain.ports import CaseFilter, CaseRepository, PseudonymTaken
+from services.case.domain.retention import FIGURE_KEYS, erased, figures
+from services.case.domain.vocabulary import CaseStatus
+from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, METTMANN_V1
+from services.case.repository import (
+    AuditDocument,
+    CaseChangeDocument,
+    CaseDocument,
+    MongoCaseRepository,
+    ZielgruppenDocument,
+)
+from tests.support import servers
+from tests.support.fakes.case import InMemoryCaseRepository
+
+DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument)
+
+
+@dataclass(frozen=True)
+class Store:
+    """A repository and what its outbox shows: the events recorded and not yet sent (by type
+    name, oldest write first), the relay sending them all, and the versions whose changes are
+    kept."""
+
+    repository: CaseRepository
+    unsent: Callable[[str], list[str]]
+    send: Callable[[], None]
+    versions: Callable[[str], list[int]]
+
+
+def in_memory() -> Store:
+    fake = InMemoryCaseRepository("contract-node")
+
+    def send() -> None:
+        fake.send()
+
+    return Store(fake, lambda case_id: [type(e).__name__ for e in fake.unsent(case_id)], send,
+                 fake.versions)
+
+
+def on_ferretdb(settings: Settings) -> Iterator[Store]:
+    """The adapter on a database of this test's own (see the module docstring)."""
+    own = settings.model_copy(update={"node_id": f"{settings.node_id}-{uuid.uuid4().hex[:8]}"})
+    alias = f"{SERVICE}-{own.node_id}"
+    connect(own, SERVICE, alias=alias)
+    try:
+        with ExitStack() as switched:
+            for document in DOCUMENTS:
+                switched.enter_context(switch_db(document, alias))
+                document.ensure_indexes()
+
+            def unsent(case_id: str) -> list[str]:
+                changes = CaseChangeDocument.objects(aggregate_id=case_id).order_by("version")
+                return [entry.routing_key.rpartition(".")[2] for change in changes for entry in change.outbox]
+
+            def send() -> None:  # what the relay leaves: every outbox empty
+                CaseChangeDocument._get_collection().update_many({}, {"$set": {"outbox": []}})
+
+            def versions(case_id: str) -> list[int]:
+                return sorted(d.version for d in CaseChangeDocument.objects(aggregate_id=case_id))
+
+            yield Store(MongoCaseRepository(own.node_id), unsent, send, versions)
+    finally:
+        mongoengine.disconnect(alias=alias)
+        servers.drop_databases(own)
+
+
+@pytest.fixture(params=["in-memory", "ferretdb"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "in-memory":
+        yield in_memory()
+        return
+    # The session's "case" alias must exist: switching a Document remembers its collection.
+    yield from on_ferretdb(request.getfixturevalue("case_settings"))
+
+
+def closed_by_event(store: Store, cause: str = "") -> Case:
+    """An active case closed by a second write (its `CaseClosed` still unsent)."""
+    case = added(store, CaseStatus.ACTIVE)
+    loaded = store.repository.get(case.case_id)
+    loaded.close(c.CloseCase(case.case_id, "moved_away", outcomes=tuple(
+        c.GoalOutcomeInput(goal.goal_id, "achieved") for goal in loaded.goals)), CM, later(50))
+    store.repository.save(loaded, cause=cause)
+    return loaded
+
+
+def added(store: Store, status: CaseStatus = CaseStatus.PROPOSED, **overrides: object) -> Case:
+    case, person = make_case_with_person(status, **overrides)
+    store.repository.add(case, person)
+    return case
+
+
+# -- writing and reading a case ------------------------------------------------------------------
+
+
+def test_an_added_case_reads_back_as_written_with_its_person_and_its_event(store: Store) -> None:
+    case, person = propose()
+    store.repository.add(case, person)
+    assert case.version == 1 and case.pending_events == []
+    assert store.repository.get(case.case_id) == case
+    assert store.repository.get_by_pseudonym(case.pseudonym) == case
+    assert store.repository.get_person(case.case_id) == person
+    assert store.unsent(case.case_id) == ["CaseProposed"]
+    assert store.versions(case.case_id) == [1]
+
+
+def test_an_unknown_case_is_not_found(store: Store) -> None:
+    for read in (store.repository.get, store.repository.get_person, store.repository.get_by_pseudonym):
+        with pytest.raises(NotFound):
+            read("nie-gesehen")
+
+
+def test_a_read_is_a_copy_that_changes_nothing_until_saved(store: Store) -> None:
+    case = added(store)
+    loaded = store.repository.get(case.case_id)
+    loaded.add_journal_note(c.AddJournalNote(case.case_id, "nicht gespeichert"), CM, later(1))
+    assert store.repository.get(case.case_id).journal == []
+
+
+def test_a_save_writes_the_next_version_with_its_events_in_order(store: Store) -> None:
+    case = added(store, CaseStatus.ASSESSMENT)
+    store.send()
+    loaded = store.repository.get(case.case_id)
+    loaded.record_need(c.RecordNeed(case.case_id, "sprache", "Deutschkurs B1"), CM, later(10))
+    loaded.add_journal_note(c.AddJournalNote(case.case_id, "Kurs gefunden"), CM, later(11))
+    store.repository.save(loaded)
+    assert loaded.version == 2 and loaded.pending_events == []
+    assert store.repository.get(case.case_id) == loaded
+    assert store.unsent(case.case_id) == ["NeedRecorded", "JournalNoteAdded"]
+    assert store.versions(case.case_id) == [1, 2]
+
+
+def test_a_save_over_a_version_taken_meanwhile_is_refused_and_keeps_its_events(store: Store) -> None:
+    case = added(store)
+    first, second = store.repository.get(case.case_id), store.repository.get(case.case_id)
+    first.add_journal_note(c.AddJournalNote(case.case_id, "Erstgespräch"), CM, later(1))
+    second.add_journal_note(c.AddJournalNote(case.case_id, "Telefonat"), CM, later(2))
+    store.repository.save(first)
+    with pytest.raises(VersionConflict, match="inzwischen"):
+        store.repository.save(second)
+    assert second.version == 1 and [type(e).__name__ for e in second.pending_events] == ["JournalNoteAdded"]
+    assert [note.text for note in store.repository.get(case.case_id).journal] == ["Erstgespräch"]
+    assert store.unsent(case.case_id) == ["JournalNoteAdded"]
+
+
+def test_a_save_with_the_person_replaces_it_and_one_without_keeps_it(store: Store) -> None:
+    case = added(store)
+    person = store.repository.get_person(case.case_id)
+    moved = replace(person, family_name="Haddad-Nour", languages=("ar", "de", "en"))
+    loaded = store.repository.get(case.case_id)
+    store.repository.save(loaded, moved)
+    assert store.repository.get_person(case.case_id) == moved
+    store.repository.save(store.repository.get(case.case_id))
+    assert store.repository.get_person(case.case_id) == moved
+
+
+def test_a_write_caused_by_an_event_is_known_as_applied(store: Store) -> None:
+    case = added(store, CaseStatus.IN_REVIEW)
+    assert not store.repository.applied("event-1")
+    loaded = store.repository.get(case.case_id)
+    loaded.reject(c.RejectCase(case.case_id, "gehört nicht zur Zielgruppe"), CM, later(5))
+    store.repository.save(loaded, cause="event-1")
+    assert store.repository.applied("event-1")
+    assert not store.repository.applied("event-2") and not store.repository.applied("")
+
+
+def test_pseudonyms_and_case_ids_are_unique(store: Store) -> None:
+    case = added(store)
+    twin, twin_person = propose()
+    twin.pseudonym = case.pseudonym
+    with pytest.raises(PseudonymTaken):
+        store.repository.add(twin, twin_person)
+    assert twin.version == 0 and len(twin.pending_events) == 1  # to be drawn again and retried
+    assert store.unsent(twin.case_id) == []
+    again, again_person = propose()
+    again.case_id = case.case_id
+    with pytest.raises(AlreadyExists):
+        store.repository.add(again, again_person)
+    assert store.repository.get(case.case_id) == case
+
+
+# -- lists and figures -------------------------------------------------------------------------
+
+
+def test_lists_show_own_and_shared_cases_oldest_first_filtered_and_paged(store: Store) -> None:
+    base = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+    ids = []
+    for i in range(5):
+        case, person = make_case_with_person(CaseStatus.ACTIVE if i % 2 == 0 else CaseStatus.IN_REVIEW)
+        case.created_at = base + timedelta(seconds=5 - i if i < 2 else i)  # not in insertion order
+        store.repository.add(case, person)
+        ids.append((case.created_at, case.case_id))
+    foreign, foreign_person = propose(owner_org="awo-ratingen", coordination_org="kreis-mettmann-ki")
+    store.repository.add(foreign, foreign_person)
+    repository = store.repository
+
+    seen, token, pages = [], "", 0
+    while True:
+        page = repository.list_cases(CaseFilter(organization=OWNER), 2, token)
+        seen += [case.case_id for case, _ in page.items]
+        pages += 1
+        if not page.next_page_token:
+            break
+        token = page.next_page_token
+    assert seen == [case_id for _, case_id in sorted(ids)] and pages == 3
+    assert all(person is not None for _, person in repository.list_cases(CaseFilter(OWNER), 0, "").items)
+    assert len(repository.list_cases(CaseFilter(OWNER, statuses=(CaseStatus.ACTIVE,)), 10, "").items) == 3
+    assert len(repository.list_cases(CaseFilter(OWNER, review_due_by=date(2026, 6, 4)), 10, "").items) == 3
+    assert not repository.list_cases(CaseFilter(OWNER, review_due_by=date(2026, 6, 3)), 10, "").items
+    assert not repository.list_cases(CaseFilter(OWNER, statuses=(CaseStatus.IN_REVIEW,),
+                                                review_due_by=date(2026, 6, 4)), 10, "").items
+    assert len(repository.list_cases(CaseFilter(OWNER, case_manager=CM.subject), 10, "").items) == 3
+    assert len(repository.list_cases(CaseFilter(OWNER, zielgruppe="geduldete_gestattete_ueber_27"),
+                                     10, "").items) == 5
+    assert not repository.list_cases(CaseFilter(OWNER, zielgruppe="umf"), 10, "").items
+    shared = repository.list_cases(CaseFilter(ABH), 10, "")
+    assert {case.case_id for case, _ in shared.items} == {case_id for _, case_id in ids}
+    assert repository.list_cases(CaseFilter("jobcenter-me"), 10, "").items == []
+    for size in (-1, 101):
+        with pytest.raises(InvalidArgument):
+            repository.list_cases(CaseFilter(OWNER), size, "")
+    with pytest.raises(InvalidArgument):
+        repository.list_cases(CaseFilter(OWNER), 10, "kaputt")
+
+
+def test_figures_count_by_status_and_zielgruppe_and_sum_every_case(store: Store) -> None:
+    assert store.repository.figures() == {"status": {}, "zielgruppe": {},
+                                          "totals": dict.fromkeys(FIGURE_KEYS, 0)}
+    cases = [added(store, status) for status in (CaseStatus.ACTIVE, CaseStatus.ACTIVE, CaseStatus.CLOSED)]
+    result = store.repository.figures()
+    assert result["status"] == {"active": 2, "closed": 1}
+    assert result["zielgruppe"] == {cases[0].eligibility.primary: 3}
+    assert result["totals"] == {key: sum(figures(case)[key] for case in cases) for key in FIGURE_KEYS}
+
+
+def test_undecided_proposals_checked_against_an_older_version_are_found(store: Store) -> None:
+    proposed, deferred = added(store), added(store, CaseStatus.DEFERRED)
+    added(store, CaseStatus.ADMITTED)
+    version = proposed.eligibility.catalogue_version
+    assert set(store.repository.undecided_checked_before(version + 1)) == {proposed.case_id, deferred.case_id}
+    assert store.repository.undecided_checked_before(version) == []
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+def test_closed_cases_untouched_since_a_moment_are_found_until_their_person_is_erased(store: Store) -> None:
+    closed = added(store, CaseStatus.CLOSED)
+    added(store, CaseStatus.ACTIVE)
+    assert store.repository.closed_before(closed.updated_at) == [closed.case_id]
+    assert store.repository.closed_before(closed.updated_at - timedelta(seconds=1)) == []
+    store.repository.erase_person(erased(store.repository.get(closed.case_id), later(100), "anonymise"))
+    assert store.repository.closed_before(later(100)) == []
+
+
+def test_erasing_the_person_keeps_the_anonymised_case_and_forgets_its_history(store: Store) -> None:
+    case = closed_by_event(store, "event-7")
+    anonymised = erased(store.repository.get(case.case_id), later(100), "anonymise")
+    store.repository.erase_person(anonymised)
+    assert anonymised.version == 3 and anonymised.pending_events == []
+    with pytest.raises(FailedPrecondition, match="gelöscht"):
+        store.repository.get_person(case.case_id)
+    assert store.repository.get(case.case_id) == anonymised
+    assert store.versions(case.case_id) == [3]
+    # The unsent events of the forgotten versions go with the erase request, after it.
+    assert store.unsent(case.case_id) == ["CaseErased", "CaseClosed"]
+    assert not store.repository.applied("event-7")
+    assert [person for _, person in store.repository.list_cases(CaseFilter(OWNER), 10, "").items] == [None]
+
+
+def test_erasing_over_a_version_taken_meanwhile_is_refused(store: Store) -> None:
+    case = added(store, CaseStatus.CLOSED)
+    stale = erased(store.repository.get(case.case_id), later(100), "anonymise")
+    store.repository.save(store.repository.get(case.case_id))
+    with pytest.raises(VersionConflict):
+        store.repository.erase_person(stale)
+    assert store.repository.get_person(case.case_id) is not None
+
+
+def test_a_deleted_case_is_gone_but_its_erase_request_waits_to_be_sent(store: Store) -> None:
+    case = closed_by_event(store)
+    store.repository.delete(erased(store.repository.get(case.case_id), later(100), "delete"))
+    with pytest.raises(NotFound):
+        store.repository.get(case.case_id)
+    assert store.repository.figures()["status"] == {}
+    assert store.unsent(case.case_id) == ["CaseErased", "CaseClosed"]
+    assert store.versions(case.case_id) == [3]
+    assert store.repository.forget_erased() == 0, "the erase request is not sent yet"
+    store.send()
+    assert store.repository.forget_erased() == 1
+    assert store.versions(case.case_id) == []
+
+
+def test_deleting_over_a_version_taken_meanwhile_is_refused(store: Store) -> None:
+    case = added(store, CaseStatus.CLOSED)
+    stale = erased(store.repository.get(case.case_id), later(100), "delete")
+    store.repository.save(store.repository.get(case.case_id))
+    with pytest.raises(FailedPrecondition):
+        store.repository.delete(stale)
+    assert store.repository.get(case.case_id).version == 2
+
+
+# -- the audit trail and the Zielgruppen -------------------------------------------------------
+
+
+def _draft(i: int, case_id: str = "case-1") -> AuditDraft:
+    return AuditDraft(datetime(2026, 3, 4, 12, 0, 0, 123456, tzinfo=UTC) + timedelta(seconds=i),
+                      f"user-{i}", OWNER, ("case_manager",), case_id, "GetCase", "Fallbearbeitung", True)
+
+
+def test_the_audit_trail_is_one_chain_read_in_pages_and_by_case(store: Store) -> None:
+    first = store.repository.append_audit(_draft(1))
+    run = store.repository.append_audits([_draft(2, "case-2"), _draft(3), _draft(4, "case-2")])
+    last = store.repository.append_audit(_draft(5))
+    assert [e.sequence for e in (first, *run, last)] == [1, 2, 3, 4, 5]
+    entries = store.repository.audit_entries()
+    assert entries == [first, *run, last] and verify_chain(entries).intact
+    assert [e.sequence for e in store.repository.audit_entries("case-2")] == [2, 4]
+    assert [e.sequence for e in store.repository.audit_entries(after_sequence=2, limit=2)] == [3, 4]
+    assert [e.sequence for e in store.repository.audit_entries("case-1", after_sequence=1)] == [3, 5]
+    assert store.repository.append_audits([]) == []
+
+
+def test_the_highest_zielgruppen_version_is_current_and_a_known_one_is_kept(store: Store) -> None:
+    assert store.repository.current_catalogue() == DEFAULT_CATALOGUE
+    newer = replace(METTMANN_V1, version=7)
+    assert store.repository.store_catalogue(newer)
+    assert store.repository.store_catalogue(replace(METTMANN_V1, version=3))
+    assert not store.repository.store_catalogue(replace(newer, decision_reference="anders"))
+    assert store.repository.current_catalogue() == newer
