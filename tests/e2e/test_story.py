@@ -51,7 +51,7 @@ from kimctl.story import (
     poll,
     run_story,
 )
-from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount
 from tests.e2e.story_support import ThreeNodes, find_in_databases, scan_databases, three_nodes
