@@ -368,7 +368,7 @@ class _Progress:
 
 def run_story(users: LocalUsers, settings: dict[str, Settings], out_dir: Path = OUT_DIR,
               timeout: float = 60.0) -> bool:
-    """The KIM story (kimctl/story.py) over the demo's three running nodes, with visible progress,
+    """The KIM story (kimctl/story/) over the demo's three running nodes, with visible progress,
     the summary of what ran where and the documents generated."""
     from kimctl.story import Story, StoryNode
 

@@ -1,4 +1,4 @@
-"""The KIM story (kimctl/story.py, what `kim demo` runs) headless against three real nodes of a
+"""The KIM story (kimctl/story/, what `kim demo` runs) headless against three real nodes of a
 federation of their own, and each step's effect asserted on the node where it must show, and
 its absence where it must not: the persons' names and birth dates nowhere in the Kreis node's
 databases, the Stadt's case unreadable for the Caritas, the Kreis's decisions applied once on
