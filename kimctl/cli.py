@@ -340,8 +340,8 @@ def node_dead_letters(
     replay_all: bool = typer.Option(False, "--replay-all", help="Deliver every open entry again"),
     show_replayed: bool = typer.Option(False, "--all", help="List replayed entries too"),
 ) -> None:
-    """Events the node's workers could never apply (docs/events.md, "Dead letters"): list them,
-    or deliver them again once the cause is mended (each replay is audited)."""
+    """Events the node's workers could never apply (docs/events.md, "`kim node dead-letters`"):
+    list them, or deliver them again once the cause is mended (each replay is audited)."""
     from kimctl import nodes
     from kimnetz.runtime import dead_letters, node
     from kimnetz.runtime.amqp import Publisher

@@ -244,7 +244,7 @@ def _refusals(users: LocalUsers) -> bool:
     from kim.identity.v1 import identity_pb2_grpc
     from kimctl import nodes
     from kimnetz.errors import PermissionDenied
-    from kimnetz.runtime.grpc_server import Peer
+    from kimnetz.runtime.grpc_peer import Peer
     from kimnetz.runtime.peers import DirectoryPeerCheck
     from kimnetz.runtime.pki import DevCertificateAuthority
     from kimnetz.runtime.service_account import ServiceAccount
@@ -308,7 +308,7 @@ def _peer_call_refusals(table: Table, stranger: NodeCredentials) -> bool:
 
     from kim.case.v1 import case_pb2, federation_pb2
     from kimctl import nodes
-    from kimnetz.runtime.grpc_server import peer_channel
+    from kimnetz.runtime.grpc_channels import peer_channel
     from kimnetz.runtime.service_account import ServiceAccount
 
     def token(node_id: str) -> str:
@@ -368,7 +368,7 @@ class _Progress:
 
 def run_story(users: LocalUsers, settings: dict[str, Settings], out_dir: Path = OUT_DIR,
               timeout: float = 60.0) -> bool:
-    """The KIM story (kimctl/story.py) over the demo's three running nodes, with visible progress,
+    """The KIM story (kimctl/story/) over the demo's three running nodes, with visible progress,
     the summary of what ran where and the documents generated."""
     from kimctl.story import Story, StoryNode
 

@@ -33,7 +33,7 @@ from kimnetz.runtime.broker_admin import (
     with_credentials,
     with_vhost,
 )
-from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
 from kimnetz.runtime.settings import Settings
 

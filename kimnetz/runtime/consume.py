@@ -60,10 +60,11 @@ from pymongo.errors import ConnectionFailure
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kimnetz.errors import KimError, Unavailable, VersionConflict
-from kimnetz.runtime import dead_letters, events, node
+from kimnetz.runtime import dead_letters, events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.dead_letters import ATTEMPTS, FIRST_FAILURE, LAST_ERROR, DeadLetter
 from kimnetz.runtime.settings import Settings
+from kimnetz.runtime.worker import NodeRuntime
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ class ReliableEventHandler(EventHandler):
     """`@event_handler` (service pool, durable queue) that never acknowledges and forgets."""
 
     queue_consumer = ReliableQueueConsumer()
+    runtime = NodeRuntime()  # the node's settings and databases (kimnetz/runtime/worker.py)
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
         # nameko logs an "expected" exception as a warning instead of a traceback at ERROR: a
@@ -184,12 +186,11 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
-        settings = Settings()
+        settings = self.runtime.context().node  # the store's database is connected with it
         self.policy = RetryPolicy.from_settings(settings)
         self.node_id = settings.node_id
         self.amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
         self.handler_name = f"{self.container.service_name}.{self.method_name}"
-        node.connect(settings)  # the store's database; idempotent
 
     # Before the handler: what can never be an event of this queue.
     def handle_message(self, body: Any, message: Any) -> None:

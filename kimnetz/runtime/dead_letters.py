@@ -1,10 +1,11 @@
 """The dead-letter store: events that can never apply, kept with their reason in the node
 database (collection `dead_letters`), listed and replayed by `kim node dead-letters`.
 
-Why a collection and not a queue (docs/events.md, "Dead letters"): an operator lists, reads and
-replays single entries by id, which a queue does not offer without consuming it; the node
-database is already where the node keeps its operational records (probes), and an entry
-records more than a message carries (reason, handler, first and last failure, replays).
+Why a collection and not a queue (docs/events.md, "Failures", **Dead-letter store**): an
+operator lists, reads and replays single entries by id, which a queue does not offer without
+consuming it; the node database is already where the node keeps its operational records
+(probes), and an entry records more than a message carries (reason, handler, first and last
+failure, replays).
 
 One entry per queue and event (`_id` is a short hash of both), written by the consuming wrapper
 (`kimnetz.runtime.consume`) with an upsert, so a crash between keeping and acknowledging, or an

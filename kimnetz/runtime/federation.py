@@ -43,7 +43,8 @@ from grpc_status import rpc_status
 
 from kimnetz import errors
 from kimnetz.runtime.audit import AuditEvent, AuditSink
-from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
+from kimnetz.runtime.grpc_peer import ACTING_USER_HEADER, acting_user_header
 from kimnetz.runtime.pki import NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount
 from kimnetz.runtime.settings import Settings

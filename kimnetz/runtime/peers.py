@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from kimnetz.errors import PermissionDenied, Unavailable
 from kimnetz.runtime.audit import AuditEvent, AuditSink
-from kimnetz.runtime.grpc_server import Peer
+from kimnetz.runtime.grpc_peer import Peer
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,30 @@
-"""Glue for the nameko worker processes (`nameko run`, eventlet): configuration, the MongoDB
-dependency and the probe handler every service's worker carries.
+"""The worker bootstrap: the one way a nameko service of KIM-Netz (`nameko run`, eventlet) gets
+its settings and what its handlers use.
+
+Nothing is read when a module is imported (so `import services.case.worker` has no effect and
+tests can start workers with other settings). When a service container starts, `NodeRuntime`
+(one per container, shared by all its extensions) reads the node's `Settings` - from the
+environment as every process does, with the values of the container config's `KIM_SETTINGS`
+mapping over them, keyed by settings class - and connects the service's database and the node
+database. Each `Provide` then builds what it hands the handlers from that `WorkerContext`:
+
+    class CaseWorker(ProbeResponder):           # kimnetz.runtime.node_worker: probes, `trust`
+        name = SERVICE
+        settings: CaseSettings = Provide(lambda worker: worker.settings(CaseSettings))
+        cases: CaseService = Provide(case_service)    # case_service(worker) -> CaseService
+
+        @every(lambda worker: worker.settings(CaseSettings).retention_interval_seconds)
+        def apply_retention(self) -> None: ...
+
+`Provide(build)` builds once per container (a service layer on a stateless repository, a
+renderer with its compiled templates); `Provide(build, per_worker=True)` builds afresh for each
+handler call (a repository that remembers the versions it loaded must not be shared by handlers
+running at the same time). `every` is nameko's timer with its interval read from settings when
+the container starts.
+
+    KIM_SETTINGS:                               # in a nameko config (tests; nameko.yaml has none)
+      Settings: {node_id: test-node, reminder_interval_seconds: 1}
+      CaseSettings: {retention_days: 0}
 
 Never start a gRPC server here, and make no gRPC client calls from here: grpcio blocks every
 green thread of the process (docs/decisions.md).
@@ -7,146 +32,118 @@ green thread of the process (docs/decisions.md).
 
 from __future__ import annotations
 
-import logging
-import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from nameko.extensions import DependencyProvider
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.timer import Timer
+from pydantic_settings import BaseSettings
 
-from kim.common.v1.event_pb2 import EventEnvelope
-from kim.node.v1.probe_pb2 import ProbeRequested
-from kimnetz.errors import Unavailable, UntrustedEvent
-from kimnetz.runtime import events, mongo, node
-from kimnetz.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
-from kimnetz.runtime.consume import reliable_handler
-from kimnetz.runtime.directory_snapshot import DirectorySnapshotStore, MongoSeenEvents, RefusedEvents
-from kimnetz.runtime.event_trust import DISTRICT, CachedSnapshot, EnvelopeVerifier, Sender, audit_fields
+from kimnetz.runtime import mongo, node
 from kimnetz.runtime.settings import Settings
-
-log = logging.getLogger(__name__)
 
 #: The config every worker runs with; values come from the environment (see the file).
 NAMEKO_CONFIG = Path(__file__).with_name("nameko.yaml")
 
+#: Key of the container config whose mapping (settings class name -> field values) overrides
+#: what the environment says.
+SETTINGS_KEY = "KIM_SETTINGS"
 
-class NodeDatabase(DependencyProvider):
-    """Connects the service's database (and the node database) when the worker starts, and
-    hands the node's settings to the service."""
+S = TypeVar("S", bound=BaseSettings)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-    def __init__(self, service: str) -> None:
+
+class WorkerContext:
+    """What a service container of this node knows when it starts: its service's name, the
+    node's settings and, read on first use, the service's own settings."""
+
+    def __init__(self, service: str, node_settings: Settings,
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.service = service
-        self.settings: Settings | None = None
+        self.node = node_settings
+        self._overrides = dict(overrides or {})
+        self._read: dict[type[BaseSettings], BaseSettings] = {Settings: node_settings}
 
-    def setup(self) -> None:
-        self.settings = Settings()
-        mongo.connect(self.settings, self.service)
-        node.connect(self.settings)
+    def settings(self, settings_class: type[S]) -> S:
+        """The settings of `settings_class` (e.g. CaseSettings, environment `KIM_CASE_*`), read
+        once per container; `Settings` is the node's."""
+        if settings_class not in self._read:
+            self._read[settings_class] = settings_class(**self.overrides_for(settings_class))
+        return cast(S, self._read[settings_class])
 
-    def get_dependency(self, worker_ctx: Any) -> Settings | None:
-        return self.settings
-
-
-def verifier_from(settings: Settings) -> EnvelopeVerifier:
-    """The node's event verification (kimnetz/runtime/event_trust.py) from its settings: the
-    federation's CA and this node's own certificate from `KIM_TLS_DIR`, the directory snapshot
-    and the seen events from the node database. A node outside any federation is its own
-    koordinierende Stelle (role "district"); a member learns its role from the directory."""
-    ca = own = None
-    if settings.tls_dir:
-        folder = Path(settings.tls_dir)
-        ca = (folder / "ca.crt").read_bytes()
-        own = (folder / "node.crt").read_bytes() if (folder / "node.crt").exists() else None
-    elif not settings.events_unsigned:
-        raise ValueError("KIM_TLS_DIR names no certificate folder: event senders cannot be "
-                         "verified (a development node outside any federation may set "
-                         "KIM_EVENTS_UNSIGNED=true instead)")
-    return EnvelopeVerifier(
-        node_id=settings.node_id, organization=settings.organization_id,
-        directory=CachedSnapshot(DirectorySnapshotStore().read), ca_certificate=ca,
-        own_certificate=own, own_role="" if settings.federation_file else DISTRICT,
-        allow_unsigned=settings.events_unsigned, seen=MongoSeenEvents(),
-        unknown_grace_seconds=settings.event_trust_grace_seconds,
-    )
+    def overrides_for(self, settings_class: type[BaseSettings]) -> dict[str, Any]:
+        return dict(self._overrides.get(settings_class.__name__) or {})
 
 
-class TrustedEvents:
-    """What a handler asks before it acts: `verify(envelope)` -> the verified `Sender` (or
-    UntrustedEvent / Unavailable), and `refused(envelope, error)` for every refusal, which logs
-    it at ERROR, audits it and keeps the envelope for the operator (node database,
-    `refused_events`)."""
-
-    def __init__(self, verifier: EnvelopeVerifier, service: str,
-                 audit: AuditSink | None = None, kept: RefusedEvents | None = None, *,
-                 wait_seconds: float = 30.0, pause_seconds: float = 1.0) -> None:
-        self._verifier = verifier
-        self._service = service
-        self._audit = audit or LoggingAuditSink()
-        self._kept = kept
-        self._wait = wait_seconds
-        self._pause = pause_seconds
-
-    def verify(self, envelope: EventEnvelope) -> Sender:
-        """The verified sender. A certificate the directory snapshot does not know yet (the
-        node was admitted a moment ago: the api process copies the directory every few
-        seconds) is asked again for up to `wait_seconds`, sleeping in between (a green
-        thread here, nothing else waits); then Unavailable, which the worker's retry takes."""
-        deadline = time.monotonic() + self._wait
-        while True:
-            try:
-                return self._verifier.verify(envelope)
-            except Unavailable:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(self._pause)
-
-    def refused(self, envelope: EventEnvelope, error: UntrustedEvent) -> None:
-        fields = audit_fields(envelope, error, self._service)
-        log.error("event %s (%s) from %s refused [%s]: %s", envelope.id, envelope.type,
-                  envelope.source_node or "?", error.reason, error.message)
-        self._audit.record(AuditEvent.now(
-            kind="event", outcome="denied", action=envelope.type, node=envelope.source_node or None,
-            reason=error.message, extra={k: str(v) for k, v in fields.items()}))
-        if self._kept is not None:
-            try:
-                self._kept.keep(envelope, error, self._service)
-            except Exception as exc:  # the log line above stays the record
-                log.error("refused event %s not kept: %s", envelope.id, exc)
+def worker_context(service: str, config: Mapping[str, Any]) -> WorkerContext:
+    """The context of `service`'s container with nameko config `config` (settings only; nothing
+    is connected)."""
+    overrides: Mapping[str, Mapping[str, Any]] = config.get(SETTINGS_KEY) or {}
+    node_settings = Settings(**dict(overrides.get(Settings.__name__) or {}))
+    return WorkerContext(service, node_settings, overrides)
 
 
-class EventTrust(DependencyProvider):
-    """Hands each worker of a service the node's `TrustedEvents` (one verifier per service
-    container; every worker carries it through `ProbeResponder`)."""
+class NodeRuntime(SharedExtension):
+    """Once per service container, on the first `setup` of any of its extensions (nameko sets
+    them up in no fixed order): the `WorkerContext`, the service's database and the node
+    database connected."""
 
     def __init__(self) -> None:
-        self.trusted: TrustedEvents | None = None
+        self._context: WorkerContext | None = None
 
     def setup(self) -> None:
-        settings = Settings()
-        node.connect(settings)  # idempotent; setups run in no fixed order
-        self.trusted = TrustedEvents(verifier_from(settings), self.container.service_name,
-                                     kept=RefusedEvents())
+        self.context()
 
-    def get_dependency(self, worker_ctx: Any) -> TrustedEvents | None:
-        return self.trusted
+    def context(self) -> WorkerContext:
+        if self._context is None:
+            context = worker_context(self.container.service_name, self.container.config)
+            mongo.connect(context.node, context.service)  # both idempotent
+            node.connect(context.node)
+            self._context = context
+        return self._context
 
 
-class ProbeResponder:
-    """Mixin for every service worker: answers `kim node check` probes, this node's own and
-    those of other active nodes (`kim node check` proves the event path between nodes; a probe
-    only leaves a receipt). An unverified probe is refused like any event."""
+class Provide(DependencyProvider, Generic[T]):
+    """Hands each handler `build(context)` as the attribute it is declared as: built once when
+    the container starts, or with `per_worker` afresh for each handler call."""
 
-    name: str
-    #: In handlers: the node's `TrustedEvents` (nameko injects it per worker).
-    trust: TrustedEvents = EventTrust()
+    runtime = NodeRuntime()
 
-    @reliable_handler(node.NODE_ALIAS, events.event_type(ProbeRequested))
-    def on_probe_requested(self, envelope: EventEnvelope) -> None:
-        probe = events.unpack(envelope)
-        assert isinstance(probe, ProbeRequested)  # the wrapper checked the type
-        try:
-            self.trust.verify(envelope)
-        except UntrustedEvent as error:
-            self.trust.refused(envelope, error)
-            raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
-        node.record_receipt(probe.probe_id, self.name, envelope.id)
+    def __init__(self, build: Callable[[WorkerContext], T], *, per_worker: bool = False) -> None:
+        self.build = build
+        self.per_worker = per_worker
+        self._built: list[T] = []
+
+    def setup(self) -> None:
+        context = self.runtime.context()
+        if not self.per_worker:
+            self._built = [self.build(context)]
+
+    def get_dependency(self, worker_ctx: Any) -> T:
+        if self.per_worker:
+            return self.build(self.runtime.context())
+        return self._built[0]
+
+
+class SettingsTimer(Timer):
+    """nameko's timer, its interval read from the settings when the container starts."""
+
+    runtime = NodeRuntime()
+
+    def __init__(self, read_interval: Callable[[WorkerContext], float], eager: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(0.0, eager=eager, **kwargs)
+        self.read_interval = read_interval
+
+    def setup(self) -> None:
+        super().setup()
+        self.interval = self.read_interval(self.runtime.context())
+
+
+def every(interval: Callable[[WorkerContext], float], *, eager: bool = False) -> Callable[[F], F]:
+    """Runs the decorated handler every `interval(context)` seconds (`eager`: also at once when
+    the container starts), e.g.
+    `@every(lambda worker: worker.settings(CaseSettings).retention_interval_seconds)`."""
+    return cast(Callable[[F], F], SettingsTimer.decorator(read_interval=interval, eager=eager))

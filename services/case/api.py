@@ -4,7 +4,7 @@ and the `CaseFederation` servicer for peer nodes.
 Who enters `CaseService`: every caller with a bearer token the auth interceptor accepted (its
 Principal is `current_principal`). Who enters `CaseFederation`: only a peer node on the
 mutual-TLS port, whose certificate the node directory knows as active, whose role
-`FEDERATION_METHODS` allows and whose token is of its own organisation (kimnetz.runtime.grpc_server
+`FEDERATION_METHODS` allows and whose token is of its own organisation (kimnetz.runtime.grpc_interceptors
 checks all of that; `current_peer` is that node). Each method is a translator: request ->
 command (contract.py) -> the service layer, which authorises, audits and saves -> response.
 Errors are `kimnetz.errors`; the error interceptor turns them into status codes with German field
@@ -28,7 +28,8 @@ from kim.case.v1 import case_pb2, case_pb2_grpc, federation_pb2, federation_pb2_
 from kimnetz.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from kimnetz.runtime.audit import AuditEvent, AuditSink
 from kimnetz.runtime.auth import current_principal
-from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, Registration, current_peer
+from kimnetz.runtime.grpc_peer import ACTING_USER_HEADER, current_peer
+from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract

@@ -27,38 +27,28 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-from nameko.timer import timer
-
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.conference.v1 import events_pb2 as conference
 from kimnetz.errors import UntrustedEvent
-from kimnetz.runtime import events, mongo
+from kimnetz.runtime import events
 from kimnetz.runtime.consume import reliable_handler
-from kimnetz.runtime.settings import Settings
-from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.runtime.node_worker import ProbeResponder
+from kimnetz.runtime.worker import Provide, WorkerContext, every
 from services.case import SERVICE, inbound
 from services.case.repository import CaseChangeDocument, CaseDocument, MongoCaseRepository
 from services.case.service import CaseService
 from services.case.settings import CaseSettings
 
 log = logging.getLogger(__name__)
-CASE_SETTINGS = CaseSettings()
 CONFERENCE = "conference"
 
 
-class Cases(DependencyProvider):
-    """The service layer on this node's case database (connected by `NodeDatabase`)."""
-
-    def setup(self) -> None:
-        self.settings = Settings()
-        mongo.connect(self.settings, SERVICE)  # idempotent; setups run in no fixed order
-        self.service = CaseService(MongoCaseRepository(self.settings.node_id), self.settings.organization_id)
-        for document in (CaseDocument, CaseChangeDocument):
-            document.ensure_indexes()
-
-    def get_dependency(self, worker_ctx: Any) -> CaseService:
-        return self.service
+def case_service(worker: WorkerContext) -> CaseService:
+    """The service layer on this node's case database (one per container; the repository keeps
+    no state between calls), its indexes ensured."""
+    for document in (CaseDocument, CaseChangeDocument):
+        document.ensure_indexes()
+    return CaseService(MongoCaseRepository(worker.node.node_id), worker.node.organization_id)
 
 
 def _decision_handler(message_type: type) -> Any:
@@ -72,9 +62,8 @@ def _decision_handler(message_type: type) -> Any:
 
 class CaseWorker(ProbeResponder):
     name = SERVICE
-    database = NodeDatabase(SERVICE)
-    cases = Cases()
-    settings = CASE_SETTINGS
+    settings: CaseSettings = Provide(lambda worker: worker.settings(CaseSettings))
+    cases: CaseService = Provide(case_service)
 
     on_admission_decided = _decision_handler(conference.CaseAdmissionDecided)
     on_referral_decided = _decision_handler(conference.CaseReferralDecided)
@@ -83,7 +72,7 @@ class CaseWorker(ProbeResponder):
 
     def apply(self, envelope: EventEnvelope) -> None:
         decision = inbound.decision(events.unpack(envelope))
-        if decision.owner_node != self.database.node_id:
+        if decision.owner_node != self.node_settings.node_id:
             return  # a case of another node: its own worker applies it
         # A version conflict (the case changed meanwhile) is retried, a refusal (unknown case,
         # wrong state) dead-lettered with its reason: both by the wrapper.
@@ -101,7 +90,7 @@ class CaseWorker(ProbeResponder):
         message = events.unpack(envelope)
         assert isinstance(message, conference.CaseDataErased)
         report = inbound.erasure(message)
-        if report.owner_node != self.database.node_id:
+        if report.owner_node != self.node_settings.node_id:
             return  # a case of another node: its own worker records it
         # Unknown case or consent, a consent not revoked, a receiver the consent did not name:
         # refused for good, dead-lettered with the reason by the wrapper.
@@ -129,7 +118,7 @@ class CaseWorker(ProbeResponder):
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         log.info("Zielgruppen version %s %s", message.catalogue.version, "stored" if stored else "known")
 
-    @timer(interval=CASE_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]
+    @every(lambda worker: worker.settings(CaseSettings).retention_interval_seconds)
     def apply_retention(self) -> None:
         period = timedelta(days=self.settings.retention_days)
         done = self.cases.apply_retention(period, self.settings.retention_mode)

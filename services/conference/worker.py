@@ -42,15 +42,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from nameko.timer import timer
-
 from kim.case.v1 import events_pb2 as case_events, types_pb2 as case_types
 from kim.common.v1.event_pb2 import EventEnvelope
 from kimnetz.errors import UntrustedEvent
 from kimnetz.runtime import events
 from kimnetz.runtime.consume import reliable_handler
+from kimnetz.runtime.node_worker import ProbeResponder
 from kimnetz.runtime.settings import Settings
-from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.runtime.worker import Provide, WorkerContext, every
 from services.conference import SERVICE
 from services.conference.case_client import AGE_BANDS
 from services.conference.composition import ConferenceServices, conference_services
@@ -62,13 +61,12 @@ from services.conference.repository import MongoConferenceRepository
 
 log = logging.getLogger(__name__)
 
-#: Read when nameko loads this module: a timer's interval is fixed at class definition.
-REMINDER_INTERVAL_SECONDS = Settings().reminder_interval_seconds
 
-
-def _services(settings: Settings) -> ConferenceServices:
-    return conference_services(MongoConferenceRepository(settings.node_id), node_id=settings.node_id,
-                               register_org=settings.organization_id)
+def conference_service(worker: WorkerContext) -> ConferenceServices:
+    """The service layer for one handler call: the repository remembers the versions it loaded,
+    so handlers running at the same time must not share one."""
+    return conference_services(MongoConferenceRepository(worker.node.node_id), node_id=worker.node.node_id,
+                               register_org=worker.node.organization_id)
 
 
 def observation(message: case_events.BarrierRecorded) -> BarrierObservation:
@@ -139,26 +137,24 @@ def proposal(envelope: EventEnvelope, message: case_events.CaseSubmittedForRevie
 
 class ConferenceWorker(ProbeResponder):
     name = SERVICE
-    database = NodeDatabase(SERVICE)
+    conference: ConferenceServices = Provide(conference_service, per_worker=True)
 
     @reliable_handler("case", events.event_type(case_events.BarrierRecorded))
     def on_barrier_recorded(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.BarrierRecorded)
-        settings: Settings = self.database
         try:
             self.trust.verify(envelope)  # any active node of the federation records barriers
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
         # An event this node cannot read (KeyError, ValueError): dead-lettered by the wrapper.
-        counted = _services(settings).barrierenregister.record_barrier(observation(message))
+        counted = self.conference.barrierenregister.record_barrier(observation(message))
         log.info("barrier event %s %s", envelope.id, "counted" if counted else "already counted")
 
-    @timer(interval=REMINDER_INTERVAL_SECONDS, eager=True)  # type: ignore[untyped-decorator]
+    @every(lambda worker: worker.node.reminder_interval_seconds, eager=True)
     def remind_overdue_beschluesse(self) -> None:
-        settings: Settings = self.database
-        reminded = _services(settings).beschlussverfolgung.remind_overdue()
+        reminded = self.conference.beschlussverfolgung.remind_overdue()
         if reminded:
             log.info("reminded of %d overdue Beschlüsse: %s", len(reminded), ", ".join(reminded))
 
@@ -166,7 +162,7 @@ class ConferenceWorker(ProbeResponder):
     def on_case_submitted(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.CaseSubmittedForReview)
-        settings: Settings = self.database
+        settings: Settings = self.node_settings
         if message.coordination_org != settings.organization_id:
             log.info("proposal %s of case %s is for %s, not for this node", envelope.id,
                      message.case_id, message.coordination_org)
@@ -175,8 +171,7 @@ class ConferenceWorker(ProbeResponder):
         # reason; the database away: retried.
         try:
             sender = self.trust.verify(envelope)
-            outcome = _services(settings).fallvorschlaege.register_proposal(
-                proposal(envelope, message), sender)
+            outcome = self.conference.fallvorschlaege.register_proposal(proposal(envelope, message), sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
@@ -186,12 +181,12 @@ class ConferenceWorker(ProbeResponder):
     def on_consent_revoked(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.ConsentRevoked)
-        settings: Settings = self.database
+        settings: Settings = self.node_settings
         request = ErasureRequest(
             case_id=message.case_id, consent_id=message.consent_id, pseudonym=message.pseudonym,
             owner_org=message.owner_org, owner_node=message.owner_node,
         )
-        service = _services(settings).loeschersuchen
+        service = self.conference.loeschersuchen
         if message.recipient_org != settings.organization_id:
             # Another organisation's consent: a participant organisation hosted here (the ABH)
             # may have been shown briefs under it; they are withheld from it at once.
@@ -220,7 +215,7 @@ class ConferenceWorker(ProbeResponder):
     def on_case_erased(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)
         assert isinstance(message, case_events.CaseErased)
-        settings: Settings = self.database
+        settings: Settings = self.node_settings
         if settings.organization_id not in message.recipient_orgs:
             return  # nothing of the case was given to this organisation
         request = ErasureRequest(
@@ -229,7 +224,7 @@ class ConferenceWorker(ProbeResponder):
         )
         try:  # only the case's owner asks (the same rule as for a revoked consent)
             sender = self.trust.verify(envelope)
-            erasure, confirmed = _services(settings).loeschersuchen.erase_case(request, sender)
+            erasure, confirmed = self.conference.loeschersuchen.erase_case(request, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)

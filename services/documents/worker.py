@@ -22,45 +22,32 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
-
-from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kim.documents.v1.events_pb2 import ContractsRequested
 from kimnetz.errors import UntrustedEvent
-from kimnetz.runtime import events, mongo
+from kimnetz.runtime import events
 from kimnetz.runtime.consume import is_transient, reliable_handler
-from kimnetz.runtime.settings import Settings
-from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.runtime.node_worker import ProbeResponder
+from kimnetz.runtime.worker import Provide, WorkerContext, every
 from services.documents import SERVICE
 from services.documents.repository import MongoDocumentsRepository
 from services.documents.service import DocumentsService
 from services.documents.settings import DocumentsSettings
 
 log = logging.getLogger(__name__)
-#: Read when nameko loads this module: a timer's interval is fixed at class definition.
-DOCUMENTS_SETTINGS = DocumentsSettings()
 JOB_FAILED = "Die Verträge konnten nicht erzeugt werden (interner Fehler, {error}); bitte erneut beauftragen."
 
 
-class Documents(DependencyProvider):
+def documents_service(worker: WorkerContext) -> DocumentsService:
     """One service layer (and so one renderer with its compiled templates) per worker process."""
-
-    def setup(self) -> None:
-        settings = Settings()
-        mongo.connect(settings, SERVICE)
-        self.service = DocumentsService(MongoDocumentsRepository(settings.node_id))
-
-    def get_dependency(self, worker_ctx: Any) -> DocumentsService:
-        return self.service
+    return DocumentsService(MongoDocumentsRepository(worker.node.node_id))
 
 
 class DocumentsWorker(ProbeResponder):
     name = SERVICE
-    database = NodeDatabase(SERVICE)
-    documents = Documents()
+    settings: DocumentsSettings = Provide(lambda worker: worker.settings(DocumentsSettings))
+    documents: DocumentsService = Provide(documents_service)
 
     @reliable_handler(SERVICE, events.event_type(ContractsRequested))
     def on_contracts_requested(self, envelope: EventEnvelope) -> None:
@@ -81,9 +68,9 @@ class DocumentsWorker(ProbeResponder):
             log.exception("contracts job %s failed for good", request.job_id)
             self.documents.fail_contracts_job(request.job_id, JOB_FAILED.format(error=type(exc).__name__))
 
-    @timer(interval=DOCUMENTS_SETTINGS.retention_interval_seconds)  # type: ignore[untyped-decorator]
+    @every(lambda worker: worker.settings(DocumentsSettings).retention_interval_seconds)
     def apply_retention(self) -> None:
-        period = timedelta(days=DOCUMENTS_SETTINGS.case_record_retention_days)
+        period = timedelta(days=self.settings.case_record_retention_days)
         for record in self.documents.apply_retention(period):
             log.info("retention: %s %s of %s generated %s deleted", record.kind, record.document_id,
                      record.organization, record.created_at.date().isoformat())

@@ -26,7 +26,7 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = []
 
 _METHOD = "/kim.identity.v1.IdentityService/"
 
-#: What other nodes may call on this node's mutual-TLS port (kimnetz.runtime.grpc_server
+#: What other nodes may call on this node's mutual-TLS port (kimnetz.runtime.grpc_interceptors
 #: PeerInterceptor). The directory's own calls that `kim node join`/`approve` make with a
 #: node's certificate (kimctl/nodes.py directory_channel) are open to any certificate of the
 #: federation's CA (None): a joining node is not in the directory yet, and the directory's

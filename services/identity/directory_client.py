@@ -17,7 +17,7 @@ import grpc
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kimnetz.errors import PermissionDenied, Unavailable
 from kimnetz.runtime.event_trust import DirectoryEntry, entries_of
-from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.peers import PeerRecord
 from kimnetz.runtime.pki import NodeCredentials
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from kimnetz.runtime.worker import NodeDatabase, ProbeResponder
+from kimnetz.runtime.node_worker import ProbeResponder
 from services.identity import SERVICE
 
 
 class IdentityWorker(ProbeResponder):
     name = SERVICE
-    database = NodeDatabase(SERVICE)

@@ -1,4 +1,4 @@
-"""The KIM story (kimctl/story.py, what `kim demo` runs) headless against three real nodes of a
+"""The KIM story (kimctl/story/, what `kim demo` runs) headless against three real nodes of a
 federation of their own, and each step's effect asserted on the node where it must show, and
 its absence where it must not: the persons' names and birth dates nowhere in the Kreis node's
 databases, the Stadt's case unreadable for the Caritas, the Kreis's decisions applied once on
@@ -51,7 +51,7 @@ from kimctl.story import (
     poll,
     run_story,
 )
-from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount
 from tests.e2e.story_support import ThreeNodes, find_in_databases, scan_databases, three_nodes

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from kimnetz.runtime.worker import Provide, WorkerContext
 from services.case.domain.case import Case
 from services.case.domain.person import Person
 from services.case.repository import MongoCaseRepository
 from services.case.service import CaseService
-from services.case.worker import Cases, CaseWorker
+from services.case.worker import CaseWorker, case_service
 
 log = logging.getLogger(__name__)
 _interfered: set[str] = set()
@@ -28,12 +29,10 @@ class ConflictingRepository(MongoCaseRepository):
         super().save(case, person, cause=cause)
 
 
-class ConflictingCases(Cases):
-    def setup(self) -> None:
-        super().setup()
-        repository = ConflictingRepository(self.settings.node_id)
-        self.service = CaseService(repository, self.settings.organization_id)
+def conflicting_case_service(worker: WorkerContext) -> CaseService:
+    case_service(worker)  # the indexes, as the real worker ensures them
+    return CaseService(ConflictingRepository(worker.node.node_id), worker.node.organization_id)
 
 
 class ConflictingCaseWorker(CaseWorker):
-    cases = ConflictingCases()
+    cases: CaseService = Provide(conflicting_case_service)

@@ -2,7 +2,7 @@
 reach (its own and those of the Kommunen and Träger, each already suppressed at its source) into
 the figures of its Monitoringbericht and Drucksache.
 
-The rule (docs/documents.md, "Verbundweite Fallzahlen"):
+The rule (docs/documents.md, "gRPC service", „Federation-wide figures (Kreis' node)“):
 
 - A cell's federation figure is the sum of the counts the nodes SHOWED for it. A node's cell
   that is suppressed ("< 5") or withheld ("x") adds nothing, because its count never left that

@@ -28,7 +28,8 @@ from kimnetz.bootstrap import ApiProcess
 from kimnetz.runtime import events
 from kimnetz.runtime.audit import MemoryAuditSink, auth_listener
 from kimnetz.runtime.auth import TokenValidator
-from kimnetz.runtime.grpc_server import FederationListener, build_server, peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
+from kimnetz.runtime.grpc_server import FederationListener, build_server
 from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount

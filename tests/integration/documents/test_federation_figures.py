@@ -33,7 +33,8 @@ from kim.documents.v1 import documents_pb2 as pb, documents_pb2_grpc
 from kimnetz.runtime import mongo
 from kimnetz.runtime.auth import TokenValidator
 from kimnetz.runtime.federation import FederationClient, FederationNode
-from kimnetz.runtime.grpc_server import FederationListener, Peer, Registration, build_server, current_peer
+from kimnetz.runtime.grpc_peer import Peer, current_peer
+from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server
 from kimnetz.runtime.peers import PeerRecord
 from kimnetz.runtime.pki import DevCertificateAuthority
 from kimnetz.runtime.service_account import ServiceAccount

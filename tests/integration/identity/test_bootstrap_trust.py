@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kimnetz.bootstrap import ApiProcess, build_api_process
 from kimnetz.runtime.audit import MemoryAuditSink
-from kimnetz.runtime.grpc_server import peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
 from kimnetz.runtime.settings import Settings
 from tests.support.identity import LOCAL_FILE, LocalFederation

@@ -22,7 +22,8 @@ from kimnetz.runtime.auth import TokenValidator
 from kimnetz.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotRefresher
 from kimnetz.runtime.event_trust import DirectoryEntry
 from kimnetz.runtime.federation import FederationClient, FederationNode, GrpcDirectoryReader
-from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server, peer_channel
+from kimnetz.runtime.grpc_channels import peer_channel
+from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server
 from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, save_node_credentials
 from kimnetz.runtime.service_account import ServiceAccount

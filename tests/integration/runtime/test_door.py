@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kimnetz.bootstrap import ApiProcess, build_api_process
 from kimnetz.runtime.audit import MemoryAuditSink, anonymous_refusals
-from kimnetz.runtime.grpc_server import MAX_OPEN_STREAMS
+from kimnetz.runtime.grpc_interceptors import MAX_OPEN_STREAMS
 from kimnetz.runtime.settings import Settings
 
 WORKERS = 4

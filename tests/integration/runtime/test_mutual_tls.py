@@ -11,14 +11,9 @@ import grpc
 import pytest
 
 from kimnetz.errors import PermissionDenied
-from kimnetz.runtime.grpc_server import (
-    FederationListener,
-    Peer,
-    Registration,
-    build_server,
-    current_peer,
-    peer_channel,
-)
+from kimnetz.runtime.grpc_channels import peer_channel
+from kimnetz.runtime.grpc_peer import Peer, current_peer
+from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server
 from kimnetz.runtime.peers import PeerRecord
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 

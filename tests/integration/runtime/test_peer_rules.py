@@ -16,14 +16,9 @@ import pytest
 
 from kimnetz.runtime.audit import AuditEvent, MemoryAuditSink
 from kimnetz.runtime.auth import TokenValidator, current_principal
-from kimnetz.runtime.grpc_server import (
-    ACTING_USER_HEADER,
-    FederationListener,
-    Registration,
-    build_server,
-    current_peer,
-    peer_channel,
-)
+from kimnetz.runtime.grpc_channels import peer_channel
+from kimnetz.runtime.grpc_peer import ACTING_USER_HEADER, current_peer
+from kimnetz.runtime.grpc_server import FederationListener, Registration, build_server
 from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount

@@ -7,7 +7,7 @@ import pytest
 
 from kimnetz.errors import PermissionDenied, Unavailable
 from kimnetz.runtime.audit import MemoryAuditSink
-from kimnetz.runtime.grpc_server import Peer
+from kimnetz.runtime.grpc_peer import Peer
 from kimnetz.runtime.peers import DirectoryPeerCheck, PeerRecord
 
 PEER = Peer("f" * 64, "stadt-hilden")

@@ -29,7 +29,7 @@ from kimnetz.runtime.consume import (
     reason_of,
 )
 
-WORKERS = ["kimnetz.runtime.worker:ProbeResponder", "services.case.worker:CaseWorker",
+WORKERS = ["kimnetz.runtime.node_worker:ProbeResponder", "services.case.worker:CaseWorker",
            "services.conference.worker:ConferenceWorker", "services.documents.worker:DocumentsWorker",
            "services.identity.worker:IdentityWorker"]
 

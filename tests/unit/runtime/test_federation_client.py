@@ -9,7 +9,7 @@ from google.protobuf.empty_pb2 import Empty
 
 from kimnetz import errors
 from kimnetz.runtime.federation import FederationClient, FederationNode, map_peer_error
-from kimnetz.runtime.grpc_server import ACTING_USER_HEADER, acting_user_header, acting_user_of
+from kimnetz.runtime.grpc_peer import ACTING_USER_HEADER, acting_user_header, acting_user_of
 from kimnetz.runtime.pki import DevCertificateAuthority
 
 KREIS = FederationNode("kreis-mettmann", "kreis-mettmann", "district", "127.0.0.1:50151")

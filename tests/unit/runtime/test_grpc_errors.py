@@ -2,7 +2,7 @@ from google.rpc import code_pb2, error_details_pb2
 from mongoengine import NotUniqueError
 
 from kimnetz import errors
-from kimnetz.runtime.grpc_server import status_for
+from kimnetz.runtime.grpc_errors import status_for
 
 
 def test_invalid_argument_carries_every_field_violation_in_german() -> None:

@@ -12,7 +12,7 @@ from kim.common.v1.event_pb2 import EventEnvelope
 from kimnetz.errors import Unavailable, UntrustedEvent
 from kimnetz.runtime.audit import MemoryAuditSink
 from kimnetz.runtime.event_trust import Sender
-from kimnetz.runtime.worker import TrustedEvents
+from kimnetz.runtime.trusted_events import TrustedEvents
 
 KREIS = Sender("kreis", "kreis-mettmann", "district")
 
@@ -57,7 +57,7 @@ def test_a_refusal_is_logged_audited_and_kept(caplog: pytest.LogCaptureFixture) 
     audit, kept = MemoryAuditSink(), Kept()
     trusted = TrustedEvents(Verifier(0), "conference", audit, kept)  # type: ignore[arg-type]
     envelope = EventEnvelope(id="e-9", type="kim.case.v1.ConsentRevoked", source_node="caritas")
-    with caplog.at_level(logging.ERROR, logger="kimnetz.runtime.worker"):
+    with caplog.at_level(logging.ERROR, logger="kimnetz.runtime.trusted_events"):
         trusted.refused(envelope, UntrustedEvent("sender-not-allowed", "Nicht der Eigentümer."))
     assert "event e-9 (kim.case.v1.ConsentRevoked) from caritas refused [sender-not-allowed]" in caplog.text
     [event] = audit.events
