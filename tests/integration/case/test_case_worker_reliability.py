@@ -129,5 +129,9 @@ def test_a_decision_that_cannot_apply_yet_is_kept_and_applied_when_replayed(
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert wait_until(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
         conflicting_worker.read_text()[-3000:]
+    # The audit entry follows the case's write, and the entry is closed once the handler is done:
+    # wait for both, then the audit entry must be the only one.
+    assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() >= 1)
+    assert wait_until(lambda: dead_letter_of(case_settings, envelope.id) is None), \
+        "the entry is closed as replayed"
     assert AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() == 1
-    assert dead_letter_of(case_settings, envelope.id) is None, "the entry is closed as replayed"
