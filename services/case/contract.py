@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from kim.common.v1.types_pb2 import Date
 
 from kim.case.v1 import case_pb2, events_pb2
 from kim.common.v1 import types_pb2 as common
+from kim.common.v1.types_pb2 import Date
 from kimnetz.errors import FieldViolation, InvalidArgument
 from kimnetz.runtime.proto_mapping import (
     UnknownEnumValue,

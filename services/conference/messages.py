@@ -13,7 +13,6 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from kim.common.v1.types_pb2 import Date
-
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
 from kimnetz.runtime.proto_mapping import (
     date_field,
