@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
-from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
@@ -41,6 +40,7 @@ from kimctl.demo import DEMO_LINKS
 from kimctl.story import CARITAS, KREIS, STADT
 from kimnetz.runtime import events
 from kimnetz.runtime.federation import FederationClient
+from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_timestamp
 from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract
 from services.case.codec import from_primitive
@@ -169,12 +169,6 @@ def registered(kreis: Settings, expected: int, timeout: float) -> int:
 
 # --- the measurement -----------------------------------------------------------------------------
 
-def _stamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo_target: str,
             notes: list[str]) -> list[Row]:
     """`rounds` timed rounds after one warm-up round; each round builds the agenda of a newly
@@ -193,7 +187,7 @@ def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo
         metadata = federation.metadata(COORDINATION, "coordinator")
         day = (datetime.now(UTC) + timedelta(days=30 + number)).replace(microsecond=0)
         scheduled = conference.ScheduleConference(conference_pb2.ScheduleConferenceRequest(
-            starts_at=_stamp(day), place="Kreishaus Mettmann, Raum 101",
+            starts_at=to_proto_timestamp(day), place="Kreishaus Mettmann, Raum 101",
             participants=[conference_pb2.Participant(person=coordinator, name="Bench",
                                                      role=CT.PARTICIPANT_ROLE_COORDINATOR,
                                                      organisation=COORDINATION)]),
@@ -216,7 +210,7 @@ def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo
                 request = case_pb2.ListCasesRequest(statuses=statuses, page_size=100, page_token=token,
                                                     purpose=FALLKONFERENZ)
                 if due is not None:
-                    request.review_due_by.CopyFrom(T.Date(year=due.year, month=due.month, day=due.day))
+                    request.review_due_by.CopyFrom(to_proto_date(due))
                 response = kreis.stub.ListCases(request, metadata=metadata, timeout=30)
                 ids += [c.case_id for c in response.cases]
                 token = response.next_page_token

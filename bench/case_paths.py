@@ -20,6 +20,7 @@ from bench.federation import BenchFederation
 from bench.measure import Row, Sample, sample, summed
 from bench.runtime_paths import grpc_echo
 from kim.case.v1 import case_pb2, case_pb2_grpc, types_pb2 as T
+from kimnetz.runtime.proto_mapping import to_proto_date
 from kimnetz.runtime.settings import Settings
 
 OWNER = "stadt-hilden"
@@ -38,7 +39,7 @@ def proposal(number: int) -> case_pb2.ProposeCaseRequest:
         rechtskreise=[T.RECHTSKREIS_AUFENTHG, T.RECHTSKREIS_SGB_III],
         person=case_pb2.Person(
             given_name=f"Amina{number}", family_name="Haddad",
-            birth_date=T.Date(year=born.year, month=born.month, day=born.day),
+            birth_date=to_proto_date(born),
             nationalities=["SY"], country_of_origin="SY",
             residence=case_pb2.ResidenceStatus(kind=T.RESIDENCE_STATUS_KIND_DULDUNG,
                                                legal_basis="§ 60a AufenthG"),
@@ -103,8 +104,8 @@ class CaseNode:
         stub.RecordConsent(case_pb2.RecordConsentRequest(
             case_id=case_id, kind=T.CONSENT_KIND_SCHWEIGEPFLICHTENTBINDUNG, recipient_org=COORDINATION,
             purposes=[T.CONSENT_PURPOSE_FALLKONFERENZ], categories=[T.DATA_CATEGORY_FALLDOKUMENTATION],
-            signed_on=T.Date(year=signed.year, month=signed.month, day=signed.day),
-            expires_on=T.Date(year=expires.year, month=expires.month, day=expires.day),
+            signed_on=to_proto_date(signed),
+            expires_on=to_proto_date(expires),
         ), metadata=metadata, timeout=10)
 
     def clone(self, case_id: str, count: int, start: int, **overrides: Any) -> list[str]:

@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kim.case.v1 import case_pb2, types_pb2 as C
 from kim.conference.v1 import conference_pb2 as K, types_pb2 as KT
 from kimctl.story.scenario import Actor, Contact, Documents, FictionalPerson, Zielgruppe
+from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_timestamp
 
 
 def person(who: FictionalPerson, contact: Contact) -> case_pb2.Person:
@@ -74,13 +75,12 @@ def drucksache_input(documents: Documents, signer: Actor) -> dict[str, Any]:
 
 
 def day(value: date) -> C.Date:
-    return C.Date(year=value.year, month=value.month, day=value.day)
+    return to_proto_date(value)
 
 
 def stamp(value: datetime) -> Timestamp:
-    result = Timestamp()
-    result.FromDatetime(value.replace(microsecond=0))
-    return result
+    """Whole seconds, as a person would schedule."""
+    return to_proto_timestamp(value.replace(microsecond=0))
 
 
 def struct(data: dict[str, Any]) -> struct_pb2.Struct:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -29,8 +29,13 @@ from kimnetz import vocabulary
 from kimnetz.validation import Violations
 
 E = TypeVar("E", bound=Enum)
+#: A generated proto enum type. protoc's .pyi stubs declare each enum a subclass of int
+#: (`class CaseStatus(int, metaclass=EnumTypeWrapper)`) and type message fields with it, so
+#: `to_proto_enum(types_pb2.CaseStatus, member)` is typed `CaseStatus` and fits the field.
+P = TypeVar("P", bound=int)
 
 #: Anything that names a proto enum: its descriptor or the generated wrapper (types_pb2.CaseStatus).
+#: At run time the wrapper is an EnumTypeWrapper instance, in the stubs a class: no common type.
 ProtoEnum = Any
 
 #: The vocabulary of kim.common.v1, one domain enum of kimnetz.vocabulary per proto enum.
@@ -60,8 +65,13 @@ def enum_prefix(proto_enum: ProtoEnum) -> str:
 # ---------------------------------------------------------------- enums
 
 
+@overload
+def to_proto_enum(proto_enum: type[P], member: Enum | None) -> P: ...
+@overload
+def to_proto_enum(proto_enum: EnumDescriptor, member: Enum | None) -> int: ...
 def to_proto_enum(proto_enum: ProtoEnum, member: Enum | None) -> int:
-    """The proto number of a domain member; 0 (UNSPECIFIED) for None."""
+    """The proto number of a domain member; 0 (UNSPECIFIED) for None. Typed as the generated
+    enum when given one (the number is what a message field of that enum holds)."""
     if member is None:
         return 0
     d = descriptor(proto_enum)
@@ -147,6 +157,12 @@ def check_enums(pairs: Iterable[tuple[ProtoEnum, type[Enum]]]) -> None:
 # ---------------------------------------------------------------- dates and times
 
 
+@overload
+def to_proto_date(value: date) -> common.Date: ...
+@overload
+def to_proto_date(value: None) -> None: ...
+@overload
+def to_proto_date(value: date | None) -> common.Date | None: ...
 def to_proto_date(value: date | None) -> common.Date | None:
     """None stays None, so `Message(field=to_proto_date(x))` leaves the field unset."""
     if value is None:
@@ -178,6 +194,12 @@ def date_field(
     return value
 
 
+@overload
+def to_proto_timestamp(value: datetime) -> Timestamp: ...
+@overload
+def to_proto_timestamp(value: None) -> None: ...
+@overload
+def to_proto_timestamp(value: datetime | None) -> Timestamp | None: ...
 def to_proto_timestamp(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None

@@ -37,7 +37,6 @@ from services.conference.domain.policy import Actor
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     ConferenceStatus,
-    DecisionMode,
     Topic,
     VoteChoice,
 )
@@ -311,9 +310,9 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.DeclareResultResponse:
         v = Violations()
         ids(v, request, "session_id", "vorlage_id")
-        mode = m.enum_from(types.DecisionMode, DecisionMode, request.mode, "mode", v)
-        result = m.result_from(request, mode, v)
+        result = m.result_from(request, v)
         v.raise_if_any("Das Ergebnis kann so nicht festgestellt werden.")
+        assert result is not None
         session, beschluss = self.sitzungen.declare_result(acting(), request.session_id, result)
         response = pb.DeclareResultResponse(session=m.session_message(session))
         if beschluss is not None:

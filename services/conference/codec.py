@@ -13,10 +13,11 @@ import types
 import typing
 from datetime import UTC, date, datetime
 from enum import Enum
-from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 SKIPPED_FIELDS = frozenset({"events"})
+
+T = TypeVar("T")
 
 
 def encode(value: Any) -> Any:
@@ -38,18 +39,32 @@ def encode(value: Any) -> Any:
     return value
 
 
-def decode(cls: type[Any], data: dict[str, Any]) -> Any:
+def decode(cls: type[T], data: dict[str, Any]) -> T:
+    """An instance of the dataclass `cls` from what `encode` stored."""
     hints = _hints(cls)
     kwargs = {
         f.name: _decode_value(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls) if f.name not in SKIPPED_FIELDS and f.name in data
+        for f in _fields(cls) if f.name not in SKIPPED_FIELDS and f.name in data
     }
     return cls(**kwargs)
 
 
-@cache
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not a dataclass")
+    return dataclasses.fields(cls)
+
+
+#: The resolved type hints per dataclass (get_type_hints evaluates the string annotations of
+#: `from __future__ import annotations` on each call, too slow for every stored aggregate).
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _decode_value(hint: Any, value: Any) -> Any:

@@ -8,13 +8,17 @@ Enums, days (kim.common.v1.Date) and timestamps map the one way every service ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from kim.common.v1.types_pb2 import Date
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
 from kimnetz.runtime.proto_mapping import (
+    ProtoEnum,
     date_field,
     enum_field,
     from_proto_timestamp,
@@ -33,6 +37,7 @@ from services.conference.domain.projektgruppe import Projektgruppe, Projektgrupp
 from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     BarrierCategory,
+    DecisionMode,
     DecisionReason,
     ParticipantRole,
     Rechtskreis,
@@ -51,7 +56,7 @@ E = TypeVar("E", bound=Enum)
 
 
 def enum_from(
-    proto_enum: Any, domain: type[E], number: int, field: str, v: Violations, *, required: bool = True
+    proto_enum: ProtoEnum, domain: type[E], number: int, field: str, v: Violations, *, required: bool = True
 ) -> E | None:
     """The domain member for a proto enum number; UNSPECIFIED is None (a violation if required)."""
     return enum_field(proto_enum, domain, number, field, v, required=required)
@@ -62,7 +67,7 @@ def date_from(value: Date, field: str, v: Violations, *, required: bool = False)
     return date_field(value, field, v, required=required)
 
 
-def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetime | None:
+def datetime_from(message: Message, name: str, field: str, v: Violations) -> datetime | None:
     if not message.HasField(name):
         v.add(field, "Zeitpunkt angeben.")
         return None
@@ -74,7 +79,7 @@ def datetime_from(message: Any, name: str, field: str, v: Violations) -> datetim
     return value
 
 
-def participants_from(items: Any, v: Violations) -> list[Participant]:
+def participants_from(items: Iterable[pb.Participant], v: Violations) -> list[Participant]:
     result = []
     for i, p in enumerate(items):
         role = enum_from(types.ParticipantRole, ParticipantRole, p.role, f"participants[{i}].role", v)
@@ -147,7 +152,9 @@ def deputy_from(request: pb.AppointDeputyRequest) -> Deputy | None:
                   request.deputy.organisation.strip())
 
 
-def definitions_from(items: Any, v: Violations, prefix: str) -> tuple[ZielgruppeDefinition, ...]:
+def definitions_from(
+    items: Iterable[types.ZielgruppeDefinition], v: Violations, prefix: str
+) -> tuple[ZielgruppeDefinition, ...]:
     result = []
     for i, d in enumerate(items):
         kinds = []
@@ -177,7 +184,7 @@ def definitions_from(items: Any, v: Violations, prefix: str) -> tuple[Zielgruppe
     return tuple(result)
 
 
-def evidence_from(items: Any, v: Violations) -> tuple[EvidenceCount, ...]:
+def evidence_from(items: Iterable[types.EvidenceCount], v: Violations) -> tuple[EvidenceCount, ...]:
     result = []
     for i, e in enumerate(items):
         a = enum_from(types.Rechtskreis, Rechtskreis, e.rechtskreis_a, f"evidence[{i}].rechtskreis_a", v)
@@ -217,14 +224,19 @@ def prepared_draft_from(r: pb.PrepareVorlageRequest, v: Violations) -> VorlageDr
     )
 
 
-def result_from(r: pb.DeclareResultRequest, mode: Any, v: Violations) -> ResultDeclaration:
+def result_from(r: pb.DeclareResultRequest, v: Violations) -> ResultDeclaration | None:
+    """The declared result; None (with the violation) without a decision mode."""
+    mode = enum_from(types.DecisionMode, DecisionMode, r.mode, "mode", v)
+    due_on = date_from(r.due_on, "due_on", v)
+    if mode is None:
+        return None
     return ResultDeclaration(
         vorlage_id=r.vorlage_id,
         mode=mode,
         wording=r.wording,
         responsible_org=r.responsible_org.strip(),
         responsible_person=r.responsible_person.strip(),
-        due_on=date_from(r.due_on, "due_on", v),
+        due_on=due_on,
     )
 
 

@@ -10,7 +10,6 @@ to status codes with BadRequest field violations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import grpc
@@ -23,7 +22,9 @@ from kimnetz.runtime.auth import Principal, current_principal
 from kimnetz.runtime.federation import FederationClient
 from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.proto_mapping import date_field, to_proto_timestamp
 from kimnetz.runtime.settings import Settings
+from kimnetz.validation import Violations
 from services.documents import SERVICE
 from services.documents.conference import ConferenceRecords
 from services.documents.conference_client import GrpcConferenceRecords
@@ -102,9 +103,13 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             raise Unavailable("Dieser Dokumentendienst ist mit keinem Falldienst verbunden.")
         return self.figures_for(_bearer(context))
 
-    def RenderMonitoringReport(self, request: Any, context: grpc.ServicerContext) -> Any:
-        period_from = _date(request.period_from, "period_from")
-        period_to = _date(request.period_to, "period_to")
+    def RenderMonitoringReport(
+        self, request: documents_pb2.RenderMonitoringReportRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RenderDocumentResponse:
+        v = Violations()
+        period_from = date_field(request.period_from, "period_from", v)
+        period_to = date_field(request.period_to, "period_to", v)
+        v.raise_if_any("Der Berichtszeitraum ist so nicht gültig.")
         record, content = self.service.render_monitoring_report(
             _principal(), self._figures(context), period_from=period_from, period_to=period_to,
             issuer=request.issuer, office=request.office, title=request.title, recipient=request.recipient,
@@ -113,7 +118,9 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             scope=_scope(request.figures_scope))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
-    def RenderDrucksache(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def RenderDrucksache(
+        self, request: documents_pb2.RenderDrucksacheRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RenderDocumentResponse:
         figures = self._figures(context) if request.figures_from_case_service else None
         record, content = self.service.render_drucksache(
             _principal(), _data(request.input, "input"), figures,
@@ -121,58 +128,80 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             scope=_scope(request.figures_scope))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
-    def RenderConferenceProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
-        next_date = _date(request.next_date, "next_date")
+    def RenderConferenceProtocol(
+        self, request: documents_pb2.RenderConferenceProtocolRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RenderDocumentResponse:
+        v = Violations()
+        next_date = date_field(request.next_date, "next_date", v)
+        v.raise_if_any("Das Datum der nächsten Fallkonferenz ist so nicht gültig.")
         record, content = self.service.render_conference_protocol(
             _principal(), self._conference(context), request.conference_id.strip(),
             coordination_office=request.coordination_office, signature_function=request.signature_function,
             next_date=next_date, template_version=_version(request, "template_version"))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
-    def RenderSessionProtocol(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def RenderSessionProtocol(
+        self, request: documents_pb2.RenderSessionProtocolRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RenderDocumentResponse:
         record, content = self.service.render_session_protocol(
             _principal(), self._conference(context), request.session_id.strip(), issuer=request.issuer,
             chair=request.chair, signature_function=request.signature_function,
             template_version=_version(request, "template_version"))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
-    def RenderDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def RenderDocument(
+        self, request: documents_pb2.RenderDocumentRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RenderDocumentResponse:
         record, content = self.service.render_document(
             _principal(), _kind(request.kind), _data(request.input, "input"),
             _version(request, "template_version"))
         return documents_pb2.RenderDocumentResponse(document=document_info(record), content=content)
 
-    def RequestContracts(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def RequestContracts(
+        self, request: documents_pb2.RequestContractsRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.RequestContractsResponse:
         job = self.service.request_contracts(
             _principal(), _data(request.allocation_file, "allocation_file"),
             _version(request, "template_version"))
         return documents_pb2.RequestContractsResponse(job_id=job.job_id, expected=job.expected)
 
-    def GetBulkJob(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def GetBulkJob(
+        self, request: documents_pb2.GetBulkJobRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.BulkJob:
         job, documents = self.service.get_bulk_job(_principal(), request.job_id)
         return job_message(job, documents)
 
-    def ListDocuments(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def ListDocuments(
+        self, request: documents_pb2.ListDocumentsRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.ListDocumentsResponse:
         kind = _kind(request.kind) if request.kind else ""
         records = self.service.list_documents(_principal(), kind, request.bulk_job_id, request.limit)
         return documents_pb2.ListDocumentsResponse(documents=[document_info(r) for r in records])
 
-    def GetDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def GetDocument(
+        self, request: documents_pb2.GetDocumentRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.GetDocumentResponse:
         record, content = self.service.get_document(_principal(), request.document_id)
         return documents_pb2.GetDocumentResponse(document=document_info(record), content=content,
                                                  input_json=record.input_json)
 
-    def UploadTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def UploadTemplate(
+        self, request: documents_pb2.UploadTemplateRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.TemplateVersion:
         kind = _kind(request.kind)
         record = self.service.upload_template(_principal(), kind, request.content, request.filename,
                                               request.comment)
         return template_message(record, sorted(KINDS[kind].variables))
 
-    def ValidateTemplate(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def ValidateTemplate(
+        self, request: documents_pb2.ValidateTemplateRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.ValidateTemplateResponse:
         problems = self.service.validate_template(_principal(), _kind(request.kind), request.content)
         return documents_pb2.ValidateTemplateResponse(problems=problems)
 
-    def ListTemplateVersions(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def ListTemplateVersions(
+        self, request: documents_pb2.ListTemplateVersionsRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.ListTemplateVersionsResponse:
         listing = self.service.list_template_versions(_principal(), _kind(request.kind))
         kind = listing.kind
         variables = sorted(kind.variables)
@@ -184,25 +213,23 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
 
 
 def document_info(record: DocumentRecord) -> documents_pb2.DocumentInfo:
-    info = documents_pb2.DocumentInfo(
+    return documents_pb2.DocumentInfo(
         document_id=record.document_id, kind=KIND_TO_PROTO[record.kind], organization=record.organization,
         filename=record.filename, sha256=record.sha256, size=record.size, template_id=record.template_id,
         template_version=record.template_version, generated_by=record.generated_by,
-        generated_by_username=record.generated_by_username, bulk_job_id=record.bulk_job_id,
+        generated_by_username=record.generated_by_username,
+        created_at=to_proto_timestamp(record.created_at), bulk_job_id=record.bulk_job_id,
         title=record.title,
     )
-    info.created_at.FromDatetime(record.created_at)
-    return info
 
 
 def template_message(record: TemplateRecord, variables: list[str]) -> documents_pb2.TemplateVersion:
-    message = documents_pb2.TemplateVersion(
+    return documents_pb2.TemplateVersion(
         kind=KIND_TO_PROTO[record.kind], organization=record.organization, version=record.version,
         sha256=record.sha256, size=record.size, filename=record.filename, comment=record.comment,
-        uploaded_by=record.uploaded_by, variables=variables,
+        uploaded_by=record.uploaded_by, uploaded_at=to_proto_timestamp(record.uploaded_at),
+        variables=variables,
     )
-    message.uploaded_at.FromDatetime(record.uploaded_at)
-    return message
 
 
 def job_message(job: JobRecord, documents: list[DocumentRecord]) -> documents_pb2.BulkJob:
@@ -246,12 +273,3 @@ def _data(struct: Any, field: str) -> dict[str, Any]:
 
 def _version(request: Any, field: str) -> int | None:
     return int(getattr(request, field)) if request.HasField(field) else None
-
-
-def _date(value: str, field: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "Datum im Format JJJJ-MM-TT erwartet.")]) from None

@@ -29,6 +29,7 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, federation_pb2_grpc
+from kim.common.v1.types_pb2 import Date
 from kim.documents.v1 import documents_pb2 as pb, documents_pb2_grpc
 from kimnetz.runtime import mongo
 from kimnetz.runtime.auth import TokenValidator
@@ -247,7 +248,8 @@ def test_the_node_scope_carries_only_the_own_figures_and_asks_nobody(kreis: Krei
 
 def test_the_monitoringbericht_names_its_data_basis_and_prints_the_marks(kreis: Kreis) -> None:
     request = pb.RenderMonitoringReportRequest(
-        period_from="2026-01-01", period_to="2026-06-30", issuer="Kreis Mettmann", recipient="Kreistag",
+        period_from=Date(year=2026, month=1, day=1), period_to=Date(year=2026, month=6, day=30),
+        issuer="Kreis Mettmann", recipient="Kreistag",
         figures_scope=pb.FIGURES_SCOPE_FEDERATION)
     rendered = kreis.call("RenderMonitoringReport", request, KOORD)
     text = all_text(rendered.content)

@@ -25,6 +25,7 @@ import grpc
 import pytest
 
 from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.common.v1.types_pb2 import Date
 from kim.documents.v1 import documents_pb2 as pb
 from kimnetz.runtime.settings import Settings
 from services.documents.rendering import TEMPLATES_DIR
@@ -42,6 +43,7 @@ from tests.integration.documents.test_live_protocols import (
     converts_to_pdf_a,
 )
 from tests.support import servers
+from tests.support.grpc_calls import violations
 from tests.support.identity import LocalFederation
 from tests.unit.documents.documents_factories import open_docx
 
@@ -135,7 +137,8 @@ def test_the_monitoringbericht_prints_the_case_services_figures_suppressed(
     assert shown["geduldete_gestattete_ueber_27"] == "x" and shown["suedosteuropa"] == "< 5"
 
     request = pb.RenderMonitoringReportRequest(
-        period_from="2026-01-01", period_to="2026-06-30", issuer="Kreis Mettmann",
+        period_from=Date(year=2026, month=1, day=1), period_to=Date(year=2026, month=6, day=30),
+        issuer="Kreis Mettmann",
         office="Kommunales Integrationszentrum", recipient="Sozialausschuss",
         summary="Der Bericht folgt dem Beschluss des Sozialausschusses vom 12.02.2026.")
     rendered = api.call("documents", "RenderMonitoringReport", request, KOORD)
@@ -175,9 +178,17 @@ def test_the_monitoringbericht_prints_the_case_services_figures_suppressed(
     for refused in (CM, LENKUNG, KOORD_HILDEN):
         error = api.fails("documents", "RenderMonitoringReport", request, refused)
         assert error.code() is grpc.StatusCode.PERMISSION_DENIED, refused
-    backwards = pb.RenderMonitoringReportRequest(period_from="2026-07-01", period_to="2026-06-30")
+    backwards = pb.RenderMonitoringReportRequest(period_from=Date(year=2026, month=7, day=1),
+                                                 period_to=Date(year=2026, month=6, day=30))
     wrong = api.fails("documents", "RenderMonitoringReport", backwards, KOORD)
     assert wrong.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert list(violations(wrong)) == ["period_to"]
+    impossible = pb.RenderMonitoringReportRequest(period_from=Date(year=2026, month=2, day=31),
+                                                  period_to=Date(year=2026, month=13, day=1))
+    wrong = api.fails("documents", "RenderMonitoringReport", impossible, KOORD)
+    assert wrong.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(wrong) == {"period_from": "Kein gültiges Kalenderdatum (31.02.2026).",
+                                 "period_to": "Kein gültiges Kalenderdatum (01.13.2026)."}
 
 
 def test_a_drucksache_carries_the_figures_in_its_sachdarstellung(

@@ -23,6 +23,7 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, case_pb2_grpc
+from kim.common.v1.types_pb2 import Date
 from kim.conference.v1 import conference_pb2 as cpb, conference_pb2_grpc, types_pb2 as T
 from kim.documents.v1 import documents_pb2 as pb, documents_pb2_grpc
 from kimnetz.bootstrap import ApiProcess, build_api_process
@@ -129,7 +130,7 @@ def test_the_protokoll_of_a_closed_fallkonferenz_from_the_conference_service(
     assert set(cases) <= set(pseudonyms)
     render = pb.RenderConferenceProtocolRequest(
         conference_id=cid, coordination_office="Kreis Mettmann – Kommunales Integrationszentrum",
-        next_date="2026-12-10")
+        next_date=Date(year=2026, month=12, day=10))
 
     early = api.fails("documents", "RenderConferenceProtocol", render, KOORD)
     assert early.code() is grpc.StatusCode.FAILED_PRECONDITION
