@@ -51,7 +51,7 @@ lint:
 	$(BIN)/ruff check .
 
 typecheck:
-	@echo "[test] mypy (shared runtime, strict)"
+	@echo "[test] mypy (strict: kimnetz, kimctl, every service, bench, the fakes)"
 	$(BIN)/mypy
 
 protos-check:
