@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -25,9 +25,11 @@ from kimnetz.errors import FieldViolation, InvalidArgument
 from kimnetz.runtime.proto_mapping import (
     UnknownEnumValue,
     date_field,
+    descriptor as enum_descriptor,
     member_name,
     to_proto_date,
     to_proto_enum,
+    to_proto_timestamp,
 )
 from kimnetz.validation import Violations
 from services.case.domain import events as domain_events
@@ -35,13 +37,19 @@ from services.case.domain.audit import AuditEntry
 from services.case.domain.brief import CaseBrief
 from services.case.domain.case import Case
 from services.case.domain.commands import ProposeCase, UpdatePerson
-from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table, Visibility
+from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table
 from services.case.domain.person import Person, PersonData
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import EligibilityResult
 
+if TYPE_CHECKING:
+    from google._upb._message import FieldDescriptor as UpbFieldDescriptor
+
 M = TypeVar("M", bound=Message)
 C = TypeVar("C")
+#: A message's field as its descriptor lists it: the pure-Python class or, under the upb
+#: runtime protobuf uses by default, the C one (the stubs type `Message.DESCRIPTOR` as both).
+Field: TypeAlias = "FieldDescriptor | UpbFieldDescriptor"
 
 
 def domain_value(proto_enum: Any, number: int) -> str:
@@ -66,13 +74,13 @@ def fill(message: M, source: Any, *, skip: frozenset[str] = frozenset()) -> M:
     return message
 
 
-def _convert(field: FieldDescriptor, value: Any, message: Message) -> Any:
+def _convert(field: Field, value: Any, message: Message) -> Any:
     if field.enum_type is not None:
-        return to_proto_enum(field.enum_type, value)
+        return to_proto_enum(enum_descriptor(field.enum_type), value)
     return value
 
 
-def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
+def _set(message: Message, field: Field, value: Any) -> None:
     if value is None:
         return
     if field.is_repeated:
@@ -91,7 +99,7 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
 
 def _fill_single(target: Message, value: Any) -> None:
     if isinstance(value, datetime):
-        target.FromDatetime(value)  # type: ignore[attr-defined]
+        target.CopyFrom(to_proto_timestamp(value))
     elif isinstance(value, date):
         target.CopyFrom(to_proto_date(value))
     else:
@@ -232,8 +240,8 @@ def case_receipt(case: Case) -> case_pb2.Case:
 
 def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
     message = case_pb2.Eligibility(zielgruppen_version=result.catalogue_version,
-                                   matched=list(result.matched), summary=result.summary())
-    message.checked_on.CopyFrom(to_proto_date(result.checked_on))
+                                   matched=list(result.matched), summary=result.summary(),
+                                   checked_on=to_proto_date(result.checked_on))
     for mismatch in result.mismatches:
         message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
     return message
@@ -278,16 +286,10 @@ def list_filter(request: case_pb2.ListCasesRequest) -> dict[str, Any]:
             "page_size": request.page_size, "page_token": request.page_token}
 
 
-_VISIBILITY = {
-    Visibility.SHOWN: case_pb2.FIGURE_VISIBILITY_SHOWN,
-    Visibility.SUPPRESSED: case_pb2.FIGURE_VISIBILITY_SUPPRESSED,
-    Visibility.WITHHELD: case_pb2.FIGURE_VISIBILITY_WITHHELD,
-}
-
-
 def _cell(cell: Cell) -> case_pb2.FigureCell:
     # `count` stays 0 (unset) unless shown: the suppressed figure must not travel at all.
-    return case_pb2.FigureCell(key=cell.key, label=cell.label, visibility=_VISIBILITY[cell.visibility],
+    return case_pb2.FigureCell(key=cell.key, label=cell.label,
+                               visibility=to_proto_enum(case_pb2.FigureVisibility, cell.visibility),
                                count=cell.count or 0, shown=cell.shown)
 
 
@@ -296,7 +298,7 @@ def _table(table: Table) -> case_pb2.FigureTable:
 
 
 def _duration(duration: MeanDuration) -> case_pb2.MeanDuration:
-    return case_pb2.MeanDuration(visibility=_VISIBILITY[duration.visibility],
+    return case_pb2.MeanDuration(visibility=to_proto_enum(case_pb2.FigureVisibility, duration.visibility),
                                  mean_days=duration.mean_days or 0.0)
 
 

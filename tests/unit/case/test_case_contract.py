@@ -63,3 +63,12 @@ def test_every_domain_enum_value_exists_in_the_contract() -> None:
         for member in domain:
             number = to_proto_enum(proto, member)
             assert contract.domain_value(proto, number) == member.value
+
+
+def test_figure_visibility_maps_by_name_and_a_suppressed_cell_carries_no_count() -> None:
+    from kim.case.v1 import case_pb2
+    from services.case.domain.monitoring import Cell, Visibility
+    assert check_enum(case_pb2.FigureVisibility, Visibility) == []
+    cell = contract._cell(Cell("x", "X", Visibility.SUPPRESSED, None))
+    assert cell.visibility == case_pb2.FIGURE_VISIBILITY_SUPPRESSED
+    assert cell.count == 0
