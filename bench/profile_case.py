@@ -78,21 +78,22 @@ def main() -> None:
 
     from kimnetz.runtime.mongo import connect
     from kimnetz.runtime.settings import Settings
+    from services.case.composition import case_services
     from services.case.domain import commands as c
     from services.case.repository import MongoCaseRepository
-    from services.case.service import CaseService
 
     settings = Settings().model_copy(update={"node_id": f"benchprof{uuid.uuid4().hex[:4]}"})
     connect(settings, "case")
-    service = CaseService(MongoCaseRepository(settings.node_id), OWNER)
+    service = case_services(MongoCaseRepository(settings.node_id), node_org=OWNER)
     coordinator = make_actor(("coordinator",), COORDINATION, "koord-bench")
     signed, expires = date.today() - timedelta(days=1), date.today() + timedelta(days=300)
 
     def cycle() -> str:
-        case_id = service.propose_case(CM, make_proposal()).case_id
-        service.record_consent(CM, c.RecordConsent(case_id, "schweigepflichtentbindung", COORDINATION,
-                                            ("fallkonferenz",), ("falldokumentation",), signed, expires))
-        service.submit_for_review(CM, c.SubmitForReview(case_id))
+        case_id = service.fallvorschlaege.propose_case(CM, make_proposal()).case_id
+        service.einwilligungen.record_consent(CM, c.RecordConsent(
+            case_id, "schweigepflichtentbindung", COORDINATION, ("fallkonferenz",), ("falldokumentation",),
+            signed, expires))
+        service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case_id))
         return case_id
 
     lines: list[str] = []
@@ -114,9 +115,10 @@ def main() -> None:
 
         with profiler:
             case_id = timed("propose + consent + submit", cycle)
-            timed("GetCaseBrief", lambda: service.get_case_brief(coordinator, case_id, "Fallkonferenz")[1])
-            timed("GetCase", lambda: service.get_case(CM, case_id, "Fallbearbeitung"))
-            timed("ProposeCase", lambda: service.propose_case(CM, make_proposal()))
+            timed("GetCaseBrief",
+                  lambda: service.falldaten.get_case_brief(coordinator, case_id, "Fallkonferenz")[1])
+            timed("GetCase", lambda: service.falldaten.get_case(CM, case_id, "Fallbearbeitung"))
+            timed("ProposeCase", lambda: service.fallvorschlaege.propose_case(CM, make_proposal()))
         lines += [*timings, "", "MongoDB commands of these calls (total ms, count, command, query shape):"]
         for (name, shape), (count, millis) in sorted(_COMMANDS.items(), key=lambda kv: -kv[1][1]):
             lines.append(f"{millis:9.1f} ms {int(count):3d}x {name} {shape}")

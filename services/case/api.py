@@ -33,6 +33,7 @@ from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
 from services.case import SERVICE, contract
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft
 from services.case.domain.case import Case
@@ -40,7 +41,6 @@ from services.case.domain.policy import Actor
 from services.case.domain.ports import CaseRepository
 from services.case.domain.validation import Violations
 from services.case.repository import CaseChangeDocument, MongoCaseRepository
-from services.case.service import CaseService
 
 C = TypeVar("C")
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
@@ -98,21 +98,28 @@ def purpose_of(request: Message, default: str = DEFAULT_PURPOSE) -> str:
 
 class CaseServicer(case_pb2_grpc.CaseServiceServicer):
     """One method per rpc of kim.case.v1.CaseService, each calling the use case of the same
-    name in snake_case on the service layer (`AdmitCase` -> `CaseService.admit_case`)."""
+    name in snake_case on one area of the service layer (`AdmitCase` ->
+    `Fallvorschlaege.admit_case`; composition.py)."""
 
-    def __init__(self, service: CaseService) -> None:
-        self.service = service
+    def __init__(self, services: CaseServices) -> None:
+        self.fallvorschlaege = services.fallvorschlaege
+        self.fallarbeit = services.fallarbeit
+        self.einwilligungen = services.einwilligungen
+        self.falldaten = services.falldaten
+        self.verbund = services.verbund
+        self.datenschutz = services.datenschutz
         self.notify_outbox: Callable[[], None] = lambda: None
 
     def ProposeCase(self, request: case_pb2.ProposeCaseRequest,
                     context: grpc.ServicerContext) -> case_pb2.Case:
         actor = acting()
-        case = self.service.propose_case(actor, contract.proposal_command(request, actor.organization))
+        case = self.fallvorschlaege.propose_case(actor,
+                                                 contract.proposal_command(request, actor.organization))
         self.notify_outbox()
         return contract.case_message(case)
 
     def GetCase(self, request: case_pb2.GetCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
-        case = self.service.get_case(acting(), case_id_of(request), purpose_of(request))
+        case = self.falldaten.get_case(acting(), case_id_of(request), purpose_of(request))
         return contract.case_message(case)
 
     # -- commands on one case: the request's command, one use case, the case or a receipt ---------
@@ -120,104 +127,104 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
     def RecordConsent(self, request: case_pb2.RecordConsentRequest,
                       context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RecordConsent)
-        return self._answer(actor, self.service.record_consent(actor, command, purpose))
+        return self._answer(actor, self.einwilligungen.record_consent(actor, command, purpose))
 
     def RevokeConsent(self, request: case_pb2.RevokeConsentRequest,
                       context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RevokeConsent)
-        return self._answer(actor, self.service.revoke_consent(actor, command, purpose))
+        return self._answer(actor, self.einwilligungen.revoke_consent(actor, command, purpose))
 
     def SubmitForReview(self, request: case_pb2.SubmitForReviewRequest,
                         context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.SubmitForReview)
-        return self._answer(actor, self.service.submit_for_review(actor, command, purpose))
+        return self._answer(actor, self.fallvorschlaege.submit_for_review(actor, command, purpose))
 
     def AdmitCase(self, request: case_pb2.AdmitCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.AdmitCase)
-        return self._answer(actor, self.service.admit_case(actor, command, purpose))
+        return self._answer(actor, self.fallvorschlaege.admit_case(actor, command, purpose))
 
     def ReferCase(self, request: case_pb2.ReferCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.ReferCase)
-        return self._answer(actor, self.service.refer_case(actor, command, purpose))
+        return self._answer(actor, self.fallvorschlaege.refer_case(actor, command, purpose))
 
     def RejectCase(self, request: case_pb2.RejectCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RejectCase)
-        return self._answer(actor, self.service.reject_case(actor, command, purpose))
+        return self._answer(actor, self.fallvorschlaege.reject_case(actor, command, purpose))
 
     def DeferCase(self, request: case_pb2.DeferCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.DeferCase)
-        return self._answer(actor, self.service.defer_case(actor, command, purpose))
+        return self._answer(actor, self.fallvorschlaege.defer_case(actor, command, purpose))
 
     def StartAssessment(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.StartAssessment)
-        return self._answer(actor, self.service.start_assessment(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.start_assessment(actor, command, purpose))
 
     def StartPlanning(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.StartPlanning)
-        return self._answer(actor, self.service.start_planning(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.start_planning(actor, command, purpose))
 
     def ActivatePlan(self, request: case_pb2.CaseRef, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.ActivatePlan)
-        return self._answer(actor, self.service.activate_plan(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.activate_plan(actor, command, purpose))
 
     def CloseCase(self, request: case_pb2.CloseCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.CloseCase)
-        return self._answer(actor, self.service.close_case(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.close_case(actor, command, purpose))
 
     def ReopenCase(self, request: case_pb2.ReopenCaseRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.ReopenCase)
-        return self._answer(actor, self.service.reopen_case(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.reopen_case(actor, command, purpose))
 
     def RecordNeed(self, request: case_pb2.RecordNeedRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RecordNeed)
-        return self._answer(actor, self.service.record_need(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.record_need(actor, command, purpose))
 
     def AddGoal(self, request: case_pb2.AddGoalRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.AddGoal)
-        return self._answer(actor, self.service.add_goal(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.add_goal(actor, command, purpose))
 
     def AddStep(self, request: case_pb2.AddStepRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.AddStep)
-        return self._answer(actor, self.service.add_step(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.add_step(actor, command, purpose))
 
     def FinishStep(self, request: case_pb2.FinishStepRequest, context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.FinishStep)
-        return self._answer(actor, self.service.finish_step(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.finish_step(actor, command, purpose))
 
     def RecordProgress(self, request: case_pb2.RecordProgressRequest,
                        context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RecordProgress)
-        return self._answer(actor, self.service.record_progress(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.record_progress(actor, command, purpose))
 
     def RecordReview(self, request: case_pb2.RecordReviewRequest,
                      context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RecordReview)
-        return self._answer(actor, self.service.record_review(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.record_review(actor, command, purpose))
 
     def RecordBarrier(self, request: case_pb2.RecordBarrierRequest,
                       context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.RecordBarrier)
-        return self._answer(actor, self.service.record_barrier(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.record_barrier(actor, command, purpose))
 
     def ChangeBarrierStatus(self, request: case_pb2.ChangeBarrierStatusRequest,
                             context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.ChangeBarrierStatus)
-        return self._answer(actor, self.service.change_barrier_status(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.change_barrier_status(actor, command, purpose))
 
     def AddJournalNote(self, request: case_pb2.AddJournalNoteRequest,
                        context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.AddJournalNote)
-        return self._answer(actor, self.service.add_journal_note(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.add_journal_note(actor, command, purpose))
 
     def AssignCaseManager(self, request: case_pb2.AssignCaseManagerRequest,
                           context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.AssignCaseManager)
-        return self._answer(actor, self.service.assign_case_manager(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.assign_case_manager(actor, command, purpose))
 
     def TransferCase(self, request: case_pb2.TransferCaseRequest,
                      context: grpc.ServicerContext) -> case_pb2.Case:
         actor, command, purpose = self._command(request, c.TransferCase)
-        return self._answer(actor, self.service.transfer_case(actor, command, purpose))
+        return self._answer(actor, self.fallarbeit.transfer_case(actor, command, purpose))
 
     def _command(self, request: Message, command_type: type[C]) -> tuple[Actor, C, str]:
         """The caller, the request as a command of the service layer, and the stated purpose."""
@@ -228,19 +235,19 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
     def _answer(self, actor: Actor, case: Case) -> case_pb2.Case:
         self.notify_outbox()
         # A decision of another organisation's koordinierende Stelle releases no case data.
-        if not self.service.readable(actor, case):
+        if not self.falldaten.readable(actor, case):
             return contract.case_receipt(case)
         return contract.case_message(case)
 
     # -- queries ---------------------------------------------------------------------------------
 
     def GetPerson(self, request: case_pb2.GetPersonRequest, context: grpc.ServicerContext) -> case_pb2.Person:
-        person = self.service.get_person(acting(), case_id_of(request), purpose_of(request))
+        person = self.falldaten.get_person(acting(), case_id_of(request), purpose_of(request))
         return contract.person_message(person)
 
     def UpdatePerson(self, request: case_pb2.UpdatePersonRequest,
                      context: grpc.ServicerContext) -> case_pb2.UpdatePersonResponse:
-        case, person = self.service.update_person(
+        case, person = self.falldaten.update_person(
             acting(), case_id_of(request), lambda: contract.update_person_command(request),
             purpose_of(request))
         self.notify_outbox()
@@ -249,7 +256,7 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.service.get_figures(acting())
+        figures, version = self.verbund.get_figures(acting())
         return contract.figures_message(figures, version)
 
     def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
@@ -258,14 +265,14 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         pseudonym = case_id_of(request, "pseudonym", required=False)
         if not (case_id or pseudonym):
             raise InvalidArgument([FieldViolation("case_id", "Fall-ID oder Pseudonym angeben.")])
-        found, brief = self.service.get_case_brief(acting(), case_id, purpose_of(request, "Fallkonferenz"),
-                                               pseudonym)
+        found, brief = self.falldaten.get_case_brief(acting(), case_id,
+                                                     purpose_of(request, "Fallkonferenz"), pseudonym)
         return contract.brief_message(found, brief)
 
     def ListCases(self, request: case_pb2.ListCasesRequest,
                   context: grpc.ServicerContext) -> case_pb2.ListCasesResponse:
         filters = contract.list_filter(request)
-        page = self.service.list_cases(acting(), **filters, purpose=purpose_of(request, "Fallübersicht"))
+        page = self.falldaten.list_cases(acting(), **filters, purpose=purpose_of(request, "Fallübersicht"))
         return case_pb2.ListCasesResponse(
             cases=[contract.brief_message(case_id, brief) for case_id, brief in page.briefs],
             next_page_token=page.next_page_token)
@@ -278,14 +285,14 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
             raise InvalidArgument([FieldViolation(
                 "page_size" if request.after_sequence >= 0 else "after_sequence",
                 f"Seitengröße zwischen 1 und {MAX_AUDIT_PAGE_SIZE}, Folgenummer ab 0 angeben.")])
-        entries = self.service.list_audit_entries(acting(), case_id, request.after_sequence, size)
+        entries = self.datenschutz.list_audit_entries(acting(), case_id, request.after_sequence, size)
         return case_pb2.ListAuditEntriesResponse(
             entries=[contract.audit_message(e) for e in entries],
             next_after_sequence=entries[-1].sequence if len(entries) == size else 0)
 
     def VerifyAuditChain(self, request: case_pb2.VerifyAuditChainRequest,
                          context: grpc.ServicerContext) -> case_pb2.VerifyAuditChainResponse:
-        result = self.service.verify_audit_chain(acting())
+        result = self.datenschutz.verify_audit_chain(acting())
         return case_pb2.VerifyAuditChainResponse(
             intact=result.intact, checked=result.checked,
             first_broken_sequence=result.first_broken_sequence or 0, reason=result.reason)
@@ -295,20 +302,20 @@ class CaseFederationServicer(federation_pb2_grpc.CaseFederationServicer):
     """What this node serves to peer nodes: pseudonymised briefs and suppressed aggregates,
     each audited with node, organisation and acting user (service layer)."""
 
-    def __init__(self, service: CaseService) -> None:
-        self.service = service
+    def __init__(self, services: CaseServices) -> None:
+        self.verbund = services.verbund
 
     def GetCaseBriefs(self, request: federation_pb2.GetCaseBriefsRequest,
                       context: grpc.ServicerContext) -> federation_pb2.GetCaseBriefsResponse:
         actor = peer_acting(acting_user_required=True)
-        result = self.service.get_case_briefs(actor, list(request.case_ids), request.purpose)
+        result = self.verbund.get_case_briefs(actor, list(request.case_ids), request.purpose)
         return federation_pb2.GetCaseBriefsResponse(
             briefs=[contract.brief_message(case_id, brief) for case_id, brief in result.briefs],
             unavailable_case_ids=result.unavailable)
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.service.get_figures(peer_acting())
+        figures, version = self.verbund.get_figures(peer_acting())
         return contract.figures_message(figures, version)
 
 
@@ -369,14 +376,14 @@ def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
 
 def registration(settings: Settings) -> Registration:
     """The api process connects the "case" database before it adds servicers."""
-    service = CaseService(MongoCaseRepository(settings.node_id), settings.organization_id)
-    servicer = CaseServicer(service)
+    services = case_services(MongoCaseRepository(settings.node_id), node_org=settings.organization_id)
+    servicer = CaseServicer(services)
 
     def add_to_server(server: grpc.Server) -> None:
         case_pb2_grpc.add_CaseServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         # Served on both ports; the peer interceptor refuses it on the plain one.
         federation_pb2_grpc.add_CaseFederationServicer_to_server(  # type: ignore[no-untyped-call]
-            CaseFederationServicer(service), server)
+            CaseFederationServicer(services), server)
 
     def bind_outbox(notify: Callable[[], None]) -> None:
         servicer.notify_outbox = notify

@@ -35,20 +35,20 @@ from kimnetz.runtime.consume import reliable_handler
 from kimnetz.runtime.node_worker import ProbeResponder
 from kimnetz.runtime.worker import Provide, WorkerContext, every
 from services.case import SERVICE, inbound
+from services.case.composition import CaseServices, case_services
 from services.case.repository import CaseChangeDocument, CaseDocument, MongoCaseRepository
-from services.case.service import CaseService
 from services.case.settings import CaseSettings
 
 log = logging.getLogger(__name__)
 CONFERENCE = "conference"
 
 
-def case_service(worker: WorkerContext) -> CaseService:
-    """The service layer on this node's case database (one per container; the repository keeps
-    no state between calls), its indexes ensured."""
+def case_service(worker: WorkerContext) -> CaseServices:
+    """The service layer's areas on this node's case database (one per container; the repository
+    keeps no state between calls), its indexes ensured."""
     for document in (CaseDocument, CaseChangeDocument):
         document.ensure_indexes()
-    return CaseService(MongoCaseRepository(worker.node.node_id), worker.node.organization_id)
+    return case_services(MongoCaseRepository(worker.node.node_id), node_org=worker.node.organization_id)
 
 
 def _decision_handler(message_type: type) -> Any:
@@ -63,7 +63,7 @@ def _decision_handler(message_type: type) -> Any:
 class CaseWorker(ProbeResponder):
     name = SERVICE
     settings: CaseSettings = Provide(lambda worker: worker.settings(CaseSettings))
-    cases: CaseService = Provide(case_service)
+    cases: CaseServices = Provide(case_service)
 
     on_admission_decided = _decision_handler(conference.CaseAdmissionDecided)
     on_referral_decided = _decision_handler(conference.CaseReferralDecided)
@@ -78,7 +78,7 @@ class CaseWorker(ProbeResponder):
         # wrong state) dead-lettered with its reason: both by the wrapper.
         try:
             sender = self.trust.verify(envelope)
-            case = self.cases.apply_decision(decision, envelope.id, sender)
+            case = self.cases.fallvorschlaege.apply_decision(decision, envelope.id, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
@@ -96,7 +96,7 @@ class CaseWorker(ProbeResponder):
         # refused for good, dead-lettered with the reason by the wrapper.
         try:
             sender = self.trust.verify(envelope)
-            case = self.cases.confirm_erasure(report, envelope.id, sender)
+            case = self.cases.einwilligungen.confirm_erasure(report, envelope.id, sender)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
@@ -111,8 +111,8 @@ class CaseWorker(ProbeResponder):
         assert isinstance(message, conference.ZielgruppenDefined)
         try:  # a refusal: dead-lettered
             sender = self.trust.verify(envelope)
-            stored = self.cases.store_catalogue(inbound.catalogue(message), sender,
-                                                message.coordination_org)
+            stored = self.cases.zielgruppen.store_catalogue(inbound.catalogue(message), sender,
+                                                            message.coordination_org)
         except UntrustedEvent as error:
             self.trust.refused(envelope, error)
             raise  # kept with its reason in the dead letters (kimnetz.runtime.consume)
@@ -121,6 +121,6 @@ class CaseWorker(ProbeResponder):
     @every(lambda worker: worker.settings(CaseSettings).retention_interval_seconds)
     def apply_retention(self) -> None:
         period = timedelta(days=self.settings.retention_days)
-        done = self.cases.apply_retention(period, self.settings.retention_mode)
+        done = self.cases.datenschutz.apply_retention(period, self.settings.retention_mode)
         if done:
             log.info("retention: %d closed cases %s", len(done), self.settings.retention_mode.value)

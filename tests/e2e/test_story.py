@@ -506,8 +506,8 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     from datetime import timedelta
 
     from kimnetz.runtime import mongo
+    from services.case.composition import case_services
     from services.case.repository import MongoCaseRepository
-    from services.case.service import CaseService
     from services.case.settings import RetentionMode
     from services.documents.repository import MongoDocumentsRepository
     from services.documents.service import DocumentsService
@@ -534,10 +534,10 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     for alias in ("case", "documents"):
         mongo.disconnect(alias)
     mongo.connect(caritas, "case")
-    service = CaseService(MongoCaseRepository(caritas.node_id), CARITAS)
+    service = case_services(MongoCaseRepository(caritas.node_id), node_org=CARITAS)
     # As the worker's timer would: a run that meets the case while its closing is still being
     # written (the relay sending its events) leaves it to the next run.
-    poll("Löschfrist angewandt", lambda: case.case_id in service.apply_retention(
+    poll("Löschfrist angewandt", lambda: case.case_id in service.datenschutz.apply_retention(
         timedelta(0), RetentionMode.ANONYMISE) or None, 30)
     # The Kreis is told and answers: its confirmation lands in the Caritas's audit trail.
     audit = pymongo.MongoClient(caritas.mongodb_uri)[caritas.database_name("case")]["audit"]
@@ -565,6 +565,6 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     # The registry entry at the Kreis is gone; the anonymised case still counts at the Caritas.
     registered = find_in_databases(kreis, [case.case_id]).get(case.case_id, [])
     assert not [c for c in registered if c.endswith(".proposals")], registered
-    assert service.figures()["status"].get("closed") == 1
+    assert service.verbund.figures()["status"].get("closed") == 1
     for alias in ("case", "documents"):
         mongo.disconnect(alias)

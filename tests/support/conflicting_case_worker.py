@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 
 from kimnetz.runtime.worker import Provide, WorkerContext
+from services.case.composition import CaseServices, case_services
 from services.case.domain.case import Case
 from services.case.domain.person import Person
 from services.case.repository import MongoCaseRepository
-from services.case.service import CaseService
 from services.case.worker import CaseWorker, case_service
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,10 @@ class ConflictingRepository(MongoCaseRepository):
         super().save(case, person, cause=cause)
 
 
-def conflicting_case_service(worker: WorkerContext) -> CaseService:
+def conflicting_case_service(worker: WorkerContext) -> CaseServices:
     case_service(worker)  # the indexes, as the real worker ensures them
-    return CaseService(ConflictingRepository(worker.node.node_id), worker.node.organization_id)
+    return case_services(ConflictingRepository(worker.node.node_id), node_org=worker.node.organization_id)
 
 
 class ConflictingCaseWorker(CaseWorker):
-    cases: CaseService = Provide(conflicting_case_service)
+    cases: CaseServices = Provide(conflicting_case_service)

@@ -19,11 +19,11 @@ from kim.conference.v1 import events_pb2 as conference
 from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
-from services.case.service import CaseService
 from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
 from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
@@ -48,19 +48,22 @@ def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def service(repository: MongoCaseRepository) -> CaseService:
-    return CaseService(repository, OWNER)
+def service(repository: MongoCaseRepository) -> CaseServices:
+    return case_services(repository, node_org=OWNER)
 
 
-def revoked(service: CaseService) -> tuple[str, str]:
+def revoked(service: CaseServices) -> tuple[str, str]:
     """A case proposed to the Kreis whose Fallkonferenz consent the person revoked."""
-    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    case = service.fallvorschlaege.propose_case(CM,
+                                                make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     today = local_date(case.created_at)
-    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                               ("falldokumentation",), today))
-    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
+    service.einwilligungen.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION,
+                                                              ("fallkonferenz",),
+                                                              ("falldokumentation",), today))
+    service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
-    service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, "widerruft schriftlich"))
+    service.einwilligungen.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today,
+                                                              "widerruft schriftlich"))
     return case.case_id, consent_id
 
 
@@ -109,7 +112,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
 
 
 def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
-        case_worker: Path, service: CaseService, case_settings: Settings, case_api: CaseApi) -> None:
+        case_worker: Path, service: CaseServices, case_settings: Settings, case_api: CaseApi) -> None:
     cid, consent_id = revoked(service)
     # A confirmation for the same case id at another node is that node's business.
     foreign = erased(cid, consent_id, "other-node", erased_by_node="kreis-2")
@@ -142,11 +145,11 @@ def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
     assert (entry.actor_node, entry.actor_org, entry.actor_subject, entry.allowed, entry.purpose) == (
         "kreis-mettmann", COORDINATION, "Knoten kreis-mettmann", True, "Löschbestätigung")
     assert entry.detail == f"Einwilligung {consent_id}: {SUMMARY}"
-    assert service.verify_audit_chain(DPO).intact
+    assert service.datenschutz.verify_audit_chain(DPO).intact
 
 
 def test_a_confirmation_of_a_holder_the_revocation_did_not_ask_is_refused_kept_and_changes_nothing(
-        case_worker: Path, service: CaseService, case_settings: Settings) -> None:
+        case_worker: Path, service: CaseServices, case_settings: Settings) -> None:
     cid, consent_id = revoked(service)
     before = service.repository.get(cid)
     [event_id] = publish(case_settings, erased(cid, consent_id, case_settings.node_id,

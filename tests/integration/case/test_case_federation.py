@@ -35,12 +35,12 @@ from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
 from kimnetz.runtime.service_account import ServiceAccount
 from kimnetz.runtime.settings import Settings
 from services.case import api, contract
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.brief import build_brief
 from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.repository import AuditDocument, MongoCaseRepository
-from services.case.service import CaseService
 from tests.integration.case import case_requests as rq
 from tests.integration.case.conftest import COORDINATION, OWNER, STRANGER, Caller, CaseApi
 from tests.support.grpc_calls import violations
@@ -130,16 +130,18 @@ def hilden(case_settings: Settings, case_federation: LocalFederation) -> Iterato
 
 
 @pytest.fixture
-def service(repository: MongoCaseRepository) -> CaseService:
-    return CaseService(repository, OWNER)
+def service(repository: MongoCaseRepository) -> CaseServices:
+    return case_services(repository, node_org=OWNER)
 
 
-def proposed_to_kreis(service: CaseService) -> str:
+def proposed_to_kreis(service: CaseServices) -> str:
     """A case of Hilden proposed to the Kreis, with the consent for its Fallkonferenz."""
-    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
-    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                               ("falldokumentation",), local_date(case.created_at)))
-    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
+    case = service.fallvorschlaege.propose_case(
+        CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    service.einwilligungen.record_consent(CM, c.RecordConsent(
+        case.case_id, "einwilligung", COORDINATION, ("fallkonferenz",), ("falldokumentation",),
+        local_date(case.created_at)))
+    service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
@@ -152,9 +154,10 @@ def entries(case_id: str, call: str = BRIEFS) -> list[AuditDocument]:
 
 
 def test_the_kreis_node_gets_briefs_of_the_cases_proposed_to_it_and_nothing_else(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     shared = proposed_to_kreis(service)
-    own = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=OWNER)).case_id
+    own = service.fallvorschlaege.propose_case(CM,
+                                               make_proposal(owner_org=OWNER, coordination_org=OWNER)).case_id
     unknown = uuid.uuid4().hex
     answer = hilden.call(hilden.kreis, BRIEFS, brief_request(shared, own, unknown, shared))
     assert isinstance(answer, federation_pb2.GetCaseBriefsResponse)
@@ -174,16 +177,17 @@ def test_the_kreis_node_gets_briefs_of_the_cases_proposed_to_it_and_nothing_else
     assert not refused_own.allowed and "nicht vorgeschlagen" in refused_own.detail
     [refused_unknown] = entries(unknown)
     assert (refused_unknown.allowed, refused_unknown.detail) == (False, "unbekannter Fall")
-    assert service.verify_audit_chain(DPO).intact
+    assert service.datenschutz.verify_audit_chain(DPO).intact
 
 
 def test_after_the_revocation_the_case_is_unavailable_without_a_reason(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     cid = proposed_to_kreis(service)
     consent = service.repository.get(cid).consents[0]
     first = hilden.call(hilden.kreis, BRIEFS, brief_request(cid))
     assert [b.case_id for b in first.briefs] == [cid]  # type: ignore[attr-defined]
-    service.revoke_consent(CM, c.RevokeConsent(cid, consent.consent_id, local_date(datetime.now(UTC))))
+    service.einwilligungen.revoke_consent(CM, c.RevokeConsent(cid, consent.consent_id,
+                                                              local_date(datetime.now(UTC))))
     answer = hilden.call(hilden.kreis, BRIEFS, brief_request(cid))
     assert isinstance(answer, federation_pb2.GetCaseBriefsResponse)
     assert (list(answer.briefs), list(answer.unavailable_case_ids)) == ([], [cid])
@@ -193,7 +197,7 @@ def test_after_the_revocation_the_case_is_unavailable_without_a_reason(
 
 
 def test_a_welfare_node_is_refused_at_the_door_and_the_refusal_is_in_the_case_audit_trail(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     cid = proposed_to_kreis(service)
     for method, request in ((BRIEFS, brief_request(cid)), ("GetFigures", case_pb2.GetFiguresRequest())):
         error = hilden.refused(hilden.caritas, method, request, acting_user="cm.caritas")
@@ -204,11 +208,11 @@ def test_a_welfare_node_is_refused_at_the_door_and_the_refusal_is_in_the_case_au
             False, STRANGER, "cm.caritas", "")
         assert door.detail.startswith("Knoten abgewiesen:")
     assert entries(cid) == [], "no case was read"
-    assert service.verify_audit_chain(DPO).intact
+    assert service.datenschutz.verify_audit_chain(DPO).intact
 
 
 def test_a_node_calling_with_another_organisations_token_is_refused(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     cid = proposed_to_kreis(service)
     error = hilden.refused(hilden.kreis, BRIEFS, brief_request(cid), token=hilden.caritas.token)
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -216,7 +220,7 @@ def test_a_node_calling_with_another_organisations_token_is_refused(
 
 
 def test_a_node_without_a_valid_token_is_refused_and_the_refusal_is_audited(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     cid = proposed_to_kreis(service)
     error = hilden.refused(hilden.kreis, BRIEFS, brief_request(cid), token="kein.gueltiges.token")
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -226,7 +230,7 @@ def test_a_node_without_a_valid_token_is_refused_and_the_refusal_is_audited(
 
 
 def test_nobody_gets_briefs_over_the_plain_port(
-        hilden: HildenNode, service: CaseService, case_federation: LocalFederation) -> None:
+        hilden: HildenNode, service: CaseServices, case_federation: LocalFederation) -> None:
     cid = proposed_to_kreis(service)
     token = case_federation.token_for(COORDINATION, "koord.kreis")
     with grpc.insecure_channel(hilden.plain) as channel:
@@ -253,7 +257,7 @@ def test_bad_requests_are_invalid_arguments_and_read_nothing(
     assert AuditDocument.objects(call=BRIEFS).count() == 0
 
 
-def test_two_hundred_ids_are_answered_in_one_call(hilden: HildenNode, service: CaseService) -> None:
+def test_two_hundred_ids_are_answered_in_one_call(hilden: HildenNode, service: CaseServices) -> None:
     cid = proposed_to_kreis(service)
     ids = [cid, *(f"unbekannt-{i}" for i in range(199))]
     answer = hilden.call(hilden.kreis, BRIEFS, brief_request(*ids))
@@ -263,12 +267,12 @@ def test_two_hundred_ids_are_answered_in_one_call(hilden: HildenNode, service: C
 
 
 def test_the_kreis_node_gets_the_same_suppressed_figures_as_the_node_shows_its_own_people(
-        hilden: HildenNode, service: CaseService) -> None:
+        hilden: HildenNode, service: CaseServices) -> None:
     for _ in range(5):
         proposed_to_kreis(service)
-    service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
+    service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     figures = hilden.call(hilden.kreis, "GetFigures", case_pb2.GetFiguresRequest())
-    local, version = service.get_figures(COORDINATOR_HILDEN)
+    local, version = service.verbund.get_figures(COORDINATOR_HILDEN)
     assert figures == contract.figures_message(local, version)
     assert isinstance(figures, case_pb2.Figures)
     by_status = {cell.key: cell for cell in figures.by_status.cells}

@@ -17,11 +17,11 @@ from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_
 from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
-from services.case.service import CaseService
 from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
 
@@ -48,16 +48,17 @@ def case_worker(case_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def service(repository: MongoCaseRepository, case_settings: Settings) -> CaseService:
-    return CaseService(repository, OWNER)
+def service(repository: MongoCaseRepository, case_settings: Settings) -> CaseServices:
+    return case_services(repository, node_org=OWNER)
 
 
-def in_review(service: CaseService) -> str:
-    case = service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann"))
-    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", "kreis-mettmann",
-                                               ("fallkonferenz",), ("falldokumentation",),
-                                               case.created_at.date()))
-    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
+def in_review(service: CaseServices) -> str:
+    case = service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=OWNER,
+                                                                  coordination_org="kreis-mettmann"))
+    service.einwilligungen.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", "kreis-mettmann",
+                                                              ("fallkonferenz",), ("falldokumentation",),
+                                                              case.created_at.date()))
+    service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
@@ -71,7 +72,7 @@ def wait_until(condition: object, seconds: float = 20) -> bool:
 
 
 def test_the_same_admission_delivered_twice_changes_the_case_once(
-    case_worker: Path, service: CaseService, case_settings: Settings,
+    case_worker: Path, service: CaseServices, case_settings: Settings,
 ) -> None:
     cid = in_review(service)
     before = service.repository.get(cid).version
@@ -109,11 +110,11 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
 
 
 def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
-    case_worker: Path, service: CaseService,
+    case_worker: Path, service: CaseServices,
 ) -> None:
     cid = in_review(service)
-    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.close_case(CM, c.CloseCase(cid, "moved_away"))
+    service.fallvorschlaege.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.fallarbeit.close_case(CM, c.CloseCase(cid, "moved_away"))
     open_case = in_review(service)
     assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
         case_worker.read_text()[-3000:]
@@ -128,18 +129,19 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     assert entry.detail.endswith("Löschersuchen an: kreis-mettmann")
     assert CaseDocument.objects(case_id=open_case).count() == 1, "only closed cases are ever deleted"
     dpo = Actor("dsb.hilden", OWNER, frozenset({"data_protection_officer"}))
-    assert service.verify_audit_chain(dpo).intact
+    assert service.datenschutz.verify_audit_chain(dpo).intact
 
 
-def test_monitoring_figures_are_sums_and_counts_of_the_store(service: CaseService) -> None:
+def test_monitoring_figures_are_sums_and_counts_of_the_store(service: CaseServices) -> None:
     first = in_review(service)
     in_review(service)
-    service.admit_case(KI, c.AdmitCase(first, "cm.hilden", OWNER))
-    service.start_assessment(CM, c.StartAssessment(first))
-    service.record_barrier(CM, c.RecordBarrier(first, ("aufenthg",), "wartezeit", "Termin erst in 6 Monaten"))
-    service.record_barrier(CM, c.RecordBarrier(first, ("sgb_ii",), "wartezeit", "Bescheid fehlt"))
-    service.close_case(CM, c.CloseCase(first, "moved_away"))
-    figures = service.figures()
+    service.fallvorschlaege.admit_case(KI, c.AdmitCase(first, "cm.hilden", OWNER))
+    service.fallarbeit.start_assessment(CM, c.StartAssessment(first))
+    service.fallarbeit.record_barrier(CM, c.RecordBarrier(first, ("aufenthg",), "wartezeit",
+                                                          "Termin erst in 6 Monaten"))
+    service.fallarbeit.record_barrier(CM, c.RecordBarrier(first, ("sgb_ii",), "wartezeit", "Bescheid fehlt"))
+    service.fallarbeit.close_case(CM, c.CloseCase(first, "moved_away"))
+    figures = service.verbund.figures()
     assert figures["status"] == {"closed": 1, "in_review": 1}
     assert sum(figures["zielgruppe"].values()) == 2
     totals = figures["totals"]
@@ -148,19 +150,19 @@ def test_monitoring_figures_are_sums_and_counts_of_the_store(service: CaseServic
     assert totals["handlungsfeld_aufenthalt_identitaet"] + totals["handlungsfeld_sprache"] >= 2
 
 
-def test_retention_anonymises_when_so_configured(service: CaseService) -> None:
+def test_retention_anonymises_when_so_configured(service: CaseServices) -> None:
     from services.case.settings import RetentionMode
     cid = in_review(service)
-    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.add_journal_note(CM, c.AddJournalNote(cid, "Frau H. hat angerufen"))
-    service.close_case(CM, c.CloseCase(cid, "discontinued"))
-    assert service.apply_retention(timedelta(days=1), RetentionMode.ANONYMISE) == []
-    assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [cid]
+    service.fallvorschlaege.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.fallarbeit.add_journal_note(CM, c.AddJournalNote(cid, "Frau H. hat angerufen"))
+    service.fallarbeit.close_case(CM, c.CloseCase(cid, "discontinued"))
+    assert service.datenschutz.apply_retention(timedelta(days=1), RetentionMode.ANONYMISE) == []
+    assert service.datenschutz.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [cid]
     kept = service.repository.get(cid)
     assert kept.status is CaseStatus.CLOSED and kept.journal[0].text == "[gelöscht]"
     assert CaseDocument.objects.get(case_id=cid).person_erased
-    assert service.figures()["status"] == {"closed": 1}
-    assert service.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [], "once is enough"
+    assert service.verbund.figures()["status"] == {"closed": 1}
+    assert service.datenschutz.apply_retention(timedelta(0), RetentionMode.ANONYMISE) == [], "once is enough"
 
 
 PERSON_DETAILS = ("Amina", "Haddad", "+49 2103 12345", "amina@example.org")
@@ -178,43 +180,46 @@ def _case_database_text(case_id: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["anonymise", "delete"])
-def test_retention_leaves_nothing_of_the_person_in_any_collection(service: CaseService, mode: str) -> None:
+def test_retention_leaves_nothing_of_the_person_in_any_collection(service: CaseServices, mode: str) -> None:
     from services.case.settings import RetentionMode
     cid = in_review(service)
     before = service.repository.get(cid)
     reasons = [r for m in before.eligibility.mismatches for r in m.reasons]
     birth = service.repository.get_person(cid).birth_date.isoformat()
-    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER, "FK GEHEIM-ref", "GEHEIM-admit"))
-    service.start_assessment(CM, c.StartAssessment(cid))
-    service.record_need(CM, c.RecordNeed(cid, "ausbildung", "GEHEIM-need", "GEHEIM-resources"))
-    service.start_planning(CM, c.StartPlanning(cid))
-    goal = service.add_goal(CM, c.AddGoal(cid, "GEHEIM-goal", "ausbildung")).goals[0]
-    service.add_step(CM, c.AddStep(cid, goal.goal_id, "GEHEIM-step", "GEHEIM-responsible", "aufenthg"))
-    service.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
-    service.add_journal_note(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
-    service.close_case(CM, c.CloseCase(cid, "other", "GEHEIM-close",
-                                       (c.GoalOutcomeInput(goal.goal_id, "achieved", "GEHEIM-outcome"),)))
+    service.fallvorschlaege.admit_case(KI,
+                                       c.AdmitCase(cid, "cm.hilden", OWNER, "FK GEHEIM-ref", "GEHEIM-admit"))
+    service.fallarbeit.start_assessment(CM, c.StartAssessment(cid))
+    service.fallarbeit.record_need(CM, c.RecordNeed(cid, "ausbildung", "GEHEIM-need", "GEHEIM-resources"))
+    service.fallarbeit.start_planning(CM, c.StartPlanning(cid))
+    goal = service.fallarbeit.add_goal(CM, c.AddGoal(cid, "GEHEIM-goal", "ausbildung")).goals[0]
+    service.fallarbeit.add_step(CM,
+                                c.AddStep(cid, goal.goal_id, "GEHEIM-step", "GEHEIM-responsible", "aufenthg"))
+    service.fallarbeit.record_barrier(CM, c.RecordBarrier(cid, ("aufenthg",), "wartezeit", "GEHEIM-barrier"))
+    service.fallarbeit.add_journal_note(CM, c.AddJournalNote(cid, "Frau Haddad GEHEIM-journal"))
+    service.fallarbeit.close_case(CM, c.CloseCase(cid, "other", "GEHEIM-close",
+                                                  (c.GoalOutcomeInput(goal.goal_id, "achieved",
+                                                                      "GEHEIM-outcome"),)))
     needles = [*PERSON_DETAILS, birth, "GEHEIM", *reasons]
     written = _case_database_text(cid)
     assert all(any(n in text for text in written.values()) for n in needles), "the counter-check"
 
-    assert service.apply_retention(timedelta(0), RetentionMode(mode)) == [cid]
+    assert service.datenschutz.apply_retention(timedelta(0), RetentionMode(mode)) == [cid]
     left = _case_database_text(cid)
     found = {n: [name for name, text in left.items() if n in text] for n in needles}
     assert not {n: where for n, where in found.items() if where}, f"scanned {sorted(left)}"
     assert {"cases", "case_changes", "audit"} <= set(left)
     if mode == "anonymise":
-        assert service.figures()["totals"]["barrier_wartezeit"] == 1, "the figures keep counting it"
+        assert service.verbund.figures()["totals"]["barrier_wartezeit"] == 1, "the figures keep counting it"
 
 
 def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
-    case_worker: Path, service: CaseService, case_settings: Settings,
+    case_worker: Path, service: CaseServices, case_settings: Settings,
 ) -> None:
     undecided = in_review(service)
-    proposed = service.propose_case(
+    proposed = service.fallvorschlaege.propose_case(
         CM, make_proposal(owner_org=OWNER, coordination_org="kreis-mettmann")).case_id
     decided = in_review(service)
-    service.admit_case(KI, c.AdmitCase(decided, "cm.hilden", OWNER))
+    service.fallvorschlaege.admit_case(KI, c.AdmitCase(decided, "cm.hilden", OWNER))
     # Version 2 of the Lenkungsgruppe: Geduldete from 25 on (the factory's person is 34 and geduldet).
     definition = conference_types.ZielgruppeDefinition(
         key="geduldete_ab_25", name="Geduldete ab 25", min_age=25,
@@ -246,25 +251,26 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
 
 
 def test_the_kreis_confirming_a_retention_erasure_is_recorded_once_in_the_audit_trail(
-    service: CaseService,
+    service: CaseServices,
 ) -> None:
     from datetime import UTC, datetime
 
     from kimnetz.runtime.event_trust import Sender
     from services.case.settings import RetentionMode
     cid = in_review(service)
-    service.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
-    service.close_case(CM, c.CloseCase(cid, "moved_away"))
-    assert service.apply_retention(timedelta(0), RetentionMode.DELETE) == [cid]
+    service.fallvorschlaege.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
+    service.fallarbeit.close_case(CM, c.CloseCase(cid, "moved_away"))
+    assert service.datenschutz.apply_retention(timedelta(0), RetentionMode.DELETE) == [cid]
     report = c.ErasureReport("this-node", c.ConfirmErasure(
         cid, "", "kreis-node", "kreis-mettmann", datetime.now(UTC), "Fallvorschlag gelöscht"))
     kreis = Sender("kreis-node", "kreis-mettmann", "district")  # verified by the worker's trust
-    assert service.confirm_erasure(report, "event-1", kreis) is None
-    assert service.confirm_erasure(report, "event-2", kreis) is None  # the same node answering again
+    assert service.einwilligungen.confirm_erasure(report, "event-1", kreis) is None
+    assert service.einwilligungen.confirm_erasure(report, "event-2",
+                                                  kreis) is None  # the same node answering again
     [entry] = AuditDocument.objects(case_id=cid, call="ConfirmRetentionErasure")
     assert (entry.actor_node, entry.actor_org) == ("kreis-node", "kreis-mettmann")
     assert "Fallvorschlag gelöscht" in entry.detail
     unknown = c.ErasureReport("this-node", c.ConfirmErasure(
         "nie-gesehen", "", "kreis-node", "kreis-mettmann", datetime.now(UTC), ""))
-    service.confirm_erasure(unknown, "event-3", kreis)
+    service.einwilligungen.confirm_erasure(unknown, "event-3", kreis)
     assert not AuditDocument.objects(case_id="nie-gesehen").count(), "no retention erased it here"

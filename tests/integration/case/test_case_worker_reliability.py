@@ -17,11 +17,11 @@ from kim.conference.v1 import events_pb2 as conference
 from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
-from services.case.service import CaseService
 from tests.support import faults, servers, signing
 from tests.support.dead_letter_store import dead_letter_of
 
@@ -47,19 +47,21 @@ def conflicting_worker(case_settings: Settings, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture
-def service(repository: MongoCaseRepository) -> CaseService:
-    return CaseService(repository, OWNER)
+def service(repository: MongoCaseRepository) -> CaseServices:
+    return case_services(repository, node_org=OWNER)
 
 
-def proposed(service: CaseService) -> str:
-    return service.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION)).case_id
+def proposed(service: CaseServices) -> str:
+    return service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=OWNER,
+                                                                  coordination_org=COORDINATION)).case_id
 
 
-def submit(service: CaseService, cid: str) -> None:
+def submit(service: CaseServices, cid: str) -> None:
     case = service.repository.get(cid)
-    service.record_consent(CM, c.RecordConsent(cid, "einwilligung", COORDINATION, ("fallkonferenz",),
-                                               ("falldokumentation",), case.created_at.date()))
-    service.submit_for_review(CM, c.SubmitForReview(cid))
+    service.einwilligungen.record_consent(CM, c.RecordConsent(cid, "einwilligung", COORDINATION,
+                                                              ("fallkonferenz",),
+                                                              ("falldokumentation",), case.created_at.date()))
+    service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(cid))
 
 
 def admission(cid: str, settings: Settings) -> events.EventEnvelope:
@@ -86,7 +88,7 @@ def wait_until(condition: object, seconds: float = 30) -> bool:
 
 
 def test_a_decision_that_meets_a_version_conflict_is_applied_after_a_retry(
-        conflicting_worker: Path, service: CaseService, case_settings: Settings) -> None:
+        conflicting_worker: Path, service: CaseServices, case_settings: Settings) -> None:
     cid = proposed(service)
     submit(service, cid)
     envelope = admission(cid, case_settings)
@@ -107,7 +109,7 @@ def test_a_decision_that_meets_a_version_conflict_is_applied_after_a_retry(
 
 
 def test_a_decision_that_cannot_apply_yet_is_kept_and_applied_when_replayed(
-        conflicting_worker: Path, service: CaseService, case_settings: Settings) -> None:
+        conflicting_worker: Path, service: CaseServices, case_settings: Settings) -> None:
     cid = proposed(service)  # not submitted for review: an admission cannot apply
     envelope = admission(cid, case_settings)
     publish(case_settings, envelope)

@@ -36,12 +36,12 @@ from kimnetz.runtime.directory_snapshot import RefusedEvents
 from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.pki import DevCertificateAuthority
 from kimnetz.runtime.settings import Settings
+from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
 from services.case.domain.dates import local_date
 from services.case.domain.policy import Actor
 from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
-from services.case.service import CaseService
 from services.conference.repository import MongoConferenceRepository
 from tests.support import security_figures, servers, signing
 
@@ -125,19 +125,20 @@ def pack(message: Message, service: str, source_node: str) -> EventEnvelope:
     return events.pack(message, source_service=service, source_node=source_node)
 
 
-def in_review(service: CaseService) -> str:
-    case = service.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
-    service.submit_for_review(CM, c.SubmitForReview(case.case_id))
+def in_review(service: CaseServices) -> str:
+    case = service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
+    service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
 
-def revoked_for(service: CaseService, recipient: str) -> tuple[str, str]:
-    case = service.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
+def revoked_for(service: CaseServices, recipient: str) -> tuple[str, str]:
+    case = service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=KREIS, coordination_org=KREIS))
     today = local_date(case.created_at)
-    service.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", recipient, ("fallkonferenz",),
-                                               ("falldokumentation",), today))
+    service.einwilligungen.record_consent(CM, c.RecordConsent(case.case_id, "einwilligung", recipient,
+                                                              ("fallkonferenz",),
+                                                              ("falldokumentation",), today))
     consent_id = service.repository.get(case.case_id).consents[0].consent_id
-    service.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, ""))
+    service.einwilligungen.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, today, ""))
     return case.case_id, consent_id
 
 
@@ -170,7 +171,7 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     mongo.connect(kreis, "case")
     mongo.connect(kreis, "conference")
     node.connect(kreis)
-    cases = CaseService(MongoCaseRepository(kreis.node_id), KREIS)
+    cases = case_services(MongoCaseRepository(kreis.node_id), node_org=KREIS)
     registry = MongoConferenceRepository(kreis.node_id)
     caritas_key = signing.credentials(peers.caritas)
     caritas_signer = EnvelopeSigner(caritas_key.key, caritas_key.certificate)
