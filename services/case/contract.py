@@ -268,7 +268,7 @@ def audit_message(entry: AuditEntry) -> case_pb2.AuditEntry:
 
 
 def list_filter(request: case_pb2.ListCasesRequest) -> dict[str, Any]:
-    """The keyword filters of `CaseService.list_briefs` from a ListCases request."""
+    """The keyword filters of `Falldaten.list_cases` from a ListCases request."""
     violations: list[FieldViolation] = []
     statuses: list[CaseStatus] = []
     for i, number in enumerate(request.statuses):

@@ -1,8 +1,8 @@
 """Persistence of the case service: mongoengine Documents behind a small repository.
 
-Who enters: the service layer (services/case/service.py), handed this adapter of its
-`CaseRepository` port (services/case/domain/ports.py) by the composition root (api process) or
-a nameko DependencyProvider (worker). Nothing else touches these collections.
+Who enters: the service layer (the areas services/case/composition.py builds), handed this
+adapter of its `CaseRepository` port (services/case/domain/ports.py) by the composition root
+(api process) or a nameko DependencyProvider (worker). Nothing else touches these collections.
 
 - `case_changes`: every write of a case is the insert of its next version (`<case id>:<version>`,
   unique: optimistic concurrency that also holds on FerretDB) with the new fields and that
