@@ -11,7 +11,7 @@ database. Each `Provide` then builds what it hands the handlers from that `Worke
     class CaseWorker(ProbeResponder):           # kimnetz.runtime.node_worker: probes, `trust`
         name = SERVICE
         settings: CaseSettings = Provide(lambda worker: worker.settings(CaseSettings))
-        cases: CaseService = Provide(case_service)    # case_service(worker) -> CaseService
+        cases: CaseServices = Provide(case_service)   # case_service(worker) -> CaseServices
 
         @every(lambda worker: worker.settings(CaseSettings).retention_interval_seconds)
         def apply_retention(self) -> None: ...
