@@ -31,8 +31,12 @@ $(STAMP): pyproject.toml
 	set -o pipefail; $(BIN)/pip install --progress-bar on -e '.[dev]' | grep -v '^Requirement already satisfied'
 	@touch $@
 
+# The editable install maps the top-level packages that exist when it runs; the generated
+# package `kim` does not exist before the first generation, so the project is installed again
+# (no dependencies, seconds) for processes started outside the checkout (`kim node api`, workers).
 $(GENERATED): $(STAMP) $(PROTOS)
 	$(BIN)/kim protos generate
+	$(BIN)/pip install -q --no-deps -e .
 
 infra-up:
 	scripts/infra.sh start
