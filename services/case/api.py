@@ -32,6 +32,7 @@ from kimnetz.runtime.grpc_peer import ACTING_USER_HEADER, current_peer
 from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
+from kimnetz.validation import Violations
 from services.case import SERVICE, contract
 from services.case.composition import CaseServices, case_services
 from services.case.domain import commands as c
@@ -39,7 +40,6 @@ from services.case.domain.audit import AuditDraft
 from services.case.domain.case import Case
 from services.case.domain.policy import Actor
 from services.case.domain.ports import CaseRepository
-from services.case.domain.validation import Violations
 from services.case.repository import CaseChangeDocument, MongoCaseRepository
 
 C = TypeVar("C")

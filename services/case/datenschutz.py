@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from kimnetz.errors import FailedPrecondition
+from kimnetz.validation import format_date
 from services.case.application import CaseAccess
 from services.case.domain.audit import AuditEntry, ChainVerification, verify_chain
 from services.case.domain.dates import local_date
 from services.case.domain.policy import Action, Actor
 from services.case.domain.retention import erased, recipients, retention_due
-from services.case.domain.validation import format_date
 from services.case.domain.vocabulary import Role
 from services.case.settings import RetentionMode
 

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kimnetz.errors import FailedPrecondition, NotFound, PermissionDenied
+from kimnetz.validation import Violations
 from services.case.application import CaseAccess
 from services.case.domain.audit import AuditDraft
 from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.dates import local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
 from services.case.domain.policy import ALLOWED, PEER_NO_ACCESS, Action, Actor, decide
-from services.case.domain.validation import Violations
 
 #: At most this many briefs per call of a peer node (federation.proto).
 MAX_PEER_BRIEFS = 200

@@ -26,11 +26,11 @@ from kimnetz.runtime.auth import current_principal
 from kimnetz.runtime.grpc_server import Registration
 from kimnetz.runtime.outbox import OutboxDocument
 from kimnetz.runtime.settings import Settings
+from kimnetz.validation import Violations
 from services.conference import SERVICE, messages as m
 from services.conference.case_client import GrpcCaseBriefs
 from services.conference.cases import CaseBriefs, CaseBriefsFor
 from services.conference.composition import ConferenceServices, conference_services
-from services.conference.domain.checks import Violations
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import PersonKey
 from services.conference.domain.policy import Actor

@@ -10,7 +10,7 @@ import pytest
 
 from kimnetz import identifiers
 from kimnetz.errors import InvalidArgument
-from services.case.domain.validation import Violations as CaseViolations
+from kimnetz.validation import Violations
 from services.conference.domain.fallkonferenz import AgendaItemKind, Decision
 
 SAMPLES = [
@@ -21,7 +21,7 @@ SAMPLES = [
 
 
 def case_accepts(value: str) -> bool:
-    violations = CaseViolations()
+    violations = Violations()
     violations.identifier("case_manager", value)
     return not violations
 

@@ -8,7 +8,6 @@ import pytest
 
 from kimnetz.errors import InvalidArgument
 from kimnetz.validation import Violations
-from services.case.domain.validation import Violations as CaseViolations
 from services.conference.domain.fallkonferenz import Fallkonferenz
 from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.vocabulary import VorlageKind
@@ -24,7 +23,7 @@ def fields(error: InvalidArgument) -> dict[str, str]:
 
 def case_refuses(value: str) -> bool:
     """What the case service's domain does with the same text (services/case/domain)."""
-    violations = CaseViolations()
+    violations = Violations()
     violations.text("name", value)
     return bool(violations)
 
