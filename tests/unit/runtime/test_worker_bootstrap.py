@@ -87,7 +87,7 @@ def test_the_timer_of_the_node_settings_and_a_service_layer_per_handler_call() -
     first, second = provider.get_dependency(None), provider.get_dependency(None)
     assert first is not second  # its repository remembers the versions one handler loaded
     assert first.barrierenregister.barriers is not second.barrierenregister.barriers
-    assert first.barrierenregister.barriers.node_id == "bootstrap-conference"  # type: ignore[attr-defined]
+    assert first.barrierenregister.barriers.node_id == "bootstrap-conference"
     assert first.barrierenregister.register_org == "kreis-mettmann"
 
 
