@@ -270,6 +270,8 @@ start_keycloak() {
 KUSTOMIZE_VERSION=5.6.0
 
 kustomize_bin() { echo "$KIM_HOME/tools/bin/kustomize-$KUSTOMIZE_VERSION"; }
+BUF_VERSION=1.75.0
+buf_bin() { echo "$KIM_HOME/tools/bin/buf-$BUF_VERSION"; }
 
 provision_tools() {
   # LibreOffice converts generated DOCX to PDF/A (kim documents --pdf) and checks that every
@@ -280,6 +282,11 @@ provision_tools() {
   if [ ! -x "$(kustomize_bin)" ]; then
     say "building kustomize $KUSTOMIZE_VERSION (about 40 s on 2 cores)"
     go_build_module sigs.k8s.io/kustomize/kustomize/v5 "v$KUSTOMIZE_VERSION" . "$(kustomize_bin)"
+  fi
+  # buf lints the contracts and refuses a breaking change against the main branch (make test).
+  if [ ! -x "$(buf_bin)" ]; then
+    say "building buf $BUF_VERSION (about 2-3 min on 2 cores)"
+    go_build_module github.com/bufbuild/buf "v$BUF_VERSION" ./cmd/buf "$(buf_bin)"
   fi
 }
 
@@ -362,6 +369,7 @@ case "$cmd" in
   env) print_env ;;
   tools) provision_tools ;;
   kustomize) echo "$(kustomize_bin)" ;;
+  buf) echo "$(buf_bin)" ;;
   logs) logs "$@" ;;
   *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
 esac
