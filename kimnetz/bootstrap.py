@@ -12,7 +12,7 @@ from types import ModuleType
 import grpc
 from grpc_health.v1 import health
 
-from kimnetz.runtime import mongo, node
+from kimnetz.runtime import dead_letters, metrics, mongo, node
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kimnetz.runtime.auth import TokenValidator
@@ -49,8 +49,13 @@ class ApiProcess:
     peers: FederationClient | None = None  # calls to other nodes, None off a federation
     #: Copies the node directory into the node database for the workers' event verification.
     snapshot: SnapshotRefresher | None = None
+    #: Prometheus metrics on this port (`KIM_METRICS_PORT`; 0: none), host as the gRPC api's.
+    metrics_address: tuple[str, int] = ("127.0.0.1", 0)
 
     def start(self) -> None:
+        host, port = self.metrics_address
+        metrics.serve(port, host, [metrics.OutboxCollector(lambda: self.relay.collections),
+                                   metrics.DeadLetterCollector(dead_letters.count_by_queue)])
         if self.snapshot is not None:
             self.snapshot.start()
         self.relay.start()
@@ -122,7 +127,8 @@ def build_api_process(settings: Settings, address: str | None = None,
     )
     mark_serving(health_servicer, grpc_services(names))
     return ApiProcess(server, port, health_servicer, relay, publisher,
-                      federation.port if federation is not None else 0, peers, snapshot)
+                      federation.port if federation is not None else 0, peers, snapshot,
+                      (settings.grpc_host, settings.metrics_port))
 
 
 def event_signer(settings: Settings) -> Callable[[bytes], bytes] | None:

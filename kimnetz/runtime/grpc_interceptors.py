@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -16,6 +17,7 @@ from grpc_status import rpc_status
 from mongoengine import NotUniqueError
 
 from kimnetz import errors
+from kimnetz.runtime import metrics
 from kimnetz.runtime.audit import AuditEvent, AuditSink, RefusalCounter, anonymous_refusals
 from kimnetz.runtime.auth import Principal, TokenRefused, TokenValidator, current_principal
 from kimnetz.runtime.grpc_errors import status_for
@@ -88,6 +90,35 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     log.exception("unhandled error in %s", details.method)
                     context.abort_with_status(rpc_status.to_status(status_for(Exception())))
             return guarded
+
+        return _wrap(handler, wrap)
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts and times every unary call by its rpc and final status (streams: their opening).
+    Outermost, so a refusal by any inner interceptor is counted with its code."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        if handler.unary_stream or handler.stream_stream:
+            return handler  # open streams (health Watch, reflection) are not request latencies
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def timed(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    answer = behaviour(request, context, *extra)
+                except Exception:
+                    code = metrics.code_of(context)
+                    metrics.observe_call(method, code if code is not grpc.StatusCode.OK
+                                 else grpc.StatusCode.UNKNOWN, time.perf_counter() - started)
+                    raise
+                metrics.observe_call(method, metrics.code_of(context), time.perf_counter() - started)
+                return answer
+            return timed
 
         return _wrap(handler, wrap)
 

@@ -27,6 +27,7 @@ from kimnetz.runtime.grpc_interceptors import (
     AuthInterceptor,
     AuthListener,
     ErrorInterceptor,
+    MetricsInterceptor,
     PeerInterceptor,
     PeerTokenInterceptor,
     StreamLimitInterceptor,
@@ -65,10 +66,12 @@ def build_server(
     With `reflection_services` (full gRPC names), server reflection lists them, so grpcurl and
     similar clients work without the protos.
     Returns the server, the bound port (for address ':0') and the health servicer."""
-    # Outermost first: the stream bound refuses before anything else is done; error mapping
-    # wraps the rest, so a refusal becomes its status code; the certificate is checked before
-    # the token, and token and certificate are compared last.
-    interceptors: list[grpc.ServerInterceptor] = [StreamLimitInterceptor(max_streams),
+    # Outermost first: metrics see every call with its final code; the stream bound refuses
+    # before anything else is done; error mapping wraps the rest, so a refusal becomes its
+    # status code; the certificate is checked before the token, and token and certificate are
+    # compared last.
+    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(),
+                                                  StreamLimitInterceptor(max_streams),
                                                   ErrorInterceptor()]
     if federation is not None:
         interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit,

@@ -228,6 +228,11 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def collections(self) -> list[Collection[Any]]:
+        """The outboxes this relay sends from (the metric `kim_outbox_pending` counts them)."""
+        return list(self._collections)
+
     def notify(self) -> None:
         """Wake the relay: it sends what the saves since its last run queued (no scan), and
         sweeps only when a sweep is due or the last attempt failed."""

@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     grpc_services: str = Field(
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics of the api process on this port "
+        "(/metrics on grpc_host); 0: none."
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics of the worker process; 0: none."
+    )
     grpc_reflection: bool = Field(
         True, description="gRPC server reflection, so grpcurl lists the services without the "
         "protos (they are public); a node may switch it off (KIM_GRPC_REFLECTION=false)."

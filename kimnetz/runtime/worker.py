@@ -40,7 +40,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.timer import Timer
 from pydantic_settings import BaseSettings
 
-from kimnetz.runtime import mongo, node
+from kimnetz.runtime import metrics, mongo, node
 from kimnetz.runtime.settings import Settings
 
 #: The config every worker runs with; values come from the environment (see the file).
@@ -101,6 +101,8 @@ class NodeRuntime(SharedExtension):
             context = worker_context(self.container.service_name, self.container.config)
             mongo.connect(context.node, context.service)  # both idempotent
             node.connect(context.node)
+            # Once per process, whichever container starts first (events handled, their lag).
+            metrics.serve(context.node.worker_metrics_port, context.node.grpc_host)
             self._context = context
         return self._context
 

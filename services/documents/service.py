@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kimnetz.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.runtime import metrics
 from kimnetz.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
 from kimnetz.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
@@ -309,6 +310,7 @@ class DocumentsService:
             generated_by=principal.subject, occurred_at=now, bulk_job_id=bulk_job_id,
         )
         self.store.add_document(record, content, [event])
+        metrics.DOCUMENTS.labels(kind.id).inc()
         return record, content
 
     def _charts(self, ref: TemplateRef, prepared: Prepared) -> Mapping[str, bytes]:
