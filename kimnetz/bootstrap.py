@@ -12,7 +12,7 @@ from types import ModuleType
 import grpc
 from grpc_health.v1 import health
 
-from kimnetz.runtime import dead_letters, metrics, mongo, node
+from kimnetz.runtime import dead_letters, metrics, mongo, node, tracing
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kimnetz.runtime.auth import TokenValidator
@@ -76,6 +76,7 @@ def build_api_process(settings: Settings, address: str | None = None,
                       audit: AuditSink | None = None) -> ApiProcess:
     """`audit` receives every decision at the door (default: the `kim.audit` log)."""
     names = settings.served_services
+    tracing.configure(settings.node_id, "api", settings.otlp_endpoint)
     apis = {name: service_api(name) for name in names}
     node.connect(settings)
     for name in names:

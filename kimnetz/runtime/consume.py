@@ -226,6 +226,8 @@ class ReliableEventHandler(EventHandler):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             metrics.EVENTS.labels(self.queue.name, "handled").inc()
+            # In the handler's span: at DEBUG each event's line carries the trace it belongs to.
+            log.debug("%s: event %s handled", self.handler_name, message.properties.get("message_id", "?"))
         else:
             error = exc_info[1]
             self._settle(message, transient=is_transient(error), reason=reason_of(error),

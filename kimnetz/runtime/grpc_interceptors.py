@@ -15,9 +15,10 @@ from typing import Any, NoReturn
 import grpc
 from grpc_status import rpc_status
 from mongoengine import NotUniqueError
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from kimnetz import errors
-from kimnetz.runtime import metrics
+from kimnetz.runtime import metrics, tracing
 from kimnetz.runtime.audit import AuditEvent, AuditSink, RefusalCounter, anonymous_refusals
 from kimnetz.runtime.auth import Principal, TokenRefused, TokenValidator, current_principal
 from kimnetz.runtime.grpc_errors import status_for
@@ -119,6 +120,37 @@ class MetricsInterceptor(grpc.ServerInterceptor):
                 metrics.observe_call(method, metrics.code_of(context), time.perf_counter() - started)
                 return answer
             return timed
+
+        return _wrap(handler, wrap)
+
+
+class TracingInterceptor(grpc.ServerInterceptor):
+    """A SERVER span per unary call, continuing the caller's `traceparent` (kimnetz.runtime.tracing):
+    the servicer, the outbox entries it records and its log lines share the call's trace."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_stream or handler.stream_stream:
+            return handler
+        method = details.method
+        metadata = dict(details.invocation_metadata or ())
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def traced(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                service, _, rpc = method.lstrip("/").partition("/")
+                with tracing.tracer().start_as_current_span(
+                        method.lstrip("/"), context=tracing.context_from(metadata),
+                        kind=SpanKind.SERVER,
+                        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc},
+                ) as span:
+                    try:
+                        return behaviour(request, context, *extra)
+                    finally:
+                        code = metrics.code_of(context)
+                        span.set_attribute("rpc.grpc.status_code", code.value[0])
+                        if code is not grpc.StatusCode.OK:
+                            span.set_status(Status(StatusCode.ERROR, code.name))
+            return traced
 
         return _wrap(handler, wrap)
 

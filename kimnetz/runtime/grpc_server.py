@@ -31,6 +31,7 @@ from kimnetz.runtime.grpc_interceptors import (
     PeerInterceptor,
     PeerTokenInterceptor,
     StreamLimitInterceptor,
+    TracingInterceptor,
 )
 from kimnetz.runtime.grpc_peer import FederationMethods, PeerCheck
 from kimnetz.runtime.pki import NodeCredentials
@@ -66,11 +67,12 @@ def build_server(
     With `reflection_services` (full gRPC names), server reflection lists them, so grpcurl and
     similar clients work without the protos.
     Returns the server, the bound port (for address ':0') and the health servicer."""
-    # Outermost first: metrics see every call with its final code; the stream bound refuses
+    # Outermost first: metrics see every call with its final code, in the call's span; the
+    # stream bound refuses
     # before anything else is done; error mapping wraps the rest, so a refusal becomes its
     # status code; the certificate is checked before the token, and token and certificate are
     # compared last.
-    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(),
+    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(), TracingInterceptor(),
                                                   StreamLimitInterceptor(max_streams),
                                                   ErrorInterceptor()]
     if federation is not None:

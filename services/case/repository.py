@@ -254,7 +254,7 @@ class MongoCaseRepository:
         for document in earlier:
             for entry in document.get("outbox", []):
                 change.outbox.append(PendingEvent(**{k: entry[k] for k in (
-                    "event_id", "exchange", "routing_key", "body", "recorded_at")}))
+                    "event_id", "exchange", "routing_key", "body", "recorded_at") if k in entry}))
 
     def applied(self, cause: str) -> bool:
         return self._store.applied(cause)
