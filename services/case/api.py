@@ -256,8 +256,9 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.verbund.get_figures(acting())
-        return contract.figures_message(figures, version)
+        period_from, period_to = contract.figures_period(request)
+        figures, version, period = self.verbund.get_figures(acting(), period_from, period_to)
+        return contract.figures_message(figures, version, period)
 
     def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
                      context: grpc.ServicerContext) -> case_pb2.CaseBrief:
@@ -315,8 +316,9 @@ class CaseFederationServicer(federation_pb2_grpc.CaseFederationServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.verbund.get_figures(peer_acting())
-        return contract.figures_message(figures, version)
+        period_from, period_to = contract.figures_period(request)
+        figures, version, period = self.verbund.get_figures(peer_acting(), period_from, period_to)
+        return contract.figures_message(figures, version, period)
 
 
 class DoorAudit:
