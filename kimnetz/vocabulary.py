@@ -261,3 +261,28 @@ class AgeBand(Labelled):
             "40_64": "40 bis 64 Jahre",
             "65_plus": "65 Jahre und älter",
         }
+
+
+class Movement(Labelled):
+    """What happened to cases in a Berichtszeitraum (issue 14: monitoring per period), counted by
+    the case service's figures ledger and printed by the Monitoringbericht and the Sachbericht."""
+
+    PROPOSED = "proposed"
+    ADMITTED = "admitted"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+    DEFERRED = "deferred"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "proposed": "neue Fallvorschläge",
+            "admitted": "Aufnahmen ins Case Management",
+            "referred": "Verweisberatungen",
+            "rejected": "Ablehnungen",
+            "deferred": "Zurückstellungen",
+            "closed": "Abschlüsse",
+            "reopened": "Wiederaufnahmen",
+        }

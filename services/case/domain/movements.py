@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from kimnetz.errors import FieldViolation, InvalidArgument
+from kimnetz.vocabulary import Movement
 from services.case.domain import events as e
 from services.case.domain.person import Person
 from services.case.domain.vocabulary import CaseStatus, ClosureReason, ReferralTarget, ResidenceStatusKind
@@ -50,17 +51,9 @@ CLOSED = "closed"  # Abschlüsse by reason
 ADMITTED_PREFIX = "admitted_"
 """Aufnahmen by a characteristic of the person on the day of the Aufnahme: admitted_<dimension>."""
 
-PROPOSED, ADMISSION, REFERRAL, REJECTION, DEFERRAL, CLOSING, REOPENING = (
-    "proposed", "admitted", "referred", "rejected", "deferred", "closed", "reopened")
-MOVEMENTS: tuple[tuple[str, str], ...] = (
-    (PROPOSED, "neue Fallvorschläge"),
-    (ADMISSION, "Aufnahmen ins Case Management"),
-    (REFERRAL, "Verweisberatungen"),
-    (REJECTION, "Ablehnungen"),
-    (DEFERRAL, "Zurückstellungen"),
-    (CLOSING, "Abschlüsse"),
-    (REOPENING, "Wiederaufnahmen"),
-)
+PROPOSED, ADMISSION, REFERRAL, REJECTION, DEFERRAL, CLOSING, REOPENING = (m.value for m in Movement)
+MOVEMENTS: tuple[tuple[str, str], ...] = tuple((m.value, m.label) for m in Movement)
+"""The movement table's rows (the shared vocabulary, `kimnetz.vocabulary.Movement`)."""
 
 UNKNOWN = "unknown"
 UNKNOWN_LABEL = "nicht erfasst"
