@@ -172,6 +172,15 @@ def _sample_monitoring() -> dict[str, Any]:
         "cases_by_zielgruppe": [{"label": "UMF", "count": 12}, {"label": "Geduldete über 27", "count": 2}],
         "barriers_by_category": [{"label": "Wartezeit", "count": 9}],
         "summary": "Zusammenfassung", "signature": {"name": "Name", "function": "Koordinatorin"},
+        "period_figures": {
+            "movements": {"proposed": 9, "admitted": 6, "referred": 2, "closed": 1},
+            "referred_by_target": {"title": "Verweisberatungen nach Ziel",
+                                   "rows": [{"label": "MBE", "count": 2}]},
+            "closed_by_reason": {"title": "Abschlüsse nach Grund", "rows": [{"label": "Wegzug", "count": 1}]},
+            "stock_by_status": {"proposed": 7, "active": 23, "closed": 3},
+            "admitted": [{"title": "Aufnahmen nach Altersgruppe", "rows": [{"label": "18 bis 27 Jahre",
+                                                                            "count": 6}]}],
+        },
         # A federation's report, so a template's loops over its nodes are tried out on upload.
         "federation": {"nodes": [{"name": "Musterkreis", "stand": "30.06.2026, 09:00 Uhr"}],
                        "unavailable": [{"name": "Musterstadt", "reason": "nicht erreichbar"}],

@@ -599,6 +599,14 @@ def count_table(doc: DocumentObject, caption: str, variable: str) -> None:
     para(doc, "")
 
 
+def period_table(doc: DocumentObject, caption: str, variable: str, total_label: str) -> None:
+    grid = table(doc, [12.5, 4.0])
+    row(grid, caption, "Fälle", bold=True)
+    loop_rows(grid, f"for r in {variable}.rows", "{{ r.label }}", "{{ r.count }}")
+    row(grid, total_label, f"{{{{ {variable}.total }}}}", bold=True)
+    para(doc, "")
+
+
 def build_monitoring() -> DocumentObject:
     doc = new_document("Monitoringbericht KIM", "KIM – Monitoring")
     header(doc, "{{ issuer }} · {{ office }}")
@@ -632,6 +640,30 @@ def build_monitoring() -> DocumentObject:
     tag(doc, "for text in summary")
     para(doc, "{{ text }}")
     tag(doc, "endfor")
+
+    # Monitoring per period (issue 14): movements in the period, their breakdowns, the stock.
+    tag(doc, "if period_figures.active")
+    heading(doc, "Bewegungen im Berichtszeitraum")
+    para(doc, "Was vom {{ period.start }} bis zum {{ period.end }} geschah; ein Fall zählt bei jeder "
+              "Bewegung, die er im Zeitraum erfahren hat.")
+    period_table(doc, "Bewegung", "period_figures.movements", "Bewegungen insgesamt")
+    tag(doc, "if period_figures.referred")
+    heading(doc, "{{ period_figures.referred.title }}", level=2)
+    period_table(doc, "Ziel der Verweisberatung", "period_figures.referred", "Summe")
+    tag(doc, "endif")
+    tag(doc, "if period_figures.closed")
+    heading(doc, "{{ period_figures.closed.title }}", level=2)
+    period_table(doc, "Grund des Abschlusses", "period_figures.closed", "Summe")
+    tag(doc, "endif")
+    tag(doc, "for b in period_figures.admitted")
+    heading(doc, "{{ b.title }}", level=2)
+    period_table(doc, "Merkmal", "b", "Summe")
+    tag(doc, "endfor")
+    tag(doc, "if period_figures.has_stock")
+    heading(doc, "Bestand am {{ period.end }}")
+    period_table(doc, "Status", "period_figures.stock", "Summe")
+    tag(doc, "endif")
+    tag(doc, "endif")
 
     heading(doc, "Fälle nach Status")
     chart_placeholder(doc, "cases_by_status", "Balkendiagramm: Fälle nach Status")
