@@ -196,40 +196,41 @@ class PeriodFigures(Model):
                 self.stock_total, *(c.count for t in tables if t is not None for c in t.rows),
                 *(t.total for t in tables if t is not None)]
 
-    @model_validator(mode="after")
-    def _tables_add_up(self) -> PeriodFigures:
-        # "mind." is allowed here; Monitoringbericht refuses it without `federation`.
-        federation = True
-        problems: list[tuple[tuple[str, ...], str]] = []
+    def problems(self, *, federation: bool) -> list[tuple[tuple[int | str, ...], str]]:
+        """Why the tables do not add up, each at its path under `period_figures` (checked by the
+        report, which knows whether the figures are the federation's)."""
+        problems: list[tuple[tuple[int | str, ...], str]] = []
 
-        def check(path: tuple[str, ...], total: Figure | None, figures: list[Figure]) -> None:
+        def check(path: tuple[int | str, ...], total: Figure | None, figures: list[Figure]) -> None:
             problem = _total_problem(total, figures, federation=federation)
             if problem:
-                problems.append((path, problem))
+                problems.append((("period_figures", *path), problem))
 
         check(("movements_total",), self.movements_total, list(self.movements.values()))
         if self.stock_by_status:
             check(("stock_total",), self.stock_total, list(self.stock_by_status.values()))
-        linked = [("referred_by_target", "referred", self.referred_by_target),
-                  ("closed_by_reason", "closed", self.closed_by_reason),
-                  *((f"admitted[{i}]", "admitted", b) for i, b in enumerate(self.admitted))]
+        linked: list[tuple[tuple[int | str, ...], str, Breakdown | None]] = [
+            (("referred_by_target",), "referred", self.referred_by_target),
+            (("closed_by_reason",), "closed", self.closed_by_reason),
+            *((("admitted", i), "admitted", b) for i, b in enumerate(self.admitted))]
         for path, key, table in linked:
             if table is None:
                 continue
             figures = [c.count for c in table.rows]
-            check((*path.replace("[", ".").replace("]", "").split("."), "total"), table.total, figures)
+            check((*path, "total"), table.total, figures)
             # The breakdown counts the movement's cases: where both are numbers, they agree.
+            exact = all(isinstance(f, int) for f in figures)
             whole = table.total if table.total is not None else (
-                sum(f for f in figures if isinstance(f, int)) if all(isinstance(f, int) for f in figures)
-                else None)
+                sum(f for f in figures if isinstance(f, int)) if exact else None)
             given = self.movements.get(key)
             if isinstance(whole, int) and isinstance(given, int) and whole != given:
-                problems.append(((*path.replace("[", ".").replace("]", "").split("."), "total"),
+                problems.append((("period_figures", *path, "total"),
                                  f"Die Aufschlüsselung ergibt {count(whole)}, bei den Bewegungen stehen "
                                  f"{count(given)} ({MOVEMENT_LABELS[key]})."))
-        if problems:
-            raise located_error(problems)
-        return self
+        if not federation and any(_is_at_least(f) for f in self.figures()):
+            problems.append((("period_figures",), f"„{AT_LEAST}“ gibt es nur bei den Zahlen des Verbunds "
+                                                  "(Abschnitt federation)."))
+        return problems
 
 
 class Monitoringbericht(Model):
@@ -278,16 +279,14 @@ class Monitoringbericht(Model):
                    [c.count for c in self.cases_by_zielgruppe]),
                   ("barriers_by_category", "barriers_total", self.barriers_total,
                    [c.count for c in self.barriers_by_category])]
-        problems: list[tuple[tuple[str, ...], str]] = []
+        problems: list[tuple[tuple[int | str, ...], str]] = []
         for table, field, total, figures in tables:
             problem = _total_problem(total, figures, federation=self.federation is not None)
             if problem:
                 # Reported at the total where one was given, else at the table that needs it.
                 problems.append(((field if total is not None else table,), problem))
-        if self.federation is None and self.period_figures is not None and any(
-                _is_at_least(f) for f in self.period_figures.figures()):
-            problems.append((("period_figures",), f"„{AT_LEAST}“ gibt es nur bei den Zahlen des Verbunds "
-                                                  "(Abschnitt federation)."))
+        if self.period_figures is not None:
+            problems += self.period_figures.problems(federation=self.federation is not None)
         if problems:
             raise located_error(problems)
         return self
