@@ -193,6 +193,10 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
                               f"{prefix}.umf_received_on", violations),
+        gender=domain_value(common.Gender, p.gender),
+        home_kommune_key=p.home_kommune.key, home_kommune_name=p.home_kommune.name,
+        entry_date=_date(p.entry_date, p.HasField("entry_date"), f"{prefix}.entry_date", violations),
+        interpreter_needed=p.interpreter_needed, interpreter_language=p.interpreter_language,
     )
 
 
