@@ -39,6 +39,7 @@ from services.case.domain.case import Case
 from services.case.domain.commands import ProposeCase, UpdatePerson
 from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table
 from services.case.domain.person import Person, PersonData
+from services.case.domain.reminders import Reminder
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import EligibilityResult
 
@@ -264,6 +265,12 @@ def brief_message(case_id: str, brief: CaseBrief) -> case_pb2.CaseBrief:
     message = fill(case_pb2.CaseBrief(), brief)
     message.status_label = brief.status_label
     message.case_id = case_id
+    return message
+
+
+def reminder_message(reminder: Reminder) -> case_pb2.Reminder:
+    message = fill(case_pb2.Reminder(), reminder)
+    message.label = reminder.label
     return message
 
 

@@ -40,6 +40,7 @@ from services.case.domain.plan import Goal, NeedAssessment, ProgressEntry, Revie
 from services.case.domain.policy import Actor
 from services.case.domain.proposal import Decision, Proposal
 from services.case.domain.pseudonym import new_pseudonym
+from services.case.domain.reminders import Occasion, SentReminder
 from services.case.domain.vocabulary import (
     AccessRoute,
     BarrierCategory,
@@ -57,6 +58,7 @@ from services.case.domain.vocabulary import (
     ProposerKind,
     Rechtskreis,
     ReferralTarget,
+    ReminderKind,
     StepStatus,
 )
 from services.case.domain.zielgruppen import EligibilityResult, ZielgruppenCatalogue, check_eligibility
@@ -108,6 +110,8 @@ class Case:
     #: person (a Kommune and a gender alone identify nobody; figures suppress small numbers).
     home_kommune: Kommune | None = None
     gender: Gender = Gender.OHNE_ANGABE
+    #: The occasions the case manager was reminded of (domain/reminders.py): once each.
+    reminders: list[SentReminder] = field(default_factory=list)
     #: Optimistic concurrency: the repository saves only over the version it loaded.
     version: int = 0
     pending_events: list[e.Event] = field(default_factory=list, compare=False, repr=False)
@@ -451,6 +455,23 @@ class Case:
         previous_org = self.owner_org
         self._assign(manager, org, actor, now, reason)
         self._emit(e.CaseTransferred, now, from_org=previous_org, to_org=org, to_case_manager=manager)
+
+    # -- reminders -------------------------------------------------------------------------------
+
+    def reminded(self, kind: ReminderKind, due_on: date) -> bool:
+        return any(r.kind is kind and r.due_on == due_on for r in self.reminders)
+
+    def remind(self, occasion: Occasion, now: datetime) -> bool:
+        """Records that the case manager is reminded of `occasion` and emits `CaseReminderDue`,
+        once per occasion: False (and nothing changes) if it was reminded before. Only on an
+        open case. Not a change of the case's work, so `updated_at` stays."""
+        ensure_state(self.status, OPEN_STATES, "Eine Erinnerung")
+        if self.reminded(occasion.kind, occasion.due_on):
+            return False
+        self.reminders.append(SentReminder(occasion.kind, occasion.due_on, now))
+        self._emit(e.CaseReminderDue, now, kind=occasion.kind, due_on=occasion.due_on,
+                   remind_from=occasion.remind_from, case_manager=self.case_manager)
+        return True
 
     # -- consent -------------------------------------------------------------------------------
 
