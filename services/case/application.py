@@ -12,7 +12,8 @@ repository by composition.py:
 - falldaten.py `Falldaten`: read the case, its person, a brief, the list; change the person;
 - verbund.py `Verbund`: briefs for peer nodes, the monitoring figures;
 - zielgruppen.py `Zielgruppen`: new Zielgruppen versions and the re-checks they trigger;
-- datenschutz.py `Datenschutz`: the Löschfrist, reading and verifying the audit trail.
+- datenschutz.py `Datenschutz`: the Löschfrist, reading and verifying the audit trail;
+- erinnerungen.py `Erinnerungen`: reminders of dates in a case (worker timer, ListReminders).
 
 Who enters: the gRPC servicers of the api process (services/case/api.py) and the worker's event
 handlers (services/case/worker.py), each with an `Actor` (mapped from the token's Principal, the

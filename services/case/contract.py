@@ -40,6 +40,7 @@ from services.case.domain.commands import ProposeCase, UpdatePerson
 from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table
 from services.case.domain.period_figures import PeriodFigures
 from services.case.domain.person import Person, PersonData
+from services.case.domain.reminders import Reminder
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import EligibilityResult
 
@@ -194,6 +195,10 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
                               f"{prefix}.umf_received_on", violations),
+        gender=domain_value(common.Gender, p.gender),
+        home_kommune_key=p.home_kommune.key, home_kommune_name=p.home_kommune.name,
+        entry_date=_date(p.entry_date, p.HasField("entry_date"), f"{prefix}.entry_date", violations),
+        interpreter_needed=p.interpreter_needed, interpreter_language=p.interpreter_language,
     )
 
 
@@ -261,6 +266,12 @@ def brief_message(case_id: str, brief: CaseBrief) -> case_pb2.CaseBrief:
     message = fill(case_pb2.CaseBrief(), brief)
     message.status_label = brief.status_label
     message.case_id = case_id
+    return message
+
+
+def reminder_message(reminder: Reminder) -> case_pb2.Reminder:
+    message = fill(case_pb2.Reminder(), reminder)
+    message.label = reminder.label
     return message
 
 
