@@ -106,7 +106,7 @@ class CaseAccess:
                 person: Person | None = self.repository.get_person(case.case_id)
             except (NotFound, FailedPrecondition):  # erased by retention meanwhile
                 person = None
-            admission = admission_keys(person, case.eligibility.primary, day)
+            admission = admission_keys(person, case.eligibility.primary, day, case.proposal.access_route)
         self.repository.record_ledger(entries(before, case.status, happened, day, admission))
 
     def guard(self, actor: Actor, action: Action, case: Case | None, call: str, purpose: str,

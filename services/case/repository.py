@@ -157,6 +157,7 @@ class LedgerDocument(Document):
     table = StringField(required=True)
     key = StringField(default="")
     delta = IntField(required=True)
+    label = StringField(default="")
 
 
 class MongoCaseRepository:
@@ -312,12 +313,13 @@ class MongoCaseRepository:
         if entries:
             LedgerDocument._get_collection().insert_many(
                 [{"_id": uuid.uuid4().hex, "day": entry.day.isoformat(), "table": entry.table,
-                  "key": entry.key, "delta": entry.delta} for entry in entries], ordered=False)
+                  "key": entry.key, "delta": entry.delta, "label": entry.label} for entry in entries],
+                ordered=False)
 
     def ledger(self, until: date) -> list[LedgerEntry]:
         rows = LedgerDocument._get_collection().find({"day": {"$lte": until.isoformat()}}, {"_id": 0})
         return [LedgerEntry(date.fromisoformat(row["day"]), row["table"], row.get("key", ""),
-                            int(row["delta"])) for row in rows]
+                            int(row["delta"]), row.get("label", "")) for row in rows]
 
     def list_cases(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size

@@ -18,8 +18,8 @@ The period arithmetic (`period_counts`):
   status change is -1 for the old status and +1 for the new one), so
   stock(end of Q2) = stock(end of Q1) + what entered in Q2 - what left in Q2.
 
-The breakdowns (Zielgruppe, age band, residence status, origin region; Kommune, gender and access
-route once the person carries them) describe the Aufnahmen of the period with the person's
+The breakdowns (Kommune of residence, Zielgruppe, gender, access route, age band, residence
+status, origin region) describe the Aufnahmen of the period with the person's
 characteristics on the day of the Aufnahme: they do not change afterwards (a birthday, a new
 residence permit), so the sums over periods hold for them too, and the year's report says the
 same as its quarters.
@@ -32,11 +32,11 @@ reasons of an Abschluss (DOMAIN.md, lifecycle 7); Zielgruppen and the age edges 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from kimnetz.errors import FieldViolation, InvalidArgument
-from kimnetz.vocabulary import Movement
+from kimnetz.vocabulary import AccessRoute, AgeBand, Gender, Movement
 from services.case.domain import events as e
 from services.case.domain.person import Person
 from services.case.domain.vocabulary import CaseStatus, ClosureReason, ReferralTarget, ResidenceStatusKind
@@ -58,15 +58,10 @@ MOVEMENTS: tuple[tuple[str, str], ...] = tuple((m.value, m.label) for m in Movem
 UNKNOWN = "unknown"
 UNKNOWN_LABEL = "nicht erfasst"
 
-#: Age bands on the day of the Aufnahme, edges where the programmes change: under 18 (SGB VIII,
-#: UMF), 18 to 27 (JMD up to 27, Durchstarten 18 to 27: RBK), from 28 (MBE "über 27": RBK).
-AGE_BANDS: tuple[tuple[str, str, int, int | None], ...] = (
-    ("under_18", "unter 18 Jahre", 0, 17),
-    ("18_27", "18 bis 27 Jahre", 18, 27),
-    ("28_39", "28 bis 39 Jahre", 28, 39),
-    ("40_59", "40 bis 59 Jahre", 40, 59),
-    ("60_plus", "60 Jahre und älter", 60, None),
-)
+#: Age bands on the day of the Aufnahme: the shared `AgeBand` of the briefs (JMD and Durchstarten
+#: up to 27, MBE "über 27": RBK seed; Mettmann's "älter als 27": Hilden seed).
+AGE_BANDS: tuple[tuple[str, str], ...] = tuple((band.value, band.label) for band in AgeBand)
+
 
 def _codes(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -87,9 +82,11 @@ ORIGIN_REGIONS: tuple[tuple[str, str, frozenset[str]], ...] = (
 OTHER_REGION = ("sonstige", "sonstige Herkunft")
 
 #: The Aufnahmen's breakdowns, in the order reports print them: (dimension, German title).
-#: Kommune, gender and access route join once the person carries them (issue 14).
 DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("kommune", "Aufnahmen nach Wohnort (Kommune)"),
     ("zielgruppe", "Aufnahmen nach Zielgruppe"),
+    ("gender", "Aufnahmen nach Geschlecht"),
+    ("access_route", "Aufnahmen nach Zugangsweg"),
     ("age_band", "Aufnahmen nach Altersgruppe (bei Aufnahme)"),
     ("residence", "Aufnahmen nach Aufenthaltsstatus (bei Aufnahme)"),
     ("origin_region", "Aufnahmen nach Herkunftsregion"),
@@ -106,6 +103,8 @@ class LedgerEntry:
     table: str
     key: str
     delta: int
+    label: str = ""
+    """Only where the vocabulary has no label for the key: the name of a Kommune."""
 
 
 # -- the period ----------------------------------------------------------------------------------
@@ -133,10 +132,7 @@ class Period:
 
 
 def age_band(age: int) -> str:
-    for key, _, low, high in AGE_BANDS:
-        if age >= low and (high is None or age <= high):
-            return key
-    return UNKNOWN
+    return AgeBand.for_age(age).value if age >= 0 else UNKNOWN
 
 
 def origin_region(country: str) -> str:
@@ -153,7 +149,13 @@ def labels(dimension: str, zielgruppen: dict[str, str] | None = None) -> list[tu
     if dimension == "zielgruppe":
         return [*(zielgruppen or {}).items(), ("", "keine Zielgruppe")]
     if dimension == "age_band":
-        return [(key, label) for key, label, _, _ in AGE_BANDS] + [(UNKNOWN, UNKNOWN_LABEL)]
+        return [*AGE_BANDS, (UNKNOWN, UNKNOWN_LABEL)]
+    if dimension == "gender":
+        return [(g.value, g.label) for g in Gender]
+    if dimension == "access_route":
+        return [(r.value, r.label) for r in AccessRoute] + [(UNKNOWN, UNKNOWN_LABEL)]
+    if dimension == "kommune":  # the Kommunen counted are listed as they come (labels below)
+        return [(UNKNOWN, "Wohnort nicht erfasst")]
     if dimension == "residence":
         return [(k.value, k.label) for k in ResidenceStatusKind] + [(UNKNOWN, UNKNOWN_LABEL)]
     if dimension == "origin_region":
@@ -161,19 +163,26 @@ def labels(dimension: str, zielgruppen: dict[str, str] | None = None) -> list[tu
     return [(UNKNOWN, UNKNOWN_LABEL)]
 
 
-def admission_keys(person: Person | None, zielgruppe: str, day: date) -> dict[str, str]:
-    """The Aufnahme's key per dimension (the person as on `day`; erased or unreadable: unknown)."""
-    keys = {"zielgruppe": zielgruppe}
+def admission_keys(person: Person | None, zielgruppe: str, day: date,
+                   access_route: AccessRoute | None = None) -> dict[str, tuple[str, str]]:
+    """The Aufnahme's (key, label) per dimension (the person as on `day`; erased or unreadable:
+    unknown). Labels are stored only where the vocabulary cannot give them: the Kommune's name."""
+    route = (access_route.value if access_route else UNKNOWN, "")
+    keys = {"zielgruppe": (zielgruppe, ""), "access_route": route}
     if person is None:
-        return {**keys, "age_band": UNKNOWN, "residence": UNKNOWN, "origin_region": UNKNOWN}
-    return {**keys, "age_band": age_band(person.age_on(day)), "residence": person.residence.kind.value,
-            "origin_region": origin_region(person.country_of_origin)}
+        return {**keys, "kommune": (UNKNOWN, ""), "gender": (Gender.OHNE_ANGABE.value, ""),
+                "age_band": (UNKNOWN, ""), "residence": (UNKNOWN, ""), "origin_region": (UNKNOWN, "")}
+    home = person.home_kommune
+    return {**keys, "kommune": (home.key, home.name) if home else (UNKNOWN, ""),
+            "gender": (person.gender.value, ""), "age_band": (age_band(person.age_on(day)), ""),
+            "residence": (person.residence.kind.value, ""),
+            "origin_region": (origin_region(person.country_of_origin), "")}
 
 
 # -- entries from a write ------------------------------------------------------------------------
 
 def entries(before: CaseStatus | None, after: CaseStatus, events: Sequence[e.Event], day: date,
-            admission: dict[str, str] | None = None) -> list[LedgerEntry]:
+            admission: dict[str, tuple[str, str]] | None = None) -> list[LedgerEntry]:
     """The ledger entries of one write of a case: its status change (`before` None for a new
     Fallvorschlag) and its movements, read from the events it records. `admission`: the keys of
     the Aufnahme (`admission_keys`), needed when the events hold a `CaseAdmitted`."""
@@ -187,8 +196,8 @@ def entries(before: CaseStatus | None, after: CaseStatus, events: Sequence[e.Eve
             out.append(LedgerEntry(day, MOVEMENT, PROPOSED, 1))
         elif isinstance(event, e.CaseAdmitted):
             out.append(LedgerEntry(day, MOVEMENT, ADMISSION, 1))
-            for dimension, key in (admission or {}).items():
-                out.append(LedgerEntry(day, ADMITTED_PREFIX + dimension, key, 1))
+            for dimension, (key, label) in (admission or {}).items():
+                out.append(LedgerEntry(day, ADMITTED_PREFIX + dimension, key, 1, label))
         elif isinstance(event, e.CaseReferred):
             out += [LedgerEntry(day, MOVEMENT, REFERRAL, 1),
                     LedgerEntry(day, REFERRED, event.target.value, 1)]
@@ -221,6 +230,8 @@ class PeriodCounts:
     """Cases per status at the end of the period."""
     admitted: dict[str, dict[str, int]]
     """Aufnahmen of the period per dimension and key."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Labels the ledger carries (a Kommune's name by its key)."""
 
     @property
     def in_case_management(self) -> int:
@@ -235,6 +246,7 @@ def period_counts(ledger: Iterable[LedgerEntry], period: Period) -> PeriodCounts
     closed: dict[str, int] = {}
     stock: dict[str, int] = {}
     admitted: dict[str, dict[str, int]] = {}
+    names: dict[str, str] = {}
 
     def add(table: dict[str, int], key: str, delta: int) -> None:
         table[key] = table.get(key, 0) + delta
@@ -255,7 +267,9 @@ def period_counts(ledger: Iterable[LedgerEntry], period: Period) -> PeriodCounts
             add(closed, entry.key, entry.delta)
         elif entry.table.startswith(ADMITTED_PREFIX):
             add(admitted.setdefault(entry.table.removeprefix(ADMITTED_PREFIX), {}), entry.key, entry.delta)
-    return PeriodCounts(period, movements, referred, closed, stock, admitted)
+            if entry.label:
+                names[entry.key] = entry.label
+    return PeriodCounts(period, movements, referred, closed, stock, admitted, names)
 
 
 MOVEMENT_KEYS = tuple(key for key, _ in MOVEMENTS)

@@ -67,7 +67,7 @@ def period_figures(counts: PeriodCounts, zielgruppen: Mapping[str, str]) -> Peri
         seen = counts.admitted.get(dimension, {})
         keys = labels(dimension, dict(zielgruppen))
         known = {key for key, _ in keys}
-        keys += [(key, key) for key in sorted(seen) if key not in known]
+        keys += [(key, counts.names.get(key, key)) for key in sorted(seen) if key not in known]
         breakdown_rows.append([(key, label, seen.get(key, 0)) for key, label in keys])
     index = {key: i for i, (key, _) in enumerate(MOVEMENTS)}
     marks, kids = protect_breakdowns(

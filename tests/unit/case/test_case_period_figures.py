@@ -56,7 +56,7 @@ def test_a_period_ending_before_it_begins_is_refused_in_german() -> None:
 
 
 @pytest.mark.parametrize(("age", "band"), [(0, "under_18"), (17, "under_18"), (18, "18_27"), (27, "18_27"),
-                                           (28, "28_39"), (39, "28_39"), (40, "40_59"), (60, "60_plus")])
+                                           (28, "28_39"), (39, "28_39"), (40, "40_64"), (65, "65_plus")])
 def test_age_bands_change_where_the_programmes_do(age: int, band: str) -> None:
     # JMD and Durchstarten up to 27, MBE "über 27" (RBK seed): 27 and 28 are in different bands.
     assert age_band(age) == band
@@ -135,9 +135,14 @@ def test_the_period_counts_movements_the_stock_at_its_end_and_closings_after_ret
     ages = [19, 25, 27, 30, 45, 33, 50]
     ids = []
     clock.on(date(2026, 1, 15))
-    for age in ages:  # proposed to the own koordinierende Stelle: no consent needed
-        person = make_person_data(birth_date=birth_date_for_age(age, on=date(2026, 2, 10)))
-        case = service.fallvorschlaege.propose_case(CM, make_proposal(person, coordination_org=OWNER))
+    for i, age in enumerate(ages):  # proposed to the own koordinierende Stelle: no consent needed
+        person = make_person_data(birth_date=birth_date_for_age(age, on=date(2026, 2, 10)),
+                                  gender="weiblich" if i % 2 else "maennlich",
+                                  home_kommune_key="05158016" if i < 5 else "05158020",
+                                  home_kommune_name="Hilden" if i < 5 else "Langenfeld")
+        route = "frauenberatungsstelle" if i % 2 else "jobcenter"
+        case = service.fallvorschlaege.propose_case(
+            CM, make_proposal(person, coordination_org=OWNER, access_route=route))
         service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
         ids.append(case.case_id)
     clock.on(date(2026, 2, 10))
@@ -157,7 +162,10 @@ def test_the_period_counts_movements_the_stock_at_its_end_and_closings_after_ret
     assert _cell(q1.referred_by_target, "mbe") == "< 5"
     # Aufnahmen by age on the day of the Aufnahme: 19, 25, 27 | 30, 45, 33 -> 3, 2, 1.
     by_age = next(b.table for b in q1.admitted if b.dimension == "age_band")
-    assert [_cell(by_age, k) for k in ("under_18", "18_27", "28_39", "40_59")] == ["0", "x", "< 5", "< 5"]
+    assert [_cell(by_age, k) for k in ("under_18", "18_27", "28_39", "40_64")] == ["0", "x", "< 5", "< 5"]
+    by_kommune = next(b.table for b in q1.admitted if b.dimension == "kommune")
+    assert [(cell.key, cell.label) for cell in by_kommune.cells] == [
+        ("unknown", "Wohnort nicht erfasst"), ("05158016", "Hilden"), ("05158020", "Langenfeld")]
     assert by_age.total.shown == "x"
     # The stock on 31.03.: 6 admitted (withheld beside the one referred), 1 referred.
     assert _cell(q1.stock_by_status, "referred") == "< 5"
@@ -169,8 +177,11 @@ def test_the_period_counts_movements_the_stock_at_its_end_and_closings_after_ret
     assert counts.movements == {"proposed": 7, "admitted": 6, "referred": 1, "closed": 2}
     assert counts.closed == {"moved_away": 2}
     assert counts.stock == {"proposed": 0, "in_review": 0, "admitted": 4, "referred": 1, "closed": 2}
-    assert counts.admitted["age_band"] == {"18_27": 3, "28_39": 2, "40_59": 1}
+    assert counts.admitted["age_band"] == {"18_27": 3, "28_39": 2, "40_64": 1}
     assert counts.admitted["residence"] == {"duldung": 6}
+    assert counts.admitted["kommune"] == {"05158016": 5, "05158020": 1}
+    assert counts.admitted["gender"] == {"maennlich": 3, "weiblich": 3}
+    assert counts.admitted["access_route"] == {"jobcenter": 3, "frauenberatungsstelle": 3}
     assert counts.in_case_management == 4
 
     # The Löschfrist erases the closed cases; their Abschluss still counts in the year.
