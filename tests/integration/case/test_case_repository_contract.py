@@ -291,6 +291,24 @@ def test_figures_count_by_status_and_zielgruppe_and_sum_every_case(store: Store)
     assert result["totals"] == {key: sum(figures(case)[key] for case in cases) for key in FIGURE_KEYS}
 
 
+def test_the_figures_ledger_keeps_its_entries_up_to_a_day_and_through_retention(store: Store) -> None:
+    from datetime import date
+
+    from services.case.domain.movements import LedgerEntry
+
+    assert store.repository.ledger(date(2030, 1, 1)) == []
+    store.repository.record_ledger([])
+    entries = [LedgerEntry(date(2026, 3, 31), "status", "active", 1),
+               LedgerEntry(date(2026, 4, 1), "admitted_kommune", "05158016", 1, "Hilden"),
+               LedgerEntry(date(2026, 4, 1), "status", "proposed", -1)]
+    store.repository.record_ledger(entries)
+    assert store.repository.ledger(date(2026, 3, 31)) == entries[:1]
+    assert sorted(store.repository.ledger(date(2026, 4, 1)), key=repr) == sorted(entries, key=repr)
+    closed = closed_by_event(store)
+    store.repository.delete(store.repository.get(closed.case_id))
+    assert sorted(store.repository.ledger(date(2026, 4, 1)), key=repr) == sorted(entries, key=repr)
+
+
 def test_undecided_proposals_checked_against_an_older_version_are_found(store: Store) -> None:
     proposed, deferred = added(store), added(store, CaseStatus.DEFERRED)
     added(store, CaseStatus.ADMITTED)
