@@ -44,6 +44,10 @@ SHARED_ENUMS: tuple[tuple[ProtoEnum, type[Enum]], ...] = (
     (common.Handlungsfeld, vocabulary.Handlungsfeld),
     (common.Rechtskreis, vocabulary.Rechtskreis),
     (common.ResidenceStatusKind, vocabulary.ResidenceStatusKind),
+    (common.LegalBasis, vocabulary.LegalBasis),
+    (common.OriginRegion, vocabulary.OriginRegion),
+    (common.AgeReading, vocabulary.AgeReading),
+    (common.LegalBasisReading, vocabulary.LegalBasisReading),
     (common.ReferralTarget, vocabulary.ReferralTarget),
     (common.BarrierCategory, vocabulary.BarrierCategory),
 )
