@@ -193,6 +193,12 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
                               f"{prefix}.umf_received_on", violations),
+        basis=domain_value(common.LegalBasis, residence.basis),
+        prospective_basis=domain_value(common.LegalBasis, residence.prospective_basis),
+        prospective_applied_on=_date(residence.prospective_applied_on,
+                                     residence.HasField("prospective_applied_on"),
+                                     f"{prefix}.residence.prospective_applied_on", violations),
+        origin_region=domain_value(common.OriginRegion, p.origin_region),
     )
 
 
