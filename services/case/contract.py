@@ -249,7 +249,8 @@ def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
                                    matched=list(result.matched), summary=result.summary(),
                                    checked_on=to_proto_date(result.checked_on))
     for mismatch in result.mismatches:
-        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
+        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons),
+                               hints=list(mismatch.hints))
     return message
 
 
