@@ -50,6 +50,8 @@ SHARED_ENUMS: tuple[tuple[ProtoEnum, type[Enum]], ...] = (
     (common.LegalBasisReading, vocabulary.LegalBasisReading),
     (common.ReferralTarget, vocabulary.ReferralTarget),
     (common.BarrierCategory, vocabulary.BarrierCategory),
+    (common.Gender, vocabulary.Gender),
+    (common.AccessRoute, vocabulary.AccessRoute),
 )
 
 

@@ -199,6 +199,10 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
                                      residence.HasField("prospective_applied_on"),
                                      f"{prefix}.residence.prospective_applied_on", violations),
         origin_region=domain_value(common.OriginRegion, p.origin_region),
+        gender=domain_value(common.Gender, p.gender),
+        home_kommune_key=p.home_kommune.key, home_kommune_name=p.home_kommune.name,
+        entry_date=_date(p.entry_date, p.HasField("entry_date"), f"{prefix}.entry_date", violations),
+        interpreter_needed=p.interpreter_needed, interpreter_language=p.interpreter_language,
     )
 
 

@@ -22,7 +22,14 @@ from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
 from kimnetz.errors import FieldViolation, InvalidArgument
 from kimnetz.runtime.proto_mapping import from_proto_date, from_proto_enum
-from kimnetz.vocabulary import AgeReading, LegalBasis, LegalBasisReading, OriginRegion
+from kimnetz.vocabulary import (
+    AccessRoute,
+    AgeReading,
+    Gender,
+    LegalBasis,
+    LegalBasisReading,
+    OriginRegion,
+)
 from services.case.contract import domain_value
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import ResidenceStatusKind
@@ -102,6 +109,8 @@ def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
                 older_than=d.older_than if d.HasField("older_than") else None,
                 up_to=d.up_to if d.HasField("up_to") else None,
                 age_reading=from_proto_enum(common.AgeReading, AgeReading, d.age_reading),
+                genders=tuple(_members(common.Gender, Gender, d.genders)),
+                access_routes=tuple(_members(common.AccessRoute, AccessRoute, d.access_routes)),
             )
             for d in source.definitions
         ),

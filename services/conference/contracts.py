@@ -43,6 +43,8 @@ def definition_message(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
         older_than=d.older_than, up_to=d.up_to,
         age_reading=to_proto_enum(common.AgeReading, d.age_reading),
         age_words=d.age_words,
+        genders=[to_proto_enum(common.Gender, g) for g in d.genders],
+        access_routes=[to_proto_enum(common.AccessRoute, r) for r in d.access_routes],
     )
 
 

@@ -28,7 +28,14 @@ from kimnetz.runtime.proto_mapping import (
     to_proto_timestamp,
 )
 from kimnetz.validation import Violations
-from kimnetz.vocabulary import AgeReading, LegalBasis, LegalBasisReading, OriginRegion
+from kimnetz.vocabulary import (
+    AccessRoute,
+    AgeReading,
+    Gender,
+    LegalBasis,
+    LegalBasisReading,
+    OriginRegion,
+)
 from services.conference.application import ResultDeclaration, VorlageDraft
 from services.conference.contracts import catalogue, definition_message
 from services.conference.domain.beschluss import Beschluss
@@ -194,6 +201,9 @@ def definitions_from(
                 up_to=d.up_to if d.HasField("up_to") else None,
                 age_reading=enum_from(common.AgeReading, AgeReading, d.age_reading,
                                       f"{prefix}[{i}].age_reading", v, required=False),
+                genders=_members(common.Gender, Gender, d.genders, f"{prefix}[{i}].genders", v),
+                access_routes=_members(common.AccessRoute, AccessRoute, d.access_routes,
+                                       f"{prefix}[{i}].access_routes", v),
             )
         )
     return tuple(result)

@@ -41,6 +41,7 @@ from services.case.domain.policy import Actor
 from services.case.domain.proposal import Decision, Proposal
 from services.case.domain.pseudonym import new_pseudonym
 from services.case.domain.vocabulary import (
+    AccessRoute,
     BarrierCategory,
     BarrierStatus,
     CaseStatus,
@@ -48,8 +49,10 @@ from services.case.domain.vocabulary import (
     ConsentKind,
     ConsentPurpose,
     DataCategory,
+    Gender,
     GoalOutcome,
     Handlungsfeld,
+    Kommune,
     Priority,
     ProposerKind,
     Rechtskreis,
@@ -100,6 +103,11 @@ class Case:
     closures: list[Closure] = field(default_factory=list)
     reopenings: list[Reopening] = field(default_factory=list)
     next_review_due: date | None = None
+    #: The person's home Kommune and Geschlecht, copied from the person when it is proposed or
+    #: changed: reports count cases per Kommune and by gender, also after retention erased the
+    #: person (a Kommune and a gender alone identify nobody; figures suppress small numbers).
+    home_kommune: Kommune | None = None
+    gender: Gender = Gender.OHNE_ANGABE
     #: Optimistic concurrency: the repository saves only over the version it loaded.
     version: int = 0
     pending_events: list[e.Event] = field(default_factory=list, compare=False, repr=False)
@@ -122,6 +130,7 @@ class Case:
         reason = v.text("reason", command.reason, max_len=LONG_TEXT)
         fields = v.enums("handlungsfelder", Handlungsfeld, command.handlungsfelder, min_items=1)
         circles = v.enums("rechtskreise", Rechtskreis, command.rechtskreise)
+        route = v.enum("access_route", AccessRoute, command.access_route, required=False)
         person = build_person(case_id, command.person, today, v)
         v.raise_if_any("Der Fallvorschlag ist unvollständig oder fehlerhaft.")
         assert person is not None and kind is not None
@@ -131,11 +140,14 @@ class Case:
             owner_org=owner,
             coordination_org=coordination,
             status=S.PROPOSED,
-            proposal=Proposal(actor.subject, actor.organization, kind, unit, reason, fields, circles, now),
-            eligibility=check_eligibility(person, catalogue, today),
+            proposal=Proposal(actor.subject, actor.organization, kind, unit, reason, fields, circles, now,
+                              access_route=route),
+            eligibility=check_eligibility(person, catalogue, today, route),
             created_at=now,
             updated_at=now,
             access_orgs=[coordination] if coordination != owner else [],
+            home_kommune=person.home_kommune,
+            gender=person.gender,
         )
         case._emit(e.CaseProposed, now, coordination_org=coordination, handlungsfelder=fields,
                    rechtskreise=circles, zielgruppen_version=catalogue.version,
@@ -156,6 +168,7 @@ class Case:
         ensure_state(self.status, frozenset(S) - {S.CLOSED}, "Eine Änderung der Personendaten")
         changed = tuple(f.name for f in dataclasses.fields(Person)
                         if getattr(person, f.name) != getattr(current, f.name))
+        self.home_kommune, self.gender = person.home_kommune, person.gender
         self._recheck(person, catalogue, now, "person_updated")
         return person, changed
 
@@ -666,7 +679,7 @@ class Case:
 
     def _recheck(self, person: Person, catalogue: ZielgruppenCatalogue, now: datetime, trigger: str) -> None:
         previous = self.eligibility.catalogue_version
-        self.eligibility = check_eligibility(person, catalogue, local_date(now))
+        self.eligibility = check_eligibility(person, catalogue, local_date(now), self.proposal.access_route)
         self._touch(now)
         self._emit(e.EligibilityRechecked, now, trigger=trigger, zielgruppen_version=catalogue.version,
                    previous_zielgruppen_version=previous, zielgruppen=self.eligibility.matched,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 # The shared vocabulary, re-exported: this service speaks it like every other.
 from kimnetz.vocabulary import (
+    AccessRoute as AccessRoute,
     BarrierCategory as BarrierCategory,
     CaseStatus as CaseStatus,
+    Gender as Gender,
     Handlungsfeld as Handlungsfeld,
+    Kommune as Kommune,
     Labelled as Labelled,
     Rechtskreis as Rechtskreis,
     ReferralTarget as ReferralTarget,

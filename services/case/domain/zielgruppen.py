@@ -25,7 +25,9 @@ from datetime import date
 from kimnetz.validation import Violations, format_date
 from kimnetz.vocabulary import (
     EAST_THRACE,
+    AccessRoute,
     AgeReading,
+    Gender,
     LegalBasis,
     LegalBasisReading,
     OriginRegion,
@@ -96,6 +98,8 @@ class ZielgruppeDefinition:
     older_than: int | None = None
     up_to: int | None = None
     age_reading: AgeReading | None = None
+    genders: tuple[Gender, ...] = ()
+    access_routes: tuple[AccessRoute, ...] = ()
 
     @property
     def all_bases(self) -> tuple[LegalBasis, ...]:
@@ -127,13 +131,25 @@ class ZielgruppeDefinition:
         """The age boundary as a coordinator checks it: "ab dem 28. Geburtstag"."""
         return age_boundary_words(self.lowest_age, self.highest_age)
 
-    def check(self, person: Person, on: date) -> tuple[str, ...]:
-        """German reasons why `person` is not in this Zielgruppe on `on`; empty means it is."""
-        return tuple(text for _, text in self.assess(person, on))
+    def check(self, person: Person, on: date, access_route: AccessRoute | None = None) -> tuple[str, ...]:
+        """German reasons why `person` (proposed by `access_route`) is not in this Zielgruppe on
+        `on`; empty means it is."""
+        return tuple(text for _, text in self.assess(person, on, access_route))
 
-    def assess(self, person: Person, on: date) -> list[tuple[str, str]]:
+    def assess(self, person: Person, on: date,
+               access_route: AccessRoute | None = None) -> list[tuple[str, str]]:
         """(criterion, German reason) for every criterion `person` misses on `on`."""
         reasons: list[tuple[str, str]] = []
+        if self.genders and person.gender not in self.genders:
+            given = ("nicht angegeben" if person.gender is Gender.OHNE_ANGABE
+                     else f"„{person.gender.label}“")
+            genders = ", ".join(g.label for g in self.genders)
+            reasons.append(("gender", f"Geschlecht {given}; die Zielgruppe umfasst: {genders}."))
+        if self.access_routes and access_route not in self.access_routes:
+            given = f"„{access_route.label}“" if access_route else "nicht angegeben"
+            routes = ", ".join(r.label for r in self.access_routes)
+            reasons.append(("access_route",
+                            f"Zugangsweg {given}; die Zielgruppe umfasst den Zugang über: {routes}."))
         age = person.age_on(on)
         low, high = self.lowest_age, self.highest_age
         if (low is not None and age < low) or (high is not None and age > high):
@@ -271,11 +287,13 @@ class EligibilityResult:
 
 
 def check_eligibility(person: Person, catalogue: ZielgruppenCatalogue, on: date,
+                      access_route: AccessRoute | None = None,
                       programmes: tuple[Programme, ...] = PROGRAMMES) -> EligibilityResult:
+    """`access_route` is the Zugangsweg of the case's Fallvorschlag (None: not recorded)."""
     matched: list[ZielgruppeDefinition] = []
     mismatches: list[Mismatch] = []
     for definition in catalogue.definitions:
-        assessed = definition.assess(person, on)
+        assessed = definition.assess(person, on, access_route)
         if assessed:
             by_age_alone = all(criterion == "age" for criterion, _ in assessed)
             hints = tuple(p.hint for p in programmes_for(person, on, programmes)) if by_age_alone else ()
@@ -320,7 +338,7 @@ def validate_catalogue(catalogue: ZielgruppenCatalogue) -> None:
                     v.add(f"definitions[{i}].countries_of_origin[{j}].regions",
                           f"„{region.label}“ liegt nicht in {country_label(rule.country)}.")
         if not (low is not None or high is not None or d.residence_kinds or d.all_bases
-                or d.countries_of_origin or d.requires_umf):
+                or d.countries_of_origin or d.requires_umf or d.genders or d.access_routes):
             v.add(f"definitions[{i}]", "Eine Zielgruppe braucht mindestens ein Kriterium.")
     v.raise_if_any("Die Zielgruppen-Definition ist unvollständig.")
 

@@ -25,7 +25,9 @@ from datetime import date
 
 from kimnetz.validation import Violations
 from kimnetz.vocabulary import (
+    AccessRoute,
     AgeReading,
+    Gender,
     LegalBasis,
     LegalBasisReading,
     OriginRegion,
@@ -69,6 +71,10 @@ class ZielgruppeDefinition:
     older_than: int | None = None
     up_to: int | None = None
     age_reading: AgeReading | None = None
+    # HSK's "Frauen in der Frauenberatungsstelle": the person's Geschlecht and the Zugangsweg
+    # of the Fallvorschlag.
+    genders: tuple[Gender, ...] = ()
+    access_routes: tuple[AccessRoute, ...] = ()
 
     @property
     def lowest_age(self) -> int | None:
@@ -101,6 +107,8 @@ class ZielgruppeDefinition:
             or self.bases
             or self.countries_of_origin
             or self.requires_umf
+            or self.genders
+            or self.access_routes
         )
 
 
