@@ -16,7 +16,9 @@ from kimnetz.errors import InvalidArgument
 from kimnetz.validation import Violations
 from kimnetz.vocabulary import (
     EAST_THRACE,
+    AccessRoute,
     AgeReading,
+    Gender,
     LegalBasis,
     LegalBasisReading,
     OriginRegion,
@@ -319,3 +321,40 @@ def test_a_held_reading_matches_holders() -> None:
 def test_an_old_catalogue_text_without_absatz_covers_every_absatz() -> None:
     old = ZielgruppeDefinition("b", "B", legal_bases=("§ 25a AufenthG",))
     assert old.all_bases == (B.AUFENTHG_25A, B.AUFENTHG_25A_2)
+
+
+# -- Geschlecht and Zugangsweg (HSK: "Frauen in der Frauenberatungsstelle") ----------------------
+
+FRAUEN_FBS = ZielgruppeDefinition(
+    "frauen_fbs", "Frauen in der Frauenberatungsstelle", genders=(Gender.WEIBLICH,),
+    access_routes=(AccessRoute.FRAUENBERATUNGSSTELLE,))
+
+
+def test_a_woman_proposed_by_the_frauenberatungsstelle_is_in_the_hsk_zielgruppe() -> None:
+    p = person(gender=Gender.WEIBLICH)
+    result = check_eligibility(p, catalogue(FRAUEN_FBS), TODAY, AccessRoute.FRAUENBERATUNGSSTELLE)
+    assert result.matched == ("frauen_fbs",)
+    assert result.summary() == "Zielgruppe: Frauen in der Frauenberatungsstelle"
+
+
+@pytest.mark.parametrize(("gender", "route", "reasons"), [
+    (Gender.MAENNLICH, AccessRoute.FRAUENBERATUNGSSTELLE,
+     ("Geschlecht „männlich“; die Zielgruppe umfasst: weiblich.",)),
+    (Gender.OHNE_ANGABE, AccessRoute.FRAUENBERATUNGSSTELLE,
+     ("Geschlecht nicht angegeben; die Zielgruppe umfasst: weiblich.",)),
+    (Gender.WEIBLICH, AccessRoute.JOBCENTER,
+     ("Zugangsweg „Jobcenter“; die Zielgruppe umfasst den Zugang über: Frauenberatungsstelle.",)),
+    (Gender.WEIBLICH, None,
+     ("Zugangsweg nicht angegeben; die Zielgruppe umfasst den Zugang über: Frauenberatungsstelle.",)),
+])
+def test_gender_and_access_route_are_refused_with_german_reasons(
+        gender: Gender, route: AccessRoute | None, reasons: tuple[str, ...]) -> None:
+    result = check_eligibility(person(gender=gender), catalogue(FRAUEN_FBS), TODAY, route)
+    assert not result.eligible
+    assert result.mismatches[0].reasons == reasons and result.mismatches[0].hints == ()
+
+
+def test_a_catalogue_may_name_only_gender_or_only_access_route() -> None:
+    validate_catalogue(catalogue(ZielgruppeDefinition("f", "Frauen", genders=(Gender.WEIBLICH,)),
+                                 ZielgruppeDefinition("s", "Über die Schule",
+                                                      access_routes=(AccessRoute.SCHULE,))))
