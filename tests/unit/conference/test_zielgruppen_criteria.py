@@ -35,7 +35,8 @@ HSK = (
     ZielgruppeDefinition("ue27", "Geduldete älter als 27", older_than=27,
                          age_reading=AgeReading.COMPLETED_YEARS,
                          residence_kinds=(ResidenceStatusKind.DULDUNG,)),
-    ZielgruppeDefinition("bleiberecht", "Bleiberecht", bases=(LegalBasis.AUFENTHG_25A, LegalBasis.AUFENTHG_25B)),
+    ZielgruppeDefinition("bleiberecht", "Bleiberecht",
+                         bases=(LegalBasis.AUFENTHG_25A, LegalBasis.AUFENTHG_25B)),
     ZielgruppeDefinition("soe", "Süd-Ost-Europa", countries_of_origin=(
         CountryRule("AL"), CountryRule("TR", regions=EAST_THRACE))),
 )
@@ -51,7 +52,8 @@ def test_the_hsk_catalogue_is_valid_and_states_its_age_boundary_in_birthdays() -
 def test_the_beschluss_words_need_a_reading_and_regions_their_country() -> None:
     bad = (
         ZielgruppeDefinition("a", "A", older_than=27),
-        ZielgruppeDefinition("b", "B", countries_of_origin=(CountryRule("GR", regions=(OriginRegion.TR_EDIRNE,)),)),
+        ZielgruppeDefinition("b", "B", countries_of_origin=(
+            CountryRule("GR", regions=(OriginRegion.TR_EDIRNE,)),)),
         ZielgruppeDefinition("c", "C", countries_of_origin=(CountryRule("TR", region="Kappadokien"),)),
         ZielgruppeDefinition("d", "D", legal_bases=("§ 25 b SGB II",)),
     )
