@@ -16,8 +16,6 @@ from kimnetz.validation import LONG_TEXT, Violations
 from kimnetz.vocabulary import LegalBasis, OriginRegion, origin_regions_from_text
 from services.case.domain.vocabulary import Gender, Kommune, ResidenceStatusKind, country_label
 
-_PARAGRAPH = re.compile(r"§+\s*(\d+[a-z]?)(?![a-z])", re.IGNORECASE)
-_LAW = re.compile(r"([A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*G|SGB\s*[IVX]+)\s*$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()/-]{5,30}$")
@@ -27,16 +25,6 @@ def normalise_legal_basis(text: str) -> str:
     """"§25a  AufenthG" -> "§ 25a AufenthG": one spelling, so lists and checks compare."""
     cleaned = " ".join(text.split())
     return re.sub(r"§+\s*", "§ ", cleaned)
-
-
-def legal_basis_key(text: str) -> tuple[str, str] | None:
-    """(paragraph, law) of a legal basis, e.g. ("25a", "aufenthg") for
-    "§ 25a Abs. 1 AufenthG", so that a Zielgruppe naming "§ 25a AufenthG" covers every Absatz."""
-    paragraph = _PARAGRAPH.search(text)
-    law = _LAW.search(text.strip())
-    if not paragraph or not law:
-        return None
-    return paragraph.group(1).lower(), law.group(1).replace(" ", "").lower()
 
 
 def _basis(v: Violations, at: str, name: str, value: str, text_name: str,
