@@ -171,7 +171,7 @@ def test_a_27_year_old_man_via_the_jobcenter_is_refused_with_the_german_reasons(
     assert bleiberecht.startswith("Für § 25a Abs. 1 AufenthG muss der Antrag vor dem 27. Geburtstag "
                                   "gestellt werden (§ 25a Abs. 1 Satz 1 Nr. 3 AufenthG)")
     [origin] = reasons(case, "suedosteuropa")
-    assert origin == ("Aus Türkei zählt nur: Türkei nur Ostthrakien (europäischer Teil: Edirne, "
+    assert origin == ("Aus dem Herkunftsland Türkei zählt nur Ostthrakien (europäischer Teil: Edirne, "
                       "Kırklareli, Tekirdağ und die europäischen Teile von İstanbul und Çanakkale); "
                       "angegeben: übrige Türkei (Anatolien).")
 

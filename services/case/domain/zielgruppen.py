@@ -211,8 +211,9 @@ class ZielgruppeDefinition:
                     if r.country == person.country_of_origin and (r.narrowed_to or r.region)]
         if narrowed and not any(r.country == person.country_of_origin and not (r.narrowed_to or r.region)
                                 for r in self.countries_of_origin):
-            counts = "; ".join(r.label for r in narrowed)
-            return (f"Aus {where} zählt nur: {counts}; angegeben: "
+            counts = " oder ".join(regions_label(r.narrowed_to) if r.narrowed_to else r.region
+                                   for r in narrowed)
+            return (f"Aus dem Herkunftsland {where} zählt nur {counts}; angegeben: "
                     f"{given or 'keine Region'}.")
         if given:
             where += f" ({given})"

@@ -185,7 +185,7 @@ def test_old_free_text_regions_are_read_tolerantly(text: str) -> None:
 def test_the_refusal_says_which_part_of_turkey_counts(region: OriginRegion | None) -> None:
     m = mismatch(person(country_of_origin="TR", origin_region=region), "suedosteuropa")
     [reason] = m.reasons
-    assert reason.startswith("Aus Türkei zählt nur: Türkei nur Ostthrakien (europäischer Teil: "
+    assert reason.startswith("Aus dem Herkunftsland Türkei zählt nur Ostthrakien (europäischer Teil: "
                              "Edirne, Kırklareli, Tekirdağ")
     assert "gehört nicht zu den Ländern" not in reason
 
