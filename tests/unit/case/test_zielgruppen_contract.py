@@ -74,3 +74,34 @@ def test_a_received_catalogue_checks_as_decided() -> None:
         access_routes=(AccessRoute.FRAUENBERATUNGSSTELLE,))))
     assert check_eligibility(person(gender=Gender.WEIBLICH), received, TODAY,
                              AccessRoute.FRAUENBERATUNGSSTELLE).eligible
+
+
+def test_structured_residence_and_region_travel_both_ways_with_the_old_text_for_older_readers() -> None:
+    from case_factories import CM, NOW
+
+    from kim.case.v1 import case_pb2, types_pb2
+    from kim.common.v1 import types_pb2 as common
+    from services.case import contract
+    from services.case.domain.case import Case
+    from services.case.domain.zielgruppen import METTMANN_V1
+
+    request = case_pb2.ProposeCaseRequest(
+        coordination_org="kreis-mettmann", proposer_kind=types_pb2.PROPOSER_KIND_OFFICE, reason="Grund",
+        handlungsfelder=[common.HANDLUNGSFELD_AUFENTHALT_IDENTITAET],
+        access_route=common.ACCESS_ROUTE_FRAUENBERATUNGSSTELLE,
+        person=case_pb2.Person(
+            given_name="Elif", family_name="Yılmaz", birth_date=common.Date(year=2004, month=5, day=1),
+            nationalities=["TR"], country_of_origin="TR", origin_region=common.ORIGIN_REGION_TR_EDIRNE,
+            gender=common.GENDER_WEIBLICH,
+            residence=case_pb2.ResidenceStatus(
+                kind=common.RESIDENCE_STATUS_KIND_DULDUNG, basis=common.LEGAL_BASIS_AUFENTHG_60A,
+                prospective_basis=common.LEGAL_BASIS_AUFENTHG_25A,
+                prospective_applied_on=common.Date(year=2026, month=2, day=1))))
+    case, person = Case.propose(contract.proposal_command(request, "stadt-hilden"), CM, NOW, METTMANN_V1)
+    assert case.eligibility.matched == ("bleiberecht_25a_25b", "suedosteuropa")
+    message = contract.person_message(person)
+    assert (message.origin_region, message.residence.basis, message.residence.prospective_basis) == (
+        common.ORIGIN_REGION_TR_EDIRNE, common.LEGAL_BASIS_AUFENTHG_60A, common.LEGAL_BASIS_AUFENTHG_25A)
+    assert (message.residence.legal_basis, message.residence.prospective_legal_basis) == (
+        "§ 60a AufenthG", "§ 25a Abs. 1 AufenthG")
+    assert message.residence.prospective_applied_on.month == 2
