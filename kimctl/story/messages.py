@@ -10,9 +10,10 @@ from google.protobuf import struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import conference_pb2 as K, types_pb2 as KT
 from kimctl.story.scenario import Actor, Contact, Documents, FictionalPerson, Zielgruppe
-from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_timestamp
+from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_enum, to_proto_timestamp
 
 
 def person(who: FictionalPerson, contact: Contact) -> case_pb2.Person:
@@ -41,15 +42,22 @@ def zielgruppen_catalogue(new: Zielgruppe) -> list[KT.ZielgruppeDefinition]:
     definitions = [
         KT.ZielgruppeDefinition(
             key=d.key, name=d.name, description=d.description, min_age=d.min_age, max_age=d.max_age,
-            residence_kinds=[f"RESIDENCE_STATUS_KIND_{k.name}" for k in d.residence_kinds],
+            residence_kinds=[to_proto_enum(common.ResidenceStatusKind, k) for k in d.residence_kinds],
             legal_bases=list(d.legal_bases),
-            countries_of_origin=[KT.CountryRule(country=c.country, region=c.region)
-                                 for c in d.countries_of_origin],
-            requires_umf=d.requires_umf)
+            countries_of_origin=[
+                KT.CountryRule(country=c.country, region=c.region,
+                               regions=[to_proto_enum(common.OriginRegion, r) for r in c.regions])
+                for c in d.countries_of_origin],
+            requires_umf=d.requires_umf,
+            bases=[to_proto_enum(common.LegalBasis, b) for b in d.bases],
+            legal_basis_reading=to_proto_enum(common.LegalBasisReading, d.legal_basis_reading),
+            older_than=d.older_than, up_to=d.up_to,
+            age_reading=to_proto_enum(common.AgeReading, d.age_reading))
         for d in METTMANN_V1.definitions
     ]
     definitions.append(KT.ZielgruppeDefinition(
-        key=new.key, name=new.name, description=new.description, legal_bases=list(new.legal_bases)))
+        key=new.key, name=new.name, description=new.description, bases=list(new.bases),  # type: ignore[arg-type]
+        legal_basis_reading=new.legal_basis_reading))  # type: ignore[arg-type]
     return definitions
 
 

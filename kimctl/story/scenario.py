@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from kim.case.v1 import types_pb2 as C
+from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import types_pb2 as KT
 
 SCENARIO_FILE = Path(__file__).with_name("scenario.yaml")
@@ -157,7 +158,9 @@ class Zielgruppe:
     key: str
     name: str
     description: str
-    legal_bases: tuple[str, ...]
+    # kim.common.v1.LegalBasis numbers, and whether they are held or intended.
+    bases: tuple[int, ...]
+    legal_basis_reading: int
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,9 @@ def parse(data: dict[str, Any]) -> Scenario:
             Vorlage(**lenkung["mandate"]), Vorlage(**lenkung["zielgruppen"]),
             Zielgruppe(lenkung["new_zielgruppe"]["key"], lenkung["new_zielgruppe"]["name"],
                        lenkung["new_zielgruppe"]["description"],
-                       tuple(lenkung["new_zielgruppe"]["legal_bases"]))),
+                       _enums(common.LegalBasis, lenkung["new_zielgruppe"]["bases"]),
+                       enum_value(common.LegalBasisReading,
+                                  lenkung["new_zielgruppe"]["legal_basis_reading"]))),
         projektgruppe=Projektgruppe(
             data["projektgruppe"]["name"], enum_value(KT.Topic, data["projektgruppe"]["topic"]),
             tuple(actors[a] for a in data["projektgruppe"]["members"])),

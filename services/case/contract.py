@@ -195,6 +195,12 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
                               f"{prefix}.umf_received_on", violations),
+        basis=domain_value(common.LegalBasis, residence.basis),
+        prospective_basis=domain_value(common.LegalBasis, residence.prospective_basis),
+        prospective_applied_on=_date(residence.prospective_applied_on,
+                                     residence.HasField("prospective_applied_on"),
+                                     f"{prefix}.residence.prospective_applied_on", violations),
+        origin_region=domain_value(common.OriginRegion, p.origin_region),
         gender=domain_value(common.Gender, p.gender),
         home_kommune_key=p.home_kommune.key, home_kommune_name=p.home_kommune.name,
         entry_date=_date(p.entry_date, p.HasField("entry_date"), f"{prefix}.entry_date", violations),
@@ -249,7 +255,8 @@ def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
                                    matched=list(result.matched), summary=result.summary(),
                                    checked_on=to_proto_date(result.checked_on))
     for mismatch in result.mismatches:
-        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
+        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons),
+                               hints=list(mismatch.hints))
     return message
 
 

@@ -11,7 +11,10 @@ never the conference service. What it builds are domain values (`commands.Decisi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date
+from enum import Enum
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
@@ -19,10 +22,20 @@ from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import events_pb2 as conference, types_pb2 as conference_types
 from kimnetz.errors import FieldViolation, InvalidArgument
 from kimnetz.runtime.proto_mapping import from_proto_date, from_proto_enum
+from kimnetz.vocabulary import (
+    AccessRoute,
+    AgeReading,
+    Gender,
+    LegalBasis,
+    LegalBasisReading,
+    OriginRegion,
+)
 from services.case.contract import domain_value
 from services.case.domain import commands as c
 from services.case.domain.vocabulary import ResidenceStatusKind
 from services.case.domain.zielgruppen import CountryRule, ZielgruppeDefinition, ZielgruppenCatalogue
+
+E = TypeVar("E", bound=Enum)
 
 DECISION_EVENTS: tuple[type[Message], ...] = (
     conference.CaseAdmissionDecided, conference.CaseReferralDecided,
@@ -84,12 +97,36 @@ def catalogue(message: conference.ZielgruppenDefined) -> ZielgruppenCatalogue:
                 max_age=d.max_age if d.HasField("max_age") else None,
                 residence_kinds=tuple(_residence_kind(k) for k in d.residence_kinds),
                 legal_bases=tuple(d.legal_bases),
-                countries_of_origin=tuple(CountryRule(r.country, r.region) for r in d.countries_of_origin),
+                countries_of_origin=tuple(
+                    CountryRule(r.country, r.region,
+                                tuple(_members(common.OriginRegion, OriginRegion, r.regions)))
+                    for r in d.countries_of_origin),
                 requires_umf=d.requires_umf,
+                bases=tuple(_members(common.LegalBasis, LegalBasis, d.bases)),
+                # Unset: the Hilden reading ("berechtigt, ihren Aufenthaltsstatus zu verbessern").
+                legal_basis_reading=from_proto_enum(common.LegalBasisReading, LegalBasisReading,
+                                                    d.legal_basis_reading) or LegalBasisReading.INTENDED,
+                older_than=d.older_than if d.HasField("older_than") else None,
+                up_to=d.up_to if d.HasField("up_to") else None,
+                age_reading=from_proto_enum(common.AgeReading, AgeReading, d.age_reading),
+                genders=tuple(_members(common.Gender, Gender, d.genders)),
+                access_routes=tuple(_members(common.AccessRoute, AccessRoute, d.access_routes)),
             )
             for d in source.definitions
         ),
     )
+
+
+def _members(proto_enum: Any, domain: type[E], numbers: Iterable[int]) -> list[E]:
+    """Every member a repeated enum field names; unknown or unspecified: ValueError (the
+    catalogue is refused as a whole rather than checked with a criterion missing)."""
+    found = []
+    for number in numbers:
+        member = from_proto_enum(proto_enum, domain, number)
+        if member is None:
+            raise ValueError(f"a Zielgruppe names an unspecified {domain.__name__}")
+        found.append(member)
+    return found
 
 
 def _residence_kind(number: int) -> ResidenceStatusKind:

@@ -13,26 +13,38 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import events_pb2 as pb, types_pb2 as types
 from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_enum, to_proto_timestamp
 from services.conference.domain import events as ev
-from services.conference.domain.zielgruppen import ZielgruppenCatalogue
+from services.conference.domain.zielgruppen import ZielgruppeDefinition, ZielgruppenCatalogue
 
 
 def catalogue(c: ZielgruppenCatalogue) -> types.ZielgruppenCatalogue:
     return types.ZielgruppenCatalogue(
         version=c.version, decided_on=to_proto_date(c.decided_on), decision_reference=c.decision_reference,
-        definitions=[
-            types.ZielgruppeDefinition(
-                key=d.key, name=d.name, description=d.description, min_age=d.min_age, max_age=d.max_age,
-                residence_kinds=[to_proto_enum(types.ResidenceStatusKind, k) for k in d.residence_kinds],
-                legal_bases=list(d.legal_bases),
-                countries_of_origin=[types.CountryRule(country=r.country, region=r.region)
-                                     for r in d.countries_of_origin],
-                requires_umf=d.requires_umf,
-            )
-            for d in c.definitions
-        ],
+        definitions=[definition_message(d) for d in c.definitions],
+    )
+
+
+def definition_message(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
+    """One Zielgruppe as the Lenkungsgruppe decided it, with its age boundary in words."""
+    return types.ZielgruppeDefinition(
+        key=d.key, name=d.name, description=d.description, min_age=d.min_age, max_age=d.max_age,
+        residence_kinds=[to_proto_enum(types.ResidenceStatusKind, k) for k in d.residence_kinds],
+        legal_bases=list(d.legal_bases),
+        countries_of_origin=[
+            types.CountryRule(country=r.country, region=r.region,
+                              regions=[to_proto_enum(common.OriginRegion, g) for g in r.regions])
+            for r in d.countries_of_origin],
+        requires_umf=d.requires_umf,
+        bases=[to_proto_enum(common.LegalBasis, b) for b in d.bases],
+        legal_basis_reading=to_proto_enum(common.LegalBasisReading, d.legal_basis_reading),
+        older_than=d.older_than, up_to=d.up_to,
+        age_reading=to_proto_enum(common.AgeReading, d.age_reading),
+        age_words=d.age_words,
+        genders=[to_proto_enum(common.Gender, g) for g in d.genders],
+        access_routes=[to_proto_enum(common.AccessRoute, r) for r in d.access_routes],
     )
 
 

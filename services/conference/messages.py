@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from kim.common.v1 import types_pb2 as common
 from kim.common.v1.types_pb2 import Date
 from kim.conference.v1 import conference_pb2 as pb, types_pb2 as types
 from kimnetz.runtime.proto_mapping import (
@@ -27,8 +28,16 @@ from kimnetz.runtime.proto_mapping import (
     to_proto_timestamp,
 )
 from kimnetz.validation import Violations
+from kimnetz.vocabulary import (
+    AccessRoute,
+    AgeReading,
+    Gender,
+    LegalBasis,
+    LegalBasisReading,
+    OriginRegion,
+)
 from services.conference.application import ResultDeclaration, VorlageDraft
-from services.conference.contracts import catalogue
+from services.conference.contracts import catalogue, definition_message
 from services.conference.domain.beschluss import Beschluss
 from services.conference.domain.briefs import WITHHELD, CaseBrief
 from services.conference.domain.fallkonferenz import AgendaItem, Decision, Fallkonferenz, Participant
@@ -177,11 +186,33 @@ def definitions_from(
                 max_age=d.max_age if d.HasField("max_age") else None,
                 residence_kinds=tuple(kinds),
                 legal_bases=tuple(d.legal_bases),
-                countries_of_origin=tuple(CountryRule(r.country, r.region) for r in d.countries_of_origin),
+                countries_of_origin=tuple(
+                    CountryRule(r.country, r.region, _members(
+                        common.OriginRegion, OriginRegion, r.regions,
+                        f"{prefix}[{i}].countries_of_origin[{j}].regions", v))
+                    for j, r in enumerate(d.countries_of_origin)),
                 requires_umf=d.requires_umf,
+                bases=_members(common.LegalBasis, LegalBasis, d.bases, f"{prefix}[{i}].bases", v),
+                # Unset: the Hilden reading, "berechtigt, ihren Aufenthaltsstatus zu verbessern".
+                legal_basis_reading=enum_from(common.LegalBasisReading, LegalBasisReading,
+                                              d.legal_basis_reading, f"{prefix}[{i}].legal_basis_reading",
+                                              v, required=False) or LegalBasisReading.INTENDED,
+                older_than=d.older_than if d.HasField("older_than") else None,
+                up_to=d.up_to if d.HasField("up_to") else None,
+                age_reading=enum_from(common.AgeReading, AgeReading, d.age_reading,
+                                      f"{prefix}[{i}].age_reading", v, required=False),
+                genders=_members(common.Gender, Gender, d.genders, f"{prefix}[{i}].genders", v),
+                access_routes=_members(common.AccessRoute, AccessRoute, d.access_routes,
+                                       f"{prefix}[{i}].access_routes", v),
             )
         )
     return tuple(result)
+
+
+def _members(proto_enum: ProtoEnum, domain: type[E], numbers: Iterable[int], at: str,
+             v: Violations) -> tuple[E, ...]:
+    found = [enum_from(proto_enum, domain, n, f"{at}[{j}]", v) for j, n in enumerate(numbers)]
+    return tuple(m for m in found if m is not None)
 
 
 def evidence_from(items: Iterable[types.EvidenceCount], v: Violations) -> tuple[EvidenceCount, ...]:
@@ -384,22 +415,6 @@ def lenkungsgruppe_message(g: Lenkungsgruppe) -> pb.Lenkungsgruppe:
     )
 
 
-def _definition(d: ZielgruppeDefinition) -> types.ZielgruppeDefinition:
-    return types.ZielgruppeDefinition(
-        key=d.key,
-        name=d.name,
-        description=d.description,
-        min_age=d.min_age,
-        max_age=d.max_age,
-        residence_kinds=[to_proto_enum(types.ResidenceStatusKind, k) for k in d.residence_kinds],
-        legal_bases=list(d.legal_bases),
-        countries_of_origin=[
-            types.CountryRule(country=r.country, region=r.region) for r in d.countries_of_origin
-        ],
-        requires_umf=d.requires_umf,
-    )
-
-
 def _evidence(items: tuple[EvidenceCount, ...]) -> list[types.EvidenceCount]:
     return [
         types.EvidenceCount(
@@ -422,7 +437,7 @@ def vorlage_message(v: Beschlussvorlage) -> pb.Beschlussvorlage:
         responsible_org=v.responsible_org,
         responsible_person=v.responsible_person,
         due_on=to_proto_date(v.due_on),
-        zielgruppen=[_definition(d) for d in v.zielgruppen],
+        zielgruppen=[definition_message(d) for d in v.zielgruppen],
         projektgruppe_id=v.projektgruppe_id,
         evidence=_evidence(v.evidence),
         submitted_by=v.submitted_by,

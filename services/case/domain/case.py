@@ -146,7 +146,7 @@ class Case:
             status=S.PROPOSED,
             proposal=Proposal(actor.subject, actor.organization, kind, unit, reason, fields, circles, now,
                               access_route=route),
-            eligibility=check_eligibility(person, catalogue, today),
+            eligibility=check_eligibility(person, catalogue, today, route),
             created_at=now,
             updated_at=now,
             access_orgs=[coordination] if coordination != owner else [],
@@ -700,7 +700,7 @@ class Case:
 
     def _recheck(self, person: Person, catalogue: ZielgruppenCatalogue, now: datetime, trigger: str) -> None:
         previous = self.eligibility.catalogue_version
-        self.eligibility = check_eligibility(person, catalogue, local_date(now))
+        self.eligibility = check_eligibility(person, catalogue, local_date(now), self.proposal.access_route)
         self._touch(now)
         self._emit(e.EligibilityRechecked, now, trigger=trigger, zielgruppen_version=catalogue.version,
                    previous_zielgruppen_version=previous, zielgruppen=self.eligibility.matched,

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from kimnetz.validation import LONG_TEXT, Violations
-from services.case.domain.vocabulary import Gender, Kommune, ResidenceStatusKind
+from kimnetz.vocabulary import LegalBasis, OriginRegion, origin_regions_from_text
+from services.case.domain.vocabulary import Gender, Kommune, ResidenceStatusKind, country_label
 
-_PARAGRAPH = re.compile(r"§+\s*(\d+[a-z]?)(?![a-z])", re.IGNORECASE)
-_LAW = re.compile(r"([A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*G|SGB\s*[IVX]+)\s*$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()/-]{5,30}$")
@@ -28,14 +27,21 @@ def normalise_legal_basis(text: str) -> str:
     return re.sub(r"§+\s*", "§ ", cleaned)
 
 
-def legal_basis_key(text: str) -> tuple[str, str] | None:
-    """(paragraph, law) of a legal basis, e.g. ("25a", "aufenthg") for
-    "§ 25a Abs. 1 AufenthG", so that a Zielgruppe naming "§ 25a AufenthG" covers every Absatz."""
-    paragraph = _PARAGRAPH.search(text)
-    law = _LAW.search(text.strip())
-    if not paragraph or not law:
-        return None
-    return paragraph.group(1).lower(), law.group(1).replace(" ", "").lower()
+def _basis(v: Violations, at: str, name: str, value: str, text_name: str,
+           text: str) -> LegalBasis | None:
+    """A basis chosen (`value`), else read from old free text: "§ 25 a AufenthG" is § 25a. Text
+    that names no basis of the list, or a text contradicting the choice, is a violation."""
+    chosen = v.enum(f"{at}.{name}", LegalBasis, value, required=False)
+    if not text:
+        return chosen
+    read = LegalBasis.from_text(text)
+    if read is None:
+        v.add(f"{at}.{text_name}",
+              "Rechtsgrundlage aus der Liste wählen (z. B. „§ 60a AufenthG“, „§ 25 Abs. 2 AufenthG“).")
+        return chosen
+    if chosen is not None and chosen is not read:
+        v.add(f"{at}.{text_name}", f"Der Text nennt {read.label}, gewählt ist {chosen.label}.")
+    return chosen or read
 
 
 def age_on(birth_date: date, on: date) -> int:
@@ -45,16 +51,41 @@ def age_on(birth_date: date, on: date) -> int:
     return on.year - birth_date.year - (1 if before_birthday else 0)
 
 
+def birthday(birth_date: date, years: int) -> date:
+    """The day a person born on `birth_date` turns `years` (a 29 February birthday falls on
+    1 March in common years, as in `age_on`)."""
+    try:
+        return birth_date.replace(year=birth_date.year + years)
+    except ValueError:
+        return date(birth_date.year + years, 3, 1)
+
+
 @dataclass(frozen=True)
 class ResidenceStatus:
-    """Aufenthaltsstatus: kind, legal basis ("§ 60a AufenthG"), validity, and where the
-    proposer sees a path to a better status, the prospective legal basis ("§ 25b AufenthG")."""
+    """Aufenthaltsstatus: kind, legal basis (§ 60a AufenthG), validity, and where the proposer
+    sees a path to a better status, the prospective legal basis (§ 25b AufenthG) and when it was
+    applied for.
+
+    The bases are choices (`basis`, `prospective_basis`); the texts `legal_basis` and
+    `prospective_legal_basis` are what persons stored before carry (and, for a choice, its
+    label). Read the bases through `current` and `intended`, which fall back to the text."""
 
     kind: ResidenceStatusKind
     legal_basis: str = ""
     valid_from: date | None = None
     valid_until: date | None = None
     prospective_legal_basis: str = ""
+    basis: LegalBasis | None = None
+    prospective_basis: LegalBasis | None = None
+    prospective_applied_on: date | None = None
+
+    @property
+    def current(self) -> LegalBasis | None:
+        return self.basis or LegalBasis.from_text(self.legal_basis)
+
+    @property
+    def intended(self) -> LegalBasis | None:
+        return self.prospective_basis or LegalBasis.from_text(self.prospective_legal_basis)
 
 
 @dataclass(frozen=True)
@@ -88,6 +119,7 @@ class Person:
     contact: Contact = field(default_factory=Contact)
     received_as_umf: bool = False
     umf_received_on: date | None = None
+    origin_region: OriginRegion | None = None
     gender: Gender = Gender.OHNE_ANGABE
     #: Wohnort: the kreisangehörige Kommune where the person lives (None: not recorded).
     home_kommune: Kommune | None = None
@@ -99,6 +131,14 @@ class Person:
 
     def age_on(self, on: date) -> int:
         return age_on(self.birth_date, on)
+
+    @property
+    def origin_regions(self) -> tuple[OriginRegion, ...]:
+        """Where in the country of origin the person comes from, as far as known: the chosen
+        region, else what an older free-text region can mean ("Istanbul": both parts)."""
+        if self.origin_region is not None:
+            return (self.origin_region,)
+        return origin_regions_from_text(self.region_of_origin)
 
 
 @dataclass(frozen=True)
@@ -125,6 +165,11 @@ class PersonData:
     address: str = ""
     received_as_umf: bool = False
     umf_received_on: date | None = None
+    # Choices by their values ("aufenthg_25b", "tr_edirne"); "" = not given.
+    basis: str = ""
+    prospective_basis: str = ""
+    prospective_applied_on: date | None = None
+    origin_region: str = ""
     gender: str = ""
     home_kommune_key: str = ""
     home_kommune_name: str = ""
@@ -151,16 +196,34 @@ def build_person(
               "Mindestens eine Staatsangehörigkeit angeben (ggf. „XX“ für ungeklärt).")
     origin = v.country(f"{prefix}.country_of_origin", data.country_of_origin)
     region = v.text(f"{prefix}.region_of_origin", data.region_of_origin, required=False, max_len=100)
+    origin_region = v.enum(f"{prefix}.origin_region", OriginRegion, data.origin_region, required=False)
+    if origin_region is None and region:
+        read = origin_regions_from_text(region)
+        origin_region = read[0] if len(read) == 1 else None
+    if origin_region is not None and origin and origin_region.country != origin:
+        v.add(f"{prefix}.origin_region",
+              f"„{origin_region.label}“ liegt nicht im Herkunftsland {country_label(origin)}.")
     kind = v.enum(f"{prefix}.residence.kind", ResidenceStatusKind, data.residence_kind)
     legal_basis = normalise_legal_basis(
         v.text(f"{prefix}.residence.legal_basis", data.legal_basis, required=False, max_len=100))
     prospective = normalise_legal_basis(v.text(
         f"{prefix}.residence.prospective_legal_basis", data.prospective_legal_basis,
         required=False, max_len=100))
-    for name, value in (("legal_basis", legal_basis), ("prospective_legal_basis", prospective)):
-        if value and legal_basis_key(value) is None:
-            v.add(f"{prefix}.residence.{name}",
-                  "Rechtsgrundlage in der Form „§ 60a AufenthG“ oder „§ 25 Abs. 2 AufenthG“ angeben.")
+    basis = _basis(v, f"{prefix}.residence", "basis", data.basis, "legal_basis", legal_basis)
+    intended = _basis(v, f"{prefix}.residence", "prospective_basis", data.prospective_basis,
+                      "prospective_legal_basis", prospective)
+    if basis is not None and kind is not None and basis.kind is not kind:
+        v.add(f"{prefix}.residence.basis",
+              f"{basis.label} ({basis.meaning}) gibt den Status „{basis.kind.label}“, "
+              f"angegeben ist „{kind.label}“.")
+    if basis is not None and intended is basis:
+        v.add(f"{prefix}.residence.prospective_basis",
+              f"{basis.label} ist schon die Rechtsgrundlage des Aufenthalts, keine angestrebte.")
+    applied_on = v.date_value(f"{prefix}.residence.prospective_applied_on",
+                              data.prospective_applied_on, required=False, not_after=today)
+    if applied_on is not None and intended is None:
+        v.add(f"{prefix}.residence.prospective_applied_on",
+              "Ein Antragsdatum gibt es nur zu einer angestrebten Rechtsgrundlage.")
     valid_from = v.date_value(f"{prefix}.residence.valid_from", data.residence_valid_from, required=False)
     valid_until = v.date_value(f"{prefix}.residence.valid_until", data.residence_valid_until, required=False)
     if valid_from and valid_until and valid_until < valid_from:
@@ -208,9 +271,12 @@ def build_person(
         nationalities=nationalities,
         country_of_origin=origin,
         region_of_origin=region,
+        origin_region=origin_region,
         residence=ResidenceStatus(
-            kind=kind, legal_basis=legal_basis, valid_from=valid_from, valid_until=valid_until,
-            prospective_legal_basis=prospective,
+            kind=kind, legal_basis=legal_basis or (basis.label if basis else ""),
+            valid_from=valid_from, valid_until=valid_until,
+            prospective_legal_basis=prospective or (intended.label if intended else ""),
+            basis=basis, prospective_basis=intended, prospective_applied_on=applied_on,
         ),
         languages=tuple(languages),
         household=Household(data.household_adults, data.household_children, household_note),

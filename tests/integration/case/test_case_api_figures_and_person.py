@@ -86,7 +86,12 @@ def test_update_person_re_checks_eligibility_and_writes_nothing_on_bad_input(
         languages=["ar", "de", "en"], phone="+49 2103 99999")
     answer = case_api.call("UpdatePerson", case_pb2.UpdatePersonRequest(
         case_id=case.case_id, person=granted, purpose="Aufenthaltserlaubnis erteilt"), CM)
-    assert list(answer.case.eligibility.matched) == ["bleiberecht_25a_25b"]
+    # Issue 14: who holds § 25b is no longer "berechtigt, ihren Aufenthaltsstatus zu verbessern",
+    # and with the Aufenthaltserlaubnis she has left the Geduldete.
+    assert list(answer.case.eligibility.matched) == []
+    [bleiberecht] = [m.reasons for m in answer.case.eligibility.mismatches
+                     if m.zielgruppe == "bleiberecht_25a_25b"]
+    assert bleiberecht[0].startswith("Besitzt bereits einen Aufenthaltstitel nach § 25b AufenthG")
     assert answer.case.eligibility.zielgruppen_version == 1 and answer.case.version == case.version + 1
     stored = case_api.call("GetPerson", case_pb2.GetPersonRequest(case_id=case.case_id), CM)
     assert stored.residence.legal_basis == "§ 25b AufenthG" and list(stored.languages) == ["ar", "de", "en"]

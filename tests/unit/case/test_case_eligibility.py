@@ -88,9 +88,14 @@ def test_born_on_29_february_turns_a_year_older_on_1_march_in_a_common_year() ->
 # -- §§ 25a, 25b AufenthG -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("basis", ["§ 25a AufenthG", "§25b AufenthG", "§ 25a Abs. 1 AufenthG"])
-def test_current_legal_basis_25a_or_25b_matches(basis: str) -> None:
+def test_holding_25a_or_25b_is_not_improving_the_status_towards_it(basis: str) -> None:
+    # Changed with issue 14: the Zielgruppe is "berechtigt, ihren Aufenthaltsstatus zu
+    # verbessern" (Hilden seed); who holds the title already is not on that path.
     p = person(residence=ResidenceStatus(K.AUFENTHALTSERLAUBNIS, basis))
-    assert "bleiberecht_25a_25b" in matched(p)
+    result = check_eligibility(p, METTMANN_V1, TODAY)
+    assert "bleiberecht_25a_25b" not in result.matched
+    reasons = " ".join(next(m for m in result.mismatches if m.key == "bleiberecht_25a_25b").reasons)
+    assert "Besitzt bereits einen Aufenthaltstitel nach § 25" in reasons
 
 
 def test_geduldete_with_prospective_25b_matches_the_bleiberecht_zielgruppe() -> None:
@@ -109,7 +114,7 @@ def test_paragraph_25_other_absatz_is_not_25a() -> None:
 
 @pytest.mark.parametrize("rule", SOUTH_EAST_EUROPE, ids=lambda r: r.label)
 def test_every_listed_south_east_european_country_matches(rule: CountryRule) -> None:
-    p = person(country_of_origin=rule.country, region_of_origin=rule.region)
+    p = person(country_of_origin=rule.country, origin_region=rule.regions[0] if rule.regions else None)
     assert "suedosteuropa" in matched(p)
 
 
