@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kimnetz.vocabulary import LegalBasis
 from services.case.domain.lifecycle import OPEN_STATES
-from services.case.domain.person import Person, legal_basis_key
+from services.case.domain.person import Person
 from services.case.domain.vocabulary import CaseStatus, ReminderKind, ResidenceStatusKind
 
 if TYPE_CHECKING:  # case.py records the reminders it sent and imports this module
@@ -101,10 +102,10 @@ def may_still_apply_25a(person: Person) -> bool:
     Duldung, or an Aufenthaltserlaubnis under § 104c (Chancen-Aufenthaltsrecht); not one who
     holds § 25a or § 25b already or a better status."""
     residence = person.residence
+    held = residence.current
     if residence.kind is ResidenceStatusKind.DULDUNG:
-        return legal_basis_key(residence.legal_basis) not in (("25a", "aufenthg"), ("25b", "aufenthg"))
-    return (residence.kind is ResidenceStatusKind.AUFENTHALTSERLAUBNIS
-            and legal_basis_key(residence.legal_basis) == ("104c", "aufenthg"))
+        return held not in (LegalBasis.AUFENTHG_25A, LegalBasis.AUFENTHG_25A_2, LegalBasis.AUFENTHG_25B)
+    return residence.kind is ResidenceStatusKind.AUFENTHALTSERLAUBNIS and held is LegalBasis.AUFENTHG_104C
 
 
 def occasions(case: Case, person: Person | None, lead: LeadTimes) -> list[Occasion]:
