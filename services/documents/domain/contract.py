@@ -74,6 +74,8 @@ class DataProtectionLaw:
 
     key: str
     label: str
+    short: str
+    """The law named in clauses: "DSG NRW", "KDG", "DSG-EKD", "BDSG"."""
     laws: str
     supervision: str
     clauses: tuple[str, ...]
@@ -83,14 +85,14 @@ _SOCIAL_DATA = ("Sozialdaten, die der Partner von einem Sozialleistungsträger e
                 "Zweck verarbeiten, zu dem sie ihm übermittelt wurden (§ 78 SGB X).")
 DATA_PROTECTION: dict[str, DataProtectionLaw] = {
     "kommune": DataProtectionLaw(
-        "kommune", "Kommune",
+        "kommune", "Kommune", "DSG NRW",
         "Datenschutz-Grundverordnung (DSGVO), Datenschutzgesetz Nordrhein-Westfalen (DSG NRW) und "
         "Sozialdatenschutz nach § 35 SGB I und §§ 67 ff. SGB X",
         "die Landesbeauftragte für Datenschutz und Informationsfreiheit Nordrhein-Westfalen (LDI NRW)",
         ("Der Partner ist als öffentliche Stelle des Landes an die DSGVO und das DSG NRW gebunden; Daten "
          "der Fallarbeit sind Sozialdaten, für die § 35 SGB I und die §§ 67 ff. SGB X gelten.",)),
     "katholisch": DataProtectionLaw(
-        "katholisch", "katholischer Träger (Caritas)",
+        "katholisch", "katholischer Träger (Caritas)", "KDG",
         "Gesetz über den Kirchlichen Datenschutz (KDG) der katholischen Kirche, das nach Art. 91 DSGVO "
         "an die Stelle der DSGVO tritt",
         "das Katholische Datenschutzzentrum (kirchliche Datenschutzaufsicht)",
@@ -99,7 +101,7 @@ DATA_PROTECTION: dict[str, DataProtectionLaw] = {
          "Betroffenenrechte und Meldungen von Datenschutzverletzungen richten sich beim Partner nach dem "
          "KDG.", _SOCIAL_DATA)),
     "evangelisch": DataProtectionLaw(
-        "evangelisch", "evangelischer Träger (Diakonie)",
+        "evangelisch", "evangelischer Träger (Diakonie)", "DSG-EKD",
         "Kirchengesetz über den Datenschutz der Evangelischen Kirche in Deutschland (DSG-EKD), das nach "
         "Art. 91 DSGVO an die Stelle der DSGVO tritt",
         "der Beauftragte für den Datenschutz der EKD (kirchliche Datenschutzaufsicht)",
@@ -108,7 +110,7 @@ DATA_PROTECTION: dict[str, DataProtectionLaw] = {
          "Betroffenenrechte und Meldungen von Datenschutzverletzungen richten sich beim Partner nach dem "
          "DSG-EKD.", _SOCIAL_DATA)),
     "traeger": DataProtectionLaw(
-        "traeger", "Träger der Freien Wohlfahrtspflege",
+        "traeger", "Träger der Freien Wohlfahrtspflege", "BDSG",
         "Datenschutz-Grundverordnung (DSGVO) und Bundesdatenschutzgesetz (BDSG)",
         "die Landesbeauftragte für Datenschutz und Informationsfreiheit Nordrhein-Westfalen (LDI NRW)",
         ("Der Partner ist als nichtöffentliche Stelle an die DSGVO und das BDSG gebunden.", _SOCIAL_DATA)),
@@ -508,6 +510,7 @@ def contract_context(allocations: AllocationFile, allocation: Allocation) -> dic
         "funding_law": {"code": law, "name": FUNDING_LAW_NAMES[law], "is_anbest_g": law == "ANBest-G"},
         "data_protection": {
             "partner_kind": privacy.label,
+            "short": privacy.short,
             "laws": privacy.laws,
             "supervision": privacy.supervision,
             "clauses": list(privacy.clauses),
