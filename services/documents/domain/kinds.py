@@ -132,6 +132,7 @@ def _sample_drucksache() -> dict[str, Any]:
         "consultations": [{"body": "Rat", "date": "2026-02-01", "role": "beschließend"}],
         "climate_relevance": "nein", "body_text": "Text", "attachments": ["Anlage"],
         "signature": {"name": "Name", "function": "Bürgermeisterin"},
+        "sichtvermerke": [{"office": "Kämmerer", "by": "Mu.", "date": "2026-01-04"}],
     }
 
 

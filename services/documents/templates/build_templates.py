@@ -474,10 +474,27 @@ def build_drucksache() -> DocumentObject:
     heading(doc, "Betreff")
     para(doc, "{{ title }}", bold=True, size=12)
 
+    tag(doc, "if is_answer")
+    heading(doc, "Anfrage")
+    para(doc, "Anfrage {{ inquiry.by }} vom {{ inquiry.date }}{% if inquiry.number %} "
+              "(Nr. {{ inquiry.number }}){% endif %}")
+    heading(doc, "Antwort der Verwaltung")
+    tag(doc, "for a in answers")
+    para(doc, "Frage {{ a.number }}", bold=True, after=2)
+    tag(doc, "for text in a.question")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    para(doc, "Antwort", bold=True, after=2)
+    tag(doc, "for text in a.answer")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    tag(doc, "endfor")
+    tag(doc, "else")
     heading(doc, "Beschlussvorschlag")
     tag(doc, "for text in resolution")
     para(doc, "{{ text }}")
     tag(doc, "endfor")
+    tag(doc, "endif")
 
     heading(doc, "Finanzielle Auswirkungen")
     tag(doc, "for text in financial_impact")
@@ -506,6 +523,13 @@ def build_drucksache() -> DocumentObject:
     tag(doc, "endfor")
     tag(doc, "else")
     para(doc, "keine")
+    tag(doc, "endif")
+
+    tag(doc, "if sichtvermerke")
+    heading(doc, "Sichtvermerke")
+    visas = table(doc, [7.5, 5.5, 3.5])
+    row(visas, "Stelle", "Sichtvermerk", "Datum", bold=True)
+    loop_rows(visas, "for v in sichtvermerke", "{{ v.office }}", "{{ v.by }}", "{{ v.date }}")
     tag(doc, "endif")
     return doc
 
