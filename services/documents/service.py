@@ -42,6 +42,7 @@ from services.documents.domain.kinds import (
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
 from services.documents.domain.ports import DocumentRecord, DocumentsRepository, JobRecord, TemplateRecord
 from services.documents.domain.retention import due as retention_due, kept_kinds
+from services.documents.domain.signatory import Signer
 from services.documents.federated import AUTO, read_figures
 from services.documents.figures import CaseFigures, CaseFiguresRecord, PeerFigures
 from services.documents.inputs import BERLIN
@@ -53,7 +54,6 @@ from services.documents.inputs.monitoringbericht import (
     federation_monitoring_input,
     monitoring_input,
 )
-from services.documents.domain.signatory import Signer
 from services.documents.rendering import (
     Renderer,
     TemplateRef,
@@ -228,7 +228,8 @@ class DocumentsService:
         def read() -> Any:
             signed = self._signed(principal.organization or "", data)
             DRUCKSACHE.prepare(signed)  # a wrong input is reported before the case service is asked
-            return drucksache_with_figures(signed, self._read_figures(principal, figures, peers, scope), stand)
+            read = self._read_figures(principal, figures, peers, scope)
+            return drucksache_with_figures(signed, read, stand)
 
         return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
 

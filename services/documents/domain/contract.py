@@ -271,7 +271,8 @@ class Allocation(Model):
 
     @field_validator("shared_by")
     @classmethod
-    def _sharing_adds_up(cls, parts: list[SharedPart] | None, info: ValidationInfo) -> list[SharedPart] | None:
+    def _sharing_adds_up(cls, parts: list[SharedPart] | None,
+                         info: ValidationInfo) -> list[SharedPart] | None:
         if parts is None:
             return None
         if len(parts) < 2:
@@ -286,7 +287,8 @@ class Allocation(Model):
         fte = info.data.get("fte")
         total = sum((part.fte for part in parts), Decimal(0))
         if fte is not None and total != fte:
-            raise rule_error(f"Die Anteile der Stellenteilung ergeben {formats.fte(total)} VZÄ, die Stelle hat "
+            raise rule_error(f"Die Anteile der Stellenteilung ergeben {formats.fte(total)} VZÄ, "
+                             "die Stelle hat "
                              f"{formats.fte(fte)} VZÄ.")
         return parts
 
@@ -338,7 +340,8 @@ class KeyInput(Model):
                              f"{percent(sum((p.share for p in self.parts), Fraction(0)))}, nicht 100 %."))
         labels = [part.label for part in self.parts]
         if self.quotas and not labels:
-            problems.append((("funding", "key", "quotas"), "Quoten brauchen die Teile des Schlüssels (parts)."))
+            problems.append((("funding", "key", "quotas"),
+                             "Quoten brauchen die Teile des Schlüssels (parts)."))
         for place, quotas in self.quotas.items():
             if labels and sorted(quotas) != sorted(labels):
                 problems.append((("funding", "key", "quotas", place),
@@ -347,7 +350,8 @@ class KeyInput(Model):
             total = sum((quotas.get(label, Fraction(0)) for quotas in self.quotas.values()), Fraction(0))
             if total > 1:
                 problems.append((("funding", "key", "quotas"),
-                                 f"Die Quoten unter {label} ergeben zusammen {percent(total)}, mehr als 100 %."))
+                                 f"Die Quoten unter {label} ergeben zusammen {percent(total)}, "
+                                 "mehr als 100 %."))
         if problems:
             raise located_error(problems)
         return self

@@ -148,7 +148,8 @@ class Drucksache(Model):
             (("title",), self.title), (("resolution",), self.resolution),
             (("financial_impact",), self.financial_impact), (("body_text",), self.body_text)]
         for index, answer in enumerate(self.answers):
-            texts += [(("answers", index, "question"), answer.question), (("answers", index, "answer"), answer.answer)]
+            texts += [(("answers", index, "question"), answer.question),
+                      (("answers", index, "answer"), answer.answer)]
         for path, text in texts:
             found = IT_WORDS.search(text or "")
             if found:
@@ -204,6 +205,7 @@ def drucksache_context(paper: Drucksache) -> dict[str, Any]:
         "body_paragraphs": paragraphs(paper.body_text),
         "attachments": [{"number": str(i), "title": title} for i, title in enumerate(paper.attachments, 1)],
         "signature": {"name": paper.signature.name, "function": paper.signature.function},
-        "sichtvermerke": [{"office": v.office, "by": v.by or "", "date": formats.day(v.date) if v.date else ""}
+        "sichtvermerke": [{"office": v.office, "by": v.by or "",
+                           "date": formats.day(v.date) if v.date else ""}
                           for v in paper.sichtvermerke],
     }

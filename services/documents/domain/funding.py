@@ -178,7 +178,7 @@ def check_allocation(granted: dict[int, Decimal], key: FundingKey | None,
             why += (f", davon verbleibt nach dem Schlüssel des Kreises {share_label(key.kreis_share)} "
                     f"beim Kreis; weitergeleitet werden dürfen höchstens {formats.fte(limit)} VZÄ")
         if total > limit:
-            problems.append((used[-1].path + ("fte",),
+            problems.append(((*used[-1].path, "fte"),
                              f"Die Zuweisungen für Baustein {baustein} ergeben {formats.fte(total)} VZÄ; "
                              f"{why}. Es sind {formats.fte(total - limit)} VZÄ zu viel."))
     if key is not None and key.quotas and 2 in granted:
@@ -199,11 +199,11 @@ def _check_quotas(key: FundingKey, passed_on: Decimal,
     problems = []
     for place, fte in per_place.items():
         if place not in entitled:
-            problems.append((last_path[place] + ("municipality",),
+            problems.append(((*last_path[place], "municipality"),
                              f"{place} hat im Schlüssel des Kreises ({key.label}) keine Quote; "
                              "bitte unter funding.key.quotas eintragen."))
         elif fte > entitled[place]:
-            problems.append((last_path[place] + ("fte",),
+            problems.append(((*last_path[place], "fte"),
                              f"{place} erhält {formats.fte(fte)} VZÄ; nach dem Schlüssel des Kreises "
                              f"({key.label}) stehen {place} {formats.fte(entitled[place])} VZÄ zu."))
     return problems

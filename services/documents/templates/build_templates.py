@@ -270,13 +270,16 @@ def build_contract() -> DocumentObject:
     heading(doc, "§ 1 Gegenstand des Vertrages")
     para(doc, "(1) Der Partner richtet für die Laufzeit dieses Vertrages Personalstellen für "
               "{% if baustein.is_coordination %}die strategische Steuerung des Kommunalen "
-              "Integrationsmanagements (koordinierende Stelle, Baustein 1){% elif baustein.is_immigration_office "
+              "Integrationsmanagements (koordinierende Stelle, Baustein 1){% elif "
+              "baustein.is_immigration_office "
               "%}die rechtliche Verstetigung der Integration in seiner Ausländer- und Einbürgerungsbehörde "
               "(Baustein 3){% else %}das rechtskreisübergreifende individuelle Case Management{% endif %} im "
-              "Umfang von {{ amounts.fte }} Vollzeitäquivalenten (VZÄ) ein und setzt sie in {{ municipality }} "
+              "Umfang von {{ amounts.fte }} Vollzeitäquivalenten (VZÄ) ein und setzt sie in {{ "
+              "municipality }} "
               "ein.")
     tag(doc, "if sharing.active")
-    para(doc, "Die Stelle wird von mehreren Kommunen geteilt (Stellenteilung). Sie wird mit folgenden Anteilen "
+    para(doc, "Die Stelle wird von mehreren Kommunen geteilt (Stellenteilung). Sie wird mit "
+              "folgenden Anteilen "
               "eingesetzt; die Mittel entfallen im selben Verhältnis auf die Kommunen:")
     shared = table(doc, [6.5, 2.5, 3.75, 3.75])
     row(shared, "Kommune", "VZÄ", "Jahresbetrag", "Betrag Laufzeit", bold=True)
@@ -293,9 +296,11 @@ def build_contract() -> DocumentObject:
               "{% if baustein.is_coordination %}Die koordinierende Stelle des Partners arbeitet unter der "
               "Gesamtkoordination des Kommunalen Integrationszentrums des Kreises; Bedarfserhebung, "
               "Monitoring und die Vorbereitung der Lenkungsgruppe werden mit ihm abgestimmt."
-              "{% elif baustein.is_immigration_office %}Die Stellen arbeiten mit der koordinierenden Stelle und "
+              "{% elif baustein.is_immigration_office %}Die Stellen arbeiten mit der "
+              "koordinierenden Stelle und "
               "dem Case Management zusammen; sie nehmen an den Fallkonferenzen teil."
-              "{% else %}Zielgruppen und Handlungsfelder legt die Lenkungsgruppe fest. Über die Aufnahme eines "
+              "{% else %}Zielgruppen und Handlungsfelder legt die Lenkungsgruppe fest. Über die "
+              "Aufnahme eines "
               "Falles in das Case Management entscheidet die Fallkonferenz.{% endif %}")
 
     heading(doc, "§ 2 Laufzeit")
@@ -348,8 +353,10 @@ def build_contract() -> DocumentObject:
     para(doc, "(2) Dienst- und Arbeitgeberpflichten verbleiben beim Partner.")
     para(doc, "(3) {% if baustein.is_case_management %}Die Case Managerinnen und Case Manager nehmen an den "
               "Fallkonferenzen, an der Projektgruppe „Case Management“ sowie an den Qualifizierungen des "
-              "Kommunalen Integrationszentrums teil{% else %}Die Stelleninhaberinnen und Stelleninhaber nehmen "
-              "an den Arbeitstreffen und Qualifizierungen des Kommunalen Integrationszentrums teil{% endif %} "
+              "Kommunalen Integrationszentrums teil{% else %}Die Stelleninhaberinnen und "
+              "Stelleninhaber nehmen "
+              "an den Arbeitstreffen und Qualifizierungen des Kommunalen Integrationszentrums "
+              "teil{% endif %} "
               "und melden festgestellte strukturelle Barrieren zwischen den Rechtskreisen.")
 
     heading(doc, "§ 5 Berichtspflichten")
@@ -363,7 +370,8 @@ def build_contract() -> DocumentObject:
               "unverzüglich mit.")
 
     heading(doc, "§ 6 Zuwendungsrecht, Prüfrecht und Rückforderung")
-    para(doc, "(1) Für die weitergeleiteten Mittel gelten die {{ funding_law.name }} in der jeweils geltenden "
+    para(doc, "(1) Für die weitergeleiteten Mittel gelten die {{ funding_law.name }} in der jeweils "
+              "geltenden "
               "Fassung (zu § 44 LHO NRW) entsprechend, soweit dieser Vertrag nichts anderes bestimmt. Die "
               "Nebenbestimmungen des Zuwendungsbescheides des Landes an den Kreis gelten für den Partner "
               "ebenso.")
@@ -388,8 +396,10 @@ def build_contract() -> DocumentObject:
               "entscheiden, "
               "insbesondere in der Fallkonferenz und in der gemeinsam genutzten Fachanwendung, sind sie "
               "gemeinsam Verantwortliche nach Art. 26 DSGVO{% if data_protection.is_church %} und den "
-              "entsprechenden Vorschriften des {{ data_protection.short }}{% endif %}. Die Einzelheiten regelt "
-              "die Vereinbarung über die gemeinsame Verantwortlichkeit (Anlage); ihr wesentlicher Inhalt wird "
+              "entsprechenden Vorschriften des {{ data_protection.short }}{% endif %}. Die "
+              "Einzelheiten regelt "
+              "die Vereinbarung über die gemeinsame Verantwortlichkeit (Anlage); ihr wesentlicher "
+              "Inhalt wird "
               "den betroffenen Personen zur Verfügung gestellt.")
     para(doc, "(3) Jede Vertragspartei trifft geeignete technische und organisatorische Maßnahmen nach "
               "Art. 32 DSGVO und unterrichtet die andere unverzüglich über Verletzungen des Schutzes "
@@ -403,7 +413,8 @@ def build_contract() -> DocumentObject:
     para(doc, "Der Vertrag kann von jeder Vertragspartei aus wichtigem Grund schriftlich gekündigt werden, "
               "insbesondere wenn die Förderung durch das Land entfällt oder die Mittel nicht "
               "zweckentsprechend "
-              "verwendet werden. Bereits ausgezahlte, nicht verwendete Mittel sind zu erstatten (§ 6 Abs. 3).")
+              "verwendet werden. Bereits ausgezahlte, nicht verwendete Mittel sind zu erstatten (§ "
+              "6 Abs. 3).")
 
     heading(doc, "§ 9 Schlussbestimmungen")
     para(doc, "(1) Änderungen und Ergänzungen dieses Vertrages bedürfen der Schriftform.")
@@ -420,19 +431,22 @@ def build_contract() -> DocumentObject:
         ["Für den Partner", "{{ partner.name }}", "Name, Funktion"],
     )
 
-    doc.add_page_break()
+    doc.add_page_break()  # type: ignore[no-untyped-call]
     heading(doc, "Anlage: Vereinbarung über die gemeinsame Verantwortlichkeit (Datenschutz)")
-    para(doc, "zwischen {{ kreis.name }} und {{ partner.name }} ({{ data_protection.partner_kind }})", after=12)
+    para(doc, "zwischen {{ kreis.name }} und {{ partner.name }} ({{ data_protection.partner_kind "
+              "}})", after=12)
     para(doc, "1. Geltendes Recht. Für den Kreis gelten die DSGVO, das DSG NRW und der Sozialdatenschutz "
               "(§ 35 SGB I, §§ 67 ff. SGB X). Für den Partner gilt: {{ data_protection.laws }}.")
     tag(doc, "for clause in data_protection.clauses")
     para(doc, "{{ clause }}")
     tag(doc, "endfor")
-    para(doc, "2. Aufsicht. Zuständige Datenschutzaufsicht des Partners ist {{ data_protection.supervision }}.")
+    para(doc, "2. Aufsicht. Zuständige Datenschutzaufsicht des Partners ist {{ "
+              "data_protection.supervision }}.")
     para(doc, "3. Zuständigkeiten. Die Stelle, die einen Fall bearbeitet, holt die Einwilligung und "
               "Schweigepflichtentbindung der betroffenen Person ein, informiert sie (Art. 13 und 14 DSGVO"
               "{% if data_protection.is_church %} und die entsprechenden Vorschriften des "
-              "{{ data_protection.short }}{% endif %}) und beantwortet ihre Anfragen; die andere Vertragspartei "
+              "{{ data_protection.short }}{% endif %}) und beantwortet ihre Anfragen; die andere "
+              "Vertragspartei "
               "leitet Anfragen unverzüglich an sie weiter.")
     para(doc, "4. Verletzungen des Schutzes personenbezogener Daten meldet jede Vertragspartei der anderen "
               "binnen 24 Stunden nach Bekanntwerden; die Meldung an die Aufsicht obliegt der Stelle, bei der "

@@ -25,7 +25,8 @@ def contract_text(allocation, **overrides) -> str:
 KOMMUNE = make_allocation()
 CARITAS = make_allocation(name="Caritasverband für den Kreis Mettmann e. V.", kind="welfare_org",
                           municipality="Stadt Mettmann", fte=1,
-                          partner={"name": "Caritasverband für den Kreis Mettmann e. V.", "kind": "welfare_org",
+                          partner={"name": "Caritasverband für den Kreis Mettmann e. V.",
+                                   "kind": "welfare_org",
                                    "address": "Weg 1", "church": "katholisch"})
 DIAKONIE = make_allocation(municipality="Stadt Leichlingen", fte=1,
                            partner={"name": "Diakonie Leichlingen", "kind": "welfare_org", "address": "Weg 2",
@@ -83,7 +84,8 @@ def test_defizituebernahme_replaces_the_flat_topup():
     rows = dict(table_rows(document, "Stellenanteil"))
     assert "Aufstockung durch den Kreis je VZÄ und Jahr" not in rows
     assert rows["Jahresbetrag"] == "55.000,00\xa0€"
-    assert rows["Defizitübernahme durch den Kreis"] == "bis zu 12.000,00\xa0€ je Jahr (6.000,00\xa0€ für die Laufzeit)"
+    assert rows["Defizitübernahme durch den Kreis"] == ("bis zu 12.000,00\xa0€ je Jahr "
+                                                        "(6.000,00\xa0€ für die Laufzeit)")
     assert "Anstelle einer pauschalen Aufstockung übernimmt der Kreis das Defizit" in body_text(document)
 
 
@@ -119,8 +121,9 @@ def test_baustein_3_is_for_the_auslaenderbehoerde():
 
 
 def test_the_key_and_the_grant_are_named_in_the_preamble():
-    text = contract_text(KOMMUNE, funding={"granted_fte": {"baustein_2": 11},
-                                           "key": {"label": "Schlüssel des Kreises Wesel", "kreis_share": "1/3"}})
-    assert ("Dem Kreis sind für Baustein 2 – rechtskreisübergreifendes Case Management 11,0 VZÄ bewilligt. Die "
+    key = {"label": "Schlüssel des Kreises Wesel", "kreis_share": "1/3"}
+    text = contract_text(KOMMUNE, funding={"granted_fte": {"baustein_2": 11}, "key": key})
+    assert ("Dem Kreis sind für Baustein 2 – rechtskreisübergreifendes Case Management 11,0 VZÄ "
+            "bewilligt. Die "
             "Stellen werden nach dem Schlüssel des Kreises verteilt: Schlüssel des Kreises Wesel; beim Kreis "
             "verbleibt ein Drittel der Stellen.") in text

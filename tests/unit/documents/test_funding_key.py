@@ -104,7 +104,8 @@ def test_wesel_refusal_names_the_limit():
 def test_key_parts_must_make_100_percent():
     problems = violations(rbk_file(key={"label": "K", "parts": [{"label": "FlüAG", "share": "40 %"},
                                                                   {"label": "AWoV", "share": "50 %"}]}))
-    assert problems == {"funding.key.parts": "Die Teile des Schlüssels ergeben zusammen 90\xa0%, nicht 100 %."}
+    assert problems == {"funding.key.parts":
+                        "Die Teile des Schlüssels ergeben zusammen 90\xa0%, nicht 100 %."}
 
 
 def test_a_share_is_read_as_the_kreise_write_it():
