@@ -62,9 +62,9 @@ PARTNER_KIND_LABELS = {"municipality": "Kommune", "welfare_org": "Träger der Fr
 FundingLaw = Literal["ANBest-G", "ANBest-P"]
 DEFAULT_FUNDING_LAW: dict[str, FundingLaw] = {"municipality": "ANBest-G", "welfare_org": "ANBest-P"}
 FUNDING_LAW_NAMES = {
-    "ANBest-G": "Allgemeine Nebenbestimmungen für Zuwendungen zur Projektförderung an Gemeinden (GV) "
+    "ANBest-G": "Allgemeinen Nebenbestimmungen für Zuwendungen zur Projektförderung an Gemeinden (GV) "
                 "(ANBest-G)",
-    "ANBest-P": "Allgemeine Nebenbestimmungen für Zuwendungen zur Projektförderung (ANBest-P)",
+    "ANBest-P": "Allgemeinen Nebenbestimmungen für Zuwendungen zur Projektförderung (ANBest-P)",
 }
 
 

@@ -262,7 +262,7 @@ def build_contract() -> DocumentObject:
               "Kommunen an Kommunen und Träger der Freien Wohlfahrtspflege weiter. Die Vertragsparteien "
               "schließen hierzu den folgenden Vertrag.")
     tag(doc, "if granted.active or funding_key.active")
-    para(doc, "{% if granted.active %}Dem Kreis sind für {{ baustein.label }} {{ granted.fte }} VZÄ "
+    para(doc, "{% if granted.active %}Dem Kreis sind {{ granted.fte }} VZÄ für {{ baustein.label }} "
               "bewilligt. {% endif %}{% if funding_key.active %}Die Stellen werden nach dem Schlüssel des "
               "Kreises verteilt: {{ funding_key.description }}.{% endif %}")
     tag(doc, "endif")

@@ -123,7 +123,6 @@ def test_baustein_3_is_for_the_auslaenderbehoerde():
 def test_the_key_and_the_grant_are_named_in_the_preamble():
     key = {"label": "Schlüssel des Kreises Wesel", "kreis_share": "1/3"}
     text = contract_text(KOMMUNE, funding={"granted_fte": {"baustein_2": 11}, "key": key})
-    assert ("Dem Kreis sind für Baustein 2 – rechtskreisübergreifendes Case Management 11,0 VZÄ "
-            "bewilligt. Die "
-            "Stellen werden nach dem Schlüssel des Kreises verteilt: Schlüssel des Kreises Wesel; beim Kreis "
-            "verbleibt ein Drittel der Stellen.") in text
+    assert ("Dem Kreis sind 11,0 VZÄ für Baustein 2 – rechtskreisübergreifendes Case Management "
+            "bewilligt. Die Stellen werden nach dem Schlüssel des Kreises verteilt: Schlüssel des Kreises "
+            "Wesel; beim Kreis verbleibt ein Drittel der Stellen.") in text
