@@ -167,3 +167,27 @@ def test_hsk_passes_one_baustein_1_position_on_to_arnsberg():
     context = contract_context(parsed, parsed.allocations[0])
     assert context["baustein"]["is_coordination"]
     assert context["amounts"]["annual"] == "65.000,00\xa0€"
+
+
+quota_lists = st.lists(st.lists(st.fractions(min_value=0, max_value=1), min_size=2, max_size=2),
+                       min_size=1, max_size=10)
+
+
+@given(passed_on=st.integers(min_value=0, max_value=2000).map(lambda c: Decimal(c) / 100),
+       quotas=quota_lists)
+def test_the_kommunen_shares_by_key_add_up_to_what_is_passed_on(passed_on, quotas):
+    key = FundingKey("FlüAG 40 % / AWoV 60 %", parts=(KeyPart("FlüAG", Fraction(2, 5)),
+                                                       KeyPart("AWoV", Fraction(3, 5))),
+                     quotas=tuple((f"Kommune {i}", tuple(q)) for i, q in enumerate(quotas)))
+    shares = key.entitlements(passed_on)
+    if any(any(q) for q in quotas):
+        assert sum(shares.values()) == passed_on
+    assert all(share >= 0 for share in shares.values())
+
+
+@given(granted=st.integers(min_value=0, max_value=5000).map(lambda c: Decimal(c) / 100),
+       kreis_share=st.fractions(min_value=0, max_value=1))
+def test_what_the_kreis_keeps_and_passes_on_add_up_to_the_grant(granted, kreis_share):
+    limit = FundingKey("K", kreis_share=kreis_share).passed_on_limit(granted)
+    assert 0 <= limit <= granted
+    assert abs(Fraction(limit) - Fraction(granted) * (1 - kreis_share)) < Fraction(1, 100)
