@@ -182,10 +182,7 @@ def _single(kind: Kind, input_file: Path, out: Path, template: Path | None, to_p
 
 def contract_filename(number: int, allocation: Allocation) -> str:
     """01-stadt-bergisch-gladbach.docx; a Träger also names its Kommune (one Träger, several places)."""
-    parts = [allocation.partner.name]
-    if allocation.place != allocation.partner.name:
-        parts.append(allocation.place)
-    return f"{number:02d}-" + "-".join(_slug(part) for part in parts) + ".docx"
+    return f"{number:02d}-" + "-".join(_slug(part) for part in allocation.names()) + ".docx"
 
 
 def _slug(text: str) -> str:

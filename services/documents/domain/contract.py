@@ -300,6 +300,12 @@ class Allocation(Model):
             return " / ".join(part.municipality for part in self.shared_by)
         return self.municipality or self.partner.name
 
+    def names(self) -> list[str]:
+        """The partner and the Kommunen it works in other than itself, for titles and file names:
+        a Träger names its Kommune (one Träger, several places), a Stellenteilung the others."""
+        return [self.partner.name] + [place for place, _ in self.per_municipality()
+                                      if place != self.partner.name]
+
     def per_municipality(self) -> tuple[tuple[str, Decimal], ...]:
         if self.shared_by:
             return tuple((part.municipality, part.fte) for part in self.shared_by)

@@ -64,9 +64,7 @@ def slug(text: str) -> str:
 def contract_document(allocations: AllocationFile, index: int) -> Prepared:
     """The contract of one allocation of a file (the worker renders a whole file this way)."""
     allocation = allocations.allocations[index]
-    names = [allocation.partner.name]
-    if allocation.place != allocation.partner.name:
-        names.append(allocation.place)
+    names = allocation.names()
     return Prepared(
         context=contract_context(allocations, allocation),
         title="Weiterleitungsvertrag " + " – ".join(names),

@@ -23,7 +23,7 @@ def test_wesel_keeps_a_third_shares_a_position_and_covers_the_caritas_deficit(tm
     output = run("contract", "--allocation", str(EXAMPLES / "wesel-allocation-2022.yaml"),
                  "--out", str(tmp_path))
     assert "Summe" in output
-    shared = body_text(open_docx((tmp_path / "02-gemeinde-huenxe-gemeinde-huenxe-gemeinde-schermbeck.docx")
+    shared = body_text(open_docx((tmp_path / "02-gemeinde-huenxe-gemeinde-schermbeck.docx")
                                  .read_bytes()))
     assert "(Stellenteilung)" in shared and "Gemeinde Schermbeck" in shared
     caritas = body_text(open_docx(next(tmp_path.glob("03-caritasverband-*.docx")).read_bytes()))
