@@ -71,7 +71,6 @@ def drucksache_input(documents: Documents, signer: Actor) -> dict[str, Any]:
     today = date.today()
     given = dict(documents.drucksache)
     consultation = given.pop("consultation")
-    signature_function = given.pop("signature_function")
     return {
         "kind": given.pop("kind"),
         "issuer": given.pop("issuer"),
@@ -82,7 +81,6 @@ def drucksache_input(documents: Documents, signer: Actor) -> dict[str, Any]:
                            "date": (today + timedelta(days=consultation["in_days"])).isoformat(),
                            "role": consultation["role"]}],
         "attachments": [],
-        "signature": {"name": signer.name, "function": signature_function},
     }
 
 

@@ -37,6 +37,7 @@ from services.documents.figures_client import GrpcCaseFigures
 from services.documents.messages import KIND_FROM_PROTO as _KIND_FROM_PROTO, KIND_TO_PROTO
 from services.documents.repository import OUTBOX_DOCUMENTS as _STORED, MongoDocumentsRepository
 from services.documents.service import DocumentsService
+from services.documents.settings import DocumentsSettings
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = list(_STORED)
 
@@ -68,7 +69,9 @@ def registration(settings: Settings, *, federation: FederationClient | None = No
     those to peer nodes (on a node of a federation, `federation`: the Kreis' reports carry
     its figures)."""
     audit = LoggingAuditSink()
-    service = DocumentsService(MongoDocumentsRepository(settings.node_id), audit=audit)
+    # Read once, when the api process starts: who signs each organisation's Drucksachen.
+    service = DocumentsService(MongoDocumentsRepository(settings.node_id), audit=audit,
+                               signatories=DocumentsSettings().signatories)
     channel = grpc.insecure_channel(conference_api_target(settings))
     case_channel = grpc.insecure_channel(case_api_target(settings))
     peers = peer_figures(federation, settings)

@@ -23,7 +23,7 @@ from services.documents import pdf
 from services.documents.domain import formats
 from services.documents.domain.contract import (
     Allocation,
-    contract_amounts,
+    allocation_amounts,
     contract_context,
     parse_allocation_file,
 )
@@ -93,9 +93,11 @@ def contract(
     table.add_column("Datei", ratio=2, overflow="fold")
     totals = [Decimal(0)] * 3
     for item, path in zip(documents, paths, strict=True):
-        amounts = contract_amounts(allocations.rates, allocations.term, item.fte)
+        amounts = allocation_amounts(allocations, item)
         totals = [t + v for t, v in zip(totals, (amounts.fte, amounts.annual, amounts.term), strict=True)]
         partner = item.partner.name + (f" ({item.place})" if item.place != item.partner.name else "")
+        if item.baustein != 2:
+            partner += f" – Baustein {item.baustein}"
         table.add_row(partner, formats.fte(amounts.fte), formats.money(amounts.annual),
                       formats.money(amounts.term), path.name)
     table.add_section()
@@ -204,10 +206,7 @@ def _single(kind: Kind, input_file: Path, out: Path, template: Path | None, to_p
 
 def contract_filename(number: int, allocation: Allocation) -> str:
     """01-stadt-bergisch-gladbach.docx; a Träger also names its Kommune (one Träger, several places)."""
-    parts = [allocation.partner.name]
-    if allocation.place != allocation.partner.name:
-        parts.append(allocation.place)
-    return f"{number:02d}-" + "-".join(_slug(part) for part in parts) + ".docx"
+    return f"{number:02d}-" + "-".join(_slug(part) for part in allocation.names()) + ".docx"
 
 
 def _slug(text: str) -> str:

@@ -43,6 +43,7 @@ from services.documents.domain.kinds import (
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
 from services.documents.domain.ports import DocumentRecord, DocumentsRepository, JobRecord, TemplateRecord
 from services.documents.domain.retention import due as retention_due, kept_kinds
+from services.documents.domain.signatory import Signer
 from services.documents.federated import AUTO, read_figures
 from services.documents.figures import CaseFigures, CaseFiguresRecord, PeerFigures, ReportPeriod
 from services.documents.inputs import BERLIN
@@ -94,11 +95,27 @@ class DocumentsService:
     worker's (event ContractsRequested, retention timer)."""
 
     def __init__(self, store: DocumentsRepository, renderer: Renderer | None = None,
-                 audit: AuditSink | None = None, clock: Callable[[], datetime] | None = None) -> None:
+                 audit: AuditSink | None = None, clock: Callable[[], datetime] | None = None,
+                 signatories: Mapping[str, Signer] | None = None) -> None:
         self.store = store
         self.renderer = renderer or Renderer()
         self.audit = audit or LoggingAuditSink()
         self.clock = clock or _utc_now
+        self.signatories = dict(signatories or {})
+        """Who signs each organisation's Drucksachen (settings: KIM_DOCUMENTS_SIGNATORIES)."""
+
+    def _signed(self, organization: str, data: Any) -> Any:
+        """A Drucksache without `signature` is signed by the organisation's signatory (Landrat,
+        Bürgermeister*in, Dezernent*in from the settings), never by whoever typed it."""
+        if not isinstance(data, dict) or data.get("signature") is not None:
+            return data
+        signer = self.signatories.get(organization)
+        if signer is None:
+            raise InvalidArgument([FieldViolation(
+                "signature", f"Wer unterschreibt? Unterschrift angeben oder für {organization} in den "
+                             "Einstellungen eintragen (KIM_DOCUMENTS_SIGNATORIES).")],
+                message="Die Eingabe enthält Fehler.")
+        return {**data, "signature": {"name": signer.name, "function": signer.function}}
 
     def _today(self) -> date:
         """Today in the Kreis' time zone (the Stand of figures)."""
@@ -133,6 +150,8 @@ class DocumentsService:
         require_role(principal, *RENDER_ROLES[kind.id], action=f"{kind.label} erzeugen", audit=self.audit)
         template = self._template(organization, kind, template_version)
         _refuse_control_characters(data)
+        if kind is DRUCKSACHE:
+            data = self._signed(organization, data)
         prepared = kind.prepare(data)
         return self._render_and_store(principal, organization, kind, template, prepared, data,
                                       document_id=str(uuid.uuid4()))
@@ -209,8 +228,10 @@ class DocumentsService:
         stand = today or self._today()
 
         def read() -> Any:
-            DRUCKSACHE.prepare(data)  # a wrong input is reported before the case service is asked
-            return drucksache_with_figures(data, self._read_figures(principal, figures, peers, scope), stand)
+            signed = self._signed(principal.organization or "", data)
+            DRUCKSACHE.prepare(signed)  # a wrong input is reported before the case service is asked
+            read = self._read_figures(principal, figures, peers, scope)
+            return drucksache_with_figures(signed, read, stand)
 
         return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
 

@@ -3,8 +3,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Signatory(BaseModel):
+    """Who signs the organisation's Drucksachen: name and function as printed („Landrat“,
+    „Bürgermeisterin“, „Dezernentin für Soziales“)."""
+
+    name: str = Field(min_length=1)
+    function: str = Field(min_length=1)
 
 
 class DocumentsSettings(BaseSettings):
@@ -16,3 +24,8 @@ class DocumentsSettings(BaseSettings):
         "service's default; set it from the organisation's Löschkonzept).")
     retention_interval_seconds: float = Field(
         3600, gt=0, description="How often the worker's retention timer runs.")
+    signatories: dict[str, Signatory] = Field(
+        default_factory=dict, description="Who signs each organisation's Drucksachen, by organisation id, "
+        "as JSON: {\"kreis-mettmann\": {\"name\": \"Thomas Hendele\", \"function\": \"Landrat\"}}. A "
+        "Drucksache rendered through the api without a `signature` is signed by its author's "
+        "organisation's signatory; without one it is refused.")

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 LOCALE = "de_DE"
 
@@ -34,3 +34,8 @@ def integer(value: int) -> str:
 def decimal_one(value: float) -> str:
     """A mean with one decimal: 23,5"""
     return format_decimal(value, "#,##0.0", locale=LOCALE)
+
+
+def percent(value: Decimal) -> str:
+    """A share as a percentage with at most two decimals: 40 %, 33,33 % (CLDR: non-breaking space)."""
+    return format_percent(value, "#,##0.##\u00a0%", locale=LOCALE)

@@ -69,9 +69,7 @@ def slug(text: str) -> str:
 def contract_document(allocations: AllocationFile, index: int) -> Prepared:
     """The contract of one allocation of a file (the worker renders a whole file this way)."""
     allocation = allocations.allocations[index]
-    names = [allocation.partner.name]
-    if allocation.place != allocation.partner.name:
-        names.append(allocation.place)
+    names = allocation.names()
     return Prepared(
         context=contract_context(allocations, allocation),
         title="Weiterleitungsvertrag " + " – ".join(names),
@@ -137,6 +135,7 @@ def _sample_drucksache() -> dict[str, Any]:
         "consultations": [{"body": "Rat", "date": "2026-02-01", "role": "beschließend"}],
         "climate_relevance": "nein", "body_text": "Text", "attachments": ["Anlage"],
         "signature": {"name": "Name", "function": "Bürgermeisterin"},
+        "sichtvermerke": [{"office": "Kämmerer", "by": "Mu.", "date": "2026-01-04"}],
     }
 
 

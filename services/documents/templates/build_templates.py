@@ -216,8 +216,13 @@ def signature_block(doc: DocumentObject, left: list[str], right: list[str]) -> N
 
 # --- Kooperations-/Weiterleitungsvertrag ---------------------------------------------------------
 
+SUBJECT = ("{% if baustein.is_coordination %}die strategische Steuerung (koordinierende Stelle)"
+           "{% elif baustein.is_immigration_office %}zusätzliche Personalstellen in der Ausländer- und "
+           "Einbürgerungsbehörde{% else %}das rechtskreisübergreifende Case Management{% endif %}")
+
+
 def build_contract() -> DocumentObject:
-    doc = new_document("Kooperations- und Weiterleitungsvertrag KIM", "KIM Baustein 2 – Case Management")
+    doc = new_document("Kooperations- und Weiterleitungsvertrag KIM", "KIM – Weiterleitung von Stellen")
     header(doc, "{{ kreis.name }} · {{ kreis.office }}")
     footer(doc, "Weiterleitungsvertrag KIM – {{ partner.name }} ({{ municipality }})")
 
@@ -228,13 +233,13 @@ def build_contract() -> DocumentObject:
     left.add_paragraph("{{ kreis.office }}")
     left.add_paragraph("{{ kreis.address }}")
     cell_text(right, "Kommunales Integrationsmanagement NRW", bold=True, size=9)
-    right.add_paragraph("Baustein 2 – rechtskreisübergreifendes Case Management").runs[0].font.size = Pt(9)
+    right.add_paragraph("{{ baustein.label }}").runs[0].font.size = Pt(9)
     right.paragraphs[-1].alignment = right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     para(doc, "")
     para(doc, "Kooperations- und Weiterleitungsvertrag", style="Title", align=WD_ALIGN_PARAGRAPH.CENTER)
-    para(doc, "über die Weiterleitung der fachbezogenen Pauschale für das rechtskreisübergreifende "
-              "Case Management im Kommunalen Integrationsmanagement (KIM)",
+    para(doc, f"über die Weiterleitung der fachbezogenen Pauschale für {SUBJECT} im Kommunalen "
+              "Integrationsmanagement (KIM)",
          align=WD_ALIGN_PARAGRAPH.CENTER, after=18)
 
     para(doc, "zwischen", align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -256,19 +261,47 @@ def build_contract() -> DocumentObject:
               "Vollzeitäquivalent (VZÄ) und leitet Stellenanteile in Abstimmung mit den kreisangehörigen "
               "Kommunen an Kommunen und Träger der Freien Wohlfahrtspflege weiter. Die Vertragsparteien "
               "schließen hierzu den folgenden Vertrag.")
+    tag(doc, "if granted.active or funding_key.active")
+    para(doc, "{% if granted.active %}Dem Kreis sind {{ granted.fte }} VZÄ für {{ baustein.label }} "
+              "bewilligt. {% endif %}{% if funding_key.active %}Die Stellen werden nach dem Schlüssel des "
+              "Kreises verteilt: {{ funding_key.description }}.{% endif %}")
+    tag(doc, "endif")
 
     heading(doc, "§ 1 Gegenstand des Vertrages")
-    para(doc, "(1) Der Partner richtet für die Laufzeit dieses Vertrages Personalstellen für das "
-              "rechtskreisübergreifende individuelle Case Management im Umfang von {{ amounts.fte }} "
-              "Vollzeitäquivalenten (VZÄ) ein und setzt sie in {{ municipality }} ein.")
+    para(doc, "(1) Der Partner richtet für die Laufzeit dieses Vertrages Personalstellen für "
+              "{% if baustein.is_coordination %}die strategische Steuerung des Kommunalen "
+              "Integrationsmanagements (koordinierende Stelle, Baustein 1){% elif "
+              "baustein.is_immigration_office "
+              "%}die rechtliche Verstetigung der Integration in seiner Ausländer- und Einbürgerungsbehörde "
+              "(Baustein 3){% else %}das rechtskreisübergreifende individuelle Case Management{% endif %} im "
+              "Umfang von {{ amounts.fte }} Vollzeitäquivalenten (VZÄ) ein und setzt sie in {{ "
+              "municipality }} "
+              "ein.")
+    tag(doc, "if sharing.active")
+    para(doc, "Die Stelle wird von mehreren Kommunen geteilt (Stellenteilung). Sie wird mit "
+              "folgenden Anteilen "
+              "eingesetzt; die Mittel entfallen im selben Verhältnis auf die Kommunen:")
+    shared = table(doc, [6.5, 2.5, 3.75, 3.75])
+    row(shared, "Kommune", "VZÄ", "Jahresbetrag", "Betrag Laufzeit", bold=True)
+    loop_rows(shared, "for part in sharing.parts", "{{ part.municipality }}", "{{ part.fte }}",
+              "{{ part.annual }}", "{{ part.term }}")
+    para(doc, "")
+    tag(doc, "endif")
     tag(doc, "if partner.is_welfare_org")
     para(doc, "(2) Der Partner ist Träger der Freien Wohlfahrtspflege. Der Einsatz der Stellen erfolgt in "
               "Abstimmung mit {{ municipality }}; die Kommune wird über Besetzung und Arbeitsschwerpunkte "
               "unterrichtet.")
     tag(doc, "endif")
-    para(doc, "{% if partner.is_welfare_org %}(3){% else %}(2){% endif %} Zielgruppen und Handlungsfelder "
-              "legt die Lenkungsgruppe fest. Über die Aufnahme eines Falles in das Case Management "
-              "entscheidet die Fallkonferenz.")
+    para(doc, "{% if partner.is_welfare_org %}(3){% else %}(2){% endif %} "
+              "{% if baustein.is_coordination %}Die koordinierende Stelle des Partners arbeitet unter der "
+              "Gesamtkoordination des Kommunalen Integrationszentrums des Kreises; Bedarfserhebung, "
+              "Monitoring und die Vorbereitung der Lenkungsgruppe werden mit ihm abgestimmt."
+              "{% elif baustein.is_immigration_office %}Die Stellen arbeiten mit der "
+              "koordinierenden Stelle und "
+              "dem Case Management zusammen; sie nehmen an den Fallkonferenzen teil."
+              "{% else %}Zielgruppen und Handlungsfelder legt die Lenkungsgruppe fest. Über die "
+              "Aufnahme eines "
+              "Falles in das Case Management entscheidet die Fallkonferenz.{% endif %}")
 
     heading(doc, "§ 2 Laufzeit")
     para(doc, "Der Vertrag gilt vom {{ term.start }} bis zum {{ term.end }}. Diese Laufzeit umfasst "
@@ -285,6 +318,11 @@ def build_contract() -> DocumentObject:
     row(money, "Jahresbetrag", "{{ amounts.annual }}", label=True)
     row(money, "Laufzeit", "{{ term.start }} bis {{ term.end }} ({{ term.months }} Monate)", label=True)
     row(money, "Betrag für die Laufzeit", "{{ amounts.term }}", label=True)
+    row(money, "{%tr if deficit.active %}")
+    row(money, "Defizitübernahme durch den Kreis",
+        "{% if deficit.has_cap %}bis zu {{ deficit.cap_annual }} je Jahr ({{ deficit.cap_term }} für die "
+        "Laufzeit){% else %}nachgewiesenes Defizit{% endif %}", label=True)
+    row(money, "{%tr endif %}")
     para(doc, "")
     para(doc, "(2) Der Jahresbetrag ergibt sich aus dem Stellenanteil, vervielfältigt mit dem Betrag je VZÄ "
               "und Jahr. Weicht die Laufzeit von zwölf Monaten ab, wird der Betrag anteilig nach Monaten "
@@ -298,15 +336,28 @@ def build_contract() -> DocumentObject:
               "genannten Stellen zu verwenden. Personalkosteneigenanteile und Sachkosten trägt der Partner, "
               "soweit nichts anderes vereinbart ist. Für Zeiträume, in denen die Stellen nicht besetzt sind, "
               "sind die Mittel anteilig zu erstatten.")
+    tag(doc, "if deficit.active")
+    para(doc, "(5) Anstelle einer pauschalen Aufstockung übernimmt der Kreis das Defizit der Stellen "
+              "(Defizitübernahme): die nachgewiesenen zuwendungsfähigen Personal- und Sachausgaben abzüglich "
+              "der weitergeleiteten Pauschale und sonstiger Einnahmen{% if deficit.has_cap %}, höchstens "
+              "{{ deficit.cap_annual }} je Jahr{% endif %}. Der Ausgleich erfolgt nach Prüfung des "
+              "Verwendungsnachweises (§ 5 Abs. 2); angemessene Abschläge können vereinbart werden.")
+    tag(doc, "endif")
 
     heading(doc, "§ 4 Fachaufsicht und Zusammenarbeit")
-    para(doc, "(1) Die Fachaufsicht über die Case Managerinnen und Case Manager übt der Kreis durch das "
-              "Kommunale Integrationszentrum als koordinierende Stelle aus (zuständig: {{ kreis.office }}).")
+    para(doc, "{% if baustein.is_case_management %}(1) Die Fachaufsicht über die Case Managerinnen und Case "
+              "Manager übt der Kreis durch das Kommunale Integrationszentrum als koordinierende Stelle aus "
+              "(zuständig: {{ kreis.office }}).{% else %}(1) Der Partner stimmt seine Arbeit mit dem "
+              "Kommunalen Integrationszentrum des Kreises als koordinierender Stelle ab (zuständig: "
+              "{{ kreis.office }}).{% endif %}")
     para(doc, "(2) Dienst- und Arbeitgeberpflichten verbleiben beim Partner.")
-    para(doc, "(3) Die Case Managerinnen und Case Manager nehmen an den Fallkonferenzen, an der "
-              "Projektgruppe "
-              "„Case Management“ sowie an den Qualifizierungen des Kommunalen Integrationszentrums teil und "
-              "melden festgestellte strukturelle Barrieren zwischen den Rechtskreisen.")
+    para(doc, "(3) {% if baustein.is_case_management %}Die Case Managerinnen und Case Manager nehmen an den "
+              "Fallkonferenzen, an der Projektgruppe „Case Management“ sowie an den Qualifizierungen des "
+              "Kommunalen Integrationszentrums teil{% else %}Die Stelleninhaberinnen und "
+              "Stelleninhaber nehmen "
+              "an den Arbeitstreffen und Qualifizierungen des Kommunalen Integrationszentrums "
+              "teil{% endif %} "
+              "und melden festgestellte strukturelle Barrieren zwischen den Rechtskreisen.")
 
     heading(doc, "§ 5 Berichtspflichten")
     para(doc, "(1) Der Partner übermittelt dem Kommunalen Integrationszentrum vierteljährlich bis zum "
@@ -318,18 +369,38 @@ def build_contract() -> DocumentObject:
     para(doc, "(3) Besetzung, Vakanz und Ausfallzeiten von mehr als sechs Wochen teilt der Partner dem Kreis "
               "unverzüglich mit.")
 
-    heading(doc, "§ 6 Datenschutz")
+    heading(doc, "§ 6 Zuwendungsrecht, Prüfrecht und Rückforderung")
+    para(doc, "(1) Für die weitergeleiteten Mittel gelten die {{ funding_law.name }} in der jeweils "
+              "geltenden "
+              "Fassung (zu § 44 LHO NRW) entsprechend, soweit dieser Vertrag nichts anderes bestimmt. Die "
+              "Nebenbestimmungen des Zuwendungsbescheides des Landes an den Kreis gelten für den Partner "
+              "ebenso.")
+    para(doc, "(2) Prüfrecht: Der Kreis, das Land Nordrhein-Westfalen und der Landesrechnungshof "
+              "Nordrhein-Westfalen (§ 91 LHO NRW) sind berechtigt, die Verwendung der Mittel durch Einsicht "
+              "in Bücher, Belege und sonstige Unterlagen sowie durch örtliche Erhebungen zu prüfen. Der "
+              "Partner bewahrt die Unterlagen fünf Jahre nach Vorlage des Verwendungsnachweises auf.")
+    para(doc, "(3) Rückforderung: Mittel, die nicht oder nicht zweckentsprechend verwendet werden oder auf "
+              "Zeiträume unbesetzter Stellen entfallen, sind dem Kreis zu erstatten. Der Erstattungsbetrag "
+              "ist entsprechend § 49a VwVfG NRW vom Zeitpunkt der Auszahlung an mit fünf Prozentpunkten über "
+              "dem Basiszinssatz jährlich zu verzinsen. Fordert das Land vom Kreis Mittel zurück, die auf "
+              "diesen Vertrag entfallen, erstattet der Partner sie dem Kreis, soweit er die Rückforderung zu "
+              "vertreten hat.")
+
+    heading(doc, "§ 7 Datenschutz")
     para(doc, "(1) Die Vertragsparteien verarbeiten personenbezogene Daten, insbesondere Sozialdaten "
               "(§§ 67 ff. SGB X) und besondere Kategorien personenbezogener Daten (Art. 9 DSGVO), nur im "
               "erforderlichen Umfang und auf Grundlage einer Einwilligung der betroffenen Person oder einer "
-              "gesetzlichen Befugnis.")
+              "gesetzlichen Befugnis. Für den Partner als {{ data_protection.partner_kind }} gilt: "
+              "{{ data_protection.laws }}.")
     para(doc, "(2) Soweit die Vertragsparteien gemeinsam über Zwecke und Mittel der Verarbeitung "
               "entscheiden, "
               "insbesondere in der Fallkonferenz und in der gemeinsam genutzten Fachanwendung, sind sie "
-              "gemeinsam Verantwortliche nach Art. 26 DSGVO. Die Einzelheiten regelt die Vereinbarung "
-              "über die "
-              "gemeinsame Verantwortlichkeit (Anlage); ihr wesentlicher Inhalt wird den betroffenen Personen "
-              "zur Verfügung gestellt.")
+              "gemeinsam Verantwortliche nach Art. 26 DSGVO{% if data_protection.is_church %} und den "
+              "entsprechenden Vorschriften des {{ data_protection.short }}{% endif %}. Die "
+              "Einzelheiten regelt "
+              "die Vereinbarung über die gemeinsame Verantwortlichkeit (Anlage); ihr wesentlicher "
+              "Inhalt wird "
+              "den betroffenen Personen zur Verfügung gestellt.")
     para(doc, "(3) Jede Vertragspartei trifft geeignete technische und organisatorische Maßnahmen nach "
               "Art. 32 DSGVO und unterrichtet die andere unverzüglich über Verletzungen des Schutzes "
               "personenbezogener Daten (Art. 33 DSGVO).")
@@ -338,26 +409,51 @@ def build_contract() -> DocumentObject:
               "enthalten "
               "ausschließlich zusammengefasste Zahlen.")
 
-    heading(doc, "§ 7 Kündigung")
+    heading(doc, "§ 8 Kündigung")
     para(doc, "Der Vertrag kann von jeder Vertragspartei aus wichtigem Grund schriftlich gekündigt werden, "
               "insbesondere wenn die Förderung durch das Land entfällt oder die Mittel nicht "
               "zweckentsprechend "
-              "verwendet werden. Bereits ausgezahlte, nicht verwendete Mittel sind zu erstatten.")
+              "verwendet werden. Bereits ausgezahlte, nicht verwendete Mittel sind zu erstatten (§ "
+              "6 Abs. 3).")
 
-    heading(doc, "§ 8 Schlussbestimmungen")
+    heading(doc, "§ 9 Schlussbestimmungen")
     para(doc, "(1) Änderungen und Ergänzungen dieses Vertrages bedürfen der Schriftform.")
     para(doc, "(2) Sollte eine Bestimmung unwirksam sein oder werden, bleibt die Wirksamkeit der übrigen "
               "Bestimmungen unberührt. Die Vertragsparteien ersetzen sie durch eine Regelung, die dem "
               "Zweck der unwirksamen Bestimmung am nächsten kommt.")
     para(doc, "(3) Der Vertrag wird zweifach ausgefertigt; jede Vertragspartei erhält eine Ausfertigung.")
 
-    para(doc, "Anlage: Vereinbarung über die gemeinsame Verantwortlichkeit nach Art. 26 DSGVO", grey=True,
+    para(doc, "Anlage: Vereinbarung über die gemeinsame Verantwortlichkeit (Datenschutz)", grey=True,
          after=18)
     signature_block(
         doc,
         ["Für den Kreis", "{{ kreis.name }}", "{{ kreis.represented_by }}"],
         ["Für den Partner", "{{ partner.name }}", "Name, Funktion"],
     )
+
+    doc.add_page_break()  # type: ignore[no-untyped-call]
+    heading(doc, "Anlage: Vereinbarung über die gemeinsame Verantwortlichkeit (Datenschutz)")
+    para(doc, "zwischen {{ kreis.name }} und {{ partner.name }} ({{ data_protection.partner_kind "
+              "}})", after=12)
+    para(doc, "1. Geltendes Recht. Für den Kreis gelten die DSGVO, das DSG NRW und der Sozialdatenschutz "
+              "(§ 35 SGB I, §§ 67 ff. SGB X). Für den Partner gilt: {{ data_protection.laws }}.")
+    tag(doc, "for clause in data_protection.clauses")
+    para(doc, "{{ clause }}")
+    tag(doc, "endfor")
+    para(doc, "2. Aufsicht. Zuständige Datenschutzaufsicht des Partners ist {{ "
+              "data_protection.supervision }}.")
+    para(doc, "3. Zuständigkeiten. Die Stelle, die einen Fall bearbeitet, holt die Einwilligung und "
+              "Schweigepflichtentbindung der betroffenen Person ein, informiert sie (Art. 13 und 14 DSGVO"
+              "{% if data_protection.is_church %} und die entsprechenden Vorschriften des "
+              "{{ data_protection.short }}{% endif %}) und beantwortet ihre Anfragen; die andere "
+              "Vertragspartei "
+              "leitet Anfragen unverzüglich an sie weiter.")
+    para(doc, "4. Verletzungen des Schutzes personenbezogener Daten meldet jede Vertragspartei der anderen "
+              "binnen 24 Stunden nach Bekanntwerden; die Meldung an die Aufsicht obliegt der Stelle, bei der "
+              "die Verletzung eingetreten ist.")
+    para(doc, "5. Löschung. Personenbezogene Daten werden gelöscht, sobald sie für den Zweck der "
+              "Fallarbeit nicht mehr erforderlich sind, spätestens mit Ablauf der vereinbarten Löschfrist; "
+              "die Löschung wird protokolliert.")
     return doc
 
 
@@ -392,10 +488,27 @@ def build_drucksache() -> DocumentObject:
     heading(doc, "Betreff")
     para(doc, "{{ title }}", bold=True, size=12)
 
+    tag(doc, "if is_answer")
+    heading(doc, "Anfrage")
+    para(doc, "Anfrage {{ inquiry.by }} vom {{ inquiry.date }}{% if inquiry.number %} "
+              "(Nr. {{ inquiry.number }}){% endif %}")
+    heading(doc, "Antwort der Verwaltung")
+    tag(doc, "for a in answers")
+    para(doc, "Frage {{ a.number }}", bold=True, after=2)
+    tag(doc, "for text in a.question")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    para(doc, "Antwort", bold=True, after=2)
+    tag(doc, "for text in a.answer")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    tag(doc, "endfor")
+    tag(doc, "else")
     heading(doc, "Beschlussvorschlag")
     tag(doc, "for text in resolution")
     para(doc, "{{ text }}")
     tag(doc, "endfor")
+    tag(doc, "endif")
 
     heading(doc, "Finanzielle Auswirkungen")
     tag(doc, "for text in financial_impact")
@@ -424,6 +537,13 @@ def build_drucksache() -> DocumentObject:
     tag(doc, "endfor")
     tag(doc, "else")
     para(doc, "keine")
+    tag(doc, "endif")
+
+    tag(doc, "if sichtvermerke")
+    heading(doc, "Sichtvermerke")
+    visas = table(doc, [7.5, 5.5, 3.5])
+    row(visas, "Stelle", "Sichtvermerk", "Datum", bold=True)
+    loop_rows(visas, "for v in sichtvermerke", "{{ v.office }}", "{{ v.by }}", "{{ v.date }}")
     tag(doc, "endif")
     return doc
 

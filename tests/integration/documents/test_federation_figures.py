@@ -209,12 +209,13 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
     assert rendered.document.kind == pb.DRUCKSACHE and rendered.document.organization == KREIS
     block = figures_block(paragraph_text(rendered.content))
 
-    assert "Fallzahlen des Kommunalen Integrationsmanagements im Verbund (Stand: " in block
-    assert re.search(r"Die Zahlen fassen die Angaben folgender Knoten des KIM-Verbunds zusammen: "
+    assert "Fallzahlen des Kommunalen Integrationsmanagements aller beteiligten Stellen (Stand: " in block
+    assert re.search(r"Die Zahlen fassen die Angaben folgender Stellen zusammen: "
                      r"kreis-mettmann \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\), "
                      r"stadt-hilden \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\)\.", block)
     assert "Ohne Angaben von caritas-mettmann (nicht erreichbar)." in block
-    assert "Zielgruppenkatalog: Version 1 (alle Knoten)." in block
+    # A council paper names no IT: no nodes, no federation, no catalogue versions.
+    assert "Knoten" not in block and "Verbund" not in block and "Zielgruppenkatalog" not in block
     # The Kreis withholds its 5 admitted (its largest), its total and its 7 Geduldete (a table
     # with a small cell, kimnetz/disclosure.py): Hilden's 10 admitted, 12 proposed (+ the Kreis' 4,
     # "< 5"), 33 cases and 20 Geduldete are what the federation knows for sure.
@@ -224,7 +225,7 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
                      f"{groups['suedosteuropa']}: x\n",  # "< 5" here, withheld at Hilden: no figure
                      "keine Zielgruppe: < 5\n"):  # 0 here, "< 5" at Hilden only
         assert expected in block, expected
-    assert "zzgl. nicht ausgewiesener Kleinstwerte (unter 5) oder zurückgehaltener Werte einzelner Knoten" \
+    assert "zzgl. nicht ausgewiesener Kleinstwerte (unter 5) oder zurückgehaltener Werte einzelner Stellen" \
         in block
     assert not re.search(r": [1-4]$", block, re.MULTILINE)  # no small number, in no line
 
@@ -241,7 +242,7 @@ def test_the_node_scope_carries_only_the_own_figures_and_asks_nobody(kreis: Krei
     rendered = kreis.call("RenderDrucksache", pb.RenderDrucksacheRequest(
         input=struct(paper), figures_from_case_service=True, figures_scope=pb.FIGURES_SCOPE_NODE), CLERK)
     block = figures_block(paragraph_text(rendered.content))
-    assert "im Verbund" not in block and "caritas" not in block
+    assert "aller beteiligten Stellen" not in block and "caritas" not in block
     assert "ins Case Management aufgenommen: x\n" in block and "insgesamt: x\n" in block
     assert len(kreis.hilden.peers) == asked
 

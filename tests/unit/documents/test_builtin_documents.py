@@ -107,7 +107,7 @@ def test_contract_carries_supervision_reporting_data_protection_and_signatures()
         "(zuständig: Kommunales Integrationszentrum)",
         "§ 5 Berichtspflichten",
         "Verwendungsnachweis",
-        "§ 6 Datenschutz",
+        "§ 7 Datenschutz",
         "gemeinsam Verantwortliche nach Art. 26 DSGVO",
         "Für den Kreis",
         "Für den Partner",

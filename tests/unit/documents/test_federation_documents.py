@@ -298,10 +298,12 @@ def test_the_drucksache_carries_the_federation_figures_with_sources_and_footnote
     paper = make_drucksache(body_text="Einleitung.\n\n[Fallzahlen]\n\nSchluss.")
     data = drucksache_with_figures(paper, combined, STAND)
     body = data["body_text"]
-    assert body.startswith("Einleitung.\n\nFallzahlen des Kommunalen Integrationsmanagements im Verbund "
-                           "(Stand: 12.05.2026).")
-    assert ("Die Zahlen fassen die Angaben folgender Knoten des KIM-Verbunds zusammen: kreis-mettmann "
+    # A council paper speaks of "beteiligte Stellen", never of nodes (domain/drucksache.py refuses those).
+    assert body.startswith("Einleitung.\n\nFallzahlen des Kommunalen Integrationsmanagements aller "
+                           "beteiligten Stellen (Stand: 12.05.2026).")
+    assert ("Die Zahlen fassen die Angaben folgender Stellen zusammen: kreis-mettmann "
             "(Stand: 12.05.2026, 09:15 Uhr), stadt-hilden (Stand: 12.05.2026, 09:15 Uhr).") in body
+    assert "Knoten" not in body and "Verbund" not in body and "Zielgruppenkatalog" not in body
     assert "Ohne Angaben von caritas-mettmann (nicht erreichbar)." in body
     assert "\naktiv: 1.274\n" in body and "\nabgeschlossen: x\n" in body
     assert "\ninsgesamt: mind. 1.284\n" in body
