@@ -21,6 +21,7 @@ from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.federation import FederationClient
 from kimnetz.runtime.grpc_server import build_server, mark_serving
 from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.service_names import grpc_services
 from kimnetz.runtime.settings import Settings
 from services.identity import node_trust
 
@@ -117,8 +118,9 @@ def build_api_process(settings: Settings, address: str | None = None,
         max_workers=settings.grpc_workers,
         on_auth_decision=auth_listener(audit),
         federation=federation,
+        reflection_services=grpc_services(names) if settings.grpc_reflection else (),
     )
-    mark_serving(health_servicer, names)
+    mark_serving(health_servicer, grpc_services(names))
     return ApiProcess(server, port, health_servicer, relay, publisher,
                       federation.port if federation is not None else 0, peers, snapshot)
 

@@ -30,8 +30,10 @@ from kimnetz.runtime.grpc_peer import (
 
 log = logging.getLogger(__name__)
 
-#: Methods callable without a token (probes of Kubernetes and `kim node status`).
-PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
+#: Methods callable without a token: probes of Kubernetes and `kim node status`, and server
+#: reflection (it describes the contracts, which are public; no data), where a node enables it.
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                          "/grpc.reflection.v1.ServerReflection/")
 
 
 def _wrap(handler: grpc.RpcMethodHandler, wrap: Callable[[Any], Any]) -> grpc.RpcMethodHandler:

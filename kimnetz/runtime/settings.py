@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     grpc_services: str = Field(
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )
+    grpc_reflection: bool = Field(
+        True, description="gRPC server reflection, so grpcurl lists the services without the "
+        "protos (they are public); a node may switch it off (KIM_GRPC_REFLECTION=false)."
+    )
 
     # Calls between the services of a node.
     case_api_target: str = Field(
