@@ -4,8 +4,10 @@ A closed case is due once its last closure is older than the retention period. A
 keeps what the monitoring counts (status, dates, Zielgruppe keys, Handlungsfelder, categories,
 outcomes, closing reasons) and blanks every text written about the person: free texts (notes
 can name the person or relatives), goal and step titles, referral names, the consents' and
-erasure confirmations' texts, and the reasons of the eligibility check (they spell out age,
-residence status and country of origin). The person record itself is erased by the
+erasure confirmations' texts, the reasons of the eligibility check (they spell out age,
+residence status and country of origin) and the reminders sent (their dates are the person's).
+The home Kommune and the gender stay on the case: reports count by them, and neither names
+anybody (figures suppress small numbers). The person record itself is erased by the
 repository, with every earlier version of the case (docs/case.md, "Retention").
 
 Either mode emits `CaseErased`, the erase request to every organisation that received data of
@@ -66,6 +68,9 @@ def anonymised(case: Case) -> Case:
                           erasure_confirmations=tuple(
                               replace(x, summary=blank(x.summary)) for x in k.erasure_confirmations))
                   for k in case.consents],
+        # A reminder's date is one of the person's (an 18th birthday gives the birth date, the
+        # end of a Duldung the residence status): none stays.
+        reminders=[],
         pending_events=[],
     )
 

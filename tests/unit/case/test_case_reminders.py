@@ -174,3 +174,17 @@ def test_an_occasion_is_reminded_once_with_an_event_and_a_new_date_is_a_new_occa
                                        METTMANN_V1)
     [again] = unsent(case, new_person, TODAY, LEAD)
     assert again.due_on == date(2026, 4, 10)
+
+
+def test_retention_keeps_no_reminder_since_its_date_is_the_persons() -> None:
+    import json
+
+    from services.case.codec import to_primitive
+    from services.case.domain.retention import anonymised
+
+    case, person = make_case_with_person(CaseStatus.ADMITTED, **duldung_until(date(2026, 3, 20)))
+    [occasion] = unsent(case, person, TODAY, LEAD)
+    case.remind(occasion, later(5))
+    assert "2026-03-20" in json.dumps(to_primitive(case), default=str)
+    kept = anonymised(case)
+    assert kept.reminders == [] and "2026-03-20" not in json.dumps(to_primitive(kept), default=str)
