@@ -15,6 +15,8 @@ RENDER_ROLES: dict[str, tuple[str, ...]] = {
     "fallkonferenz_protokoll": ("coordinator",),
     "lenkungsgruppe_protokoll": ("coordinator",),
     "monitoringbericht": ("coordinator", "clerk"),
+    "verwendungsnachweis": ("clerk", "coordinator"),
+    "sachbericht": ("coordinator", "clerk"),
 }
 TEMPLATE_ROLES: tuple[str, ...] = ("node_admin",)
 
