@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2
 from werkzeug.exceptions import NotFound
 
 from kim.identity.v1 import identity_pb2
+from kimnetz.runtime.service_names import GRPC_SERVICES
 from kimnetz.runtime.settings import SERVICES
 from services.portal.apis import ApiUnavailable, apis, call
 from services.portal.auth import role_required
@@ -49,8 +50,9 @@ class Component:
 def _health(service: str) -> Component:
     label = SERVICE_LABELS.get(service, service)
     try:
-        answer = call(apis().health_of(service).Check, health_pb2.HealthCheckRequest(service=service),
-                      timeout=3)
+        # Each service is marked serving under its full gRPC name (kim.case.v1.CaseService).
+        answer = call(apis().health_of(service).Check,
+                      health_pb2.HealthCheckRequest(service=GRPC_SERVICES[service][0]), timeout=3)
     except ApiUnavailable:
         return Component(label, False, "keine Antwort (Schnittstelle nicht erreichbar)")
     except (NotFound, FormErrors):

@@ -71,7 +71,8 @@ def test_the_it_page_shows_each_component_the_directory_entry_and_the_peers() ->
     portal = make_portal(NODE_ADMIN_KREIS)
 
     def health(request: health_pb2.HealthCheckRequest) -> health_pb2.HealthCheckResponse:
-        status = (health_pb2.HealthCheckResponse.NOT_SERVING if request.service == "documents"
+        status = (health_pb2.HealthCheckResponse.NOT_SERVING
+                  if request.service == "kim.documents.v1.DocumentsService"
                   else health_pb2.HealthCheckResponse.SERVING)
         return health_pb2.HealthCheckResponse(status=status)
 
@@ -84,7 +85,8 @@ def test_the_it_page_shows_each_component_the_directory_entry_and_the_peers() ->
                           status=identity_pb2.NODE_STATUS_PENDING, federation_endpoint="127.0.0.1:50153")]))
     page = portal.client.get("/betrieb/").get_data(as_text=True)
     assert [r.service for r in portal.apis.health.requests("Check")] == [
-        "case", "conference", "documents", "identity"]
+        "kim.case.v1.CaseService", "kim.conference.v1.ConferenceService",
+        "kim.documents.v1.DocumentsService", "kim.identity.v1.IdentityService"]
     assert page.count("in Ordnung:") == 4  # three services and the session database
     assert "Störung:</span> NOT_SERVING" in page  # said in words, not by colour alone
     assert "Eintrag im Knotenverzeichnis" in page and "freigegeben" in page  # this node (stadt-hilden)
