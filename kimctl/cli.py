@@ -450,7 +450,7 @@ def node_portal() -> None:
     from services.portal.settings import PortalSettings
 
     settings = PortalSettings()
-    configure_logging(settings.log_level, settings.node_id)
+    configure_logging(settings.log_level, settings.node_id, settings.log_format, role="portal")
     console.print(f"node {settings.node_id}: portal on {settings.public_url}")
     serve(settings)
 

@@ -22,6 +22,7 @@ import grpc
 from flask import current_app, session
 from werkzeug.exceptions import NotFound
 
+from kimnetz.runtime.tracing import traced_channel
 from services.portal.auth import LoginRequired, access_token
 from services.portal.forms import FormErrors
 
@@ -71,8 +72,9 @@ class Apis:
         def channel(service: str = "") -> grpc.Channel:
             address = (targets or {}).get(service, target)
             if address not in channels:
-                channels[address] = grpc.insecure_channel(address, options=[
-                    ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+                # Each call carries the page request's trace (kimnetz.runtime.tracing).
+                channels[address] = traced_channel(grpc.insecure_channel(address, options=[
+                    ("grpc.max_receive_message_length", 64 * 1024 * 1024)]))
             return channels[address]
 
         services = ("case", "conference", "documents", "identity")

@@ -144,6 +144,7 @@ def create_app(settings: PortalSettings, *, apis: Apis | None = None,
         }
 
     csp = content_security_policy(settings.keycloak_url)
+    trace_requests(app)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -189,11 +190,39 @@ def create_app(settings: PortalSettings, *, apis: Apis | None = None,
     return app
 
 
+def trace_requests(app: Flask) -> None:
+    """A SERVER span per page request (named by its route, never by the ids in its path): the
+    api calls it makes, the events they record and the peer's worker join its trace."""
+    from opentelemetry import context as otel_context, trace
+    from opentelemetry.trace import SpanKind
+
+    from kimnetz.runtime import tracing
+
+    @app.before_request
+    def open_span() -> None:
+        rule = request.url_rule.rule if request.url_rule is not None else "unbekannt"
+        span = tracing.tracer().start_span(f"{request.method} {rule}", kind=SpanKind.SERVER,
+                                           attributes={"http.request.method": request.method,
+                                                       "http.route": rule})
+        request.environ["kim.span"] = (span, otel_context.attach(trace.set_span_in_context(span)))
+
+    @app.teardown_request
+    def close_span(_error: BaseException | None) -> None:
+        opened = request.environ.pop("kim.span", None)
+        if opened is not None:
+            span, token = opened
+            otel_context.detach(token)
+            span.end()
+
+
 def serve(settings: PortalSettings | None = None) -> None:
     """Serve the node's portal with waitress (`kim node portal`)."""
     from waitress import serve as waitress_serve
 
+    from kimnetz.runtime import tracing
+
     settings = settings or PortalSettings()
+    tracing.configure(settings.node_id, "portal", settings.otlp_endpoint)
     app = create_app(settings)
     log.info("portal of node %s on %s:%s (%s)", settings.node_id, settings.portal_host,
              settings.portal_port, settings.public_url)
