@@ -2,7 +2,7 @@
 
 Contract: `kim.conference.v1` (protos/kim/conference/v1/events.proto), published by the
 conference service on `conference.events`: the Fallkonferenz decisions about a case
-(admit with assignee, refer with target, defer, reject), new Zielgruppen versions of the
+(admit with assignee, refer with target, defer, reject, and the quarterly review's outcome), new Zielgruppen versions of the
 Lenkungsgruppe, and the confirmations of erase requests (`CaseDataErased`, the answer of a
 receiving node to `kim.case.v1.ConsentRevoked`). Only the generated contract is imported,
 never the conference service. What it builds are domain values (`commands.Decision`,
@@ -26,7 +26,7 @@ from services.case.domain.zielgruppen import CountryRule, ZielgruppeDefinition, 
 
 DECISION_EVENTS: tuple[type[Message], ...] = (
     conference.CaseAdmissionDecided, conference.CaseReferralDecided,
-    conference.CaseDeferralDecided, conference.CaseRejectionDecided,
+    conference.CaseDeferralDecided, conference.CaseRejectionDecided, conference.CaseReviewDecided,
 )
 
 
@@ -59,6 +59,11 @@ def decision(message: Message) -> c.Decision:
                               _day("until", message.until), ref)
     elif isinstance(message, conference.CaseRejectionDecided):
         command = c.RejectCase(cid, DECISION_REASONS.get(message.reason, UNSTATED), ref)
+    elif isinstance(message, conference.CaseReviewDecided):
+        # An older sender names no day: the review was held when the event was written.
+        command = c.ApplyReview(cid, _day("held_on", message.held_on),
+                                domain_value(conference_types.ReviewOutcome, message.outcome),
+                                tuple(message.offices_to_invite), ref)
     else:
         raise TypeError(f"not a decision: {type(message).__name__}")
     return c.Decision(context.owner_node, context.decided_by, command)

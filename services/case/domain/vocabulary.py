@@ -172,3 +172,20 @@ COUNTRY_NAMES: dict[str, str] = {
 
 def country_label(code: str) -> str:
     return COUNTRY_NAMES.get(code, code)
+
+
+class ReviewOutcome(Labelled):
+    """What the quarterly Fallbesprechung in the Fallkonferenz concluded (Borken: every active
+    case is discussed each quarter; problems bring the right offices to one table)."""
+
+    CONTINUE = "continue"
+    CLOSURE_RECOMMENDED = "closure_recommended"
+    ROUND_TABLE = "round_table"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "continue": "weiter wie geplant",
+            "closure_recommended": "Abschluss empfohlen",
+            "round_table": "beteiligte Stellen an einen Tisch holen",
+        }

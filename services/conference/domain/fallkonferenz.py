@@ -456,7 +456,8 @@ class Fallkonferenz:
         # The coordinators' wording (`reason`) stays in this node's Protokoll: events to other
         # nodes carry no free text about the person.
         return ev.CaseReviewDecided(
-            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite
+            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite,
+            held_on=min(self.day, now.astimezone(self.starts_at.tzinfo).date()),  # started early: today
         )
 
     def close(self, *, closed_by: str, now: datetime) -> Protokoll:
