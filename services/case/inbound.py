@@ -2,11 +2,12 @@
 
 Contract: `kim.conference.v1` (protos/kim/conference/v1/events.proto), published by the
 conference service on `conference.events`: the Fallkonferenz decisions about a case
-(admit with assignee, refer with target, defer, reject, and the quarterly review's outcome), new Zielgruppen versions of the
-Lenkungsgruppe, and the confirmations of erase requests (`CaseDataErased`, the answer of a
-receiving node to `kim.case.v1.ConsentRevoked`). Only the generated contract is imported,
-never the conference service. What it builds are domain values (`commands.Decision`,
-`commands.ErasureReport`, `ZielgruppenCatalogue`), so the service layer never sees protobuf.
+(admit with assignee, refer with target, defer, reject, and the quarterly review's outcome),
+new Zielgruppen versions of the Lenkungsgruppe, and the confirmations of erase requests
+(`CaseDataErased`, the answer of a receiving node to `kim.case.v1.ConsentRevoked`). Only the
+generated contract is imported, never the conference service. What it builds are domain
+values (`commands.Decision`, `commands.ErasureReport`, `ZielgruppenCatalogue`), so the service
+layer never sees protobuf.
 """
 
 from __future__ import annotations
