@@ -494,7 +494,8 @@ def registration(settings: Settings, *, federation: PeerCaller | None = None) ->
     federated_cases.py); without, the agenda takes this node's cases only."""
     channel = grpc.insecure_channel(case_api_target(settings))
     services = conference_services(MongoConferenceRepository(settings.node_id), node_id=settings.node_id,
-                                   register_org=settings.organization_id)
+                                   register_org=settings.organization_id,
+                                   review_interval_months=settings.review_interval_months)
     peers = federation
 
     def cases_for(token: str, username: str) -> CaseBriefs:

@@ -80,8 +80,8 @@ class FederatedCaseBriefs(CaseBriefs):
         self._acting_user = acting_user
         self._timeout = timeout
 
-    def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
-        local = self._local.agenda_candidates(coordination_org, conference_day)
+    def agenda_candidates(self, coordination_org: str, reviews_due_by: date) -> AgendaCandidates:
+        local = self._local.agenda_candidates(coordination_org, reviews_due_by)
         known = {b.case_id for b in local.briefs}
         by_node: dict[str, list[Proposal]] = {}
         for proposal in self._remote_proposals(coordination_org):

@@ -32,6 +32,37 @@ from services.conference.domain.vocabulary import (
     ReviewOutcome,
 )
 
+#: Without a next Fallkonferenz planned, the next one is assumed this many months after this
+#: one (Borken: Fallkonferenzen once a quarter); configurable per node
+#: (`KIM_REVIEW_INTERVAL_MONTHS`).
+REVIEW_INTERVAL_MONTHS = 3
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day `months` later, clamped to the month's end (30 Nov + 3 months = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def review_horizon(conference_day: date, next_conference_day: date | None,
+                   interval_months: int = REVIEW_INTERVAL_MONTHS) -> date:
+    """The first day whose due reviews wait for the next Fallkonferenz: a review due BEFORE the
+    next planned Fallkonferenz of the Stelle belongs on this one (with Fallkonferenzen on 12.03.
+    and 11.06., a case reviewed on 12.03. falls due on 12.06. and is on the 11.06. agenda, not
+    three months late on the one after). A review due on the next conference's day waits for it.
+    Without a later Fallkonferenz planned, the next one is assumed `interval_months` after this
+    one. Source: Borken (quarterly Fallkonferenzen, every active case discussed each quarter)."""
+    if next_conference_day is not None and next_conference_day > conference_day:
+        return next_conference_day
+    return add_months(conference_day, interval_months)
+
+
 PROPOSAL_DECISIONS = frozenset(
     {
         DecisionKind.ADMISSION,
@@ -273,12 +304,16 @@ class Fallkonferenz:
         )
 
     def build_agenda(
-        self, briefs: list[CaseBrief], now: datetime, withdrawn: Mapping[str, str] | None = None
+        self, briefs: list[CaseBrief], now: datetime, withdrawn: Mapping[str, str] | None = None,
+        reviews_before: date | None = None,
     ) -> AgendaBuildResult:
         """Adds every submitted Fallvorschlag (`in_review`) for this koordinierende Stelle and every
-        active case whose quarterly review is due by the conference day; says why each other brief
-        was left out. `withdrawn`: case id -> why its owning node no longer releases it (consent
-        revoked or expired); such a case is taken off the agenda if it is on it, and never added."""
+        active case whose quarterly review falls due before `reviews_before` (`review_horizon`:
+        the next planned Fallkonferenz; default: one interval after this one); says why each
+        other brief was left out. `withdrawn`: case id -> why its owning node no longer releases
+        it (consent revoked or expired); such a case is taken off the agenda if it is on it, and
+        never added."""
+        horizon = reviews_before or review_horizon(self.day, None)
         if self.status not in (ConferenceStatus.PLANNED, ConferenceStatus.PREPARED):
             raise FailedPrecondition(
                 f"Die Tagesordnung kann nur vor Beginn der Fallkonferenz erstellt werden "
@@ -296,7 +331,7 @@ class Fallkonferenz:
             if brief.case_id in present:
                 skipped.append(Skipped(brief.case_id, "steht bereits auf der Tagesordnung"))
                 continue
-            kind = self._agenda_kind(brief)
+            kind = self._agenda_kind(brief, horizon)
             if not isinstance(kind, AgendaItemKind):  # the reason it stays off the agenda
                 skipped.append(Skipped(brief.case_id, kind))
                 continue
@@ -326,7 +361,7 @@ class Fallkonferenz:
             )
         return AgendaBuildResult(tuple(i.case_id for i in added), tuple(skipped))
 
-    def _agenda_kind(self, brief: CaseBrief) -> AgendaItemKind | str:
+    def _agenda_kind(self, brief: CaseBrief, horizon: date) -> AgendaItemKind | str:
         if brief.is_proposal:
             if brief.coordination_org != self.coordination_org:
                 return "an eine andere koordinierende Stelle gerichtet"
@@ -334,8 +369,10 @@ class Fallkonferenz:
         if brief.is_unsubmitted_proposal:
             return "Fallvorschlag noch nicht an die koordinierende Stelle übermittelt"
         if brief.is_review_candidate:
-            if brief.review_due_on is None or brief.review_due_on > self.day:
-                return "Quartalsüberprüfung noch nicht fällig"
+            if brief.review_due_on is None or brief.review_due_on >= horizon:
+                return (f"Quartalsüberprüfung erst am {format_date(brief.review_due_on)} fällig, "
+                        f"zur nächsten Fallkonferenz" if brief.review_due_on
+                        else "Quartalsüberprüfung noch nicht fällig")
             return AgendaItemKind.REVIEW
         return f"Fallstatus „{brief.status.label}“ gehört nicht in die Fallkonferenz"
 
