@@ -502,7 +502,7 @@ def registration(settings: Settings, *, federation: PeerCaller | None = None) ->
         local = GrpcCaseBriefs(channel, token, settings.node_id)
         if peers is None:
             return local
-        return FederatedCaseBriefs(local, peers, services.fallvorschlaege.remote_open_proposals,
+        return FederatedCaseBriefs(local, peers, services.fallvorschlaege.remote_agenda_cases,
                                    acting_user=username)
 
     servicer = ConferenceServicer(services, cases_for)

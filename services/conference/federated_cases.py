@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 
 from kim.case.v1 import federation_pb2
+from kim.common.v1 import types_pb2 as common
 from kimnetz import errors
 from services.conference.case_client import PURPOSE, brief_from_message
 from services.conference.cases import AgendaCandidates, CaseBriefs, UnreachableNode
@@ -150,9 +151,11 @@ class FederatedCaseBriefs(CaseBriefs):
                     log.warning("agenda: node %s answered an unrequested case %s", node_id, message.case_id)
                     continue
                 try:
+                    # An admitted case comes back for its review: it is no proposal any more.
+                    submitted = message.status == common.CASE_STATUS_IN_REVIEW
                     answer.briefs.append(brief_from_message(
                         message, owner_node=node_id, coordination_org=coordination_org,
-                        proposed_on=proposal.submitted_at.date(),
+                        proposed_on=proposal.submitted_at.date() if submitted else None,
                     ))
                 except errors.Unavailable as error:
                     answer.failed.append(proposal)
