@@ -203,9 +203,11 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     def CreateLenkungsgruppe(
         self, request: pb.CreateLenkungsgruppeRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
-        return self._saved(
-            m.lenkungsgruppe_message(self.lenkungsgruppen.create_lenkungsgruppe(acting(), request.name))
-        )
+        v = Violations()
+        rule = m.decision_rule_from(request.decision_rule, v)
+        v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
+        return self._saved(m.lenkungsgruppe_message(self.lenkungsgruppen.create_lenkungsgruppe(
+            acting(), request.name, decision_rule=rule, rules_reference=request.rules_reference)))
 
     def GetLenkungsgruppe(
         self, request: pb.GetLenkungsgruppeRequest, context: grpc.ServicerContext

@@ -135,6 +135,24 @@ class DecisionMode(Labelled):
         }
 
 
+class DecisionRule(Labelled):
+    """How the Lenkungsgruppe decides (configured when it is constituted). Its Beschlüsse bind
+    the members' own organisations (Hilden: „Entscheidungsträger …, um sicherzustellen, dass die
+    Beschlüsse des Gremiums auch umgesetzt werden können“; HSK: „gemeinsam steuern“; RBK:
+    „kreisweite Verantwortungsgemeinschaft“), so the default is the agreement of the members
+    present; a majority only where the Kreis's Geschäftsordnung provides for it."""
+
+    CONSENSUS = "consensus"
+    MAJORITY = "majority"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "consensus": "Einvernehmen der anwesenden Mitglieder (Konsens)",
+            "majority": "Mehrheit nach Geschäftsordnung",
+        }
+
+
 class VorlageKind(Labelled):
     GENERAL = "general"
     ZIELGRUPPEN = "zielgruppen"
