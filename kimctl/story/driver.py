@@ -346,7 +346,8 @@ class Story:
 
     def lenkungsgruppe(self) -> None:
         """The Lenkungsgruppe of the Kreis sits: the Vorlagen (a Projektgruppe's mandate and the
-        Zielgruppen with a new one), attendance and quorum, votes, results with owner and due
+        Zielgruppen with a new one), attendance and quorum, Beschlüsse by Einvernehmen of the
+        members present (nobody outvoted, not carried by one vote of the chair), with owner and due
         date. The new Zielgruppen version then reaches the Stadt and Caritas nodes."""
         proposal = self.story.proposals["pending"]
         pending = StoryCase(proposal.person, self.caritas, proposal.owner)
@@ -393,11 +394,12 @@ class Story:
                         f"({quorum.represented} von {quorum.voting_seats} Stimmsitzen)")
         beschluesse = []
         for item in session.items:
-            api.CastVote(K.CastVoteRequest(session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
-                                           choice=KT.VOTE_CHOICE_YES))
+            # The Geschäftsführung states the Einvernehmen of the members present; a member who
+            # objected would have said "nein" (CastVote) and nothing would be adopted. Nobody is
+            # outvoted, and no single vote of the chair carries a Beschluss.
             declared = api.DeclareResult(K.DeclareResultRequest(
                 session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
-                mode=KT.DECISION_MODE_VOTE))
+                mode=KT.DECISION_MODE_CONSENSUS))
             if not declared.HasField("beschluss"):
                 raise StoryFailed(f"Vorlage „{item.vorlage.title}“ nicht angenommen")
             beschluesse.append(declared.beschluss)
@@ -409,8 +411,9 @@ class Story:
             else:
                 self.result.mandate_beschluss_id = beschluss.beschluss_id
             self._row(self.kreis.node_id, True,
-                      f"Beschluss „{beschluss.title}“ ({beschluss.votes_yes} ja, {beschluss.votes_no} nein, "
-                      f"{beschluss.votes_abstain} Enthaltung), Federführung {beschluss.responsible_person} "
+                      f"Beschluss „{beschluss.title}“ im Einvernehmen ({beschluss.votes_yes} ja, "
+                      f"{beschluss.votes_no} nein, {beschluss.votes_abstain} Enthaltung), "
+                      f"Federführung {beschluss.responsible_person} "
                       f"({beschluss.responsible_org}), fällig {german_day(beschluss.due_on)}",
                       short=f"beschlossen: {beschluss.title}")
         version = self.result.zielgruppen_version
@@ -507,7 +510,7 @@ class Story:
             session_id=self.result.session_id, issuer=given.session_issuer, chair=self._coordinator.name))
         self._save(answer, f"Beschlussprotokoll_Lenkungsgruppe_{today}_Kreis-Mettmann.docx")
         answer = clerk.RenderDrucksache(documents_pb2.RenderDrucksacheRequest(
-            input=messages.struct(messages.drucksache_input(given, kreis_clerk)),
+            input=messages.struct(messages.drucksache_input(given)),
             figures_from_case_service=True))
         self._save(answer, f"Drucksache_{today}_Monitoring-KIM_Kreis-Mettmann.docx")
 
