@@ -86,7 +86,7 @@ class StoryRun:
 STEPS = (
     "1 Fallvorschläge mit Einwilligung",
     "2 Fallkonferenz beim Kreis",
-    "3 Entscheidungen bei den Fallmanagerinnen",
+    "3 Entscheidungen bei den Case Managerinnen",
     "4 Bedarfsermittlung, Integrationsplan, Barriere",
     "5 Lenkungsgruppe: Beschlüsse und neue Zielgruppe",
     "6 Projektgruppe und Barrierenregister",
@@ -253,9 +253,9 @@ class Story:
             brief = items[case.pseudonym].brief
             self._row(self.kreis.node_id, True,
                       f"Tagesordnung: {case.pseudonym} von {brief.owner_node or '?'} ({brief.owner_org}), "
-                      f"Kurzakte ohne Namen, Altersgruppe {AGE_BANDS.get(brief.age_band, '?')}, "
+                      f"Kurzinformation ohne Namen, Altersgruppe {AGE_BANDS.get(brief.age_band, '?')}, "
                       f"Zielgruppe {brief.zielgruppe or '—'}",
-                      short=f"{case.pseudonym} auf der Tagesordnung (Kurzakte von {brief.owner_node})")
+                      short=f"{case.pseudonym} auf der Tagesordnung (Kurzinformation von {brief.owner_node})")
         api.StartConference(K.StartConferenceRequest(conference_id=conference.conference_id))
         manager = plan.admitted_case_manager
         api.DecideItem(K.DecideItemRequest(
@@ -296,7 +296,7 @@ class Story:
             self._row(case.node.node_id, True,
                       f"{case.owner.username} liest {case.pseudonym}: {arrived.status_label}"
                       + (f" ({decision.decision_reference})" if decision else "")
-                      + (f", Fallmanagerin {arrived.case_manager}" if arrived.case_manager else ""),
+                      + (f", Case Managerin {arrived.case_manager}" if arrived.case_manager else ""),
                       short=f"{case.pseudonym}: {arrived.status_label}")
 
     def wait_for_status(self, case: StoryCase, status: int) -> Any:

@@ -39,8 +39,8 @@ DECISION_REASONS: dict[int, str] = {
     conference_types.DECISION_REASON_CLARIFICATION_NEEDED: "Klärung durch eine beteiligte Stelle nötig",
     conference_types.DECISION_REASON_NOT_IN_ZIELGRUPPE: "gehört nicht zur Zielgruppe",
     conference_types.DECISION_REASON_OTHER_SERVICE_RESPONSIBLE: "ein anderer Dienst ist zuständig",
-    conference_types.DECISION_REASON_NO_CAPACITY: "derzeit keine Kapazität im Fallmanagement",
-    conference_types.DECISION_REASON_PERSON_DECLINED: "die Person wünscht kein Fallmanagement",
+    conference_types.DECISION_REASON_NO_CAPACITY: "derzeit keine Kapazität im Case Management",
+    conference_types.DECISION_REASON_PERSON_DECLINED: "die Person wünscht kein Case Management",
     conference_types.DECISION_REASON_OTHER: "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
 }
 UNSTATED = "Begründung im Protokoll der Fallkonferenz"

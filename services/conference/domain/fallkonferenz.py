@@ -152,7 +152,9 @@ class Decision:
         elif self.kind is DecisionKind.DEFERRAL:
             v.text("decision.reason", self.reason, max_len=2000)
             if self.deferred_until is not None and self.deferred_until <= conference_day:
-                v.add("decision.deferred_until", "Zurückstellen bis zu einem Tag nach der Fallkonferenz.")
+                v.add("decision.deferred_until",
+                      f"Das Datum, bis zu dem zurückgestellt wird, muss nach dem Tag der Fallkonferenz "
+                      f"({format_date(conference_day)}) liegen.")
         elif self.kind is DecisionKind.REJECTION:
             v.text("decision.reason", self.reason, max_len=2000)
         elif self.kind is DecisionKind.REVIEW:
@@ -539,7 +541,7 @@ class Fallkonferenz:
 
 def _check_participants(v: Violations, participants: list[Participant]) -> None:
     if not any(p.role is ParticipantRole.COORDINATOR for p in participants):
-        v.add("participants", "Mindestens eine Koordinator*in der koordinierenden Stelle nimmt teil.")
+        v.add("participants", "Mindestens eine Koordinator*in der koordinierenden Stelle muss teilnehmen.")
     seen: set[tuple[str, str]] = set()
     for i, p in enumerate(participants):
         v.text(f"participants[{i}].person", p.person, max_len=200)

@@ -136,12 +136,12 @@ class Erasure:
             erased.append(_count(self.proposals, "Fallvorschlag", "Fallvorschläge"))
         briefs = self.withdrawn + self.details_erased
         if briefs:
-            erased.append(_count(briefs, "Kurzdarstellung", "Kurzdarstellungen"))
+            erased.append(_count(briefs, "Kurzinformation", "Kurzinformationen"))
         if self.erased_for_org:
             if not self.withheld:
-                return (f"Keine Kurzdarstellung des Falls für {self.erased_for_org} freigegeben; "
+                return (f"Keine Kurzinformation des Falls für {self.erased_for_org} freigegeben; "
                         "nichts zu sperren.")
-            return (f"{_count(self.withheld, 'Kurzdarstellung', 'Kurzdarstellungen')} in der "
+            return (f"{_count(self.withheld, 'Kurzinformation', 'Kurzinformationen')} in der "
                     f"Fallkonferenz für {self.erased_for_org} gesperrt; die Teilnehmenden dieser "
                     "Organisation sehen sie nicht mehr.")
         if erased:

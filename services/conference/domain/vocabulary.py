@@ -87,8 +87,8 @@ class DecisionReason(Labelled):
             "clarification_needed": "Klärung durch eine beteiligte Stelle nötig",
             "not_in_zielgruppe": "gehört nicht zur Zielgruppe",
             "other_service_responsible": "ein anderer Dienst ist zuständig",
-            "no_capacity": "derzeit keine Kapazität im Fallmanagement",
-            "person_declined": "die Person wünscht kein Fallmanagement",
+            "no_capacity": "derzeit keine Kapazität im Case Management",
+            "person_declined": "die Person wünscht kein Case Management",
             "other": "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
         }
 

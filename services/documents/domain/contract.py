@@ -127,7 +127,7 @@ class Allocation(Model):
             )
         if fte != fte.quantize(Decimal("0.01")):
             raise rule_error(
-                "Den Stellenanteil bitte mit höchstens zwei Nachkommastellen angeben (z. B. 0.75)."
+                "Den Stellenanteil bitte mit höchstens zwei Nachkommastellen angeben (z. B. 0,75)."
             )
         return fte
 

@@ -66,7 +66,7 @@ def federation_paragraphs(figures: CombinedFigures, day: date) -> list[str]:
     for node in figures.sources:
         check_known_statuses(node.figures)
     return [
-        "Fallzahlen des Kommunalen Integrationsmanagements im Verbund "
+        "Fallzahlen des Kommunalen Integrationsmanagements der beteiligten Stellen "
         f"(Stand: {formats.day(day)}). " + sources(figures),
         combined_listing("Fälle nach Status", figures.by_status),
         combined_listing("Fälle nach Zielgruppe", figures.by_zielgruppe, "keine Zielgruppe"),

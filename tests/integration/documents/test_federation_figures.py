@@ -209,12 +209,12 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
     assert rendered.document.kind == pb.DRUCKSACHE and rendered.document.organization == KREIS
     block = figures_block(paragraph_text(rendered.content))
 
-    assert "Fallzahlen des Kommunalen Integrationsmanagements im Verbund (Stand: " in block
-    assert re.search(r"Die Zahlen fassen die Angaben folgender Knoten des KIM-Verbunds zusammen: "
+    assert "Fallzahlen des Kommunalen Integrationsmanagements der beteiligten Stellen (Stand: " in block
+    assert re.search(r"Die Zahlen fassen die Angaben folgender beteiligter Stellen zusammen: "
                      r"kreis-mettmann \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\), "
                      r"stadt-hilden \(Stand: \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr\)\.", block)
     assert "Ohne Angaben von caritas-mettmann (nicht erreichbar)." in block
-    assert "Zielgruppenkatalog: Version 1 (alle Knoten)." in block
+    assert "Zielgruppen: Fassung 1 der Lenkungsgruppe (alle Stellen)." in block
     # The Kreis withholds its 5 admitted (its largest), its total and its 7 Geduldete (a table
     # with a small cell, kimnetz/disclosure.py): Hilden's 10 admitted, 12 proposed (+ the Kreis' 4,
     # "< 5"), 33 cases and 20 Geduldete are what the federation knows for sure.
@@ -224,7 +224,7 @@ def test_the_drucksache_carries_the_summed_figures_marks_and_the_node_not_reache
                      f"{groups['suedosteuropa']}: x\n",  # "< 5" here, withheld at Hilden: no figure
                      "keine Zielgruppe: < 5\n"):  # 0 here, "< 5" at Hilden only
         assert expected in block, expected
-    assert "zzgl. nicht ausgewiesener Kleinstwerte (unter 5) oder zurückgehaltener Werte einzelner Knoten" \
+    assert "zzgl. nicht ausgewiesener Kleinstwerte (unter 5) oder zurückgehaltener Werte einzelner Stellen" \
         in block
     assert not re.search(r": [1-4]$", block, re.MULTILINE)  # no small number, in no line
 
@@ -259,7 +259,7 @@ def test_the_monitoringbericht_names_its_data_basis_and_prints_the_marks(kreis: 
     assert "Ohne Angaben von:" in text and "– caritas-mettmann (nicht erreichbar)" in text
     assert "ins Case Management aufgenommen | mind. 10" in text and "Fallvorschlag | mind. 12" in text
     assert "aktiv (Monitoring) | 8" in text and "Summe | mind. 33" in text
-    assert "„mind.“: Summe der von den Knoten ausgewiesenen Werte" in text
+    assert "„mind.“: Summe der von den beteiligten Stellen ausgewiesenen Werte" in text
     assert not re.search(r"\| [1-4]$", text, re.MULTILINE)
     assert kreis.hilden.peers[-1].acting_user == "koord.kreis"
 

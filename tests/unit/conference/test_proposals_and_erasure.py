@@ -124,11 +124,11 @@ def make_erasure(**counts: int) -> Erasure:
 
 class TestErasureConfirmation:
     @pytest.mark.parametrize(("counts", "summary"), [
-        ({"proposals": 1, "withdrawn": 1}, "1 Fallvorschlag und 1 Kurzdarstellung gelöscht."),
+        ({"proposals": 1, "withdrawn": 1}, "1 Fallvorschlag und 1 Kurzinformation gelöscht."),
         ({"proposals": 2}, "2 Fallvorschläge gelöscht."),
         ({}, "Keine Daten des Falls unter dieser Einwilligung gespeichert; nichts zu löschen."),
         ({"proposals": 1, "withdrawn": 1, "details_erased": 1, "kept_in_records": 2},
-         "1 Fallvorschlag und 2 Kurzdarstellungen gelöscht; zu 1 bereits getroffenen Entscheidung "
+         "1 Fallvorschlag und 2 Kurzinformationen gelöscht; zu 1 bereits getroffenen Entscheidung "
          "bleiben Pseudonym und Entscheidung erhalten; im Protokoll von 2 abgeschlossenen "
          "Fallkonferenzen bleibt der Fall mit Pseudonym und Entscheidung unverändert."),
     ])
