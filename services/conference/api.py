@@ -410,6 +410,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             topic=topic,
             mandate_beschluss_id=request.mandate_beschluss_id,
             members=[m.projektgruppe_member_from(x) for x in request.members],
+            municipality=request.municipality,
         )
         return self._saved(m.projektgruppe_message(group))
 

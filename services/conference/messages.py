@@ -530,6 +530,7 @@ def projektgruppe_message(g: Projektgruppe) -> pb.Projektgruppe:
             for m in g.members
         ],
         vorlagen=[vorlage_message(v) for v in g.vorlagen],
+        municipality=g.municipality,
     )
 
 

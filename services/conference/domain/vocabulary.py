@@ -208,6 +208,7 @@ class Topic(Labelled):
     GESUNDHEIT = "gesundheit"
     TEILHABE = "teilhabe"
     CASE_MANAGEMENT = "case_management"
+    SOZIALE_INTEGRATION = "soziale_integration"
 
     @classmethod
     def _labels(cls) -> dict[str, str]:
@@ -220,6 +221,7 @@ class Topic(Labelled):
             "gesundheit": "Gesundheit",
             "teilhabe": "Teilhabe",
             "case_management": "Case Management",
+            "soziale_integration": "Soziale Integration",
         }
 
 
@@ -236,4 +238,8 @@ TOPIC_HANDLUNGSFELDER: dict[Topic, frozenset[Handlungsfeld]] = {
     Topic.GESUNDHEIT: frozenset({Handlungsfeld.GESUNDHEIT}),
     Topic.TEILHABE: frozenset({Handlungsfeld.SOZIALE_TEILHABE, Handlungsfeld.AUFENTHALT_IDENTITAET}),
     Topic.CASE_MANAGEMENT: frozenset(Handlungsfeld),
+    # Hilden names "sozialer Integration" beside "Teilhabe": life beyond offices and work.
+    Topic.SOZIALE_INTEGRATION: frozenset(
+        {Handlungsfeld.SOZIALE_TEILHABE, Handlungsfeld.FAMILIE_KINDER, Handlungsfeld.WOHNEN}
+    ),
 }
