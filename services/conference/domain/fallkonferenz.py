@@ -24,6 +24,7 @@ from services.conference.domain import events as ev
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.vocabulary import (
     AgendaItemKind,
+    CaseStatus,
     ConferenceStatus,
     DecisionKind,
     DecisionReason,
@@ -376,6 +377,9 @@ class Fallkonferenz:
                         f"zur nächsten Fallkonferenz" if brief.review_due_on
                         else "Quartalsüberprüfung noch nicht fällig")
             return AgendaItemKind.REVIEW
+        if brief.status in (CaseStatus.ADMITTED, CaseStatus.ASSESSMENT, CaseStatus.PLANNING):
+            # An admitted case of another node, followed for its reviews (Borken).
+            return "im Case Management; die Quartalsüberprüfung beginnt mit dem aktiven Integrationsplan"
         return f"Fallstatus „{brief.status.label}“ gehört nicht in die Fallkonferenz"
 
     def erase_case(self, case_id: str, now: datetime) -> ErasureOutcome:

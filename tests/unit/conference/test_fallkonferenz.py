@@ -97,6 +97,14 @@ class TestReviewHorizon:
         # An earlier or same-day conference is not the next one.
         assert review_horizon(date(2026, 3, 12), date(2026, 3, 12)) == date(2026, 6, 12)
 
+    def test_an_admitted_case_followed_for_its_reviews_waits_for_its_active_plan(self) -> None:
+        conference = make_conference()
+        planning = make_brief(status=CaseStatus.PLANNING)
+        result = conference.build_agenda([planning], NOW)
+        assert result.added == ()
+        assert [s.reason for s in result.skipped] == [
+            "im Case Management; die Quartalsüberprüfung beginnt mit dem aktiven Integrationsplan"]
+
     def test_the_agenda_takes_reviews_due_before_the_next_conference(self) -> None:
         conference = make_conference()
         day = CONFERENCE_START.date()
