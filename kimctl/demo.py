@@ -38,13 +38,13 @@ DEMO_LINKS = {"kreis-mettmann": ["stadt-hilden", "caritas-mettmann"],
               "stadt-hilden": ["kreis-mettmann"], "caritas-mettmann": ["kreis-mettmann"]}
 #: The people of the story: organisation, test user, the node they work on, what they are.
 DEMO_PEOPLE = (
-    ("stadt-hilden", "c.manager", "stadt-hilden", "Fallmanagerin der Stadt Hilden"),
-    ("caritas-mettmann", "m.beratung", "caritas-mettmann", "Fallmanagerin der Caritas"),
+    ("stadt-hilden", "c.manager", "stadt-hilden", "Case Managerin der Stadt Hilden"),
+    ("caritas-mettmann", "m.beratung", "caritas-mettmann", "Case Managerin der Caritas"),
     ("kreis-mettmann", "k.koordination", "kreis-mettmann", "Koordination im Kreis"),
     ("abh-kreis-mettmann", "l.lotsin", "kreis-mettmann", "Integrationslotsin der ABH"),
     ("kreis-mettmann", "v.vertrag", "kreis-mettmann", "Kreistagsbüro des Kreises"),
 )
-ROLE_NAMES = {"case_manager": "Fallmanagement", "coordinator": "Koordination",
+ROLE_NAMES = {"case_manager": "Case Management", "coordinator": "Koordination",
               "immigration_liaison": "Integrationslotsin", "steering_member": "Lenkungsgruppe",
               "clerk": "Ratsbüro", "data_protection_officer": "Datenschutz",
               "node_admin": "Knoten-Administration"}
@@ -345,9 +345,10 @@ def _peer_call_refusals(table: Table, stranger: NodeCredentials) -> bool:
     ask = federation_pb2.GetCaseBriefsRequest(case_ids=["unbekannt"], purpose="Demo")
     kreis, stadt, caritas = "kreis-mettmann", "stadt-hilden", "caritas-mettmann"
     attempts = (
-        ("Kreis-Knoten fragt beim Caritas-Knoten Kurzakten ab (Gegenprobe)", nodes.node_credentials(kreis),
+        ("Kreis-Knoten fragt beim Caritas-Knoten Kurzinformationen ab (Gegenprobe)",
+         nodes.node_credentials(kreis),
          kreis, caritas, briefs, ask, federation_pb2.GetCaseBriefsResponse, ("OK",)),
-        ("Caritas-Knoten fragt beim Stadt-Knoten Kurzakten ab (nur Kreisknoten dürfen das)",
+        ("Caritas-Knoten fragt beim Stadt-Knoten Kurzinformationen ab (nur Kreisknoten dürfen das)",
          nodes.node_credentials(caritas), caritas, stadt, briefs, ask, federation_pb2.GetCaseBriefsResponse,
          ("PERMISSION_DENIED",)),
         ("Kreis-Knoten ruft CaseService.ListCases am Peer-Port der Caritas auf (keine Verbundmethode)",
@@ -356,7 +357,8 @@ def _peer_call_refusals(table: Table, stranger: NodeCredentials) -> bool:
         ("Zertifikat des Kreis-Knotens mit dem Dienstkonto-Token der Stadt", nodes.node_credentials(kreis),
          stadt, caritas, briefs, ask, federation_pb2.GetCaseBriefsResponse,
          ("PERMISSION_DENIED", "UNAUTHENTICATED")),
-        ("Nicht eingetragenes Zertifikat der Verbund-CA fragt beim Stadt-Knoten Kurzakten ab", stranger,
+        ("Nicht eingetragenes Zertifikat der Verbund-CA fragt beim Stadt-Knoten Kurzinformationen ab",
+         stranger,
          kreis, stadt, briefs, ask, federation_pb2.GetCaseBriefsResponse,
          ("PERMISSION_DENIED", "UNAUTHENTICATED")),
     )

@@ -86,7 +86,7 @@ class StoryRun:
 STEPS = (
     "1 Fallvorschläge mit Einwilligung",
     "2 Fallkonferenz beim Kreis",
-    "3 Entscheidungen bei den Fallmanagerinnen",
+    "3 Entscheidungen bei den Case Managerinnen",
     "4 Bedarfsermittlung, Integrationsplan, Barriere",
     "5 Lenkungsgruppe: Beschlüsse und neue Zielgruppe",
     "6 Projektgruppe und Barrierenregister",
@@ -254,9 +254,9 @@ class Story:
             brief = items[case.pseudonym].brief
             self._row(self.kreis.node_id, True,
                       f"Tagesordnung: {case.pseudonym} von {brief.owner_node or '?'} ({brief.owner_org}), "
-                      f"Kurzakte ohne Namen, Altersgruppe {AGE_BANDS.get(brief.age_band, '?')}, "
+                      f"Kurzinformation ohne Namen, Altersgruppe {AGE_BANDS.get(brief.age_band, '?')}, "
                       f"Zielgruppe {brief.zielgruppe or '—'}",
-                      short=f"{case.pseudonym} auf der Tagesordnung (Kurzakte von {brief.owner_node})")
+                      short=f"{case.pseudonym} auf der Tagesordnung (Kurzinformation von {brief.owner_node})")
         api.StartConference(K.StartConferenceRequest(conference_id=conference.conference_id))
         manager = plan.admitted_case_manager
         api.DecideItem(K.DecideItemRequest(
@@ -297,7 +297,7 @@ class Story:
             self._row(case.node.node_id, True,
                       f"{case.owner.username} liest {case.pseudonym}: {arrived.status_label}"
                       + (f" ({decision.decision_reference})" if decision else "")
-                      + (f", Fallmanagerin {arrived.case_manager}" if arrived.case_manager else ""),
+                      + (f", Case Managerin {arrived.case_manager}" if arrived.case_manager else ""),
                       short=f"{case.pseudonym}: {arrived.status_label}")
 
     def wait_for_status(self, case: StoryCase, status: int) -> Any:
@@ -347,7 +347,8 @@ class Story:
 
     def lenkungsgruppe(self) -> None:
         """The Lenkungsgruppe of the Kreis sits: the Vorlagen (a Projektgruppe's mandate and the
-        Zielgruppen with a new one), attendance and quorum, votes, results with owner and due
+        Zielgruppen with a new one), attendance and quorum, Beschlüsse by Einvernehmen of the
+        members present (nobody outvoted, not carried by one vote of the chair), with owner and due
         date. The new Zielgruppen version then reaches the Stadt and Caritas nodes."""
         proposal = self.story.proposals["pending"]
         pending = StoryCase(proposal.person, self.caritas, proposal.owner)
@@ -394,11 +395,12 @@ class Story:
                         f"({quorum.represented} von {quorum.voting_seats} Stimmsitzen)")
         beschluesse = []
         for item in session.items:
-            api.CastVote(K.CastVoteRequest(session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
-                                           choice=KT.VOTE_CHOICE_YES))
+            # The Geschäftsführung states the Einvernehmen of the members present; a member who
+            # objected would have said "nein" (CastVote) and nothing would be adopted. Nobody is
+            # outvoted, and no single vote of the chair carries a Beschluss.
             declared = api.DeclareResult(K.DeclareResultRequest(
                 session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
-                mode=KT.DECISION_MODE_VOTE))
+                mode=KT.DECISION_MODE_CONSENSUS))
             if not declared.HasField("beschluss"):
                 raise StoryFailed(f"Vorlage „{item.vorlage.title}“ nicht angenommen")
             beschluesse.append(declared.beschluss)
@@ -410,8 +412,9 @@ class Story:
             else:
                 self.result.mandate_beschluss_id = beschluss.beschluss_id
             self._row(self.kreis.node_id, True,
-                      f"Beschluss „{beschluss.title}“ ({beschluss.votes_yes} ja, {beschluss.votes_no} nein, "
-                      f"{beschluss.votes_abstain} Enthaltung), Federführung {beschluss.responsible_person} "
+                      f"Beschluss „{beschluss.title}“ im Einvernehmen ({beschluss.votes_yes} ja, "
+                      f"{beschluss.votes_no} nein, {beschluss.votes_abstain} Enthaltung), "
+                      f"Federführung {beschluss.responsible_person} "
                       f"({beschluss.responsible_org}), fällig {german_day(beschluss.due_on)}",
                       short=f"beschlossen: {beschluss.title}")
         version = self.result.zielgruppen_version
@@ -508,7 +511,7 @@ class Story:
             session_id=self.result.session_id, issuer=given.session_issuer, chair=self._coordinator.name))
         self._save(answer, f"Beschlussprotokoll_Lenkungsgruppe_{today}_Kreis-Mettmann.docx")
         answer = clerk.RenderDrucksache(documents_pb2.RenderDrucksacheRequest(
-            input=messages.struct(messages.drucksache_input(given, kreis_clerk)),
+            input=messages.struct(messages.drucksache_input(given)),
             figures_from_case_service=True))
         self._save(answer, f"Drucksache_{today}_Monitoring-KIM_Kreis-Mettmann.docx")
 

@@ -67,10 +67,13 @@ def contract_input(documents: Documents, allocation: dict[str, Any]) -> dict[str
             "rates": documents.rates, "allocations": [allocation]}
 
 
-def drucksache_input(documents: Documents, signer: Actor) -> dict[str, Any]:
+def drucksache_input(documents: Documents) -> dict[str, Any]:
+    """The Drucksache as the Kreistagsbüro prepares it; the signature is the Landrat's (or a
+    Dezernent*in's) as the scenario names it, not the clerk's."""
     today = date.today()
     given = dict(documents.drucksache)
     consultation = given.pop("consultation")
+    signature = given.pop("signature")
     return {
         "kind": given.pop("kind"),
         "issuer": given.pop("issuer"),
@@ -81,6 +84,7 @@ def drucksache_input(documents: Documents, signer: Actor) -> dict[str, Any]:
                            "date": (today + timedelta(days=consultation["in_days"])).isoformat(),
                            "role": consultation["role"]}],
         "attachments": [],
+        "signature": {"name": signature["name"], "function": signature["function"]},
     }
 
 

@@ -36,7 +36,7 @@ CONSUMED: frozenset[tuple[str, str]] = frozenset(
         ("node", "node", ("ProbeRequested",)),
         ("conference", "conference", (
             "CaseAdmissionDecided", "CaseReferralDecided", "CaseDeferralDecided",
-            "CaseRejectionDecided", "CaseDataErased", "ZielgruppenDefined",
+            "CaseRejectionDecided", "CaseReviewDecided", "CaseDataErased", "ZielgruppenDefined",
         )),
         ("case", "case", ("BarrierRecorded", "CaseSubmittedForReview", "ConsentRevoked", "CaseErased")),
         ("documents", "documents", ("ContractsRequested",)),

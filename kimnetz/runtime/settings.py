@@ -154,6 +154,11 @@ class Settings(BaseSettings):
         "api for Protokolle); empty: this api process itself."
     )
 
+    # Fallkonferenz agenda.
+    review_interval_months: int = Field(
+        3, ge=1, le=12, description="Without a later Fallkonferenz planned, an agenda takes the "
+        "quarterly reviews due within this many months after its day (Borken: quarterly).")
+
     # Conference worker.
     reminder_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the conference worker looks for overdue Beschlüsse."

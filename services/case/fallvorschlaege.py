@@ -1,7 +1,8 @@
 """Fallvorschläge and the Fallkonferenz's decisions on them: a case manager proposes a case on
 this node and submits it to its koordinierende Stelle (with the pseudonymised brief, if the
 consent releases it), which admits, refers, rejects or defers it, over the api or as the
-conference's event the worker applies once per event id (`apply_decision`).
+conference's event the worker applies once per event id (`apply_decision`); the same way the
+quarterly review of an active case arrives (`CaseReviewDecided`).
 """
 
 from __future__ import annotations
@@ -101,7 +102,15 @@ class Fallvorschlaege:
             return self.refer_case(actor, command, purpose, cause=event_id)
         if isinstance(command, c.DeferCase):
             return self.defer_case(actor, command, purpose, cause=event_id)
+        if isinstance(command, c.ApplyReview):
+            return self._review_case(actor, command, purpose, cause=event_id)
         return self.reject_case(actor, command, purpose, cause=event_id)
+
+    def _review_case(self, actor: Actor, command: c.ApplyReview, purpose: str, *, cause: str) -> Case:
+        """The quarterly review the Fallkonferenz decided (no rpc of its own: RecordReview is the
+        api's way, this the event's)."""
+        return self.access.change(actor, command.case_id, Action.RECORD_REVIEW, "RecordReview", purpose,
+                                  lambda case, now: case.apply_review(command, actor, now), cause=cause)
 
     def _with_brief(self, case: Case, now: datetime) -> str:
         """The Fallvorschlag's event gets the pseudonymised brief (built from the person, which

@@ -2,11 +2,12 @@
 
 Contract: `kim.conference.v1` (protos/kim/conference/v1/events.proto), published by the
 conference service on `conference.events`: the Fallkonferenz decisions about a case
-(admit with assignee, refer with target, defer, reject), new Zielgruppen versions of the
-Lenkungsgruppe, and the confirmations of erase requests (`CaseDataErased`, the answer of a
-receiving node to `kim.case.v1.ConsentRevoked`). Only the generated contract is imported,
-never the conference service. What it builds are domain values (`commands.Decision`,
-`commands.ErasureReport`, `ZielgruppenCatalogue`), so the service layer never sees protobuf.
+(admit with assignee, refer with target, defer, reject, and the quarterly review's outcome),
+new Zielgruppen versions of the Lenkungsgruppe, and the confirmations of erase requests
+(`CaseDataErased`, the answer of a receiving node to `kim.case.v1.ConsentRevoked`). Only the
+generated contract is imported, never the conference service. What it builds are domain
+values (`commands.Decision`, `commands.ErasureReport`, `ZielgruppenCatalogue`), so the service
+layer never sees protobuf.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ E = TypeVar("E", bound=Enum)
 
 DECISION_EVENTS: tuple[type[Message], ...] = (
     conference.CaseAdmissionDecided, conference.CaseReferralDecided,
-    conference.CaseDeferralDecided, conference.CaseRejectionDecided,
+    conference.CaseDeferralDecided, conference.CaseRejectionDecided, conference.CaseReviewDecided,
 )
 
 
@@ -51,8 +52,8 @@ DECISION_REASONS: dict[int, str] = {
     conference_types.DECISION_REASON_CLARIFICATION_NEEDED: "Klärung durch eine beteiligte Stelle nötig",
     conference_types.DECISION_REASON_NOT_IN_ZIELGRUPPE: "gehört nicht zur Zielgruppe",
     conference_types.DECISION_REASON_OTHER_SERVICE_RESPONSIBLE: "ein anderer Dienst ist zuständig",
-    conference_types.DECISION_REASON_NO_CAPACITY: "derzeit keine Kapazität im Fallmanagement",
-    conference_types.DECISION_REASON_PERSON_DECLINED: "die Person wünscht kein Fallmanagement",
+    conference_types.DECISION_REASON_NO_CAPACITY: "derzeit keine Kapazität im Case Management",
+    conference_types.DECISION_REASON_PERSON_DECLINED: "die Person wünscht kein Case Management",
     conference_types.DECISION_REASON_OTHER: "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
 }
 UNSTATED = "Begründung im Protokoll der Fallkonferenz"
@@ -72,6 +73,11 @@ def decision(message: Message) -> c.Decision:
                               _day("until", message.until), ref)
     elif isinstance(message, conference.CaseRejectionDecided):
         command = c.RejectCase(cid, DECISION_REASONS.get(message.reason, UNSTATED), ref)
+    elif isinstance(message, conference.CaseReviewDecided):
+        # An older sender names no day: the review was held when the event was written.
+        command = c.ApplyReview(cid, _day("held_on", message.held_on),
+                                domain_value(conference_types.ReviewOutcome, message.outcome),
+                                tuple(message.offices_to_invite), ref)
     else:
         raise TypeError(f"not a decision: {type(message).__name__}")
     return c.Decision(context.owner_node, context.decided_by, command)

@@ -373,7 +373,7 @@ class MongoCaseRepository:
                 else:
                     return entry
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
-        raise VersionConflict("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
         """Appends several entries as one run of the chain: one look at the tail and one
@@ -404,7 +404,7 @@ class MongoCaseRepository:
                 remaining = remaining[inserted:]
                 continue
             return written + entries
-        raise VersionConflict("Das Protokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
 
     def audit_entries(self, case_id: str = "", after_sequence: int = 0, limit: int = 100) -> list[AuditEntry]:
         query = AuditDocument.objects(sequence__gt=after_sequence)

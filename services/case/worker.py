@@ -1,8 +1,9 @@
 """The case service's nameko worker (run by `kim node worker`): what it consumes and runs.
 
 - Fallkonferenz decisions (`kim.conference.v1`: admission with assignee, referral with
-  target, deferral, rejection) for the cases of this node, each applied once per event id:
-  the write records the envelope id, a redelivery finds it and changes nothing.
+  target, deferral, rejection, the quarterly review's outcome) for the cases of this node,
+  each applied once per event id: the write records the envelope id, a redelivery finds it
+  and changes nothing.
 - New Zielgruppen versions of the Lenkungsgruppe (stored once per version).
 - Erase confirmations (`kim.conference.v1.CaseDataErased`: a node of a revoked consent's
   recipient organisation erased what it held) for the cases of this node, recorded on the
@@ -73,6 +74,7 @@ class CaseWorker(ProbeResponder):
     on_referral_decided = _decision_handler(conference.CaseReferralDecided)
     on_deferral_decided = _decision_handler(conference.CaseDeferralDecided)
     on_rejection_decided = _decision_handler(conference.CaseRejectionDecided)
+    on_review_decided = _decision_handler(conference.CaseReviewDecided)
 
     def apply(self, envelope: EventEnvelope) -> None:
         decision = inbound.decision(events.unpack(envelope))

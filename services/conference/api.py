@@ -203,9 +203,11 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     def CreateLenkungsgruppe(
         self, request: pb.CreateLenkungsgruppeRequest, context: grpc.ServicerContext
     ) -> pb.Lenkungsgruppe:
-        return self._saved(
-            m.lenkungsgruppe_message(self.lenkungsgruppen.create_lenkungsgruppe(acting(), request.name))
-        )
+        v = Violations()
+        rule = m.decision_rule_from(request.decision_rule, v)
+        v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
+        return self._saved(m.lenkungsgruppe_message(self.lenkungsgruppen.create_lenkungsgruppe(
+            acting(), request.name, decision_rule=rule, rules_reference=request.rules_reference)))
 
     def GetLenkungsgruppe(
         self, request: pb.GetLenkungsgruppeRequest, context: grpc.ServicerContext
@@ -408,6 +410,7 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             topic=topic,
             mandate_beschluss_id=request.mandate_beschluss_id,
             members=[m.projektgruppe_member_from(x) for x in request.members],
+            municipality=request.municipality,
         )
         return self._saved(m.projektgruppe_message(group))
 
@@ -494,14 +497,15 @@ def registration(settings: Settings, *, federation: PeerCaller | None = None) ->
     federated_cases.py); without, the agenda takes this node's cases only."""
     channel = grpc.insecure_channel(case_api_target(settings))
     services = conference_services(MongoConferenceRepository(settings.node_id), node_id=settings.node_id,
-                                   register_org=settings.organization_id)
+                                   register_org=settings.organization_id,
+                                   review_interval_months=settings.review_interval_months)
     peers = federation
 
     def cases_for(token: str, username: str) -> CaseBriefs:
         local = GrpcCaseBriefs(channel, token, settings.node_id)
         if peers is None:
             return local
-        return FederatedCaseBriefs(local, peers, services.fallvorschlaege.remote_open_proposals,
+        return FederatedCaseBriefs(local, peers, services.fallvorschlaege.remote_agenda_cases,
                                    acting_user=username)
 
     servicer = ConferenceServicer(services, cases_for)

@@ -58,10 +58,10 @@ class GrpcCaseBriefs(CaseBriefs):
         self._metadata = (("authorization", f"Bearer {bearer_token}"),)
         self._owner_node = owner_node
 
-    def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
+    def agenda_candidates(self, coordination_org: str, reviews_due_by: date) -> AgendaCandidates:
         # Submitted proposals only: the case service decides nothing that is still `proposed`.
         proposals = self._list(coordination_org, [common.CASE_STATUS_IN_REVIEW], None)
-        reviews = self._list(coordination_org, [common.CASE_STATUS_ACTIVE], conference_day)
+        reviews = self._list(coordination_org, [common.CASE_STATUS_ACTIVE], reviews_due_by)
         return AgendaCandidates([*proposals, *reviews])
 
     def brief(self, case_id: str, coordination_org: str, owner_node: str = "") -> CaseBrief:

@@ -39,9 +39,10 @@ class AgendaCandidates:
 
 
 class CaseBriefs(Protocol):
-    def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
+    def agenda_candidates(self, coordination_org: str, reviews_due_by: date) -> AgendaCandidates:
         """Briefs of every submitted Fallvorschlag (`in_review`) shared with `coordination_org` and
-        of every active case whose quarterly review is due by `conference_day`."""
+        of every active case whose quarterly review is due on or before `reviews_due_by` (the day
+        before the next planned Fallkonferenz: `fallkonferenz.review_horizon`)."""
 
     def brief(self, case_id: str, coordination_org: str, owner_node: str = "") -> CaseBrief:
         """The current brief of one case (refresh on request), from `owner_node` where given."""

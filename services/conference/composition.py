@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from services.conference.application import Clock, utc_now
 from services.conference.barrierenregister import Barrierenregister
 from services.conference.beschlussverfolgung import Beschlussverfolgung
+from services.conference.domain.fallkonferenz import REVIEW_INTERVAL_MONTHS
 from services.conference.domain.ports import ConferenceRepository
 from services.conference.fallkonferenzen import Fallkonferenzen
 from services.conference.fallvorschlaege import Fallvorschlaege
@@ -31,12 +32,15 @@ class ConferenceServices:
 
 
 def conference_services(
-    repository: ConferenceRepository, *, node_id: str, register_org: str, clock: Clock = utc_now
+    repository: ConferenceRepository, *, node_id: str, register_org: str, clock: Clock = utc_now,
+    review_interval_months: int = REVIEW_INTERVAL_MONTHS,
 ) -> ConferenceServices:
-    """`node_id`: this node; `register_org`: its koordinierende Stelle (operating organisation)."""
+    """`node_id`: this node; `register_org`: its koordinierende Stelle (operating organisation);
+    `review_interval_months`: how far ahead an agenda takes due reviews when no later
+    Fallkonferenz is planned (docs/conference.md, „Quarterly reviews“)."""
     r = repository
     return ConferenceServices(
-        fallkonferenzen=Fallkonferenzen(r, clock=clock),
+        fallkonferenzen=Fallkonferenzen(r, clock=clock, review_interval_months=review_interval_months),
         lenkungsgruppen=Lenkungsgruppen(r),
         sitzungen=Sitzungen(r, r, r, r, clock=clock),
         beschlussverfolgung=Beschlussverfolgung(r, r, clock=clock),

@@ -75,7 +75,7 @@ _MAPPERS: dict[type[ev.Event], Callable[[Any], Message]] = {
         context=_context(e), reason=to_proto_enum(types.DecisionReason, e.reason)),
     ev.CaseReviewDecided: lambda e: pb.CaseReviewDecided(
         context=_context(e), outcome=to_proto_enum(types.ReviewOutcome, e.outcome),
-        offices_to_invite=list(e.offices_to_invite)),
+        offices_to_invite=list(e.offices_to_invite), held_on=to_proto_date(e.held_on)),
     ev.ConferenceClosed: lambda e: pb.ConferenceClosed(
         conference_id=e.conference_id, coordination_org=e.coordination_org,
         starts_at=to_proto_timestamp(e.starts_at),

@@ -9,13 +9,20 @@ in one write, so a refused or failed command changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from services.conference.application import Clock, utc_now
 from services.conference.cases import CaseBriefs, UnreachableNode
-from services.conference.domain.fallkonferenz import Decision, Fallkonferenz, Participant, Skipped
+from services.conference.domain.fallkonferenz import (
+    REVIEW_INTERVAL_MONTHS,
+    Decision,
+    Fallkonferenz,
+    Participant,
+    Skipped,
+    review_horizon,
+)
 from services.conference.domain.policy import Action, Actor, require
-from services.conference.domain.ports import FallkonferenzRepository, Page
+from services.conference.domain.ports import MAX_PAGE_SIZE, FallkonferenzRepository, Page
 from services.conference.domain.vocabulary import ConferenceStatus
 
 
@@ -27,9 +34,12 @@ class AgendaBuild:
 
 
 class Fallkonferenzen:
-    def __init__(self, conferences: FallkonferenzRepository, *, clock: Clock = utc_now) -> None:
+    def __init__(self, conferences: FallkonferenzRepository, *, clock: Clock = utc_now,
+                 review_interval_months: int = REVIEW_INTERVAL_MONTHS) -> None:
         self.conferences = conferences
         self.clock = clock
+        #: The assumed distance to the next Fallkonferenz when none is planned yet.
+        self.review_interval_months = review_interval_months
 
     def schedule_conference(
         self,
@@ -83,10 +93,27 @@ class Fallkonferenzen:
         conference = self.conferences.conference(conference_id)
         require(actor, Action.PREPARE_CONFERENCE, conference=conference)
         # Authorised before any brief is fetched: a denied caller makes the case service read nothing.
-        candidates = cases.agenda_candidates(conference.coordination_org, conference.day)
-        result = conference.build_agenda(candidates.briefs, self.clock(), candidates.withdrawn)
+        horizon = review_horizon(conference.day, self._next_conference_day(conference),
+                                 self.review_interval_months)
+        candidates = cases.agenda_candidates(conference.coordination_org, horizon - timedelta(days=1))
+        result = conference.build_agenda(candidates.briefs, self.clock(), candidates.withdrawn, horizon)
         self.conferences.save_conference(conference)
         return conference, AgendaBuild(result.added, result.skipped, candidates.unreachable)
+
+    def _next_conference_day(self, conference: Fallkonferenz) -> date | None:
+        """The day of the Stelle's next Fallkonferenz after `conference` that is still to be
+        held (planned or prepared), if one is scheduled."""
+        days: list[date] = []
+        for status in (ConferenceStatus.PLANNED, ConferenceStatus.PREPARED):
+            token = ""
+            while True:
+                page = self.conferences.conferences(conference.coordination_org, status=status,
+                                                    page_size=MAX_PAGE_SIZE, page_token=token)
+                days.extend(c.day for c in page if c.day > conference.day)
+                token = page.next_page_token
+                if not token:
+                    break
+        return min(days, default=None)
 
     def refresh_brief(
         self, actor: Actor, conference_id: str, case_id: str, cases: CaseBriefs

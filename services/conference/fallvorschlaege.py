@@ -11,7 +11,7 @@ from __future__ import annotations
 from kimnetz.errors import UntrustedEvent
 from kimnetz.runtime.event_trust import Sender
 from services.conference.domain.ports import ErasureRepository, FallkonferenzRepository, ProposalRepository
-from services.conference.domain.proposals import Proposal, open_proposals
+from services.conference.domain.proposals import Proposal, admitted_proposals, open_proposals
 
 
 class Fallvorschlaege:
@@ -44,3 +44,12 @@ class Fallvorschlaege:
         proposals = self.proposals.proposals(coordination_org, other_than_node=self.node_id)
         decided = self.conferences.decided_at(coordination_org, sorted({p.case_id for p in proposals}))
         return open_proposals(proposals, decided)
+
+    def remote_agenda_cases(self, coordination_org: str) -> list[Proposal]:
+        """What an agenda asks other nodes about: their open proposals, then the cases this
+        Stelle admitted, whose quarterly reviews its Fallkonferenz holds (Borken)."""
+        proposals = self.proposals.proposals(coordination_org, other_than_node=self.node_id)
+        ids = sorted({p.case_id for p in proposals})
+        decided = self.conferences.decided_at(coordination_org, ids)
+        followed = admitted_proposals(proposals, decided, self.conferences.admitted(coordination_org, ids))
+        return [*open_proposals(proposals, decided), *followed]

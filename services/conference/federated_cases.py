@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 
 from kim.case.v1 import federation_pb2
+from kim.common.v1 import types_pb2 as common
 from kimnetz import errors
 from services.conference.case_client import PURPOSE, brief_from_message
 from services.conference.cases import AgendaCandidates, CaseBriefs, UnreachableNode
@@ -80,8 +81,8 @@ class FederatedCaseBriefs(CaseBriefs):
         self._acting_user = acting_user
         self._timeout = timeout
 
-    def agenda_candidates(self, coordination_org: str, conference_day: date) -> AgendaCandidates:
-        local = self._local.agenda_candidates(coordination_org, conference_day)
+    def agenda_candidates(self, coordination_org: str, reviews_due_by: date) -> AgendaCandidates:
+        local = self._local.agenda_candidates(coordination_org, reviews_due_by)
         known = {b.case_id for b in local.briefs}
         by_node: dict[str, list[Proposal]] = {}
         for proposal in self._remote_proposals(coordination_org):
@@ -150,9 +151,11 @@ class FederatedCaseBriefs(CaseBriefs):
                     log.warning("agenda: node %s answered an unrequested case %s", node_id, message.case_id)
                     continue
                 try:
+                    # An admitted case comes back for its review: it is no proposal any more.
+                    submitted = message.status == common.CASE_STATUS_IN_REVIEW
                     answer.briefs.append(brief_from_message(
                         message, owner_node=node_id, coordination_org=coordination_org,
-                        proposed_on=proposal.submitted_at.date(),
+                        proposed_on=proposal.submitted_at.date() if submitted else None,
                     ))
                 except errors.Unavailable as error:
                     answer.failed.append(proposal)

@@ -11,16 +11,21 @@ from services.conference.application import gremium_for
 from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, Member
 from services.conference.domain.policy import Action, Actor, require
 from services.conference.domain.ports import LenkungsgruppeRepository
+from services.conference.domain.vocabulary import DecisionRule
 
 
 class Lenkungsgruppen:
     def __init__(self, gremien: LenkungsgruppeRepository) -> None:
         self.gremien = gremien
 
-    def create_lenkungsgruppe(self, actor: Actor, name: str) -> Lenkungsgruppe:
+    def create_lenkungsgruppe(
+        self, actor: Actor, name: str, *, decision_rule: DecisionRule = DecisionRule.CONSENSUS,
+        rules_reference: str = "",
+    ) -> Lenkungsgruppe:
         coordination_org = actor.organisation or ""
         require(actor, Action.MANAGE_GREMIUM, coordination_org=coordination_org)
-        gremium = Lenkungsgruppe.constitute(coordination_org=coordination_org, name=name)
+        gremium = Lenkungsgruppe.constitute(coordination_org=coordination_org, name=name,
+                                            decision_rule=decision_rule, rules_reference=rules_reference)
         self.gremien.save_gremium(gremium)
         return gremium
 

@@ -48,6 +48,7 @@ from services.conference.domain.vocabulary import (
     BarrierCategory,
     DecisionMode,
     DecisionReason,
+    DecisionRule,
     ParticipantRole,
     Rechtskreis,
     ReferralTarget,
@@ -406,12 +407,20 @@ def _member(m: Member) -> pb.Member:
     return message
 
 
+def decision_rule_from(number: int, v: Violations) -> DecisionRule:
+    """The Lenkungsgruppe's decision rule; unset: Einvernehmen."""
+    return enum_from(types.DecisionRule, DecisionRule, number, "decision_rule", v,
+                     required=False) or DecisionRule.CONSENSUS
+
+
 def lenkungsgruppe_message(g: Lenkungsgruppe) -> pb.Lenkungsgruppe:
     return pb.Lenkungsgruppe(
         gremium_id=g.gremium_id,
         coordination_org=g.coordination_org,
         name=g.name,
         members=[_member(m) for m in g.members],
+        decision_rule=to_proto_enum(types.DecisionRule, g.decision_rule),
+        rules_reference=g.rules_reference,
     )
 
 
@@ -473,6 +482,7 @@ def session_message(s: Sitzung) -> pb.Session:
         ],
         present=sorted(s.present),
         attendees=[pb.PersonRef(organisation=a.organisation, person=a.person) for a in s.attendees],
+        decision_rule=to_proto_enum(types.DecisionRule, s.decision_rule),
         quorum=pb.Quorum(
             voting_seats=quorum.voting_seats,
             represented=quorum.represented,
@@ -535,6 +545,7 @@ def projektgruppe_message(g: Projektgruppe) -> pb.Projektgruppe:
             for m in g.members
         ],
         vorlagen=[vorlage_message(v) for v in g.vorlagen],
+        municipality=g.municipality,
     )
 
 

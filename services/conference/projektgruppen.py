@@ -34,11 +34,13 @@ class Projektgruppen:
         topic: Topic,
         mandate_beschluss_id: str,
         members: list[ProjektgruppenMember],
+        municipality: str = "",
     ) -> Projektgruppe:
         mandate = self.beschluesse.beschluss(mandate_beschluss_id)
         require(actor, Action.MANAGE_PROJEKTGRUPPE, beschluss=mandate)
         group = Projektgruppe.establish(
-            name=name, topic=topic, mandate=mandate, now=self.clock(), members=members
+            name=name, topic=topic, mandate=mandate, now=self.clock(), members=members,
+            municipality=municipality,
         )
         self.projektgruppen.save_projektgruppe(group)
         return group

@@ -43,7 +43,7 @@ from services.conference.domain.ports import (
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
 from services.conference.domain.proposals import Erasure, Proposal
 from services.conference.domain.sitzung import Sitzung
-from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus
+from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus, DecisionKind
 
 ALIAS = SERVICE
 
@@ -445,6 +445,20 @@ class MongoConferenceRepository:
                     if case_id not in latest or decided > latest[case_id]:
                         latest[case_id] = decided
         return latest
+
+    def admitted(self, coordination_org: str, case_ids: list[str]) -> set[str]:
+        if not case_ids:
+            return set()
+        wanted, found = set(case_ids), set[str]()
+        for document in ConferenceDocument.objects(
+            coordination_org=coordination_org, case_ids__in=case_ids
+        ).only("state"):
+            for item in document.state.get("agenda", []):
+                case_id = item.get("brief", {}).get("case_id")
+                kind = (item.get("decision") or {}).get("kind")
+                if case_id in wanted and kind == DecisionKind.ADMISSION.value:
+                    found.add(case_id)
+        return found
 
     def conference_ids_with_case(self, case_id: str) -> list[str]:
         return [d.conference_id for d in ConferenceDocument.objects(case_ids=case_id).only("conference_id")]

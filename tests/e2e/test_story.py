@@ -51,6 +51,7 @@ from kimctl.story import (
     StoryRun,
     poll,
     run_story,
+    scenario as story_scenario,
 )
 from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials
@@ -193,7 +194,9 @@ def test_the_lenkungsgruppe_beschluesse_carry_owner_and_due_date_and_the_zielgru
         beschluss = conference.GetBeschluss(K.GetBeschlussRequest(beschluss_id=beschluss_id))
         assert beschluss.responsible_person == COORDINATOR.username and beschluss.responsible_org == KREIS
         assert date(beschluss.due_on.year, beschluss.due_on.month, beschluss.due_on.day) > date.today()
-        assert (beschluss.votes_yes, beschluss.votes_no) == (1, 0)
+        # Einvernehmen: every member present takes part (before: one vote of the chair carried it).
+        assert (beschluss.votes_yes, beschluss.votes_no, beschluss.mode) == (
+            len(story_scenario().lenkungsgruppe.present), 0, KT.DECISION_MODE_CONSENSUS)
         assert beschluss.status == KT.BESCHLUSS_STATUS_OPEN
     zielgruppen = conference.GetBeschluss(K.GetBeschlussRequest(beschluss_id=story.zielgruppen_beschluss_id))
     assert zielgruppen.zielgruppen.version == story.zielgruppen_version >= 2

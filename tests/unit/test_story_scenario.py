@@ -24,7 +24,7 @@ def test_the_scenario_reads_into_the_proto_enums_numbers() -> None:
     story = scenario()
     assert story.persons["stadt"].residence_kind == C.RESIDENCE_STATUS_KIND_DULDUNG
     assert story.proposals["caritas"].rechtskreise == (
-        C.RECHTSKREIS_AUFENTHG, C.RECHTSKREIS_SGB_III, C.RECHTSKREIS_SGB_II)
+        C.RECHTSKREIS_AUFENTHG, C.RECHTSKREIS_SGB_III, C.RECHTSKREIS_ASYLBLG)
     assert story.fallkonferenz.referral.target == KT.REFERRAL_TARGET_MBE
     assert story.projektgruppe.topic == KT.TOPIC_AUSBILDUNG
 
@@ -34,7 +34,8 @@ def test_organisations_and_people_are_resolved_by_their_keys() -> None:
     assert story.proposals["pending"].owner is story.actors["caritas_case_manager"]
     assert story.fallkonferenz.admitted_to == story.caritas == "caritas-mettmann"
     assert {m.organisation for m in story.lenkungsgruppe.members} == {
-        story.kreis, story.abh, story.stadt, story.caritas, "Jobcenter ME-aktiv"}
+        story.kreis, story.abh, story.stadt, story.caritas, "Jobcenter ME-aktiv",
+        "Agentur für Arbeit Mettmann"}
     assert set(story.lenkungsgruppe.present) <= {m.person for m in story.lenkungsgruppe.members}
 
 
@@ -56,3 +57,26 @@ def test_enum_names_go_without_their_prefix() -> None:
     assert (enum_value(C.ResidenceStatusKind, "AUFENTHALTSERLAUBNIS")
             == C.RESIDENCE_STATUS_KIND_AUFENTHALTSERLAUBNIS)
     assert enum_value(KT.ParticipantRole, "IMMIGRATION_LIAISON") == KT.PARTICIPANT_ROLE_IMMIGRATION_LIAISON
+
+
+def test_the_story_says_what_a_practitioner_expects() -> None:
+    """Issue 14: Geduldete receive AsylbLG (Sozialamt), not SGB II; the current basis of a
+    Duldung whose Ausbildungsduldung is not applied for is § 60a; the referral reason does not
+    contradict the proposal's Rechtskreise; the Drucksache is signed by the Landrat; the
+    Agentur für Arbeit sits in the Lenkungsgruppe, and enough members are present for an
+    Einvernehmen that is more than the chair's word."""
+    story = scenario()
+    for key in ("stadt", "caritas"):
+        assert story.persons[key].residence_kind == C.RESIDENCE_STATUS_KIND_DULDUNG
+        assert C.RECHTSKREIS_SGB_II not in story.proposals[key].rechtskreise
+        assert C.RECHTSKREIS_ASYLBLG in story.proposals[key].rechtskreise
+        assert "Jobcenter" not in story.proposals[key].reason
+    assert story.persons["caritas"].legal_basis == "§ 60a AufenthG"
+    assert "nicht beantragt" in story.proposals["caritas"].reason
+    assert "Ein Rechtskreis" not in story.fallkonferenz.referral.reason
+    assert story.documents.drucksache["signature"]["function"] in (
+        "Landrat", "Landrätin", "Dezernent", "Dezernentin")
+    functions = {m.function for m in story.lenkungsgruppe.members}
+    assert "Geschäftsführung Agentur für Arbeit" in functions
+    voting = [m for m in story.lenkungsgruppe.members if m.voting]
+    assert len(set(story.lenkungsgruppe.present) & {m.person for m in voting}) > len(voting) // 2

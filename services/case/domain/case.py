@@ -59,6 +59,7 @@ from services.case.domain.vocabulary import (
     Rechtskreis,
     ReferralTarget,
     ReminderKind,
+    ReviewOutcome,
     StepStatus,
 )
 from services.case.domain.zielgruppen import EligibilityResult, ZielgruppenCatalogue, check_eligibility
@@ -380,6 +381,29 @@ class Case:
         self.reviews.append(Review(held_on, note, now, actor.subject))
         self.next_review_due = add_months(held_on, REVIEW_INTERVAL_MONTHS)
         self._touch(now)
+        self._emit(e.ReviewRecorded, now, held_on=held_on, next_review_due=self.next_review_due)
+
+    def apply_review(self, command: c.ApplyReview, actor: Actor, now: datetime) -> None:
+        """The Fallkonferenz reviewed the active case (Borken: every active case once a
+        quarter): the review is recorded with its outcome, the next one falls due three months
+        after the conference day, and the journal says what was decided. A recommended closure
+        leaves the case active: the case manager closes it with the outcome per goal."""
+        today = local_date(now)
+        v = Violations()
+        held_on = v.date_value("held_on", command.held_on, not_after=today)
+        outcome = v.enum("outcome", ReviewOutcome, command.outcome)
+        offices = tuple(v.text(f"offices_to_invite[{i}]", o, max_len=200)
+                        for i, o in enumerate(command.offices_to_invite))
+        ref = v.text("decision_reference", command.decision_reference, required=False)
+        v.raise_if_any("Das Ergebnis der Fallbesprechung ist unvollständig oder fehlerhaft.")
+        assert held_on is not None and outcome is not None
+        ensure_state(self.status, frozenset({S.ACTIVE}), "Eine Fallbesprechung")
+        self.reviews.append(Review(held_on, "", now, actor.subject, outcome, ref, offices))
+        self.next_review_due = add_months(held_on, REVIEW_INTERVAL_MONTHS)
+        text = (f"Fallbesprechung in der {ref or 'Fallkonferenz'}: {outcome.label}"
+                + (f" ({', '.join(offices)})" if offices else "")
+                + f". Nächste Überprüfung fällig am {format_date(self.next_review_due)}.")
+        self._journal(text, actor, now)
         self._emit(e.ReviewRecorded, now, held_on=held_on, next_review_due=self.next_review_due)
 
     def review_due(self, on: date) -> bool:

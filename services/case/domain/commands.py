@@ -151,6 +151,19 @@ class RecordReview:
 
 
 @dataclass(frozen=True)
+class ApplyReview:
+    """The quarterly Fallbesprechung as the Fallkonferenz of the koordinierende Stelle decided
+    it (`kim.conference.v1.CaseReviewDecided`): its day, outcome (a `ReviewOutcome` value) and
+    the offices to bring to one table. No free text about the person travels between nodes."""
+
+    case_id: str
+    held_on: date | None
+    outcome: str
+    offices_to_invite: tuple[str, ...] = ()
+    decision_reference: str = ""
+
+
+@dataclass(frozen=True)
 class RecordBarrier:
     case_id: str
     rechtskreise: tuple[str, ...]
@@ -248,7 +261,7 @@ class ReopenCase:
 # -- what the worker hands the service layer from other services' events ----------------------
 
 #: The commands a Fallkonferenz decision carries (kim.conference.v1 decision events).
-DecisionCommand = AdmitCase | ReferCase | DeferCase | RejectCase
+DecisionCommand = AdmitCase | ReferCase | DeferCase | RejectCase | ApplyReview
 
 
 @dataclass(frozen=True)

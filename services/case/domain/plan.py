@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from services.case.domain.vocabulary import GoalOutcome, Handlungsfeld, Priority, Rechtskreis, StepStatus
+from services.case.domain.vocabulary import (
+    GoalOutcome,
+    Handlungsfeld,
+    Priority,
+    Rechtskreis,
+    ReviewOutcome,
+    StepStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -60,3 +67,8 @@ class Review:
     note: str
     recorded_at: datetime
     recorded_by: str
+    #: Set when the Fallkonferenz of the koordinierende Stelle reviewed the case (its event
+    #: `CaseReviewDecided`); None for a review recorded over RecordReview.
+    outcome: ReviewOutcome | None = None
+    decision_reference: str = ""
+    offices_to_invite: tuple[str, ...] = ()

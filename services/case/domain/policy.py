@@ -126,7 +126,7 @@ _ACTION_LABELS = {
     Action.TRANSFER: "den Fall zu übergeben",
     Action.CLOSE: "den Fall abzuschließen",
     Action.REOPEN: "den Fall wieder aufzunehmen",
-    Action.READ_AUDIT: "das Protokoll zu lesen",
+    Action.READ_AUDIT: "das Zugriffsprotokoll zu lesen",
     Action.READ_FIGURES: "die Monitoring-Kennzahlen abzurufen",
     Action.ERASE: "Fälle zu löschen",
 }

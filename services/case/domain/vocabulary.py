@@ -198,3 +198,26 @@ class ReminderKind(Labelled):
                                         "(vor dem 27. Geburtstag)",
             "review_due": "Fallbesprechung in der Fallkonferenz fällig",
         }
+
+
+class ReviewOutcome(Labelled):
+    """What the quarterly Fallbesprechung in the Fallkonferenz concluded (Borken: every active
+    case is discussed each quarter; problems bring the right offices to one table)."""
+
+    CONTINUE = "continue"
+    CLOSURE_RECOMMENDED = "closure_recommended"
+    ROUND_TABLE = "round_table"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "duldung_ends": "Die Duldung endet",
+            "gestattung_ends": "Die Aufenthaltsgestattung endet",
+            "birthday_18": "18. Geburtstag: Volljährigkeit, Wechsel des Rechtskreises",
+            "birthday_21": "21. Geburtstag: Ende der Hilfe für junge Volljährige (§ 41 SGB VIII)",
+            "application_25a_deadline": "Letzter Tag für den Antrag nach § 25a AufenthG "
+                                        "(vor dem 27. Geburtstag)",
+            "continue": "weiter wie geplant",
+            "closure_recommended": "Abschluss empfohlen",
+            "round_table": "beteiligte Stellen an einen Tisch holen",
+        }

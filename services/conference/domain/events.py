@@ -94,6 +94,8 @@ class CaseRejectionDecided(CaseDecisionEvent):
 class CaseReviewDecided(CaseDecisionEvent):
     outcome: ReviewOutcome
     offices_to_invite: tuple[str, ...]
+    #: The conference day: the owning node counts the next quarterly review from it.
+    held_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from services.conference.domain import events as ev
 from services.conference.domain.briefs import CaseBrief
 from services.conference.domain.vocabulary import (
     AgendaItemKind,
+    CaseStatus,
     ConferenceStatus,
     DecisionKind,
     DecisionReason,
@@ -31,6 +32,37 @@ from services.conference.domain.vocabulary import (
     ReferralTarget,
     ReviewOutcome,
 )
+
+#: Without a next Fallkonferenz planned, the next one is assumed this many months after this
+#: one (Borken: Fallkonferenzen once a quarter); configurable per node
+#: (`KIM_REVIEW_INTERVAL_MONTHS`).
+REVIEW_INTERVAL_MONTHS = 3
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day `months` later, clamped to the month's end (30 Nov + 3 months = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def review_horizon(conference_day: date, next_conference_day: date | None,
+                   interval_months: int = REVIEW_INTERVAL_MONTHS) -> date:
+    """The first day whose due reviews wait for the next Fallkonferenz: a review due BEFORE the
+    next planned Fallkonferenz of the Stelle belongs on this one (with Fallkonferenzen on 12.03.
+    and 11.06., a case reviewed on 12.03. falls due on 12.06. and is on the 11.06. agenda, not
+    three months late on the one after). A review due on the next conference's day waits for it.
+    Without a later Fallkonferenz planned, the next one is assumed `interval_months` after this
+    one. Source: Borken (quarterly Fallkonferenzen, every active case discussed each quarter)."""
+    if next_conference_day is not None and next_conference_day > conference_day:
+        return next_conference_day
+    return add_months(conference_day, interval_months)
+
 
 PROPOSAL_DECISIONS = frozenset(
     {
@@ -121,7 +153,9 @@ class Decision:
         elif self.kind is DecisionKind.DEFERRAL:
             v.text("decision.reason", self.reason, max_len=2000)
             if self.deferred_until is not None and self.deferred_until <= conference_day:
-                v.add("decision.deferred_until", "Zurückstellen bis zu einem Tag nach der Fallkonferenz.")
+                v.add("decision.deferred_until",
+                      f"Das Datum, bis zu dem zurückgestellt wird, muss nach dem Tag der Fallkonferenz "
+                      f"({format_date(conference_day)}) liegen.")
         elif self.kind is DecisionKind.REJECTION:
             v.text("decision.reason", self.reason, max_len=2000)
         elif self.kind is DecisionKind.REVIEW:
@@ -273,12 +307,16 @@ class Fallkonferenz:
         )
 
     def build_agenda(
-        self, briefs: list[CaseBrief], now: datetime, withdrawn: Mapping[str, str] | None = None
+        self, briefs: list[CaseBrief], now: datetime, withdrawn: Mapping[str, str] | None = None,
+        reviews_before: date | None = None,
     ) -> AgendaBuildResult:
         """Adds every submitted Fallvorschlag (`in_review`) for this koordinierende Stelle and every
-        active case whose quarterly review is due by the conference day; says why each other brief
-        was left out. `withdrawn`: case id -> why its owning node no longer releases it (consent
-        revoked or expired); such a case is taken off the agenda if it is on it, and never added."""
+        active case whose quarterly review falls due before `reviews_before` (`review_horizon`:
+        the next planned Fallkonferenz; default: one interval after this one); says why each
+        other brief was left out. `withdrawn`: case id -> why its owning node no longer releases
+        it (consent revoked or expired); such a case is taken off the agenda if it is on it, and
+        never added."""
+        horizon = reviews_before or review_horizon(self.day, None)
         if self.status not in (ConferenceStatus.PLANNED, ConferenceStatus.PREPARED):
             raise FailedPrecondition(
                 f"Die Tagesordnung kann nur vor Beginn der Fallkonferenz erstellt werden "
@@ -296,7 +334,7 @@ class Fallkonferenz:
             if brief.case_id in present:
                 skipped.append(Skipped(brief.case_id, "steht bereits auf der Tagesordnung"))
                 continue
-            kind = self._agenda_kind(brief)
+            kind = self._agenda_kind(brief, horizon)
             if not isinstance(kind, AgendaItemKind):  # the reason it stays off the agenda
                 skipped.append(Skipped(brief.case_id, kind))
                 continue
@@ -326,7 +364,7 @@ class Fallkonferenz:
             )
         return AgendaBuildResult(tuple(i.case_id for i in added), tuple(skipped))
 
-    def _agenda_kind(self, brief: CaseBrief) -> AgendaItemKind | str:
+    def _agenda_kind(self, brief: CaseBrief, horizon: date) -> AgendaItemKind | str:
         if brief.is_proposal:
             if brief.coordination_org != self.coordination_org:
                 return "an eine andere koordinierende Stelle gerichtet"
@@ -334,9 +372,14 @@ class Fallkonferenz:
         if brief.is_unsubmitted_proposal:
             return "Fallvorschlag noch nicht an die koordinierende Stelle übermittelt"
         if brief.is_review_candidate:
-            if brief.review_due_on is None or brief.review_due_on > self.day:
-                return "Quartalsüberprüfung noch nicht fällig"
+            if brief.review_due_on is None or brief.review_due_on >= horizon:
+                return (f"Quartalsüberprüfung erst am {format_date(brief.review_due_on)} fällig, "
+                        f"zur nächsten Fallkonferenz" if brief.review_due_on
+                        else "Quartalsüberprüfung noch nicht fällig")
             return AgendaItemKind.REVIEW
+        if brief.status in (CaseStatus.ADMITTED, CaseStatus.ASSESSMENT, CaseStatus.PLANNING):
+            # An admitted case of another node, followed for its reviews (Borken).
+            return "im Case Management; die Quartalsüberprüfung beginnt mit dem aktiven Integrationsplan"
         return f"Fallstatus „{brief.status.label}“ gehört nicht in die Fallkonferenz"
 
     def erase_case(self, case_id: str, now: datetime) -> ErasureOutcome:
@@ -456,7 +499,8 @@ class Fallkonferenz:
         # The coordinators' wording (`reason`) stays in this node's Protokoll: events to other
         # nodes carry no free text about the person.
         return ev.CaseReviewDecided(
-            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite
+            **common, outcome=d.review_outcome, offices_to_invite=d.offices_to_invite,
+            held_on=min(self.day, now.astimezone(self.starts_at.tzinfo).date()),  # started early: today
         )
 
     def close(self, *, closed_by: str, now: datetime) -> Protokoll:
@@ -501,7 +545,7 @@ class Fallkonferenz:
 
 def _check_participants(v: Violations, participants: list[Participant]) -> None:
     if not any(p.role is ParticipantRole.COORDINATOR for p in participants):
-        v.add("participants", "Mindestens eine Koordinator*in der koordinierenden Stelle nimmt teil.")
+        v.add("participants", "Mindestens eine Koordinator*in der koordinierenden Stelle muss teilnehmen.")
     seen: set[tuple[str, str]] = set()
     for i, p in enumerate(participants):
         v.text(f"participants[{i}].person", p.person, max_len=200)

@@ -1,8 +1,9 @@
 """The Lenkungsgruppe (gremium): its members with voting right and deputies.
 
 The koordinierende Stelle runs the Geschäftsführung (coordinator: members, sessions, agenda,
-attendance, declaring results); members with a voting right, or their deputies, vote in the
-sessions (sitzung.py); what they adopt is tracked to implementation (beschluss.py).
+attendance, declaring results); the members decide by Einvernehmen, or by majority where the
+Geschäftsordnung says so (`DecisionRule`, sitzung.py); members with a voting right, or their
+deputies, take part in the sessions; what they adopt is tracked to implementation (beschluss.py).
 
 People are identified by organisation AND username (`PersonKey`), never by a bare username:
 two users of different organisations may share one. A deputy stored without an organisation
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from kimnetz.errors import NotFound
 from kimnetz.validation import Violations
+from services.conference.domain.vocabulary import DecisionRule
 
 
 @dataclass(frozen=True, order=True)
@@ -66,14 +68,26 @@ class Lenkungsgruppe:
     coordination_org: str
     name: str
     members: list[Member] = field(default_factory=list)
+    #: Einvernehmen unless the Geschäftsordnung (`rules_reference`) provides for majorities;
+    #: a Lenkungsgruppe stored before the rule existed decides by Einvernehmen.
+    decision_rule: DecisionRule = DecisionRule.CONSENSUS
+    rules_reference: str = ""
 
     @classmethod
-    def constitute(cls, *, coordination_org: str, name: str, gremium_id: str | None = None) -> Lenkungsgruppe:
+    def constitute(
+        cls, *, coordination_org: str, name: str, gremium_id: str | None = None,
+        decision_rule: DecisionRule = DecisionRule.CONSENSUS, rules_reference: str = "",
+    ) -> Lenkungsgruppe:
         v = Violations()
         coordination_org = v.text("coordination_org", coordination_org, max_len=100)
         name = v.text("name", name, max_len=200)
+        reference = v.text("rules_reference", rules_reference, required=False, max_len=200)
+        if decision_rule is DecisionRule.MAJORITY and not reference:
+            v.add("rules_reference", "Mehrheitsentscheidungen nur, wenn die Geschäftsordnung sie vorsieht: "
+                  "bitte die Fundstelle angeben (z. B. „§ 4 Abs. 2 GO Lenkungsgruppe“).")
         v.raise_if_any("Die Lenkungsgruppe kann so nicht eingerichtet werden.")
-        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name)
+        return cls(gremium_id or str(uuid.uuid4()), coordination_org, name,
+                   decision_rule=decision_rule, rules_reference=reference)
 
     def member(self, member_id: str) -> Member:
         for m in self.members:

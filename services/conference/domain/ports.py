@@ -95,6 +95,11 @@ class FallkonferenzRepository(Protocol):
         """Case id -> the time of its latest decision in a Fallkonferenz of `coordination_org`."""
         ...
 
+    def admitted(self, coordination_org: str, case_ids: list[str]) -> set[str]:
+        """The cases a Fallkonferenz of `coordination_org` admitted into case management (an
+        admission on some agenda): they come back each quarter for their review."""
+        ...
+
 
 class LenkungsgruppeRepository(Protocol):
     def save_gremium(self, gremium: Lenkungsgruppe) -> None: ...

@@ -57,6 +57,10 @@ class Projektgruppe:
     members: list[ProjektgruppenMember] = field(default_factory=list)
     vorlagen: list[Beschlussvorlage] = field(default_factory=list)
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
+    #: The kreisangehörige Kommune where the group works (Hilden: Projektgruppen „werden in den
+    #: jeweiligen kreisangehörigen Städten implementiert“); empty: kreisweit. Its mandate is
+    #: still a Beschluss of the Kreis's Lenkungsgruppe, which receives its Vorlagen.
+    municipality: str = ""
 
     @classmethod
     def establish(
@@ -68,6 +72,7 @@ class Projektgruppe:
         now: datetime,
         members: list[ProjektgruppenMember] | None = None,
         projektgruppe_id: str | None = None,
+        municipality: str = "",
     ) -> Projektgruppe:
         if mandate.status is BeschlussStatus.DISCARDED:
             raise FailedPrecondition("Ein verworfener Beschluss kann keine Projektgruppe beauftragen.")
@@ -75,6 +80,10 @@ class Projektgruppe:
             raise FailedPrecondition("Ein Zielgruppen-Beschluss ist kein Auftrag für eine Projektgruppe.")
         v = Violations()
         v.text("name", name, max_len=200)
+        place = v.identifier("municipality", municipality) if municipality.strip() else ""
+        if place and place == mandate.coordination_org:
+            v.add("municipality", "Eine Projektgruppe auf Ebene einer kreisangehörigen Kommune nennt die "
+                  "Kommune, nicht die koordinierende Stelle; für eine kreisweite Gruppe leer lassen.")
         v.raise_if_any("Die Projektgruppe kann so nicht eingerichtet werden.")
         group = cls(
             projektgruppe_id or str(uuid.uuid4()),
@@ -83,6 +92,7 @@ class Projektgruppe:
             topic,
             mandate.beschluss_id,
             now.date(),
+            municipality=place,
         )
         for m in members or []:
             group.add_member(m)

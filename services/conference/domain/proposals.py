@@ -74,6 +74,25 @@ def open_proposals(
     return sorted(undecided, key=lambda p: (p.submitted_at, p.case_id))
 
 
+def admitted_proposals(
+    proposals: Iterable[Proposal], decided_at: Mapping[str, datetime], admitted: Iterable[str]
+) -> list[Proposal]:
+    """The newest submission of each case this Stelle admitted into case management after it
+    (`admitted`: case ids with an admission here): the case stays with the Stelle's Fallkonferenz
+    for its quarterly reviews (Borken), so its owner is asked for a fresh brief at every agenda;
+    whether a review is due is the agenda's rule. Oldest submission first."""
+    newest: dict[str, Proposal] = {}
+    for p in proposals:
+        if p.case_id not in newest or p.submitted_at > newest[p.case_id].submitted_at:
+            newest[p.case_id] = p
+    wanted = set(admitted)
+    followed = [
+        p for p in newest.values()
+        if p.case_id in wanted and p.case_id in decided_at and decided_at[p.case_id] >= p.submitted_at
+    ]
+    return sorted(followed, key=lambda p: (p.submitted_at, p.case_id))
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"1 {one}" if n == 1 else f"{n} {many}"
 
@@ -117,12 +136,12 @@ class Erasure:
             erased.append(_count(self.proposals, "Fallvorschlag", "Fallvorschläge"))
         briefs = self.withdrawn + self.details_erased
         if briefs:
-            erased.append(_count(briefs, "Kurzdarstellung", "Kurzdarstellungen"))
+            erased.append(_count(briefs, "Kurzinformation", "Kurzinformationen"))
         if self.erased_for_org:
             if not self.withheld:
-                return (f"Keine Kurzdarstellung des Falls für {self.erased_for_org} freigegeben; "
+                return (f"Keine Kurzinformation des Falls für {self.erased_for_org} freigegeben; "
                         "nichts zu sperren.")
-            return (f"{_count(self.withheld, 'Kurzdarstellung', 'Kurzdarstellungen')} in der "
+            return (f"{_count(self.withheld, 'Kurzinformation', 'Kurzinformationen')} in der "
                     f"Fallkonferenz für {self.erased_for_org} gesperrt; die Teilnehmenden dieser "
                     "Organisation sehen sie nicht mehr.")
         if erased:

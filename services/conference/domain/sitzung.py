@@ -7,9 +7,16 @@ is present, or when the member is absent and their named deputy is present. A se
 even if member and deputy both attend (then the member votes). Quorum is checked when a result
 is declared, so arrivals and departures recorded during the session count.
 
-Majority rule: a Vorlage is adopted by vote when there are more "ja" than "nein" votes;
-Enthaltungen count for quorum, not for the majority. Adopted by consensus (einvernehmlich) when
-nobody voted "nein"; consensus needs quorum too.
+Decision rule (the Lenkungsgruppe's `DecisionRule`, copied when the session opens): its
+Beschlüsse bind the members' own organisations, so by default the Lenkungsgruppe decides by
+Einvernehmen (Konsens) of the members present (Hilden, HSK, RBK). Every represented seat takes
+part: the Geschäftsführung states the Einvernehmen, a member who objects says "nein" (CastVote),
+who stands aside abstains; one "nein" and there is no Einvernehmen, the Vorlage stays open (to be
+revised and put again). The Beschluss records every represented seat: "ja" for each that did not
+object or abstain. No chair's single vote carries anything. A majority vote (more "ja" than
+"nein", Enthaltungen count for quorum only) only where the Geschäftsordnung provides for it
+(`DecisionRule.MAJORITY`, with its Fundstelle); even there, a member's organisation is never
+made federführend against its own "nein". Both need quorum.
 
 The roster is copied into the session when it opens, so membership changes during or after a
 session do not change who could vote in it.
@@ -32,6 +39,7 @@ from services.conference.domain.beschluss import Beschluss, Tally
 from services.conference.domain.lenkungsgruppe import Lenkungsgruppe, Member, PersonKey
 from services.conference.domain.vocabulary import (
     DecisionMode,
+    DecisionRule,
     SessionStatus,
     VorlageKind,
     VorlageStatus,
@@ -112,6 +120,8 @@ class Sitzung:
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)
     #: Who is present, sorted (a list: the codec stores sets as sorted lists of plain values).
     attendees: list[PersonKey] = field(default_factory=list)
+    #: The Lenkungsgruppe's rule when the session opened.
+    decision_rule: DecisionRule = DecisionRule.CONSENSUS
 
     def __post_init__(self) -> None:
         if self.present and not self.attendees:  # stored before attendees existed
@@ -163,6 +173,7 @@ class Sitzung:
             raise FailedPrecondition("Die Sitzung gehört zu einer anderen Lenkungsgruppe.")
         self._set_attendance(list(gremium.members), present, attendees)
         self.roster = list(gremium.members)
+        self.decision_rule = gremium.decision_rule
         self.status = SessionStatus.OPEN
         self.opened_at = now
         return self.quorum()
@@ -257,17 +268,30 @@ class Sitzung:
                 f"{quorum.required}."
             )
         tally = item.tally()
+        vorlage = item.vorlage
         if mode is DecisionMode.VOTE:
+            if self.decision_rule is not DecisionRule.MAJORITY:
+                raise FailedPrecondition(
+                    "Die Lenkungsgruppe entscheidet im Einvernehmen ihrer Mitglieder; eine "
+                    "Mehrheitsentscheidung sieht ihre Geschäftsordnung nicht vor."
+                )
             if not item.votes:
                 raise FailedPrecondition("Es wurde noch nicht abgestimmt.")
             adopted = tally.yes > tally.no
         else:
-            if tally.no:
+            objecting = self._objecting(item)
+            if objecting:
+                follow_up = ("bitte förmlich abstimmen" if self.decision_rule is DecisionRule.MAJORITY
+                             else "die Vorlage kann überarbeitet und erneut vorgelegt werden")
                 raise FailedPrecondition(
-                    f"Kein Konsens: {tally.no} Nein-Stimme(n); bitte förmlich abstimmen."
+                    f"Kein Einvernehmen: {', '.join(objecting)} widerspricht; {follow_up}."
                 )
+            # Every represented seat takes part: who neither objected nor abstained agrees.
+            tally = Tally(yes=quorum.represented - tally.abstain, no=0, abstain=tally.abstain)
             adopted = True
-        vorlage = item.vorlage
+        responsible = responsible_org or vorlage.responsible_org
+        if adopted:
+            self._check_responsible(item, responsible)
         if not adopted:
             item.status = VorlageStatus.REJECTED
             self.events.append(
@@ -299,6 +323,25 @@ class Sitzung:
         item.status = VorlageStatus.ADOPTED
         item.beschluss_id = beschluss.beschluss_id
         return beschluss
+
+    def _objecting(self, item: SessionItem) -> list[str]:
+        """The names of the seats whose "nein" stands against the Einvernehmen."""
+        seats = {m.member_id: m for m in self.roster}
+        return [seats[v.member_id].name if v.member_id in seats else v.cast_by
+                for v in item.votes if v.choice is VoteChoice.NO]
+
+    def _check_responsible(self, item: SessionItem, organisation: str) -> None:
+        """A Beschluss binds the members' own organisations: none is made federführend against
+        the "nein" of its own seat."""
+        seats = {m.member_id: m for m in self.roster}
+        against = [seats[v.member_id] for v in item.votes
+                   if v.choice is VoteChoice.NO and v.member_id in seats
+                   and seats[v.member_id].organisation == organisation]
+        if against:
+            raise FailedPrecondition(
+                f"{against[0].name} ({organisation}) hat mit Nein gestimmt; die Federführung kann "
+                "dieser Organisation nicht gegen ihr Nein übertragen werden."
+            )
 
     def close(self, now: datetime) -> None:
         self._require_open()

@@ -87,8 +87,8 @@ class DecisionReason(Labelled):
             "clarification_needed": "Klärung durch eine beteiligte Stelle nötig",
             "not_in_zielgruppe": "gehört nicht zur Zielgruppe",
             "other_service_responsible": "ein anderer Dienst ist zuständig",
-            "no_capacity": "derzeit keine Kapazität im Fallmanagement",
-            "person_declined": "die Person wünscht kein Fallmanagement",
+            "no_capacity": "derzeit keine Kapazität im Case Management",
+            "person_declined": "die Person wünscht kein Case Management",
             "other": "sonstiger Grund (siehe Protokoll der Fallkonferenz)",
         }
 
@@ -132,6 +132,24 @@ class DecisionMode(Labelled):
         return {
             "vote": "Abstimmung",
             "consensus": "einvernehmlich (Konsens)",
+        }
+
+
+class DecisionRule(Labelled):
+    """How the Lenkungsgruppe decides (configured when it is constituted). Its Beschlüsse bind
+    the members' own organisations (Hilden: „Entscheidungsträger …, um sicherzustellen, dass die
+    Beschlüsse des Gremiums auch umgesetzt werden können“; HSK: „gemeinsam steuern“; RBK:
+    „kreisweite Verantwortungsgemeinschaft“), so the default is the agreement of the members
+    present; a majority only where the Kreis's Geschäftsordnung provides for it."""
+
+    CONSENSUS = "consensus"
+    MAJORITY = "majority"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "consensus": "Einvernehmen der anwesenden Mitglieder (Konsens)",
+            "majority": "Mehrheit nach Geschäftsordnung",
         }
 
 
@@ -190,6 +208,7 @@ class Topic(Labelled):
     GESUNDHEIT = "gesundheit"
     TEILHABE = "teilhabe"
     CASE_MANAGEMENT = "case_management"
+    SOZIALE_INTEGRATION = "soziale_integration"
 
     @classmethod
     def _labels(cls) -> dict[str, str]:
@@ -202,6 +221,7 @@ class Topic(Labelled):
             "gesundheit": "Gesundheit",
             "teilhabe": "Teilhabe",
             "case_management": "Case Management",
+            "soziale_integration": "Soziale Integration",
         }
 
 
@@ -218,4 +238,8 @@ TOPIC_HANDLUNGSFELDER: dict[Topic, frozenset[Handlungsfeld]] = {
     Topic.GESUNDHEIT: frozenset({Handlungsfeld.GESUNDHEIT}),
     Topic.TEILHABE: frozenset({Handlungsfeld.SOZIALE_TEILHABE, Handlungsfeld.AUFENTHALT_IDENTITAET}),
     Topic.CASE_MANAGEMENT: frozenset(Handlungsfeld),
+    # Hilden names "sozialer Integration" beside "Teilhabe": life beyond offices and work.
+    Topic.SOZIALE_INTEGRATION: frozenset(
+        {Handlungsfeld.SOZIALE_TEILHABE, Handlungsfeld.FAMILIE_KINDER, Handlungsfeld.WOHNEN}
+    ),
 }

@@ -61,11 +61,11 @@ NOT_SHOWN = "x"
 AT_LEAST = "mind."
 UNREACHABLE = "nicht erreichbar"
 
-AT_LEAST_NOTE = (f"„{AT_LEAST}“: Summe der von den Knoten ausgewiesenen Werte, zzgl. nicht ausgewiesener "
-                 f"Kleinstwerte (unter {SMALL}) oder zurückgehaltener Werte einzelner Knoten.")
-NOT_SHOWN_NOTE = (f"„{NOT_SHOWN}“: nicht ausgewiesen, weil die Knoten hierzu nur Kleinstwerte (unter 5) "
-                  "oder zurückgehaltene Werte gemeldet haben.")
-SUPPRESSED_NOTE = f"„{SUPPRESSED}“: Zahl unter {SMALL}, von einem einzigen Knoten gemeldet."
+AT_LEAST_NOTE = (f"„{AT_LEAST}“: Summe der von den beteiligten Stellen ausgewiesenen Werte, zzgl. nicht "
+                 f"ausgewiesener Kleinstwerte (unter {SMALL}) oder zurückgehaltener Werte einzelner Stellen.")
+NOT_SHOWN_NOTE = (f"„{NOT_SHOWN}“: nicht ausgewiesen, weil die beteiligten Stellen hierzu nur Kleinstwerte "
+                  "(unter 5) oder zurückgehaltene Werte gemeldet haben.")
+SUPPRESSED_NOTE = f"„{SUPPRESSED}“: Zahl unter {SMALL}, von einer einzigen Stelle gemeldet."
 
 # Statuses before the first decision of the Fallkonferenz (services/case vocabulary).
 _UNDECIDED = ("proposed", "in_review")
@@ -85,7 +85,7 @@ class NodeSource:
         organization = self.organization_name or self.organization
         if not self.node_id or self.node_id == self.organization:
             return organization or self.node_id
-        return f"{organization} (Knoten {self.node_id})"
+        return f"{organization} ({self.node_id})"
 
 
 @dataclass(frozen=True)
@@ -220,15 +220,16 @@ class CombinedFigures:
         if NOT_SHOWN in marks:
             notes.append(NOT_SHOWN_NOTE)
         if len(self.versions) > 1:
-            notes.append("Die Knoten zählen nach unterschiedlichen Versionen des Zielgruppenkatalogs; eine "
-                         "Zielgruppe, die ein Knoten nicht kennt, zählt bei ihm nicht mit.")
+            notes.append("Die beteiligten Stellen zählen nach unterschiedlichen Fassungen der Zielgruppen; "
+                         "eine Zielgruppe, die eine Stelle noch nicht kennt, zählt bei ihr nicht mit.")
         return notes
 
     def versions_text(self) -> str:
-        """"Version 3 (alle Knoten)" or "Version 3 (A, B), Version 2 (C)"."""
+        """"Fassung 3 der Lenkungsgruppe (alle Stellen)" or "Fassung 3 (A, B), Fassung 2 (C)": words
+        for a paper that goes to politicians, not "Zielgruppenkatalog Version 3"."""
         if len(self.versions) == 1:
-            return f"Version {self.versions[0][0]} (alle Knoten)"
-        return ", ".join(f"Version {version} ({', '.join(names)})" for version, names in self.versions)
+            return f"Fassung {self.versions[0][0]} der Lenkungsgruppe (alle Stellen)"
+        return ", ".join(f"Fassung {version} ({', '.join(names)})" for version, names in self.versions)
 
     def sources_text(self) -> str:
         """"A (Stand: 12.05.2026, 09:15 Uhr), B (...)"; times in the caller's zone."""

@@ -220,7 +220,8 @@ def _sample_monitoring() -> dict[str, Any]:
         # A federation's report, so a template's loops over its nodes are tried out on upload.
         "federation": {"nodes": [{"name": "Musterkreis", "stand": "30.06.2026, 09:00 Uhr"}],
                        "unavailable": [{"name": "Musterstadt", "reason": "nicht erreichbar"}],
-                       "zielgruppen": "Version 1 (alle Knoten)", "notes": ["Erläuterung"]},
+                       "zielgruppen": "Fassung 1 der Lenkungsgruppe (alle Stellen)",
+                       "notes": ["Erläuterung"]},
     }
 
 

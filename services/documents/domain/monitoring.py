@@ -137,7 +137,7 @@ class Federation(Model):
     nodes: list[SourceNode] = Field(min_length=1)
     unavailable: list[MissingNode] = Field(default_factory=list)
     zielgruppen: Text
-    """The Zielgruppenkatalog version(s): "Version 3 (alle Knoten)"."""
+    """The Zielgruppen version(s): "Fassung 3 der Lenkungsgruppe (alle Stellen)"."""
     notes: list[Text] = Field(default_factory=list)
     """Footnotes of the combination (what "mind.", "< 5", "x" mean here)."""
 
@@ -517,8 +517,8 @@ def _suppression_note(federation: Federation | None) -> str:
         return (f"Zum Schutz der betroffenen Personen werden Zahlen von 1 bis {SMALL - 1} als "
                 f"„{SUPPRESSED}“ ausgewiesen; eine Tabelle mit solchen Zahlen weist weder ihre Summe noch "
                 f"ihren größten Wert aus („{WITHHELD}“), damit sich keine kleine Zahl errechnen lässt.")
-    return (f"Zum Schutz der betroffenen Personen weist kein Knoten Zahlen unter {SMALL} genau aus; "
-            "die Zahlen des Verbunds sind Summen der von den Knoten ausgewiesenen Werte.")
+    return (f"Zum Schutz der betroffenen Personen weist keine beteiligte Stelle Zahlen unter {SMALL} "
+            "genau aus; die Gesamtzahlen sind Summen der von den Stellen ausgewiesenen Werte.")
 
 
 def _federation(federation: Federation | None) -> dict[str, Any]:

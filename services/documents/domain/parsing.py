@@ -70,7 +70,7 @@ def _decimal(value: Any) -> Decimal:
         else:
             if number.is_finite():
                 return number
-    raise rule_error("Zahl erwartet, z. B. 0.5 oder 55000 (ohne Tausenderpunkt).")
+    raise rule_error("Zahl erwartet, z. B. 0,5 oder 55000 (ohne Tausenderpunkt).")
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]

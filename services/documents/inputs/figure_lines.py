@@ -61,8 +61,8 @@ def combined_listing(heading: str, table: CombinedTable, empty: str = "ohne Anga
 
 def combined_mean(what: str, duration: CombinedDuration) -> str:
     if duration.days is None:
-        return (f"{what}: nicht ausgewiesen (kein Knoten weist einen Mittelwert über mindestens 5 Fälle "
-                "mit seiner Fallzahl aus).")
+        return (f"{what}: nicht ausgewiesen (keine beteiligte Stelle weist einen Mittelwert über "
+                "mindestens 5 Fälle aus).")
     text = f"{what}: im Mittel {formats.decimal_one(duration.days)} Tage (nach Fallzahlen gewichtet"
     if duration.left_out:
         text += "; ohne " + ", ".join(f"{name}: {reason}" for name, reason in duration.left_out)
@@ -73,15 +73,15 @@ def sources(figures: CombinedFigures) -> str:
     if len(figures.sources) == 1:
         text = f"Die Zahlen beruhen allein auf den Angaben von {figures.sources_text()}."
     else:
-        text = ("Die Zahlen fassen die Angaben folgender Knoten des KIM-Verbunds zusammen: "
+        text = ("Die Zahlen fassen die Angaben folgender beteiligter Stellen zusammen: "
                 f"{figures.sources_text()}.")
     if figures.missing:
         text += " " + figures.missing_text()
-    return text + f" Zielgruppenkatalog: {figures.versions_text()}."
+    return text + f" Zielgruppen: {figures.versions_text()}."
 
 
 def notes(figures: CombinedFigures) -> str:
-    return " ".join(["Zum Schutz der betroffenen Personen weist kein Knoten Zahlen unter 5 genau aus; "
-                     "die Zahlen des Verbunds sind Summen der von den Knoten ausgewiesenen Werte.",
+    return " ".join(["Zum Schutz der betroffenen Personen weist keine beteiligte Stelle Zahlen unter 5 "
+                     "genau aus; die Gesamtzahlen sind Summen der von den Stellen ausgewiesenen Werte.",
                      *figures.notes()])
 

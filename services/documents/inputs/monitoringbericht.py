@@ -56,8 +56,8 @@ def monitoring_input(figures: CaseFiguresRecord, options: ReportOptions) -> dict
     stand = formats.day(options.stand)
     summary = [options.summary.strip()] if options.summary.strip() else []
     summary += [
-        f"Die Zahlen geben den Stand der Fallakten am {stand} wieder (alle Fälle des "
-        f"Knotens, Zielgruppenkatalog Version {figures.zielgruppen_version}).",
+        f"Die Zahlen geben den Stand der Fallakten am {stand} wieder (alle Fälle der Stelle; "
+        f"Zielgruppen in der Fassung {figures.zielgruppen_version} der Lenkungsgruppe).",
         listing("Fälle nach Handlungsfeld (ein Fall zählt bei jedem Handlungsfeld, das für ihn "
                  "vorgeschlagen, festgestellt oder geplant ist)", figures.by_handlungsfeld),
         listing("Ziele abgeschlossener Fälle nach Ergebnis", figures.by_goal_outcome),
@@ -75,7 +75,7 @@ def federation_monitoring_input(figures: CombinedFigures, options: ReportOptions
         check_known_statuses(node.figures)
     summary = [options.summary.strip()] if options.summary.strip() else []
     summary += [
-        f"Die Zahlen geben den Stand der Fallakten aller erreichten Knoten des KIM-Verbunds am "
+        f"Die Zahlen geben den Stand der Fallakten aller beteiligten Stellen, deren Angaben vorlagen, am "
         f"{formats.day(options.stand)} wieder; woher sie stammen, nennt der Abschnitt „Datengrundlage“.",
         combined_listing("Fälle nach Handlungsfeld (ein Fall zählt bei jedem Handlungsfeld, das für ihn "
                           "vorgeschlagen, festgestellt oder geplant ist)", figures.by_handlungsfeld),

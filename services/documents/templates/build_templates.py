@@ -740,7 +740,7 @@ def build_monitoring() -> DocumentObject:
     # The federation's figures (Kreis' node): where they come from, before anything is counted.
     tag(doc, "if federation.active")
     heading(doc, "Datengrundlage")
-    para(doc, "Die Zahlen dieses Berichts fassen die Angaben der folgenden Knoten des KIM-Verbunds "
+    para(doc, "Die Zahlen dieses Berichts fassen die Angaben der folgenden beteiligten Stellen "
               "zusammen (Stand: Zeitpunkt des Abrufs):")
     tag(doc, "for n in federation.nodes")
     para(doc, "– {{ n.name }} (Stand: {{ n.stand }})", after=0)
@@ -753,7 +753,7 @@ def build_monitoring() -> DocumentObject:
     tag(doc, "endfor")
     tag(doc, "endif")
     para(doc, "")
-    para(doc, "Zielgruppenkatalog: {{ federation.zielgruppen }}")
+    para(doc, "Zielgruppen: {{ federation.zielgruppen }}")
     tag(doc, "endif")
 
     heading(doc, "Zusammenfassung")

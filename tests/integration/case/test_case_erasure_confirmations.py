@@ -34,7 +34,7 @@ from case_factories import make_proposal
 CM = Actor("cm.hilden", OWNER, frozenset({"case_manager"}))
 DPO = Actor("dsb.hilden", OWNER, frozenset({"data_protection_officer"}))
 ERASED_AT = datetime(2026, 3, 4, 13, 15, tzinfo=UTC)
-SUMMARY = "Fallvorschlag und 1 Kurzdarstellung gelöscht"
+SUMMARY = "Fallvorschlag und 1 Kurzinformation gelöscht"
 
 
 @pytest.fixture(scope="module")

@@ -231,7 +231,7 @@ def test_lenkungsgruppe_adopts_new_zielgruppen_versions_and_publishes_them(
         before = api.call("GetSession", pb.GetSessionRequest(session_id=sid), KOORD)
         no_quorum = api.fails(
             "DeclareResult",
-            pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_VOTE),
+            pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_CONSENSUS),
             KOORD,
         )
         assert (
@@ -251,12 +251,21 @@ def test_lenkungsgruppe_adopts_new_zielgruppen_versions_and_publishes_them(
             pb.RecordAttendanceRequest(session_id=sid, present=["lenkung.kreis", "jc.leitung"]),
             KOORD,
         )
-        result = api.call(
+        # The Lenkungsgruppe decides by Einvernehmen: no majority vote without a Geschäftsordnung.
+        outvoting = api.fails(
             "DeclareResult",
             pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_VOTE),
             KOORD,
         )
-        assert result.beschluss.votes_yes == 1 and result.beschluss.zielgruppen.definitions[1].key == key
+        assert outvoting.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert "Einvernehmen" in outvoting.details()
+        result = api.call(
+            "DeclareResult",
+            pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_CONSENSUS),
+            KOORD,
+        )
+        # Both members present take part, not only the one who said "ja".
+        assert result.beschluss.votes_yes == 2 and result.beschluss.zielgruppen.definitions[1].key == key
         versions.append((result.beschluss.beschluss_id, result.beschluss.zielgruppen.version))
         api.call("CloseSession", pb.CloseSessionRequest(session_id=sid), KOORD)
         late = api.fails(

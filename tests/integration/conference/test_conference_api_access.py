@@ -121,7 +121,7 @@ def resources(api: Api) -> Resources:
     )
     beschluss = api.call(
         "DeclareResult",
-        pb.DeclareResultRequest(session_id=closed_sid, vorlage_id=closed_vid, mode=T.DECISION_MODE_VOTE),
+        pb.DeclareResultRequest(session_id=closed_sid, vorlage_id=closed_vid, mode=T.DECISION_MODE_CONSENSUS),
         KOORD,
     ).beschluss
     api.call("CloseSession", pb.CloseSessionRequest(session_id=closed_sid), KOORD)
@@ -180,7 +180,7 @@ def requests(r: Resources) -> dict[str, Message]:
             session_id=r.open_session_id, vorlage_id=r.open_vorlage_id, choice=T.VOTE_CHOICE_NO
         ),
         "DeclareResult": pb.DeclareResultRequest(
-            session_id=r.closed_session_id, vorlage_id=r.closed_vorlage_id, mode=T.DECISION_MODE_VOTE
+            session_id=r.closed_session_id, vorlage_id=r.closed_vorlage_id, mode=T.DECISION_MODE_CONSENSUS
         ),
         "CloseSession": pb.CloseSessionRequest(session_id=r.closed_session_id),
         "GetBeschluss": pb.GetBeschlussRequest(beschluss_id=r.beschluss_id),

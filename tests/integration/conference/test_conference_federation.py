@@ -441,7 +441,7 @@ def test_a_revoked_consent_erases_the_proposal_and_open_briefs_keeps_the_closed_
             confirmation.erased_by_node, confirmation.erased_by_org) == (
         federation.stadt_node, HILDEN, consent_id, "KIM-ERASE", kreis_settings.node_id, KREIS)
     assert confirmation.summary == (
-        "2 Fallvorschläge und 1 Kurzdarstellung gelöscht; im Protokoll einer abgeschlossenen "
+        "2 Fallvorschläge und 1 Kurzinformation gelöscht; im Protokoll einer abgeschlossenen "
         "Fallkonferenz bleibt der Fall mit Pseudonym und Entscheidung unverändert.")
 
     assert repository.proposals_of_case(case_id) == []

@@ -29,6 +29,7 @@ from services.conference.domain.vocabulary import (
     ConferenceStatus,
     DecisionMode,
     Rechtskreis,
+    ReferralTarget,
     Topic,
     VorlageKind,
 )
@@ -387,3 +388,20 @@ def test_conferences_with_a_case_and_its_latest_decision(subject: Subject) -> No
     assert repository.decided_at(org, [brief.case_id, "unknown"]) == {
         brief.case_id: CONFERENCE_START + timedelta(minutes=60)}
     assert repository.decided_at(org, []) == {}
+    assert repository.admitted(org, [brief.case_id]) == set()  # rejections only
+
+
+def test_the_cases_a_stelle_admitted_come_back_for_their_reviews(subject: Subject) -> None:
+    repository, org = subject.repository, stelle()
+    admitted, referred = make_brief(coordination_org=org), make_brief(coordination_org=org)
+    conference = make_conference(coordination_org=org)
+    conference.build_agenda([admitted, referred], NOW)
+    conference.start(CONFERENCE_START)
+    conference.decide(admitted.case_id, Decision.admission("stadt-hilden", "cm-1"), decided_by="koord-1",
+                      now=CONFERENCE_START)
+    conference.decide(referred.case_id, Decision.referral(ReferralTarget.MBE), decided_by="koord-1",
+                      now=CONFERENCE_START)
+    repository.save_conference(conference)
+    assert repository.admitted(org, [admitted.case_id, referred.case_id, "unknown"]) == {admitted.case_id}
+    assert repository.admitted(stelle(), [admitted.case_id]) == set()
+    assert repository.admitted(org, []) == set()

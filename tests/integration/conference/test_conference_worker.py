@@ -184,7 +184,7 @@ def adopt_zielgruppen(api: Api, key: str) -> pb.Beschluss:
     )
     result = api.call(
         "DeclareResult",
-        pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_VOTE),
+        pb.DeclareResultRequest(session_id=sid, vorlage_id=vorlage_id, mode=T.DECISION_MODE_CONSENSUS),
         KOORD,
     )
     api.call("CloseSession", pb.CloseSessionRequest(session_id=sid), KOORD)
@@ -356,7 +356,7 @@ def test_an_overdue_beschluss_is_reminded_once_by_the_worker(
         VoteChoice.YES,
     )
     _, beschluss = past.sitzungen.declare_result(
-        koord, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE)
+        koord, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.CONSENSUS)
     )
     assert beschluss is not None
 

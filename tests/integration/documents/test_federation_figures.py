@@ -260,7 +260,7 @@ def test_the_monitoringbericht_names_its_data_basis_and_prints_the_marks(kreis: 
     assert "Ohne Angaben von:" in text and "– caritas-mettmann (nicht erreichbar)" in text
     assert "ins Case Management aufgenommen | mind. 10" in text and "Fallvorschlag | mind. 12" in text
     assert "aktiv (Monitoring) | 8" in text and "Summe | mind. 33" in text
-    assert "„mind.“: Summe der von den Knoten ausgewiesenen Werte" in text
+    assert "„mind.“: Summe der von den beteiligten Stellen ausgewiesenen Werte" in text
     assert not re.search(r"\| [1-4]$", text, re.MULTILINE)
     assert kreis.hilden.peers[-1].acting_user == "koord.kreis"
 

@@ -196,7 +196,7 @@ def test_the_beschlussprotokoll_of_a_closed_session_with_its_beschlussverfolgung
     api.call("conference", "CastVote", cpb.CastVoteRequest(
         session_id=sid, vorlage_id=vorlage, choice=T.VOTE_CHOICE_YES), LENKUNG)
     result = api.call("conference", "DeclareResult", cpb.DeclareResultRequest(
-        session_id=sid, vorlage_id=vorlage, mode=T.DECISION_MODE_VOTE), KOORD)
+        session_id=sid, vorlage_id=vorlage, mode=T.DECISION_MODE_CONSENSUS), KOORD)
     assert result.beschluss.beschluss_id
     render = pb.RenderSessionProtocolRequest(session_id=sid, issuer="Kreis Mettmann", chair="Lena Lenkung")
 

@@ -41,7 +41,7 @@ from services.conference.domain.ports import (
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
 from services.conference.domain.proposals import Erasure, Proposal
 from services.conference.domain.sitzung import Sitzung
-from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus
+from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus, DecisionKind
 
 T = TypeVar("T")
 
@@ -184,6 +184,13 @@ class InMemoryConferenceRepository:
                     if item.case_id not in latest or decided > latest[item.case_id]:
                         latest[item.case_id] = decided
         return latest
+
+    def admitted(self, coordination_org: str, case_ids: list[str]) -> set[str]:
+        return {item.case_id for conference in self._all("conference")
+                if conference.coordination_org == coordination_org
+                for item in conference.agenda
+                if item.case_id in case_ids and item.decision is not None
+                and item.decision.kind is DecisionKind.ADMISSION}
 
     # ---- Lenkungsgruppe and Sitzungen
 

@@ -172,7 +172,7 @@ def revoked_case() -> tuple[Case, str]:
 def confirmation(case_id: str, consent: str, **overrides: object) -> c.ConfirmErasure:
     values: dict[str, object] = dict(
         case_id=case_id, consent_id=consent, erased_by_node="kreis-node", erased_by_org=COORDINATION,
-        erased_at=ERASED_AT, summary="Fallvorschlag und 1 Kurzdarstellung gelöscht")
+        erased_at=ERASED_AT, summary="Fallvorschlag und 1 Kurzinformation gelöscht")
     values.update(overrides)
     return c.ConfirmErasure(**values)
 
@@ -189,7 +189,7 @@ def test_a_confirmation_of_the_recipient_is_recorded_on_the_consent_and_in_the_j
     assert not consent.erasure_outstanding
     assert case.journal[-1].text == (
         f"Löschung bestätigt durch {COORDINATION} (Knoten kreis-node) am 04.03.2026 um 14:15 Uhr: "
-        "Fallvorschlag und 1 Kurzdarstellung gelöscht")
+        "Fallvorschlag und 1 Kurzinformation gelöscht")
     assert case.journal[-1].author == "Knoten kreis-node"
 
 
@@ -246,7 +246,7 @@ def test_the_case_message_shows_confirmations_and_whether_one_is_outstanding() -
     [shown] = message.consents[0].erasure_confirmations
     assert not message.consents[0].erasure_outstanding
     assert (shown.node, shown.organization, shown.summary) == (
-        "kreis-node", COORDINATION, "Fallvorschlag und 1 Kurzdarstellung gelöscht")
+        "kreis-node", COORDINATION, "Fallvorschlag und 1 Kurzinformation gelöscht")
     assert shown.erased_at.ToDatetime(tzinfo=UTC) == ERASED_AT
 
 

@@ -16,6 +16,7 @@ from services.conference.domain.vocabulary import (
     AgeBand,
     CaseStatus,
     DecisionMode,
+    DecisionRule,
     Handlungsfeld,
     ParticipantRole,
     Rechtskreis,
@@ -101,8 +102,15 @@ def make_running_conference(*briefs: CaseBrief) -> Fallkonferenz:
     return conference
 
 
-def make_gremium(voting: int = 4, advisory: int = 1) -> Lenkungsgruppe:
-    gremium = Lenkungsgruppe.constitute(coordination_org=KI, name="Lenkungsgruppe KIM Kreis Mettmann")
+#: Where a Kreis's Geschäftsordnung provides for majority decisions (the only case they exist).
+GESCHAEFTSORDNUNG = "§ 4 Abs. 2 GO Lenkungsgruppe KIM"
+
+
+def make_gremium(voting: int = 4, advisory: int = 1,
+                 decision_rule: DecisionRule = DecisionRule.CONSENSUS) -> Lenkungsgruppe:
+    gremium = Lenkungsgruppe.constitute(
+        coordination_org=KI, name="Lenkungsgruppe KIM Kreis Mettmann", decision_rule=decision_rule,
+        rules_reference=GESCHAEFTSORDNUNG if decision_rule is DecisionRule.MAJORITY else "")
     for i in range(1, voting + 1):
         gremium.add_member(
             person=f"member-{i}", name=f"Mitglied {i}", organisation=f"org-{i}", function="Amtsleitung",
@@ -162,6 +170,11 @@ def make_open_session(
     session.open(gremium, present=present if present is not None else {"member-1", "member-2", "member-3"},
                  now=NOW)
     return session
+
+
+def make_majority_session(**overrides: Any) -> Sitzung:
+    """An open session of a Lenkungsgruppe whose Geschäftsordnung provides for majorities."""
+    return make_open_session(make_gremium(decision_rule=DecisionRule.MAJORITY), **overrides)
 
 
 def make_beschluss(**overrides: Any) -> Beschluss:

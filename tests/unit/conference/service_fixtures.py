@@ -60,9 +60,11 @@ class CountingCaseBriefs:
 
     briefs: list[CaseBrief] = field(default_factory=list)
     asked: int = 0
+    reviews_due_by: object = None
 
-    def agenda_candidates(self, coordination_org: str, conference_day: object) -> AgendaCandidates:
+    def agenda_candidates(self, coordination_org: str, reviews_due_by: object) -> AgendaCandidates:
         self.asked += 1
+        self.reviews_due_by = reviews_due_by
         return AgendaCandidates([b for b in self.briefs if b.coordination_org == coordination_org])
 
     def brief(self, case_id: str, coordination_org: str, owner_node: str = "") -> CaseBrief:

@@ -9,9 +9,15 @@ from datetime import timedelta
 import pytest
 
 from kimnetz.errors import NotFound, PermissionDenied
-from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
+from services.conference.domain.fallkonferenz import Decision, Fallkonferenz, add_months
 from services.conference.domain.vocabulary import ConferenceStatus
-from tests.unit.conference.factories import CONFERENCE_START, KI, make_brief, make_participants
+from tests.unit.conference.factories import (
+    CONFERENCE_START,
+    KI,
+    make_brief,
+    make_participants,
+    make_review_brief,
+)
 from tests.unit.conference.service_fixtures import (
     CASE_MANAGER,
     CLERK,
@@ -36,6 +42,28 @@ def running(fake: OnFake) -> tuple[Fallkonferenz, str]:
     fake.services.fallkonferenzen.build_agenda(KOORD, conference.conference_id, CountingCaseBriefs([brief]))
     fake.services.fallkonferenzen.start_conference(KOORD, conference.conference_id)
     return conference, brief.case_id
+
+
+def test_the_agenda_takes_the_reviews_due_before_the_stelle_s_next_planned_conference() -> None:
+    fake = on_fake()
+    conference = scheduled(fake)
+    following = scheduled(fake, CONFERENCE_START + timedelta(days=91))
+    before = make_review_brief(review_due_on=following.day - timedelta(days=1))
+    on_next = make_review_brief(review_due_on=following.day)
+    cases = CountingCaseBriefs([before, on_next])
+    _, built = fake.services.fallkonferenzen.build_agenda(KOORD, conference.conference_id, cases)
+    assert cases.reviews_due_by == following.day - timedelta(days=1)  # the case service's filter
+    assert built.added == (before.case_id,)
+    assert [s.case_id for s in built.skipped] == [on_next.case_id]
+
+
+def test_without_a_later_conference_the_configured_interval_counts() -> None:
+    fake = on_fake()
+    fake.services.fallkonferenzen.review_interval_months = 1
+    conference = scheduled(fake)
+    cases = CountingCaseBriefs([])
+    fake.services.fallkonferenzen.build_agenda(KOORD, conference.conference_id, cases)
+    assert cases.reviews_due_by == add_months(conference.day, 1) - timedelta(days=1)
 
 
 def test_a_coordinator_schedules_for_their_own_stelle_and_the_event_is_recorded() -> None:

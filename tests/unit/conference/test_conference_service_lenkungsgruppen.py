@@ -9,10 +9,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kimnetz.errors import FailedPrecondition, PermissionDenied
+from kimnetz.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.conference.application import ResultDeclaration, VorlageDraft
 from services.conference.domain.lenkungsgruppe import Member
-from services.conference.domain.vocabulary import BeschlussStatus, DecisionMode, VorlageKind, VoteChoice
+from services.conference.domain.vocabulary import (
+    BeschlussStatus,
+    DecisionMode,
+    DecisionRule,
+    VorlageKind,
+    VoteChoice,
+)
 from tests.unit.conference.factories import KI, make_zielgruppen
 from tests.unit.conference.service_fixtures import (
     CLERK,
@@ -43,6 +49,17 @@ def test_only_the_stelle_s_coordinators_manage_the_lenkungsgruppe() -> None:
             actor("cm-1", KI, "case_manager"), gremium.gremium_id)
 
 
+def test_the_lenkungsgruppe_is_constituted_with_its_decision_rule() -> None:
+    fake = on_fake()
+    gremien = fake.services.lenkungsgruppen
+    assert gremien.create_lenkungsgruppe(KOORD, "LG").decision_rule is DecisionRule.CONSENSUS
+    with pytest.raises(InvalidArgument):
+        gremien.create_lenkungsgruppe(KOORD, "LG", decision_rule=DecisionRule.MAJORITY)
+    majority = gremien.create_lenkungsgruppe(KOORD, "LG", decision_rule=DecisionRule.MAJORITY,
+                                             rules_reference="§ 4 GO")
+    assert fake.repository.gremium(majority.gremium_id).rules_reference == "§ 4 GO"
+
+
 def test_members_vote_identified_by_organisation_and_username() -> None:
     fake = on_fake()
     session, vorlage_id = open_session(fake)
@@ -67,16 +84,17 @@ def test_a_member_cannot_declare_the_result_and_the_coordinator_s_declaration_sa
                                           VoteChoice.YES)
     with pytest.raises(PermissionDenied):
         fake.services.sitzungen.declare_result(
-            member(1), session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))
+            member(1), session.session_id, ResultDeclaration(vorlage_id, DecisionMode.CONSENSUS))
     concluded, beschluss = fake.services.sitzungen.declare_result(
-        KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))
-    assert beschluss is not None and beschluss.tally.yes == 2
+        KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.CONSENSUS))
+    # Einvernehmen: all three members present take part, not only the two who said so.
+    assert beschluss is not None and beschluss.tally.yes == 3
     assert concluded.items[0].beschluss_id == beschluss.beschluss_id
     assert fake.repository.beschluss(beschluss.beschluss_id).due_on == DUE
     assert fake.repository.event_types(beschluss.beschluss_id) == ["kim.conference.v1.BeschlussAdopted"]
     with pytest.raises(FailedPrecondition):  # one result per Vorlage
         fake.services.sitzungen.declare_result(
-            KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.VOTE))
+            KOORD, session.session_id, ResultDeclaration(vorlage_id, DecisionMode.CONSENSUS))
     assert [e.kind for e in fake.repository.events].count("beschluss") == 1
 
 

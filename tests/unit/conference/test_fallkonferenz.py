@@ -9,8 +9,15 @@ from datetime import date, timedelta
 import pytest
 
 from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound
+from kimnetz.validation import format_date
 from services.conference.domain import events as ev
-from services.conference.domain.fallkonferenz import Decision, Fallkonferenz, Participant
+from services.conference.domain.fallkonferenz import (
+    Decision,
+    Fallkonferenz,
+    Participant,
+    add_months,
+    review_horizon,
+)
 from services.conference.domain.vocabulary import (
     AgendaItemKind,
     CaseStatus,
@@ -70,12 +77,55 @@ class TestScheduling:
         assert fields(error.value) == {"participants[3].person"}
 
 
+class TestReviewHorizon:
+    """Reviews due before the next planned Fallkonferenz belong on this one (Borken: quarterly
+    Fallkonferenzen, every active case discussed each quarter)."""
+
+    def test_a_case_reviewed_on_12_march_is_on_the_agenda_of_11_june(self) -> None:
+        june = review_horizon(date(2026, 6, 11), date(2026, 9, 10))
+        assert june == date(2026, 9, 10)
+        reviewed_in_march = add_months(date(2026, 3, 12), 3)  # the case sets it so
+        assert reviewed_in_march == date(2026, 6, 12) < june
+
+    def test_a_review_due_on_the_next_conference_day_waits_for_it(self) -> None:
+        assert review_horizon(date(2026, 3, 12), date(2026, 6, 11)) == date(2026, 6, 11)
+
+    def test_without_a_later_conference_one_interval_ahead_counts(self) -> None:
+        assert review_horizon(date(2026, 3, 12), None) == date(2026, 6, 12)
+        assert review_horizon(date(2026, 3, 12), None, interval_months=2) == date(2026, 5, 12)
+        assert review_horizon(date(2026, 11, 30), None) == date(2027, 2, 28)
+        # An earlier or same-day conference is not the next one.
+        assert review_horizon(date(2026, 3, 12), date(2026, 3, 12)) == date(2026, 6, 12)
+
+    def test_an_admitted_case_followed_for_its_reviews_waits_for_its_active_plan(self) -> None:
+        conference = make_conference()
+        planning = make_brief(status=CaseStatus.PLANNING)
+        result = conference.build_agenda([planning], NOW)
+        assert result.added == ()
+        assert [s.reason for s in result.skipped] == [
+            "im Case Management; die Quartalsüberprüfung beginnt mit dem aktiven Integrationsplan"]
+
+    def test_the_agenda_takes_reviews_due_before_the_next_conference(self) -> None:
+        conference = make_conference()
+        day = CONFERENCE_START.date()
+        next_day = day + timedelta(days=91)
+        before = make_review_brief(review_due_on=next_day - timedelta(days=1))
+        on_it = make_review_brief(review_due_on=next_day)
+        overdue = make_review_brief(review_due_on=day - timedelta(days=30))
+        result = conference.build_agenda([before, on_it, overdue], NOW, reviews_before=next_day)
+        assert result.added == (overdue.case_id, before.case_id)
+        assert [s.case_id for s in result.skipped] == [on_it.case_id]
+
+
 class TestAgenda:
     def test_takes_submitted_proposals_and_due_reviews_and_says_why_others_are_left_out(self) -> None:
         conference = make_conference()
         proposal = make_brief()
         due = make_review_brief(review_due_on=CONFERENCE_START.date())
-        not_due = make_review_brief(review_due_on=CONFERENCE_START.date() + timedelta(days=1))
+        # No later Fallkonferenz planned: the next one is assumed a quarter later, and a review
+        # due on that day waits for it.
+        next_quarter = add_months(CONFERENCE_START.date(), 3)
+        not_due = make_review_brief(review_due_on=next_quarter)
         elsewhere = make_brief(coordination_org="ki-rbk")
         closed = make_brief(status=CaseStatus.CLOSED)
 
@@ -83,7 +133,8 @@ class TestAgenda:
 
         assert result.added == (proposal.case_id, due.case_id)
         assert {s.case_id: s.reason for s in result.skipped} == {
-            not_due.case_id: "Quartalsüberprüfung noch nicht fällig",
+            not_due.case_id: f"Quartalsüberprüfung erst am {format_date(next_quarter)} fällig, "
+                              "zur nächsten Fallkonferenz",
             elsewhere.case_id: "an eine andere koordinierende Stelle gerichtet",
             closed.case_id: "Fallstatus „abgeschlossen“ gehört nicht in die Fallkonferenz",
         }

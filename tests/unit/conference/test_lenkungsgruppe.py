@@ -10,11 +10,12 @@ import pytest
 from kimnetz.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.conference import codec
 from services.conference.domain import events as ev
-from services.conference.domain.lenkungsgruppe import Deputy, PersonKey
+from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, PersonKey
 from services.conference.domain.sitzung import Sitzung
 from services.conference.domain.vocabulary import (
     BeschlussStatus,
     DecisionMode,
+    DecisionRule,
     SessionStatus,
     VorlageKind,
     VorlageStatus,
@@ -24,6 +25,7 @@ from services.conference.domain.zielgruppen import SHIPPED_VERSION
 from tests.unit.conference.factories import (
     NOW,
     make_gremium,
+    make_majority_session,
     make_open_session,
     make_vorlage,
     make_zielgruppen,
@@ -116,8 +118,28 @@ class TestQuorum:
         vote_all(session, vorlage_id, {"member-1": VoteChoice.YES, "member-2": VoteChoice.YES})
         before = copy.deepcopy(session)
         with pytest.raises(FailedPrecondition, match=r"nicht beschlussfähig: 2 von 4.*erforderlich sind 3"):
-            session.conclude(vorlage_id, mode=DecisionMode.VOTE, now=NOW)
+            session.conclude(vorlage_id, mode=DecisionMode.CONSENSUS, now=NOW)
         assert session == before and session.events == []
+
+
+class TestDecisionRule:
+    def test_a_lenkungsgruppe_decides_by_einvernehmen_unless_its_geschaeftsordnung_says_otherwise(
+        self,
+    ) -> None:
+        assert make_gremium().decision_rule is DecisionRule.CONSENSUS
+        with pytest.raises(InvalidArgument) as refused:
+            Lenkungsgruppe.constitute(coordination_org="ki", name="LG", decision_rule=DecisionRule.MAJORITY)
+        [violation] = refused.value.violations
+        assert violation.field == "rules_reference" and "Geschäftsordnung" in violation.description
+        majority = Lenkungsgruppe.constitute(coordination_org="ki", name="LG",
+                                             decision_rule=DecisionRule.MAJORITY,
+                                             rules_reference=" § 4 Abs. 2 GO ")
+        assert (majority.decision_rule, majority.rules_reference) == (DecisionRule.MAJORITY, "§ 4 Abs. 2 GO")
+
+    def test_a_lenkungsgruppe_stored_before_the_rule_decides_by_einvernehmen(self) -> None:
+        stored = codec.encode(make_gremium())
+        del stored["decision_rule"], stored["rules_reference"]
+        assert codec.decode(Lenkungsgruppe, stored).decision_rule is DecisionRule.CONSENSUS
 
 
 class TestVoting:
@@ -174,8 +196,10 @@ class TestVoting:
 
 
 class TestResults:
-    def test_more_yes_than_no_adopts_a_beschluss_with_owner_and_due_date(self) -> None:
-        session = make_open_session()
+    def test_where_the_geschaeftsordnung_says_so_more_yes_than_no_adopts_with_owner_and_due_date(
+        self,
+    ) -> None:
+        session = make_majority_session()
         vorlage = session.items[0].vorlage
         vote_all(session, vorlage.vorlage_id, {
             "member-1": VoteChoice.YES, "member-2": VoteChoice.YES, "member-3": VoteChoice.ABSTAIN,
@@ -193,7 +217,7 @@ class TestResults:
         assert session.items[0].beschluss_id == beschluss.beschluss_id
 
     def test_tie_rejects_the_vorlage(self) -> None:
-        session = make_open_session()
+        session = make_majority_session()
         vorlage_id = session.items[0].vorlage.vorlage_id
         vote_all(session, vorlage_id, {"member-1": VoteChoice.YES, "member-2": VoteChoice.NO,
                                        "member-3": VoteChoice.ABSTAIN})
@@ -203,17 +227,57 @@ class TestResults:
         with pytest.raises(FailedPrecondition, match="bereits entschieden"):
             session.conclude(vorlage_id, mode=DecisionMode.VOTE, now=NOW)
 
-    def test_consensus_needs_no_vote_but_fails_on_a_no(self) -> None:
+    def test_einvernehmen_counts_every_present_seat_and_one_no_stops_it(self) -> None:
         session = make_open_session(vorlagen=[make_vorlage(), make_vorlage()])
         first, second = (i.vorlage.vorlage_id for i in session.items)
+        session.cast_vote(first, **who("member-3"), choice=VoteChoice.ABSTAIN, now=NOW)
         beschluss = session.conclude(first, mode=DecisionMode.CONSENSUS, now=NOW)
         assert beschluss is not None and beschluss.mode is DecisionMode.CONSENSUS
+        # All three members present take part: two agree, one stands aside; nobody is outvoted.
+        [adopted] = beschluss.events
+        assert isinstance(adopted, ev.BeschlussAdopted)
+        assert (adopted.votes_yes, adopted.votes_no, adopted.votes_abstain) == (2, 0, 1)
         session.cast_vote(second, **who("member-1"), choice=VoteChoice.NO, now=NOW)
-        with pytest.raises(FailedPrecondition, match="Kein Konsens"):
+        before = copy.deepcopy(session)
+        with pytest.raises(FailedPrecondition, match="Kein Einvernehmen: Mitglied 1 widerspricht; die "
+                           "Vorlage kann überarbeitet und erneut vorgelegt werden"):
             session.conclude(second, mode=DecisionMode.CONSENSUS, now=NOW)
+        assert session == before
+
+    def test_the_chair_alone_carries_nothing_a_majority_vote_needs_the_geschaeftsordnung(self) -> None:
+        session = make_open_session()
+        vorlage_id = session.items[0].vorlage.vorlage_id
+        session.cast_vote(vorlage_id, **who("member-1"), choice=VoteChoice.YES, now=NOW)
+        with pytest.raises(FailedPrecondition, match="entscheidet im Einvernehmen ihrer Mitglieder; eine "
+                           "Mehrheitsentscheidung sieht ihre Geschäftsordnung nicht vor"):
+            session.conclude(vorlage_id, mode=DecisionMode.VOTE, now=NOW)
+        assert session.items[0].status is VorlageStatus.PENDING
+
+    def test_a_member_is_not_made_federfuehrend_against_its_own_no(self) -> None:
+        session = make_majority_session(vorlagen=[make_vorlage(responsible_org="org-2"),
+                                                  make_vorlage(responsible_org="org-2")])
+        first, second = (i.vorlage.vorlage_id for i in session.items)
+        votes = {"member-1": VoteChoice.YES, "member-2": VoteChoice.NO, "member-3": VoteChoice.YES}
+        vote_all(session, first, votes)
+        with pytest.raises(FailedPrecondition, match=r"Mitglied 2 \(org-2\) hat mit Nein gestimmt"):
+            session.conclude(first, mode=DecisionMode.VOTE, now=NOW)
+        assert session.items[0].status is VorlageStatus.PENDING
+        # Another organisation may take it on.
+        beschluss = session.conclude(first, mode=DecisionMode.VOTE, now=NOW, responsible_org="org-1",
+                                     responsible_person="member-1")
+        assert beschluss is not None and beschluss.responsible_org == "org-1"
+        vote_all(session, second, {"member-1": VoteChoice.YES, "member-2": VoteChoice.YES,
+                                   "member-3": VoteChoice.NO})
+        assert session.conclude(second, mode=DecisionMode.VOTE, now=NOW) is not None
+
+    def test_the_rule_is_copied_when_the_session_opens(self) -> None:
+        gremium = make_gremium(decision_rule=DecisionRule.MAJORITY)
+        session = make_open_session(gremium)
+        gremium.decision_rule = DecisionRule.CONSENSUS
+        assert session.decision_rule is DecisionRule.MAJORITY
 
     def test_vote_mode_needs_votes(self) -> None:
-        session = make_open_session()
+        session = make_majority_session()
         with pytest.raises(FailedPrecondition, match="noch nicht abgestimmt"):
             session.conclude(session.items[0].vorlage.vorlage_id, mode=DecisionMode.VOTE, now=NOW)
 
@@ -281,7 +345,7 @@ class TestZielgruppen:
 
     def test_rejected_zielgruppen_vorlage_defines_nothing(self) -> None:
         vorlage = make_vorlage(kind=VorlageKind.ZIELGRUPPEN, zielgruppen=make_zielgruppen())
-        session = make_open_session(vorlagen=[vorlage])
+        session = make_majority_session(vorlagen=[vorlage])
         vote_all(session, vorlage.vorlage_id, {"member-1": VoteChoice.NO, "member-2": VoteChoice.NO,
                                                "member-3": VoteChoice.YES})
         assert session.conclude(vorlage.vorlage_id, mode=DecisionMode.VOTE, now=NOW) is None

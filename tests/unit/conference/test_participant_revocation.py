@@ -93,7 +93,7 @@ def test_the_abh_loses_the_brief_in_open_and_closed_conferences_and_the_kreis_ke
     message = contracts.to_message(event)
     assert (message.erased_by_org, message.erased_by_node, message.owner_node,  # type: ignore[attr-defined]
             message.consent_id) == (ABH, "kreis-node", "stadt-hilden", "consent-abh")  # type: ignore[attr-defined]
-    assert "2 Kurzdarstellungen in der Fallkonferenz für abh-kreis-mettmann gesperrt" in erasure.summary
+    assert "2 Kurzinformationen in der Fallkonferenz für abh-kreis-mettmann gesperrt" in erasure.summary
 
 
 def test_a_redelivered_revocation_confirms_nothing_again() -> None:

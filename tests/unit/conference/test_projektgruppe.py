@@ -57,6 +57,21 @@ class TestProjektgruppe:
         # The same username at another organisation is another person (issue 12, item 7).
         assert not group.is_member("cm-hilden", "caritas-mettmann")
 
+    def test_a_projektgruppe_works_in_a_kreisangehoerige_stadt_or_kreisweit(self) -> None:
+        # Hilden: "Diese Projektgruppen werden in den jeweiligen kreisangehörigen Städten
+        # implementiert"; the mandate stays a Beschluss of the Kreis's Lenkungsgruppe.
+        mandate = make_beschluss()
+        hilden = make_projektgruppe(mandate=mandate, municipality=" stadt-hilden ",
+                                    topic=Topic.SOZIALE_INTEGRATION,
+                                    name="Projektgruppe Soziale Integration Hilden")
+        assert (hilden.municipality, hilden.coordination_org) == ("stadt-hilden", mandate.coordination_org)
+        assert hilden.topic.label == "Soziale Integration"
+        assert Handlungsfeld.SOZIALE_TEILHABE in hilden.handlungsfelder
+        assert make_projektgruppe().municipality == ""
+        with pytest.raises(InvalidArgument) as refused:
+            make_projektgruppe(mandate=mandate, municipality=mandate.coordination_org)
+        assert [v.field for v in refused.value.violations] == ["municipality"]
+
     def test_discarded_or_zielgruppen_beschluss_is_no_mandate(self) -> None:
         with pytest.raises(FailedPrecondition, match="verworfen"):
             make_projektgruppe(mandate=make_beschluss(status=BeschlussStatus.DISCARDED))

@@ -13,7 +13,7 @@ from kimnetz.errors import FailedPrecondition, InvalidArgument
 from services.conference import contracts
 from services.conference.domain import events as ev
 from services.conference.domain.fallkonferenz import Decision, ErasureOutcome
-from services.conference.domain.proposals import Erasure, Proposal, open_proposals
+from services.conference.domain.proposals import Erasure, Proposal, admitted_proposals, open_proposals
 from services.conference.domain.vocabulary import ConferenceStatus
 from tests.unit.conference.factories import (
     CONFERENCE_START,
@@ -46,6 +46,12 @@ class TestOpenProposals:
         decided = make_proposal("b", 0)
         decided_at = {"a": NOW + timedelta(hours=2), "b": NOW + timedelta(hours=1)}
         assert open_proposals([deferred_then_resubmitted, decided], decided_at) == [deferred_then_resubmitted]
+
+    def test_an_admitted_case_is_followed_for_its_reviews_a_referred_or_resubmitted_one_not(self) -> None:
+        admitted, referred, resubmitted = make_proposal("a", 0), make_proposal("b", 0), make_proposal("c", 5)
+        decided_at = {"a": NOW + timedelta(hours=1), "b": NOW + timedelta(hours=1),
+                      "c": NOW + timedelta(hours=1)}
+        assert admitted_proposals([admitted, referred, resubmitted], decided_at, {"a", "c"}) == [admitted]
 
     def test_one_submission_has_one_id_a_new_submission_another(self) -> None:
         assert make_proposal("a", 0).proposal_id == make_proposal("a", 0, received_at=NOW).proposal_id
@@ -118,11 +124,11 @@ def make_erasure(**counts: int) -> Erasure:
 
 class TestErasureConfirmation:
     @pytest.mark.parametrize(("counts", "summary"), [
-        ({"proposals": 1, "withdrawn": 1}, "1 Fallvorschlag und 1 Kurzdarstellung gelöscht."),
+        ({"proposals": 1, "withdrawn": 1}, "1 Fallvorschlag und 1 Kurzinformation gelöscht."),
         ({"proposals": 2}, "2 Fallvorschläge gelöscht."),
         ({}, "Keine Daten des Falls unter dieser Einwilligung gespeichert; nichts zu löschen."),
         ({"proposals": 1, "withdrawn": 1, "details_erased": 1, "kept_in_records": 2},
-         "1 Fallvorschlag und 2 Kurzdarstellungen gelöscht; zu 1 bereits getroffenen Entscheidung "
+         "1 Fallvorschlag und 2 Kurzinformationen gelöscht; zu 1 bereits getroffenen Entscheidung "
          "bleiben Pseudonym und Entscheidung erhalten; im Protokoll von 2 abgeschlossenen "
          "Fallkonferenzen bleibt der Fall mit Pseudonym und Entscheidung unverändert."),
     ])

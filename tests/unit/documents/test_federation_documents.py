@@ -238,10 +238,12 @@ def test_the_monitoringbericht_names_the_nodes_and_prints_the_marks_with_their_f
     assert "– kreis-mettmann (Stand: 12.05.2026, 09:15 Uhr)" in text
     assert "– stadt-hilden (Stand: 12.05.2026, 09:15 Uhr)" in text
     assert "Ohne Angaben von:" in text and "– caritas-mettmann (nicht erreichbar)" in text
-    assert "Zielgruppenkatalog: Version 1 (alle Knoten)" in text
-    assert "„x“: nicht ausgewiesen, weil die Knoten hierzu nur Kleinstwerte" in text
-    assert "Summen der von den Knoten ausgewiesenen Werte" in text
-    assert "Stand der Fallakten aller erreichten Knoten des KIM-Verbunds am 12.05.2026" in text
+    assert "Zielgruppen: Fassung 1 der Lenkungsgruppe (alle Stellen)" in text
+    assert "„x“: nicht ausgewiesen, weil die beteiligten Stellen hierzu nur Kleinstwerte" in text
+    assert "Summen der von den Stellen ausgewiesenen Werte" in text
+    assert "Stand der Fallakten aller beteiligten Stellen, deren Angaben vorlagen, am 12.05.2026" in text
+    # A paper for politicians speaks of Stellen and Zielgruppen, not of IT (issue 14).
+    assert not [word for word in ("Knoten", "KIM-Verbund", "Zielgruppenkatalog", "Version 1") if word in text]
     lines = "\n".join(prepared.context["summary"])
     # Handlungsfelder: shown at both nodes, small at both ("x"), totals shown at both (exact).
     assert "\nAusbildung: 2.500\nSprache: x\ninsgesamt: 2.504" in lines

@@ -164,13 +164,13 @@ def test_zielgruppen_of_different_catalogues_keep_the_newest_label_and_no_zielgr
     # A Zielgruppe a node does not know counts nothing there: it is not "mind.".
     assert combined.by_zielgruppe.cell("neu").exact  # type: ignore[union-attr]
     assert combined.versions == ((3, ("kreis",)), (1, ("hilden",)))
-    assert combined.versions_text() == "Version 3 (kreis), Version 1 (hilden)"
-    assert any("unterschiedlichen Versionen des Zielgruppenkatalogs" in n for n in combined.notes())
+    assert combined.versions_text() == "Fassung 3 (kreis), Fassung 1 (hilden)"
+    assert any("unterschiedlichen Fassungen der Zielgruppen" in n for n in combined.notes())
 
 
 def test_one_catalogue_version_is_named_once() -> None:
     combined = combine([node("kreis", record()), node("hilden", record())])
-    assert combined.versions_text() == "Version 2 (alle Knoten)"
+    assert combined.versions_text() == "Fassung 2 der Lenkungsgruppe (alle Stellen)"
     assert not any("Versionen" in n for n in combined.notes())
 
 
@@ -222,7 +222,7 @@ def test_contributing_and_unreachable_nodes_are_named_with_their_stand() -> None
         [MissingNode(NodeSource("caritas-mettmann", "caritas-mettmann")),
          MissingNode(NodeSource("diakonie", "diakonie"), "Angaben nicht lesbar")])
     assert combined.sources_text() == ("kreis-mettmann (Stand: 12.05.2026, 09:15 Uhr), "
-                                       "stadt-hilden (Knoten hilden-1) (Stand: 12.05.2026, 09:16 Uhr)")
+                                       "stadt-hilden (hilden-1) (Stand: 12.05.2026, 09:16 Uhr)")
     assert combined.missing_text() == ("Ohne Angaben von caritas-mettmann (nicht erreichbar), "
                                        "diakonie (Angaben nicht lesbar).")
     assert combine([node("kreis", record())]).missing_text() == ""
@@ -287,7 +287,7 @@ def test_times_print_in_the_zone_they_carry() -> None:
 
 def test_a_node_is_named_by_its_organisation_name_where_the_directory_gives_one() -> None:
     assert NodeSource("stadt-hilden", "stadt-hilden", "Stadt Hilden").name == "Stadt Hilden"
-    assert NodeSource("hilden-2", "stadt-hilden", "Stadt Hilden").name == "Stadt Hilden (Knoten hilden-2)"
+    assert NodeSource("hilden-2", "stadt-hilden", "Stadt Hilden").name == "Stadt Hilden (hilden-2)"
     assert NodeSource("stadt-hilden", "stadt-hilden").name == "stadt-hilden"
 
 
