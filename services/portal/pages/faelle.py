@@ -45,6 +45,7 @@ from kimnetz.runtime.proto_mapping import to_proto_date
 from services.portal.apis import apis, call
 from services.portal.auth import current_person, role_required
 from services.portal.forms import FormErrors, parse_date, parse_int
+from services.portal.navigation import NavItem
 from services.portal.pages import fallvokabular as vocab
 
 bp = Blueprint("faelle", __name__, url_prefix="/faelle")
@@ -52,6 +53,8 @@ bp = Blueprint("faelle", __name__, url_prefix="/faelle")
 #: Who works cases in the portal; the api decides each call, this only keeps the pages from
 #: those whose navigation does not offer them.
 CASE_ROLES = ("case_manager", "coordinator", "immigration_liaison")
+NAV = (NavItem("Meine Fälle", "faelle.liste", frozenset(CASE_ROLES), order=10),
+       NavItem("Neuer Fallvorschlag", "faelle.neu", frozenset(CASE_ROLES), order=11))
 #: "Fällige Fallbesprechungen": quarterly reviews due within this many days.
 REVIEW_WINDOW_DAYS = 14
 PAGE_SIZE = 50
