@@ -138,3 +138,27 @@ def test_the_whole_trail_stays_the_data_protection_officers(service: CaseService
     [entry] = service.datenschutz.list_audit_entries(DPO, "f" * 32)
     assert (entry.call, entry.actor_subject, entry.purpose) == (
         "ListAuditEntries", DPO.subject, "Datenschutzkontrolle")
+
+
+# -- consents in the audit trail (the data protection officer's page) ------------------------------
+
+def test_consents_and_revocations_are_named_in_the_audit_trail(service: CaseServices,
+                                                               cases: InMemoryCaseRepository) -> None:
+    from datetime import date
+
+    from services.case.domain import commands as c
+
+    case, person = make_case_with_person(CaseStatus.PROPOSED)
+    cases.add(case, person)
+    recorded = service.einwilligungen.record_consent(CM, c.RecordConsent(
+        case.case_id, "einwilligung", "kreis-mettmann-abh", ("fallkonferenz",), ("falldokumentation",),
+        date(2026, 3, 4), date(2027, 3, 3)))
+    consent_id = recorded.consents[-1].consent_id
+    service.einwilligungen.revoke_consent(CM, c.RevokeConsent(case.case_id, consent_id, date(2026, 3, 4)))
+    details = {e.call: e.detail for e in cases.audit_entries(case.case_id, limit=0)}
+    assert details["RecordConsent"] == (
+        f"Einwilligung {consent_id} für kreis-mettmann-abh: Beratung in der Fallkonferenz; "
+        "Falldokumentation (Bedarfe, Integrationsplan, Verlauf); unterschrieben 04.03.2026 bis 03.03.2027")
+    assert details["RevokeConsent"].startswith(f"Widerruf: Einwilligung {consent_id} für kreis-mettmann-abh")
+    assert details["RevokeConsent"].endswith("Löschersuchen an kreis-mettmann-abh")
+    assert person.given_name not in details["RecordConsent"] + details["RevokeConsent"]
