@@ -45,7 +45,8 @@ ERASURE_CALLS = ("RevokeConsent", "ConfirmErasure", "ConfirmRetentionErasure")
 CONSENT_ID = re.compile(r"Einwilligung ([0-9a-f]{8,})")
 
 
-def scan(case_id: str, after: int, keep: Callable[[Any], bool], limit: int = SHOWN) -> tuple[list[Any], int, bool]:
+def scan(case_id: str, after: int, keep: Callable[[Any], bool],
+         limit: int = SHOWN) -> tuple[list[Any], int, bool]:
     """Entries after sequence `after` that `keep` accepts, at most `limit`, reading at most
     `SCAN_PAGES` pages; returns them, the last sequence read and whether the trail goes on."""
     found: list[Any] = []
@@ -79,7 +80,7 @@ def sequence_arg(name: str) -> int:
 @bp.get("/")
 @role_required(DPO)
 def protokoll() -> str:
-    filters = {
+    filters: dict[str, Any] = {
         "fall": request.args.get("fall", "").strip(),
         "person": request.args.get("person", "").strip(),
         "aufruf": request.args.get("aufruf", "").strip(),

@@ -73,12 +73,14 @@ def case_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def load_case(case_id: str, purpose: str = PURPOSE_FILE) -> case_pb2.Case:
     """The case as the person may read it (NOT_FOUND and PERMISSION_DENIED: the 404 page)."""
-    found: case_pb2.Case = call(apis().case.GetCase, case_pb2.GetCaseRequest(case_id=case_id, purpose=purpose))
+    found: case_pb2.Case = call(apis().case.GetCase,
+                                case_pb2.GetCaseRequest(case_id=case_id, purpose=purpose))
     return found
 
 
 def render_case(template: str, case_id: str, *, errors: FormErrors | None = None,
-                form: MultiDict[str, str] | None = None, status: int = 200, **context: Any) -> tuple[str, int]:
+                form: MultiDict[str, str] | None = None, status: int = 200,
+                **context: Any) -> tuple[str, int]:
     """A case page: the case, the form as entered (on errors) and the errors for the summary."""
     case = context.pop("case", None) or load_case(case_id)
     return render_template(template, case=case, errors=errors or FormErrors(), form=form or MultiDict(),
@@ -131,7 +133,7 @@ def organisations() -> list[tuple[str, str]]:
     not reachable (the field then takes any organisation id)."""
     try:
         listed = call(apis().identity.ListNodes, identity_pb2.ListNodesRequest())
-    except Exception:  # noqa: BLE001 - a hint for the form only, never a reason to fail the page
+    except Exception:
         return []
     seen: dict[str, str] = {}
     for node in listed.nodes:
@@ -143,7 +145,7 @@ def coordination_offices() -> list[tuple[str, str]]:
     """The koordinierende Stellen (organisations of the Kreis' nodes, role "district")."""
     try:
         listed = call(apis().identity.ListNodes, identity_pb2.ListNodesRequest())
-    except Exception:  # noqa: BLE001 - the field then takes any organisation id
+    except Exception:
         return []
     seen: dict[str, str] = {}
     for node in listed.nodes:
@@ -344,7 +346,8 @@ def status_schritt(case_id: str, schritt: str) -> Response | tuple[str, int]:
         raise NotFound()
     rpc, done = STEPS[schritt]
     return act(case_id, "faelle/akte.html",
-               lambda: call(getattr(apis().case, rpc), case_pb2.CaseRef(case_id=case_id, purpose=PURPOSE_WORK)),
+               lambda: call(getattr(apis().case, rpc),
+                            case_pb2.CaseRef(case_id=case_id, purpose=PURPOSE_WORK)),
                done, "faelle.akte", person=None)
 
 
@@ -379,7 +382,8 @@ def bedarfe(case_id: str) -> tuple[str, int]:
 @case_page
 def bedarf_erfassen(case_id: str) -> Response | tuple[str, int]:
     form = request.form
-    return act(case_id, "faelle/bedarfe.html", lambda: call(apis().case.RecordNeed, case_pb2.RecordNeedRequest(
+    return act(case_id, "faelle/bedarfe.html", lambda: call(
+        apis().case.RecordNeed, case_pb2.RecordNeedRequest(
         case_id=case_id, handlungsfeld=vocab.number("Handlungsfeld", form.get("handlungsfeld", "")),
         need=(form.get("need") or "").strip(), resources=(form.get("resources") or "").strip(),
         priority=vocab.number("Priority", form.get("priority", "")))),
@@ -434,7 +438,8 @@ def schritt_hinzufuegen(case_id: str, goal_id: str) -> Response | tuple[str, int
     if request.method == "GET":
         return render_case("faelle/schritt_neu.html", case_id, case=case, goal=goal)
     form = request.form
-    result = act(case_id, "faelle/schritt_neu.html", with_date("due_on", "das Fälligkeitsdatum", lambda due: call(
+    due_label = "das Fälligkeitsdatum"
+    result = act(case_id, "faelle/schritt_neu.html", with_date("due_on", due_label, lambda due: call(
         apis().case.AddStep, case_pb2.AddStepRequest(
             case_id=case_id, goal_id=goal_id, description=(form.get("description") or "").strip(),
             responsible=(form.get("responsible") or "").strip(),
@@ -471,7 +476,8 @@ def schritt_abschliessen(case_id: str, goal_id: str, step_id: str) -> Response |
     return act(case_id, "faelle/schritt_abschluss.html", lambda: call(
         apis().case.FinishStep, case_pb2.FinishStepRequest(
             case_id=case_id, goal_id=goal_id, step_id=step_id,
-            status=vocab.number("StepStatus", form.get("status", "")), note=(form.get("note") or "").strip())),
+            status=vocab.number("StepStatus", form.get("status", "")),
+            note=(form.get("note") or "").strip())),
         "Der Schritt ist abgeschlossen.", "faelle.plan", goal=goal, step=step)
 
 
@@ -509,7 +515,8 @@ def barriere_status(case_id: str, barrier_id: str) -> Response | tuple[str, int]
     form = request.form
     return act(case_id, "faelle/barriere_status.html", lambda: call(
         apis().case.ChangeBarrierStatus, case_pb2.ChangeBarrierStatusRequest(
-            case_id=case_id, barrier_id=barrier_id, status=vocab.number("BarrierStatus", form.get("status", "")),
+            case_id=case_id, barrier_id=barrier_id,
+            status=vocab.number("BarrierStatus", form.get("status", "")),
             note=(form.get("note") or "").strip())),
         "Der Status der Barriere ist geändert.", "faelle.barrieren", barrier=barrier)
 
@@ -547,8 +554,8 @@ def zuweisen(case_id: str) -> Response | tuple[str, int]:
         apis().case.AssignCaseManager, case_pb2.AssignCaseManagerRequest(
             case_id=case_id, case_manager=(form.get("case_manager") or "").strip(),
             reason=(form.get("assign_reason") or "").strip())),
-        "Die Fallverantwortung ist neu zugewiesen.", "faelle.zustaendigkeit", rename={"reason": "assign_reason"},
-        organisations=organisations())
+        "Die Fallverantwortung ist neu zugewiesen.", "faelle.zustaendigkeit",
+        rename={"reason": "assign_reason"}, organisations=organisations())
 
 
 @bp.post("/<case_id>/zustaendigkeit/uebergabe")
@@ -558,7 +565,8 @@ def uebergeben(case_id: str) -> Response | tuple[str, int]:
     try:
         call(apis().case.TransferCase, case_pb2.TransferCaseRequest(
             case_id=case_id, to_org=(form.get("to_org") or "").strip(),
-            to_case_manager=(form.get("to_case_manager") or "").strip(), reason=(form.get("reason") or "").strip()))
+            to_case_manager=(form.get("to_case_manager") or "").strip(),
+            reason=(form.get("reason") or "").strip()))
     except FormErrors as errors:
         return render_case("faelle/zustaendigkeit.html", case_id, errors=errors, form=form, status=400,
                            organisations=organisations())

@@ -106,15 +106,16 @@ def choices(enum: str) -> list[tuple[str, str]]:
     return list(labels(enum).items())
 
 
-def number(enum: str, value: str) -> int:
+def number(enum: str, value: str) -> Any:
     """The proto number of a form value; 0 (unspecified: the api names the field) for an empty
-    or unknown value."""
+    or unknown value. Typed Any: the generated stubs type each enum field as its own enum's
+    value type, and this one function serves them all."""
     d = descriptor(_proto(enum))
     found = d.values_by_name.get(enum_prefix(d) + value.strip().upper()) if value else None
     return int(found.number) if found is not None else 0
 
 
-def numbers(enum: str, values: list[str]) -> list[int]:
+def numbers(enum: str, values: list[str]) -> list[Any]:
     return [number(enum, v) for v in values]
 
 
@@ -129,7 +130,8 @@ def value(enum: str, proto_number: int) -> str:
 
 def label(enum: str, proto_number_or_value: int | str) -> str:
     """German label of a proto number or a form value (unknown ones as they are)."""
-    key = value(enum, proto_number_or_value) if isinstance(proto_number_or_value, int) else proto_number_or_value
+    given = proto_number_or_value
+    key = value(enum, given) if isinstance(given, int) else given
     return labels(enum).get(key, key)
 
 
