@@ -147,8 +147,18 @@ def fill(browser: Browser, field_id: str, value: str) -> None:
     element.send_keys(value)
 
 
+def press(browser: Browser, by: str, value: str) -> None:
+    """Click an element after scrolling it to the middle at once: KERN scrolls smoothly, and a
+    click during the scroll lands on whatever passes under the pointer."""
+    element = browser.driver.find_element(by, value)
+    browser.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element
+    )
+    element.click()
+
+
 def click(browser: Browser, element_id: str) -> None:
-    browser.driver.find_element(By.ID, element_id).click()
+    press(browser, By.ID, element_id)
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "inhalt")))
 
 
@@ -165,7 +175,7 @@ def test_propose_with_the_live_check_and_consent_then_submit(federation: Nodes, 
     fill(browser, "f-person-country_of_origin", "SY")
     Select(browser.driver.find_element(By.ID, "f-person-residence-kind")).select_by_value("duldung")
     fill(browser, "f-person-residence-legal_basis", "§ 60a AufenthG")
-    browser.driver.find_element(By.ID, "f-reason").click()  # leaves the field: the script checks
+    press(browser, By.ID, "f-reason")  # leaves the field: the script checks
     browser.wait().until(
         expected_conditions.text_to_be_present_in_element(
             (By.ID, "zielgruppen-ergebnis"), "Geduldete und Gestattete älter als 27 Jahre"
@@ -180,7 +190,7 @@ def test_propose_with_the_live_check_and_consent_then_submit(federation: Nodes, 
         fill(browser, "f-coordination_org", KREIS)
     Select(browser.driver.find_element(By.ID, "f-proposer_kind")).select_by_value("case_manager")
     fill(browser, "f-reason", "Ausbildungsplatz in Aussicht, die Duldung verhindert die Zustimmung.")
-    browser.driver.find_element(By.ID, "f-handlungsfelder").click()  # Aufenthalt und Identität
+    press(browser, By.ID, "f-handlungsfelder")  # Aufenthalt und Identität
     click(browser, "vorschlagen")
     assert "/einwilligungen" in browser.driver.current_url
     assert "ist angelegt" in browser.text()
@@ -200,7 +210,7 @@ def test_propose_with_the_live_check_and_consent_then_submit(federation: Nodes, 
 
     case_path = browser.driver.current_url.split("/einwilligungen")[0]
     visit(browser, f"{case_path}/fallkonferenz", "faelle-fallkonferenz")
-    browser.driver.find_element(By.CSS_SELECTOR, "form button[type=submit].kern-btn--primary").click()
+    press(browser, By.CSS_SELECTOR, "form button[type=submit].kern-btn--primary")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "weiter-titel")))
     assert "Der Fall ist zur Fallkonferenz angemeldet." in browser.text()
     assert "in der Fallkonferenz" in browser.text()
@@ -224,7 +234,7 @@ def test_the_case_file_with_assessment_plan_barrier_and_journal(federation: Node
     visit(browser, f"/faelle/{case_id}/bedarfe", "faelle-bedarfe")
     Select(browser.driver.find_element(By.ID, "f-handlungsfeld")).select_by_value("ausbildung")
     fill(browser, "f-need", "Zustimmung der ABH zur Ausbildung")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "bedarfe")))
     assert "Zustimmung der ABH zur Ausbildung" in browser.driver.find_element(By.ID, "bedarfe").text
     check_page(browser, "faelle-bedarfe-erfasst")
@@ -234,33 +244,33 @@ def test_the_case_file_with_assessment_plan_barrier_and_journal(federation: Node
     visit(browser, f"/faelle/{case_id}/plan", "faelle-plan-leer")
     fill(browser, "f-title", "Ausbildungsduldung erreichen")
     Select(browser.driver.find_element(By.ID, "f-handlungsfeld")).select_by_value("aufenthalt_identitaet")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(
         expected_conditions.text_to_be_present_in_element(
             (By.ID, "inhalt"), "Ziel: Ausbildungsduldung erreichen"
         )
     )
-    browser.driver.find_element(By.PARTIAL_LINK_TEXT, "Schritt zum Ziel").click()
+    press(browser, By.PARTIAL_LINK_TEXT, "Schritt zum Ziel")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "f-description")))
     check_page(browser, "faelle-schritt-neu")
     fill(browser, "f-description", "Antrag auf Ausbildungsduldung stellen")
     fill(browser, "f-responsible", "Fallmanagement")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(
         expected_conditions.text_to_be_present_in_element(
             (By.ID, "inhalt"), "Antrag auf Ausbildungsduldung stellen"
         )
     )
     check_page(browser, "faelle-plan")
-    browser.driver.find_element(By.PARTIAL_LINK_TEXT, "abschließen").click()
+    press(browser, By.PARTIAL_LINK_TEXT, "abschließen")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "f-status")))
     check_page(browser, "faelle-schritt-abschluss")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(expected_conditions.text_to_be_present_in_element((By.ID, "inhalt"), "erledigt"))
-    browser.driver.find_element(By.PARTIAL_LINK_TEXT, "Fortschritt zum Ziel").click()
+    press(browser, By.PARTIAL_LINK_TEXT, "Fortschritt zum Ziel")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "f-note")))
     fill(browser, "f-note", "Antrag liegt der ABH vor.")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(
         expected_conditions.text_to_be_present_in_element((By.ID, "inhalt"), "Antrag liegt der ABH vor.")
     )
@@ -269,15 +279,15 @@ def test_the_case_file_with_assessment_plan_barrier_and_journal(federation: Node
     visit(browser, f"/faelle/{case_id}/barrieren", "faelle-barrieren")
     Select(browser.driver.find_element(By.ID, "f-category")).select_by_value("wartezeit")
     fill(browser, "f-description", "Termin bei der ABH erst in vier Monaten")
-    browser.driver.find_element(By.ID, "f-rechtskreise-6").click()  # AufenthG
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.ID, "f-rechtskreise-6")  # AufenthG
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(expected_conditions.presence_of_element_located((By.ID, "barrieren")))
     assert "Termin bei der ABH" in browser.driver.find_element(By.ID, "barrieren").text
     check_page(browser, "faelle-barrieren-erfasst")
 
     visit(browser, f"/faelle/{case_id}/journal", "faelle-journal")
     fill(browser, "f-text", "Gespräch mit dem Ausbildungsbetrieb geführt.")
-    browser.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "#inhalt form button[type=submit]")
     browser.wait().until(
         expected_conditions.text_to_be_present_in_element(
             (By.ID, "journal"), "Gespräch mit dem Ausbildungsbetrieb geführt."
@@ -309,7 +319,7 @@ def test_who_read_the_case_and_the_data_protection_officers_pages(
     assert "ProposeCase" in table and "AdmitCase" in table and "k.koordination" in table
     assert "Wer hat diesen Fall eingesehen" in table  # this reading is in the trail too
 
-    browser.driver.find_element(By.CSS_SELECTOR, ".portal-logout button").click()  # ends Keycloak's too
+    press(browser, By.CSS_SELECTOR, ".portal-logout button")  # ends Keycloak's too
     browser.wait().until(lambda d: "/abgemeldet" in d.current_url)
     login(
         browser,
