@@ -316,7 +316,9 @@ def test_who_read_the_case_and_the_data_protection_officers_pages(
     )
     visit(browser, f"/faelle/{case_id}/einsichten", "faelle-einsichten")
     table = browser.driver.find_element(By.ID, "einsichten").text
-    assert "ProposeCase" in table and "AdmitCase" in table and "k.koordination" in table
+    # The trail names the person by their token's subject, with organisation and roles: the Kreis'
+    # coordinator decided, the Stadt's case manager proposed.
+    assert "ProposeCase" in table and "AdmitCase" in table and KREIS in table
     assert "Wer hat diesen Fall eingesehen" in table  # this reading is in the trail too
 
     press(browser, By.CSS_SELECTOR, ".portal-logout button")  # ends Keycloak's too
