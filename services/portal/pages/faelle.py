@@ -228,12 +228,43 @@ API_TO_FORM = {"person.phone": "person.contact.phone", "person.email": "person.c
                "person.address": "person.contact.address"}
 
 
+#: The proposal's fields by their German label: the api's short messages ("Angabe fehlt.") are
+#: shown with it, so each line of the error summary says which field it is about.
+PROPOSAL_LABELS = {
+    "person.given_name": "Vorname", "person.family_name": "Familienname",
+    "person.birth_date": "Geburtsdatum", "person.nationalities": "Staatsangehörigkeiten",
+    "person.languages": "Sprachen", "person.country_of_origin": "Herkunftsland",
+    "person.region_of_origin": "Herkunftsregion", "person.residence.kind": "Aufenthaltsstatus",
+    "person.residence.legal_basis": "Rechtsgrundlage", "person.residence.valid_from": "Gültig ab",
+    "person.residence.valid_until": "Gültig bis",
+    "person.residence.prospective_legal_basis": "Angestrebte Rechtsgrundlage",
+    "person.umf_received_on": "Datum der Aufnahme", "person.household.adults": "Erwachsene im Haushalt",
+    "person.household.children": "Kinder im Haushalt", "person.household.note": "Hinweise zum Haushalt",
+    "person.contact.phone": "Telefon", "person.contact.email": "E-Mail",
+    "person.contact.address": "Anschrift",
+    "coordination_org": "Koordinierende Stelle", "proposer_kind": "Vorschlagende Stelle",
+    "proposer_unit": "Dienststelle", "reason": "Anlass des Vorschlags", "handlungsfelder": "Handlungsfelder",
+    "rechtskreise": "Rechtskreise",
+}
+
+
+def labelled(errors: FormErrors, labels: dict[str, str]) -> FormErrors:
+    """Each field's message led by the field's label ("Vorname: Angabe fehlt.") unless the
+    message names it already (the portal's own parsers do: "das Geburtsdatum: ...")."""
+    shown = FormErrors(general=errors.general)
+    for field, message in errors.items():
+        label = labels.get(field)
+        shown.add(field, f"{label}: {message}" if label and not message.lower().startswith(
+            ("das ", "die ", "den ", label.lower())) else message)
+    return shown
+
+
 def form_errors(errors: FormErrors) -> FormErrors:
     folded = fold_indexed(errors)
     mapped = FormErrors(general=folded.general)
     for field, message in folded.items():
         mapped.add(API_TO_FORM.get(field, field), message)
-    return mapped
+    return labelled(mapped, PROPOSAL_LABELS)
 
 
 def check(form: MultiDict[str, str]) -> tuple[case_pb2.Eligibility | None, FormErrors]:

@@ -149,8 +149,8 @@ def test_every_case_page_and_its_error_summary_passes_axe(served: Portal, browse
     browser.wait().until(lambda d: d.find_elements(By.ID, "fehler"))
     check_page(browser, "axe-faelle-neu-fehler")
     assert [a.text for a in browser.driver.find_elements(By.CSS_SELECTOR, "#fehler a")] == [
-        "Angabe fehlt.",
-        "Datum fehlt.",
+        "Vorname: Angabe fehlt.",
+        "Geburtsdatum: Datum fehlt.",
     ]
     served.apis.case.answer(
         "RecordConsent",

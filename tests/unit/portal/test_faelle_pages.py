@@ -152,10 +152,10 @@ def test_the_apis_field_violations_link_to_the_proposal_fields(portal: Portal) -
     page = text(response)
     assert response.status_code == 400
     assert summary_links(page) == {
-        "f-person-given_name": "Angabe fehlt.",
-        "f-person-nationalities": "Ländercode nach ISO 3166-1 angeben.",
-        "f-person-contact-email": "Keine gültige E-Mail-Adresse.",
-        "f-handlungsfelder": "Mindestens einen Wert angeben.",
+        "f-person-given_name": "Vorname: Angabe fehlt.",
+        "f-person-nationalities": "Staatsangehörigkeiten: Ländercode nach ISO 3166-1 angeben.",
+        "f-person-contact-email": "E-Mail: Keine gültige E-Mail-Adresse.",
+        "f-handlungsfelder": "Handlungsfelder: Mindestens einen Wert angeben.",
     }
     assert 'id="f-person-contact-email"' in page and 'value="Haddad"' in page  # entered data stays
 
@@ -202,7 +202,9 @@ def test_the_live_check_answers_json_for_the_script(portal: Portal) -> None:
         "CheckEligibility", InvalidArgument([FieldViolation("person.birth_date", "Datum fehlt.")])
     )
     missing = json.loads(text(portal.post("/faelle/zielgruppen-pruefung", {"person.given_name": "A"})))
-    assert missing["errors"] == {"person.birth_date": "Datum fehlt."} and "summary" not in missing
+    assert (
+        missing["errors"] == {"person.birth_date": "Geburtsdatum: Datum fehlt."} and "summary" not in missing
+    )
 
 
 def test_the_proposal_page_loads_its_script_and_offers_the_koordinierende_stelle(portal: Portal) -> None:
