@@ -113,8 +113,9 @@ def demo(stop: bool = typer.Option(
         if not stop:
             passwords = devlogin.passwords_file(nodes.kim_home())
             _print_portals(federation)
-            console.print("Die Knoten und ihre Portale laufen weiter, zum Erkunden im Browser und mit "
-                          f"`kim`-Befehlen; anhalten mit: make down. Passwörter der Testpersonen: {passwords}")
+            console.print("Die Knoten und ihre Portale laufen weiter, zum Erkunden im Browser und "
+                          "mit `kim`-Befehlen; anhalten mit: make down. Passwörter der Testpersonen: "
+                          f"{passwords}")
             started.clear()
     finally:
         for node_id in started:  # failed, interrupted or --stop: nothing is left half-running
@@ -123,14 +124,13 @@ def demo(stop: bool = typer.Option(
 
 def _print_portals(federation: Federation) -> None:
     """Each node's portal and whom to log in as there (the people of the node's organisations:
-    the Kreis's node also serves the ABH's Integrationslotsin)."""
+    the Kreis's node also serves the ABH's Integrationslotsin). Lines, not a table: the
+    addresses must stay whole to be copied."""
     from kimctl import nodes
 
-    table = Table(title="Portale: im Browser öffnen und anmelden als")
-    for column in ("Knoten", "Portal", "Testperson (Organisation)", "Rollen"):
-        table.add_column(column)
+    console.print("[bold]Portale[/] (im Browser öffnen; Anmeldung über die Heimat-Organisation):")
     for node_id, _, _ in DEMO_NODES:
-        url = nodes.portal_url(node_id)
+        people = []
         for organization in federation.organizations:
             local = organization.identity_provider.local_realm
             if local is None or not any(node == node_id for o, _, node, _ in DEMO_PEOPLE
@@ -139,8 +139,9 @@ def _print_portals(federation: Federation) -> None:
             for user in local.users:
                 roles = sorted({ROLE_NAMES.get(m.role, m.role) for m in organization.role_mappings
                                 if m.value in user.groups})
-                table.add_row(node_id, url, f"{user.username} ({organization.alias})", ", ".join(roles))
-    console.print(table)
+                people.append(f"{user.username} ({', '.join(roles)})")
+        console.print(f"  {node_id}: {nodes.portal_url(node_id)}", highlight=False, soft_wrap=True)
+        console.print(f"    anmelden als: {'; '.join(people)}", highlight=False)
 
 
 def _apply_local_federation(base: Settings) -> tuple[Federation, LocalUsers]:

@@ -15,7 +15,7 @@ request)` sends the session's access token as bearer metadata and maps gRPC erro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
@@ -48,9 +48,17 @@ class Apis:
     identity: Any
     health: Any
     channel: Any = None
+    #: The health stub of the process serving each service, where they are several
+    #: (PortalSettings.portal_api_targets); else `health` answers for all.
+    health_by_service: dict[str, Any] = field(default_factory=dict)
+
+    def health_of(self, service: str) -> Any:
+        return self.health_by_service.get(service, self.health)
 
     @classmethod
-    def connect(cls, target: str) -> Apis:
+    def connect(cls, target: str, targets: dict[str, str] | None = None) -> Apis:
+        """Stubs on one channel per distinct target (`targets`: service -> host:port, for
+        the services not served at `target`)."""
         from grpc_health.v1 import health_pb2_grpc
 
         from kim.case.v1 import case_pb2_grpc
@@ -58,15 +66,27 @@ class Apis:
         from kim.documents.v1 import documents_pb2_grpc
         from kim.identity.v1 import identity_pb2_grpc
 
-        channel = grpc.insecure_channel(target, options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+        channels: dict[str, grpc.Channel] = {}
+
+        def channel(service: str = "") -> grpc.Channel:
+            address = (targets or {}).get(service, target)
+            if address not in channels:
+                channels[address] = grpc.insecure_channel(address, options=[
+                    ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+            return channels[address]
+
+        services = ("case", "conference", "documents", "identity")
         return cls(
-            case=case_pb2_grpc.CaseServiceStub(channel),  # type: ignore[no-untyped-call]
-            conference=conference_pb2_grpc.ConferenceServiceStub(channel),  # type: ignore[no-untyped-call]
-            documents=documents_pb2_grpc.DocumentsServiceStub(channel),  # type: ignore[no-untyped-call]
-            identity=identity_pb2_grpc.IdentityServiceStub(channel),  # type: ignore[no-untyped-call]
-            health=health_pb2_grpc.HealthStub(channel),
-            channel=channel,
+            case=case_pb2_grpc.CaseServiceStub(channel("case")),  # type: ignore[no-untyped-call]
+            conference=conference_pb2_grpc.ConferenceServiceStub(  # type: ignore[no-untyped-call]
+                channel("conference")),
+            documents=documents_pb2_grpc.DocumentsServiceStub(  # type: ignore[no-untyped-call]
+                channel("documents")),
+            identity=identity_pb2_grpc.IdentityServiceStub(  # type: ignore[no-untyped-call]
+                channel("identity")),
+            health=health_pb2_grpc.HealthStub(channel()),
+            channel=channel(),
+            health_by_service={s: health_pb2_grpc.HealthStub(channel(s)) for s in services},
         )
 
 

@@ -90,7 +90,9 @@ def create_app(settings: PortalSettings, *, apis: Apis | None = None,
     store = session_store or MongoSessionStore(settings.mongodb_uri, settings.database_name("portal"))
     app.session_interface = ServerSideSessions(store, cookie_name(settings.node_id, secure), lifetime)
     app.extensions["kim_session_store"] = store
-    app.extensions["kim_apis"] = apis or Apis.connect(settings.api_target)
+    services = ("case", "conference", "documents", "identity")
+    app.extensions["kim_apis"] = apis or Apis.connect(
+        settings.api_target, {s: settings.target_of(s) for s in services})
     if oidc is True:
         app.extensions["kim_oidc"] = KeycloakOidc(
             app, settings.issuer, settings.portal_client_id, settings.portal_client_secret)

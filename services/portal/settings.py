@@ -35,6 +35,10 @@ class PortalSettings(Settings):
         "Keycloak's own session may end it earlier.")
     portal_api_target: str = Field(
         "", description="host:port of the node's gRPC api; empty: grpc_host:grpc_port.")
+    portal_api_targets: str = Field(
+        "", description="Where a node with an api process per service serves each: "
+        "'case=case:50051,conference=conference:50051,...'; a service not named is at "
+        "portal_api_target (Kubernetes base layout: one Service per service).")
     portal_api_timeout_seconds: float = Field(10.0, gt=0, le=120)
     portal_gremien: str = Field(
         "", description="Ids of the Lenkungsgruppen (comma-separated) whose overdue Beschlüsse "
@@ -54,6 +58,14 @@ class PortalSettings(Settings):
     @property
     def api_target(self) -> str:
         return self.portal_api_target or f"{self.grpc_host}:{self.grpc_port}"
+
+    def target_of(self, service: str) -> str:
+        """host:port of the api process that serves `service` (case, conference, documents, identity)."""
+        for entry in self.portal_api_targets.split(","):
+            name, _, target = entry.strip().partition("=")
+            if name.strip() == service and target.strip():
+                return target.strip()
+        return self.api_target
 
     @property
     def organization_name(self) -> str:

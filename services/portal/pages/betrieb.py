@@ -49,7 +49,8 @@ class Component:
 def _health(service: str) -> Component:
     label = SERVICE_LABELS.get(service, service)
     try:
-        answer = call(apis().health.Check, health_pb2.HealthCheckRequest(service=service), timeout=3)
+        answer = call(apis().health_of(service).Check, health_pb2.HealthCheckRequest(service=service),
+                      timeout=3)
     except ApiUnavailable:
         return Component(label, False, "keine Antwort (Schnittstelle nicht erreichbar)")
     except (NotFound, FormErrors):

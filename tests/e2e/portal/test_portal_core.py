@@ -34,15 +34,20 @@ __all__ = ["browser"]  # the fixture, used by name
 CARITAS = "caritas-mettmann"
 
 
+KREIS = "kreis-mettmann"
+
+
 @dataclass
 class PortalNode:
     local: LocalFederation
     node_id: str
     settings: Settings
     url: str
+    organization: str = CARITAS
+    kreis_url: str = ""
 
-    def password(self, username: str) -> str:
-        return self.local.password(CARITAS, username)
+    def password(self, username: str, organization: str | None = None) -> str:
+        return self.local.password(organization or self.organization, username)
 
     def sessions(self) -> pymongo.collection.Collection[dict[str, object]]:
         client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(self.settings.mongodb_uri)
@@ -51,25 +56,35 @@ class PortalNode:
 
 @pytest.fixture(scope="module")
 def caritas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalNode]:
-    """The Caritas node of a federation of its own, with its portal."""
+    """The Caritas node and the Kreis node (keeping the node directory, which both join) of a
+    federation of their own, each with its portal."""
     home = tmp_path_factory.mktemp("kim-portal-home")
     file = unique_federation_file(home / "federation.yaml", f"p{uuid.uuid4().hex[:6]}")
     local = LocalFederation.start(file, rename=False)
-    node_id = next(n.id for n in local.federation.nodes if n.organization == CARITAS)
+    ids = {o: next(n.id for n in local.federation.nodes if n.organization == o) for o in (KREIS, CARITAS)}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KIM_HOME", str(home))
         base = Settings()
         try:
             servers.require_tcp("MongoDB-wire server (FerretDB)", base.mongodb_uri, 27017)
-            nodes.init(nodes.NodeSpec(node_id, CARITAS, free_port(), file, free_port()), base)
-            settings = nodes.up(node_id)
-            yield PortalNode(local, node_id, settings, nodes.portal_url(node_id))
+            kreis_peer = free_port()
+            nodes.init(nodes.NodeSpec(ids[KREIS], KREIS, free_port(), file, kreis_peer), base)
+            nodes.init(nodes.NodeSpec(ids[CARITAS], CARITAS, free_port(), file, free_port(),
+                                      f"127.0.0.1:{kreis_peer}"), base)
+            nodes.up(ids[KREIS])
+            settings = nodes.up(ids[CARITAS])
+            admin = local.token_for(KREIS, "n.admin")
+            for organization in (KREIS, CARITAS):
+                nodes.join(ids[organization], admin)
+            yield PortalNode(local, ids[CARITAS], settings, nodes.portal_url(ids[CARITAS]),
+                             kreis_url=nodes.portal_url(ids[KREIS]))
         finally:
-            nodes.down(node_id)
             broker = servers.broker_admin(base)
-            broker.delete_vhost(node_id)
-            broker.delete_user(node_user(node_id))
-            servers.drop_databases(base.model_copy(update={"node_id": node_id}))
+            for node_id in ids.values():
+                nodes.down(node_id)
+                broker.delete_vhost(node_id)
+                broker.delete_user(node_user(node_id))
+                servers.drop_databases(base.model_copy(update={"node_id": node_id}))
             local.close()
 
 
@@ -206,3 +221,14 @@ def test_keyboard_alone_logs_in_and_out(caritas: PortalNode, browser: Browser) -
     assert "Abmelden" in order, order
     browser.wait().until(lambda d: d.current_url.startswith(f"{caritas.url}/abgemeldet"))
     check_page(browser, "core-abgemeldet-tastatur")
+
+
+def test_the_it_page_shows_the_nodes_components_and_its_directory_entry(
+        caritas: PortalNode, browser: Browser) -> None:
+    login(browser, caritas.kreis_url, "n.admin", caritas.password("n.admin", KREIS), path="/betrieb/")
+    assert browser.driver.current_url == f"{caritas.kreis_url}/betrieb/"
+    visit(browser, "/betrieb/", "core-betrieb-kreis")
+    text = browser.text()
+    assert text.count("in Ordnung:") == 5 and "Störung" not in text  # four services, the database
+    assert "Eintrag im Knotenverzeichnis\nfreigegeben" in text
+    assert caritas.node_id in text  # the peer that joined

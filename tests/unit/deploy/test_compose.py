@@ -252,3 +252,30 @@ def test_every_kim_command_of_the_one_shots_exists_with_the_options_used(script:
         for option in (w for w in words if w.startswith("--")):
             assert re.search(rf"{re.escape(option)}(?![\w-])", usage), \
                 f"{script}: kim {' '.join(command)} has no {option}"
+
+
+@pytest.mark.parametrize("node_id", NODE_IDS)
+def test_each_node_has_its_portal_with_its_client_home_idp_and_api(node_id: str) -> None:
+    from kimctl.demo import DEMO_PORTAL_PORTS
+
+    portal = service(f"{node_id}-portal")
+    settings = env(f"{node_id}-portal")
+    federation = federation_file.load(federation_in_image())
+    declared = next(n for n in federation.nodes if n.id == node_id)
+    organization = federation.organization(declared.organization)
+    home = Path(settings["KIM_HOME"]) / "nodes" / node_id
+    assert portal["command"] == ["kim", "node", "portal"]
+    assert {k: v for k, v in settings.items() if not k.startswith("KIM_PORTAL_")} == env(node_id)
+    assert settings["KIM_PORTAL_CLIENT_ID"] == declared.portal_client_id
+    assert settings["KIM_PORTAL_IDP_HINT"] == organization.identity_provider.alias
+    assert settings["KIM_PORTAL_ORGANIZATION_NAME"] == organization.name
+    assert settings["KIM_PORTAL_CLIENT_SECRET_FILE"] == str(home / "portal-client-secret")
+    assert settings["KIM_PORTAL_SESSION_SECRET_FILE"] == str(home / "portal-session-secret")
+    assert settings["KIM_PORTAL_API_TARGET"] == f"{node_id}:{settings['KIM_GRPC_PORT']}"
+    port = DEMO_PORTAL_PORTS[node_id]
+    assert portal["ports"] == [f"127.0.0.1:{port}:{settings['KIM_PORTAL_PORT']}"]
+    assert settings["KIM_PORTAL_PUBLIC_URL"] == f"http://127.0.0.1:{port}"
+    assert portal["depends_on"] == {node_id: {"condition": "service_healthy"}}
+    assert portal["read_only"] is True and portal["cap_drop"] == ["ALL"]
+    assert portal["volumes"] == ["kim-home:/var/lib/kim:ro"]
+    assert "/healthz" in " ".join(portal["healthcheck"]["test"])

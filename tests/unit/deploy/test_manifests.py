@@ -279,3 +279,37 @@ def test_an_api_reaches_the_other_services_it_calls(directory: str) -> None:
                           and service["spec"]["selector"].items()
                           <= d["spec"]["template"]["metadata"]["labels"].items()]
                 assert target, f"{setting}={environment[setting]} reaches no api serving {callee}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_portal_runs_beside_the_apis_with_its_client_and_reaches_every_service(overlay: str) -> None:
+    documents = build(overlay)
+    config = next(d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "kim-node")
+    node_id = config["data"]["KIM_NODE_ID"]
+    federation = federation_file.load(ROOT / "services" / "identity" / "federations" / "local.yaml")
+    declared = next(n for n in federation.nodes if n.id == node_id)
+    organization = federation.organization(declared.organization)
+    assert config["data"]["KIM_PORTAL_CLIENT_ID"] == declared.portal_client_id
+    assert config["data"]["KIM_PORTAL_IDP_HINT"] == organization.identity_provider.alias
+    assert config["data"]["KIM_PORTAL_ORGANIZATION_NAME"] == organization.name
+    assert config["data"]["KIM_PORTAL_PUBLIC_URL"].startswith("https://")
+    (portal,) = [d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "portal"]
+    container = portal["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["kim", "node", "portal"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["KIM_PORTAL_CLIENT_SECRET_FILE"].startswith("/run/secrets/kim/")
+    services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+    assert services["portal"]["spec"]["ports"][0]["targetPort"] == "http"
+    # Every service the portal calls is a Service of this node on the port it names.
+    targets = [env["KIM_PORTAL_API_TARGET"]] + [
+        t.split("=", 1)[1] for t in env.get("KIM_PORTAL_API_TARGETS", "").split(",") if t]
+    for target in targets:
+        host, port = target.split(":")
+        assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}, target
+    if overlay == "overlays/kreis":
+        assert {t.split("=")[0] for t in env["KIM_PORTAL_API_TARGETS"].split(",")} == {
+            "case", "conference", "documents", "identity"}
+    policy = next(d for d in documents
+                  if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "kim-portal")
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "http"}]}]

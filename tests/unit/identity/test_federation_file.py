@@ -79,3 +79,18 @@ def test_duplicate_domain_is_reported_at_the_second_organisation() -> None:
 def test_differs_ignores_fields_keycloak_adds_and_list_order() -> None:
     assert not differs({"a": ["x", "y"], "b": True}, {"a": ["y", "x"], "b": "true", "id": "1"})
     assert differs({"a": {"c": "1"}}, {"a": {"c": "2"}})
+
+
+def test_a_node_may_declare_its_portals_address_https_or_loopback() -> None:
+    local = LOCAL.read_text(encoding="utf-8")
+    declared = local.replace("grpc_endpoint: 127.0.0.1:50052",
+                             "grpc_endpoint: 127.0.0.1:50052\n    portal_url: https://portal.hilden.de")
+    stadt = next(n for n in parse(declared).nodes if n.id == "stadt-hilden")
+    assert (stadt.portal_url, stadt.portal_base) == ("https://portal.hilden.de", "https://portal.hilden.de")
+    assert stadt.portal_client_id == "kim-portal-stadt-hilden"
+    kreis = next(n for n in parse(declared).nodes if n.id == "kreis-mettmann")
+    assert (kreis.portal_url, kreis.portal_base) == ("", "http://127.0.0.1")
+    plain_http = local.replace("grpc_endpoint: 127.0.0.1:50052",
+                               "grpc_endpoint: 127.0.0.1:50052\n    portal_url: http://portal.hilden.de")
+    with pytest.raises(FederationFileError, match="portal_url"):
+        parse(plain_http)
