@@ -67,8 +67,14 @@ typecheck:
 	@echo "[test] mypy (strict: kimnetz, kimctl, every service, bench, the fakes)"
 	$(BIN)/mypy
 
-protos-check:
+# buf lints the contracts and compares them with the main branch (its commit; the checkout's
+# own commit where there is no main): a change that breaks other organisations' nodes fails.
+protos-check: tools
 	$(BIN)/kim protos check
+	@echo "[test] buf lint (buf.yaml)"
+	"$$(scripts/infra.sh buf)" lint
+	@echo "[test] buf breaking against $$(git rev-parse --verify -q main >/dev/null && echo main || echo HEAD)"
+	"$$(scripts/infra.sh buf)" breaking --against "$$(git rev-parse --git-common-dir)#ref=$$(git rev-parse --verify -q main || git rev-parse HEAD)"
 
 compose-check:
 	@echo "[test] compose.yaml against the Compose specification schema"

@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import mongoengine
 from mongoengine.connection import get_db
@@ -26,7 +28,8 @@ class _Clock:
         self.published = threading.Event()
         self.at = 0.0
 
-    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str) -> None:
+    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str,
+                headers: Mapping[str, Any] | None = None) -> None:
         self.at = time.perf_counter()
         self.published.set()
 

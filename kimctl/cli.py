@@ -424,7 +424,7 @@ def node_api() -> None:
     from kimnetz.runtime.logging import configure_logging
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.node_id)
+    configure_logging(settings.log_level, settings.node_id, settings.log_format)
     process = build_api_process(settings)
     if process.snapshot is not None:  # the workers verify event senders against this copy
         process.snapshot.start()

@@ -15,6 +15,7 @@ from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kimnetz.runtime import node
 from kimnetz.runtime.auth import TokenValidator
 from kimnetz.runtime.service_account import ServiceAccount
+from kimnetz.runtime.service_names import grpc_services
 from kimnetz.runtime.settings import Settings
 
 
@@ -86,7 +87,7 @@ def run_checks(settings: Settings, target: str, probe_timeout: float = 30.0) -> 
     def health_check() -> str:
         stub = health_pb2_grpc.HealthStub(channel)
         states = {}
-        for name in ("", *settings.served_services):
+        for name in ("", *grpc_services(settings.served_services)):
             response = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
             states[name or "node"] = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
         bad = {k: v for k, v in states.items() if v != "SERVING"}

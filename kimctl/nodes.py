@@ -38,6 +38,7 @@ from kimnetz.runtime.broker_admin import (
 )
 from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
+from kimnetz.runtime.service_names import GRPC_SERVICES
 from kimnetz.runtime.settings import Settings
 
 ROLES = ("api", "worker")
@@ -438,7 +439,8 @@ def status(node_id: str) -> dict[str, str]:
             stub = health_pb2_grpc.HealthStub(channel)
             for service in settings.served_services:
                 try:
-                    answer = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+                    answer = stub.Check(health_pb2.HealthCheckRequest(
+                        service=GRPC_SERVICES[service][0]), timeout=2)
                     states[service] = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
                 except grpc.RpcError as exc:
                     states[service] = f"keine Antwort ({exc.code().name})"

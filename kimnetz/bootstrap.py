@@ -12,7 +12,7 @@ from types import ModuleType
 import grpc
 from grpc_health.v1 import health
 
-from kimnetz.runtime import mongo, node
+from kimnetz.runtime import dead_letters, metrics, mongo, node, tracing
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.audit import AuditSink, LoggingAuditSink, auth_listener
 from kimnetz.runtime.auth import TokenValidator
@@ -21,6 +21,7 @@ from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.federation import FederationClient
 from kimnetz.runtime.grpc_server import build_server, mark_serving
 from kimnetz.runtime.outbox import OutboxRelay
+from kimnetz.runtime.service_names import grpc_services
 from kimnetz.runtime.settings import Settings
 from services.identity import node_trust
 
@@ -48,8 +49,13 @@ class ApiProcess:
     peers: FederationClient | None = None  # calls to other nodes, None off a federation
     #: Copies the node directory into the node database for the workers' event verification.
     snapshot: SnapshotRefresher | None = None
+    #: Prometheus metrics on this port (`KIM_METRICS_PORT`; 0: none), host as the gRPC api's.
+    metrics_address: tuple[str, int] = ("127.0.0.1", 0)
 
     def start(self) -> None:
+        host, port = self.metrics_address
+        metrics.serve(port, host, [metrics.OutboxCollector(lambda: self.relay.collections),
+                                   metrics.DeadLetterCollector(dead_letters.count_by_queue)])
         if self.snapshot is not None:
             self.snapshot.start()
         self.relay.start()
@@ -70,6 +76,7 @@ def build_api_process(settings: Settings, address: str | None = None,
                       audit: AuditSink | None = None) -> ApiProcess:
     """`audit` receives every decision at the door (default: the `kim.audit` log)."""
     names = settings.served_services
+    tracing.configure(settings.node_id, "api", settings.otlp_endpoint)
     apis = {name: service_api(name) for name in names}
     node.connect(settings)
     for name in names:
@@ -117,10 +124,12 @@ def build_api_process(settings: Settings, address: str | None = None,
         max_workers=settings.grpc_workers,
         on_auth_decision=auth_listener(audit),
         federation=federation,
+        reflection_services=grpc_services(names) if settings.grpc_reflection else (),
     )
-    mark_serving(health_servicer, names)
+    mark_serving(health_servicer, grpc_services(names))
     return ApiProcess(server, port, health_servicer, relay, publisher,
-                      federation.port if federation is not None else 0, peers, snapshot)
+                      federation.port if federation is not None else 0, peers, snapshot,
+                      (settings.grpc_host, settings.metrics_port))
 
 
 def event_signer(settings: Settings) -> Callable[[bytes], bytes] | None:

@@ -27,7 +27,7 @@ hidden values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -83,3 +83,48 @@ def protect_family(tables: Sequence[Sequence[int]]) -> list[Protected]:
         return alone
     return [p if p.total is Mark.SUPPRESSED or sum(t) == 0 else protect(t, withhold=True)
             for t, p in zip(tables, alone, strict=True)]
+
+
+def protect_breakdowns(parent: Sequence[int], children: Mapping[int, Sequence[Sequence[int]]],
+                       ) -> tuple[Protected, dict[int, list[Protected]]]:
+    """A table and breakdowns of some of its cells (the movements of a period: the Verweisberatungen
+    by target break down the movement table's cell "Verweisberatungen", the Aufnahmen by
+    Zielgruppe, by age band, ... its cell "Aufnahmen"). The breakdowns of one cell count the same
+    persons and are a family (`protect_family`). Each is protected by itself, and then the link
+    is closed both ways, so that no subtraction across the tables gives a small number
+    (secondary suppression):
+
+    - where a breakdown hides its total, the parent's cell is that total: it is withheld, and
+      with it the parent's total (else the parent would give the breakdown's hidden sum);
+    - where the parent hides a cell, its breakdowns withhold their totals and largest cells
+      (else a breakdown would give the parent's hidden cell, and with the parent's shown cells
+      and total, a small one); an empty breakdown of a hidden cell (a parent under 5 hides its
+      zeros too) shows nothing, else its zeros would tell the parent's 0.
+
+    A withheld parent cell beside a withheld parent total is unbounded, like the largest cell of
+    `protect`. Two rounds reach the fixed point: the second rule only withholds totals of
+    breakdowns whose parent cell is already hidden, which the first rule then finds hidden."""
+    marks = protect(parent)
+    kids = {i: protect_family(family) for i, family in children.items()}
+    for _ in range(2):
+        cells = list(marks.cells)
+        total = marks.total
+        for i, family in kids.items():
+            if any(kid.total is not Mark.SHOWN for kid in family) and cells[i] is Mark.SHOWN:
+                cells[i] = Mark.WITHHELD
+                if total is Mark.SHOWN:
+                    total = Mark.WITHHELD
+        marks = Protected(tuple(cells), total)
+        for i, tables in children.items():
+            if marks.cells[i] is not Mark.SHOWN:
+                kids[i] = [_hide_under(counts, kid) for counts, kid in zip(tables, kids[i], strict=True)]
+    return marks, kids
+
+
+def _hide_under(counts: Sequence[int], kid: Protected) -> Protected:
+    """A breakdown of a hidden parent cell: its total must not be shown."""
+    if kid.total is not Mark.SHOWN:
+        return kid
+    if sum(counts) == 0:
+        return Protected(tuple(Mark.SUPPRESSED for _ in counts), Mark.SUPPRESSED)
+    return protect(counts, withhold=True)

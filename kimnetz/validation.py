@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from kimnetz import identifiers
 from kimnetz.errors import FieldViolation, InvalidArgument
+from kimnetz.vocabulary import GEMEINDESCHLUESSEL_PATTERN, NRW_LAND_KEY, Kommune
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -131,6 +132,27 @@ class Violations:
         elif not_before is not None and value < not_before:
             self.add(field, f"Das Datum {format_date(value)} liegt vor dem {format_date(not_before)}.")
         return value
+
+    def kommune(self, field: str, key: str | None, name: str | None, *,
+                required: bool = False) -> Kommune | None:
+        """A Kommune from its amtlicher Gemeindeschlüssel (8 digits, in NRW beginning with 05)
+        and its name; both or neither (then None, a violation if `required`)."""
+        key_clean = (key or "").strip().replace(" ", "")
+        name_clean = self.text(f"{field}.name", name, required=bool(key_clean) or required, max_len=100)
+        if not key_clean:
+            if required or name_clean:
+                self.add(f"{field}.key", "Amtlichen Gemeindeschlüssel (8 Ziffern, z. B. „05158016“) angeben.")
+            return None
+        if not GEMEINDESCHLUESSEL_PATTERN.match(key_clean):
+            self.add(f"{field}.key", "Der amtliche Gemeindeschlüssel hat 8 Ziffern (z. B. „05158016“).")
+            return None
+        if not key_clean.startswith(NRW_LAND_KEY):
+            self.add(f"{field}.key", "Eine Kommune in Nordrhein-Westfalen angeben "
+                                     "(der Gemeindeschlüssel beginnt mit „05“).")
+            return None
+        if not name_clean:
+            return None
+        return Kommune(key_clean, name_clean)
 
     def not_in_past(self, field: str, value: date | None, today: date) -> date | None:
         """An optional date that must not lie before `today` (a due date being set)."""

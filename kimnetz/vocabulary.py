@@ -9,6 +9,8 @@ Python: domain cores import it.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -260,4 +262,106 @@ class AgeBand(Labelled):
             "28_39": "28 bis 39 Jahre",
             "40_64": "40 bis 64 Jahre",
             "65_plus": "65 Jahre und älter",
+        }
+
+
+class Gender(Labelled):
+    """Geschlecht as the Personenstandsrecht knows it (§ 22 Abs. 3 PStG: weiblich, männlich,
+    divers, ohne Angabe). Recorded as the person states it; "ohne Angabe" is also what a
+    record made before the field existed reads as. Criteria (a Zielgruppe "Frauen ...") and
+    the monitoring's breakdowns use it."""
+
+    WEIBLICH = "weiblich"
+    MAENNLICH = "maennlich"
+    DIVERS = "divers"
+    OHNE_ANGABE = "ohne_angabe"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "weiblich": "weiblich",
+            "maennlich": "männlich",
+            "divers": "divers",
+            "ohne_angabe": "ohne Angabe",
+        }
+
+
+class AccessRoute(Labelled):
+    """Zugangsweg: how the person reached KIM, i.e. which office or service noticed the need
+    and brought the Fallvorschlag (Borken: "Zugangswege ins KIM-Case Management"; HSK: the
+    Frauenberatungsstelle and the Regeldienste Jobcenter, Jugendamt, VHS, Berufskollegs,
+    Asylbewerberleistungen). A Zielgruppe may name it ("Frauen in der Frauenberatungsstelle")."""
+
+    FRAUENBERATUNGSSTELLE = "frauenberatungsstelle"
+    JOBCENTER = "jobcenter"
+    AUSLAENDERBEHOERDE = "auslaenderbehoerde"
+    SCHULE = "schule"
+    JUGENDAMT = "jugendamt"
+    SOZIALAMT = "sozialamt"
+    MIGRATIONSBERATUNG = "migrationsberatung"
+    TRAEGER = "traeger"
+    SELBSTMELDUNG = "selbstmeldung"
+    SONSTIGE = "sonstige"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "frauenberatungsstelle": "Frauenberatungsstelle",
+            "jobcenter": "Jobcenter",
+            "auslaenderbehoerde": "Ausländerbehörde",
+            "schule": "Schule",
+            "jugendamt": "Jugendamt",
+            "sozialamt": "Sozialamt",
+            "migrationsberatung": "Beratungsstelle/Migrationsberatung (MBE/JMD)",
+            "traeger": "Träger",
+            "selbstmeldung": "Selbstmelder*in",
+            "sonstige": "sonstiger Zugangsweg",
+        }
+
+
+#: Amtlicher Gemeindeschlüssel: 2 digits Land, 1 Regierungsbezirk, 2 Kreis, 3 Gemeinde.
+GEMEINDESCHLUESSEL_PATTERN = re.compile(r"^[0-9]{8}$")
+#: The Land prefix of Nordrhein-Westfalen: KIM is a programme of the Land NRW.
+NRW_LAND_KEY = "05"
+
+
+@dataclass(frozen=True)
+class Kommune:
+    """A kreisangehörige (or kreisfreie) Kommune by its amtlicher Gemeindeschlüssel (AGS, 8
+    digits, e.g. "05158016" Hilden) and its name. The key is what reports group by (a Kreis
+    reports per Kommune and checks case-manager positions against where cases live: HSK's
+    8 of 12 Kommunen, RBK's allocation table); the name is what people read. Validated by
+    `kimnetz.validation.Violations.kommune`."""
+
+    key: str
+    name: str
+
+    @property
+    def kreis_key(self) -> str:
+        """The first five digits: the Kreis the Kommune belongs to ("05158" Kreis Mettmann)."""
+        return self.key[:5]
+
+
+class Movement(Labelled):
+    """What happened to cases in a Berichtszeitraum (issue 14: monitoring per period), counted by
+    the case service's figures ledger and printed by the Monitoringbericht and the Sachbericht."""
+
+    PROPOSED = "proposed"
+    ADMITTED = "admitted"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+    DEFERRED = "deferred"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "proposed": "neue Fallvorschläge",
+            "admitted": "Aufnahmen ins Case Management",
+            "referred": "Verweisberatungen",
+            "rejected": "Ablehnungen",
+            "deferred": "Zurückstellungen",
+            "closed": "Abschlüsse",
+            "reopened": "Wiederaufnahmen",
         }

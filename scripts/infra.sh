@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local real infrastructure for development and tests, without Docker: RabbitMQ (Debian package),
-# FerretDB 1.24.2 on SQLite (built from the Go module proxy) and Keycloak 26 (Maven Central).
+# FerretDB 1.24.2 on SQLite (built from the Go module proxy) and Keycloak 26 (fetched by Maven).
 # Everything lives under $KIM_HOME (default .kim/, ignored by git). Every command is idempotent.
 #
 #   scripts/infra.sh provision [rabbitmq|ferretdb|keycloak ...]   install what is missing
@@ -35,7 +35,9 @@ FERRETDB_VERSION=1.24.2
 KEYCLOAK_VERSION=${KIM_KEYCLOAK_VERSION:-26.4.7}
 KEYCLOAK_ADMIN_USER=${KIM_KEYCLOAK_ADMIN_USER:-admin}
 KEYCLOAK_ADMIN_PASSWORD=${KIM_KEYCLOAK_ADMIN_PASSWORD:-admin}
-MAVEN_CENTRAL=${KIM_MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
+# Maven's own client fetches Keycloak, so an organisation's settings.xml (mirror, proxy) apply;
+# no repository host is written into the project.
+MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 REALMS_DIR=$ROOT/services/identity/realms
 
 say() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
@@ -228,15 +230,17 @@ provision_keycloak() {
   [ "${jv:-0}" -ge 17 ] || die "Keycloak needs Java 17 or newer, found Java ${jv:-?}: apt-get install openjdk-17-jre-headless"
   if [ ! -x "$(keycloak_dir)/bin/kc.sh" ]; then
     local name=keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz
-    local url=$MAVEN_CENTRAL/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/$name
     local dl=$KIM_HOME/downloads
     mkdir -p "$dl" "$KIM_HOME/keycloak"
     if [ ! -f "$dl/$name" ]; then
-      say "downloading Keycloak $KEYCLOAK_VERSION from Maven Central (about 160 MB)"
-      curl -fL --progress-bar -o "$dl/$name.part" "$url" || die "download failed: $url"
-      local want; want=$(curl -fsSL "$url.sha1" | cut -c1-40)
-      echo "$want  $dl/$name.part" | sha1sum -c --quiet - || die "checksum mismatch for $name"
-      mv "$dl/$name.part" "$dl/$name"
+      command -v mvn >/dev/null || die "fetching Keycloak needs Maven: apt-get install maven (or set KEYCLOAK_URL)"
+      say "fetching Keycloak $KEYCLOAK_VERSION with Maven (about 160 MB; your settings.xml mirrors apply)"
+      # -C: refuse an artifact whose checksum does not match (Maven checks it against the repository's).
+      mvn -B -C -q "$MAVEN_DEPENDENCY_PLUGIN:copy" \
+        -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz" \
+        -DoutputDirectory="$dl" -Dmdep.overWriteReleases=true \
+        || die "Maven could not fetch org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz"
+      [ -f "$dl/$name" ] || die "Maven reported success but $dl/$name is missing"
     fi
     say "unpacking Keycloak"
     tar -xzf "$dl/$name" -C "$KIM_HOME/keycloak"
@@ -266,6 +270,8 @@ start_keycloak() {
 KUSTOMIZE_VERSION=5.6.0
 
 kustomize_bin() { echo "$KIM_HOME/tools/bin/kustomize-$KUSTOMIZE_VERSION"; }
+BUF_VERSION=1.75.0
+buf_bin() { echo "$KIM_HOME/tools/bin/buf-$BUF_VERSION"; }
 
 provision_tools() {
   # LibreOffice converts generated DOCX to PDF/A (kim documents --pdf) and checks that every
@@ -279,6 +285,11 @@ provision_tools() {
   if [ ! -x "$(kustomize_bin)" ]; then
     say "building kustomize $KUSTOMIZE_VERSION (about 40 s on 2 cores)"
     go_build_module sigs.k8s.io/kustomize/kustomize/v5 "v$KUSTOMIZE_VERSION" . "$(kustomize_bin)"
+  fi
+  # buf lints the contracts and refuses a breaking change against the main branch (make test).
+  if [ ! -x "$(buf_bin)" ]; then
+    say "building buf $BUF_VERSION (about 2-3 min on 2 cores)"
+    go_build_module github.com/bufbuild/buf "v$BUF_VERSION" ./cmd/buf "$(buf_bin)"
   fi
 }
 
@@ -361,6 +372,7 @@ case "$cmd" in
   env) print_env ;;
   tools) provision_tools ;;
   kustomize) echo "$(kustomize_bin)" ;;
+  buf) echo "$(buf_bin)" ;;
   logs) logs "$@" ;;
   *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
 esac

@@ -190,15 +190,16 @@ class Story:
                            submit: bool = True) -> case_pb2.Case:
         return self.propose(case, reason=proposal.reason, handlungsfelder=list(proposal.handlungsfelder),
                             rechtskreise=list(proposal.rechtskreise), proposer_unit=proposal.proposer_unit,
-                            submit=submit)
+                            submit=submit, access_route=proposal.access_route)
 
     def propose(self, case: StoryCase, *, reason: str, handlungsfelder: list[Any], rechtskreise: list[Any],
-                proposer_unit: str, submit: bool = True) -> case_pb2.Case:
+                proposer_unit: str, submit: bool = True, access_route: int = 0) -> case_pb2.Case:
         kreis = self.story.kreis
         api = self.api.case(case.node, case.owner)
         proposed = api.ProposeCase(case_pb2.ProposeCaseRequest(
             coordination_org=kreis, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER, proposer_unit=proposer_unit,
             reason=reason, handlungsfelder=handlungsfelder, rechtskreise=rechtskreise,
+            access_route=access_route,  # type: ignore[arg-type]
             person=messages.person(case.person, self.story.contact)))
         case.case_id, case.pseudonym = proposed.case_id, proposed.pseudonym
         if not submit:

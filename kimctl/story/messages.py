@@ -22,6 +22,10 @@ def person(who: FictionalPerson, contact: Contact) -> case_pb2.Person:
         residence=case_pb2.ResidenceStatus(kind=who.residence_kind, legal_basis=who.legal_basis),  # type: ignore[arg-type]
         languages=list(who.languages), household_adults=contact.household_adults,
         household_children=contact.household_children, phone=contact.phone, address=contact.address,
+        gender=who.gender,  # type: ignore[arg-type]
+        entry_date=day(who.entry_date) if who.entry_date else None,
+        home_kommune=C.Kommune(key=contact.home_kommune_key, name=contact.home_kommune_name)
+        if contact.home_kommune_key else None,
     )
 
 

@@ -40,6 +40,8 @@ class FictionalPerson:
     residence_kind: int
     legal_basis: str
     languages: tuple[str, ...]
+    gender: int = 0
+    entry_date: date | None = None
 
     @property
     def full_name(self) -> str:
@@ -54,6 +56,8 @@ class Contact:
     address: str
     household_adults: int
     household_children: int
+    home_kommune_key: str = ""
+    home_kommune_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Proposal:
     handlungsfelder: tuple[int, ...]
     rechtskreise: tuple[int, ...]
     proposer_unit: str
+    access_route: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,11 +240,13 @@ def parse(data: dict[str, Any]) -> Scenario:
               for key, a in data["actors"].items()}
     persons = {key: FictionalPerson(p["given_name"], p["family_name"], p["birth_date"], p["country"],
                                     enum_value(C.ResidenceStatusKind, p["residence"]), p["legal_basis"],
-                                    tuple(p["languages"]))
+                                    tuple(p["languages"]),
+                                    enum_value(C.Gender, p.get("gender", "UNSPECIFIED")), p.get("entry_date"))
                for key, p in data["persons"].items()}
     proposals = {key: Proposal(persons[p["person"]], actors[p["owner"]], p["reason"],
                                _enums(C.Handlungsfeld, p["handlungsfelder"]),
-                               _enums(C.Rechtskreis, p["rechtskreise"]), p["proposer_unit"])
+                               _enums(C.Rechtskreis, p["rechtskreise"]), p["proposer_unit"],
+                               enum_value(C.AccessRoute, p.get("access_route", "UNSPECIFIED")))
                  for key, p in data["proposals"].items()}
     consent = data["consent"]
     konferenz = data["fallkonferenz"]

@@ -54,11 +54,14 @@ class Publisher:
         # before basic.ack); the lock makes the current publish the one returned.
         self._returned = str(exception)
 
-    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str) -> None:
+    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str,
+                headers: Mapping[str, Any] | None = None) -> None:
         """An event on a service's topic exchange. Raises `Unroutable` if no queue took it, and
-        on any broker problem; the caller keeps the event and retries later."""
+        on any broker problem; the caller keeps the event and retries later. `headers`: the
+        trace context (kimnetz.runtime.tracing), nothing the receiver decides on."""
         target = Exchange(exchange, type="topic", durable=True, delivery_mode=2)
-        self.send(target, routing_key, body, message_id=message_id, serializer=events.SERIALIZER)
+        self.send(target, routing_key, body, message_id=message_id, headers=headers,
+                  serializer=events.SERIALIZER)
 
     def send(
         self,

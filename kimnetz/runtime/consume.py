@@ -60,7 +60,7 @@ from pymongo.errors import ConnectionFailure
 
 from kim.common.v1.event_pb2 import EventEnvelope
 from kimnetz.errors import KimError, Unavailable, VersionConflict
-from kimnetz.runtime import dead_letters, events
+from kimnetz.runtime import dead_letters, events, metrics
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.dead_letters import ATTEMPTS, FIRST_FAILURE, LAST_ERROR, DeadLetter
 from kimnetz.runtime.settings import Settings
@@ -201,6 +201,9 @@ class ReliableEventHandler(EventHandler):
         if refusal is not None:
             self.refuse(message, refusal, "MalformedEvent")
             return
+        if body.HasField("occurred_at"):
+            lag = time.time() - body.occurred_at.ToDatetime(tzinfo=UTC).timestamp()
+            metrics.EVENT_LAG.labels(self.queue.name).observe(max(lag, 0.0))
         super().handle_message(body, message)
 
     def _malformed(self, body: Any) -> str | None:
@@ -222,6 +225,9 @@ class ReliableEventHandler(EventHandler):
                       exc_info: Any = None) -> tuple[Any, Any]:
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS.labels(self.queue.name, "handled").inc()
+            # In the handler's span: at DEBUG each event's line carries the trace it belongs to.
+            log.debug("%s: event %s handled", self.handler_name, message.properties.get("message_id", "?"))
         else:
             error = exc_info[1]
             self._settle(message, transient=is_transient(error), reason=reason_of(error),
@@ -241,6 +247,8 @@ class ReliableEventHandler(EventHandler):
                 try:
                     self._keep(message, reason, error, attempts, first, now)
                     self.queue_consumer.ack_message(message)
+                    metrics.EVENTS.labels(self.queue.name,
+                                          "refused" if error == "MalformedEvent" else "dead_lettered").inc()
                     return
                 except Exception as exc:
                     if not is_transient(exc):
@@ -249,6 +257,7 @@ class ReliableEventHandler(EventHandler):
                                 "instead", self.handler_name, exc)
             self._retry(message, headers, attempts, first, reason)
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS.labels(self.queue.name, "retried").inc()
         except Exception:
             log.exception("%s: message could be neither retried nor kept; back to its queue",
                           self.handler_name)

@@ -147,6 +147,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def count_by_queue(alias: str = NODE_ALIAS) -> dict[str, int]:
+    """Entries not yet replayed, per queue (the operator's metric `kim_dead_letters`)."""
+    counts: dict[str, int] = {}
+    for stored in _collection(alias).find({"state": DEAD}, {"queue": 1}):
+        counts[stored.get("queue", "")] = counts.get(stored.get("queue", ""), 0) + 1
+    return counts
+
+
 def entries(alias: str = NODE_ALIAS, *, include_replayed: bool = False) -> list[DeadLetter]:
     """The entries, oldest last failure first (sorted here: FerretDB 1.24 scans anyway)."""
     query: dict[str, Any] = {} if include_replayed else {"state": DEAD}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from kimnetz.runtime.pki import NodeCredentials
+from kimnetz.runtime.tracing import traced_channel
 
 
 def peer_channel(target: str, credentials: NodeCredentials, server_name: str | None = None) -> grpc.Channel:
@@ -16,4 +17,4 @@ def peer_channel(target: str, credentials: NodeCredentials, server_name: str | N
         certificate_chain=credentials.certificate,
     )
     options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
-    return grpc.secure_channel(target, channel_credentials, options=options)
+    return traced_channel(grpc.secure_channel(target, channel_credentials, options=options))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -14,8 +15,10 @@ from typing import Any, NoReturn
 import grpc
 from grpc_status import rpc_status
 from mongoengine import NotUniqueError
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from kimnetz import errors
+from kimnetz.runtime import metrics, tracing
 from kimnetz.runtime.audit import AuditEvent, AuditSink, RefusalCounter, anonymous_refusals
 from kimnetz.runtime.auth import Principal, TokenRefused, TokenValidator, current_principal
 from kimnetz.runtime.grpc_errors import status_for
@@ -30,8 +33,10 @@ from kimnetz.runtime.grpc_peer import (
 
 log = logging.getLogger(__name__)
 
-#: Methods callable without a token (probes of Kubernetes and `kim node status`).
-PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
+#: Methods callable without a token: probes of Kubernetes and `kim node status`, and server
+#: reflection (it describes the contracts, which are public; no data), where a node enables it.
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                          "/grpc.reflection.v1.ServerReflection/")
 
 
 def _wrap(handler: grpc.RpcMethodHandler, wrap: Callable[[Any], Any]) -> grpc.RpcMethodHandler:
@@ -86,6 +91,66 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     log.exception("unhandled error in %s", details.method)
                     context.abort_with_status(rpc_status.to_status(status_for(Exception())))
             return guarded
+
+        return _wrap(handler, wrap)
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts and times every unary call by its rpc and final status (streams: their opening).
+    Outermost, so a refusal by any inner interceptor is counted with its code."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        if handler.unary_stream or handler.stream_stream:
+            return handler  # open streams (health Watch, reflection) are not request latencies
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def timed(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    answer = behaviour(request, context, *extra)
+                except Exception:
+                    code = metrics.code_of(context)
+                    metrics.observe_call(method, code if code is not grpc.StatusCode.OK
+                                 else grpc.StatusCode.UNKNOWN, time.perf_counter() - started)
+                    raise
+                metrics.observe_call(method, metrics.code_of(context), time.perf_counter() - started)
+                return answer
+            return timed
+
+        return _wrap(handler, wrap)
+
+
+class TracingInterceptor(grpc.ServerInterceptor):
+    """A SERVER span per unary call, continuing the caller's `traceparent` (kimnetz.runtime.tracing):
+    the servicer, the outbox entries it records and its log lines share the call's trace."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_stream or handler.stream_stream:
+            return handler
+        method = details.method
+        metadata = dict(details.invocation_metadata or ())
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def traced(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                service, _, rpc = method.lstrip("/").partition("/")
+                with tracing.tracer().start_as_current_span(
+                        method.lstrip("/"), context=tracing.context_from(metadata),
+                        kind=SpanKind.SERVER,
+                        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc},
+                ) as span:
+                    try:
+                        return behaviour(request, context, *extra)
+                    finally:
+                        code = metrics.code_of(context)
+                        span.set_attribute("rpc.grpc.status_code", code.value[0])
+                        if code is not grpc.StatusCode.OK:
+                            span.set_status(Status(StatusCode.ERROR, code.name))
+            return traced
 
         return _wrap(handler, wrap)
 

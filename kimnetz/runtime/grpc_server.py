@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from kimnetz.runtime.audit import AuditSink
 from kimnetz.runtime.auth import TokenValidator
@@ -26,9 +27,11 @@ from kimnetz.runtime.grpc_interceptors import (
     AuthInterceptor,
     AuthListener,
     ErrorInterceptor,
+    MetricsInterceptor,
     PeerInterceptor,
     PeerTokenInterceptor,
     StreamLimitInterceptor,
+    TracingInterceptor,
 )
 from kimnetz.runtime.grpc_peer import FederationMethods, PeerCheck
 from kimnetz.runtime.pki import NodeCredentials
@@ -56,15 +59,21 @@ def build_server(
     on_auth_decision: AuthListener | None = None,
     federation: FederationListener | None = None,
     max_streams: int = MAX_OPEN_STREAMS,
+    reflection_services: Sequence[str] = (),
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A server with health, error mapping and (where a validator is given) authentication.
     With `federation`, a second port speaks mutual TLS for calls of peer nodes.
     At most `max_streams` streaming calls are open at once (StreamLimitInterceptor).
+    With `reflection_services` (full gRPC names), server reflection lists them, so grpcurl and
+    similar clients work without the protos.
     Returns the server, the bound port (for address ':0') and the health servicer."""
-    # Outermost first: the stream bound refuses before anything else is done; error mapping
-    # wraps the rest, so a refusal becomes its status code; the certificate is checked before
-    # the token, and token and certificate are compared last.
-    interceptors: list[grpc.ServerInterceptor] = [StreamLimitInterceptor(max_streams),
+    # Outermost first: metrics see every call with its final code, in the call's span; the
+    # stream bound refuses
+    # before anything else is done; error mapping wraps the rest, so a refusal becomes its
+    # status code; the certificate is checked before the token, and token and certificate are
+    # compared last.
+    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(), TracingInterceptor(),
+                                                  StreamLimitInterceptor(max_streams),
                                                   ErrorInterceptor()]
     if federation is not None:
         interceptors.append(PeerInterceptor(federation.methods, federation.check, federation.audit,
@@ -87,6 +96,9 @@ def build_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for registration in registrations:
         registration.add_to_server(server)
+    if reflection_services:
+        reflection.enable_server_reflection(
+            (*reflection_services, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"cannot listen on {address}")
@@ -119,6 +131,8 @@ def mutual_tls(credentials: NodeCredentials) -> grpc.ServerCredentials:
 
 
 def mark_serving(health_servicer: health.HealthServicer, names: Iterable[str]) -> None:
+    """The node as a whole ("") and every full gRPC service name (`kim.case.v1.CaseService`),
+    the names standard probes ask for."""
     for name in ("", *names):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 

@@ -14,7 +14,7 @@ from kimnetz.runtime.consume import reliable_handler
 from kimnetz.runtime.directory_snapshot import RefusedEvents
 from kimnetz.runtime.settings import Settings
 from kimnetz.runtime.trusted_events import TrustedEvents, verifier_from
-from kimnetz.runtime.worker import Provide, WorkerContext
+from kimnetz.runtime.worker import EventTrace, Provide, WorkerContext
 
 
 def trusted_events(worker: WorkerContext) -> TrustedEvents:
@@ -32,6 +32,8 @@ class ProbeResponder:
     node_settings: Settings = Provide(lambda worker: worker.node)
     #: In handlers: the node's `TrustedEvents`.
     trust: TrustedEvents = Provide(trusted_events)
+    #: Each event handler call in a span of the event's trace (kimnetz.runtime.tracing).
+    event_trace = EventTrace()
 
     @reliable_handler(node.NODE_ALIAS, events.event_type(ProbeRequested))
     def on_probe_requested(self, envelope: EventEnvelope) -> None:

@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -56,7 +56,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
 from kim.common.v1.event_pb2 import EventEnvelope
-from kimnetz.runtime import events
+from kimnetz.runtime import events, tracing
 from kimnetz.runtime.amqp import Unroutable
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ class PendingEvent(EmbeddedDocument):
     routing_key = StringField(required=True)
     body = BinaryField(required=True)
     recorded_at = DateTimeField(required=True)
+    #: W3C trace context of the call that recorded the event (kimnetz.runtime.tracing); sent
+    #: as an AMQP header so the handler's span joins the trace.
+    traceparent = StringField()
 
 
 class InsertOnlyViolation(TypeError):
@@ -150,13 +153,20 @@ def record_event(
             routing_key=envelope.type,
             body=envelope.SerializeToString(),
             recorded_at=datetime.now(UTC),
+            traceparent=tracing.current_traceparent() or None,
         )
     )
     return envelope
 
 
+def tracing_headers(entry: dict[str, Any]) -> dict[str, str] | None:
+    parent = entry.get("traceparent")
+    return {tracing.TRACEPARENT: parent} if parent else None
+
+
 class EventPublisher(Protocol):
-    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str) -> None: ...
+    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str,
+                headers: Mapping[str, Any] | None = None) -> None: ...
 
 
 #: Documents a relay keeps queued for its fast path; beyond that it drops them and sweeps.
@@ -228,6 +238,11 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def collections(self) -> list[Collection[Any]]:
+        """The outboxes this relay sends from (the metric `kim_outbox_pending` counts them)."""
+        return list(self._collections)
+
     def notify(self) -> None:
         """Wake the relay: it sends what the saves since its last run queued (no scan), and
         sweeps only when a sweep is due or the last attempt failed."""
@@ -271,7 +286,8 @@ class OutboxRelay:
             for number, entry in enumerate(entries, start=1):
                 body = entry["body"] if self._sign is None else self._sign(entry["body"])
                 try:
-                    self._publisher.publish(entry["exchange"], entry["routing_key"], body, entry["event_id"])
+                    self._publisher.publish(entry["exchange"], entry["routing_key"], body, entry["event_id"],
+                                            headers=tracing_headers(entry))
                 except Unroutable:
                     if (entry["exchange"], entry["routing_key"]) in events.CONSUMED:
                         self._hold(collection, claimed, entry)

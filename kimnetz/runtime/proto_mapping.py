@@ -46,6 +46,8 @@ SHARED_ENUMS: tuple[tuple[ProtoEnum, type[Enum]], ...] = (
     (common.ResidenceStatusKind, vocabulary.ResidenceStatusKind),
     (common.ReferralTarget, vocabulary.ReferralTarget),
     (common.BarrierCategory, vocabulary.BarrierCategory),
+    (common.Gender, vocabulary.Gender),
+    (common.AccessRoute, vocabulary.AccessRoute),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, model_validator
@@ -129,6 +129,21 @@ class Settings(BaseSettings):
     grpc_services: str = Field(
         ",".join(SERVICES), description="Comma-separated services this api process serves."
     )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics of the api process on this port "
+        "(/metrics on grpc_host); 0: none."
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics of the worker process; 0: none."
+    )
+    otlp_endpoint: str = Field(
+        "", description="OpenTelemetry collector for traces (OTLP over gRPC, e.g. "
+        "http://otel-collector:4317); empty: trace ids are made and passed on, nothing exported."
+    )
+    grpc_reflection: bool = Field(
+        True, description="gRPC server reflection, so grpcurl lists the services without the "
+        "protos (they are public); a node may switch it off (KIM_GRPC_REFLECTION=false)."
+    )
 
     # Calls between the services of a node.
     case_api_target: str = Field(
@@ -188,6 +203,8 @@ class Settings(BaseSettings):
         "before it is dead-lettered (about 2 h with the defaults).")
 
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object per line with node, role and trace id; text: plain.")
 
     @classmethod
     def settings_customise_sources(

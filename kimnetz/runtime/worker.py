@@ -38,9 +38,11 @@ from typing import Any, Generic, TypeVar, cast
 
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.timer import Timer
+from opentelemetry import context as otel_context, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic_settings import BaseSettings
 
-from kimnetz.runtime import mongo, node
+from kimnetz.runtime import metrics, mongo, node, tracing
 from kimnetz.runtime.settings import Settings
 
 #: The config every worker runs with; values come from the environment (see the file).
@@ -101,6 +103,9 @@ class NodeRuntime(SharedExtension):
             context = worker_context(self.container.service_name, self.container.config)
             mongo.connect(context.node, context.service)  # both idempotent
             node.connect(context.node)
+            # Once per process, whichever container starts first (events handled, their lag).
+            metrics.serve(context.node.worker_metrics_port, context.node.grpc_host)
+            tracing.configure(context.node.node_id, "worker", context.node.otlp_endpoint)
             self._context = context
         return self._context
 
@@ -125,6 +130,44 @@ class Provide(DependencyProvider, Generic[T]):
         if self.per_worker:
             return self.build(self.runtime.context())
         return self._built[0]
+
+
+class EventTrace(DependencyProvider):
+    """A CONSUMER span around each event handler call, under the trace the event's `traceparent`
+    header carries (kimnetz.runtime.tracing): the handler's log lines and the events it records
+    join the trace of the call that caused the event, on this node or a peer's. Set up and torn
+    down in the worker's own green thread, where the handler runs."""
+
+    runtime = NodeRuntime()
+
+    def setup(self) -> None:
+        self.runtime.context()  # tracing is configured with the node's settings
+        self._open: dict[int, tuple[Any, object]] = {}
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        entrypoint = worker_ctx.entrypoint
+        event_type = getattr(entrypoint, "event_type", None)
+        if event_type is None:
+            return  # timers open no span of their own
+        span = tracing.tracer().start_span(
+            f"{event_type} handle", context=tracing.context_from(worker_ctx.data),
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "rabbitmq",
+                        "messaging.destination.name": str(getattr(entrypoint, "source_service", "")),
+                        "messaging.operation": "process", "kim.handler": entrypoint.method_name})
+        self._open[id(worker_ctx)] = (span, otel_context.attach(trace.set_span_in_context(span)))
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        opened = self._open.get(id(worker_ctx))
+        if opened is not None and exc_info is not None:
+            opened[0].set_status(Status(StatusCode.ERROR, type(exc_info[1]).__name__))
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        opened = self._open.pop(id(worker_ctx), None)
+        if opened is not None:
+            span, token = opened
+            otel_context.detach(token)  # type: ignore[arg-type]
+            span.end()
 
 
 class SettingsTimer(Timer):

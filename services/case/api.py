@@ -41,6 +41,7 @@ from services.case.domain.case import Case
 from services.case.domain.policy import Actor
 from services.case.domain.ports import CaseRepository
 from services.case.repository import CaseChangeDocument, MongoCaseRepository
+from services.case.settings import CaseSettings
 
 C = TypeVar("C")
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [CaseChangeDocument]
@@ -108,6 +109,7 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         self.falldaten = services.falldaten
         self.verbund = services.verbund
         self.datenschutz = services.datenschutz
+        self.erinnerungen = services.erinnerungen
         self.zielgruppen = services.zielgruppen
         self.notify_outbox: Callable[[], None] = lambda: None
 
@@ -257,8 +259,20 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.verbund.get_figures(acting())
-        return contract.figures_message(figures, version)
+        period_from, period_to = contract.figures_period(request)
+        figures, version, period = self.verbund.get_figures(acting(), period_from, period_to)
+        return contract.figures_message(figures, version, period)
+
+    def ListReminders(self, request: case_pb2.ListRemindersRequest,
+                      context: grpc.ServicerContext) -> case_pb2.ListRemindersResponse:
+        violations = Violations()
+        manager = violations.identifier("case_manager", request.case_manager, required=False)
+        if not 0 <= request.horizon_days <= 366:
+            violations.add("horizon_days", "Zwischen 0 und 366 Tagen angeben.")
+        violations.raise_if_any()
+        reminders = self.erinnerungen.list_reminders(acting(), case_manager=manager,
+                                                     horizon_days=request.horizon_days)
+        return case_pb2.ListRemindersResponse(reminders=[contract.reminder_message(r) for r in reminders])
 
     def GetCaseBrief(self, request: case_pb2.GetCaseBriefRequest,
                      context: grpc.ServicerContext) -> case_pb2.CaseBrief:
@@ -321,8 +335,9 @@ class CaseFederationServicer(federation_pb2_grpc.CaseFederationServicer):
 
     def GetFigures(self, request: case_pb2.GetFiguresRequest,
                    context: grpc.ServicerContext) -> case_pb2.Figures:
-        figures, version = self.verbund.get_figures(peer_acting())
-        return contract.figures_message(figures, version)
+        period_from, period_to = contract.figures_period(request)
+        figures, version, period = self.verbund.get_figures(peer_acting(), period_from, period_to)
+        return contract.figures_message(figures, version, period)
 
 
 class DoorAudit:
@@ -382,7 +397,8 @@ def door_audit(settings: Settings, inner: AuditSink) -> AuditSink:
 
 def registration(settings: Settings) -> Registration:
     """The api process connects the "case" database before it adds servicers."""
-    services = case_services(MongoCaseRepository(settings.node_id), node_org=settings.organization_id)
+    services = case_services(MongoCaseRepository(settings.node_id), node_org=settings.organization_id,
+                             reminder_lead_times=CaseSettings().reminder_lead_times())
     servicer = CaseServicer(services)
 
     def add_to_server(server: grpc.Server) -> None:

@@ -12,7 +12,8 @@ repository by composition.py:
 - falldaten.py `Falldaten`: read the case, its person, a brief, the list; change the person;
 - verbund.py `Verbund`: briefs for peer nodes, the monitoring figures;
 - zielgruppen.py `Zielgruppen`: new Zielgruppen versions and the re-checks they trigger;
-- datenschutz.py `Datenschutz`: the Löschfrist, reading and verifying the audit trail.
+- datenschutz.py `Datenschutz`: the Löschfrist, reading and verifying the audit trail;
+- erinnerungen.py `Erinnerungen`: reminders of dates in a case (worker timer, ListReminders).
 
 Who enters: the gRPC servicers of the api process (services/case/api.py) and the worker's event
 handlers (services/case/worker.py), each with an `Actor` (mapped from the token's Principal, the
@@ -32,15 +33,19 @@ does not exist (`CaseAccess.guard`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from kimnetz.errors import NotFound, PermissionDenied
+from kimnetz.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.case.domain.audit import AuditDraft
 from services.case.domain.case import Case
 from services.case.domain.dates import local_date
+from services.case.domain.events import Event
+from services.case.domain.movements import admission_keys, admits, entries
+from services.case.domain.person import Person
 from services.case.domain.policy import CASE_NOT_FOUND, PEER_NO_ACCESS, Action, Actor, Verdict, decide
 from services.case.domain.ports import CaseRepository
+from services.case.domain.vocabulary import CaseStatus
 
 Clock = Callable[[], datetime]
 
@@ -80,11 +85,29 @@ class CaseAccess:
         now = self.clock()
         case = self.load(actor, case_id, call, purpose, now)
         self.guard(actor, action, case, call, purpose, now)
+        before = case.status
         change(case, now)
         detail = disclose(case, now) if disclose is not None else ""
+        happened = list(case.pending_events)
         self.repository.save(case, cause=cause)
+        self.count(before, case, happened, now)
         self.audit(actor, case_id, call, purpose, True, now, detail=detail)
         return case
+
+    def count(self, before: CaseStatus | None, case: Case, happened: Sequence[Event], now: datetime) -> None:
+        """The figures ledger's entries of a stored write (movements.py): the status change and
+        the movements its events record; for an Aufnahme the person's characteristics that day.
+        Written after the case (without transactions there is no one write of both): a crash in
+        between loses one count, never invents one."""
+        day = local_date(now)
+        admission = None
+        if admits(happened):
+            try:
+                person: Person | None = self.repository.get_person(case.case_id)
+            except (NotFound, FailedPrecondition):  # erased by retention meanwhile
+                person = None
+            admission = admission_keys(person, case.eligibility.primary, day, case.proposal.access_route)
+        self.repository.record_ledger(entries(before, case.status, happened, day, admission))
 
     def guard(self, actor: Actor, action: Action, case: Case | None, call: str, purpose: str,
               now: datetime) -> Verdict:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from services.case.application import CaseAccess, Clock, utc_now
 from services.case.datenschutz import Datenschutz
 from services.case.domain.ports import CaseRepository
+from services.case.domain.reminders import LeadTimes
 from services.case.einwilligungen import Einwilligungen
+from services.case.erinnerungen import Erinnerungen
 from services.case.fallarbeit import Fallarbeit
 from services.case.falldaten import Falldaten
 from services.case.fallvorschlaege import Fallvorschlaege
@@ -27,6 +29,7 @@ class CaseServices:
     verbund: Verbund
     zielgruppen: Zielgruppen
     datenschutz: Datenschutz
+    erinnerungen: Erinnerungen
 
     @property
     def repository(self) -> CaseRepository:
@@ -34,8 +37,10 @@ class CaseServices:
         return self.falldaten.repository
 
 
-def case_services(repository: CaseRepository, *, node_org: str, clock: Clock = utc_now) -> CaseServices:
-    """`node_org`: the organisation operating this node (the policy's own organisation)."""
+def case_services(repository: CaseRepository, *, node_org: str, clock: Clock = utc_now,
+                  reminder_lead_times: LeadTimes | None = None) -> CaseServices:
+    """`node_org`: the organisation operating this node (the policy's own organisation);
+    `reminder_lead_times`: the settings' lead times of the reminders (defaults otherwise)."""
     access = CaseAccess(repository, node_org, clock)
     return CaseServices(
         fallvorschlaege=Fallvorschlaege(access),
@@ -45,4 +50,5 @@ def case_services(repository: CaseRepository, *, node_org: str, clock: Clock = u
         verbund=Verbund(access),
         zielgruppen=Zielgruppen(access),
         datenschutz=Datenschutz(access),
+        erinnerungen=Erinnerungen(access, reminder_lead_times),
     )

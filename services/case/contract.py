@@ -38,7 +38,9 @@ from services.case.domain.brief import CaseBrief
 from services.case.domain.case import Case
 from services.case.domain.commands import ProposeCase, UpdatePerson
 from services.case.domain.monitoring import Cell, Figures, MeanDuration, Table
+from services.case.domain.period_figures import PeriodFigures
 from services.case.domain.person import Person, PersonData
+from services.case.domain.reminders import Reminder
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import EligibilityResult
 
@@ -193,6 +195,10 @@ def person_data(person: case_pb2.Person, prefix: str, violations: list[FieldViol
         received_as_umf=p.received_as_umf,
         umf_received_on=_date(p.umf_received_on, p.HasField("umf_received_on"),
                               f"{prefix}.umf_received_on", violations),
+        gender=domain_value(common.Gender, p.gender),
+        home_kommune_key=p.home_kommune.key, home_kommune_name=p.home_kommune.name,
+        entry_date=_date(p.entry_date, p.HasField("entry_date"), f"{prefix}.entry_date", violations),
+        interpreter_needed=p.interpreter_needed, interpreter_language=p.interpreter_language,
     )
 
 
@@ -274,6 +280,12 @@ def brief_message(case_id: str, brief: CaseBrief) -> case_pb2.CaseBrief:
     return message
 
 
+def reminder_message(reminder: Reminder) -> case_pb2.Reminder:
+    message = fill(case_pb2.Reminder(), reminder)
+    message.label = reminder.label
+    return message
+
+
 def audit_message(entry: AuditEntry) -> case_pb2.AuditEntry:
     return fill(case_pb2.AuditEntry(), entry)
 
@@ -313,8 +325,29 @@ def _duration(duration: MeanDuration) -> case_pb2.MeanDuration:
                                  mean_days=duration.mean_days or 0.0)
 
 
-def figures_message(figures: Figures, zielgruppen_version: int) -> case_pb2.Figures:
+def figures_period(request: case_pb2.GetFiguresRequest) -> tuple[date | None, date | None]:
+    """The Berichtszeitraum asked for (unset days: None; impossible days: German violations)."""
+    v = Violations()
+    start = date_field(request.period_from, "period_from", v, present=request.HasField("period_from"))
+    end = date_field(request.period_to, "period_to", v, present=request.HasField("period_to"))
+    v.raise_if_any()
+    return start, end
+
+
+def period_message(figures: PeriodFigures) -> case_pb2.PeriodFigures:
+    return case_pb2.PeriodFigures(
+        period_from=to_proto_date(figures.period.start), period_to=to_proto_date(figures.period.end),
+        movements=_table(figures.movements), referred_by_target=_table(figures.referred_by_target),
+        closed_by_reason=_table(figures.closed_by_reason), stock_by_status=_table(figures.stock_by_status),
+        admitted=[case_pb2.FigureBreakdown(dimension=b.dimension, title=b.title, table=_table(b.table))
+                  for b in figures.admitted],
+        note=figures.note)
+
+
+def figures_message(figures: Figures, zielgruppen_version: int,
+                    period: PeriodFigures | None = None) -> case_pb2.Figures:
     return case_pb2.Figures(
+        period=period_message(period) if period is not None else None,
         by_status=_table(figures.by_status), by_zielgruppe=_table(figures.by_zielgruppe),
         by_handlungsfeld=_table(figures.by_handlungsfeld),
         by_goal_outcome=_table(figures.by_goal_outcome),

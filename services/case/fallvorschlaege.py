@@ -40,10 +40,12 @@ class Fallvorschlaege:
         catalogue = self.repository.current_catalogue()
         for _ in range(PSEUDONYM_ATTEMPTS):
             case, person = Case.propose(command, actor, now, catalogue)
+            happened = list(case.pending_events)
             try:
                 self.repository.add(case, person)
             except PseudonymTaken:
                 continue  # draw again
+            self.access.count(None, case, happened, now)
             self.access.audit(actor, case.case_id, "ProposeCase", purpose, True, now)
             return case
         raise KimError("Es konnte kein eindeutiges Pseudonym vergeben werden; bitte erneut versuchen.")

@@ -28,8 +28,9 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mongoengine import (
@@ -59,6 +60,7 @@ from services.case import SERVICE, contract
 from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
 from services.case.domain.case import Case
+from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
 from services.case.domain.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CaseFilter, CasePage, PseudonymTaken
 from services.case.domain.retention import FIGURE_KEYS, figures
@@ -142,6 +144,20 @@ class ZielgruppenDocument(Document):
     version = IntField(primary_key=True)
     catalogue = DictField(required=True)
     received_at = DateTimeField(required=True)
+
+
+class LedgerDocument(Document):
+    """One entry of the figures ledger (services/case/domain/movements.py): a day as ISO text (a
+    period's query compares text), a table, a key, +1 or -1; a random id, no case id. Retention
+    does not touch this collection."""
+
+    meta = {"db_alias": SERVICE, "collection": "figures_ledger", "indexes": ["day"]}
+
+    day = StringField(required=True)
+    table = StringField(required=True)
+    key = StringField(default="")
+    delta = IntField(required=True)
+    label = StringField(default="")
 
 
 class MongoCaseRepository:
@@ -254,7 +270,7 @@ class MongoCaseRepository:
         for document in earlier:
             for entry in document.get("outbox", []):
                 change.outbox.append(PendingEvent(**{k: entry[k] for k in (
-                    "event_id", "exchange", "routing_key", "body", "recorded_at")}))
+                    "event_id", "exchange", "routing_key", "body", "recorded_at") if k in entry}))
 
     def applied(self, cause: str) -> bool:
         return self._store.applied(cause)
@@ -292,6 +308,18 @@ class MongoCaseRepository:
                     totals[key] += int(value)
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
+
+    def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        if entries:
+            LedgerDocument._get_collection().insert_many(
+                [{"_id": uuid.uuid4().hex, "day": entry.day.isoformat(), "table": entry.table,
+                  "key": entry.key, "delta": entry.delta, "label": entry.label} for entry in entries],
+                ordered=False)
+
+    def ledger(self, until: date) -> list[LedgerEntry]:
+        rows = LedgerDocument._get_collection().find({"day": {"$lte": until.isoformat()}}, {"_id": 0})
+        return [LedgerEntry(date.fromisoformat(row["day"]), row["table"], row.get("key", ""),
+                            int(row["delta"]), row.get("label", "")) for row in rows]
 
     def list_cases(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size

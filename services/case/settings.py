@@ -8,6 +8,8 @@ from enum import StrEnum
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.case.domain.reminders import LeadTimes
+
 
 class RetentionMode(StrEnum):
     #: The case and all its versions are deleted; only the audit trail remembers the deletion.
@@ -26,3 +28,23 @@ class CaseSettings(BaseSettings):
     retention_mode: RetentionMode = RetentionMode.ANONYMISE
     retention_interval_seconds: float = Field(
         3600, gt=0, description="How often the worker's retention timer runs.")
+
+    # Reminders (docs/case.md, "Reminders"): how often the worker looks, and how many days
+    # before its date each kind of occasion is reminded of.
+    reminder_interval_seconds: float = Field(
+        3600, gt=0, description="How often the worker's reminder timer runs.")
+    reminder_residence_days: int = Field(
+        42, ge=0, description="Days before a Duldung or Aufenthaltsgestattung ends.")
+    reminder_birthday_days: int = Field(
+        90, ge=0, description="Days before the 18th and the 21st birthday.")
+    reminder_25a_days: int = Field(
+        180, ge=0, description="Days before the last day for a § 25a application (the day before "
+        "the 27th birthday).")
+    reminder_review_days: int = Field(
+        14, ge=0, description="Days before the next review in the Fallkonferenz.")
+
+    def reminder_lead_times(self) -> LeadTimes:
+        return LeadTimes(residence_days=self.reminder_residence_days,
+                         birthday_days=self.reminder_birthday_days,
+                         application_25a_days=self.reminder_25a_days,
+                         review_days=self.reminder_review_days)

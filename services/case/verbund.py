@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from kimnetz.errors import FailedPrecondition, NotFound, PermissionDenied
 from kimnetz.validation import Violations
@@ -17,6 +18,8 @@ from services.case.domain.audit import AuditDraft
 from services.case.domain.brief import CaseBrief, build_brief
 from services.case.domain.dates import local_date
 from services.case.domain.monitoring import Figures, monitoring_figures
+from services.case.domain.movements import Period, period_counts
+from services.case.domain.period_figures import PeriodFigures, period_figures
 from services.case.domain.policy import ALLOWED, PEER_NO_ACCESS, Action, Actor, decide
 
 #: At most this many briefs per call of a peer node (federation.proto).
@@ -90,13 +93,17 @@ class Verbund:
         """The raw counts and sums (exact: for this node only, never an answer to a caller)."""
         return self.repository.figures()
 
-    def get_figures(self, actor: Actor) -> tuple[Figures, int]:
-        """The local monitoring figures as they may be shown (small numbers suppressed), and the
-        Zielgruppen version whose names label them."""
+    def get_figures(self, actor: Actor, period_from: date | None = None,
+                    period_to: date | None = None) -> tuple[Figures, int, PeriodFigures]:
+        """The local monitoring figures as they may be shown (small numbers suppressed), the
+        Zielgruppen version whose names label them, and the figures of the Berichtszeitraum
+        (default: 1 January of the end's year to today) from the figures ledger."""
         now = self.clock()
+        period = Period.of(period_from, period_to, today=local_date(now))
         self.access.guard(actor, Action.READ_FIGURES, None, "GetFigures", "Monitoring", now)
         catalogue = self.repository.current_catalogue()
-        result = monitoring_figures(self.repository.figures(),
-                                    {d.key: d.name for d in catalogue.definitions})
+        names = {d.key: d.name for d in catalogue.definitions}
+        result = monitoring_figures(self.repository.figures(), names)
+        in_period = period_figures(period_counts(self.repository.ledger(period.end), period), names)
         self.access.audit(actor, "", "GetFigures", "Monitoring", True, now, detail=FIGURES_DETAIL)
-        return result, catalogue.version
+        return result, catalogue.version, in_period

@@ -14,6 +14,9 @@
   acknowledged and forgotten.
 - The retention timer: closed cases past their Löschfrist are deleted or anonymised
   (`KIM_CASE_RETENTION_*`), each in the audit trail.
+- The reminder timer: dates in open cases the case manager must act on (end of a Duldung or
+  Gestattung, 18th/21st birthday, last day for § 25a, next review) are sent as
+  `CaseReminderDue`, once per occasion (`KIM_CASE_REMINDER_*`; docs/case.md, "Reminders").
 
 Every event is verified first (`self.trust.verify`: signature, certificate, node directory;
 kimnetz/runtime/event_trust.py) and the verified `Sender` handed to the service layer, which decides
@@ -48,7 +51,8 @@ def case_service(worker: WorkerContext) -> CaseServices:
     keeps no state between calls), its indexes ensured."""
     for document in (CaseDocument, CaseChangeDocument):
         document.ensure_indexes()
-    return case_services(MongoCaseRepository(worker.node.node_id), node_org=worker.node.organization_id)
+    return case_services(MongoCaseRepository(worker.node.node_id), node_org=worker.node.organization_id,
+                         reminder_lead_times=worker.settings(CaseSettings).reminder_lead_times())
 
 
 def _decision_handler(message_type: type) -> Any:
@@ -124,3 +128,9 @@ class CaseWorker(ProbeResponder):
         done = self.cases.datenschutz.apply_retention(period, self.settings.retention_mode)
         if done:
             log.info("retention: %d closed cases %s", len(done), self.settings.retention_mode.value)
+
+    @every(lambda worker: worker.settings(CaseSettings).reminder_interval_seconds)
+    def send_reminders(self) -> None:
+        sent = self.cases.erinnerungen.send_reminders()
+        if sent:
+            log.info("reminders: %d sent", len(sent))

@@ -34,6 +34,8 @@ from services.documents.domain.kinds import (
     FALLKONFERENZ,
     LENKUNGSGRUPPE,
     MONITORING,
+    SACHBERICHT,
+    VERWENDUNGSNACHWEIS,
     Kind,
 )
 
@@ -156,6 +158,28 @@ def monitoring(
 ) -> None:
     """Einen Monitoringbericht mit Diagrammen erzeugen (kleine Zahlen unter 5 unterdrückt)."""
     _single(MONITORING, input_file, out, template, to_pdf)
+
+
+@app.command("verwendungsnachweis")
+def verwendungsnachweis(
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help=INPUT_OPTION_HELP),  # noqa: B008
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Ziel, z. B. verwendungsnachweis.docx."),  # noqa: B008
+    template: Path | None = TEMPLATE_OPTION,
+    to_pdf: bool = PDF_OPTION,
+) -> None:
+    """Den zahlenmäßigen Verwendungsnachweis an die Bewilligungsbehörde erzeugen (Förderrichtlinie KIM)."""
+    _single(VERWENDUNGSNACHWEIS, input_file, out, template, to_pdf)
+
+
+@app.command("sachbericht")
+def sachbericht(
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help=INPUT_OPTION_HELP),  # noqa: B008
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Ziel, z. B. sachbericht.docx."),  # noqa: B008
+    template: Path | None = TEMPLATE_OPTION,
+    to_pdf: bool = PDF_OPTION,
+) -> None:
+    """Den jährlichen Sachbericht an die Bewilligungsbehörde erzeugen (mit den Fallzahlen des Jahres)."""
+    _single(SACHBERICHT, input_file, out, template, to_pdf)
 
 
 def _single(kind: Kind, input_file: Path, out: Path, template: Path | None, to_pdf: bool) -> None:

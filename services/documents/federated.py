@@ -27,7 +27,14 @@ from services.documents.domain.federation import (
     NodeSource,
     combine,
 )
-from services.documents.figures import DISTRICT, CaseFigures, CaseFiguresRecord, PeerFigures, PeerNode
+from services.documents.figures import (
+    DISTRICT,
+    CaseFigures,
+    CaseFiguresRecord,
+    PeerFigures,
+    PeerNode,
+    ReportPeriod,
+)
 from services.documents.inputs.figure_lines import unknown_statuses
 
 log = logging.getLogger(__name__)
@@ -39,16 +46,18 @@ UNREADABLE = "Angaben in einer neueren Fassung, hier nicht lesbar"
 
 
 def read_figures(own: CaseFigures, peers: PeerFigures | None, scope: str, *, acting_user: str,
-                 now: Callable[[], datetime]) -> CaseFiguresRecord | CombinedFigures:
-    """The node's figures (scope NODE, or AUTO off the Kreis' node) or the federation's."""
+                 now: Callable[[], datetime],
+                 period: ReportPeriod | None = None) -> CaseFiguresRecord | CombinedFigures:
+    """The node's figures (scope NODE, or AUTO off the Kreis' node) or the federation's; with
+    `period` each node's movements in it and its stock at the end (kim.case.v1.PeriodFigures)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
     if scope == FEDERATION and peers is None:
         raise FailedPrecondition("Dieser Knoten gehört keinem KIM-Verbund an; es gibt nur seine eigenen "
                                  "Fallzahlen.")
     if scope == NODE or peers is None:
-        return own.figures()
-    mine = own.figures()  # the caller's right to read figures, decided by the own case service
+        return own.figures(period)
+    mine = own.figures(period)  # the caller's right to read figures, decided by the own case service
     read_at = now()
     try:
         nodes = peers.nodes()
@@ -71,21 +80,21 @@ def read_figures(own: CaseFigures, peers: PeerFigures | None, scope: str, *, act
         return mine
     own_node = NodeFigures(NodeSource(peers.node_id, peers.organization, me.organization_name), mine, read_at)
     others = [n for n in nodes if n.node_id != peers.node_id]
-    answers = _ask(peers, others, acting_user, now)
+    answers = _ask(peers, others, acting_user, now, period)
     read = [answer for answer in answers if isinstance(answer, NodeFigures)]
     missing = [answer for answer in answers if isinstance(answer, MissingNode)]
     return combine([own_node, *read], missing)
 
 
 def _ask(peers: PeerFigures, nodes: list[PeerNode], acting_user: str,
-         now: Callable[[], datetime]) -> list[NodeFigures | MissingNode]:
+         now: Callable[[], datetime], period: ReportPeriod | None) -> list[NodeFigures | MissingNode]:
     if not nodes:
         return []
 
     def one(node: PeerNode) -> NodeFigures | MissingNode:
         source = NodeSource(node.node_id, node.organization, node.organization_name)
         try:
-            figures = peers.figures(node.node_id, acting_user)
+            figures = peers.figures(node.node_id, acting_user, period)
         except Exception as exc:  # any failure of one node is a gap in the document, not a failure
             log.warning("figures of node %s not read: %s", node.node_id, exc)
             return MissingNode(source, UNREACHABLE)

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from kim.case.v1 import case_pb2
 from kimnetz.runtime.settings import Settings
-from services.documents.figures import CaseFiguresRecord, PeerNode
-from services.documents.figures_client import figures_record
+from services.documents.figures import CaseFiguresRecord, PeerNode, ReportPeriod
+from services.documents.figures_client import figures_record, figures_request
 
 GET_FIGURES = "/kim.case.v1.CaseFederation/GetFigures"
 TIMEOUT_SECONDS = 10.0
@@ -54,8 +54,9 @@ class FederationPeerFigures:
         return [PeerNode(n.node_id, n.organization, n.role, n.organization_name)
                 for n in self._client.nodes()]
 
-    def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
-        answer = self._client.call(node_id, GET_FIGURES, case_pb2.GetFiguresRequest(), case_pb2.Figures,
+    def figures(self, node_id: str, acting_user: str,
+                period: ReportPeriod | None = None) -> CaseFiguresRecord:
+        answer = self._client.call(node_id, GET_FIGURES, figures_request(period), case_pb2.Figures,
                                    acting_user=acting_user, timeout=TIMEOUT_SECONDS)
         return figures_record(answer)
 

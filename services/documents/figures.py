@@ -8,21 +8,32 @@ to this node (kim.case.v1 CaseFederation.GetFigures over mutual TLS, adapter
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from services.documents.domain.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
 
 __all__ = ["CaseFigures", "CaseFiguresRecord", "FigureCell", "FigureTable", "MeanDuration", "PeerFigures",
-           "PeerNode"]
+           "PeerNode", "ReportPeriod"]
 
 DISTRICT = "district"
 """The node role of a Kreis: the only one the other nodes give their figures to."""
 
 
+@dataclass(frozen=True)
+class ReportPeriod:
+    """The Berichtszeitraum the figures are asked for, both days included."""
+
+    start: date
+    end: date
+
+
 class CaseFigures(Protocol):
     """One caller's view of the case service's figures (errors are `kimnetz.errors`)."""
 
-    def figures(self) -> CaseFiguresRecord: ...
+    def figures(self, period: ReportPeriod | None = None) -> CaseFiguresRecord:
+        """The figures; with `period`, also the movements in it and the stock at its end."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class PeerFigures(Protocol):
         """The directory's active nodes, this node included."""
         ...
 
-    def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
+    def figures(self, node_id: str, acting_user: str,
+                period: ReportPeriod | None = None) -> CaseFiguresRecord:
         """One peer node's figures, asked on behalf of `acting_user` (for both audit trails)."""
         ...

@@ -17,8 +17,15 @@ import grpc
 
 from kim.case.v1 import case_pb2 as pb, case_pb2_grpc
 from kimnetz import errors
-from kimnetz.runtime.proto_mapping import UnknownEnumValue, member_name
-from services.documents.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
+from kimnetz.runtime.proto_mapping import UnknownEnumValue, from_proto_date, member_name, to_proto_date
+from services.documents.domain.figures import FigureBreakdown, PeriodRecord
+from services.documents.figures import (
+    CaseFiguresRecord,
+    FigureCell,
+    FigureTable,
+    MeanDuration,
+    ReportPeriod,
+)
 
 TIMEOUT_SECONDS = 15.0
 
@@ -37,9 +44,9 @@ class GrpcCaseFigures:
         self._stub = case_pb2_grpc.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
         self._metadata = (("authorization", f"Bearer {bearer_token}"),)
 
-    def figures(self) -> CaseFiguresRecord:
+    def figures(self, period: ReportPeriod | None = None) -> CaseFiguresRecord:
         try:
-            m = self._stub.GetFigures(pb.GetFiguresRequest(), metadata=self._metadata,
+            m = self._stub.GetFigures(figures_request(period), metadata=self._metadata,
                                       timeout=TIMEOUT_SECONDS)
         except grpc.RpcError as error:
             code = error.code()
@@ -52,9 +59,17 @@ class GrpcCaseFigures:
         return figures_record(m)
 
 
+def figures_request(period: ReportPeriod | None) -> pb.GetFiguresRequest:
+    """GetFigures for a Berichtszeitraum (None: the case service's default, the year to today)."""
+    if period is None:
+        return pb.GetFiguresRequest()
+    return pb.GetFiguresRequest(period_from=to_proto_date(period.start), period_to=to_proto_date(period.end))
+
+
 def figures_record(m: Any) -> CaseFiguresRecord:
     """A kim.case.v1.Figures message (of this node or of a peer node) as plain values."""
     return CaseFiguresRecord(
+        period=_period(m.period) if m.HasField("period") else None,
         by_status=_table(m.by_status), by_zielgruppe=_table(m.by_zielgruppe),
         by_handlungsfeld=_table(m.by_handlungsfeld), by_goal_outcome=_table(m.by_goal_outcome),
         by_barrier_category=_table(m.by_barrier_category),
@@ -81,6 +96,17 @@ def _visibility(number: int) -> str:
 
 def _table(m: Any) -> FigureTable:
     return FigureTable(cells=tuple(_cell(c) for c in m.cells), total=_cell(m.total))
+
+
+def _period(m: Any) -> PeriodRecord:
+    start, end = from_proto_date(m.period_from), from_proto_date(m.period_to)
+    if start is None or end is None:
+        raise errors.Unavailable("Der Falldienst hat Zahlen ohne Berichtszeitraum geliefert.")
+    return PeriodRecord(
+        start=start, end=end, movements=_table(m.movements), referred_by_target=_table(m.referred_by_target),
+        closed_by_reason=_table(m.closed_by_reason), stock_by_status=_table(m.stock_by_status),
+        admitted=tuple(FigureBreakdown(b.dimension, b.title, _table(b.table)) for b in m.admitted),
+        note=m.note)
 
 
 def _duration(m: Any) -> MeanDuration:

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kimnetz.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from kimnetz.runtime import metrics
 from kimnetz.runtime.audit import AuditEvent, AuditSink, LoggingAuditSink
 from kimnetz.runtime.auth import Principal, require_role
 from services.documents.conference import ConferenceRecords
@@ -43,7 +44,7 @@ from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, templ
 from services.documents.domain.ports import DocumentRecord, DocumentsRepository, JobRecord, TemplateRecord
 from services.documents.domain.retention import due as retention_due, kept_kinds
 from services.documents.federated import AUTO, read_figures
-from services.documents.figures import CaseFigures, CaseFiguresRecord, PeerFigures
+from services.documents.figures import CaseFigures, CaseFiguresRecord, PeerFigures, ReportPeriod
 from services.documents.inputs import BERLIN
 from services.documents.inputs.drucksache_figures import drucksache_with_figures
 from services.documents.inputs.fallkonferenz_protokoll import ConferenceOptions, fallkonferenz_input
@@ -188,7 +189,8 @@ class DocumentsService:
                 raise InvalidArgument([FieldViolation(
                     "period_to" if period_to else "period_from",
                     "Der Berichtszeitraum endet vor seinem Beginn.")])
-            read = self._read_figures(principal, figures, peers, scope)
+            read = self._read_figures(principal, figures, peers, scope,
+                                      ReportPeriod(period_from or end.replace(month=1, day=1), end))
             if isinstance(read, CombinedFigures):
                 return federation_monitoring_input(read, options)
             return monitoring_input(read, options)
@@ -213,9 +215,9 @@ class DocumentsService:
         return self._render_live(principal, DRUCKSACHE, "", "", template_version, read)
 
     def _read_figures(self, principal: Principal, figures: CaseFigures, peers: PeerFigures | None,
-                      scope: str) -> CaseFiguresRecord | CombinedFigures:
+                      scope: str, period: ReportPeriod | None = None) -> CaseFiguresRecord | CombinedFigures:
         return read_figures(figures, peers, scope, acting_user=principal.username or principal.subject,
-                            now=lambda: self.clock().astimezone(BERLIN))
+                            now=lambda: self.clock().astimezone(BERLIN), period=period)
 
     def _render_live(self, principal: Principal, kind: Kind, id_field: str, source_id: str,
                      template_version: int | None,
@@ -309,6 +311,7 @@ class DocumentsService:
             generated_by=principal.subject, occurred_at=now, bulk_job_id=bulk_job_id,
         )
         self.store.add_document(record, content, [event])
+        metrics.DOCUMENTS.labels(kind.id).inc()
         return record, content
 
     def _charts(self, ref: TemplateRef, prepared: Prepared) -> Mapping[str, bytes]:

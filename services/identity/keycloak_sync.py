@@ -128,7 +128,7 @@ class KeycloakSync:
 
     def __init__(
         self, server_url: str, *, admin_user: str, admin_password: str,
-        passwords: LocalPasswords | None = None, timeout: int = 10,
+        passwords: LocalPasswords | None = None, timeout: int = 60,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self._admin_user = admin_user
@@ -166,6 +166,9 @@ class KeycloakSync:
         return result
 
     def admin(self, realm: str) -> KeycloakAdmin:
+        # A busy Keycloak can take more than 10 s to create a realm; the client then retries,
+        # and the retry meets the realm its first attempt made (409). Hence the longer timeout,
+        # and creations that accept an existing realm (`skip_exists`): the apply is idempotent.
         if self._admin is None:
             self._admin = KeycloakAdmin(
                 server_url=self.server_url + "/", username=self._admin_user,
@@ -228,7 +231,8 @@ class _Reconciler:
         if not self.sync.realm_exists(name):
             self.step(Change("create", "Heimat-Realm", name, org.alias), lambda: self.sync.admin("master")
                       .create_realm({"realm": name, "enabled": True,
-                                     "displayName": org.identity_provider.display_name}))
+                                     "displayName": org.identity_provider.display_name},
+                                    skip_exists=True))
             if self.dry_run:
                 self.changes.append(Change("create", "Heimat-Client", f"{name}/{BROKER_CLIENT}"))
                 self.changes.extend(Change("create", "Testnutzer*in", f"{name}/{u.username}")
@@ -293,7 +297,7 @@ class _Reconciler:
                    "registrationAllowed": False, "bruteForceProtected": True}
         if not self.sync.realm_exists(name):
             self.step(Change("create", "Broker-Realm", name),
-                      lambda: self.sync.admin("master").create_realm(desired))
+                      lambda: self.sync.admin("master").create_realm(desired, skip_exists=True))
             return self.dry_run
         actual = self.sync.admin("master").get_realm(name)
         if differs(desired, actual):

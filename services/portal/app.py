@@ -93,7 +93,12 @@ def create_app(settings: PortalSettings, *, apis: Apis | None = None,
     services = ("case", "conference", "documents", "identity")
     app.extensions["kim_apis"] = apis or Apis.connect(
         settings.api_target, {s: settings.target_of(s) for s in services})
-    if oidc is True:
+    if oidc is True and not settings.portal_client_id:
+        # A node outside any federation (development realm) has no portal client: the portal
+        # serves, and its login page says that the login is not available.
+        log.warning("node %s: no KIM_PORTAL_CLIENT_ID, the portal cannot log anybody in", settings.node_id)
+        app.extensions["kim_oidc"] = None
+    elif oidc is True:
         app.extensions["kim_oidc"] = KeycloakOidc(
             app, settings.issuer, settings.portal_client_id, settings.portal_client_secret)
     elif oidc:

@@ -37,6 +37,9 @@ class ThreeNodes:
     local: LocalFederation
     ids: dict[str, str]  # organisation -> node id
     settings: dict[str, Settings]  # organisation -> the running node's settings
+    #: Environment every node of this federation starts with besides NODE_EXTRA (a test's
+    #: settings overrides, e.g. short timer intervals).
+    extra: dict[str, str] | None = None
 
     def node(self, organization: str) -> StoryNode:
         return StoryNode.of(self.settings[organization])
@@ -45,7 +48,8 @@ class ThreeNodes:
         return self.local.token_for(organization, username)
 
     def up(self, organization: str) -> Settings:
-        self.settings[organization] = nodes.up(self.ids[organization], extra=NODE_EXTRA)
+        extra = {**NODE_EXTRA, **(self.extra or {})}
+        self.settings[organization] = nodes.up(self.ids[organization], extra=extra)
         return self.settings[organization]
 
     def down(self, organization: str) -> None:
@@ -57,7 +61,8 @@ NODE_EXTRA = {"KIM_OUTBOX_SWEEP_SECONDS": "0.5"}
 
 
 @contextmanager
-def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
+def three_nodes(tmp_path_factory: pytest.TempPathFactory,
+                extra: dict[str, str] | None = None) -> Iterator[ThreeNodes]:
     home = tmp_path_factory.mktemp("kim-story-home")
     suffix = f"s{uuid.uuid4().hex[:6]}"
     file = unique_federation_file(home / "federation.yaml", suffix)
@@ -77,7 +82,7 @@ def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes
             for organization, peers in LINKS.items():
                 for peer in peers:
                     nodes.link(ids[organization], ids[peer])
-            federation = ThreeNodes(home, local, ids, {})
+            federation = ThreeNodes(home, local, ids, {}, extra)
             for organization in (KREIS, STADT, CARITAS):
                 federation.up(organization)
             admin = local.token_for(KREIS, "n.admin")

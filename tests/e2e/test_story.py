@@ -16,6 +16,7 @@ the tests read what it left behind."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -568,3 +569,23 @@ def test_after_revocation_and_retention_no_node_holds_anything_of_the_persons(
     assert service.verbund.figures()["status"].get("closed") == 1
     for alias in ("case", "documents"):
         mongo.disconnect(alias)
+
+
+def test_no_log_of_any_node_names_a_person(story: StoryRun, federation: ThreeNodes) -> None:
+    """Every log the story's nodes wrote (api, worker and any other process of each node), read
+    after the whole module ran: neither the persons' names nor their birth dates (issue 17,
+    "Metrics, traces and logs"). The logs are JSON lines with the node in every line."""
+    assert story.stadt_case and story.caritas_case
+    needles = [n for p in (STADT_PERSON, CARITAS_PERSON, PENDING_PERSON) for n in _needles(p)]
+    logs = sorted((federation.home / "nodes").glob("*/*.log"))
+    assert {log.stem for log in logs} >= {"api", "worker"}, logs
+    read = 0
+    for log in logs:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        read += len(text)
+        found = [needle for needle in needles if needle.lower() in text.lower()]
+        assert found == [], f"{log}: {found}"
+    assert read > 10_000, "the nodes logged almost nothing: the scan would prove nothing"
+    api_log = federation.home / "nodes" / federation.ids[KREIS] / "api.log"
+    json_lines = [line for line in api_log.read_text().splitlines() if line.startswith("{")]
+    assert json_lines and json.loads(json_lines[-1])["node"] == federation.ids[KREIS]

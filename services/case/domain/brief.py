@@ -2,7 +2,8 @@
 
 It carries what a conference needs to discuss a case and nothing that identifies the person:
 the pseudonym, status, Zielgruppe, Handlungsfelder, Rechtskreise, an age band (not the birth
-date), counts of goals and open barriers, and the review date. Built from the person on the
+date), gender, home Kommune and Zugangsweg, counts of goals and open barriers, and the review
+date. Built from the person on the
 owning node; only the brief itself leaves it, and only where `policy.release_verdict` allows.
 
 `covered_orgs` names the organisations whose Fallkonferenz consent covers the brief on the day
@@ -19,10 +20,13 @@ from typing import TYPE_CHECKING
 from services.case.domain.person import Person
 from services.case.domain.policy import covered_orgs
 from services.case.domain.vocabulary import (
+    AccessRoute,
     BarrierCategory,
     BarrierStatus,
     CaseStatus,
+    Gender,
     Handlungsfeld,
+    Kommune,
     Rechtskreis,
 )
 
@@ -63,6 +67,12 @@ class CaseBrief:
     next_review_due: date | None
     #: The foreign organisations a consent covers for the Fallkonferenz on the day (sorted).
     covered_orgs: tuple[str, ...] = ()
+    #: The Kommune where the person lives, the Geschlecht and the Zugangsweg: what a
+    #: Zielgruppe may name and a Kreis counts by; none of them narrows a person down beyond
+    #: the age band's own (a Kommune has thousands of inhabitants).
+    home_kommune: Kommune | None = None
+    gender: Gender = Gender.OHNE_ANGABE
+    access_route: AccessRoute | None = None
 
     @property
     def status_label(self) -> str:
@@ -87,4 +97,7 @@ def build_brief(case: Case, person: Person, on: date) -> CaseBrief:
         ),
         next_review_due=case.next_review_due,
         covered_orgs=covered_orgs(case, on),
+        home_kommune=person.home_kommune,
+        gender=person.gender,
+        access_route=case.proposal.access_route,
     )

@@ -40,7 +40,9 @@ from services.case.domain.plan import Goal, NeedAssessment, ProgressEntry, Revie
 from services.case.domain.policy import Actor
 from services.case.domain.proposal import Decision, Proposal
 from services.case.domain.pseudonym import new_pseudonym
+from services.case.domain.reminders import Occasion, SentReminder
 from services.case.domain.vocabulary import (
+    AccessRoute,
     BarrierCategory,
     BarrierStatus,
     CaseStatus,
@@ -48,12 +50,15 @@ from services.case.domain.vocabulary import (
     ConsentKind,
     ConsentPurpose,
     DataCategory,
+    Gender,
     GoalOutcome,
     Handlungsfeld,
+    Kommune,
     Priority,
     ProposerKind,
     Rechtskreis,
     ReferralTarget,
+    ReminderKind,
     StepStatus,
 )
 from services.case.domain.zielgruppen import EligibilityResult, ZielgruppenCatalogue, check_eligibility
@@ -100,6 +105,13 @@ class Case:
     closures: list[Closure] = field(default_factory=list)
     reopenings: list[Reopening] = field(default_factory=list)
     next_review_due: date | None = None
+    #: The person's home Kommune and Geschlecht, copied from the person when it is proposed or
+    #: changed: reports count cases per Kommune and by gender, also after retention erased the
+    #: person (a Kommune and a gender alone identify nobody; figures suppress small numbers).
+    home_kommune: Kommune | None = None
+    gender: Gender = Gender.OHNE_ANGABE
+    #: The occasions the case manager was reminded of (domain/reminders.py): once each.
+    reminders: list[SentReminder] = field(default_factory=list)
     #: Optimistic concurrency: the repository saves only over the version it loaded.
     version: int = 0
     pending_events: list[e.Event] = field(default_factory=list, compare=False, repr=False)
@@ -122,6 +134,7 @@ class Case:
         reason = v.text("reason", command.reason, max_len=LONG_TEXT)
         fields = v.enums("handlungsfelder", Handlungsfeld, command.handlungsfelder, min_items=1)
         circles = v.enums("rechtskreise", Rechtskreis, command.rechtskreise)
+        route = v.enum("access_route", AccessRoute, command.access_route, required=False)
         person = build_person(case_id, command.person, today, v)
         v.raise_if_any("Der Fallvorschlag ist unvollständig oder fehlerhaft.")
         assert person is not None and kind is not None
@@ -131,11 +144,14 @@ class Case:
             owner_org=owner,
             coordination_org=coordination,
             status=S.PROPOSED,
-            proposal=Proposal(actor.subject, actor.organization, kind, unit, reason, fields, circles, now),
+            proposal=Proposal(actor.subject, actor.organization, kind, unit, reason, fields, circles, now,
+                              access_route=route),
             eligibility=check_eligibility(person, catalogue, today),
             created_at=now,
             updated_at=now,
             access_orgs=[coordination] if coordination != owner else [],
+            home_kommune=person.home_kommune,
+            gender=person.gender,
         )
         case._emit(e.CaseProposed, now, coordination_org=coordination, handlungsfelder=fields,
                    rechtskreise=circles, zielgruppen_version=catalogue.version,
@@ -156,6 +172,7 @@ class Case:
         ensure_state(self.status, frozenset(S) - {S.CLOSED}, "Eine Änderung der Personendaten")
         changed = tuple(f.name for f in dataclasses.fields(Person)
                         if getattr(person, f.name) != getattr(current, f.name))
+        self.home_kommune, self.gender = person.home_kommune, person.gender
         self._recheck(person, catalogue, now, "person_updated")
         return person, changed
 
@@ -438,6 +455,23 @@ class Case:
         previous_org = self.owner_org
         self._assign(manager, org, actor, now, reason)
         self._emit(e.CaseTransferred, now, from_org=previous_org, to_org=org, to_case_manager=manager)
+
+    # -- reminders -------------------------------------------------------------------------------
+
+    def reminded(self, kind: ReminderKind, due_on: date) -> bool:
+        return any(r.kind is kind and r.due_on == due_on for r in self.reminders)
+
+    def remind(self, occasion: Occasion, now: datetime) -> bool:
+        """Records that the case manager is reminded of `occasion` and emits `CaseReminderDue`,
+        once per occasion: False (and nothing changes) if it was reminded before. Only on an
+        open case. Not a change of the case's work, so `updated_at` stays."""
+        ensure_state(self.status, OPEN_STATES, "Eine Erinnerung")
+        if self.reminded(occasion.kind, occasion.due_on):
+            return False
+        self.reminders.append(SentReminder(occasion.kind, occasion.due_on, now))
+        self._emit(e.CaseReminderDue, now, kind=occasion.kind, due_on=occasion.due_on,
+                   remind_from=occasion.remind_from, case_manager=self.case_manager)
+        return True
 
     # -- consent -------------------------------------------------------------------------------
 

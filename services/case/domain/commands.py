@@ -25,6 +25,8 @@ class ProposeCase:
     handlungsfelder: tuple[str, ...]
     rechtskreise: tuple[str, ...]
     person: PersonData
+    #: Zugangsweg (`AccessRoute` value); "" when not recorded.
+    access_route: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from services.case.domain.vocabulary import (
     Priority,
     Rechtskreis,
     ReferralTarget,
+    ReminderKind,
 )
 
 
@@ -230,3 +231,15 @@ class CaseClosed(Event):
 class CaseReopened(Event):
     from_status: CaseStatus
     to_status: CaseStatus
+
+
+@dataclass(frozen=True)
+class CaseReminderDue(Event):
+    """A date in the case the case manager must act on before it passes (domain/reminders.py),
+    once per occasion. For the owning node only (the portal's „Was ist fällig“ view): its kind
+    and dates, the case manager's user id, no text about the person; no other node binds it."""
+
+    kind: ReminderKind
+    due_on: date
+    remind_from: date
+    case_manager: str

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from kimnetz.validation import LONG_TEXT, Violations
-from services.case.domain.vocabulary import ResidenceStatusKind
+from services.case.domain.vocabulary import Gender, Kommune, ResidenceStatusKind
 
 _PARAGRAPH = re.compile(r"§+\s*(\d+[a-z]?)(?![a-z])", re.IGNORECASE)
 _LAW = re.compile(r"([A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*G|SGB\s*[IVX]+)\s*$")
@@ -88,6 +88,14 @@ class Person:
     contact: Contact = field(default_factory=Contact)
     received_as_umf: bool = False
     umf_received_on: date | None = None
+    gender: Gender = Gender.OHNE_ANGABE
+    #: Wohnort: the kreisangehörige Kommune where the person lives (None: not recorded).
+    home_kommune: Kommune | None = None
+    #: Einreisedatum: first entry into Germany.
+    entry_date: date | None = None
+    #: Dolmetschbedarf, and the language to interpret from (ISO 639).
+    interpreter_needed: bool = False
+    interpreter_language: str = ""
 
     def age_on(self, on: date) -> int:
         return age_on(self.birth_date, on)
@@ -117,6 +125,12 @@ class PersonData:
     address: str = ""
     received_as_umf: bool = False
     umf_received_on: date | None = None
+    gender: str = ""
+    home_kommune_key: str = ""
+    home_kommune_name: str = ""
+    entry_date: date | None = None
+    interpreter_needed: bool = False
+    interpreter_language: str = ""
 
 
 def build_person(
@@ -178,6 +192,12 @@ def build_person(
         v.add(f"{prefix}.umf_received_on", "Ein Aufnahmedatum gibt es nur bei Aufnahme als UMF.")
     if birth and umf_on and umf_on < birth:
         v.add(f"{prefix}.umf_received_on", "Die Aufnahme liegt vor dem Geburtsdatum.")
+    gender = v.enum(f"{prefix}.gender", Gender, data.gender, required=False) or Gender.OHNE_ANGABE
+    home = v.kommune(f"{prefix}.home_kommune", data.home_kommune_key, data.home_kommune_name)
+    entry = v.date_value(f"{prefix}.entry_date", data.entry_date, required=False, not_after=today)
+    if birth and entry and entry < birth:
+        v.add(f"{prefix}.entry_date", "Die Einreise liegt vor dem Geburtsdatum.")
+    interpreter_language = _interpreter_language(data, prefix, v)
     if len(v.items) > before or birth is None or kind is None:
         return None
     return Person(
@@ -197,4 +217,25 @@ def build_person(
         contact=Contact(phone, email, address),
         received_as_umf=data.received_as_umf,
         umf_received_on=umf_on,
+        gender=gender,
+        home_kommune=home,
+        entry_date=entry,
+        interpreter_needed=data.interpreter_needed,
+        interpreter_language=interpreter_language,
     )
+
+
+def _interpreter_language(data: PersonData, prefix: str, v: Violations) -> str:
+    """Dolmetschbedarf names the language to interpret from: required when there is a need,
+    meaningless without one, and never German."""
+    field_name = f"{prefix}.interpreter_language"
+    code = data.interpreter_language.strip().lower()
+    if data.interpreter_needed and not code:
+        v.add(field_name, "Bei Dolmetschbedarf die Sprache angeben (ISO 639, z. B. „ar“, „prs“).")
+    elif code and not data.interpreter_needed:
+        v.add(field_name, "Eine Dolmetschsprache gibt es nur bei Dolmetschbedarf.")
+    elif code and not LANGUAGE_PATTERN.match(code):
+        v.add(field_name, "Sprachcode nach ISO 639 (z. B. „ar“, „de“, „prs“) erwartet.")
+    elif code == "de":
+        v.add(field_name, "Gedolmetscht wird aus einer anderen Sprache als Deutsch.")
+    return code

@@ -30,6 +30,7 @@ from typing import Protocol
 
 from services.case.domain.audit import AuditDraft, AuditEntry
 from services.case.domain.case import Case
+from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import ZielgruppenCatalogue
@@ -100,6 +101,15 @@ class CaseRepository(Protocol):
 
     def figures(self) -> dict[str, dict[str, int]]:
         """Counts by "status" and "zielgruppe", and the "totals" of every case's figures."""
+        ...
+
+    def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        """Adds entries to the figures ledger (movements.py): kept through retention, never
+        changed, no case id; an empty sequence writes nothing."""
+        ...
+
+    def ledger(self, until: date) -> list[LedgerEntry]:
+        """The ledger's entries dated up to `until` (a period's figures need nothing later)."""
         ...
 
     def list_cases(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.case.domain.vocabulary import (
+    AccessRoute,
     CaseStatus,
     Handlungsfeld,
     ProposerKind,
@@ -25,6 +26,8 @@ class Proposal:
     handlungsfelder: tuple[Handlungsfeld, ...]
     rechtskreise: tuple[Rechtskreis, ...]
     proposed_at: datetime
+    #: Zugangsweg; None for proposals recorded before the field existed or without it.
+    access_route: AccessRoute | None = None
 
 
 @dataclass(frozen=True)

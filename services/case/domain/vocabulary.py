@@ -9,9 +9,12 @@ from __future__ import annotations
 
 # The shared vocabulary, re-exported: this service speaks it like every other.
 from kimnetz.vocabulary import (
+    AccessRoute as AccessRoute,
     BarrierCategory as BarrierCategory,
     CaseStatus as CaseStatus,
+    Gender as Gender,
     Handlungsfeld as Handlungsfeld,
+    Kommune as Kommune,
     Labelled as Labelled,
     Rechtskreis as Rechtskreis,
     ReferralTarget as ReferralTarget,
@@ -172,3 +175,26 @@ COUNTRY_NAMES: dict[str, str] = {
 
 def country_label(code: str) -> str:
     return COUNTRY_NAMES.get(code, code)
+
+
+class ReminderKind(Labelled):
+    """What the worker reminds a case manager of (services/case/domain/reminders.py)."""
+
+    DULDUNG_ENDS = "duldung_ends"
+    GESTATTUNG_ENDS = "gestattung_ends"
+    BIRTHDAY_18 = "birthday_18"
+    BIRTHDAY_21 = "birthday_21"
+    APPLICATION_25A_DEADLINE = "application_25a_deadline"
+    REVIEW_DUE = "review_due"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "duldung_ends": "Die Duldung endet",
+            "gestattung_ends": "Die Aufenthaltsgestattung endet",
+            "birthday_18": "18. Geburtstag: Volljährigkeit, Wechsel des Rechtskreises",
+            "birthday_21": "21. Geburtstag: Ende der Hilfe für junge Volljährige (§ 41 SGB VIII)",
+            "application_25a_deadline": "Letzter Tag für den Antrag nach § 25a AufenthG "
+                                        "(vor dem 27. Geburtstag)",
+            "review_due": "Fallbesprechung in der Fallkonferenz fällig",
+        }

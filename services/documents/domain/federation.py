@@ -42,10 +42,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from services.documents.domain import formats
-from services.documents.domain.figures import CaseFiguresRecord, FigureCell, FigureTable, MeanDuration
+from services.documents.domain.figures import (
+    CaseFiguresRecord,
+    FigureCell,
+    FigureTable,
+    MeanDuration,
+    PeriodRecord,
+)
 
 SMALL = 5
 #: Mean durations in steps of this many days, as the nodes give theirs.
@@ -154,6 +160,26 @@ class CombinedDuration:
 
 
 @dataclass(frozen=True)
+class CombinedPeriod:
+    """The period's tables of every node, combined cell by cell like the others (sums of what
+    the nodes released: a node's secondary suppression across its tables stays intact)."""
+
+    start: date
+    end: date
+    movements: CombinedTable
+    referred_by_target: CombinedTable
+    closed_by_reason: CombinedTable
+    stock_by_status: CombinedTable
+    admitted: tuple[tuple[str, str, CombinedTable], ...]
+    """(dimension, title, table)"""
+
+    @property
+    def tables(self) -> tuple[CombinedTable, ...]:
+        return (self.movements, self.referred_by_target, self.closed_by_reason, self.stock_by_status,
+                *(table for _, _, table in self.admitted))
+
+
+@dataclass(frozen=True)
 class CombinedFigures:
     by_status: CombinedTable
     by_zielgruppe: CombinedTable
@@ -166,11 +192,14 @@ class CombinedFigures:
     """Zielgruppenkatalog version -> names of the nodes counting by it, newest first."""
     sources: tuple[NodeFigures, ...]
     missing: tuple[MissingNode, ...]
+    period: CombinedPeriod | None = None
+    """Only where every node that answered gave the period's figures (else the period's sums
+    would silently miss a node)."""
 
     @property
     def tables(self) -> tuple[CombinedTable, ...]:
         return (self.by_status, self.by_zielgruppe, self.by_handlungsfeld, self.by_goal_outcome,
-                self.by_barrier_category)
+                self.by_barrier_category, *(self.period.tables if self.period else ()))
 
     def marks(self) -> set[str]:
         """The marks the figures use ("mind.", "< 5", "x"), so only those are explained."""
@@ -244,6 +273,32 @@ def combine(nodes: Sequence[NodeFigures], missing: Sequence[MissingNode] = ()) -
         versions=tuple((version, tuple(names)) for version, names in versions.items()),
         sources=tuple(nodes),
         missing=tuple(missing),
+        period=_combine_periods([n.figures.period for n in newest_first]),
+    )
+
+
+def _combine_periods(periods: Sequence[PeriodRecord | None]) -> CombinedPeriod | None:
+    known = [p for p in periods if p is not None]
+    if not known or len(known) < len(periods) or len({(p.start, p.end) for p in known}) > 1:
+        return None
+    dimensions: dict[str, str] = {}
+    for p in known:
+        for b in p.admitted:
+            dimensions.setdefault(b.dimension, b.title)
+
+    def breakdown(p: PeriodRecord, dimension: str) -> FigureTable:
+        found = next((b.table for b in p.admitted if b.dimension == dimension), None)
+        return found or FigureTable((), FigureCell("total", "Summe", "shown", 0))
+
+    return CombinedPeriod(
+        start=known[0].start, end=known[0].end,
+        movements=_combine_tables([p.movements for p in known], None),
+        referred_by_target=_combine_tables([p.referred_by_target for p in known], None),
+        closed_by_reason=_combine_tables([p.closed_by_reason for p in known], None),
+        stock_by_status=_combine_tables([p.stock_by_status for p in known], None),
+        admitted=tuple((dimension, title, _combine_tables([breakdown(p, dimension) for p in known],
+                                                          "" if dimension == "zielgruppe" else None))
+                       for dimension, title in dimensions.items()),
     )
 
 

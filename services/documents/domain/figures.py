@@ -10,6 +10,7 @@ service prints them as they are and never tries to reconstruct a suppressed figu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,30 @@ class MeanDuration:
 
 
 @dataclass(frozen=True)
+class FigureBreakdown:
+    """The period's Aufnahmen by one characteristic (dimension "zielgruppe", "age_band", ...)."""
+
+    dimension: str
+    title: str
+    table: FigureTable
+
+
+@dataclass(frozen=True)
+class PeriodRecord:
+    """A Berichtszeitraum's figures (kim.case.v1.PeriodFigures): movements in the period with
+    their breakdowns, the stock by status at its end; suppressed across tables at the source."""
+
+    start: date
+    end: date
+    movements: FigureTable
+    referred_by_target: FigureTable
+    closed_by_reason: FigureTable
+    stock_by_status: FigureTable
+    admitted: tuple[FigureBreakdown, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class CaseFiguresRecord:
     by_status: FigureTable
     by_zielgruppe: FigureTable
@@ -54,3 +79,5 @@ class CaseFiguresRecord:
     days_open: MeanDuration
     zielgruppen_version: int
     suppression_note: str
+    period: PeriodRecord | None = None
+    """The requested period's figures; None from a node whose case service does not count them yet."""

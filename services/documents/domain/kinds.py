@@ -18,6 +18,11 @@ from services.documents.domain.contract import AllocationFile, contract_context,
 from services.documents.domain.drucksache import drucksache_context, parse_drucksache
 from services.documents.domain.einwilligung import einwilligung_context, parse_einwilligung
 from services.documents.domain.fallkonferenz import fallkonferenz_context, parse_fallkonferenz
+from services.documents.domain.foerdernachweis import (
+    foerdernachweis_context,
+    parse_foerdernachweis,
+    sachbericht_context,
+)
 from services.documents.domain.formats import day
 from services.documents.domain.lenkungsgruppe import lenkungsgruppe_context, parse_lenkungsgruppe
 from services.documents.domain.monitoring import (
@@ -186,6 +191,38 @@ def _sample_lenkungsgruppe() -> dict[str, Any]:
     }
 
 
+def _prepare_verwendungsnachweis(data: Any) -> Prepared:
+    n = parse_foerdernachweis(data)
+    return Prepared(foerdernachweis_context(n),
+                    f"Verwendungsnachweis {n.period.end.year} – {n.zuwendungsempfaenger.name}",
+                    f"verwendungsnachweis-{n.period.end.year}-{slug(n.zuwendungsempfaenger.name)}.docx")
+
+
+def _prepare_sachbericht(data: Any) -> Prepared:
+    n = parse_foerdernachweis(data)
+    return Prepared(sachbericht_context(n),
+                    f"Sachbericht {n.period.end.year} – {n.zuwendungsempfaenger.name}",
+                    f"sachbericht-{n.period.end.year}-{slug(n.zuwendungsempfaenger.name)}.docx")
+
+
+def _sample_foerdernachweis() -> dict[str, Any]:
+    position = {"function": "Case Management", "employer": "Musterstadt", "fte": "1,0", "months": 12,
+                "personalausgaben": 61000}
+    return {
+        "zuwendungsempfaenger": {"name": "Musterkreis", "address": ["Straße 1", "12345 Musterstadt"],
+                                 "office": "Kommunales Integrationszentrum"},
+        "bescheid": {"date": "2026-01-15", "reference": "36.04-KIM-2026"},
+        "period": {"from": "2026-01-01", "to": "2026-12-31"},
+        "bausteine": [{"baustein": 2, "bewilligte_vzae": "1,0", "bewilligte_zuwendung": 55000,
+                       "pauschale_je_vzae": 55000, "einnahmen": {"zuwendung": 55000, "eigenanteil": 6000},
+                       "sachausgaben": 0, "positions": [position]}],
+        "place": "Musterstadt", "date": "2027-03-31", "signature": {"name": "Name", "function": "Landrat"},
+        "sachbericht": {"umsetzung": "Text", "erkenntnisse": "Text", "zusammenarbeit": "Text",
+                        "ausblick": "Text"},
+        "period_figures": _sample_monitoring()["period_figures"],
+    }
+
+
 def _sample_monitoring() -> dict[str, Any]:
     return {
         "issuer": "Musterkreis", "office": "Kommunales Integrationszentrum", "recipient": "Sozialausschuss",
@@ -194,6 +231,15 @@ def _sample_monitoring() -> dict[str, Any]:
         "cases_by_zielgruppe": [{"label": "UMF", "count": 12}, {"label": "Geduldete über 27", "count": 2}],
         "barriers_by_category": [{"label": "Wartezeit", "count": 9}],
         "summary": "Zusammenfassung", "signature": {"name": "Name", "function": "Koordinatorin"},
+        "period_figures": {
+            "movements": {"proposed": 9, "admitted": 6, "referred": 2, "closed": 1},
+            "referred_by_target": {"title": "Verweisberatungen nach Ziel",
+                                   "rows": [{"label": "MBE", "count": 2}]},
+            "closed_by_reason": {"title": "Abschlüsse nach Grund", "rows": [{"label": "Wegzug", "count": 1}]},
+            "stock_by_status": {"proposed": 7, "active": 23, "closed": 3},
+            "admitted": [{"title": "Aufnahmen nach Altersgruppe", "rows": [{"label": "18 bis 27 Jahre",
+                                                                            "count": 6}]}],
+        },
         # A federation's report, so a template's loops over its nodes are tried out on upload.
         "federation": {"nodes": [{"name": "Musterkreis", "stand": "30.06.2026, 09:00 Uhr"}],
                        "unavailable": [{"name": "Musterstadt", "reason": "nicht erreichbar"}],
@@ -212,5 +258,9 @@ MONITORING = Kind("monitoringbericht", "Monitoringbericht", "monitoringbericht.d
                   _prepare_monitoring, charts=("cases_by_status", "cases_by_zielgruppe"))
 EINWILLIGUNG = Kind("einwilligungserklaerung", "Einwilligungserklärung", "einwilligungserklaerung.docx",
                     _sample_einwilligung, _prepare_einwilligung)
+VERWENDUNGSNACHWEIS = Kind("verwendungsnachweis", "Verwendungsnachweis (zahlenmäßiger Nachweis)",
+                           "verwendungsnachweis.docx", _sample_foerdernachweis, _prepare_verwendungsnachweis)
+SACHBERICHT = Kind("sachbericht", "Sachbericht", "sachbericht.docx", _sample_foerdernachweis,
+                   _prepare_sachbericht)
 KINDS = {kind.id: kind for kind in (CONTRACT, DRUCKSACHE, FALLKONFERENZ, LENKUNGSGRUPPE, MONITORING,
-                                    EINWILLIGUNG)}
+                                    VERWENDUNGSNACHWEIS, SACHBERICHT, EINWILLIGUNG)}

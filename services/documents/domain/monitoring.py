@@ -31,8 +31,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from kimnetz.disclosure import Mark, protect
-from kimnetz.vocabulary import CaseStatus
+from kimnetz.disclosure import Mark, Protected, protect, protect_breakdowns
+from kimnetz.vocabulary import CaseStatus, Movement
 from services.documents.domain import formats
 from services.documents.domain.drucksache import paragraphs
 from services.documents.domain.parsing import IsoDate, Model, Text, located_error, parse, rule_error
@@ -142,6 +142,97 @@ class Federation(Model):
     """Footnotes of the combination (what "mind.", "< 5", "x" mean here)."""
 
 
+class Breakdown(Model):
+    """A table of the period: Verweisberatungen by target, Abschlüsse by reason, Aufnahmen by a
+    characteristic of the person on the day of the Aufnahme."""
+
+    title: Text
+    rows: list[Count] = Field(min_length=1)
+    total: Figure | None = None
+    """Required where a row is "< 5", "x" or "mind."; otherwise it must equal the sum."""
+
+    @field_validator("rows")
+    @classmethod
+    def _labels_once(cls, rows: list[Count]) -> list[Count]:
+        labels = [c.label for c in rows]
+        doubled = sorted({label for label in labels if labels.count(label) > 1})
+        if doubled:
+            raise rule_error(f"Mehrfach aufgeführt: {', '.join(doubled)}.")
+        return rows
+
+
+MOVEMENT_LABELS = {m.value: m.label for m in Movement}
+
+
+class PeriodFigures(Model):
+    """Monitoring per Berichtszeitraum (issue 14): what happened in the period and the stock at
+    its end, as the case service counts them (kim.case.v1.PeriodFigures)."""
+
+    movements: dict[str, Figure] = Field(min_length=1)
+    """Keys of kimnetz.vocabulary.Movement: proposed, admitted, referred, rejected, deferred,
+    closed, reopened."""
+    movements_total: Figure | None = None
+    referred_by_target: Breakdown | None = None
+    closed_by_reason: Breakdown | None = None
+    stock_by_status: dict[str, Figure] = Field(default_factory=dict)
+    """Cases per status at the end of the period (the case service's statuses)."""
+    stock_total: Figure | None = None
+    admitted: list[Breakdown] = Field(default_factory=list)
+
+    @field_validator("movements", "stock_by_status", mode="before")
+    @classmethod
+    def _known_keys(cls, counts: Any, info: ValidationInfo) -> Any:
+        if not isinstance(counts, dict):
+            return counts
+        allowed = MOVEMENT_LABELS if info.field_name == "movements" else STATUS_LABELS
+        unknown = sorted(str(key) for key in set(counts) - allowed.keys())
+        if unknown:
+            raise rule_error(f"Unbekannt: {', '.join(unknown)}; erlaubt: {', '.join(allowed)}.")
+        return counts
+
+    def figures(self) -> list[Figure | None]:
+        tables = [self.referred_by_target, self.closed_by_reason, *self.admitted]
+        return [*self.movements.values(), self.movements_total, *self.stock_by_status.values(),
+                self.stock_total, *(c.count for t in tables if t is not None for c in t.rows),
+                *(t.total for t in tables if t is not None)]
+
+    def problems(self, *, federation: bool) -> list[tuple[tuple[int | str, ...], str]]:
+        """Why the tables do not add up, each at its path under `period_figures` (checked by the
+        report, which knows whether the figures are the federation's)."""
+        problems: list[tuple[tuple[int | str, ...], str]] = []
+
+        def check(path: tuple[int | str, ...], total: Figure | None, figures: list[Figure]) -> None:
+            problem = _total_problem(total, figures, federation=federation)
+            if problem:
+                problems.append((("period_figures", *path), problem))
+
+        check(("movements_total",), self.movements_total, list(self.movements.values()))
+        if self.stock_by_status:
+            check(("stock_total",), self.stock_total, list(self.stock_by_status.values()))
+        linked: list[tuple[tuple[int | str, ...], str, Breakdown | None]] = [
+            (("referred_by_target",), "referred", self.referred_by_target),
+            (("closed_by_reason",), "closed", self.closed_by_reason),
+            *((("admitted", i), "admitted", b) for i, b in enumerate(self.admitted))]
+        for path, key, table in linked:
+            if table is None:
+                continue
+            figures = [c.count for c in table.rows]
+            check((*path, "total"), table.total, figures)
+            # The breakdown counts the movement's cases: where both are numbers, they agree.
+            exact = all(isinstance(f, int) for f in figures)
+            whole = table.total if table.total is not None else (
+                sum(f for f in figures if isinstance(f, int)) if exact else None)
+            given = self.movements.get(key)
+            if isinstance(whole, int) and isinstance(given, int) and whole != given:
+                problems.append((("period_figures", *path, "total"),
+                                 f"Die Aufschlüsselung ergibt {count(whole)}, bei den Bewegungen stehen "
+                                 f"{count(given)} ({MOVEMENT_LABELS[key]})."))
+        if not federation and any(_is_at_least(f) for f in self.figures()):
+            problems.append((("period_figures",), f"„{AT_LEAST}“ gibt es nur bei den Zahlen des Verbunds "
+                                                  "(Abschnitt federation)."))
+        return problems
+
+
 class Monitoringbericht(Model):
     issuer: Text
     office: Text
@@ -158,6 +249,9 @@ class Monitoringbericht(Model):
     summary: Text
     signature: Signature
     federation: Federation | None = None
+    period_figures: PeriodFigures | None = None
+    """Movements in the Berichtszeitraum and the stock at its end (optional: older inputs and
+    nodes that do not count them yet have none)."""
 
     @field_validator("cases_by_status", mode="before")
     @classmethod
@@ -185,12 +279,14 @@ class Monitoringbericht(Model):
                    [c.count for c in self.cases_by_zielgruppe]),
                   ("barriers_by_category", "barriers_total", self.barriers_total,
                    [c.count for c in self.barriers_by_category])]
-        problems: list[tuple[tuple[str, ...], str]] = []
+        problems: list[tuple[tuple[int | str, ...], str]] = []
         for table, field, total, figures in tables:
             problem = _total_problem(total, figures, federation=self.federation is not None)
             if problem:
                 # Reported at the total where one was given, else at the table that needs it.
                 problems.append(((field if total is not None else table,), problem))
+        if self.period_figures is not None:
+            problems += self.period_figures.problems(federation=self.federation is not None)
         if problems:
             raise located_error(problems)
         return self
@@ -347,7 +443,72 @@ def monitoring_context(report: Monitoringbericht) -> dict[str, Any]:
         "summary": paragraphs(report.summary),
         "suppression_note": _suppression_note(report.federation),
         "federation": _federation(report.federation),
+        "period_figures": period_context(report.period_figures),
         "signature": {"name": report.signature.name, "function": report.signature.function},
+    }
+
+
+def _marked(counts: Sequence[tuple[str, int]], marks: Protected) -> dict[str, Any]:
+    rows = [{"label": label, "count": count(n) if m is Mark.SHOWN
+             else SUPPRESSED if m is Mark.SUPPRESSED else WITHHELD}
+            for (label, n), m in zip(counts, marks.cells, strict=True)]
+    total = sum(n for _, n in counts)
+    return {"rows": rows, "total": count(total) if marks.total is Mark.SHOWN
+            else SUPPRESSED if marks.total is Mark.SUPPRESSED else WITHHELD}
+
+
+def period_context(figures: PeriodFigures | None) -> dict[str, Any]:
+    """The period's tables as printed. Counts written by hand (all numbers) are protected here
+    with the case service's rule across the movements and their breakdowns
+    (`kimnetz.disclosure.protect_breakdowns`); figures from the case service or the federation
+    arrive protected and are printed as given. Always present: a template asks `.active`."""
+    if figures is None:
+        return {"active": False, "movements": {"rows": [], "total": ""}, "referred": None, "closed": None,
+                "stock": {"rows": [], "total": ""}, "has_stock": False, "admitted": []}
+    movements = [(MOVEMENT_LABELS[m.value], figures.movements[m.value]) for m in Movement
+                 if m.value in figures.movements]
+    keys = [m.value for m in Movement if m.value in figures.movements]
+    stock = [(label, figures.stock_by_status[key]) for key, label in STATUS_LABELS.items()
+             if key in figures.stock_by_status]
+    linked = [("referred", figures.referred_by_target), ("closed", figures.closed_by_reason)]
+    breakdowns: list[Breakdown] = [b for _, b in linked if b is not None] + list(figures.admitted)
+    every = [f for _, f in movements] + [c.count for b in breakdowns for c in b.rows]
+    exact = all(isinstance(f, int) for f in every) and all(
+        t is None or isinstance(t, int) for t in (figures.movements_total, *(b.total for b in breakdowns)))
+    if exact:
+        ints = [(label, int(f)) for label, f in movements]
+        children: dict[int, list[list[int]]] = {}
+        for key, table in [*linked, *(("admitted", b) for b in figures.admitted)]:
+            if table is not None and key in keys:
+                children.setdefault(keys.index(key), []).append([int(c.count) for c in table.rows])
+        marks, kids = protect_breakdowns([n for _, n in ints], children)
+        protected: dict[int, list[Protected]] = {i: list(family) for i, family in kids.items()}
+
+        def table_of(key: str, table: Breakdown) -> dict[str, Any]:
+            rows = [(c.label, int(c.count)) for c in table.rows]
+            if key in keys:
+                return {"title": table.title, **_marked(rows, protected[keys.index(key)].pop(0))}
+            return {"title": table.title, **_marked(rows, protect([n for _, n in rows]))}
+
+        movement_table = _marked(ints, marks)
+        tables = [(key, table_of(key, b) if b is not None else None) for key, b in linked]
+        admitted = [table_of("admitted", b) for b in figures.admitted]
+    else:
+        movement_table = _table(movements, figures.movements_total)
+
+        def given(table: Breakdown) -> dict[str, Any]:
+            return {"title": table.title, **_table([(c.label, c.count) for c in table.rows], table.total)}
+
+        tables = [(key, given(b) if b is not None else None) for key, b in linked]
+        admitted = [given(b) for b in figures.admitted]
+    return {
+        "active": True,
+        "movements": movement_table,
+        "referred": tables[0][1],
+        "closed": tables[1][1],
+        "stock": _table(stock, figures.stock_total) if stock else {"rows": [], "total": ""},
+        "has_stock": bool(stock),
+        "admitted": admitted,
     }
 
 

@@ -16,6 +16,8 @@ RENDER_ROLES: dict[str, tuple[str, ...]] = {
     "fallkonferenz_protokoll": ("coordinator",),
     "lenkungsgruppe_protokoll": ("coordinator",),
     "monitoringbericht": ("coordinator", "clerk"),
+    "verwendungsnachweis": ("clerk", "coordinator"),
+    "sachbericht": ("coordinator", "clerk"),
     # The Fallmanagement prints the declaration its person signs before the consent is recorded.
     "einwilligungserklaerung": ("case_manager", "coordinator", "immigration_liaison"),
 }

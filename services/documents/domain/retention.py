@@ -36,6 +36,8 @@ RULES: dict[str, Rule] = {
     "drucksache": Rule.ADMINISTRATIVE_RECORD,
     "lenkungsgruppe_protokoll": Rule.ADMINISTRATIVE_RECORD,
     "monitoringbericht": Rule.ADMINISTRATIVE_RECORD,
+    "verwendungsnachweis": Rule.ADMINISTRATIVE_RECORD,
+    "sachbericht": Rule.ADMINISTRATIVE_RECORD,
 }
 
 

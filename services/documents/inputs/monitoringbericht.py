@@ -11,7 +11,13 @@ from datetime import date
 from typing import Any
 
 from services.documents.domain import formats
-from services.documents.domain.federation import CombinedFigures, stand as stand_text
+from services.documents.domain.federation import (
+    CombinedFigures,
+    CombinedPeriod,
+    CombinedTable,
+    stand as stand_text,
+)
+from services.documents.domain.figures import FigureTable, PeriodRecord
 from services.documents.figures import CaseFiguresRecord
 from services.documents.inputs.figure_lines import (
     check_known_statuses,
@@ -110,8 +116,40 @@ def _report_data(figures: CaseFiguresRecord | CombinedFigures, summary: list[str
     }
     if federation is not None:
         data["federation"] = federation
+    in_period = period_input(figures.period)
+    if in_period is not None:
+        data["period_figures"] = in_period
     if options.title:
         data["title"] = options.title
     if options.recipient:
         data["recipient"] = options.recipient
     return data
+
+
+def _rows(table: FigureTable | CombinedTable) -> list[dict[str, Any]]:
+    return [{"label": c.label or "keine Zielgruppe", "count": c.figure} for c in table.cells]
+
+
+def period_input(period: PeriodRecord | CombinedPeriod | None) -> dict[str, Any] | None:
+    """The period section of the input (domain/monitoring.py `PeriodFigures`) from the case
+    service's PeriodFigures or the federation's combination, figures as delivered."""
+    if period is None:
+        return None
+    admitted: list[tuple[str, FigureTable | CombinedTable]]
+    if isinstance(period, PeriodRecord):
+        admitted = [(b.title, b.table) for b in period.admitted]
+    else:
+        admitted = [(title, table) for _, title, table in period.admitted]
+    return {
+        "movements": {c.key: c.figure for c in period.movements.cells},
+        "movements_total": period.movements.total.figure,
+        "referred_by_target": {"title": "Verweisberatungen nach Ziel",
+                               "rows": _rows(period.referred_by_target),
+                               "total": period.referred_by_target.total.figure},
+        "closed_by_reason": {"title": "Abschlüsse nach Grund", "rows": _rows(period.closed_by_reason),
+                             "total": period.closed_by_reason.total.figure},
+        "stock_by_status": {c.key: c.figure for c in period.stock_by_status.cells},
+        "stock_total": period.stock_by_status.total.figure,
+        "admitted": [{"title": title, "rows": _rows(table), "total": table.total.figure}
+                     for title, table in admitted if table.cells],
+    }

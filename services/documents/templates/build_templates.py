@@ -599,6 +599,14 @@ def count_table(doc: DocumentObject, caption: str, variable: str) -> None:
     para(doc, "")
 
 
+def period_table(doc: DocumentObject, caption: str, variable: str, total_label: str) -> None:
+    grid = table(doc, [12.5, 4.0])
+    row(grid, caption, "Fälle", bold=True)
+    loop_rows(grid, f"for r in {variable}.rows", "{{ r.label }}", "{{ r.count }}")
+    row(grid, total_label, f"{{{{ {variable}.total }}}}", bold=True)
+    para(doc, "")
+
+
 def build_monitoring() -> DocumentObject:
     doc = new_document("Monitoringbericht KIM", "KIM – Monitoring")
     header(doc, "{{ issuer }} · {{ office }}")
@@ -633,6 +641,30 @@ def build_monitoring() -> DocumentObject:
     para(doc, "{{ text }}")
     tag(doc, "endfor")
 
+    # Monitoring per period (issue 14): movements in the period, their breakdowns, the stock.
+    tag(doc, "if period_figures.active")
+    heading(doc, "Bewegungen im Berichtszeitraum")
+    para(doc, "Was vom {{ period.start }} bis zum {{ period.end }} geschah; ein Fall zählt bei jeder "
+              "Bewegung, die er im Zeitraum erfahren hat.")
+    period_table(doc, "Bewegung", "period_figures.movements", "Bewegungen insgesamt")
+    tag(doc, "if period_figures.referred")
+    heading(doc, "{{ period_figures.referred.title }}", level=2)
+    period_table(doc, "Ziel der Verweisberatung", "period_figures.referred", "Summe")
+    tag(doc, "endif")
+    tag(doc, "if period_figures.closed")
+    heading(doc, "{{ period_figures.closed.title }}", level=2)
+    period_table(doc, "Grund des Abschlusses", "period_figures.closed", "Summe")
+    tag(doc, "endif")
+    tag(doc, "for b in period_figures.admitted")
+    heading(doc, "{{ b.title }}", level=2)
+    period_table(doc, "Merkmal", "b", "Summe")
+    tag(doc, "endfor")
+    tag(doc, "if period_figures.has_stock")
+    heading(doc, "Bestand am {{ period.end }}")
+    period_table(doc, "Status", "period_figures.stock", "Summe")
+    tag(doc, "endif")
+    tag(doc, "endif")
+
     heading(doc, "Fälle nach Status")
     chart_placeholder(doc, "cases_by_status", "Balkendiagramm: Fälle nach Status")
     count_table(doc, "Status", "by_status")
@@ -662,6 +694,146 @@ def build_monitoring() -> DocumentObject:
     para(doc, "{{ signature.name }}", bold=True, after=0)
     para(doc, "{{ signature.function }}", after=0)
     para(doc, "{{ office }}")
+    return doc
+
+
+# --- Verwendungsnachweis and Sachbericht (Förderrichtlinie KIM) ---------------------------------
+
+def funding_letterhead(doc: DocumentObject, title: str) -> None:
+    header(doc, "{{ empfaenger.name }} · " + title + " {{ year }}")
+    footer(doc, title + " {{ year }} · Zuwendungsbescheid vom {{ bescheid.date }}, "
+                        "Az. {{ bescheid.reference }}")
+    grid = table(doc, [10.0, 6.5], borders=False)
+    left, right = grid.add_row().cells  # type: ignore[no-untyped-call]
+    para(left, "{{ empfaenger.name }}", bold=True, after=0)
+    para(left, "{% if empfaenger.office %}{{ empfaenger.office }}{% endif %}", after=0)
+    tag(left, "for line in empfaenger.address")
+    para(left, "{{ line }}", after=0)
+    tag(left, "endfor")
+    para(left, "")
+    para(left, "An", after=0)
+    para(left, "{{ behoerde.name }}", after=0)
+    tag(left, "for line in behoerde.address")
+    para(left, "{{ line }}", after=0)
+    tag(left, "endfor")
+    para(right, "{{ place }}, {{ date }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "")
+
+
+def vzae_table(doc: DocumentObject) -> None:
+    grid = table(doc, [7.5, 3.0, 3.0, 3.0])
+    row(grid, "Baustein", "bewilligte VZÄ", "besetzte VZÄ (Jahresmittel)", "Differenz", bold=True, size=9)
+    loop_rows(grid, "for b in bausteine", "{{ b.name }}", "{{ b.bewilligte_vzae }}", "{{ b.besetzte_vzae }}",
+              "{{ b.vzae_differenz }}")
+    row(grid, "Insgesamt", "{{ total.bewilligte_vzae }}", "{{ total.besetzte_vzae }}", "", bold=True, size=9)
+    para(doc, "")
+
+
+def build_verwendungsnachweis() -> DocumentObject:
+    doc = new_document("Verwendungsnachweis KIM", "KIM – zahlenmäßiger Verwendungsnachweis")
+    funding_letterhead(doc, "Verwendungsnachweis")
+    para(doc, "Verwendungsnachweis für das Jahr {{ year }}", style="Title")
+    para(doc, "Zahlenmäßiger Nachweis", bold=True)
+    para(doc, "Zuwendung nach der {{ richtlinie }}; Zuwendungsbescheid vom {{ bescheid.date }}, "
+              "Az. {{ bescheid.reference }}; Bewilligungszeitraum {{ period.start }} bis {{ period.end }}; "
+              "es gelten die {{ anbest }}.")
+
+    heading(doc, "1. Einnahmen")
+    grid = table(doc, [7.0, 3.2, 3.2, 3.2])
+    row(grid, "Baustein", "Zuwendung", "Eigenanteil", "Mittel Dritter", bold=True, size=9)
+    loop_rows(grid, "for b in bausteine", "{{ b.name }}", "{{ b.zuwendung }}", "{{ b.eigenanteil }}",
+              "{{ b.dritte }}")
+    row(grid, "Summe", "{{ total.zuwendung }}", "{{ total.eigenanteil }}", "{{ total.dritte }}", bold=True,
+        size=9)
+    para(doc, "Einnahmen insgesamt: {{ total.einnahmen }} (bewilligte Zuwendung: {{ total.bewilligt }})",
+         bold=True)
+
+    heading(doc, "2. Ausgaben")
+    tag(doc, "for b in bausteine")
+    heading(doc, "{{ b.name }}", level=2)
+    grid = table(doc, [6.0, 4.0, 1.6, 1.6, 3.3])
+    row(grid, "Stelle", "Einsatzort", "VZÄ", "Monate", "Personalausgaben", bold=True, size=9)
+    loop_rows(grid, "for p in b.positions", "{{ p.function }}", "{{ p.employer }}", "{{ p.fte }}",
+              "{{ p.months }}", "{{ p.amount }}")
+    row(grid, "Personalausgaben", "", "", "", "{{ b.personal }}", bold=True, size=9)
+    row(grid, "Sachausgaben", "", "", "", "{{ b.sach }}", size=9)
+    row(grid, "Ausgaben des Bausteins", "", "", "", "{{ b.ausgaben }}", bold=True, size=9)
+    para(doc, "Besetzte VZÄ im Jahresmittel: {{ b.besetzte_vzae }} (bewilligt: {{ b.bewilligte_vzae }}); "
+              "Personalausgaben je besetzter VZÄ: {{ b.je_vzae }} (Pauschale je VZÄ: {{ b.pauschale }}).",
+         size=9)
+    tag(doc, "endfor")
+    para(doc, "Ausgaben insgesamt: {{ total.ausgaben }} (Personalausgaben {{ total.personal }}, Sachausgaben "
+              "{{ total.sach }})", bold=True)
+
+    heading(doc, "3. Stellen (VZÄ)")
+    vzae_table(doc)
+
+    heading(doc, "4. Ergebnis")
+    grid = table(doc, [12.5, 4.0])
+    row(grid, "Einnahmen insgesamt", "{{ total.einnahmen }}")
+    row(grid, "Ausgaben insgesamt", "{{ total.ausgaben }}")
+    row(grid, "Differenz (Einnahmen abzüglich Ausgaben)", "{{ saldo }}", bold=True)
+    tag(doc, "if has_unused")
+    para(doc, "Nicht verbrauchte Zuwendung: {{ unused }}. Sie wird nach den {{ anbest }} zurückgezahlt "
+              "bzw. mit der Rückforderung verrechnet.")
+    tag(doc, "endif")
+
+    heading(doc, "5. Bestätigung")
+    para(doc, "{{ bestaetigung }}")
+    para(doc, "")
+    signature_block(doc, ["{{ place }}, {{ date }}"], ["{{ signature.name }}", "{{ signature.function }}"])
+    return doc
+
+
+def build_sachbericht() -> DocumentObject:
+    doc = new_document("Sachbericht KIM", "KIM – Sachbericht")
+    funding_letterhead(doc, "Sachbericht")
+    para(doc, "Sachbericht für das Jahr {{ year }}", style="Title")
+    para(doc, "Kommunales Integrationsmanagement – Zuwendungsbescheid vom {{ bescheid.date }}, "
+              "Az. {{ bescheid.reference }}; Berichtszeitraum {{ period.start }} bis {{ period.end }}.")
+    heading(doc, "1. Umsetzung der Bausteine")
+    tag(doc, "for text in sachbericht.umsetzung")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    vzae_table(doc)
+
+    tag(doc, "if period_figures.active")
+    heading(doc, "2. Fallzahlen im Berichtszeitraum")
+    period_table(doc, "Bewegung", "period_figures.movements", "Bewegungen insgesamt")
+    tag(doc, "if period_figures.referred")
+    heading(doc, "{{ period_figures.referred.title }}", level=2)
+    period_table(doc, "Ziel der Verweisberatung", "period_figures.referred", "Summe")
+    tag(doc, "endif")
+    tag(doc, "if period_figures.closed")
+    heading(doc, "{{ period_figures.closed.title }}", level=2)
+    period_table(doc, "Grund des Abschlusses", "period_figures.closed", "Summe")
+    tag(doc, "endif")
+    tag(doc, "for a in period_figures.admitted")
+    heading(doc, "{{ a.title }}", level=2)
+    period_table(doc, "Merkmal", "a", "Summe")
+    tag(doc, "endfor")
+    tag(doc, "if period_figures.has_stock")
+    heading(doc, "Bestand am {{ period.end }}", level=2)
+    period_table(doc, "Status", "period_figures.stock", "Summe")
+    tag(doc, "endif")
+    para(doc, "Zahlen von 1 bis 4 sind als „< 5“ ausgewiesen; wo eine Summe oder Aufschlüsselung sie "
+              "verraten würde, steht „x“.", grey=True, size=9)
+    tag(doc, "endif")
+
+    heading(doc, "3. Erkenntnisse zu strukturellen Hürden")
+    tag(doc, "for text in sachbericht.erkenntnisse")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    heading(doc, "4. Zusammenarbeit und Steuerung")
+    tag(doc, "for text in sachbericht.zusammenarbeit")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    heading(doc, "5. Ausblick")
+    tag(doc, "for text in sachbericht.ausblick")
+    para(doc, "{{ text }}")
+    tag(doc, "endfor")
+    para(doc, "")
+    signature_block(doc, ["{{ place }}, {{ date }}"], ["{{ signature.name }}", "{{ signature.function }}"])
     return doc
 
 
@@ -742,6 +914,8 @@ BUILDS = {
     "fallkonferenz.docx": build_fallkonferenz,
     "lenkungsgruppe.docx": build_lenkungsgruppe,
     "monitoringbericht.docx": build_monitoring,
+    "verwendungsnachweis.docx": build_verwendungsnachweis,
+    "sachbericht.docx": build_sachbericht,
     "einwilligungserklaerung.docx": build_einwilligung,
 }
 

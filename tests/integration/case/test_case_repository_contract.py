@@ -26,7 +26,7 @@ import pytest
 from mongoengine.context_managers import switch_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
-from case_factories import ABH, CM, OWNER, later, make_case_with_person, propose
+from case_factories import ABH, CM, OWNER, later, make_case_with_person, make_person_data, propose
 
 from kimnetz.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, VersionConflict
 from kimnetz.runtime.mongo import connect
@@ -138,6 +138,28 @@ def test_an_added_case_reads_back_as_written_with_its_person_and_its_event(store
     assert store.repository.get_person(case.case_id) == person
     assert store.unsent(case.case_id) == ["CaseProposed"]
     assert store.versions(case.case_id) == [1]
+
+
+def test_the_person_and_case_fields_of_issue_14_read_back_as_written(store: Store) -> None:
+    case, person = propose(access_route="frauenberatungsstelle", person=make_person_data(
+        gender="weiblich", home_kommune_key="05158016", home_kommune_name="Hilden",
+        entry_date=date(2015, 9, 5), interpreter_needed=True, interpreter_language="prs",
+        residence_valid_until=date(2026, 6, 30)))
+    store.repository.add(case, person)
+    assert store.repository.get_person(case.case_id) == person
+    loaded = store.repository.get(case.case_id)
+    assert loaded == case and loaded.home_kommune == person.home_kommune
+    assert (loaded.gender.value, loaded.proposal.access_route) == ("weiblich", "frauenberatungsstelle")
+    # Retention erases the person; the case keeps its Kommune and gender for the figures.
+    active = added(store, CaseStatus.ACTIVE, person=make_person_data(
+        gender="divers", home_kommune_key="05158016", home_kommune_name="Hilden"))
+    active.close(c.CloseCase(active.case_id, "moved_away", outcomes=tuple(
+        c.GoalOutcomeInput(goal.goal_id, "achieved") for goal in active.goals)), CM, later(50))
+    store.repository.save(active)
+    store.repository.erase_person(erased(store.repository.get(active.case_id), later(100), "anonymise"))
+    kept = store.repository.get(active.case_id)
+    assert kept.home_kommune is not None and kept.home_kommune.name == "Hilden"
+    assert kept.gender.value == "divers"
 
 
 def test_an_unknown_case_is_not_found(store: Store) -> None:
@@ -267,6 +289,24 @@ def test_figures_count_by_status_and_zielgruppe_and_sum_every_case(store: Store)
     assert result["status"] == {"active": 2, "closed": 1}
     assert result["zielgruppe"] == {cases[0].eligibility.primary: 3}
     assert result["totals"] == {key: sum(figures(case)[key] for case in cases) for key in FIGURE_KEYS}
+
+
+def test_the_figures_ledger_keeps_its_entries_up_to_a_day_and_through_retention(store: Store) -> None:
+    from datetime import date
+
+    from services.case.domain.movements import LedgerEntry
+
+    assert store.repository.ledger(date(2030, 1, 1)) == []
+    store.repository.record_ledger([])
+    entries = [LedgerEntry(date(2026, 3, 31), "status", "active", 1),
+               LedgerEntry(date(2026, 4, 1), "admitted_kommune", "05158016", 1, "Hilden"),
+               LedgerEntry(date(2026, 4, 1), "status", "proposed", -1)]
+    store.repository.record_ledger(entries)
+    assert store.repository.ledger(date(2026, 3, 31)) == entries[:1]
+    assert sorted(store.repository.ledger(date(2026, 4, 1)), key=repr) == sorted(entries, key=repr)
+    closed = closed_by_event(store)
+    store.repository.delete(store.repository.get(closed.case_id))
+    assert sorted(store.repository.ledger(date(2026, 4, 1)), key=repr) == sorted(entries, key=repr)
 
 
 def test_undecided_proposals_checked_against_an_older_version_are_found(store: Store) -> None:

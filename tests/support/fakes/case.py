@@ -26,7 +26,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kimnetz.errors import (
@@ -41,6 +41,7 @@ from services.case.codec import from_primitive, to_primitive
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
 from services.case.domain.case import Case
 from services.case.domain.events import Event
+from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
 from services.case.domain.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CaseFilter, CasePage, PseudonymTaken
 from services.case.domain.retention import FIGURE_KEYS, figures
@@ -84,6 +85,7 @@ class InMemoryCaseRepository:
         self._changes: dict[str, dict[int, Change]] = {}
         self._audit: list[AuditEntry] = []
         self._catalogues: dict[int, ZielgruppenCatalogue] = {}
+        self._ledger: list[LedgerEntry] = []
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -174,6 +176,12 @@ class InMemoryCaseRepository:
                 totals[key] += number
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
+
+    def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        self._ledger.extend(entries)
+
+    def ledger(self, until: date) -> list[LedgerEntry]:
+        return [entry for entry in self._ledger if entry.day <= until]
 
     def list_cases(self, query: CaseFilter, page_size: int, page_token: str) -> CasePage:
         size = DEFAULT_PAGE_SIZE if page_size == 0 else page_size

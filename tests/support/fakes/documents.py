@@ -33,6 +33,7 @@ from services.documents.conference import BeschlussRecord, ConferenceRecord, Gre
 from services.documents.domain.events import DocumentsEvent
 from services.documents.domain.figures import CaseFiguresRecord
 from services.documents.domain.ports import DocumentRecord, JobRecord, TemplateRecord
+from services.documents.figures import ReportPeriod
 
 #: The adapter's answer to a second insert of an id (services/documents/repository.py).
 EXISTS = "Ein Eintrag mit diesen Angaben existiert bereits."
@@ -260,9 +261,11 @@ class FakeCaseFigures:
     def __init__(self, answer: CaseFiguresRecord | Exception) -> None:
         self.answer = answer
         self.reads = 0
+        self.periods: list[ReportPeriod | None] = []
 
-    def figures(self) -> CaseFiguresRecord:
+    def figures(self, period: ReportPeriod | None = None) -> CaseFiguresRecord:
         self.reads += 1
+        self.periods.append(period)
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer

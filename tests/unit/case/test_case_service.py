@@ -354,7 +354,7 @@ def test_a_peer_node_gets_the_consented_briefs_and_every_id_is_audited(
 def test_figures_are_for_coordinators_and_clerks_of_the_node_not_for_case_managers(
         service: CaseServices, cases: InMemoryCaseRepository) -> None:
     stored(cases, CaseStatus.ACTIVE)
-    _, version = service.verbund.get_figures(CLERK)
+    _, version, _ = service.verbund.get_figures(CLERK)
     assert version == cases.current_catalogue().version
     with pytest.raises(PermissionDenied):
         service.verbund.get_figures(CM)

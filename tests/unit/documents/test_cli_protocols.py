@@ -55,7 +55,9 @@ def test_monitoring_from_the_example_suppresses_small_numbers_and_embeds_charts(
     document = open_docx(out.read_bytes())
     text = body_text(document)
     assert "Sozial- und Gesundheitsausschuss" in text and "< 5" in text
-    assert "Frauen in der Frauenberatungsstelle" in text
+    # Kreis Mettmann's own Zielgruppen (Hilden seed), and the period's movements beside the stock
+    assert "Zugewanderte aus Süd-Ost-Europa" in text
+    assert "Bewegungen im Berichtszeitraum" in text and "Bestand am 30.06.2026" in text
     # the built-in placeholders were replaced by charts drawn from this input (PNG parts)
     images = [p for p in document.part.package.parts if p.partname.endswith(".png")]
     assert len(images) >= 2

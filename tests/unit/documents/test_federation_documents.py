@@ -15,7 +15,7 @@ from kimnetz.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.documents.domain.federation import CombinedFigures
 from services.documents.domain.kinds import DRUCKSACHE, MONITORING
 from services.documents.federated import AUTO, FEDERATION, NODE, read_figures
-from services.documents.figures import CaseFiguresRecord, PeerNode
+from services.documents.figures import CaseFiguresRecord, PeerNode, ReportPeriod
 from services.documents.inputs.drucksache_figures import drucksache_with_figures, federation_paragraphs
 from services.documents.inputs.monitoringbericht import ReportOptions, federation_monitoring_input
 from tests.unit.documents.documents_factories import body_text, make_drucksache, render_builtin
@@ -34,7 +34,7 @@ class OwnCaseService:
         self.record = record
         self.reads = 0
 
-    def figures(self) -> CaseFiguresRecord:
+    def figures(self, period: ReportPeriod | None = None) -> CaseFiguresRecord:
         self.reads += 1
         if isinstance(self.record, Exception):
             raise self.record
@@ -69,7 +69,8 @@ class Federation:
             raise self.directory_error
         return list(self._nodes)
 
-    def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
+    def figures(self, node_id: str, acting_user: str,
+                period: ReportPeriod | None = None) -> CaseFiguresRecord:
         with self._lock:
             self.asked.append((node_id, acting_user))
         answer = self.answers[node_id]
@@ -194,7 +195,8 @@ def test_the_nodes_are_asked_in_parallel() -> None:
     barrier = threading.Barrier(4, timeout=5)
 
     class Slow(Federation):
-        def figures(self, node_id: str, acting_user: str) -> CaseFiguresRecord:
+        def figures(self, node_id: str, acting_user: str,
+                period: ReportPeriod | None = None) -> CaseFiguresRecord:
             barrier.wait()  # only passes when all four calls are under way at once
             return peer_record()
 

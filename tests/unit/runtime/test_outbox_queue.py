@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 from pymongo import MongoClient
 
@@ -10,7 +13,8 @@ from kimnetz.runtime.outbox import OutboxRelay, _SavedDocuments
 
 
 class Silent:
-    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str) -> None:
+    def publish(self, exchange: str, routing_key: str, body: bytes, message_id: str,
+                headers: Mapping[str, Any] | None = None) -> None:
         raise AssertionError("nothing is published in these tests")
 
 

@@ -1,0 +1,89 @@
+"""Monitoring per reporting period over real nodes (issue 14): the Stadt Hilden's case manager
+proposes five cases on the Stadt node and the Caritas' case manager five on the Caritas node;
+each node's case service counts them in its figures ledger as they happen. The Kreis'
+coordinator then renders the Monitoringbericht for this year through the Kreis node's documents
+api: its documents service asks every node of the directory for the period's figures over mutual
+TLS and prints their sum: ten new Fallvorschläge in the period, ten Fallvorschläge in stock at
+its end, both nodes named with their Stand. A period that ended before the cases were proposed
+counts none of them.
+
+Three nodes of a federation of their own (tests/e2e/story_support.py)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+
+import docx
+import pytest
+
+from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.documents.v1 import documents_pb2
+from kimctl.story import CARITAS, CARITAS_CASE_MANAGER, COORDINATOR, KREIS, STADT, STADT_CASE_MANAGER, Api
+from kimnetz.runtime.proto_mapping import to_proto_date
+from tests.e2e.story_support import ThreeNodes, three_nodes
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
+    with three_nodes(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(federation: ThreeNodes) -> Iterator[Api]:
+    client = Api(federation.token)
+    yield client
+    client.close()
+
+
+def proposal(family_name: str) -> case_pb2.ProposeCaseRequest:
+    return case_pb2.ProposeCaseRequest(
+        coordination_org=KREIS, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER,
+        proposer_unit="Integrationsbüro", reason="Mehrere Stellen beteiligt.",
+        handlungsfelder=[C.HANDLUNGSFELD_AUFENTHALT_IDENTITAET], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
+        access_route=C.ACCESS_ROUTE_SOZIALAMT,
+        person=case_pb2.Person(
+            given_name="Testperson", family_name=family_name, birth_date=to_proto_date(date(1990, 5, 5)),
+            nationalities=["SY"], country_of_origin="SY", gender=C.GENDER_WEIBLICH,
+            home_kommune=C.Kommune(key="05158016", name="Hilden"),
+            residence=case_pb2.ResidenceStatus(kind=C.RESIDENCE_STATUS_KIND_DULDUNG,
+                                               legal_basis="§ 60a AufenthG")))
+
+
+def rows(content: bytes, first_cell: str) -> list[list[str]]:
+    document = docx.Document(io.BytesIO(content))
+    for table in document.tables:
+        found = [[cell.text for cell in row.cells] for row in table.rows]
+        if found and found[0][0] == first_cell:
+            return found
+    raise AssertionError(f"no table {first_cell!r}")
+
+
+def test_the_kreis_reports_the_period_figures_of_two_nodes(federation: ThreeNodes, api: Api) -> None:
+    for organization, actor in ((STADT, STADT_CASE_MANAGER), (CARITAS, CARITAS_CASE_MANAGER)):
+        case_api = api.case(federation.node(organization), actor)
+        for i in range(5):
+            case_api.ProposeCase(proposal(f"Periode{organization[:3]}{i}"))
+
+    documents = api.documents(federation.node(KREIS), COORDINATOR)
+    today = date.today()
+    answer = documents.RenderMonitoringReport(documents_pb2.RenderMonitoringReportRequest(
+        period_from=to_proto_date(today.replace(month=1, day=1)), period_to=to_proto_date(today)))
+    movements = dict(map(tuple, rows(answer.content, "Bewegung")[1:]))  # type: ignore[arg-type]
+    assert movements["neue Fallvorschläge"] == "10"
+    assert movements["Aufnahmen ins Case Management"] == "0"
+    stock = dict(map(tuple, rows(answer.content, "Status")[1:]))  # type: ignore[arg-type]
+    assert stock["Fallvorschlag"] == "10"
+    # The federation's figures: every node reached, none missing.
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(answer.content)).paragraphs)
+    assert "Datengrundlage" in text and "Ohne Angaben von" not in text
+    assert text.count("(Stand: ") == 3, text
+
+    # The last year: none of this year's Fallvorschläge.
+    last_year = today.year - 1
+    answer = documents.RenderMonitoringReport(documents_pb2.RenderMonitoringReportRequest(
+        period_from=to_proto_date(date(last_year, 1, 1)), period_to=to_proto_date(date(last_year, 12, 31))))
+    movements = dict(map(tuple, rows(answer.content, "Bewegung")[1:]))  # type: ignore[arg-type]
+    assert movements["neue Fallvorschläge"] == "0"
