@@ -25,6 +25,7 @@ KIND_TO_PROTO: dict[str, documents_pb2.DocumentKind] = {
     "monitoringbericht": documents_pb2.MONITORINGBERICHT,
     "verwendungsnachweis": documents_pb2.VERWENDUNGSNACHWEIS,
     "sachbericht": documents_pb2.SACHBERICHT,
+    "einwilligungserklaerung": documents_pb2.EINWILLIGUNGSERKLAERUNG,
 }
 KIND_FROM_PROTO: dict[int, str] = {value: key for key, value in KIND_TO_PROTO.items()}
 

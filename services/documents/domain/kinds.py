@@ -16,6 +16,7 @@ from typing import Any
 from kimnetz.errors import FieldViolation, InvalidArgument
 from services.documents.domain.contract import AllocationFile, contract_context, parse_allocation_file
 from services.documents.domain.drucksache import drucksache_context, parse_drucksache
+from services.documents.domain.einwilligung import einwilligung_context, parse_einwilligung
 from services.documents.domain.fallkonferenz import fallkonferenz_context, parse_fallkonferenz
 from services.documents.domain.foerdernachweis import (
     foerdernachweis_context,
@@ -113,6 +114,27 @@ def _prepare_monitoring(data: Any) -> Prepared:
                     f"{report.title} {day(report.period.start)}–{day(report.period.end)}",
                     f"monitoringbericht-{report.period.start.isoformat()}-{report.period.end.isoformat()}.docx",
                     monitoring_charts(report))
+
+
+def _prepare_einwilligung(data: Any) -> Prepared:
+    declaration = parse_einwilligung(data)
+    return Prepared(einwilligung_context(declaration),
+                    f"Einwilligungserklärung {declaration.case_reference} ({day(declaration.date)})",
+                    f"einwilligung-{slug(declaration.case_reference)}-{declaration.date.isoformat()}.docx")
+
+
+def _sample_einwilligung() -> dict[str, Any]:
+    return {
+        "kind": "schweigepflichtentbindung",
+        "controller": {"name": "Stadt Musterstadt", "office": "Kommunales Integrationsmanagement",
+                       "address": "Markt 1\n12345 Musterstadt",
+                       "data_protection_contact": "datenschutz@example.org"},
+        "person": {"name": "Vorname Name", "birth_date": "1990-01-01"},
+        "case_reference": "KIM-2026-7F3K9Q",
+        "recipients": [{"organization": "Musterkreis", "purposes": ["Beratung in der Fallkonferenz"],
+                        "categories": ["Falldokumentation", "Gesundheit (Art. 9 DSGVO)"]}],
+        "valid_until": "2027-01-01", "date": "2026-01-05", "place": "Musterstadt",
+    }
 
 
 def _sample_contract() -> dict[str, Any]:
@@ -234,9 +256,11 @@ LENKUNGSGRUPPE = Kind("lenkungsgruppe_protokoll", "Lenkungsgruppe-Beschlussproto
                       _sample_lenkungsgruppe, _prepare_lenkungsgruppe)
 MONITORING = Kind("monitoringbericht", "Monitoringbericht", "monitoringbericht.docx", _sample_monitoring,
                   _prepare_monitoring, charts=("cases_by_status", "cases_by_zielgruppe"))
+EINWILLIGUNG = Kind("einwilligungserklaerung", "Einwilligungserklärung", "einwilligungserklaerung.docx",
+                    _sample_einwilligung, _prepare_einwilligung)
 VERWENDUNGSNACHWEIS = Kind("verwendungsnachweis", "Verwendungsnachweis (zahlenmäßiger Nachweis)",
                            "verwendungsnachweis.docx", _sample_foerdernachweis, _prepare_verwendungsnachweis)
 SACHBERICHT = Kind("sachbericht", "Sachbericht", "sachbericht.docx", _sample_foerdernachweis,
                    _prepare_sachbericht)
 KINDS = {kind.id: kind for kind in (CONTRACT, DRUCKSACHE, FALLKONFERENZ, LENKUNGSGRUPPE, MONITORING,
-                                    VERWENDUNGSNACHWEIS, SACHBERICHT)}
+                                    VERWENDUNGSNACHWEIS, SACHBERICHT, EINWILLIGUNG)}

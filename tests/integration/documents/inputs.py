@@ -158,12 +158,25 @@ def monitoring_input() -> dict[str, Any]:
     }
 
 
+def einwilligung_input() -> dict[str, Any]:
+    return {
+        "kind": "einwilligung",
+        "controller": {"name": "Stadt Hilden", "office": "Kommunales Integrationsmanagement"},
+        "person": {"name": "Amina Haddad", "birth_date": "1992-01-20"},
+        "case_reference": "KIM-2026-7F3K9Q",
+        "recipients": [{"organization": "Kreis Mettmann", "purposes": ["Beratung in der Fallkonferenz"],
+                        "categories": ["Falldokumentation"]}],
+        "date": "2026-03-04",
+    }
+
+
 INPUTS = {
     documents_pb2.CONTRACT: contract_input,
     documents_pb2.DRUCKSACHE: drucksache_input,
     documents_pb2.FALLKONFERENZ_PROTOKOLL: fallkonferenz_input,
     documents_pb2.LENKUNGSGRUPPE_PROTOKOLL: lenkungsgruppe_input,
     documents_pb2.MONITORINGBERICHT: monitoring_input,
+    documents_pb2.EINWILLIGUNGSERKLAERUNG: einwilligung_input,
 }
 
 

@@ -96,7 +96,8 @@ def test_monitoringbericht_embeds_charts_and_never_prints_small_numbers(call: Ca
 
 @pytest.mark.parametrize(
     "kind",
-    [pb.FALLKONFERENZ_PROTOKOLL, pb.LENKUNGSGRUPPE_PROTOKOLL, pb.MONITORINGBERICHT],
+    [pb.FALLKONFERENZ_PROTOKOLL, pb.LENKUNGSGRUPPE_PROTOKOLL, pb.MONITORINGBERICHT,
+     pb.EINWILLIGUNGSERKLAERUNG],
     ids=pb.DocumentKind.Name,
 )
 def test_libreoffice_converts_each_new_kind_to_pdf_a(call: Call, kind: int, tmp_path: Path) -> None:
