@@ -37,7 +37,7 @@ def conference_services(
     r = repository
     return ConferenceServices(
         fallkonferenzen=Fallkonferenzen(r, clock=clock),
-        lenkungsgruppen=Lenkungsgruppen(r),
+        lenkungsgruppen=Lenkungsgruppen(r, register_org=register_org),
         sitzungen=Sitzungen(r, r, r, r, clock=clock),
         beschlussverfolgung=Beschlussverfolgung(r, r, clock=clock),
         projektgruppen=Projektgruppen(r, r, register_org=register_org, clock=clock),
