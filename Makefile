@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := kim/common/v1/event_pb2.py
+# The portal's npm packages (KERN UX, axe-core) from its lockfile; npm writes this file last.
+PORTAL := services/portal
+PORTAL_ASSETS := $(PORTAL)/node_modules/.package-lock.json
 
 .PHONY: demo test down bench setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
 
@@ -21,7 +24,7 @@ down:
 	-@test -x $(BIN)/kim && $(BIN)/kim node down
 	scripts/infra.sh stop
 
-setup: $(STAMP) $(GENERATED)
+setup: $(STAMP) $(GENERATED) $(PORTAL_ASSETS)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or 3.12 (or make PYTHON=python3.12)"; exit 1; }
@@ -37,6 +40,12 @@ $(STAMP): pyproject.toml
 $(GENERATED): $(STAMP) $(PROTOS)
 	$(BIN)/kim protos generate
 	$(BIN)/pip install -q --no-deps -e .
+
+$(PORTAL_ASSETS): $(PORTAL)/package.json $(PORTAL)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js 18 or newer (Debian: apt-get install npm)"; exit 1; }
+	@echo "[setup] installing the portal's assets (KERN UX, axe-core) with npm ci"
+	cd $(PORTAL) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 infra-up:
 	scripts/infra.sh start

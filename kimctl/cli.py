@@ -437,6 +437,19 @@ def node_api() -> None:
     serve_until_signal(process.server, on_stop=stop)
 
 
+@node_app.command("portal")
+def node_portal() -> None:
+    """Run the node's portal (waitress, foreground) on KIM_PORTAL_PORT; docs/portal.md."""
+    from kimnetz.runtime.logging import configure_logging
+    from services.portal.app import serve
+    from services.portal.settings import PortalSettings
+
+    settings = PortalSettings()
+    configure_logging(settings.log_level, settings.node_id)
+    console.print(f"node {settings.node_id}: portal on {settings.public_url}")
+    serve(settings)
+
+
 @node_app.command("worker")
 def node_worker() -> None:
     """Run the nameko worker of the services in KIM_GRPC_SERVICES (`nameko run`, foreground)."""

@@ -10,7 +10,7 @@
 #   scripts/infra.sh logs      COMPONENT
 #   scripts/infra.sh env                                           print the URIs for the services
 #   scripts/infra.sh secure-rabbitmq                               own administrator, no guest (start does it)
-#   scripts/infra.sh tools                                         install tools the tests use (LibreOffice, kustomize)
+#   scripts/infra.sh tools                                         install tools the tests use (LibreOffice, kustomize, Chromium)
 #   scripts/infra.sh kustomize                                     print the path of the kustomize binary
 #
 # A component whose URI is given from outside (MONGODB_URI, AMQP_URI, KEYCLOAK_URL) is neither
@@ -272,6 +272,9 @@ provision_tools() {
   # kind of document opens; the documents tests need it.
   command -v soffice >/dev/null || apt_install "PDF/A conversion of documents, about 1-2 min" \
     libreoffice-writer-nogui fonts-dejavu-core
+  # Chromium and its WebDriver drive the portal's browser tests (tests/e2e/portal), headless.
+  { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+    || apt_install "browser tests of the portal, about 1 min" chromium chromium-driver
   # kustomize builds the deploy/k8s overlays in the test run (kubectl is not on every machine).
   if [ ! -x "$(kustomize_bin)" ]; then
     say "building kustomize $KUSTOMIZE_VERSION (about 40 s on 2 cores)"

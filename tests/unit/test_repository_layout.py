@@ -29,6 +29,8 @@ SOURCE_NAMES = {"Dockerfile", "Makefile", "enabled_plugins", ".gitignore", ".doc
 OUTPUT_ROOTS = {"kim", ".venv", ".kim", "out", "build"}
 #: Caches of the tools, wherever they are.
 CACHE_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
+#: Packages installed from a lockfile by the set-up (the portal's KERN UX and axe-core).
+INSTALLED_DIRS = {"node_modules"}
 GENERATED_ENDINGS = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
 
 
@@ -36,7 +38,7 @@ def in_output_place(path: str) -> bool:
     parts = PurePosixPath(path.rstrip("/")).parts
     if not parts:
         return False
-    return (parts[0] in OUTPUT_ROOTS or any(p in CACHE_DIRS for p in parts)
+    return (parts[0] in OUTPUT_ROOTS or any(p in CACHE_DIRS | INSTALLED_DIRS for p in parts)
             or any(p.endswith(".egg-info") for p in parts))
 
 
