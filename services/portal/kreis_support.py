@@ -13,13 +13,17 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, request, send_file
+from werkzeug.wrappers import Response
 
 from services.portal.forms import FormErrors, parse_date
 from services.portal.kreis_labels import label_of
+
+#: What a view returns: a page, a page with its status (a refused form: 400), or a redirect.
+View: TypeAlias = str | tuple[str, int] | Response
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -42,9 +46,10 @@ def is_fetch() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def parse_time(value: str | None, field: str, errors: FormErrors, *, label: str = "Uhrzeit",
-               required: bool = False) -> time | None:
-    """"14:30" or "14.30"; empty is None (an error where `required`)."""
+def parse_time(
+    value: str | None, field: str, errors: FormErrors, *, label: str = "Uhrzeit", required: bool = False
+) -> time | None:
+    """ "14:30" or "14.30"; empty is None (an error where `required`)."""
     text = (value or "").strip()
     if not text:
         if required:
@@ -75,7 +80,9 @@ def moment_fields(moment: datetime | None) -> tuple[str, str]:
     return f"{local:%d.%m.%Y}", f"{local:%H:%M}"
 
 
-def rows(form: Mapping[str, str], prefix: str, names: Sequence[str], count: int) -> list[tuple[int, dict[str, str]]]:
+def rows(
+    form: Mapping[str, str], prefix: str, names: Sequence[str], count: int
+) -> list[tuple[int, dict[str, str]]]:
     """The filled rows of a repeated group (`prefix[i].name`): (form row, values), empty rows left out."""
     filled = []
     for i in range(count):
@@ -99,8 +106,9 @@ def renumbered(errors: FormErrors, prefix: str, form_rows: Sequence[int]) -> For
 
 def download(content: bytes, filename: str, mimetype: str) -> Response:
     """A file to save (Content-Disposition: attachment, with the name in UTF-8 for umlauts)."""
-    response = send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True,
-                         download_name=filename, max_age=0)
+    response = send_file(
+        io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=filename, max_age=0
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -38,6 +38,7 @@ from services.portal.kreis_support import (
     DOCX,
     PDF,
     ZIP,
+    View,
     download,
     install_filters,
     is_fetch,
@@ -58,8 +59,11 @@ ALLOCATION_FIELDS = ("partner.name", "partner.kind", "partner.address", "municip
 PARTNER_KINDS = [("municipality", "Kommune"), ("welfare_org", "Träger der Freien Wohlfahrtspflege")]
 CONSULTATION_ROWS = 3
 CONSULTATION_FIELDS = ("body", "date", "role")
-CONSULTATION_ROLES = [("vorberatend", "vorberatend"), ("beschließend", "beschließend"),
-                      ("Kenntnisnahme", "zur Kenntnisnahme")]
+CONSULTATION_ROLES = [
+    ("vorberatend", "vorberatend"),
+    ("beschließend", "beschließend"),
+    ("Kenntnisnahme", "zur Kenntnisnahme"),
+]
 CLIMATE = [("nein", "nein"), ("ja_positiv", "ja, positiv"), ("ja_negativ", "ja, negativ")]
 DRUCKSACHE_KINDS = [("Beschlussvorlage", "Beschlussvorlage"), ("Mitteilungsvorlage", "Mitteilungsvorlage")]
 MAX_YAML_BYTES = 1024 * 1024
@@ -84,6 +88,7 @@ def _plain(value: Any) -> Any:
 
 # --- every document ---------------------------------------------------------------------------------
 
+
 @bp.get("/")
 @role_required(*WRITERS)
 def index() -> str:
@@ -97,9 +102,19 @@ def show(document_id: str) -> str:
     document = call(apis().documents.GetDocument, dpb.GetDocumentRequest(document_id=document_id))
     charts: list[dict[str, Any]] = []
     if document.document.kind == dpb.MONITORINGBERICHT:
-        drawn = call(apis().documents.GetDocumentCharts, dpb.GetDocumentChartsRequest(document_id=document_id))
-        charts = [{"key": c.key, "title": c.title, "axis_label": c.axis_label, "bars": list(c.bars),
-                   "src": "data:image/png;base64," + base64.b64encode(c.png).decode()} for c in drawn.charts]
+        drawn = call(
+            apis().documents.GetDocumentCharts, dpb.GetDocumentChartsRequest(document_id=document_id)
+        )
+        charts = [
+            {
+                "key": c.key,
+                "title": c.title,
+                "axis_label": c.axis_label,
+                "bars": list(c.bars),
+                "src": "data:image/png;base64," + base64.b64encode(c.png).decode(),
+            }
+            for c in drawn.charts
+        ]
     return render_template("dokumente/dokument.html", info=document.document, charts=charts)
 
 
@@ -113,27 +128,42 @@ def docx(document_id: str) -> Response:
 @bp.get("/<document_id>/pdf")
 @role_required(*WRITERS)
 def pdf(document_id: str) -> Response:
-    converted = call(apis().documents.GetDocumentPdf, dpb.GetDocumentPdfRequest(document_id=document_id),
-                     timeout=120)
+    converted = call(
+        apis().documents.GetDocumentPdf, dpb.GetDocumentPdfRequest(document_id=document_id), timeout=120
+    )
     return download(converted.content, converted.filename, PDF)
 
 
 # --- Weiterleitungsverträge -----------------------------------------------------------------------
 
+
 def _allocation_file(form: Any, errors: FormErrors) -> tuple[dict[str, Any], list[int]]:
     """The allocation file from the form, in the YAML's shape; the form rows of its allocations."""
     text = {name: (form.get(name) or "").strip() for name in form}
-    term_from = parse_date(text.get("term.from"), "term.from", errors, label="den Beginn der Laufzeit", required=True)
+    term_from = parse_date(
+        text.get("term.from"), "term.from", errors, label="den Beginn der Laufzeit", required=True
+    )
     term_to = parse_date(text.get("term.to"), "term.to", errors, label="das Ende der Laufzeit", required=True)
-    rate = parse_decimal(text.get("rates.case_management_per_fte"), "rates.case_management_per_fte", errors,
-                         label="die Pauschale je VZÄ", required=True)
+    rate = parse_decimal(
+        text.get("rates.case_management_per_fte"),
+        "rates.case_management_per_fte",
+        errors,
+        label="die Pauschale je VZÄ",
+        required=True,
+    )
     allocations, form_rows = [], []
     for i, values in rows(form, "allocations", ALLOCATION_FIELDS, ALLOCATION_ROWS):
-        fte = parse_decimal(values["fte"], f"allocations[{i}].fte", errors, label="die Stellenanteile (VZÄ)",
-                            required=True)
-        allocation: dict[str, Any] = {"partner": {"name": values["partner.name"], "kind": values["partner.kind"],
-                                                  "address": values["partner.address"]},
-                                      "fte": float(fte) if fte is not None else 0}
+        fte = parse_decimal(
+            values["fte"], f"allocations[{i}].fte", errors, label="die Stellenanteile (VZÄ)", required=True
+        )
+        allocation: dict[str, Any] = {
+            "partner": {
+                "name": values["partner.name"],
+                "kind": values["partner.kind"],
+                "address": values["partner.address"],
+            },
+            "fte": float(fte) if fte is not None else 0,
+        }
         if values["municipality"]:
             allocation["municipality"] = values["municipality"]
         allocations.append(allocation)
@@ -141,9 +171,16 @@ def _allocation_file(form: Any, errors: FormErrors) -> tuple[dict[str, Any], lis
     if not allocations:
         errors.add("allocations[0].partner.name", "Bitte geben Sie mindestens einen Vertragspartner an.")
     data = {
-        "kreis": {"name": text.get("kreis.name", ""), "address": text.get("kreis.address", ""),
-                  "office": text.get("kreis.office", ""), "represented_by": text.get("kreis.represented_by", "")},
-        "term": {"from": term_from.isoformat() if term_from else "", "to": term_to.isoformat() if term_to else ""},
+        "kreis": {
+            "name": text.get("kreis.name", ""),
+            "address": text.get("kreis.address", ""),
+            "office": text.get("kreis.office", ""),
+            "represented_by": text.get("kreis.represented_by", ""),
+        },
+        "term": {
+            "from": term_from.isoformat() if term_from else "",
+            "to": term_to.isoformat() if term_to else "",
+        },
         "rates": {"case_management_per_fte": float(rate) if rate is not None else 0},
         "allocations": allocations,
     }
@@ -170,32 +207,52 @@ def _uploaded_allocation_file(errors: FormErrors) -> dict[str, Any] | None:
 
 @bp.route("/vertraege", methods=["GET", "POST"])
 @role_required(*WRITERS)
-def contracts() -> str | Response:
-    values: dict[str, str] = dict(request.form) if request.method == "POST" else {
-        "term.from": f"01.01.{date.today().year}", "term.to": f"31.12.{date.today().year}",
-        "rates.case_management_per_fte": "55.000", "kreis.office": "Kommunales Integrationszentrum",
-        "kreis.represented_by": "den Landrat"}
+def contracts() -> View:
+    values: dict[str, str] = (
+        dict(request.form)
+        if request.method == "POST"
+        else {
+            "term.from": f"01.01.{date.today().year}",
+            "term.to": f"31.12.{date.today().year}",
+            "rates.case_management_per_fte": "55.000",
+            "kreis.office": "Kommunales Integrationszentrum",
+            "kreis.represented_by": "den Landrat",
+        }
+    )
     errors = FormErrors()
     if request.method == "POST":
         upload = request.files.get("datei")
         uploaded = _uploaded_allocation_file(errors) if upload and upload.filename else None
-        data, form_rows = (uploaded or {}, []) if upload and upload.filename else _allocation_file(
-            request.form, errors)
+        data, form_rows = (
+            (uploaded or {}, []) if upload and upload.filename else _allocation_file(request.form, errors)
+        )
         if not errors:
             try:
-                job = call(apis().documents.RequestContracts,
-                           dpb.RequestContractsRequest(allocation_file=struct(data)))
+                job = call(
+                    apis().documents.RequestContracts,
+                    dpb.RequestContractsRequest(allocation_file=struct(data)),
+                )
             except FormErrors as refused:
                 if uploaded is not None:  # the file's problems, with their paths in the file
-                    errors = FormErrors(general=["Die hochgeladene Datei enthält Fehler:", *(
-                        f"{field}: {message}" for field, message in refused.items()), *refused.general])
+                    errors = FormErrors(
+                        general=[
+                            "Die hochgeladene Datei enthält Fehler:",
+                            *(f"{field}: {message}" for field, message in refused.items()),
+                            *refused.general,
+                        ]
+                    )
                 else:
                     errors = renumbered(refused, "allocations", form_rows)
             else:
                 flash(f"{job.expected} Verträge werden erzeugt.", "success")
                 return redirect(url_for(".job", job_id=job.job_id))
-    return render_template("dokumente/vertraege.html", values=values, errors=errors, rows=range(ALLOCATION_ROWS),
-                           kinds=PARTNER_KINDS), 400 if errors else 200
+    return render_template(
+        "dokumente/vertraege.html",
+        values=values,
+        errors=errors,
+        rows=range(ALLOCATION_ROWS),
+        kinds=PARTNER_KINDS,
+    ), 400 if errors else 200
 
 
 @bp.get("/vertraege/<job_id>")
@@ -203,8 +260,9 @@ def contracts() -> str | Response:
 def job(job_id: str) -> str:
     state = call(apis().documents.GetBulkJob, dpb.GetBulkJobRequest(job_id=job_id))
     template = "dokumente/_auftrag.html" if is_fetch() else "dokumente/auftrag.html"
-    return render_template(template, job=state, done=state.state == dpb.BulkJob.DONE,
-                           failed=state.state == dpb.BulkJob.FAILED)
+    return render_template(
+        template, job=state, done=state.state == dpb.BulkJob.DONE, failed=state.state == dpb.BulkJob.FAILED
+    )
 
 
 @bp.get("/vertraege/<job_id>/vertraege.zip")
@@ -214,27 +272,40 @@ def job_zip(job_id: str) -> Response:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for info in state.documents:
-            document = call(apis().documents.GetDocument, dpb.GetDocumentRequest(document_id=info.document_id))
+            document = call(
+                apis().documents.GetDocument, dpb.GetDocumentRequest(document_id=info.document_id)
+            )
             archive.writestr(info.filename, document.content)
     return download(buffer.getvalue(), f"Weiterleitungsvertraege-{job_id[:8]}.zip", ZIP)
 
 
 # --- Drucksache -----------------------------------------------------------------------------------
 
+
 def _drucksache(form: Any, errors: FormErrors) -> dict[str, Any]:
     text = {name: (form.get(name) or "").strip() for name in form}
     day = parse_date(text.get("date"), "date", errors, label="das Datum der Drucksache", required=True)
     consultations = []
     for i, values in rows(form, "consultations", CONSULTATION_FIELDS, CONSULTATION_ROWS):
-        on = parse_date(values["date"], f"consultations[{i}].date", errors, label="den Sitzungstermin", required=True)
-        consultations.append({"body": values["body"], "date": on.isoformat() if on else "", "role": values["role"]})
+        on = parse_date(
+            values["date"], f"consultations[{i}].date", errors, label="den Sitzungstermin", required=True
+        )
+        consultations.append(
+            {"body": values["body"], "date": on.isoformat() if on else "", "role": values["role"]}
+        )
     data: dict[str, Any] = {
-        "kind": text.get("kind", ""), "number": text.get("number", ""),
-        "date": day.isoformat() if day else "", "public": text.get("public", "ja") == "ja",
-        "department": {"fachbereich": text.get("department.fachbereich", ""),
-                       "fachdienst": text.get("department.fachdienst", "")},
-        "title": text.get("title", ""), "consultations": consultations,
-        "resolution": text.get("resolution", ""), "financial_impact": text.get("financial_impact", ""),
+        "kind": text.get("kind", ""),
+        "number": text.get("number", ""),
+        "date": day.isoformat() if day else "",
+        "public": text.get("public", "ja") == "ja",
+        "department": {
+            "fachbereich": text.get("department.fachbereich", ""),
+            "fachdienst": text.get("department.fachdienst", ""),
+        },
+        "title": text.get("title", ""),
+        "consultations": consultations,
+        "resolution": text.get("resolution", ""),
+        "financial_impact": text.get("financial_impact", ""),
         "climate_relevance": text.get("climate_relevance", ""),
         "body_text": (form.get("body_text") or "").strip().replace("\r\n", "\n"),
         "attachments": lines(text.get("attachments")),
@@ -251,10 +322,18 @@ def _paragraphs(body_text: str) -> list[str]:
 
 @bp.route("/drucksache", methods=["GET", "POST"])
 @role_required(*WRITERS)
-def drucksache() -> str | Response:
-    values: dict[str, str] = dict(request.form) if request.method == "POST" else {
-        "kind": "Mitteilungsvorlage", "public": "ja", "climate_relevance": "nein",
-        "financial_impact": "keine", "date": f"{date.today():%d.%m.%Y}"}
+def drucksache() -> View:
+    values: dict[str, str] = (
+        dict(request.form)
+        if request.method == "POST"
+        else {
+            "kind": "Mitteilungsvorlage",
+            "public": "ja",
+            "climate_relevance": "nein",
+            "financial_impact": "keine",
+            "date": f"{date.today():%d.%m.%Y}",
+        }
+    )
     errors = FormErrors()
     preview: dict[str, Any] | None = None
     if request.method == "POST":
@@ -263,34 +342,49 @@ def drucksache() -> str | Response:
             preview = {**data, "paragraphs": _paragraphs(data["body_text"])}
         elif not errors:
             try:
-                rendered = call(apis().documents.RenderDrucksache, dpb.RenderDrucksacheRequest(
-                    input=struct(data), figures_from_case_service=request.form.get("figures") == "ja"),
-                    timeout=60)
+                rendered = call(
+                    apis().documents.RenderDrucksache,
+                    dpb.RenderDrucksacheRequest(
+                        input=struct(data), figures_from_case_service=request.form.get("figures") == "ja"
+                    ),
+                    timeout=60,
+                )
             except FormErrors as refused:
                 errors = refused
             else:
                 flash("Die Drucksache ist erzeugt.", "success")
                 return redirect(url_for(".show", document_id=rendered.document.document_id))
-    return render_template("dokumente/drucksache.html", values=values, errors=errors, preview=preview,
-                           rows=range(CONSULTATION_ROWS), roles=CONSULTATION_ROLES, climate=CLIMATE,
-                           kinds=DRUCKSACHE_KINDS), 400 if errors else 200
+    return render_template(
+        "dokumente/drucksache.html",
+        values=values,
+        errors=errors,
+        preview=preview,
+        rows=range(CONSULTATION_ROWS),
+        roles=CONSULTATION_ROLES,
+        climate=CLIMATE,
+        kinds=DRUCKSACHE_KINDS,
+    ), 400 if errors else 200
 
 
 # --- Monitoringbericht ----------------------------------------------------------------------------
 
+
 @bp.route("/monitoringbericht", methods=["GET", "POST"])
 @role_required(*WRITERS)
-def monitoring() -> str | Response:
+def monitoring() -> View:
     values: dict[str, str] = dict(request.form)
     errors = FormErrors()
     if request.method == "POST":
         period_from = parse_date(request.form.get("period_from"), "period_from", errors, label="den Beginn")
         period_to = parse_date(request.form.get("period_to"), "period_to", errors, label="das Ende")
         report = dpb.RenderMonitoringReportRequest(
-            issuer=request.form.get("issuer", "").strip(), office=request.form.get("office", "").strip(),
-            title=request.form.get("title", "").strip(), recipient=request.form.get("recipient", "").strip(),
+            issuer=request.form.get("issuer", "").strip(),
+            office=request.form.get("office", "").strip(),
+            title=request.form.get("title", "").strip(),
+            recipient=request.form.get("recipient", "").strip(),
             summary=(request.form.get("summary") or "").strip(),
-            signature_function=request.form.get("signature_function", "").strip())
+            signature_function=request.form.get("signature_function", "").strip(),
+        )
         if period_from is not None:
             report.period_from.CopyFrom(to_proto_date(period_from))
         if period_to is not None:
