@@ -65,7 +65,7 @@ def parse_time(
 def parse_moment(form: Mapping[str, str], field: str, errors: FormErrors, *, what: str) -> datetime | None:
     """A point in time in Mettmann from the day in the field `field` (the api's name, so the
     api's and the form's messages meet there) and the time in `<field>.uhrzeit`."""
-    day = parse_date(form.get(field), field, errors, label=f"den Tag {what}", required=True)
+    day = parse_date(form.get(field), field, errors, label=f"Tag {what}", required=True)
     clock = parse_time(form.get(f"{field}.uhrzeit"), f"{field}.uhrzeit", errors, required=True)
     if day is None or clock is None:
         return None

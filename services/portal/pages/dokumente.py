@@ -141,20 +141,20 @@ def _allocation_file(form: Any, errors: FormErrors) -> tuple[dict[str, Any], lis
     """The allocation file from the form, in the YAML's shape; the form rows of its allocations."""
     text = {name: (form.get(name) or "").strip() for name in form}
     term_from = parse_date(
-        text.get("term.from"), "term.from", errors, label="den Beginn der Laufzeit", required=True
+        text.get("term.from"), "term.from", errors, label="Beginn der Laufzeit", required=True
     )
-    term_to = parse_date(text.get("term.to"), "term.to", errors, label="das Ende der Laufzeit", required=True)
+    term_to = parse_date(text.get("term.to"), "term.to", errors, label="Ende der Laufzeit", required=True)
     rate = parse_decimal(
         text.get("rates.case_management_per_fte"),
         "rates.case_management_per_fte",
         errors,
-        label="die Pauschale je VZÄ",
+        label="Pauschale je VZÄ",
         required=True,
     )
     allocations, form_rows = [], []
     for i, values in rows(form, "allocations", ALLOCATION_FIELDS, ALLOCATION_ROWS):
         fte = parse_decimal(
-            values["fte"], f"allocations[{i}].fte", errors, label="die Stellenanteile (VZÄ)", required=True
+            values["fte"], f"allocations[{i}].fte", errors, label="Stellenanteile (VZÄ)", required=True
         )
         allocation: dict[str, Any] = {
             "partner": {
@@ -284,11 +284,11 @@ def job_zip(job_id: str) -> Response:
 
 def _drucksache(form: Any, errors: FormErrors) -> dict[str, Any]:
     text = {name: (form.get(name) or "").strip() for name in form}
-    day = parse_date(text.get("date"), "date", errors, label="das Datum der Drucksache", required=True)
+    day = parse_date(text.get("date"), "date", errors, label="Datum der Drucksache", required=True)
     consultations = []
     for i, values in rows(form, "consultations", CONSULTATION_FIELDS, CONSULTATION_ROWS):
         on = parse_date(
-            values["date"], f"consultations[{i}].date", errors, label="den Sitzungstermin", required=True
+            values["date"], f"consultations[{i}].date", errors, label="Sitzungstermin", required=True
         )
         consultations.append(
             {"body": values["body"], "date": on.isoformat() if on else "", "role": values["role"]}
@@ -375,8 +375,12 @@ def monitoring() -> View:
     values: dict[str, str] = dict(request.form)
     errors = FormErrors()
     if request.method == "POST":
-        period_from = parse_date(request.form.get("period_from"), "period_from", errors, label="den Beginn")
-        period_to = parse_date(request.form.get("period_to"), "period_to", errors, label="das Ende")
+        period_from = parse_date(
+            request.form.get("period_from"), "period_from", errors, label="Beginn des Berichtszeitraums"
+        )
+        period_to = parse_date(
+            request.form.get("period_to"), "period_to", errors, label="Ende des Berichtszeitraums"
+        )
         report = dpb.RenderMonitoringReportRequest(
             issuer=request.form.get("issuer", "").strip(),
             office=request.form.get("office", "").strip(),

@@ -253,7 +253,7 @@ def close(conference_id: str) -> View:
 def protocol(conference_id: str) -> View:
     errors = FormErrors()
     next_date = parse_date(
-        request.form.get("next_date"), "next_date", errors, label="den Tag der nächsten Fallkonferenz"
+        request.form.get("next_date"), "next_date", errors, label="Tag der nächsten Fallkonferenz"
     )
     protocol_request = dpb.RenderConferenceProtocolRequest(
         conference_id=conference_id,
@@ -318,7 +318,7 @@ def _decision(form: Any, errors: FormErrors) -> pb.Decision:
             text.get("decision.deferral.until"),
             "decision.deferral.until",
             errors,
-            label="den Tag, bis zu dem zurückgestellt wird",
+            label="Zurückgestellt bis",
         )
         if until is not None:
             deferral.until.CopyFrom(to_proto_date(until))

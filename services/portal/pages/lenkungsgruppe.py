@@ -287,7 +287,7 @@ def vote(session_id: str, vorlage_id: str) -> View:
 def declare(session_id: str, vorlage_id: str) -> View:
     errors = FormErrors()
     form = {k: (v or "").strip() for k, v in request.form.items()}
-    due_on = parse_date(form.get("due_on"), "due_on", errors, label="die Frist")
+    due_on = parse_date(form.get("due_on"), "due_on", errors, label="Frist")
     message = pb.DeclareResultRequest(
         session_id=session_id,
         vorlage_id=vorlage_id,
@@ -353,7 +353,7 @@ def submit_vorlage(session_id: str) -> View:
     errors = FormErrors()
     if request.method == "POST":
         form = {k: (v or "").strip() for k, v in request.form.items()}
-        due_on = parse_date(form.get("due_on"), "due_on", errors, label="die Frist")
+        due_on = parse_date(form.get("due_on"), "due_on", errors, label="Frist")
         vorlage = pb.Beschlussvorlage(
             kind=number_of("VorlageKind", form.get("kind")) or ct.VORLAGE_KIND_GENERAL,
             title=form.get("title", ""),
@@ -455,7 +455,7 @@ def update_status(beschluss_id: str) -> View:
 @role_required("coordinator", "steering_member")
 def reschedule(beschluss_id: str) -> View:
     errors = FormErrors()
-    due_on = parse_date(request.form.get("due_on"), "due_on", errors, label="die neue Frist", required=True)
+    due_on = parse_date(request.form.get("due_on"), "due_on", errors, label="Neue Frist", required=True)
     if errors or due_on is None:
         return _beschluss_page(beschluss_id, errors, request.form, 400)
     try:

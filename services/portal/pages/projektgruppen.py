@@ -125,7 +125,7 @@ def add_member(projektgruppe_id: str) -> View:
 @role_required(*READERS)
 def register() -> View:
     errors = FormErrors()
-    since = parse_date(request.args.get("since"), "since", errors, label="den Tag, ab dem gezählt wird")
+    since = parse_date(request.args.get("since"), "since", errors, label="Erfasst ab")
     message = pb.GetBarrierRegisterRequest()
     if since is not None:
         message.since.CopyFrom(to_proto_date(since))
