@@ -108,6 +108,7 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         self.falldaten = services.falldaten
         self.verbund = services.verbund
         self.datenschutz = services.datenschutz
+        self.zielgruppen = services.zielgruppen
         self.notify_outbox: Callable[[], None] = lambda: None
 
     def ProposeCase(self, request: case_pb2.ProposeCaseRequest,
@@ -276,6 +277,11 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         return case_pb2.ListCasesResponse(
             cases=[contract.brief_message(case_id, brief) for case_id, brief in page.briefs],
             next_page_token=page.next_page_token)
+
+    def CheckEligibility(self, request: case_pb2.CheckEligibilityRequest,
+                         context: grpc.ServicerContext) -> case_pb2.Eligibility:
+        result = self.zielgruppen.check_eligibility(acting(), contract.eligibility_check_person(request))
+        return contract.eligibility_message(result)
 
     def ListAuditEntries(self, request: case_pb2.ListAuditEntriesRequest,
                          context: grpc.ServicerContext) -> case_pb2.ListAuditEntriesResponse:

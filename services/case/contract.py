@@ -239,12 +239,23 @@ def case_receipt(case: Case) -> case_pb2.Case:
 
 
 def eligibility_message(result: EligibilityResult) -> case_pb2.Eligibility:
+    names = list(result.matched_names) + [""] * (len(result.matched) - len(result.matched_names))
     message = case_pb2.Eligibility(zielgruppen_version=result.catalogue_version,
                                    matched=list(result.matched), summary=result.summary(),
-                                   checked_on=to_proto_date(result.checked_on))
+                                   checked_on=to_proto_date(result.checked_on),
+                                   matched_names=names[:len(result.matched)])
     for mismatch in result.mismatches:
-        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons))
+        message.mismatches.add(zielgruppe=mismatch.key, reasons=list(mismatch.reasons), name=mismatch.name)
     return message
+
+
+def eligibility_check_person(request: case_pb2.CheckEligibilityRequest) -> PersonData:
+    """The person of a live Zielgruppen check (the domain validates what the check reads)."""
+    violations: list[FieldViolation] = []
+    person = person_data(request.person, "person", violations)
+    if violations:
+        raise InvalidArgument(violations, "Für die Zielgruppenprüfung fehlen Angaben.")
+    return person
 
 
 def person_message(person: Person) -> case_pb2.Person:

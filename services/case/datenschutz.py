@@ -12,7 +12,7 @@ from kimnetz.validation import format_date
 from services.case.application import CaseAccess
 from services.case.domain.audit import AuditEntry, ChainVerification, verify_chain
 from services.case.domain.dates import local_date
-from services.case.domain.policy import Action, Actor
+from services.case.domain.policy import Action, Actor, can
 from services.case.domain.retention import erased, recipients, retention_due
 from services.case.domain.vocabulary import Role
 from services.case.settings import RetentionMode
@@ -60,7 +60,17 @@ class Datenschutz:
 
     def list_audit_entries(self, actor: Actor, case_id: str = "", after_sequence: int = 0,
                       limit: int = 100) -> list[AuditEntry]:
+        """The data protection officer reads the whole trail or one case's entries (also of a
+        case already deleted). Who works a case reads that case's own entries ("Wer hat diesen
+        Fall eingesehen"): the case must exist and be the actor's organisation's; a foreign or
+        missing case answers NotFound alike."""
         now = self.clock()
+        if case_id and not can(actor, Action.READ_AUDIT, node_org=self.access.node_org):
+            purpose = "Wer hat diesen Fall eingesehen"
+            case = self.access.load(actor, case_id, "ListAuditEntries", purpose, now)
+            self.access.guard(actor, Action.READ_CASE_AUDIT, case, "ListAuditEntries", purpose, now)
+            self.access.audit(actor, case_id, "ListAuditEntries", purpose, True, now)
+            return self.repository.audit_entries(case_id, after_sequence, limit)
         self.access.guard(actor, Action.READ_AUDIT, None, "ListAuditEntries", "Datenschutzkontrolle", now)
         self.access.audit(actor, case_id, "ListAuditEntries", "Datenschutzkontrolle", True, now)
         return self.repository.audit_entries(case_id, after_sequence, limit)

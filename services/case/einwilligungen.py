@@ -7,13 +7,24 @@ from __future__ import annotations
 
 from kimnetz.errors import UntrustedEvent
 from kimnetz.runtime.event_trust import Sender
+from kimnetz.validation import format_date
 from services.case.application import WORK, CaseAccess
 from services.case.domain import commands as c
 from services.case.domain.case import Case
+from services.case.domain.consent import Consent
 from services.case.domain.policy import Action, Actor
 
 #: The audit trail's call for a receiver's answer to a retention erasure (`CaseErased`).
 RETENTION_CONFIRMED = "ConfirmRetentionErasure"
+
+
+def consent_detail(consent: Consent) -> str:
+    """A consent as the audit trail names it: id, recipient, purposes, categories, validity."""
+    until = f" bis {format_date(consent.expires_on)}" if consent.expires_on else ""
+    return (f"Einwilligung {consent.consent_id} für {consent.recipient_org}: "
+            f"{', '.join(p.label for p in consent.purposes)}; "
+            f"{', '.join(k.label for k in consent.categories)}; "
+            f"unterschrieben {format_date(consent.signed_on)}{until}")
 
 
 class Einwilligungen:
@@ -25,12 +36,18 @@ class Einwilligungen:
         self.clock = access.clock
 
     def record_consent(self, actor: Actor, command: c.RecordConsent, purpose: str = WORK) -> Case:
+        # The audit detail names the consent (recipient, purposes, categories, validity; no
+        # personal data), so the data protection officer follows consents in the trail.
         return self.access.change(actor, command.case_id, Action.MANAGE_CONSENT, "RecordConsent", purpose,
-                                  lambda case, now: case.record_consent(command, actor, now))
+                                  lambda case, now: case.record_consent(command, actor, now),
+                                  disclose=lambda case, now: consent_detail(case.consents[-1]))
 
     def revoke_consent(self, actor: Actor, command: c.RevokeConsent, purpose: str = WORK) -> Case:
+        def detail(case: Case, now: object) -> str:
+            consent = next(k for k in case.consents if k.consent_id == command.consent_id)
+            return (f"Widerruf: {consent_detail(consent)}; Löschersuchen an {consent.recipient_org}")
         return self.access.change(actor, command.case_id, Action.MANAGE_CONSENT, "RevokeConsent", purpose,
-                                  lambda case, now: case.revoke_consent(command, actor, now))
+                                  lambda case, now: case.revoke_consent(command, actor, now), disclose=detail)
 
     def confirm_erasure(self, report: c.ErasureReport, event_id: str, sender: Sender) -> Case | None:
         """A receiving node's answer to an erase request, recorded once per event id (None:

@@ -8,9 +8,16 @@ from kimnetz.errors import FailedPrecondition, UntrustedEvent
 from kimnetz.runtime.event_trust import Sender
 from services.case.application import CaseAccess
 from services.case.domain.case import Case
-from services.case.domain.policy import Actor
+from services.case.domain.dates import local_date
+from services.case.domain.person import PersonData
+from services.case.domain.policy import Action, Actor
 from services.case.domain.vocabulary import CaseStatus
-from services.case.domain.zielgruppen import ZielgruppenCatalogue, validate_catalogue
+from services.case.domain.zielgruppen import (
+    EligibilityResult,
+    ZielgruppenCatalogue,
+    check_entered_person,
+    validate_catalogue,
+)
 
 RECHECK_ATTEMPTS = 3
 UNDECIDED = frozenset({CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEFERRED})
@@ -25,6 +32,14 @@ class Zielgruppen:
         self.access = access
         self.repository = access.repository
         self.clock = access.clock
+
+    def check_eligibility(self, actor: Actor, person: PersonData) -> EligibilityResult:
+        """The live check of a Fallvorschlag being entered, against the current version; nothing
+        is stored. Not audited when allowed: no case is read or written and nothing is kept,
+        and the portal asks at every change of a field (a refusal is audited by `guard`)."""
+        now = self.clock()
+        self.access.guard(actor, Action.PROPOSE, None, "CheckEligibility", "Zielgruppenprüfung", now)
+        return check_entered_person(person, self.repository.current_catalogue(), local_date(now))
 
     def store_catalogue(self, catalogue: ZielgruppenCatalogue, sender: Sender,
                         coordination_org: str = "") -> bool:

@@ -23,6 +23,7 @@ KIND_TO_PROTO: dict[str, documents_pb2.DocumentKind] = {
     "fallkonferenz_protokoll": documents_pb2.FALLKONFERENZ_PROTOKOLL,
     "lenkungsgruppe_protokoll": documents_pb2.LENKUNGSGRUPPE_PROTOKOLL,
     "monitoringbericht": documents_pb2.MONITORINGBERICHT,
+    "einwilligungserklaerung": documents_pb2.EINWILLIGUNGSERKLAERUNG,
 }
 KIND_FROM_PROTO: dict[int, str] = {value: key for key, value in KIND_TO_PROTO.items()}
 

@@ -7,6 +7,8 @@ the consents recorded on the case at the moment of the call:
 - The owning organisation works the case. Case managers do the case work; coordinators
   (Fachaufsicht) can do all of that and also decide, assign and reopen; the Integrationslotsin
   may propose and prepare a case; the data protection officer reads the audit trail and erases.
+  Who works a case may also read that case's own audit entries ("Wer hat diesen Fall
+  eingesehen", READ_CASE_AUDIT): only inside the owning organisation, never on a foreign case.
 - A foreign organisation receives case data only where the person's consent covers it: a
   consent naming that organisation as recipient, for the purpose "Fallkonferenz", covering the
   data category of the read (Falldokumentation for the brief and the case, Stammdaten for the
@@ -101,6 +103,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     READ_AUDIT = "read_audit"
+    READ_CASE_AUDIT = "read_case_audit"
     READ_FIGURES = "read_figures"
     ERASE = "erase"
 
@@ -127,6 +130,7 @@ _ACTION_LABELS = {
     Action.CLOSE: "den Fall abzuschließen",
     Action.REOPEN: "den Fall wieder aufzunehmen",
     Action.READ_AUDIT: "das Protokoll zu lesen",
+    Action.READ_CASE_AUDIT: "zu lesen, wer diesen Fall eingesehen hat",
     Action.READ_FIGURES: "die Monitoring-Kennzahlen abzurufen",
     Action.ERASE: "Fälle zu löschen",
 }
@@ -134,7 +138,7 @@ _ACTION_LABELS = {
 A = Action
 _CASE_WORKER = frozenset({
     A.PROPOSE, A.LIST, A.READ_BRIEF, A.READ_CASE, A.READ_PERSON, A.EDIT_PERSON, A.MANAGE_CONSENT,
-    A.SUBMIT_FOR_REVIEW, A.CASE_WORK, A.TRANSFER, A.CLOSE,
+    A.SUBMIT_FOR_REVIEW, A.CASE_WORK, A.TRANSFER, A.CLOSE, A.READ_CASE_AUDIT,
 })
 
 #: What each role may do on a case of its own organisation.

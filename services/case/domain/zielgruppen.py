@@ -16,11 +16,11 @@ is not older than 27; from the 28th birthday on they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from kimnetz.validation import Violations, format_date
-from services.case.domain.person import Person, age_on, legal_basis_key
+from services.case.domain.person import Person, PersonData, age_on, build_person, legal_basis_key
 from services.case.domain.vocabulary import ResidenceStatusKind, country_label
 
 
@@ -170,6 +170,21 @@ def check_eligibility(person: Person, catalogue: ZielgruppenCatalogue, on: date)
         catalogue.version, on, tuple(d.key for d in matched), tuple(mismatches),
         matched_names=tuple(d.name for d in matched),
     )
+
+
+def check_entered_person(data: PersonData, catalogue: ZielgruppenCatalogue, on: date) -> EligibilityResult:
+    """The check of a Fallvorschlag still being entered: only what the Zielgruppen read is
+    validated (birth date, Aufenthaltsstatus and legal bases, Herkunft, UMF; German violations
+    under "person."), the fields the check never reads (name, nationalities, languages,
+    household, contact) are set aside, so the check can be shown before they are filled in."""
+    probe = replace(data, given_name="-", family_name="-", nationalities=("XX",), languages=(),
+                    household_adults=1, household_children=0, household_note="", phone="",
+                    email="", address="")
+    v = Violations()
+    person = build_person("", probe, on, v)
+    v.raise_if_any("Für die Zielgruppenprüfung fehlen Angaben.")
+    assert person is not None
+    return check_eligibility(person, catalogue, on)
 
 
 def validate_catalogue(catalogue: ZielgruppenCatalogue) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from kimnetz.errors import FieldViolation, InvalidArgument
 from services.documents.domain.contract import AllocationFile, contract_context, parse_allocation_file
 from services.documents.domain.drucksache import drucksache_context, parse_drucksache
+from services.documents.domain.einwilligung import einwilligung_context, parse_einwilligung
 from services.documents.domain.fallkonferenz import fallkonferenz_context, parse_fallkonferenz
 from services.documents.domain.formats import day
 from services.documents.domain.lenkungsgruppe import lenkungsgruppe_context, parse_lenkungsgruppe
@@ -112,6 +113,27 @@ def _prepare_monitoring(data: Any) -> Prepared:
                     monitoring_charts(report))
 
 
+def _prepare_einwilligung(data: Any) -> Prepared:
+    declaration = parse_einwilligung(data)
+    return Prepared(einwilligung_context(declaration),
+                    f"Einwilligungserklärung {declaration.case_reference} ({day(declaration.date)})",
+                    f"einwilligung-{slug(declaration.case_reference)}-{declaration.date.isoformat()}.docx")
+
+
+def _sample_einwilligung() -> dict[str, Any]:
+    return {
+        "kind": "schweigepflichtentbindung",
+        "controller": {"name": "Stadt Musterstadt", "office": "Kommunales Integrationsmanagement",
+                       "address": "Markt 1\n12345 Musterstadt",
+                       "data_protection_contact": "datenschutz@example.org"},
+        "person": {"name": "Vorname Name", "birth_date": "1990-01-01"},
+        "case_reference": "KIM-2026-7F3K9Q",
+        "recipients": [{"organization": "Musterkreis", "purposes": ["Beratung in der Fallkonferenz"],
+                        "categories": ["Falldokumentation", "Gesundheit (Art. 9 DSGVO)"]}],
+        "valid_until": "2027-01-01", "date": "2026-01-05", "place": "Musterstadt",
+    }
+
+
 def _sample_contract() -> dict[str, Any]:
     return {
         "kreis": {"name": "Musterkreis", "address": "Kreishaus 1\n12345 Musterstadt",
@@ -188,4 +210,7 @@ LENKUNGSGRUPPE = Kind("lenkungsgruppe_protokoll", "Lenkungsgruppe-Beschlussproto
                       _sample_lenkungsgruppe, _prepare_lenkungsgruppe)
 MONITORING = Kind("monitoringbericht", "Monitoringbericht", "monitoringbericht.docx", _sample_monitoring,
                   _prepare_monitoring, charts=("cases_by_status", "cases_by_zielgruppe"))
-KINDS = {kind.id: kind for kind in (CONTRACT, DRUCKSACHE, FALLKONFERENZ, LENKUNGSGRUPPE, MONITORING)}
+EINWILLIGUNG = Kind("einwilligungserklaerung", "Einwilligungserklärung", "einwilligungserklaerung.docx",
+                    _sample_einwilligung, _prepare_einwilligung)
+KINDS = {kind.id: kind for kind in (CONTRACT, DRUCKSACHE, FALLKONFERENZ, LENKUNGSGRUPPE, MONITORING,
+                                    EINWILLIGUNG)}

@@ -2,7 +2,8 @@
 writes contracts and Drucksachen, the coordinator the Protokolle; Drucksachen and the
 Monitoringbericht on the KIM figures are written by both (the Koordination drafts the
 Mitteilungsvorlage for the Sozialausschuss, the Verwaltung the report for the Kreistag), and both
-roles read the suppressed figures in the case service. The node_admin uploads an organisation's
+roles read the suppressed figures in the case service. Who works cases prints the
+Einwilligungserklärung a person signs. The node_admin uploads an organisation's
 templates. Reading is by organisation: everybody
 may read the documents of the organisation they act for, nobody those of another.
 """
@@ -15,6 +16,8 @@ RENDER_ROLES: dict[str, tuple[str, ...]] = {
     "fallkonferenz_protokoll": ("coordinator",),
     "lenkungsgruppe_protokoll": ("coordinator",),
     "monitoringbericht": ("coordinator", "clerk"),
+    # The Fallmanagement prints the declaration its person signs before the consent is recorded.
+    "einwilligungserklaerung": ("case_manager", "coordinator", "immigration_liaison"),
 }
 TEMPLATE_ROLES: tuple[str, ...] = ("node_admin",)
 

@@ -2,7 +2,8 @@
 
 A document kind is either a *case record* or an *administrative record*:
 
-- case records (the Fallkonferenz-Protokoll: pseudonyms, briefs, decisions about persons) are
+- case records (the Fallkonferenz-Protokoll: pseudonyms, briefs, decisions about persons; the
+  Einwilligungserklärung: a person's name and consent) are
   deleted, content and input alike, once they are older than the case Löschfrist
   (`KIM_DOCUMENTS_CASE_RECORD_RETENTION_DAYS`, by default the case service's three years:
   a protocol is kept exactly as long as the cases it decided may be);
@@ -29,6 +30,8 @@ class Rule(StrEnum):
 #: Kind id -> its rule; a kind not listed is a case record.
 RULES: dict[str, Rule] = {
     "fallkonferenz_protokoll": Rule.CASE_RECORD,
+    # Names the person and their consent: kept no longer than the case may be.
+    "einwilligungserklaerung": Rule.CASE_RECORD,
     "contract": Rule.ADMINISTRATIVE_RECORD,
     "drucksache": Rule.ADMINISTRATIVE_RECORD,
     "lenkungsgruppe_protokoll": Rule.ADMINISTRATIVE_RECORD,

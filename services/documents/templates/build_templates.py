@@ -1,5 +1,5 @@
 """Builds the built-in templates (contract, drucksache, fallkonferenz, lenkungsgruppe,
-monitoringbericht .docx) with python-docx.
+monitoringbericht, einwilligungserklaerung .docx) with python-docx.
 
 Run after a change and commit the script and the .docx files together:
 
@@ -665,12 +665,84 @@ def build_monitoring() -> DocumentObject:
     return doc
 
 
+# --- Einwilligungserklärung ----------------------------------------------------------------------
+
+def build_einwilligung() -> DocumentObject:
+    doc = new_document("Einwilligungserklärung", "KIM – Einwilligung in die Datenverarbeitung")
+    footer(doc, "{{ title }} – Fall {{ case_reference }}")
+    letterhead_block(doc, "{{ controller.name }}",
+                     ["{% if controller.office %}{{ controller.office }}{% endif %}",
+                      "{% if controller.address %}{{ controller.address }}{% endif %}"],
+                     "Kommunales Integrationsmanagement", ["Fall {{ case_reference }}"])
+    para(doc, "{{ title }}", bold=True, size=14)
+    para(doc, "nach Art. 6 Abs. 1 lit. a und Art. 7 DSGVO sowie § 67b Abs. 2 SGB X"
+              "{% if is_schweigepflichtentbindung %} und Entbindung von der Schweigepflicht "
+              "(§ 203 StGB){% endif %}", grey=True, size=9)
+
+    facts = table(doc, [4.5, 12.0])
+    row(facts, "Name", "{{ person.name }}", label=True)
+    row(facts, "Geburtsdatum", "{{ person.birth_date }}", label=True)
+    row(facts, "Verantwortliche Stelle", "{{ controller.name }}", label=True)
+
+    heading(doc, "Worum es geht")
+    para(doc, "Ich werde im Kommunalen Integrationsmanagement (Case Management) von {{ controller.name }} "
+              "begleitet. Damit die beteiligten Stellen mich rechtskreisübergreifend unterstützen können, "
+              "dürfen Angaben über mich an die unten genannten Organisationen übermittelt und dort für die "
+              "genannten Zwecke verarbeitet werden. In der Fallkonferenz wird mein Fall ohne Namen, "
+              "Geburtsdatum und Kontaktdaten (pseudonymisiert) beraten.")
+
+    heading(doc, "An wen, wozu und welche Angaben")
+    recipients = table(doc, [5.0, 5.5, 6.0])
+    row(recipients, "Empfangende Organisation", "Zweck", "Daten", bold=True)
+    loop_rows(recipients, "for r in recipients", "{{ r.organization }}", "{{ r.purposes }}",
+              "{{ r.categories }}")
+    para(doc, "")
+    tag(doc, "if includes_health")
+    para(doc, "Ich willige ausdrücklich ein, dass dabei auch Angaben über meine Gesundheit verarbeitet "
+              "werden (Art. 9 Abs. 2 lit. a DSGVO).")
+    tag(doc, "endif")
+    tag(doc, "if is_schweigepflichtentbindung")
+    para(doc, "Für diese Übermittlung entbinde ich die Mitarbeitenden der genannten Stellen insoweit von "
+              "ihrer Schweigepflicht.")
+    tag(doc, "endif")
+
+    heading(doc, "Wie lange")
+    para(doc, "Die Einwilligung gilt {{ validity }}. Danach werden die Angaben bei den empfangenden "
+              "Organisationen gelöscht, soweit keine gesetzliche Pflicht zur Aufbewahrung besteht.")
+
+    heading(doc, "Freiwilligkeit und Widerruf")
+    para(doc, "Die Einwilligung ist freiwillig. Wenn ich sie nicht erteile oder widerrufe, entstehen mir "
+              "keine Nachteile bei Leistungen, auf die ich einen Anspruch habe; die Begleitung ist dann nur "
+              "ohne Beteiligung der genannten Organisationen möglich.")
+    para(doc, "Ich kann die Einwilligung jederzeit ganz oder für einzelne Organisationen, Zwecke oder "
+              "Angaben widerrufen, mündlich oder schriftlich bei {{ controller.name }} (Art. 7 Abs. 3 "
+              "DSGVO). Der Widerruf wirkt für die Zukunft: Die Verarbeitung bis zum Widerruf bleibt "
+              "rechtmäßig. Nach dem Widerruf werden die übermittelten Angaben bei den Empfängern gelöscht.")
+
+    heading(doc, "Meine Rechte")
+    para(doc, "Ich habe das Recht auf Auskunft, Berichtigung, Löschung und Einschränkung der Verarbeitung "
+              "(Art. 15 bis 18 DSGVO) und kann mich bei der Landesbeauftragten für Datenschutz und "
+              "Informationsfreiheit Nordrhein-Westfalen beschweren (Art. 77 DSGVO).")
+    tag(doc, "if controller.data_protection_contact")
+    para(doc, "Fragen zum Datenschutz: {{ controller.data_protection_contact }}")
+    tag(doc, "endif")
+
+    heading(doc, "Erklärung")
+    para(doc, "Ich habe diese Erklärung gelesen oder sie wurde mir in einer mir verständlichen Sprache "
+              "erläutert. Ich willige in die beschriebene Übermittlung und Verarbeitung ein.")
+    para(doc, "{% if place %}{{ place }}, {% endif %}{{ date }}")
+    signature_block(doc, ["{{ person.name }}", "Unterschrift der betroffenen Person"],
+                    ["{{ controller.name }}", "Fallmanagement"])
+    return doc
+
+
 BUILDS = {
     "contract.docx": build_contract,
     "drucksache.docx": build_drucksache,
     "fallkonferenz.docx": build_fallkonferenz,
     "lenkungsgruppe.docx": build_lenkungsgruppe,
     "monitoringbericht.docx": build_monitoring,
+    "einwilligungserklaerung.docx": build_einwilligung,
 }
 
 

@@ -36,9 +36,10 @@ DPO = Caller(OWNER, "data_protection_officer")
 
 CASE_WORK = ["RecordNeed", "StartAssessment", "StartPlanning", "AddGoal", "AddStep", "FinishStep",
              "RecordProgress", "ActivatePlan", "RecordBarrier", "ChangeBarrierStatus", "AddJournalNote"]
-CASE_WORKER = {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson", "UpdatePerson",
-               "RecordConsent",
-               "RevokeConsent", "SubmitForReview", *CASE_WORK, "TransferCase", "CloseCase"}
+# ListAuditEntries with the case's id: "Wer hat diesen Fall eingesehen" (READ_CASE_AUDIT).
+CASE_WORKER = {"ProposeCase", "CheckEligibility", "ListCases", "GetCaseBrief", "GetCase", "GetPerson",
+               "UpdatePerson", "RecordConsent", "RevokeConsent", "SubmitForReview", *CASE_WORK,
+               "TransferCase", "CloseCase", "ListAuditEntries"}
 DECISIONS = {"AdmitCase", "ReferCase", "RejectCase", "DeferCase"}
 
 #: What each role may call, written out from docs/case.md ("Authorisation"), not from the code.
@@ -46,8 +47,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     (OWNER, "case_manager"): CASE_WORKER,
     (OWNER, "coordinator"): CASE_WORKER | DECISIONS | {"RecordReview", "AssignCaseManager", "ReopenCase",
                                                        "GetFigures"},
-    (OWNER, "immigration_liaison"): {"ProposeCase", "ListCases", "GetCaseBrief", "GetCase", "GetPerson",
-                                     "RecordConsent", "RevokeConsent", "SubmitForReview"},
+    (OWNER, "immigration_liaison"): {"ProposeCase", "CheckEligibility", "ListCases", "GetCaseBrief",
+                                     "GetCase", "GetPerson", "RecordConsent", "RevokeConsent",
+                                     "SubmitForReview"},
     (OWNER, "data_protection_officer"): {"ListAuditEntries", "VerifyAuditChain"},
     (OWNER, "steering_member"): {"GetFigures"},
     (OWNER, "clerk"): {"GetFigures"},
@@ -61,6 +63,7 @@ def requests(case_id: str) -> dict[str, Message]:
     ref = case_pb2.CaseRef(case_id=case_id)
     return {
         "ProposeCase": proposal(),
+        "CheckEligibility": case_pb2.CheckEligibilityRequest(),
         "GetCase": case_pb2.GetCaseRequest(case_id=case_id),
         "GetPerson": case_pb2.GetPersonRequest(case_id=case_id),
         "UpdatePerson": case_pb2.UpdatePersonRequest(case_id=case_id),
@@ -100,6 +103,8 @@ INVALID = "Ungültige Eingabe."
 #: code, the message and the fields of a violation (sorted). Every call not named here must succeed.
 REFUSED_BY_DESIGN: dict[str, tuple[grpc.StatusCode, str, tuple[str, ...]]] = {
     # Empty requests: the required fields are missing.
+    "CheckEligibility": (INVALID_ARGUMENT, "Für die Zielgruppenprüfung fehlen Angaben.",
+                         ("person.birth_date", "person.country_of_origin", "person.residence.kind")),
     "UpdatePerson": (INVALID_ARGUMENT, "Die Personendaten sind unvollständig oder fehlerhaft.", ("person",)),
     "RecordConsent": (INVALID_ARGUMENT, "Die Einwilligung ist unvollständig oder fehlerhaft.",
                       ("categories", "kind", "purposes", "recipient_org", "signed_on")),
@@ -170,8 +175,8 @@ def test_every_role_of_every_organisation_gets_exactly_its_calls(
         refused = error.code() is grpc.StatusCode.PERMISSION_DENIED or (
             error.code() is grpc.StatusCode.NOT_FOUND and error.details() == "Fall nicht gefunden.")
         assert refused, f"{method} as {caller}: {answered}"
-        if caller.organization != OWNER and method not in ("ProposeCase", "ListAuditEntries",
-                                                           "VerifyAuditChain", "GetFigures"):
+        if caller.organization != OWNER and method not in (
+                "ProposeCase", "CheckEligibility", "ListAuditEntries", "VerifyAuditChain", "GetFigures"):
             # A foreign case answers exactly like a missing one (issue 12).
             assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "Fall nicht gefunden.")
         return

@@ -33,7 +33,7 @@ from services.case.domain.vocabulary import CaseStatus, Role
 
 A = Action
 WORK = {A.PROPOSE, A.LIST, A.READ_BRIEF, A.READ_CASE, A.READ_PERSON, A.EDIT_PERSON, A.MANAGE_CONSENT,
-        A.SUBMIT_FOR_REVIEW, A.CASE_WORK, A.TRANSFER, A.CLOSE}
+        A.SUBMIT_FOR_REVIEW, A.CASE_WORK, A.TRANSFER, A.CLOSE, A.READ_CASE_AUDIT}
 
 #: Expected, written out: role -> actions allowed on a case of the own organisation.
 OWN: dict[Role, set[Action]] = {
