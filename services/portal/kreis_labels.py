@@ -115,6 +115,7 @@ LABELS: dict[str, tuple[Any, dict[str, str]]] = {
             "FALLKONFERENZ_PROTOKOLL": "Protokoll der Fallkonferenz",
             "LENKUNGSGRUPPE_PROTOKOLL": "Beschlussprotokoll der Lenkungsgruppe",
             "MONITORINGBERICHT": "Monitoringbericht",
+            "EINWILLIGUNGSERKLAERUNG": "Einwilligungserklärung",
         },
     ),
 }
