@@ -154,6 +154,8 @@ def node_init(
     directory: str = typer.Option(
         "", help="host:port of the mutual-TLS port of the node that keeps the node directory "
         "(the Kreis node); empty: this node keeps it"),
+    portal_port: int = typer.Option(
+        0, help="HTTP port of the node's portal (0: the earlier one, else a free one)"),
 ) -> None:
     """Write a node's configuration, create its broker vhost and issue its certificate."""
     from kimctl import nodes
@@ -163,7 +165,8 @@ def node_init(
             console.print("[red]--organization fehlt[/] (oder --federation-file angeben)")
             raise typer.Exit(2)
         organization = _declared_organization(federation_file, node_id)
-    spec = nodes.NodeSpec(node_id, organization, grpc_port, federation_file, federation_port, directory)
+    spec = nodes.NodeSpec(node_id, organization, grpc_port, federation_file, federation_port, directory,
+                          portal_port)
     try:
         path = nodes.init(spec, Settings())
     except nodes.NodeConfigError as exc:
@@ -304,9 +307,11 @@ def node_up(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B008
     from kimctl import nodes
 
     for node_id in node_ids or nodes.nodes():
-        with console.status(f"node {node_id}: starting api and worker"):
+        with console.status(f"node {node_id}: starting api, worker and portal"):
             settings = nodes.up(node_id)
-        console.print(f"node {node_id}: serving on {settings.grpc_host}:{settings.grpc_port}")
+        portal = nodes.portal_url(node_id)
+        console.print(f"node {node_id}: serving on {settings.grpc_host}:{settings.grpc_port}"
+                      + (f", portal {portal}" if portal else ""))
 
 
 @node_app.command("down")

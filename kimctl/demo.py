@@ -27,6 +27,8 @@ LOCAL_FEDERATION = ROOT / "services" / "identity" / "federations" / "local.yaml"
 #: Its nodes as local.yaml declares them: (node id, api port, mutual-TLS port for peers).
 DEMO_NODES = (("kreis-mettmann", 50051, 50151), ("stadt-hilden", 50052, 50152),
               ("caritas-mettmann", 50053, 50153))
+#: The portal of each demo node (docs/portal.md), on this machine's loopback address.
+DEMO_PORTAL_PORTS = {"kreis-mettmann": 8401, "stadt-hilden": 8402, "caritas-mettmann": 8403}
 #: Where the story puts the documents it generates (the repository's out/ folder).
 OUT_DIR = ROOT / "out"
 #: The Kreis keeps the node directory; the other nodes ask its mutual-TLS port.
@@ -69,7 +71,7 @@ def demo(stop: bool = typer.Option(
         declared = next(n for n in federation.nodes if n.id == node_id)
         directory = "" if node_id == DIRECTORY_NODE else f"127.0.0.1:{kreis_peer_port}"
         nodes.init(nodes.NodeSpec(node_id, declared.organization, port, LOCAL_FEDERATION,
-                                  federation_port, directory), base)
+                                  federation_port, directory, DEMO_PORTAL_PORTS[node_id]), base)
     for node_id, peers in DEMO_LINKS.items():
         for peer in peers:
             nodes.link(node_id, peer)
@@ -79,7 +81,7 @@ def demo(stop: bool = typer.Option(
     try:
         settings = {}
         for node_id, _, _ in DEMO_NODES:
-            with console.status(f"Knoten {node_id}: api und worker starten"):
+            with console.status(f"Knoten {node_id}: api, worker und Portal starten"):
                 settings[node_id] = nodes.up(node_id)
             started.append(node_id)
             s = settings[node_id]
@@ -110,12 +112,35 @@ def demo(stop: bool = typer.Option(
                       f"({time.monotonic() - began:.0f} s insgesamt).")
         if not stop:
             passwords = devlogin.passwords_file(nodes.kim_home())
-            console.print("Die Knoten laufen weiter, zum Erkunden mit `kim`-Befehlen; anhalten mit: "
-                          f"make down. Passwörter der Testpersonen: {passwords}")
+            _print_portals(federation)
+            console.print("Die Knoten und ihre Portale laufen weiter, zum Erkunden im Browser und mit "
+                          f"`kim`-Befehlen; anhalten mit: make down. Passwörter der Testpersonen: {passwords}")
             started.clear()
     finally:
         for node_id in started:  # failed, interrupted or --stop: nothing is left half-running
             nodes.down(node_id)
+
+
+def _print_portals(federation: Federation) -> None:
+    """Each node's portal and whom to log in as there (the people of the node's organisations:
+    the Kreis's node also serves the ABH's Integrationslotsin)."""
+    from kimctl import nodes
+
+    table = Table(title="Portale: im Browser öffnen und anmelden als")
+    for column in ("Knoten", "Portal", "Testperson (Organisation)", "Rollen"):
+        table.add_column(column)
+    for node_id, _, _ in DEMO_NODES:
+        url = nodes.portal_url(node_id)
+        for organization in federation.organizations:
+            local = organization.identity_provider.local_realm
+            if local is None or not any(node == node_id for o, _, node, _ in DEMO_PEOPLE
+                                        if o == organization.alias):
+                continue
+            for user in local.users:
+                roles = sorted({ROLE_NAMES.get(m.role, m.role) for m in organization.role_mappings
+                                if m.value in user.groups})
+                table.add_row(node_id, url, f"{user.username} ({organization.alias})", ", ".join(roles))
+    console.print(table)
 
 
 def _apply_local_federation(base: Settings) -> tuple[Federation, LocalUsers]:

@@ -2,8 +2,9 @@
 
 A node's configuration is an env file (`<KIM_HOME>/nodes/<id>/node.env`) holding the settings
 that make it this node (id, organisation, ports, vhost, TLS folder, and as a member of a
-federation its federation file, realm, service account and directory); `up` starts its api and
-worker processes with that environment, records their pids and waits until the api serves;
+federation its federation file, realm, service account and directory, and its portal's port,
+login client and home identity provider); `up` starts its api, worker and portal processes with
+that environment, records their pids and waits until the api and the portal serve;
 `down` stops them; `join` enters the node into the federation's node directory. The same
 settings files feed compose and Kubernetes, so nothing here is local-only in shape.
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,9 @@ from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, finger
 from kimnetz.runtime.settings import Settings
 
 ROLES = ("api", "worker")
+#: Every process of a node: the portal (docs/portal.md) runs beside api and worker where the
+#: node's configuration gives it a port (KIM_PORTAL_PORT; nodes initialised before it had none).
+PROCESSES = (*ROLES, "portal")
 
 
 def kim_home() -> Path:
@@ -69,6 +75,8 @@ class NodeSpec:
     federation_file: Path | None = None
     federation_port: int = 0
     directory_target: str = ""
+    #: The portal's HTTP port; 0: the one an earlier `init` chose, else a free one.
+    portal_port: int = 0
 
 
 class NodeConfigError(ValueError):
@@ -109,11 +117,19 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         "RABBITMQ_MANAGEMENT_URL": base.rabbitmq_management_url,
         # The node's key signs every event it sends; receivers verify it (docs/events.md).
         "KIM_TLS_DIR": str(tls),
+        # The portal (docs/portal.md): its port, and the key that signs its forms' CSRF tokens
+        # (kept across restarts, so open forms stay valid).
+        "KIM_PORTAL_PORT": str(spec.portal_port or _earlier(directory / "node.env", "KIM_PORTAL_PORT")
+                               or _free_port()),
+        "KIM_PORTAL_SESSION_SECRET_FILE": str(_kept_secret(directory / "portal-session-secret")),
     }
     if membership:
         secret_file = directory / "client-secret"
         _write_private(secret_file, membership.pop("secret"))
-        settings |= {**membership, "KIM_CLIENT_SECRET_FILE": str(secret_file)}
+        portal_secret_file = directory / "portal-client-secret"
+        _write_private(portal_secret_file, membership.pop("portal_secret"))
+        settings |= {**membership, "KIM_CLIENT_SECRET_FILE": str(secret_file),
+                     "KIM_PORTAL_CLIENT_SECRET_FILE": str(portal_secret_file)}
         if spec.federation_port:
             settings["KIM_FEDERATION_PORT"] = str(spec.federation_port)
         if spec.directory_target:
@@ -122,6 +138,7 @@ def init(spec: NodeSpec, base: Settings) -> Path:
         # Without federation the node stays on the development realm; a secret file of an
         # earlier membership must not linger next to a configuration that no longer names it.
         (directory / "client-secret").unlink(missing_ok=True)
+        (directory / "portal-client-secret").unlink(missing_ok=True)
     lines = ["# KIM-Netz node configuration, written by `kim node init`; see docs/development.md"]
     lines += [f"{key}={value}" for key, value in settings.items()]
     # It holds the node's broker password: readable by the operator's account only. The URI
@@ -129,6 +146,24 @@ def init(spec: NodeSpec, base: Settings) -> Path:
     _write_private(directory / "node.env", "\n".join(lines) + "\n")
     _write_private(directory / "amqp-uri", settings["AMQP_URI"] + "\n")
     return directory / "node.env"
+
+
+def _earlier(config: Path, key: str) -> str:
+    """A setting an earlier `init` wrote (kept on re-runs: bookmarks and redirect URIs stay)."""
+    return read_env_file(config).get(key, "") if config.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _kept_secret(path: Path) -> Path:
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(32))
+    return path
 
 
 def _broker_password(config: Path, user: str) -> str:
@@ -160,14 +195,24 @@ def _membership(spec: NodeSpec, base: Settings) -> dict[str, str]:
             f"Der Knoten {spec.node_id!r} gehört laut {path.name} zu {declared.organization}, "
             f"nicht zu {spec.organization_id}.")
     realm = base.model_copy(update={"keycloak_realm": federation.realm})
-    try:
-        secret = devrealm.client_secret(realm, declared.client_id)
-    except LookupError:
-        raise NodeConfigError(
-            f"Keycloak kennt das Dienstkonto {declared.client_id} im Realm {federation.realm} "
-            f"nicht; zuerst `kim identity apply {path}` ausführen.") from None
+    secrets_of: dict[str, str] = {}
+    for client in (declared.client_id, declared.portal_client_id):
+        try:
+            secrets_of[client] = devrealm.client_secret(realm, client)
+        except LookupError:
+            raise NodeConfigError(
+                f"Keycloak kennt den Client {client} im Realm {federation.realm} "
+                f"nicht; zuerst `kim identity apply {path}` ausführen.") from None
+    organization = federation.organization(declared.organization)
+    portal = {"KIM_PORTAL_CLIENT_ID": declared.portal_client_id,
+              "KIM_PORTAL_IDP_HINT": organization.identity_provider.alias,
+              "KIM_PORTAL_ORGANIZATION_NAME": organization.name}
+    if declared.portal_url:
+        portal["KIM_PORTAL_PUBLIC_URL"] = declared.portal_url
     return {"KIM_FEDERATION_FILE": str(path), "KIM_KEYCLOAK_REALM": federation.realm,
-            "KIM_CLIENT_ID": declared.client_id, "secret": secret}
+            "KIM_CLIENT_ID": declared.client_id, **portal,
+            "secret": secrets_of[declared.client_id],
+            "portal_secret": secrets_of[declared.portal_client_id]}
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -270,7 +315,7 @@ def up(node_id: str, timeout: float = 60.0, extra: Mapping[str, str] | None = No
     env = environment(node_id, extra)
     kim = str(Path(sys.executable).with_name("kim"))
     directory = node_dir(node_id)
-    for role in ROLES:
+    for role in _processes(env):
         if _pid(node_id, role):
             continue
         with (directory / f"{role}.log").open("ab") as log:
@@ -282,10 +327,49 @@ def up(node_id: str, timeout: float = 60.0, extra: Mapping[str, str] | None = No
     settings = _settings_from(env)
     try:
         _wait_serving(node_id, f"{settings.grpc_host}:{settings.grpc_port}", timeout)
+        if "portal" in _processes(env):
+            _wait_portal(node_id, portal_url(node_id, env), timeout)
     except BaseException:
         down(node_id)  # a node that does not come up leaves no process behind
         raise
     return settings
+
+
+def _processes(env: Mapping[str, str]) -> tuple[str, ...]:
+    return PROCESSES if env.get("KIM_PORTAL_PORT") else ROLES
+
+
+def portal_url(node_id: str, env: Mapping[str, str] | None = None) -> str:
+    """Where the node's portal is opened (its public URL, else http://127.0.0.1:<port>); empty
+    for a node configured before the portal existed."""
+    values = env if env is not None else environment(node_id)
+    if values.get("KIM_PORTAL_PUBLIC_URL"):
+        return values["KIM_PORTAL_PUBLIC_URL"].rstrip("/")
+    port = values.get("KIM_PORTAL_PORT", "")
+    host = values.get("KIM_PORTAL_HOST", "127.0.0.1")
+    return f"http://{host}:{port}" if port else ""
+
+
+def _portal_health(url: str) -> str:
+    """The portal's own answer at /healthz, or why there is none (German, for operators)."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310 - our own URL
+            return "SERVING" if answer.status == 200 else f"HTTP {answer.status}"
+    except OSError as exc:
+        return f"keine Antwort ({type(exc).__name__})"
+
+
+def _wait_portal(node_id: str, url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _pid(node_id, "portal") is None:
+            log = node_dir(node_id) / "portal.log"
+            raise RuntimeError(f"node {node_id}: portal exited; last lines of {log}:\n"
+                               + log.read_text(errors="replace")[-2000:])
+        if _portal_health(url) == "SERVING":
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"node {node_id}: the portal did not serve within {timeout:.0f} s")
 
 
 def _settings_from(env: Mapping[str, str]) -> Settings:
@@ -325,7 +409,7 @@ def _wait_serving(node_id: str, target: str, timeout: float) -> None:
 def down(node_id: str, timeout: float = 20.0) -> list[str]:
     """Stop the node's processes (SIGTERM, then SIGKILL after `timeout`); returns what stopped."""
     stopped = []
-    for role in ROLES:
+    for role in PROCESSES:
         pid = _pid(node_id, role)
         if pid is None:
             continue
@@ -342,9 +426,14 @@ def down(node_id: str, timeout: float = 20.0) -> list[str]:
 
 def status(node_id: str) -> dict[str, str]:
     """Each process's state and, where the api runs, the health of every served service."""
-    states = {role: (f"läuft (pid {pid})" if (pid := _pid(node_id, role)) else "gestoppt") for role in ROLES}
+    env = environment(node_id)
+    states = {role: (f"läuft (pid {pid})" if (pid := _pid(node_id, role)) else "gestoppt")
+              for role in _processes(env)}
+    if _pid(node_id, "portal"):
+        url = portal_url(node_id, env)
+        states["portal"] += f", {url}: {_portal_health(url)}"
     if _pid(node_id, "api"):
-        settings = _settings_from(environment(node_id))
+        settings = _settings_from(env)
         with grpc.insecure_channel(f"{settings.grpc_host}:{settings.grpc_port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             for service in settings.served_services:

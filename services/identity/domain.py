@@ -101,10 +101,24 @@ class Node:
     organization: str
     grpc_endpoint: str
     certificate_fingerprints: tuple[str, ...] = ()
+    #: Where people open the node's portal (https://portal.example.de); empty: on this
+    #: machine's loopback address, any port (development, tests, the demo).
+    portal_url: str = ""
 
     @property
     def client_id(self) -> str:
         return f"kim-node-{self.id}"
+
+    @property
+    def portal_client_id(self) -> str:
+        """The portal's confidential login client (docs/portal.md)."""
+        return f"kim-portal-{self.id}"
+
+    @property
+    def portal_base(self) -> str:
+        """The portal's address for its redirect URIs; Keycloak matches a registered
+        http://127.0.0.1 address with any port (RFC 8252 loopback redirects)."""
+        return self.portal_url.rstrip("/") or "http://127.0.0.1"
 
 
 @dataclass(frozen=True)

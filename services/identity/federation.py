@@ -31,6 +31,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
+#: Where people open a node's portal: https (http only on the loopback address, for tests).
+_PORTAL_URL = re.compile(r"^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://127\.0\.0\.1(:[0-9]{1,5})?)(/[^\s?#]*)?$")
 
 
 @dataclass(frozen=True)
@@ -293,11 +295,12 @@ def _node(node: yaml.Node, where: str, problems: list[Problem]) -> Node | None:
     m = _child(node, where, problems)
     if m is None:
         return None
-    m.only("id", "organization", "grpc_endpoint", "certificate_fingerprints")
+    m.only("id", "organization", "grpc_endpoint", "certificate_fingerprints", "portal_url")
     return Node(
         id=m.text("id", pattern=_NAME),
         organization=m.text("organization"),
         grpc_endpoint=m.text("grpc_endpoint", pattern=_ENDPOINT),
+        portal_url=m.text("portal_url", required=False, pattern=_PORTAL_URL),
         certificate_fingerprints=tuple(
             f.replace(":", "").lower() for f in m.texts("certificate_fingerprints")
             if _FINGERPRINT.match(f.replace(":", "").lower()) or _bad_fingerprint(m, f)

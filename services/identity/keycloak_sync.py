@@ -245,6 +245,10 @@ class _Reconciler:
             "publicClient": False, "standardFlowEnabled": True, "directAccessGrantsEnabled": False,
             "redirectUris": [self.broker_endpoint(org.identity_provider.alias)],
             "protocol": "openid-connect",
+            # Logout at a portal ends the home session too: the broker sends the browser to the
+            # home realm's logout, which returns it to the broker's logout_response.
+            "attributes": {"post.logout.redirect.uris":
+                           self.broker_endpoint(org.identity_provider.alias) + "/logout_response"},
         }
         groups_mapper = {
             "name": "groups", "protocol": "openid-connect",
@@ -335,6 +339,23 @@ class _Reconciler:
                  _hardcoded_claim("kim node", "kim_node", node.id, "String")],
                 [],
             ))
+            # The node's portal logs people in with this client (authorization code + PKCE,
+            # confidential: the portal is a backend-for-frontend); its access tokens carry the
+            # api's audience and the organisation, like the login client's (docs/portal.md).
+            base = node.portal_base
+            origin = "/".join(base.split("/")[:3])
+            desired.append((
+                {"clientId": node.portal_client_id, "name": f"Portal des Knotens {node.id}",
+                 "enabled": True, "publicClient": False, "bearerOnly": False,
+                 "serviceAccountsEnabled": False, "standardFlowEnabled": True,
+                 "directAccessGrantsEnabled": False, "implicitFlowEnabled": False,
+                 "clientAuthenticatorType": "client-secret", "frontchannelLogout": False,
+                 "redirectUris": [f"{base}/anmeldung/zurueck"], "webOrigins": [origin],
+                 "attributes": {"pkce.code.challenge.method": "S256",
+                                "post.logout.redirect.uris": f"{base}/abgemeldet"}},
+                [_audience_mapper(clients.api)],
+                ["organization"],
+            ))
         if fresh:
             for payload, _, _ in desired:
                 self.changes.append(Change("create", "Client", payload["clientId"]))
@@ -344,8 +365,8 @@ class _Reconciler:
             self.client(admin, self.fed.realm, payload, mappers, scopes)
         wanted = {p["clientId"] for p, _, _ in desired}
         for client in admin.get_clients():
-            if client["clientId"].startswith("kim-node-") and client["clientId"] not in wanted \
-                    and client.get("enabled"):
+            if client["clientId"].startswith(("kim-node-", "kim-portal-")) \
+                    and client["clientId"] not in wanted and client.get("enabled"):
                 self.step(Change("disable", "Client", client["clientId"], "Knoten fehlt in der Datei"),
                           lambda client=client: admin.update_client(
                               client["id"], {**client, "enabled": False}))

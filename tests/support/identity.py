@@ -91,8 +91,10 @@ class LocalFederation:
         if rename:
             federation = federation.renamed(suffix)
         passwords = LocalPasswords(Path(tempfile.mkdtemp(prefix="kim-identity-")) / "passwords.json")
+        # A long timeout: creating a realm on a busy shared Keycloak can take more than the
+        # default 10 s, and a request re-sent after a read timeout is refused as a duplicate.
         sync = KeycloakSync(server_url, admin_user=ADMIN_USER, admin_password=ADMIN_PASSWORD,
-                            passwords=passwords)
+                            passwords=passwords, timeout=60)
         result = sync.apply(federation)
         return cls(server_url, federation, sync, result.seconds)
 
