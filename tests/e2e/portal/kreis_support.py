@@ -14,6 +14,9 @@ from selenium.webdriver.support.ui import Select
 from services.portal.forms import field_id
 from tests.support.browser import Browser
 
+#: Into view at once: the page scrolls smoothly (CSS), and a click during the scroll misses.
+SCROLL = "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});"
+
 
 def fill(browser: Browser, name: str, value: str) -> None:
     """Types `value` into the field the api calls `name` (its id is `field_id(name)`)."""
@@ -28,7 +31,7 @@ def fill(browser: Browser, name: str, value: str) -> None:
 def choose(browser: Browser, name: str, value: str) -> None:
     """Ticks the radio button or checkbox `value` of the group `name`."""
     element = browser.driver.find_element(By.CSS_SELECTOR, f'input[name="{name}"][value="{value}"]')
-    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    browser.driver.execute_script(SCROLL, element)
     element.click()
 
 
@@ -37,7 +40,7 @@ def press(browser: Browser, label: str, *, wait_for: str = "") -> None:
     button = browser.driver.find_element(
         By.XPATH, f'//main//button[@type="submit"][normalize-space(.)="{label}"]'
     )
-    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    browser.driver.execute_script(SCROLL, button)
     button.click()
     if wait_for:
         browser.wait(60).until(

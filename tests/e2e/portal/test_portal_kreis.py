@@ -25,7 +25,7 @@ from selenium.webdriver.support import expected_conditions
 from kimctl import nodes
 from kimnetz.runtime.broker_admin import node_user
 from kimnetz.runtime.settings import Settings
-from tests.e2e.portal.kreis_support import choose, download, fill, link_path, press
+from tests.e2e.portal.kreis_support import SCROLL, choose, download, fill, link_path, press
 from tests.e2e.test_node_smoke import free_port
 from tests.support import servers
 from tests.support.browser import Browser, browser, check_page, login, visit
@@ -149,7 +149,7 @@ def test_the_coordinator_runs_a_lenkungsgruppe_session_to_its_beschlussprotokoll
     choose(browser, vorlage, "1")
     press(browser, "Stimme abgeben", wait_for="Ihre Stimme ist gezählt.")
     summary = browser.driver.find_element(By.CSS_SELECTOR, "details.portal-details summary")
-    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    browser.driver.execute_script(SCROLL, summary)
     summary.click()
     choose(browser, "mode", "1")
     press(browser, "Ergebnis feststellen", wait_for="Die Lenkungsgruppe hat beschlossen.")

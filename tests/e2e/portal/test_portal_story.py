@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import Select
 
 from kimctl import nodes
 from kimctl.story import CARITAS, KREIS, STADT
-from tests.e2e.portal.kreis_support import choose, download, fill, link_path, press
+from tests.e2e.portal.kreis_support import SCROLL, choose, download, fill, link_path, press
 from tests.e2e.story_support import ThreeNodes, three_nodes
 from tests.support.browser import Browser, check_page, login, open_browser, visit
 
@@ -93,7 +93,7 @@ def propose(browser: Browser, given: str, family: str, birth: str) -> str:
     fill(browser, "reason", "Mehrere Stellen beteiligt; Klärung der Bleibeperspektive nötig.")
     browser.driver.find_element(By.ID, "f-handlungsfelder").click()
     button = browser.driver.find_element(By.ID, "vorschlagen")
-    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    browser.driver.execute_script(SCROLL, button)
     button.click()
     browser.wait(TIMEOUT).until(expected_conditions.url_contains("/einwilligungen"))
     case_path = browser.driver.current_url.split("/einwilligungen")[0]
@@ -104,7 +104,7 @@ def propose(browser: Browser, given: str, family: str, birth: str) -> str:
         fill(browser, "recipient_org", KREIS)
     fill(browser, "signed_on", TODAY)
     button = browser.driver.find_element(By.ID, "einwilligung-erfassen")
-    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    browser.driver.execute_script(SCROLL, button)
     button.click()
     browser.wait(TIMEOUT).until(
         expected_conditions.text_to_be_present_in_element(
@@ -245,7 +245,7 @@ def test_the_kim_story_through_the_portals(federation: ThreeNodes, people: dict[
     choose(koord, "attendees", f"{KREIS}/k.koordination")
     press(koord, "Sitzung eröffnen", wait_for="Die Sitzung ist eröffnet.")
     summary = koord.driver.find_element(By.CSS_SELECTOR, "details.portal-details summary")
-    koord.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    koord.driver.execute_script(SCROLL, summary)
     summary.click()
     choose(koord, "mode", "2")  # einvernehmlich
     press(koord, "Ergebnis feststellen", wait_for="Die Lenkungsgruppe hat beschlossen.")
