@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -16,6 +17,12 @@ from tests.support.browser import Browser
 
 #: Into view at once: the page scrolls smoothly (CSS), and a click during the scroll misses.
 SCROLL = "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});"
+
+
+def click(browser: Browser, element: Any) -> None:
+    """Clicks `element` after scrolling it into view."""
+    browser.driver.execute_script(SCROLL, element)
+    element.click()
 
 
 def fill(browser: Browser, name: str, value: str) -> None:

@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import Select
 
 from kimctl import nodes
 from kimctl.story import CARITAS, KREIS, STADT
-from tests.e2e.portal.kreis_support import SCROLL, choose, download, fill, link_path, press
+from tests.e2e.portal.kreis_support import SCROLL, choose, click, download, fill, link_path, press
 from tests.e2e.story_support import ThreeNodes, three_nodes
 from tests.support.browser import Browser, check_page, login, open_browser, visit
 
@@ -91,7 +91,7 @@ def propose(browser: Browser, given: str, family: str, birth: str) -> str:
         fill(browser, "coordination_org", KREIS)
     Select(browser.driver.find_element(By.ID, "f-proposer_kind")).select_by_value("case_manager")
     fill(browser, "reason", "Mehrere Stellen beteiligt; Klärung der Bleibeperspektive nötig.")
-    browser.driver.find_element(By.ID, "f-handlungsfelder").click()
+    click(browser, browser.driver.find_element(By.ID, "f-handlungsfelder"))
     button = browser.driver.find_element(By.ID, "vorschlagen")
     browser.driver.execute_script(SCROLL, button)
     button.click()
@@ -113,7 +113,10 @@ def propose(browser: Browser, given: str, family: str, birth: str) -> str:
     )
     check_page(browser, f"story-1-einwilligung-{family.lower()}")
     visit(browser, f"{case_path}/fallkonferenz", f"story-1-anmelden-{family.lower()}")
-    browser.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit].kern-btn--primary").click()
+    click(
+        browser,
+        browser.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit].kern-btn--primary"),
+    )
     browser.wait(TIMEOUT).until(
         expected_conditions.text_to_be_present_in_element(
             (By.TAG_NAME, "main"), "Der Fall ist zur Fallkonferenz angemeldet."
@@ -201,19 +204,19 @@ def test_the_kim_story_through_the_portals(federation: ThreeNodes, people: dict[
     check_page(cm, "story-3-aufgenommen")
 
     # 4. The plan.
-    cm.driver.find_element(By.ID, "schritt-bedarfsermittlung").click()
+    click(cm, cm.driver.find_element(By.ID, "schritt-bedarfsermittlung"))
     cm.wait().until(
         expected_conditions.text_to_be_present_in_element(
             (By.TAG_NAME, "main"), "Die Bedarfsermittlung hat begonnen."
         )
     )
     cm.driver.get(home)
-    cm.driver.find_element(By.ID, "schritt-planung").click()
+    click(cm, cm.driver.find_element(By.ID, "schritt-planung"))
     cm.wait().until(expected_conditions.presence_of_element_located((By.ID, "inhalt")))
     visit(cm, f"/faelle/{admitted}/plan", "story-4-plan-leer")
     fill(cm, "title", "Bleibeperspektive klären")
     Select(cm.driver.find_element(By.ID, "f-handlungsfeld")).select_by_value("aufenthalt_identitaet")
-    cm.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]").click()
+    click(cm, cm.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]"))
     cm.wait().until(
         expected_conditions.text_to_be_present_in_element((By.ID, "inhalt"), "Ziel: Bleibeperspektive klären")
     )
