@@ -210,6 +210,11 @@ def test_the_kim_story_through_the_portals(federation: ThreeNodes, people: dict[
             (By.TAG_NAME, "main"), "Die Bedarfsermittlung hat begonnen."
         )
     )
+    visit(cm, f"/faelle/{admitted}/bedarfe", "story-4-bedarfe")
+    Select(cm.driver.find_element(By.ID, "f-handlungsfeld")).select_by_value("aufenthalt_identitaet")
+    fill(cm, "need", "Klärung der Bleibeperspektive mit der ABH")
+    click(cm, cm.driver.find_element(By.CSS_SELECTOR, "#inhalt form button[type=submit]"))
+    cm.wait().until(expected_conditions.presence_of_element_located((By.ID, "bedarfe")))
     cm.driver.get(home)
     click(cm, cm.driver.find_element(By.ID, "schritt-planung"))
     cm.wait().until(expected_conditions.presence_of_element_located((By.ID, "inhalt")))
