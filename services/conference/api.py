@@ -142,6 +142,21 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
             conferences=[_view(c) for c in page], next_page_token=page.next_page_token
         )
 
+    def ListInvitedConferences(
+        self, request: pb.ListInvitedConferencesRequest, context: grpc.ServicerContext
+    ) -> pb.ListConferencesResponse:
+        v = Violations()
+        status = m.enum_from(
+            types.ConferenceStatus, ConferenceStatus, request.status, "status", v, required=False
+        )
+        v.raise_if_any()
+        page = self.fallkonferenzen.list_invited_conferences(
+            acting(), status=status, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListConferencesResponse(
+            conferences=[_view(c) for c in page], next_page_token=page.next_page_token
+        )
+
     def BuildAgenda(
         self, request: pb.BuildAgendaRequest, context: grpc.ServicerContext
     ) -> pb.BuildAgendaResponse:
@@ -214,6 +229,16 @@ class ConferenceServicer(conference_pb2_grpc.ConferenceServiceServicer):
     ) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id")
         return m.lenkungsgruppe_message(self.lenkungsgruppen.get_lenkungsgruppe(acting(), request.gremium_id))
+
+    def ListLenkungsgruppen(
+        self, request: pb.ListLenkungsgruppenRequest, context: grpc.ServicerContext
+    ) -> pb.ListLenkungsgruppenResponse:
+        page = self.lenkungsgruppen.list_lenkungsgruppen(
+            acting(), page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListLenkungsgruppenResponse(
+            lenkungsgruppen=[m.lenkungsgruppe_message(g) for g in page], next_page_token=page.next_page_token
+        )
 
     def AddMember(self, request: pb.AddMemberRequest, context: grpc.ServicerContext) -> pb.Lenkungsgruppe:
         _require_ids(request, "gremium_id")

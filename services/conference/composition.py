@@ -41,7 +41,7 @@ def conference_services(
     r = repository
     return ConferenceServices(
         fallkonferenzen=Fallkonferenzen(r, clock=clock, review_interval_months=review_interval_months),
-        lenkungsgruppen=Lenkungsgruppen(r),
+        lenkungsgruppen=Lenkungsgruppen(r, register_org=register_org),
         sitzungen=Sitzungen(r, r, r, r, clock=clock),
         beschlussverfolgung=Beschlussverfolgung(r, r, clock=clock),
         projektgruppen=Projektgruppen(r, r, register_org=register_org, clock=clock),

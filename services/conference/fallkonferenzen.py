@@ -84,6 +84,22 @@ class Fallkonferenzen:
             actor.organisation or "", status=status, page_size=page_size, page_token=page_token
         )
 
+    def list_invited_conferences(
+        self,
+        actor: Actor,
+        *,
+        status: ConferenceStatus | None,
+        page_size: int,
+        page_token: str,
+    ) -> Page[Fallkonferenz]:
+        """The conferences that invite the caller; READ_CONFERENCE holds for each of them, so the
+        list shows nothing its reader could not open by id."""
+        require(actor, Action.READ_CONFERENCE)
+        return self.conferences.conferences_with_participant(
+            actor.person, actor.organisation or "", status=status, page_size=page_size,
+            page_token=page_token,
+        )
+
     def build_agenda(
         self,
         actor: Actor,

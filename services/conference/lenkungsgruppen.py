@@ -10,13 +10,15 @@ from __future__ import annotations
 from services.conference.application import gremium_for
 from services.conference.domain.lenkungsgruppe import Deputy, Lenkungsgruppe, Member
 from services.conference.domain.policy import Action, Actor, require
-from services.conference.domain.ports import LenkungsgruppeRepository
+from services.conference.domain.ports import LenkungsgruppeRepository, Page
 from services.conference.domain.vocabulary import DecisionRule
 
 
 class Lenkungsgruppen:
-    def __init__(self, gremien: LenkungsgruppeRepository) -> None:
+    def __init__(self, gremien: LenkungsgruppeRepository, *, register_org: str = "") -> None:
+        """`register_org`: this node's koordinierende Stelle, whose Lenkungsgruppen are listed."""
         self.gremien = gremien
+        self.register_org = register_org
 
     def create_lenkungsgruppe(
         self, actor: Actor, name: str, *, decision_rule: DecisionRule = DecisionRule.CONSENSUS,
@@ -31,6 +33,12 @@ class Lenkungsgruppen:
 
     def get_lenkungsgruppe(self, actor: Actor, gremium_id: str) -> Lenkungsgruppe:
         return gremium_for(actor, self.gremien, gremium_id, Action.READ_GREMIUM)
+
+    def list_lenkungsgruppen(
+        self, actor: Actor, *, page_size: int, page_token: str
+    ) -> Page[Lenkungsgruppe]:
+        require(actor, Action.READ_GREMIUM, coordination_org=self.register_org)
+        return self.gremien.gremien(self.register_org, page_size=page_size, page_token=page_token)
 
     def add_member(self, actor: Actor, gremium_id: str, member: Member) -> Lenkungsgruppe:
         gremium = gremium_for(actor, self.gremien, gremium_id, Action.MANAGE_GREMIUM)

@@ -43,7 +43,12 @@ from services.conference.domain.ports import (
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
 from services.conference.domain.proposals import Erasure, Proposal
 from services.conference.domain.sitzung import Sitzung
-from services.conference.domain.vocabulary import BeschlussStatus, ConferenceStatus, DecisionKind
+from services.conference.domain.vocabulary import (
+    BeschlussStatus,
+    ConferenceStatus,
+    DecisionKind,
+    ParticipantRole,
+)
 
 ALIAS = SERVICE
 
@@ -64,12 +69,17 @@ class _Aggregate(Document):
 class ConferenceDocument(_Aggregate):
     meta: dict[str, Any] = {
         "db_alias": ALIAS, "collection": "conferences",
-        "indexes": [{"fields": ["conference_id"], "unique": True}, ("coordination_org", "starts_at")],
+        "indexes": [{"fields": ["conference_id"], "unique": True}, ("coordination_org", "starts_at"),
+                    ("invited", "starts_at")],
     }
     conference_id = StringField(required=True)
     status = StringField(required=True)
     starts_at = DateTimeField(required=True)
     case_ids = ListField(StringField())
+    #: Whom the conference invites, as `Fallkonferenz.is_participant` reads it: "<org>/<person>"
+    #: per participant and "<org>" per non-guest one (`_invited_key`). Written with every save;
+    #: a conference saved before the field is listed for its participants after its next save.
+    invited = ListField(StringField())
 
 
 class LenkungsgruppeDocument(_Aggregate):
@@ -236,6 +246,11 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
 ]
 
 
+def _invited_key(organisation: str, person: str = "") -> str:
+    """An invitation as stored in `ConferenceDocument.invited`: by person, or by organisation."""
+    return f"{organisation}/{person}" if person else organisation
+
+
 def _page(query: Any, cls: type[T], requested_size: int, token: str) -> Page[T]:
     size, start = page_size(requested_size), page_offset(token)
     return page_of([codec.decode(cls, d.state) for d in query.skip(start).limit(size + 1)], size, start)
@@ -281,7 +296,10 @@ class MongoConferenceRepository:
 
     def save_conference(self, c: Fallkonferenz) -> None:
         self._save(ConferenceDocument, c.conference_id, c, status=c.status.value, starts_at=c.starts_at,
-                   case_ids=[i.case_id for i in c.agenda])
+                   case_ids=[i.case_id for i in c.agenda], invited=sorted(
+                       {_invited_key(p.organisation, p.person) for p in c.participants}
+                       | {_invited_key(p.organisation) for p in c.participants
+                          if p.role is not ParticipantRole.GUEST}))
 
     def conference(self, conference_id: str) -> Fallkonferenz:
         return self._load(ConferenceDocument, conference_id, Fallkonferenz,
@@ -297,6 +315,17 @@ class MongoConferenceRepository:
         query = ConferenceDocument.objects(**filters).order_by("-starts_at", "conference_id")
         return _page(query, Fallkonferenz, page_size, page_token)
 
+    def conferences_with_participant(
+        self, person: str, organisation: str, *, status: ConferenceStatus | None = None,
+        page_size: int = 0, page_token: str = "",
+    ) -> Page[Fallkonferenz]:
+        filters: dict[str, Any] = {
+            "invited__in": [_invited_key(organisation, person), _invited_key(organisation)]}
+        if status is not None:
+            filters["status"] = status.value
+        query = ConferenceDocument.objects(**filters).order_by("-starts_at", "conference_id")
+        return _page(query, Fallkonferenz, page_size, page_token)
+
     # ---- Lenkungsgruppe
 
     def save_gremium(self, g: Lenkungsgruppe) -> None:
@@ -305,6 +334,12 @@ class MongoConferenceRepository:
     def gremium(self, gremium_id: str) -> Lenkungsgruppe:
         return self._load(LenkungsgruppeDocument, gremium_id, Lenkungsgruppe,
                           f"Die Lenkungsgruppe {gremium_id} gibt es nicht.")
+
+    def gremien(
+        self, coordination_org: str, *, page_size: int = 0, page_token: str = "",
+    ) -> Page[Lenkungsgruppe]:
+        query = LenkungsgruppeDocument.objects(coordination_org=coordination_org).order_by("gremium_id")
+        return _page(query, Lenkungsgruppe, page_size, page_token)
 
     def save_session(self, s: Sitzung) -> None:
         self._save(SessionDocument, s.session_id, s, gremium_id=s.gremium_id, status=s.status.value,

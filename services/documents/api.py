@@ -188,6 +188,22 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
         return documents_pb2.GetDocumentResponse(document=document_info(record), content=content,
                                                  input_json=record.input_json)
 
+    def GetDocumentPdf(
+        self, request: documents_pb2.GetDocumentPdfRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.DocumentPdf:
+        record, content, filename = self.service.get_document_pdf(_principal(), request.document_id)
+        return documents_pb2.DocumentPdf(document=document_info(record), content=content, filename=filename)
+
+    def GetDocumentCharts(
+        self, request: documents_pb2.GetDocumentChartsRequest, context: grpc.ServicerContext
+    ) -> documents_pb2.DocumentCharts:
+        record, charts = self.service.get_document_charts(_principal(), request.document_id)
+        return documents_pb2.DocumentCharts(document=document_info(record), charts=[
+            documents_pb2.DocumentChart(
+                key=c.key, title=c.spec.title, axis_label=c.spec.axis_label, png=c.png,
+                bars=[documents_pb2.ChartBar(label=cell.label, shown=cell.shown) for cell in c.spec.cells])
+            for c in charts])
+
     def UploadTemplate(
         self, request: documents_pb2.UploadTemplateRequest, context: grpc.ServicerContext
     ) -> documents_pb2.TemplateVersion:

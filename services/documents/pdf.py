@@ -50,3 +50,13 @@ def convert_to_pdf(documents: list[Path], out_dir: Path, timeout: float = 600) -
         output = (result.stderr or result.stdout).strip()[-500:]
         raise FailedPrecondition(f"LibreOffice konnte nicht umwandeln ({failed}): {output}")
     return pdfs
+
+
+def docx_to_pdf(content: bytes, timeout: float = 120) -> bytes:
+    """One DOCX's bytes as PDF/A bytes (the api's GetDocumentPdf); FailedPrecondition without
+    LibreOffice or when it fails."""
+    with tempfile.TemporaryDirectory(prefix="kim-pdf-") as work:
+        source = Path(work) / "dokument.docx"
+        source.write_bytes(content)
+        (converted,) = convert_to_pdf([source], Path(work), timeout=timeout)
+        return converted.read_bytes()

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from kimnetz.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
@@ -40,6 +41,7 @@ from services.documents.domain.kinds import (
     Prepared,
     contract_document,
 )
+from services.documents.domain.monitoring import ChartSpec
 from services.documents.domain.policy import RENDER_ROLES, TEMPLATE_ROLES, template_readers
 from services.documents.domain.ports import DocumentRecord, DocumentsRepository, JobRecord, TemplateRecord
 from services.documents.domain.retention import due as retention_due, kept_kinds
@@ -80,6 +82,15 @@ class ResolvedTemplate:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """One chart of a document: its placeholder, what it shows and the PNG."""
+
+    key: str
+    spec: ChartSpec
+    png: bytes
+
+
+@dataclass(frozen=True)
 class TemplateVersionList:
     """An organisation's versions of a kind's template, newest first, and the built-in one's hash
     (version 0, never stored)."""
@@ -96,13 +107,16 @@ class DocumentsService:
 
     def __init__(self, store: DocumentsRepository, renderer: Renderer | None = None,
                  audit: AuditSink | None = None, clock: Callable[[], datetime] | None = None,
-                 signatories: Mapping[str, Signer] | None = None) -> None:
+                 signatories: Mapping[str, Signer] | None = None,
+                 to_pdf: Callable[[bytes], bytes] | None = None) -> None:
+        """`to_pdf`: DOCX bytes -> PDF bytes (default: LibreOffice, services/documents/pdf.py)."""
         self.store = store
         self.renderer = renderer or Renderer()
         self.audit = audit or LoggingAuditSink()
         self.clock = clock or _utc_now
         self.signatories = dict(signatories or {})
         """Who signs each organisation's Drucksachen (settings: KIM_DOCUMENTS_SIGNATORIES)."""
+        self.to_pdf = to_pdf or _libreoffice_pdf
 
     def _signed(self, organization: str, data: Any) -> Any:
         """A Drucksache without `signature` is signed by the organisation's signatory (Landrat,
@@ -356,11 +370,36 @@ class DocumentsService:
         return self.store.documents(organization, kind=kind_id, bulk_job_id=bulk_job_id, limit=limit)
 
     def get_document(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes]:
+        record = self._own(principal, document_id)
+        return record, self.store.content(document_id)
+
+    def _own(self, principal: Principal, document_id: str) -> DocumentRecord:
+        """The record of a document of the caller's organisation; unknown and foreign alike refused."""
         organization = self._member(principal)
         record = self.store.document(document_id) if document_id else None
         if record is None or record.organization != organization:
             raise PermissionDenied(NOT_YOURS)
-        return record, self.store.content(document_id)
+        return record
+
+    def get_document_pdf(self, principal: Principal, document_id: str) -> tuple[DocumentRecord, bytes, str]:
+        """The document as PDF and its file name; refused like `get_document` before converting."""
+        record, content = self.get_document(principal, document_id)
+        return record, self.to_pdf(content), f"{PurePath(record.filename).stem}.pdf"
+
+    def get_document_charts(
+        self, principal: Principal, document_id: str
+    ) -> tuple[DocumentRecord, list[Chart]]:
+        """The document's charts drawn again from its stored input (what its template's picture
+        placeholders got, at the built-in size); none for a kind without charts."""
+        record = self._own(principal, document_id)
+        kind = KINDS[record.kind]
+        if not kind.charts:
+            return record, []
+        from services.documents import charts  # matplotlib only where a chart is drawn
+
+        prepared = kind.prepare(json.loads(record.input_json))
+        return record, [Chart(key, prepared.charts[key], charts.draw(prepared.charts[key]))
+                        for key in kind.charts if key in prepared.charts]
 
     # --- templates ------------------------------------------------------------------------------
 
@@ -444,6 +483,12 @@ def _kind(kind_id: str) -> Kind:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _libreoffice_pdf(content: bytes) -> bytes:
+    from services.documents import pdf
+
+    return pdf.docx_to_pdf(content)
 
 
 def _utc_now() -> datetime:

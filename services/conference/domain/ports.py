@@ -100,11 +100,25 @@ class FallkonferenzRepository(Protocol):
         admission on some agenda): they come back each quarter for their review."""
         ...
 
+    def conferences_with_participant(
+        self, person: str, organisation: str, *, status: ConferenceStatus | None = None,
+        page_size: int = 0, page_token: str = "",
+    ) -> Page[Fallkonferenz]:
+        """The conferences (of any koordinierende Stelle) that invite `person` of `organisation`
+        (`Fallkonferenz.is_participant`), latest start first (then by id)."""
+        ...
+
 
 class LenkungsgruppeRepository(Protocol):
     def save_gremium(self, gremium: Lenkungsgruppe) -> None: ...
 
     def gremium(self, gremium_id: str) -> Lenkungsgruppe: ...
+
+    def gremien(
+        self, coordination_org: str, *, page_size: int = 0, page_token: str = "",
+    ) -> Page[Lenkungsgruppe]:
+        """The Lenkungsgruppen of `coordination_org`, by id."""
+        ...
 
 
 class SitzungRepository(Protocol):

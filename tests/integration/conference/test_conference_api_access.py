@@ -40,6 +40,7 @@ LENKUNG = Caller(KREIS, "steering_member")
 METHODS = sorted(pb.DESCRIPTOR.services_by_name["ConferenceService"].methods_by_name)
 READ_GREMIUM = {
     "GetLenkungsgruppe",
+    "ListLenkungsgruppen",
     "GetSession",
     "ListSessions",
     "GetBeschluss",
@@ -57,9 +58,12 @@ OWN_STELLE = {"ScheduleConference", "ListConferences", "CreateLenkungsgruppe"}
 #: and track the Beschlüsse assigned to them; clerks read; data protection and node admins nothing.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     (KREIS, "coordinator"): set(METHODS) - {"CastVote"},  # votes belong to the members
-    (HILDEN, "coordinator"): OWN_STELLE,
-    (KREIS, "case_manager"): {"GetConference"},
-    (KREIS, "immigration_liaison"): {"GetConference"},
+    # Every coordinator, case manager and Integrationslots*in lists what invites them.
+    (HILDEN, "coordinator"): OWN_STELLE | {"ListInvitedConferences"},
+    (KREIS, "case_manager"): {"GetConference", "ListInvitedConferences"},
+    (KREIS, "immigration_liaison"): {"GetConference", "ListInvitedConferences"},
+    (HILDEN, "case_manager"): {"ListInvitedConferences"},
+    (HILDEN, "immigration_liaison"): {"ListInvitedConferences"},
     (KREIS, "steering_member"): READ_GREMIUM
     | {"GetBarrierRegister", "CastVote", "UpdateBeschlussStatus", "RescheduleBeschluss"},
     (HILDEN, "steering_member"): READ_GREMIUM | {"GetBarrierRegister"},
@@ -152,6 +156,7 @@ def requests(r: Resources) -> dict[str, Message]:
         # domain refuses after the policy let them through.
         "ScheduleConference": conference([("koord.kreis", T.PARTICIPANT_ROLE_COORDINATOR, KREIS)]),
         "ListConferences": pb.ListConferencesRequest(),
+        "ListInvitedConferences": pb.ListInvitedConferencesRequest(),
         "GetConference": pb.GetConferenceRequest(conference_id=r.conference_id),
         "BuildAgenda": pb.BuildAgendaRequest(conference_id=r.conference_id),
         "RefreshBrief": pb.RefreshBriefRequest(conference_id=r.conference_id, case_id=r.case_id),
@@ -164,6 +169,7 @@ def requests(r: Resources) -> dict[str, Message]:
         "CloseConference": pb.CloseConferenceRequest(conference_id=r.conference_id),
         "CreateLenkungsgruppe": pb.CreateLenkungsgruppeRequest(name=""),
         "GetLenkungsgruppe": pb.GetLenkungsgruppeRequest(gremium_id=r.gremium_id),
+        "ListLenkungsgruppen": pb.ListLenkungsgruppenRequest(),
         "AddMember": pb.AddMemberRequest(gremium_id=r.gremium_id, member=pb.Member()),
         "AppointDeputy": pb.AppointDeputyRequest(gremium_id=r.gremium_id, member_id="unbekannt"),
         "RemoveMember": pb.RemoveMemberRequest(gremium_id=r.gremium_id, member_id="unbekannt"),

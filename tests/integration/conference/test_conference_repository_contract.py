@@ -17,7 +17,7 @@ from kimnetz.errors import AlreadyExists, FailedPrecondition, InvalidArgument, N
 from kimnetz.runtime.changes import ChangeDocument
 from kimnetz.runtime.settings import Settings
 from services.conference.domain.beschluss import Beschluss
-from services.conference.domain.fallkonferenz import Decision, Fallkonferenz
+from services.conference.domain.fallkonferenz import Decision, Fallkonferenz, Participant
 from services.conference.domain.lenkungsgruppe import Lenkungsgruppe
 from services.conference.domain.ports import ConferenceRepository
 from services.conference.domain.projektgruppe import BarrierObservation, Projektgruppe
@@ -28,6 +28,7 @@ from services.conference.domain.vocabulary import (
     BeschlussStatus,
     ConferenceStatus,
     DecisionMode,
+    ParticipantRole,
     Rechtskreis,
     ReferralTarget,
     Topic,
@@ -50,6 +51,7 @@ from tests.unit.conference.factories import (
     make_conference,
     make_gremium,
     make_open_session,
+    make_participants,
     make_vorlage,
     make_zielgruppen,
     next_id,
@@ -225,6 +227,49 @@ def test_conferences_are_listed_per_stelle_latest_first_in_pages(subject: Subjec
     assert [c.conference_id for c in with_agenda] == [saved[0].conference_id]
     with pytest.raises(InvalidArgument):
         repository.conferences(org, page_token="kein-token!")
+
+
+def test_conferences_are_listed_for_whom_they_invite(subject: Subject) -> None:
+    """By person (organisation AND username) or by organisation as a non-guest participant,
+    across koordinierende Stellen, latest first; as `Fallkonferenz.is_participant` decides."""
+    repository, abh, jobcenter = subject.repository, next_id("abh"), next_id("jobcenter")
+    lotsin = Participant("lotsin", "Lotsin", ParticipantRole.IMMIGRATION_LIAISON, abh)
+    guest = Participant("gast", "Gast", ParticipantRole.GUEST, jobcenter)
+    both = make_conference(coordination_org=stelle(), starts_at=CONFERENCE_START,
+                           participants=[*make_participants(), lotsin, guest])
+    later = make_conference(coordination_org=stelle(), starts_at=CONFERENCE_START + timedelta(days=7),
+                            participants=[*make_participants(), lotsin])
+    repository.save_conference(both)
+    repository.save_conference(later)
+    repository.save_conference(make_conference(coordination_org=stelle()))
+
+    assert [c.conference_id for c in repository.conferences_with_participant("lotsin", abh)] == [
+        later.conference_id, both.conference_id]
+    assert [c.conference_id for c in repository.conferences_with_participant("kollegin", abh)] == [
+        later.conference_id, both.conference_id]  # her organisation is invited
+    first = repository.conferences_with_participant("lotsin", abh, page_size=1)
+    rest = repository.conferences_with_participant("lotsin", abh, page_size=1,
+                                                   page_token=first.next_page_token)
+    assert [c.conference_id for c in [*first, *rest]] == [later.conference_id, both.conference_id]
+    assert [c.conference_id for c in repository.conferences_with_participant("gast", jobcenter)] == [
+        both.conference_id]
+    assert list(repository.conferences_with_participant("kollege", jobcenter)) == []  # a guest alone
+    assert list(repository.conferences_with_participant("lotsin", next_id("abh"))) == []
+    assert list(repository.conferences_with_participant(
+        "lotsin", abh, status=ConferenceStatus.CLOSED)) == []
+
+
+def test_lenkungsgruppen_are_listed_per_stelle_by_id(subject: Subject) -> None:
+    repository, org = subject.repository, stelle()
+    gremien = [gremium_of(org) for _ in range(3)]
+    for gremium in [*gremien, gremium_of(stelle())]:
+        repository.save_gremium(gremium)
+    first = repository.gremien(org, page_size=2)
+    rest = repository.gremien(org, page_size=2, page_token=first.next_page_token)
+    assert [g.gremium_id for g in [*first, *rest]] == sorted(g.gremium_id for g in gremien)
+    assert rest.next_page_token == ""
+    assert [g.name for g in first] == [gremien[0].name] * 2
+    assert list(repository.gremien(stelle())) == []
 
 
 def test_sessions_are_listed_per_lenkungsgruppe_latest_first(subject: Subject) -> None:

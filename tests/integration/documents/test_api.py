@@ -138,3 +138,28 @@ def test_input_with_a_control_character_is_refused_in_german_with_its_field(call
         render(call, pb.CONTRACT, CLERK, data)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "Steuerzeichen (U+000B)" in violations(caught.value)["allocations[0].partner.name"]
+
+
+def test_a_document_comes_as_pdf_a_and_a_report_with_its_charts(call: Call) -> None:
+    """GetDocumentPdf with the real LibreOffice (the test set-up installs it) and
+    GetDocumentCharts, both refused for another organisation like GetDocument."""
+    drucksache = render(call, pb.DRUCKSACHE, CLERK).document
+    converted = call("GetDocumentPdf", pb.GetDocumentPdfRequest(document_id=drucksache.document_id),
+                     as_user=CLERK)
+    assert converted.content.startswith(b"%PDF-") and b"pdfaid:part" in converted.content
+    assert converted.filename == drucksache.filename.removesuffix(".docx") + ".pdf"
+    assert converted.document.document_id == drucksache.document_id
+
+    report = render(call, pb.MONITORINGBERICHT, COORDINATOR).document
+    charts = call("GetDocumentCharts", pb.GetDocumentChartsRequest(document_id=report.document_id),
+                  as_user=COORDINATOR).charts
+    assert [c.key for c in charts] == ["cases_by_status", "cases_by_zielgruppe"]
+    assert all(c.png.startswith(b"\x89PNG") and c.title and c.bars for c in charts)
+    none = call("GetDocumentCharts", pb.GetDocumentChartsRequest(document_id=drucksache.document_id),
+                as_user=CLERK)
+    assert list(none.charts) == []
+    for rpc, request in (("GetDocumentPdf", pb.GetDocumentPdfRequest(document_id=report.document_id)),
+                         ("GetDocumentCharts", pb.GetDocumentChartsRequest(document_id=report.document_id))):
+        with pytest.raises(grpc.RpcError) as caught:
+            call(rpc, request, as_user=CLERK)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED

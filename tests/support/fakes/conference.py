@@ -192,6 +192,17 @@ class InMemoryConferenceRepository:
                 if item.case_id in case_ids and item.decision is not None
                 and item.decision.kind is DecisionKind.ADMISSION}
 
+    def conferences_with_participant(
+        self, person: str, organisation: str, *, status: ConferenceStatus | None = None,
+        page_size: int = 0, page_token: str = "",
+    ) -> Page[Fallkonferenz]:
+        found = [c for c in self._all("conference") if c.is_participant(person, organisation)
+                 and (status is None or c.status is status)]
+        found.sort(key=lambda c: c.conference_id)
+        found.sort(key=lambda c: c.starts_at, reverse=True)
+        keys = [c.conference_id for c in found]
+        return self._page(Fallkonferenz, "conference", keys, page_size, page_token)
+
     # ---- Lenkungsgruppe and Sitzungen
 
     def save_gremium(self, gremium: Lenkungsgruppe) -> None:
@@ -200,6 +211,12 @@ class InMemoryConferenceRepository:
     def gremium(self, gremium_id: str) -> Lenkungsgruppe:
         return self._load("gremium", gremium_id, Lenkungsgruppe,
                           f"Die Lenkungsgruppe {gremium_id} gibt es nicht.")
+
+    def gremien(
+        self, coordination_org: str, *, page_size: int = 0, page_token: str = "",
+    ) -> Page[Lenkungsgruppe]:
+        keys = sorted(g.gremium_id for g in self._all("gremium") if g.coordination_org == coordination_org)
+        return self._page(Lenkungsgruppe, "gremium", keys, page_size, page_token)
 
     def save_session(self, session: Sitzung) -> None:
         self._save("session", session.session_id, session)
