@@ -69,7 +69,7 @@ def api(federation: ThreeNodes) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def decided(federation: ThreeNodes, api: Api) -> K.Beschluss:
-    """The Lenkungsgruppe of the Kreis adopts the catalogue (members, quorum and vote as in the
+    """The Lenkungsgruppe of the Kreis adopts the catalogue (members, quorum and Konsens as in the
     story), and the new version arrives at the Stadt node."""
     sitting = scenario().lenkungsgruppe
     conference = api.conference(federation.node(KREIS), COORDINATOR)
@@ -90,10 +90,9 @@ def decided(federation: ThreeNodes, api: Api) -> K.Beschluss:
     session = conference.OpenSession(K.OpenSessionRequest(session_id=session.session_id,
                                                           present=list(sitting.present)))
     [item] = session.items
-    conference.CastVote(K.CastVoteRequest(session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id,
-                                          choice=KT.VOTE_CHOICE_YES))
+    # Einvernehmen of the members present, as the story decides (no member said "nein").
     declared = conference.DeclareResult(K.DeclareResultRequest(
-        session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id, mode=KT.DECISION_MODE_VOTE))
+        session_id=session.session_id, vorlage_id=item.vorlage.vorlage_id, mode=KT.DECISION_MODE_CONSENSUS))
     assert declared.HasField("beschluss")
     beschluss: K.Beschluss = declared.beschluss
     figures = api.case(federation.node(STADT), STADT_CLERK)
