@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import grpc
@@ -40,6 +41,9 @@ from kimnetz.runtime.grpc_channels import peer_channel
 from kimnetz.runtime.pki import DevCertificateAuthority, NodeCredentials, fingerprint, save_node_credentials
 from kimnetz.runtime.service_names import GRPC_SERVICES
 from kimnetz.runtime.settings import Settings
+
+if TYPE_CHECKING:  # the federation file is read lazily, only where a node joins one
+    from services.identity.domain import Federation, Organization
 
 ROLES = ("api", "worker")
 #: Every process of a node: the portal (docs/portal.md) runs beside api and worker where the
@@ -207,13 +211,25 @@ def _membership(spec: NodeSpec, base: Settings) -> dict[str, str]:
     organization = federation.organization(declared.organization)
     portal = {"KIM_PORTAL_CLIENT_ID": declared.portal_client_id,
               "KIM_PORTAL_IDP_HINT": organization.identity_provider.alias,
-              "KIM_PORTAL_ORGANIZATION_NAME": organization.name}
+              "KIM_PORTAL_ORGANIZATION_NAME": organization.name,
+              "KIM_PORTAL_HOSTED_LOGINS": hosted_logins(federation, organization)}
     if declared.portal_url:
         portal["KIM_PORTAL_PUBLIC_URL"] = declared.portal_url
     return {"KIM_FEDERATION_FILE": str(path), "KIM_KEYCLOAK_REALM": federation.realm,
             "KIM_CLIENT_ID": declared.client_id, **portal,
             "secret": secrets_of[declared.client_id],
             "portal_secret": secrets_of[declared.portal_client_id]}
+
+
+def hosted_logins(federation: Federation, organization: Organization) -> str:
+    """The logins a Kreis's portal offers besides its own: the organisations of the federation
+    without a node of their own (its Ausländerbehörde works in the Kreis's Fallkonferenzen), as
+    'idp-alias|Name' for KIM_PORTAL_HOSTED_LOGINS. Other nodes host nobody."""
+    if organization.type != "district":
+        return ""
+    with_node = {node.organization for node in federation.nodes}
+    return ",".join(f"{o.identity_provider.alias}|{o.name}" for o in federation.organizations
+                    if o.alias not in with_node and o.alias != organization.alias)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -83,6 +83,8 @@ def create_app(settings: PortalSettings, *, apis: Apis | None = None,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         KIM_SETTINGS=settings,
         KIM_IDP_HINT=settings.portal_idp_hint,
+        KIM_HOSTED_LOGINS=settings.hosted_logins,
+        KIM_ORGANIZATION_NAME=settings.portal_organization_name,
         KIM_API_TIMEOUT=settings.portal_api_timeout_seconds,
         KIM_PUBLIC_URL=settings.public_url,
     )

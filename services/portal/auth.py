@@ -384,11 +384,21 @@ bp = Blueprint("auth", __name__)
 @bp.get("/anmelden")
 def login() -> Response:
     session["next"] = safe_next(request.args.get("next"))
+    own = current_app.config["KIM_IDP_HINT"]
+    hosted: list[tuple[str, str]] = current_app.config.get("KIM_HOSTED_LOGINS") or []
+    chosen = request.args.get("bei", "")
+    if hosted and chosen not in {own, *(alias for alias, _ in hosted)}:
+        # A node that also serves organisations without a node of their own (a Kreis's
+        # Ausländerbehörde): each person chooses her home login, as only she knows it.
+        choices = [(own, current_app.config.get("KIM_ORGANIZATION_NAME") or "eigene Organisation"),
+                   *hosted]
+        return make_response(render_template("auth/auswahl.html", choices=choices,
+                                             next=session["next"]))
     oidc: Oidc | None = current_app.extensions.get("kim_oidc")
     if oidc is None:
         return make_response(render_template("errors/503.html", what="die Anmeldung (Keycloak)"), 503)
     params = {}
-    hint = current_app.config["KIM_IDP_HINT"]
+    hint = chosen or own
     if hint:
         params["kc_idp_hint"] = hint
     return oidc.authorize_redirect(external_url("auth.callback"), **params)

@@ -25,8 +25,22 @@ class PortalSettings(Settings):
     portal_idp_hint: str = Field(
         "", description="Alias of the organisation's home identity provider (kc_idp_hint): a "
         "Caritas case manager lands at the Caritas login.")
+    portal_hosted_logins: str = Field(
+        "", description="Other organisations whose people work on this node's portal, as "
+        "'idp-alias|Name' separated by commas (a Kreis's Ausländerbehörde without a node of its "
+        "own); the login then lets each person choose her home login.")
     portal_organization_name: str = Field(
         "", description="The organisation's name as people read it (from the federation file).")
+    @property
+    def hosted_logins(self) -> list[tuple[str, str]]:
+        """(identity provider alias, organisation name) of the hosted organisations."""
+        found = []
+        for entry in self.portal_hosted_logins.split(","):
+            alias, _, name = entry.strip().partition("|")
+            if alias.strip():
+                found.append((alias.strip(), name.strip() or alias.strip()))
+        return found
+
     portal_session_secret: str = Field(
         "", repr=False, description="Key that signs CSRF tokens; empty: a random one per process "
         "start (forms open across a restart are then refused once).")

@@ -98,13 +98,30 @@ def browser() -> Iterator[Browser]:
 
 
 def login(browser: Browser, portal_url: str, username: str, password: str, *,
-          path: str = "/") -> None:
+          path: str = "/", home_login: str = "") -> None:
     """Log in through the portal, Keycloak and the home identity provider; afterwards the
-    browser is on `path` of the portal (the page the person wanted)."""
+    browser is on `path` of the portal (the page the person wanted). Where the portal offers
+    several home logins (a Kreis's, hosting its Ausländerbehörde), `home_login` (an identity
+    provider alias) is chosen, else the first: the node's own organisation."""
     browser.portal_url = portal_url.rstrip("/")
     browser.driver.get(browser.url(path))
+    choose_home_login(browser, home_login)
     fill_home_login(browser, username, password)
     finish_login(browser)
+
+
+def choose_home_login(browser: Browser, home_login: str) -> None:
+    """On the portal's choice of logins, the link of `home_login` (or the first)."""
+    def choice_or_login_form(driver: WebDriver) -> bool:
+        return bool(driver.find_elements(By.ID, "anmeldung-auswahl")
+                    or driver.find_elements(By.ID, "username"))
+    browser.wait().until(choice_or_login_form)
+    if not browser.driver.find_elements(By.ID, "anmeldung-auswahl"):
+        return
+    links = browser.driver.find_elements(By.CSS_SELECTOR, "#anmeldung-auswahl a")
+    chosen = [a for a in links if a.get_attribute("id") == f"anmelden-{home_login}"] or links[:1]
+    assert chosen, "the portal offers a choice of logins without any link"
+    browser.driver.get(str(chosen[0].get_attribute("href")))
 
 
 def fill_home_login(browser: Browser, username: str, password: str) -> None:

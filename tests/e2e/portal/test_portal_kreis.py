@@ -234,3 +234,19 @@ def test_the_kreistagsbuero_makes_contracts_a_drucksache_and_the_monitoringberic
     )
     check_page(browser, "kreis-monitoringbericht")
     visit(browser, "/dokumente/", "kreis-dokumente")
+
+
+def test_the_integrationslotsin_chooses_her_home_login_at_the_kreis_portal(
+    kreis: KreisNode, browser: Browser
+) -> None:
+    """The Ausländerbehörde has no node of its own: the Kreis's portal offers its login beside
+    the Kreis's, and the Integrationslotsin arrives at her Fallkonferenzen."""
+    abh = kreis.local.federation.organization("abh-kreis-mettmann")
+    browser.portal_url = kreis.url.rstrip("/")
+    visit(browser, "/anmelden?next=/fallkonferenzen/", "kreis-anmeldung-auswahl")
+    assert f"Anmelden als Mitarbeiter*in: {abh.name}" in browser.text()
+    login(browser, kreis.url, "l.lotsin", kreis.local.password(abh.alias, "l.lotsin"),
+          path="/fallkonferenzen/", home_login=abh.identity_provider.alias)
+    visit(browser, "/fallkonferenzen/", "kreis-lotsin-fallkonferenzen")
+    assert "Meine Fallkonferenzen" in browser.text()
+    assert "Leyla Lotsin" in browser.text()  # logged in as herself, through her home login
