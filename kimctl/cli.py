@@ -338,6 +338,28 @@ def node_status(node_ids: list[str] = typer.Argument(None)) -> None:  # noqa: B0
     console.print(table)
 
 
+@node_app.command("migrate")
+def node_migrate(node_id: str) -> None:
+    """Bring the node's data to the version of this release (docs/operations.md, "Upgrades"):
+    each pending migration of each service in order; idempotent, safe to run again."""
+    from kimctl import nodes
+    from kimnetz.bootstrap import service_migrations
+    from kimnetz.runtime import migrations
+
+    try:
+        settings = nodes._own_settings(node_id)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(1) from exc
+    done = migrations.migrate(settings, service_migrations, on_step=lambda service, m: console.print(
+        f"{node_id}: {service} auf Datenstand {m.version}: {m.description} …", highlight=False))
+    for state in migrations.versions(settings, service_migrations):
+        console.print(f"{node_id}: {state.service} Datenstand {state.current} (aktuell {state.latest})",
+                      highlight=False)
+    console.print(f"{node_id}: {len(done)} Migration(en) angewandt" if done
+                  else f"{node_id}: Daten sind auf dem Stand dieser Version", highlight=False)
+
+
 @node_app.command("dead-letters")
 def node_dead_letters(
     node_id: str,

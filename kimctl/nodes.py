@@ -150,6 +150,12 @@ def init(spec: NodeSpec, base: Settings) -> Path:
     # alone too, for processes configured from their own environment (AMQP_URI_FILE, compose).
     _write_private(directory / "node.env", "\n".join(lines) + "\n")
     _write_private(directory / "amqp-uri", settings["AMQP_URI"] + "\n")
+    # A new node holds no data of an older shape: it starts at this release's data version (an
+    # existing node keeps its recorded version until `kim node migrate`).
+    from kimnetz.bootstrap import service_migrations
+    from kimnetz.runtime import migrations
+
+    migrations.stamp_latest(base.model_copy(update={"node_id": spec.node_id}), service_migrations)
     return directory / "node.env"
 
 
@@ -442,7 +448,8 @@ def down(node_id: str, timeout: float = 20.0) -> list[str]:
 
 
 def status(node_id: str) -> dict[str, str]:
-    """Each process's state and, where the api runs, the health of every served service."""
+    """Each process's state, where the api runs the health of every served service, and each
+    service's data version (pending migrations: `kim node migrate`)."""
     env = environment(node_id)
     states = {role: (f"läuft (pid {pid})" if (pid := _pid(node_id, role)) else "gestoppt")
               for role in _processes(env)}
@@ -460,7 +467,21 @@ def status(node_id: str) -> dict[str, str]:
                     states[service] = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
                 except grpc.RpcError as exc:
                     states[service] = f"keine Antwort ({exc.code().name})"
+    states.update(data_versions(_settings_from(env)))
     return states
+
+
+def data_versions(settings: Settings) -> dict[str, str]:
+    """"Datenstand <service>" -> its data version against this release's (kimnetz.runtime.migrations)."""
+    from kimnetz.bootstrap import service_migrations
+    from kimnetz.runtime import migrations
+
+    try:
+        found = migrations.versions(settings, service_migrations)
+    except Exception as exc:  # status must answer while the database is away
+        return {"Datenstand": f"nicht lesbar ({type(exc).__name__})"}
+    return {f"Datenstand {v.service}": f"{v.current} von {v.latest}"
+            + (f", {v.pending} ausstehend: kim node migrate" if v.pending else "") for v in found}
 
 
 def nodes() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -20,6 +20,7 @@ from kimnetz.runtime.directory_snapshot import DirectorySnapshotStore, SnapshotR
 from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.federation import FederationClient
 from kimnetz.runtime.grpc_server import build_server, mark_serving
+from kimnetz.runtime.migrations import Migration, checked
 from kimnetz.runtime.outbox import OutboxRelay
 from kimnetz.runtime.service_names import grpc_services
 from kimnetz.runtime.settings import Settings
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 
 def service_api(name: str) -> ModuleType:
     return importlib.import_module(f"services.{name}.api")
+
+
+def service_migrations(name: str) -> Sequence[Migration]:
+    """The service's data migrations in order (`services/<name>/migrations.py`; none: empty)."""
+    try:
+        module = importlib.import_module(f"services.{name}.migrations")
+    except ModuleNotFoundError:
+        return ()
+    return checked(name, module.MIGRATIONS)
 
 
 def worker_modules(settings: Settings) -> list[str]:

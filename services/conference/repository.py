@@ -77,8 +77,8 @@ class ConferenceDocument(_Aggregate):
     starts_at = DateTimeField(required=True)
     case_ids = ListField(StringField())
     #: Whom the conference invites, as `Fallkonferenz.is_participant` reads it: "<org>/<person>"
-    #: per participant and "<org>" per non-guest one (`_invited_key`). Written with every save;
-    #: a conference saved before the field is listed for its participants after its next save.
+    #: per participant and "<org>" per non-guest one (`invited_keys`). Written with every save;
+    #: conferences saved before the field existed get it from data migration 1 (migrations.py).
     invited = ListField(StringField())
 
 
@@ -246,6 +246,13 @@ OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
 ]
 
 
+def invited_keys(c: Fallkonferenz) -> list[str]:
+    """Whom `c` invites as `ConferenceDocument.invited` stores it (also the data migration's)."""
+    return sorted({_invited_key(p.organisation, p.person) for p in c.participants}
+                  | {_invited_key(p.organisation) for p in c.participants
+                     if p.role is not ParticipantRole.GUEST})
+
+
 def _invited_key(organisation: str, person: str = "") -> str:
     """An invitation as stored in `ConferenceDocument.invited`: by person, or by organisation."""
     return f"{organisation}/{person}" if person else organisation
@@ -296,10 +303,7 @@ class MongoConferenceRepository:
 
     def save_conference(self, c: Fallkonferenz) -> None:
         self._save(ConferenceDocument, c.conference_id, c, status=c.status.value, starts_at=c.starts_at,
-                   case_ids=[i.case_id for i in c.agenda], invited=sorted(
-                       {_invited_key(p.organisation, p.person) for p in c.participants}
-                       | {_invited_key(p.organisation) for p in c.participants
-                          if p.role is not ParticipantRole.GUEST}))
+                   case_ids=[i.case_id for i in c.agenda], invited=invited_keys(c))
 
     def conference(self, conference_id: str) -> Fallkonferenz:
         return self._load(ConferenceDocument, conference_id, Fallkonferenz,
