@@ -151,7 +151,7 @@ def test_the_coordinator_runs_a_lenkungsgruppe_session_to_its_beschlussprotokoll
     summary = browser.driver.find_element(By.CSS_SELECTOR, "details.portal-details summary")
     browser.driver.execute_script(SCROLL, summary)
     summary.click()
-    choose(browser, "mode", "1")
+    choose(browser, "mode", "2")  # einvernehmlich: the Lenkungsgruppe decides by Konsens
     press(browser, "Ergebnis feststellen", wait_for="Die Lenkungsgruppe hat beschlossen.")
     assert "beschlossen" in browser.text() and "1 ja, 0 nein, 0 Enthaltung" in browser.text()
     check_page(browser, "kreis-sitzung-beschlossen")
