@@ -272,8 +272,8 @@ def test_the_kreis_node_gets_the_same_suppressed_figures_as_the_node_shows_its_o
         proposed_to_kreis(service)
     service.fallvorschlaege.propose_case(CM, make_proposal(owner_org=OWNER, coordination_org=COORDINATION))
     figures = hilden.call(hilden.kreis, "GetFigures", case_pb2.GetFiguresRequest())
-    local, version, _ = service.verbund.get_figures(COORDINATOR_HILDEN)
-    assert figures == contract.figures_message(local, version)
+    local, version, period = service.verbund.get_figures(COORDINATOR_HILDEN)
+    assert figures == contract.figures_message(local, version, period)  # the period's figures too
     assert isinstance(figures, case_pb2.Figures)
     by_status = {cell.key: cell for cell in figures.by_status.cells}
     # 1 proposed is "< 5"; so neither the total nor the largest cell (5 in review) is given.
