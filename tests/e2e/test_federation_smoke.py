@@ -104,7 +104,7 @@ def test_node_that_was_down_receives_what_was_sent_meanwhile_once(
     linked_nodes: dict[str, Settings],
 ) -> None:
     kreis, caritas = linked_nodes["kreis"], linked_nodes["caritas"]
-    assert nodes.down(kreis.node_id) == ["api", "worker"]
+    assert nodes.down(kreis.node_id) == ["api", "worker", "portal"]
     try:
         probe = node.request_probe(caritas, requested_by="Kreis offline", alias=node_alias(caritas))
     finally:

@@ -104,6 +104,13 @@ def test_init_with_federation_file_writes_membership_and_keeps_the_secret_in_a_p
         "KIM_CLIENT_SECRET_FILE": str(secret_file),
         "KIM_FEDERATION_PORT": "50998", "KIM_TLS_DIR": str(folder / "tls"),
         "KIM_DIRECTORY_TARGET": kreis_peer,
+        # The portal (docs/portal.md): its client and secret, the home login, no hosted logins
+        # (a Stadt hosts nobody), its port and the key of its CSRF tokens.
+        "KIM_PORTAL_CLIENT_ID": f"kim-portal-{node_id}",
+        "KIM_PORTAL_CLIENT_SECRET_FILE": str(folder / "portal-client-secret"),
+        "KIM_PORTAL_IDP_HINT": "stadt-hilden-idp", "KIM_PORTAL_HOSTED_LOGINS": "",
+        "KIM_PORTAL_ORGANIZATION_NAME": "Stadt Hilden", "KIM_PORTAL_PORT": env["KIM_PORTAL_PORT"],
+        "KIM_PORTAL_SESSION_SECRET_FILE": str(folder / "portal-session-secret"),
     }
     assert env["AMQP_URI"].endswith(f"/{node_id}")
     secret = federation.local.service_account_secret(node_id)
