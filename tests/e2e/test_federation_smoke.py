@@ -13,6 +13,7 @@ import pytest
 
 from kimctl import devrealm, nodes
 from kimctl.nodecheck import check_federation, node_alias, wait_for_receipts
+from kimnetz.errors import Unavailable
 from kimnetz.runtime import node
 from kimnetz.runtime.broker_admin import BrokerAdmin, link_user, node_user
 from kimnetz.runtime.event_trust import DirectoryEntry
@@ -86,8 +87,12 @@ def linked_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
 def _links_running(admin: BrokerAdmin, vhost: str) -> bool:
     """The probes' link (node.events) and every other link of the vhost run (a link exists
-    for each federated exchange the node's processes declared)."""
-    links = admin.federation_links(vhost)
+    for each federated exchange the node's processes declared). The management api answers 500
+    now and then while a link starts: not running yet, asked again until the deadline."""
+    try:
+        links = admin.federation_links(vhost)
+    except Unavailable:
+        return False
     return any(link.get("exchange") == "node.events" for link in links) and all(
         link.get("status") == "running" for link in links)
 
