@@ -71,13 +71,17 @@ def _client(settings: Settings) -> MongoClient[dict[str, Any]]:
 
 def versions(settings: Settings, registry: Registry) -> list[DataVersion]:
     with _client(settings) as client:
-        stored = client[settings.database_name("node")][COLLECTION]
-        found = []
-        for service in settings.served_services:
-            record = stored.find_one({"_id": service}) or {}
-            found.append(DataVersion(service, int(record.get("version", 0)),
-                                     len(registry(service))))
-        return found
+        return _versions(client, settings, registry)
+
+
+def _versions(client: MongoClient[dict[str, Any]], settings: Settings,
+              registry: Registry) -> list[DataVersion]:
+    stored = client[settings.database_name("node")][COLLECTION]
+    found = []
+    for service in settings.served_services:
+        record = stored.find_one({"_id": service}) or {}
+        found.append(DataVersion(service, int(record.get("version", 0)), len(registry(service))))
+    return found
 
 
 def _record(client: MongoClient[dict[str, Any]], settings: Settings, service: str,
@@ -95,7 +99,7 @@ def migrate(settings: Settings, registry: Registry,
     """Apply every pending migration of the node's services, in order; returns what ran."""
     done: list[Applied] = []
     with _client(settings) as client:
-        for state in versions(settings, registry):
+        for state in _versions(client, settings, registry):  # the run's one connection
             for migration in registry(state.service)[state.current:]:
                 if on_step is not None:
                     on_step(state.service, migration)
