@@ -56,6 +56,16 @@ class FormErrors(Exception):
         return merged
 
 
+def field_text(form: Mapping[str, str | None], name: str) -> str:
+    """The posted text of input `name`, without surrounding blanks; "" where it was not sent."""
+    return (form.get(name) or "").strip()
+
+
+def field_texts(form: Mapping[str, str | None]) -> dict[str, str]:
+    """Every posted input's text, without surrounding blanks (the first value of a repeated name)."""
+    return {name: field_text(form, name) for name in form}
+
+
 def field_id(name: str) -> str:
     """The HTML id of the input named `name` ("person.birth_date" -> "f-person-birth_date");
     the error summary links to `#` + this id."""

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, request, send_file
 from werkzeug.wrappers import Response
 
-from services.portal.forms import FormErrors, parse_date
+from services.portal.forms import FormErrors, field_text, parse_date
 from services.portal.kreis_labels import label_of
 
 #: What a view returns: a page, a page with its status (a refused form: 400), or a redirect.
@@ -86,7 +86,7 @@ def rows(
     """The filled rows of a repeated group (`prefix[i].name`): (form row, values), empty rows left out."""
     filled = []
     for i in range(count):
-        values = {n: (form.get(f"{prefix}[{i}].{n}") or "").strip() for n in names}
+        values = {n: field_text(form, f"{prefix}[{i}].{n}") for n in names}
         if any(values.values()):
             filled.append((i, values))
     return filled

@@ -33,7 +33,7 @@ from kim.documents.v1 import documents_pb2 as dpb
 from kimnetz.runtime.proto_mapping import to_proto_date
 from services.portal.apis import apis, call
 from services.portal.auth import role_required
-from services.portal.forms import FormErrors, parse_date, parse_decimal
+from services.portal.forms import FormErrors, field_text, field_texts, parse_date, parse_decimal
 from services.portal.kreis_support import (
     DOCX,
     PDF,
@@ -139,7 +139,7 @@ def pdf(document_id: str) -> Response:
 
 def _allocation_file(form: Any, errors: FormErrors) -> tuple[dict[str, Any], list[int]]:
     """The allocation file from the form, in the YAML's shape; the form rows of its allocations."""
-    text = {name: (form.get(name) or "").strip() for name in form}
+    text = field_texts(form)
     term_from = parse_date(
         text.get("term.from"), "term.from", errors, label="Beginn der Laufzeit", required=True
     )
@@ -283,7 +283,7 @@ def job_zip(job_id: str) -> Response:
 
 
 def _drucksache(form: Any, errors: FormErrors) -> dict[str, Any]:
-    text = {name: (form.get(name) or "").strip() for name in form}
+    text = field_texts(form)
     day = parse_date(text.get("date"), "date", errors, label="Datum der Drucksache", required=True)
     consultations = []
     for i, values in rows(form, "consultations", CONSULTATION_FIELDS, CONSULTATION_ROWS):
@@ -307,7 +307,7 @@ def _drucksache(form: Any, errors: FormErrors) -> dict[str, Any]:
         "resolution": text.get("resolution", ""),
         "financial_impact": text.get("financial_impact", ""),
         "climate_relevance": text.get("climate_relevance", ""),
-        "body_text": (form.get("body_text") or "").strip().replace("\r\n", "\n"),
+        "body_text": field_text(form, "body_text").replace("\r\n", "\n"),
         "attachments": lines(text.get("attachments")),
         "signature": {"name": text.get("signature.name", ""), "function": text.get("signature.function", "")},
     }
@@ -386,7 +386,7 @@ def monitoring() -> View:
             office=request.form.get("office", "").strip(),
             title=request.form.get("title", "").strip(),
             recipient=request.form.get("recipient", "").strip(),
-            summary=(request.form.get("summary") or "").strip(),
+            summary=field_text(request.form, "summary"),
             signature_function=request.form.get("signature_function", "").strip(),
         )
         if period_from is not None:

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from kim.case.v1 import case_pb2
 from kim.documents.v1 import documents_pb2
 from services.portal.apis import apis, call
-from services.portal.forms import FormErrors
+from services.portal.forms import FormErrors, field_text
 from services.portal.pages import fallvokabular as vocab
 from services.portal.pages.faelle import case_page, load_case, local_date, organisations, render_case
 
@@ -73,7 +73,7 @@ def erfassen(case_id: str) -> WerkzeugResponse | tuple[str, int]:
     try:
         call(apis().case.RecordConsent, case_pb2.RecordConsentRequest(
             case_id=case_id, kind=vocab.number("ConsentKind", form.get("kind", "")),
-            recipient_org=(form.get("recipient_org") or "").strip(),
+            recipient_org=field_text(form, "recipient_org"),
             purposes=vocab.numbers("ConsentPurpose", form.getlist("purposes")),
             categories=vocab.numbers("DataCategory", form.getlist("categories")),
             signed_on=signed, expires_on=expires))
@@ -87,7 +87,7 @@ def erklaerung(case_id: str) -> WerkzeugResponse | tuple[str, int]:
     """The Einwilligungserklärung from the form as entered, as a DOCX download."""
     form = request.form
     errors = FormErrors()
-    recipient = (form.get("recipient_org") or "").strip()
+    recipient = field_text(form, "recipient_org")
     purposes = [vocab.label("ConsentPurpose", p) for p in form.getlist("purposes")]
     categories = [vocab.label("DataCategory", c) for c in form.getlist("categories")]
     if not recipient:
@@ -147,7 +147,7 @@ def widerruf(case_id: str, consent_id: str) -> WerkzeugResponse | tuple[str, int
         try:
             call(apis().case.RevokeConsent, case_pb2.RevokeConsentRequest(
                 case_id=case_id, consent_id=consent_id, revoked_on=revoked,
-                reason=(form.get("reason") or "").strip()))
+                reason=field_text(form, "reason")))
         except FormErrors as refused:
             errors = refused
     if errors:

@@ -44,7 +44,7 @@ from kim.identity.v1 import identity_pb2
 from kimnetz.runtime.proto_mapping import to_proto_date
 from services.portal.apis import apis, call
 from services.portal.auth import current_person, role_required
-from services.portal.forms import FormErrors, parse_date, parse_int
+from services.portal.forms import FormErrors, field_text, parse_date, parse_int
 from services.portal.navigation import NavItem
 from services.portal.pages import fallvokabular as vocab
 
@@ -193,7 +193,7 @@ PERSON_TEXT = ("given_name", "family_name", "country_of_origin", "region_of_orig
 def person_from_form(form: MultiDict[str, str], errors: FormErrors) -> case_pb2.Person:
     """The person message from the posted form (German dates and counts parsed here)."""
     def text(name: str) -> str:
-        return (form.get(f"person.{name}") or "").strip()
+        return field_text(form, f"person.{name}")
 
     def day(name: str, label: str, required: bool = False) -> Any:
         parsed = parse_date(form.get(f"person.{name}"), f"person.{name}", errors, label=label,
@@ -324,10 +324,10 @@ def vorschlagen() -> Response | tuple[str, int]:
         return render_proposal(errors, status=400)
     try:
         case = call(apis().case.ProposeCase, case_pb2.ProposeCaseRequest(
-            coordination_org=(form.get("coordination_org") or "").strip(),
+            coordination_org=field_text(form, "coordination_org"),
             proposer_kind=vocab.number("ProposerKind", form.get("proposer_kind", "")),
-            proposer_unit=(form.get("proposer_unit") or "").strip(),
-            reason=(form.get("reason") or "").strip(),
+            proposer_unit=field_text(form, "proposer_unit"),
+            reason=field_text(form, "reason"),
             handlungsfelder=vocab.numbers("Handlungsfeld", form.getlist("handlungsfelder")),
             rechtskreise=vocab.numbers("Rechtskreis", form.getlist("rechtskreise")),
             person=person))
@@ -397,7 +397,7 @@ def anmelden(case_id: str) -> Response | tuple[str, int]:
     return act(case_id, "faelle/fallkonferenz.html", lambda: call(
         apis().case.SubmitForReview, case_pb2.SubmitForReviewRequest(
             case_id=case_id, conference_orgs=[o for o in form.getlist("conference_orgs") if o],
-            note=(form.get("note") or "").strip())),
+            note=field_text(form, "note"))),
         "Der Fall ist zur Fallkonferenz angemeldet.", "faelle.akte", organisations=organisations())
 
 
@@ -416,7 +416,7 @@ def bedarf_erfassen(case_id: str) -> Response | tuple[str, int]:
     return act(case_id, "faelle/bedarfe.html", lambda: call(
         apis().case.RecordNeed, case_pb2.RecordNeedRequest(
         case_id=case_id, handlungsfeld=vocab.number("Handlungsfeld", form.get("handlungsfeld", "")),
-        need=(form.get("need") or "").strip(), resources=(form.get("resources") or "").strip(),
+        need=field_text(form, "need"), resources=field_text(form, "resources"),
         priority=vocab.number("Priority", form.get("priority", "")))),
         "Der Bedarf ist erfasst.", "faelle.bedarfe")
 
@@ -456,7 +456,7 @@ def ziel_hinzufuegen(case_id: str) -> Response | tuple[str, int]:
     form = request.form
     return act(case_id, "faelle/plan.html", with_date("due_on", "das Zieldatum", lambda due: call(
         apis().case.AddGoal, case_pb2.AddGoalRequest(
-            case_id=case_id, title=(form.get("title") or "").strip(),
+            case_id=case_id, title=field_text(form, "title"),
             handlungsfeld=vocab.number("Handlungsfeld", form.get("handlungsfeld", "")), due_on=due))),
         "Das Ziel steht im Integrationsplan.", "faelle.plan")
 
@@ -472,8 +472,8 @@ def schritt_hinzufuegen(case_id: str, goal_id: str) -> Response | tuple[str, int
     due_label = "das Fälligkeitsdatum"
     result = act(case_id, "faelle/schritt_neu.html", with_date("due_on", due_label, lambda due: call(
         apis().case.AddStep, case_pb2.AddStepRequest(
-            case_id=case_id, goal_id=goal_id, description=(form.get("description") or "").strip(),
-            responsible=(form.get("responsible") or "").strip(),
+            case_id=case_id, goal_id=goal_id, description=field_text(form, "description"),
+            responsible=field_text(form, "responsible"),
             rechtskreis=vocab.number("Rechtskreis", form.get("rechtskreis", "")), due_on=due))),
         "Der Schritt ist angelegt.", "faelle.plan", goal=goal)
     return result
@@ -488,7 +488,7 @@ def fortschritt(case_id: str, goal_id: str) -> Response | tuple[str, int]:
         return render_case("faelle/fortschritt.html", case_id, case=case, goal=goal)
     return act(case_id, "faelle/fortschritt.html", lambda: call(
         apis().case.RecordProgress, case_pb2.RecordProgressRequest(
-            case_id=case_id, goal_id=goal_id, note=(request.form.get("note") or "").strip())),
+            case_id=case_id, goal_id=goal_id, note=field_text(request.form, "note"))),
         "Der Fortschritt ist vermerkt.", "faelle.plan", goal=goal)
 
 
@@ -508,7 +508,7 @@ def schritt_abschliessen(case_id: str, goal_id: str, step_id: str) -> Response |
         apis().case.FinishStep, case_pb2.FinishStepRequest(
             case_id=case_id, goal_id=goal_id, step_id=step_id,
             status=vocab.number("StepStatus", form.get("status", "")),
-            note=(form.get("note") or "").strip())),
+            note=field_text(form, "note"))),
         "Der Schritt ist abgeschlossen.", "faelle.plan", goal=goal, step=step)
 
 
@@ -528,7 +528,7 @@ def barriere_erfassen(case_id: str) -> Response | tuple[str, int]:
         apis().case.RecordBarrier, case_pb2.RecordBarrierRequest(
             case_id=case_id, rechtskreise=vocab.numbers("Rechtskreis", form.getlist("rechtskreise")),
             category=vocab.number("BarrierCategory", form.get("category", "")),
-            description=(form.get("description") or "").strip(),
+            description=field_text(form, "description"),
             handlungsfeld=vocab.number("Handlungsfeld", form.get("handlungsfeld", "")))),
         "Die Barriere ist erfasst.", "faelle.barrieren")
 
@@ -548,7 +548,7 @@ def barriere_status(case_id: str, barrier_id: str) -> Response | tuple[str, int]
         apis().case.ChangeBarrierStatus, case_pb2.ChangeBarrierStatusRequest(
             case_id=case_id, barrier_id=barrier_id,
             status=vocab.number("BarrierStatus", form.get("status", "")),
-            note=(form.get("note") or "").strip())),
+            note=field_text(form, "note"))),
         "Der Status der Barriere ist geändert.", "faelle.barrieren", barrier=barrier)
 
 
@@ -565,7 +565,7 @@ def journal(case_id: str) -> tuple[str, int]:
 def notiz(case_id: str) -> Response | tuple[str, int]:
     return act(case_id, "faelle/journal.html", lambda: call(
         apis().case.AddJournalNote, case_pb2.AddJournalNoteRequest(
-            case_id=case_id, text=(request.form.get("text") or "").strip())),
+            case_id=case_id, text=field_text(request.form, "text"))),
         "Der Eintrag steht im Journal.", "faelle.journal")
 
 
@@ -583,8 +583,8 @@ def zuweisen(case_id: str) -> Response | tuple[str, int]:
     form = request.form
     return act(case_id, "faelle/zustaendigkeit.html", lambda: call(
         apis().case.AssignCaseManager, case_pb2.AssignCaseManagerRequest(
-            case_id=case_id, case_manager=(form.get("case_manager") or "").strip(),
-            reason=(form.get("assign_reason") or "").strip())),
+            case_id=case_id, case_manager=field_text(form, "case_manager"),
+            reason=field_text(form, "assign_reason"))),
         "Die Fallverantwortung ist neu zugewiesen.", "faelle.zustaendigkeit",
         rename={"reason": "assign_reason"}, organisations=organisations())
 
@@ -595,9 +595,9 @@ def uebergeben(case_id: str) -> Response | tuple[str, int]:
     form = request.form
     try:
         call(apis().case.TransferCase, case_pb2.TransferCaseRequest(
-            case_id=case_id, to_org=(form.get("to_org") or "").strip(),
-            to_case_manager=(form.get("to_case_manager") or "").strip(),
-            reason=(form.get("reason") or "").strip()))
+            case_id=case_id, to_org=field_text(form, "to_org"),
+            to_case_manager=field_text(form, "to_case_manager"),
+            reason=field_text(form, "reason")))
     except FormErrors as errors:
         return render_case("faelle/zustaendigkeit.html", case_id, errors=errors, form=form, status=400,
                            organisations=organisations())
@@ -621,11 +621,11 @@ def abschliessen(case_id: str) -> Response | tuple[str, int]:
     goal_ids = form.getlist("goal_id")
     outcomes = [case_pb2.GoalOutcomeInput(
         goal_id=goal_id, outcome=vocab.number("GoalOutcome", form.get(f"outcomes[{i}].outcome", "")),
-        note=(form.get(f"outcomes[{i}].note") or "").strip()) for i, goal_id in enumerate(goal_ids)]
+        note=field_text(form, f"outcomes[{i}].note")) for i, goal_id in enumerate(goal_ids)]
     return act(case_id, "faelle/abschluss.html", lambda: call(
         apis().case.CloseCase, case_pb2.CloseCaseRequest(
             case_id=case_id, reason=vocab.number("ClosureReason", form.get("reason", "")),
-            note=(form.get("note") or "").strip(), outcomes=outcomes)),
+            note=field_text(form, "note"), outcomes=outcomes)),
         "Der Fall ist abgeschlossen.", "faelle.akte", keep=("outcomes[",))
 
 
@@ -634,7 +634,7 @@ def abschliessen(case_id: str) -> Response | tuple[str, int]:
 def wiederaufnehmen(case_id: str) -> Response | tuple[str, int]:
     return act(case_id, "faelle/abschluss.html", lambda: call(
         apis().case.ReopenCase, case_pb2.ReopenCaseRequest(
-            case_id=case_id, reason=(request.form.get("reopen_reason") or "").strip())),
+            case_id=case_id, reason=field_text(request.form, "reopen_reason"))),
         "Der Fall ist wieder aufgenommen.", "faelle.akte", rename={"reason": "reopen_reason"})
 
 

@@ -22,7 +22,7 @@ from kimnetz import vocabulary
 from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_timestamp
 from services.portal.apis import apis, call
 from services.portal.auth import current_person, role_required
-from services.portal.forms import FormErrors, parse_date
+from services.portal.forms import FormErrors, field_texts, parse_date
 from services.portal.kreis_labels import number_of, options
 from services.portal.kreis_support import (
     View,
@@ -291,7 +291,7 @@ def _item(conference: Any, case_id: str) -> Any:
 
 def _decision(form: Any, errors: FormErrors) -> pb.Decision:
     kind = form.get("art", "")
-    text = {name: (form.get(name) or "").strip() for name in form}
+    text = field_texts(form)
     if kind == "admission":
         return pb.Decision(
             admission=pb.Admission(

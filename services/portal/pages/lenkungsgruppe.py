@@ -20,7 +20,7 @@ from kim.documents.v1 import documents_pb2 as dpb
 from kimnetz.runtime.proto_mapping import to_proto_date, to_proto_timestamp
 from services.portal.apis import apis, call
 from services.portal.auth import current_person, role_required
-from services.portal.forms import FormErrors, parse_date
+from services.portal.forms import FormErrors, field_texts, parse_date
 from services.portal.kreis_labels import number_of, options
 from services.portal.kreis_support import View, install_filters, parse_moment
 from services.portal.navigation import NavItem
@@ -121,7 +121,7 @@ def show(gremium_id: str) -> View:
 @bp.post("/<gremium_id>/mitglieder")
 @role_required("coordinator")
 def add_member(gremium_id: str) -> View:
-    form = {k: (v or "").strip() for k, v in request.form.items()}
+    form = field_texts(request.form)
     member = pb.Member(
         person=form.get("person", ""),
         name=form.get("name", ""),
@@ -286,7 +286,7 @@ def vote(session_id: str, vorlage_id: str) -> View:
 @role_required("coordinator")
 def declare(session_id: str, vorlage_id: str) -> View:
     errors = FormErrors()
-    form = {k: (v or "").strip() for k, v in request.form.items()}
+    form = field_texts(request.form)
     due_on = parse_date(form.get("due_on"), "due_on", errors, label="Frist")
     message = pb.DeclareResultRequest(
         session_id=session_id,
@@ -352,7 +352,7 @@ def submit_vorlage(session_id: str) -> View:
     session = _session(session_id)
     errors = FormErrors()
     if request.method == "POST":
-        form = {k: (v or "").strip() for k, v in request.form.items()}
+        form = field_texts(request.form)
         due_on = parse_date(form.get("due_on"), "due_on", errors, label="Frist")
         vorlage = pb.Beschlussvorlage(
             kind=number_of("VorlageKind", form.get("kind")) or ct.VORLAGE_KIND_GENERAL,

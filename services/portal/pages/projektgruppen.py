@@ -17,7 +17,7 @@ from kim.conference.v1 import conference_pb2 as pb, types_pb2 as ct
 from kimnetz.runtime.proto_mapping import to_proto_date
 from services.portal.apis import apis, call
 from services.portal.auth import current_person, role_required
-from services.portal.forms import FormErrors, parse_date
+from services.portal.forms import FormErrors, field_texts, parse_date
 from services.portal.kreis_labels import number_of, options
 from services.portal.kreis_support import View, install_filters
 from services.portal.navigation import NavItem
@@ -64,7 +64,7 @@ def index() -> View:
 @bp.post("/neu")
 @role_required("coordinator")
 def establish() -> View:
-    form = {k: (v or "").strip() for k, v in request.form.items()}
+    form = field_texts(request.form)
     try:
         group = call(
             apis().conference.EstablishProjektgruppe,
@@ -106,7 +106,7 @@ def show(projektgruppe_id: str) -> View:
 @bp.post("/<projektgruppe_id>/mitglieder")
 @role_required("coordinator")
 def add_member(projektgruppe_id: str) -> View:
-    form = {k: (v or "").strip() for k, v in request.form.items()}
+    form = field_texts(request.form)
     member = pb.ProjektgruppeMember(
         person=form.get("person", ""), name=form.get("name", ""), organisation=form.get("organisation", "")
     )

@@ -7,10 +7,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from werkzeug.datastructures import MultiDict
 
 from kim.common.v1 import types_pb2 as common
 from services.portal.formatting import datum, datum_zeit, euro, label, zahl
-from services.portal.forms import FormErrors, field_id, parse_date, parse_decimal, parse_int
+from services.portal.forms import (
+    FormErrors,
+    field_id,
+    field_text,
+    field_texts,
+    parse_date,
+    parse_decimal,
+    parse_int,
+)
 from tests.support.fakes.portal import Portal
 
 
@@ -91,3 +100,10 @@ def test_form_errors_keep_the_first_message_of_a_field() -> None:
     errors.add_general("Der Fall ist abgeschlossen.")
     assert errors.get("a") == "zuerst" and "a" in errors and bool(errors)
     assert not FormErrors()
+
+
+def test_field_text_strips_blanks_and_reads_a_missing_input_as_empty() -> None:
+    form = MultiDict([("note", "  Termin verschoben \n"), ("empty", ""), ("twice", " a "), ("twice", "b")])
+    assert field_text(form, "note") == "Termin verschoben"
+    assert field_text(form, "missing") == ""
+    assert field_texts(form) == {"note": "Termin verschoben", "empty": "", "twice": "a"}
