@@ -54,9 +54,6 @@ class PortalSettings(Settings):
         "'case=case:50051,conference=conference:50051,...'; a service not named is at "
         "portal_api_target (Kubernetes base layout: one Service per service).")
     portal_api_timeout_seconds: float = Field(10.0, gt=0, le=120)
-    portal_gremien: str = Field(
-        "", description="Ids of the Lenkungsgruppen (comma-separated) whose overdue Beschlüsse "
-        "the start page shows to their readers; the conference api has no list of Gremien.")
     portal_threads: int = Field(8, ge=1, le=64, description="waitress worker threads.")
     portal_static_dir: str = Field(
         "", description="Folder holding node_modules/@kern-ux/native; empty: services/portal.")

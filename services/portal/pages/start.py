@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from werkzeug.exceptions import NotFound
 
 from kim.case.v1 import case_pb2
@@ -56,15 +56,30 @@ def index() -> str:
         reviews = _ask(lambda: list(call(apis().case.ListCases, case_pb2.ListCasesRequest(
             review_due_by=to_proto_date(today), case_manager=person.username, page_size=50,
             purpose="Startseite: fällige Überprüfungen")).cases))
-    gremien = [g.strip() for g in current_app.config["KIM_SETTINGS"].portal_gremien.split(",") if g.strip()]
-    if person.has_role(*BESCHLUSS_READERS) and gremien:
-        def overdue_beschluesse() -> list[Any]:
-            found: list[Any] = []
-            for gremium in gremien:
-                found += call(apis().conference.ListOverdueBeschluesse,
-                              conference_pb2.ListOverdueBeschluesseRequest(
-                                  gremium_id=gremium, page_size=50)).beschluesse
-            return found
-        overdue = _ask(overdue_beschluesse)
-    return render_template("start/index.html", today=today, reviews=reviews, overdue=overdue,
-                           gremien=gremien)
+    if person.has_role(*BESCHLUSS_READERS):
+        overdue = _ask(_overdue_beschluesse)
+    return render_template("start/index.html", today=today, reviews=reviews, overdue=overdue)
+
+
+#: Beyond this many Lenkungsgruppen the start page stops asking (a Kreis has one or two).
+MAX_GREMIEN = 20
+
+
+def _overdue_beschluesse() -> list[tuple[str, Any]]:
+    """(name of the Lenkungsgruppe, Beschluss) for every overdue Beschluss of the node's
+    Lenkungsgruppen, as the conference api lists them for this person."""
+    found: list[tuple[str, Any]] = []
+    gremien: list[Any] = []
+    token = ""
+    while len(gremien) < MAX_GREMIEN:
+        listed = call(apis().conference.ListLenkungsgruppen, conference_pb2.ListLenkungsgruppenRequest(
+            page_size=MAX_GREMIEN, page_token=token))
+        gremien += listed.lenkungsgruppen
+        token = listed.next_page_token
+        if not token:
+            break
+    for gremium in gremien[:MAX_GREMIEN]:
+        found += [(gremium.name, b) for b in call(
+            apis().conference.ListOverdueBeschluesse, conference_pb2.ListOverdueBeschluesseRequest(
+                gremium_id=gremium.gremium_id, page_size=50)).beschluesse]
+    return found

@@ -38,17 +38,34 @@ def test_a_case_manager_sees_her_due_reviews_and_who_she_is(portal: Portal) -> N
     assert portal.apis.conference.calls == []  # no Beschlüsse for a case manager
 
 
-def test_the_coordinator_sees_overdue_beschluesse_of_the_configured_gremien() -> None:
-    portal = make_portal(COORDINATOR_KREIS, portal_gremien="lg-1")
-    portal.apis.conference.answer("ListOverdueBeschluesse", conference_pb2.ListBeschluesseResponse(
-        beschluesse=[conference_pb2.Beschluss(beschluss_id="b-1", title="Sprachkurse ausweiten",
-                                              responsible_org="stadt-hilden",
-                                              due_on=common.Date(year=2026, month=10, day=31))]))
+def test_the_coordinator_sees_overdue_beschluesse_of_every_lenkungsgruppe_of_the_node() -> None:
+    portal = make_portal(COORDINATOR_KREIS)
+    portal.apis.conference.answer("ListLenkungsgruppen", lambda request: (
+        conference_pb2.ListLenkungsgruppenResponse(
+            lenkungsgruppen=[conference_pb2.Lenkungsgruppe(gremium_id="lg-1", name="Lenkungsgruppe KIM")],
+            next_page_token="2") if not request.page_token else
+        conference_pb2.ListLenkungsgruppenResponse(
+            lenkungsgruppen=[conference_pb2.Lenkungsgruppe(gremium_id="lg-2", name="Projektbeirat")])))
+    overdue = conference_pb2.Beschluss(beschluss_id="b-1", title="Sprachkurse ausweiten",
+                                       responsible_org="stadt-hilden",
+                                       due_on=common.Date(year=2026, month=10, day=31))
+    portal.apis.conference.answer("ListOverdueBeschluesse", lambda request: (
+        conference_pb2.ListBeschluesseResponse(beschluesse=[overdue] if request.gremium_id == "lg-1" else [])
+    ))
     page = portal.client.get("/").get_data(as_text=True)
-    (asked,) = portal.apis.conference.requests("ListOverdueBeschluesse")
-    assert asked.gremium_id == "lg-1"
+    assert [r.page_token for r in portal.apis.conference.requests("ListLenkungsgruppen")] == ["", "2"]
+    asked = portal.apis.conference.requests("ListOverdueBeschluesse")
+    assert [r.gremium_id for r in asked] == ["lg-1", "lg-2"]
     assert "Sprachkurse ausweiten" in page and "überfällig seit 31.10.2026" in page
+    assert "Lenkungsgruppe KIM" in page
     assert portal.apis.case.calls == []
+
+
+def test_without_a_lenkungsgruppe_no_beschluss_is_overdue() -> None:
+    portal = make_portal(COORDINATOR_KREIS)
+    page = portal.client.get("/").get_data(as_text=True)
+    assert "Kein Beschluss ist überfällig." in page
+    assert portal.apis.conference.requests("ListOverdueBeschluesse") == []
 
 
 def test_a_list_the_api_refuses_or_cannot_answer_is_named_and_the_page_still_opens(portal: Portal) -> None:
