@@ -318,6 +318,12 @@ def server_environment(endpoints: Endpoints, credentials: Credentials) -> dict[s
     }
 
 
+def describe(environment: Mapping[str, str]) -> str:
+    """Where the servers are, for the run's output: addresses without passwords."""
+    shown = ("MONGODB_URI", "AMQP_URI", "RABBITMQ_MANAGEMENT_URL", "KEYCLOAK_URL")
+    return ", ".join(f"{name}={re.sub(r'//[^/@]*@', '//', environment[name])}" for name in shown)
+
+
 def free_ports(count: int) -> list[int]:
     """Ports free on this machine now, all different (held open together while chosen)."""
     with ExitStack() as stack:
