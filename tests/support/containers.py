@@ -346,6 +346,7 @@ def running_servers(pins: ComposePins, engine: Engine, credentials: Credentials)
                                   realms=realm_files())
     containers = {"MongoDB": mongo, "RabbitMQ": broker, "Keycloak": keycloak}
     try:
+        _start_reaper()
         with ThreadPoolExecutor(len(containers), thread_name_prefix="container") as pool:
             started = {name: pool.submit(container.start) for name, container in containers.items()}
             failed = {name: future.exception() for name, future in started.items() if future.exception()}
@@ -364,6 +365,20 @@ def running_servers(pins: ComposePins, engine: Engine, credentials: Credentials)
                 container.stop()
             except Exception:  # noqa: S112 - the others are still removed; the reaper takes this one
                 continue
+
+
+def _start_reaper() -> None:
+    """testcontainers' reaper (Ryuk) removes the containers if the session dies. It is
+    started on the first container's start; started here, before the three start side by
+    side, so they do not each start one."""
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.container import Reaper
+
+    if not testcontainers_config.ryuk_disabled:
+        try:
+            Reaper.get_instance()
+        except Exception as exc:
+            raise RuntimeError(f"testcontainers' reaper (Ryuk) did not start: {_short(exc)}") from exc
 
 
 def _address(container: DockerContainer, port: int) -> Address:

@@ -349,3 +349,16 @@ def test_the_probe_gives_up_on_an_engine_that_does_not_answer(monkeypatch: pytes
     answer = containers.probe_engine(timeout=0.5)
     assert isinstance(answer, NoEngine) and f"127.0.0.1:{silent_port}" in answer.reason
     assert time.monotonic() - started < 3
+
+
+def test_servers_that_cannot_start_fail_the_run_with_each_reason(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """An engine that goes away between the probe and the start: the run fails at once with
+    the reason, and the removal afterwards does not raise over the report."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError) as failure, \
+            containers.running_servers(PINS, Engine(f"unix://{tmp_path}/docker.sock", "1.44"), CREDENTIALS):
+        pytest.fail("the servers cannot have started")
+    assert "did not start" in str(failure.value) and "No such file or directory" in str(failure.value)
+    assert time.monotonic() - started < 10
