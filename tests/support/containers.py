@@ -195,8 +195,8 @@ def probe_engine(timeout: float = PROBE_SECONDS) -> Engine | NoEngine:
 
     thread = threading.Thread(target=ask, name="docker-probe", daemon=True)
     thread.start()
-    thread.join(timeout + 1)
-    return answers[0] if answers else NoEngine(f"{address} gave no answer within {timeout + 1:.0f} s")
+    thread.join(timeout)
+    return answers[0] if answers else NoEngine(f"{address} gave no answer within {timeout:g} s")
 
 
 def _short(exc: BaseException) -> str:
