@@ -69,6 +69,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     return config.stash[CHOICE].header()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """`-q` leaves out the header; the choice is still the run's first line."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and session.config.get_verbosity() < 0:
+        reporter.write_line(session.config.stash[CHOICE].header())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def test_servers(request: pytest.FixtureRequest) -> Iterator[containers.Choice]:
     """With containers: started once, before the first test, if the run has an integration or

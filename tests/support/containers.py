@@ -191,7 +191,8 @@ def probe_engine(timeout: float = PROBE_SECONDS) -> Engine | NoEngine:
             finally:
                 client.close()
         except Exception as exc:  # every failure means "no engine", with its reason
-            answers.append(NoEngine(f"{address}: {_short(exc)}"))
+            reason = _short(exc).removeprefix("Error while fetching server API version: ")
+            answers.append(NoEngine(f"{address}: {reason}"))
 
     thread = threading.Thread(target=ask, name="docker-probe", daemon=True)
     thread.start()

@@ -33,6 +33,12 @@ def test_the_header_says_local_servers_and_why_and_the_servers_are_set_up_once_p
     assert "SETUP    S test_servers" in run.stdout
 
 
+def test_a_quiet_run_says_it_too(tmp_path: Path) -> None:
+    run = run_pytest(tmp_path, "-q")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0].startswith("test servers: local servers")
+
+
 def test_containers_without_an_engine_stop_the_run_before_any_test(tmp_path: Path) -> None:
     run = run_pytest(tmp_path, KIM_TEST_SERVERS="containers")
     assert run.returncode == 4  # pytest's usage error: nothing ran
