@@ -51,7 +51,8 @@ from services.identity.domain import Federation
 from services.identity.keycloak_sync import KeycloakSync, LocalPasswords
 
 LOCAL_FILE = Path(__file__).resolve().parents[2] / "services" / "identity" / "federations" / "local.yaml"
-START_HINT = "start Keycloak with `make infra-up` (or set KEYCLOAK_URL)"
+START_HINT = ("start Keycloak with `make infra-up` (or set KEYCLOAK_URL, "
+              "or run with Docker: KIM_TEST_SERVERS=containers)")
 ADMIN_USER = os.environ.get("KIM_KEYCLOAK_ADMIN_USER", "admin")
 ADMIN_PASSWORD = os.environ.get("KIM_KEYCLOAK_ADMIN_PASSWORD", "admin")
 

@@ -26,7 +26,8 @@ from kimnetz.errors import Unavailable
 from kimnetz.runtime.broker_admin import BrokerAdmin, with_vhost
 from kimnetz.runtime.settings import Settings
 
-START_HINT = "start the local servers with `make infra-up` (or set MONGODB_URI, AMQP_URI, KEYCLOAK_URL)"
+START_HINT = ("start the local servers with `make infra-up` (or set MONGODB_URI, AMQP_URI, KEYCLOAK_URL, "
+              "or run where Docker answers: KIM_TEST_SERVERS=containers, docs/development.md)")
 
 
 def require_tcp(name: str, uri: str, default_port: int) -> None:
