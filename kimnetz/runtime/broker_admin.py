@@ -118,6 +118,12 @@ class BrokerAdmin:
         result: list[dict[str, object]] = self._call("GET", f"queues/{quote(vhost, safe='')}").json()
         return result
 
+    def bindings(self, vhost: str, queue: str) -> list[dict[str, Any]]:
+        """The bindings of `queue` (the default exchange's one has the source "")."""
+        result: list[dict[str, Any]] = self._call(
+            "GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}/bindings").json()
+        return result
+
 
 def vhost_of(amqp_uri: str) -> str:
     """The vhost an AMQP URI names; no path or "/" is RabbitMQ's default vhost "/"."""
