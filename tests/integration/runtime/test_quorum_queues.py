@@ -2,16 +2,21 @@
 the retry queue the runtime declares is a quorum queue that still holds a message for its TTL
 and dead-letters it back to the handler's queue (RabbitMQ >= 3.10), and an earlier release's
 classic queues are moved to quorum queues of the same names while events keep arriving:
-none lost, none doubled, bindings and routing kept."""
+none lost, none doubled, bindings and routing kept. An upgraded node: `kim node migrate` moves
+its classic queue, and its new worker then handles every event that waited there, once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from amqp.exceptions import PreconditionFailed  # type: ignore[import-untyped]
 from kombu import Connection, Exchange, Queue
 
 from kimnetz.runtime import queues
@@ -19,7 +24,7 @@ from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.broker_admin import BrokerAdmin
 from kimnetz.runtime.consume import retry_entities
 from kimnetz.runtime.settings import Settings
-from tests.support import servers
+from tests.support import faults, servers
 
 HANDLER_QUEUE = "evt-case-kim.case.v1.CaseCreated--conference.on_case_created"
 ROUTING_KEY = "kim.case.v1.CaseCreated"
@@ -152,3 +157,46 @@ def test_migration_refuses_while_a_worker_consumes(vhost: tuple[Settings, Broker
         with pytest.raises(queues.QueueInUse, match="Worker"):
             queues.to_quorum(settings.amqp_uri, admin)
     assert queue_types(admin, settings.node_id) == {name: "classic"}
+
+
+PROBE_QUEUE = "evt-node-kim.node.v1.ProbeRequested--identity.on_probe_requested"
+
+
+def test_an_upgraded_node_moves_its_classic_queue_and_its_worker_handles_what_waited(
+        vhost: tuple[Settings, BrokerAdmin], tmp_path: Path) -> None:
+    settings, admin = vhost
+    settings = settings.model_copy(update={"grpc_services": "identity"})
+    # What the previous release left: the worker's queue as a classic queue, events waiting.
+    with Connection(settings.amqp_uri) as connection:
+        Queue(PROBE_QUEUE, Exchange("node.events", type="topic", durable=True),
+              routing_key="kim.node.v1.ProbeRequested", durable=True)(connection.channel()).declare()
+    with Publisher(settings.amqp_uri) as publisher:
+        waiting = [faults.publish_probe(publisher, settings.node_id) for _ in range(40)]
+    with Connection(settings.amqp_uri) as connection, pytest.raises(PreconditionFailed, match="x-queue-type"):
+        # Why the migration: the new worker could not declare its queue.
+        Queue(PROBE_QUEUE, durable=True, queue_arguments=queues.quorum())(connection.channel()).declare()
+    worker = None
+    try:
+        done = subprocess.run([str(Path(sys.executable).with_name("kim")), "node", "migrate",
+                               settings.node_id], env={**servers.node_environment(settings), "COLUMNS": "400"},
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Warteschlange {PROBE_QUEUE} -> {PROBE_QUEUE}.quorum-migration: 40 Nachricht(en)" in done.stdout
+        assert "Quorum-Warteschlangen" in done.stdout
+        assert queue_types(admin, settings.node_id) == {PROBE_QUEUE: "quorum"}
+        worker = faults.start_worker(settings, tmp_path / "worker.log", {"ProbeRequested": 1},
+                                     {"KIM_GRPC_SERVICES": "identity"})
+        deadline = time.monotonic() + 60
+        while len(faults.receipts(settings.mongodb_uri, settings, "identity")) < len(waiting):
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+            time.sleep(0.5)
+        applied = faults.receipts(settings.mongodb_uri, settings, "identity")
+        again = subprocess.run([str(Path(sys.executable).with_name("kim")), "node", "migrate",
+                                settings.node_id], env={**servers.node_environment(settings), "COLUMNS": "400"},
+                               capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        if worker is not None:
+            faults.stop_worker(worker)
+        servers.drop_databases(settings)
+    assert {probe: applied.get(probe) for probe in waiting} == dict.fromkeys(waiting, 1)
+    assert again.returncode == 0 and "Warteschlange" not in again.stdout  # nothing left to move
