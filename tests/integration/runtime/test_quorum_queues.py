@@ -162,6 +162,13 @@ def test_migration_refuses_while_a_worker_consumes(vhost: tuple[Settings, Broker
 PROBE_QUEUE = "evt-node-kim.node.v1.ProbeRequested--identity.on_probe_requested"
 
 
+def migrate(settings: Settings) -> subprocess.CompletedProcess[str]:
+    """`kim node migrate` as the operator runs it, with the node's environment."""
+    return subprocess.run([str(Path(sys.executable).with_name("kim")), "node", "migrate", settings.node_id],
+                          env={**servers.node_environment(settings), "COLUMNS": "400"},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 def test_an_upgraded_node_moves_its_classic_queue_and_its_worker_handles_what_waited(
         vhost: tuple[Settings, BrokerAdmin], tmp_path: Path) -> None:
     settings, admin = vhost
@@ -177,11 +184,10 @@ def test_an_upgraded_node_moves_its_classic_queue_and_its_worker_handles_what_wa
         Queue(PROBE_QUEUE, durable=True, queue_arguments=queues.quorum())(connection.channel()).declare()
     worker = None
     try:
-        done = subprocess.run([str(Path(sys.executable).with_name("kim")), "node", "migrate",
-                               settings.node_id], env={**servers.node_environment(settings), "COLUMNS": "400"},
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = migrate(settings)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"Warteschlange {PROBE_QUEUE} -> {PROBE_QUEUE}.quorum-migration: 40 Nachricht(en)" in done.stdout
+        holding = f"{PROBE_QUEUE}.quorum-migration"
+        assert f"Warteschlange {PROBE_QUEUE} -> {holding}: 40 Nachricht(en)" in done.stdout
         assert "Quorum-Warteschlangen" in done.stdout
         assert queue_types(admin, settings.node_id) == {PROBE_QUEUE: "quorum"}
         worker = faults.start_worker(settings, tmp_path / "worker.log", {"ProbeRequested": 1},
@@ -191,9 +197,7 @@ def test_an_upgraded_node_moves_its_classic_queue_and_its_worker_handles_what_wa
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
             time.sleep(0.5)
         applied = faults.receipts(settings.mongodb_uri, settings, "identity")
-        again = subprocess.run([str(Path(sys.executable).with_name("kim")), "node", "migrate",
-                                settings.node_id], env={**servers.node_environment(settings), "COLUMNS": "400"},
-                               capture_output=True, text=True, timeout=120, check=False)
+        again = migrate(settings)
     finally:
         if worker is not None:
             faults.stop_worker(worker)
