@@ -354,9 +354,9 @@ def node_migrate(node_id: str) -> None:
     done = migrations.migrate(settings, service_migrations, on_step=lambda service, m: console.print(
         f"{node_id}: {service} auf Datenstand {m.version}: {m.description} …", highlight=False))
     # The broker: an earlier release's classic queues become quorum queues (kimnetz.runtime.queues).
+    from kimnetz.errors import Unavailable
     from kimnetz.runtime import queues
     from kimnetz.runtime.broker_admin import BrokerAdmin
-    from kimnetz.runtime.settings import Settings
 
     admin = BrokerAdmin.of(settings.rabbitmq_management_url, Settings().rabbitmq_admin)
     try:
@@ -364,8 +364,8 @@ def node_migrate(node_id: str) -> None:
             f"{node_id}: Warteschlange {m.source} -> {m.target}: {m.messages} Nachricht(en) "
             f"verschoben" + (f", {m.duplicates} doppelte verworfen" if m.duplicates else ""),
             highlight=False))
-    except queues.QueueInUse as exc:
-        console.print(f"[red]{node_id}: {exc}[/]", highlight=False)
+    except (queues.QueueInUse, Unavailable) as exc:
+        console.print(f"[red]{node_id}: Warteschlangen nicht umgestellt: {exc}[/]", highlight=False)
         raise typer.Exit(1) from exc
     if moved:
         console.print(f"{node_id}: Warteschlangen sind Quorum-Warteschlangen", highlight=False)
