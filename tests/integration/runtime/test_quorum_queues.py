@@ -202,5 +202,42 @@ def test_an_upgraded_node_moves_its_classic_queue_and_its_worker_handles_what_wa
         if worker is not None:
             faults.stop_worker(worker)
         servers.drop_databases(settings)
-    assert {probe: applied.get(probe) for probe in waiting} == dict.fromkeys(waiting, 1)
+    assert [applied.get(probe, 0) for probe in waiting] == [1] * len(waiting)  # none lost, none twice
     assert again.returncode == 0 and "Warteschlange" not in again.stdout  # nothing left to move
+
+
+def test_two_workers_compete_for_the_quorum_queue_and_apply_each_event_once(
+        vhost: tuple[Settings, BrokerAdmin], tmp_path: Path) -> None:
+    """Two worker pods of one node (Kubernetes runs two): competing consumers of the same quorum
+    queue, each event applied by one of them, once."""
+    settings, admin = vhost
+    settings = settings.model_copy(update={"grpc_services": "identity"})
+    env = {"KIM_GRPC_SERVICES": "identity", "KIM_LOG_LEVEL": "DEBUG", "KIM_WORKER_METRICS_PORT": "0"}
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = []
+    try:
+        for log in logs:
+            workers.append(faults.start_worker(settings, log, {"ProbeRequested": 1}, env))
+        deadline = time.monotonic() + 30
+        while not any(q["name"] == PROBE_QUEUE and q.get("consumers") == 2
+                      for q in admin.queues(settings.node_id)):
+            assert time.monotonic() < deadline, "both workers must consume the queue"
+            time.sleep(0.5)
+        with Publisher(settings.amqp_uri) as publisher:
+            published = [faults.publish_probe(publisher, settings.node_id) for _ in range(200)]
+        deadline = time.monotonic() + 90
+        while len(faults.receipts(settings.mongodb_uri, settings, "identity")) < len(published):
+            assert time.monotonic() < deadline, logs[0].read_text()[-2000:]
+            time.sleep(0.5)
+        time.sleep(2)  # a late second application would show up within this
+        applied = faults.receipts(settings.mongodb_uri, settings, "identity")
+    finally:
+        for worker in workers:
+            faults.stop_worker(worker)
+        servers.drop_databases(settings)
+    lost = sum(1 for probe in published if probe not in applied)
+    twice = sum(1 for probe in published if applied.get(probe, 0) > 1)
+    assert (lost, twice) == (0, 0)
+    handled = [log.read_text().count("handled") for log in logs]
+    assert all(n > 0 for n in handled), handled  # both took their share
+    assert queue_types(admin, settings.node_id)[PROBE_QUEUE] == "quorum"
