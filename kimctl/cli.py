@@ -353,6 +353,22 @@ def node_migrate(node_id: str) -> None:
         raise typer.Exit(1) from exc
     done = migrations.migrate(settings, service_migrations, on_step=lambda service, m: console.print(
         f"{node_id}: {service} auf Datenstand {m.version}: {m.description} …", highlight=False))
+    # The broker: an earlier release's classic queues become quorum queues (kimnetz.runtime.queues).
+    from kimnetz.errors import Unavailable
+    from kimnetz.runtime import queues
+    from kimnetz.runtime.broker_admin import BrokerAdmin
+
+    admin = BrokerAdmin.of(settings.rabbitmq_management_url, Settings().rabbitmq_admin)
+    try:
+        moved = queues.to_quorum(settings.amqp_uri, admin, on_move=lambda m: console.print(
+            f"{node_id}: Warteschlange {m.source} -> {m.target}: {m.messages} Nachricht(en) "
+            f"verschoben" + (f", {m.duplicates} doppelte verworfen" if m.duplicates else ""),
+            highlight=False))
+    except (queues.QueueInUse, Unavailable) as exc:
+        console.print(f"[red]{node_id}: Warteschlangen nicht umgestellt: {exc}[/]", highlight=False)
+        raise typer.Exit(1) from exc
+    if moved:
+        console.print(f"{node_id}: Warteschlangen sind Quorum-Warteschlangen", highlight=False)
     for state in migrations.versions(settings, service_migrations):
         console.print(f"{node_id}: {state.service} Datenstand {state.current} (aktuell {state.latest})",
                       highlight=False)

@@ -61,9 +61,7 @@ class BrokerAdmin:
         exchange the peer's (or anyone's) workers consume. The federation plugin declares the
         upstream exchange itself (not passively), which needs configure on the federated
         exchanges too (measured on RabbitMQ 3.10: ACCESS_REFUSED on exchange.declare without)."""
-        names = "|".join(e.replace(".", "\\.") for e in sorted(exchanges))
-        self.ensure_user(user, password, peer_vhost, configure=f"^({names}|federation: .*)$",
-                         write="^federation: .*", read=f"^({names}|federation: .*)$")
+        self.ensure_user(user, password, peer_vhost, **link_permissions(exchanges))
 
     def delete_user(self, user: str) -> None:
         self._call("DELETE", f"users/{quote(user, safe='')}")
@@ -117,6 +115,20 @@ class BrokerAdmin:
     def queues(self, vhost: str) -> list[dict[str, object]]:
         result: list[dict[str, object]] = self._call("GET", f"queues/{quote(vhost, safe='')}").json()
         return result
+
+    def bindings(self, vhost: str, queue: str) -> list[dict[str, Any]]:
+        """The bindings of `queue` (the default exchange's one has the source "")."""
+        result: list[dict[str, Any]] = self._call(
+            "GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}/bindings").json()
+        return result
+
+
+def link_permissions(exchanges: list[str]) -> dict[str, str]:
+    """The rights of a federation link's user at the peer's broker (`ensure_link_user`; the
+    Permission resources of deploy/k8s/overlays/*/federation.yaml hold the same)."""
+    names = "|".join(e.replace(".", "\\.") for e in sorted(exchanges))
+    return {"configure": f"^({names}|federation: .*)$", "write": "^federation: .*",
+            "read": f"^({names}|federation: .*)$"}
 
 
 def vhost_of(amqp_uri: str) -> str:

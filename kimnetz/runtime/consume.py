@@ -35,6 +35,10 @@ forever). Here no message is acknowledged before it is applied, retried later, o
 Retry queues are shared by the node (one per delay, `kim.retry.<ms>ms`, each behind a fanout
 exchange of the same name): one TTL per queue keeps them FIFO, which per-message TTLs in one
 queue would not be (a long delay at the head would hold back a short one).
+
+Handler and retry queues are quorum queues (`x-queue-type: quorum`, kimnetz.runtime.queues):
+replicated over a broker cluster and safe across a broker restart; an earlier release's classic
+queues are moved over by `kim node migrate`.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from kimnetz.errors import KimError, Unavailable, VersionConflict
 from kimnetz.runtime import dead_letters, events, metrics
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.dead_letters import ATTEMPTS, FIRST_FAILURE, LAST_ERROR, DeadLetter
+from kimnetz.runtime.queues import quorum
 from kimnetz.runtime.settings import Settings
 from kimnetz.runtime.worker import NodeRuntime
 
@@ -132,7 +137,7 @@ def retry_entities(delay_ms: int) -> tuple[Exchange, Queue]:
     name = f"kim.retry.{delay_ms}ms"
     exchange = Exchange(name, type="fanout", durable=True, delivery_mode=2)
     queue = Queue(name, exchange=exchange, routing_key="", durable=True,
-                  queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""})
+                  queue_arguments=quorum({"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""}))
     return exchange, queue
 
 
@@ -186,6 +191,9 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
+        # A quorum queue, replicated over the broker's cluster (kimnetz.runtime.queues); nameko
+        # declares it with these arguments when the consumer starts.
+        self.queue.queue_arguments = quorum(self.queue.queue_arguments)
         settings = self.runtime.context().node  # the store's database is connected with it
         self.policy = RetryPolicy.from_settings(settings)
         self.node_id = settings.node_id

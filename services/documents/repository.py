@@ -196,12 +196,13 @@ class MongoDocumentsRepository:
                  .exclude("outbox", "input_json").limit(limit))
         return [_document_record(d, input_json="") for d in found]
 
-    def delete_document(self, document_id: str) -> None:
+    def delete_document(self, document_id: str) -> bool:
         """Retention: the content (GridFS file and chunks) and the description with its input."""
         # NoFile: deleted by an earlier run that stopped before the description went.
         with contextlib.suppress(gridfs.errors.NoFile):
             self.bucket.delete(f"document:{document_id}")
-        GeneratedDocument.objects(document_id=document_id).delete()
+        deleted: int = GeneratedDocument.objects(document_id=document_id).delete()
+        return deleted > 0
 
     # --- template versions ----------------------------------------------------------------------
 

@@ -146,7 +146,8 @@ class DocumentsService:
         for record in self.store.documents_due(now - period, kept_kinds()):
             if not retention_due(record.kind, _aware(record.created_at), now, period):
                 continue
-            self.store.delete_document(record.document_id)
+            if not self.store.delete_document(record.document_id):
+                continue  # another worker's run deleted (and audited) it meanwhile
             self.audit.record(AuditEvent.now(
                 kind="retention", outcome="deleted", action="DocumentRetention",
                 organization=record.organization, node=self.store.node_id,

@@ -102,8 +102,10 @@ class GeneratedDocuments(Protocol):
         events are sent (without input)."""
         ...
 
-    def delete_document(self, document_id: str) -> None:
-        """Content and description with its input; deleting a deleted document does nothing."""
+    def delete_document(self, document_id: str) -> bool:
+        """Content and description with its input; deleting a deleted document does nothing.
+        True if this call deleted the description (two workers' retention runs at once: one
+        of them deleted it, and only that one audits it)."""
         ...
 
 

@@ -151,8 +151,8 @@ def test_a_deleted_document_is_gone_with_its_content_and_deleting_it_again_is_no
     store.add_document(stored, b"PK gone", [])
     store.add_document(kept, b"PK kept", [])
 
-    store.delete_document(stored.document_id)
-    store.delete_document(stored.document_id)
+    assert store.delete_document(stored.document_id) is True
+    assert store.delete_document(stored.document_id) is False  # another worker's run: not audited twice
 
     assert store.document(stored.document_id) is None
     assert not store.has_document(stored.document_id)

@@ -257,8 +257,8 @@ def test_fault_database_stopped_10_s_during_1000_events(own_node: Settings, tmp_
 
 def test_fault_broker_restart(connected: Settings, tmp_path: Path) -> None:
     """Events written through the outbox while a private RabbitMQ node restarts: the relay keeps
-    them until the broker is back, the worker reconnects, persistent messages in durable queues
-    (also those waiting in retry queues) survive the restart."""
+    them until the broker is back, the worker reconnects, persistent messages in the quorum
+    queues (also those waiting in retry queues) survive the restart."""
     count = 300
     broker = faults.PrivateRabbitMQ(tmp_path / "rabbitmq")
     broker.start()
@@ -309,6 +309,9 @@ def _broker_restart(broker: faults.PrivateRabbitMQ, count: int, tmp_path: Path) 
         time.sleep(2)
         applied = faults.receipts(settings.mongodb_uri, settings, SERVICE)
         redelivered = faults.redeliveries(settings.mongodb_uri, settings, SERVICE)
+        # The stream ran through quorum queues (kimnetz.runtime.queues), as on Kubernetes.
+        service_queues = {str(q["name"]): q.get("type") for q in admin.queues(settings.node_id)
+                          if str(q["name"]).startswith("evt-")}
     finally:
         relay.stop()
         publisher.close()
@@ -318,6 +321,7 @@ def _broker_restart(broker: faults.PrivateRabbitMQ, count: int, tmp_path: Path) 
     lost = sum(1 for probe_id in published if probe_id not in applied)
     twice = sum(1 for n in applied.values() if n > 1)
     assert (lost, twice) == (0, 0)
+    assert service_queues and set(service_queues.values()) == {"quorum"}, service_queues
     security_figures.record(
         "fault-broker-restart", "Broker-Neustart während des Ereignisstroms",
         f"{lost} verloren, {twice} doppelt",

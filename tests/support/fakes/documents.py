@@ -144,9 +144,9 @@ class InMemoryDocumentsRepository:
                      if s.record.created_at <= created_before and s.record.kind not in kept and not s.outbox]
         return [replace(r, input_json="") for r in found[:max(limit, 0)]]
 
-    def delete_document(self, document_id: str) -> None:
+    def delete_document(self, document_id: str) -> bool:
         with self._lock:
-            self._documents.pop(document_id, None)
+            return self._documents.pop(document_id, None) is not None
 
     # --- template versions ----------------------------------------------------------------------
 

@@ -3,24 +3,32 @@ the Kubernetes schemas (offline, strict), and every pod runs hardened: non-root,
 escalation, no capabilities, read-only root filesystem, resource limits, gRPC probes on the apis.
 The overlays are nodes of the federation: declared in its file, the mutual-TLS port served,
 exposed and open to peers only, the TLS secret where the settings look, the directory at the
-Kreis, and the broker federated with the peers' brokers over TLS (`kim node link` as a Job).
+Kreis, and the broker federated with the peers' brokers over TLS (Messaging Topology Operator
+resources). High availability on the engines' own operators (issue 17, item 1): a three-member
+MongoDB replica set with SCRAM and TLS (MongoDBCommunity), a three-node RabbitMQ cluster
+(RabbitmqCluster), Keycloak (Keycloak) on a CloudNativePG cluster; the apis and the portal run two
+pods or more with PodDisruptionBudgets. Custom resources validate against the schemas the project
+keeps in deploy/k8s/schemas (jsonschema), everything else against the Kubernetes schemas.
 
 kustomize comes from `scripts/infra.sh tools` (built from the Go module proxy), as in `make test`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
+from kimctl.nodes import FEDERATED_EXCHANGES
+from kimnetz.runtime.broker_admin import link_permissions
 from services.identity import federation as federation_file
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,6 +38,9 @@ BUILDS = ["base", "small", "overlays/kreis", "overlays/kommune", "overlays/traeg
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 OVERLAYS = ["overlays/kreis", "overlays/kommune", "overlays/traeger"]
 FEDERATION_LABEL = "kim-netz.de/federation"
+SCHEMAS = DEPLOY / "schemas"
+#: API groups of the operators' custom resources; their schemas are kept in deploy/k8s/schemas.
+CUSTOM_GROUPS = {"rabbitmq.com", "mongodbcommunity.mongodb.com", "k8s.keycloak.org", "postgresql.cnpg.io"}
 
 
 @cache
@@ -52,15 +63,47 @@ def build(directory: str) -> tuple[dict[str, Any], ...]:
 
 def test_every_kustomization_is_built_here() -> None:
     found = {str(p.parent.relative_to(DEPLOY)) for p in DEPLOY.rglob("kustomization.yaml")}
-    assert found - {"node", "components/mongodb", "components/rabbitmq"} == set(BUILDS)
+    assert found - {"node", "components/mongodb", "components/rabbitmq", "components/keycloak"} == set(BUILDS)
+
+
+def custom_schema(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The kept schema of a custom resource, None for a Kubernetes resource."""
+    group, _, version = document["apiVersion"].rpartition("/")
+    if group not in CUSTOM_GROUPS:
+        return None
+    path = SCHEMAS / f"{group}_{version}_{document['kind']}.json"
+    assert path.exists(), f"no schema kept for {document['apiVersion']} {document['kind']}"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 @pytest.mark.parametrize("directory", BUILDS)
-def test_every_resource_validates_against_the_kubernetes_schema(directory: str) -> None:
+def test_every_resource_validates_against_the_kubernetes_schema_or_its_operators(directory: str) -> None:
     documents = build(directory)
     assert documents  # an empty build would validate vacuously
     for document in documents:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        schema = custom_schema(document)
+        if schema is None:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        else:
+            jsonschema.validate(document, schema)
+
+
+def test_the_kept_schemas_refuse_a_misspelt_field() -> None:
+    """An API server prunes fields a CRD does not know, silently: the kept schemas are closed,
+    so a misspelt field fails here instead of vanishing in the cluster."""
+    cluster = named("overlays/kreis", "RabbitmqCluster", "rabbitmq")
+    schema = custom_schema(cluster)
+    assert schema is not None
+    jsonschema.validate(cluster, schema)
+    misspelt = {**cluster, "spec": {**cluster["spec"], "replica": 3}}
+    with pytest.raises(jsonschema.ValidationError, match="replica"):
+        jsonschema.validate(misspelt, schema)
+    wrong = {**cluster, "spec": {**cluster["spec"], "replicas": "three"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, schema)
+    for path in SCHEMAS.glob("*.json"):
+        jsonschema.Draft7Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
 
 
 @pytest.mark.parametrize("directory", BUILDS)
@@ -92,7 +135,7 @@ def test_overlay_has_its_layout_its_identity_and_its_own_stores(
     documents = build(overlay)
     names = {(d["kind"], d["metadata"]["name"]) for d in documents}
     assert {name for kind, name in names if kind == "Deployment" and name.endswith("-api")} == apis
-    assert {("StatefulSet", "mongo"), ("StatefulSet", "rabbitmq")} <= names
+    assert {("MongoDBCommunity", "kim-mongo"), ("RabbitmqCluster", "rabbitmq")} <= names
     assert node_config(overlay)["KIM_NODE_ID"] == node_id
     namespace = f"kim-{overlay.split('/')[-1]}"
     assert all(d["metadata"].get("namespace", namespace) == namespace for d in documents)
@@ -194,58 +237,119 @@ def test_directory_is_kept_by_the_kreis_and_reached_at_its_identity_services_fed
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_broker_is_federated_with_the_peers_brokers_over_tls(overlay: str) -> None:
     config = node_config(overlay)
-    broker = named(overlay, "StatefulSet", "rabbitmq")
-    (container,) = broker["spec"]["template"]["spec"]["containers"]
-    volumes = pod_volumes(broker)
-    mounts = {m["mountPath"]: volumes.get(m["name"], {}) for m in container["volumeMounts"]}
-    environment = {e["name"]: e.get("value") for e in container["env"]}
-    plugins = named(overlay, "ConfigMap", "rabbitmq-plugins")["data"]["enabled_plugins"]
-    assert mounts[str(Path(environment["RABBITMQ_ENABLED_PLUGINS_FILE"]).parent)]["configMap"]["name"] \
-        == named(overlay, "ConfigMap", "rabbitmq-plugins")["metadata"]["name"]
-    assert "rabbitmq_federation" in plugins
-    conf_volume = mounts[environment["RABBITMQ_CONFIG_FILES"]]["configMap"]["name"]
-    conf = next(d for d in build(overlay) if d["kind"] == "ConfigMap"
-                and d["metadata"]["name"] == conf_volume)["data"]
-    (text,) = conf.values()
-    settings = dict(line.split(" = ") for line in text.splitlines() if line and not line.startswith("#"))
-    assert settings["listeners.ssl.default"] == "5671"
+    broker = named(overlay, "RabbitmqCluster", "rabbitmq")["spec"]
+    assert {"rabbitmq_federation", "rabbitmq_management"} <= set(broker["rabbitmq"]["additionalPlugins"])
+    settings = dict(line.split(" = ") for line in broker["rabbitmq"]["additionalConfig"].splitlines()
+                    if line and not line.startswith("#"))
     assert settings["ssl_options.verify"] == "verify_peer"
     assert settings["ssl_options.fail_if_no_peer_cert"] == "true"
-    for key in ("cacertfile", "certfile", "keyfile"):
-        folder = str(Path(settings[f"ssl_options.{key}"]).parent)
-        assert mounts[folder]["secret"]["secretName"] == "kim-node-tls"
-    assert {"name": "amqps", "containerPort": 5671} in container["ports"]
-    service = named(overlay, "Service", "rabbitmq")
-    assert {"name": "amqps", "port": 5671} in service["spec"]["ports"]
-    management = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "management")
-    assert config["RABBITMQ_MANAGEMENT_URL"] == f"http://rabbitmq:{management}"
+    assert broker["tls"] == {"secretName": "kim-rabbitmq-tls", "caSecretName": "kim-rabbitmq-ca"}
+    assert config["RABBITMQ_MANAGEMENT_URL"] == "http://rabbitmq:15672"  # the operator's Service
     policy = named(overlay, "NetworkPolicy", "rabbitmq")["spec"]
     rules = {rule["ports"][0]["port"]: rule["from"] for rule in policy["ingress"]}
-    assert rules["amqps"] == [{"namespaceSelector": {"matchLabels": {FEDERATION_LABEL: "kim-local"}}}]
-    assert rules["amqp"] == [{"podSelector": {}}]
+    assert rules[5671] == [{"namespaceSelector": {"matchLabels": {FEDERATION_LABEL: "kim-local"}}}]
+    assert rules[5672] == [{"podSelector": {}}]
+    # The node's vhost, its user with every right there, the federation policy.
+    assert named(overlay, "Vhost", "kim")["spec"]["name"] == "kim"
+    own = named(overlay, "Permission", "kim-node")["spec"]
+    assert own["vhost"] == "kim" and own["userReference"] == {"name": "kim-node"}
+    federation_policy = named(overlay, "Policy", "kim-federation")["spec"]
+    assert federation_policy["definition"] == {"federation-upstream-set": "all"}
+    assert federation_policy["applyTo"] == "exchanges"
+    assert federation_policy["pattern"] == link_permissions(FEDERATED_EXCHANGES)["read"].replace(
+        "|federation: .*", "")
+    for document in build(overlay):
+        if document["apiVersion"].startswith("rabbitmq.com/") and document["kind"] != "RabbitmqCluster":
+            assert document["spec"]["rabbitmqClusterReference"] == {"name": "rabbitmq"}
 
 
-@cache
-def link_help() -> str:
-    kim = Path(sys.executable).with_name("kim")
-    done = subprocess.run([str(kim), "node", "link", "--help"], capture_output=True, text=True,
-                          check=True, env={"COLUMNS": "200", "PATH": ""})
-    return done.stdout
+#: Which peers' events each overlay receives, and which peers fetch its own (the demo's links:
+#: the Kreis with each other node, kimctl/demo.py DEMO_LINKS).
+PEERS = {"overlays/kreis": {"caritas-mettmann", "stadt-hilden"},
+         "overlays/kommune": {"kreis-mettmann"}, "overlays/traeger": {"kreis-mettmann"}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_link_job_runs_kim_node_link_with_the_upstreams_secret(overlay: str) -> None:
-    job = named(overlay, "Job", "kim-federation-link")
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    args = container["args"]
-    assert args[:4] == ["kim", "node", "link", "$(KIM_NODE_ID)"]
-    node_id = next(e for e in container["env"] if e["name"] == "KIM_NODE_ID")
-    assert node_id["valueFrom"]["configMapKeyRef"] == {"name": "kim-node", "key": "KIM_NODE_ID"}
-    folder = args[args.index("--peer-uris") + 1]
-    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == folder)
-    assert pod_volumes(job)[mount["name"]]["secret"]["secretName"] == "kim-federation-upstreams"
-    assert "--peer-uris" in link_help()
-    assert container["image"].startswith("ghcr.io/kim-netz/kim-netz:")
+def test_each_peer_has_an_upstream_and_a_link_user_with_read_rights_only(overlay: str) -> None:
+    documents = build(overlay)
+    upstreams = {d["spec"]["name"]: d["spec"] for d in documents if d["kind"] == "Federation"}
+    assert set(upstreams) == PEERS[overlay]
+    declared = {n.id for n in federation_file.load(federation_in_image(node_config(overlay))).nodes}
+    assert set(upstreams) <= declared
+    for peer, upstream in upstreams.items():
+        assert upstream["uriSecret"] == {"name": f"kim-upstream-{peer}"}
+        assert upstream["vhost"] == "kim"
+        # What `kim node link` sets on a local node (BrokerAdmin.link_upstream).
+        assert (upstream["maxHops"], upstream["ackMode"], upstream["trustUserId"]) == (1, "on-confirm", False)
+        user = named(overlay, "User", f"link-{peer}")["spec"]
+        assert user["tags"] == [] and user["importCredentialsSecret"] == {"name": f"kim-link-{peer}"}
+        permission = named(overlay, "Permission", f"link-{peer}")["spec"]
+        assert permission["userReference"] == {"name": f"link-{peer}"}
+        assert permission["permissions"] == link_permissions(FEDERATED_EXCHANGES)
+    assert not [d for d in documents if d["kind"] == "Job"]  # no `kim node link` Job any more
+
+
+# --- high availability (issue 17, item 1) ---------------------------------------------------
+
+def budgets_of(directory: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
+    labels = workload["spec"]["template"]["metadata"]["labels"]
+    return [d for d in build(directory) if d["kind"] == "PodDisruptionBudget"
+            and d["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+
+
+@pytest.mark.parametrize("directory", BUILDS)
+def test_apis_portal_and_workers_run_two_pods_or_more_under_a_disruption_budget(directory: str) -> None:
+    deployments = [d for d in build(directory) if d["kind"] == "Deployment"]
+    assert deployments
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        assert deployment["spec"]["replicas"] >= 2, name
+        budgets = budgets_of(directory, deployment)
+        assert len(budgets) == 1, f"{name}: {len(budgets)} budgets"
+        spec = budgets[0]["spec"]
+        # A drain leaves a pod serving: at least one available, or at most one (of two) away.
+        assert spec.get("minAvailable") == 1 or spec.get("maxUnavailable") == 1, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_mongodb_is_a_three_member_replica_set_with_authentication_and_tls(overlay: str) -> None:
+    mongo = named(overlay, "MongoDBCommunity", "kim-mongo")["spec"]
+    assert (mongo["type"], mongo["members"]) == ("ReplicaSet", 3)
+    assert mongo["security"]["authentication"]["modes"] == ["SCRAM-SHA-256"]
+    assert mongo["security"]["tls"]["enabled"] is True and mongo["security"]["tls"]["optional"] is False
+    (user,) = mongo["users"]
+    ca_file = user["additionalConnectionStringConfig"]["tlsCAFile"]
+    for deployment in (d for d in build(overlay) if d["kind"] == "Deployment"):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        uri = next(e for e in container["env"] if e["name"] == "MONGODB_URI")
+        # The operator's connection string: every member, replicaSet, tls, the user's password.
+        assert uri["valueFrom"]["secretKeyRef"] == {"name": user["connectionStringSecretName"],
+                                                   "key": "connectionString.standard"}
+        mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(Path(ca_file).parent))
+        volume = pod_volumes(deployment)[mount["name"]]
+        assert volume["configMap"]["name"] == mongo["security"]["tls"]["caConfigMapRef"]["name"]
+    budget = named(overlay, "PodDisruptionBudget", "kim-mongo")["spec"]
+    assert budget["maxUnavailable"] == 1  # two of three keep the majority
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_rabbitmq_is_a_three_node_cluster(overlay: str) -> None:
+    broker = named(overlay, "RabbitmqCluster", "rabbitmq")["spec"]
+    assert broker["replicas"] == 3
+    anti = broker["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert anti[0]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_keycloak_runs_on_its_operator_with_a_postgresql_cluster() -> None:
+    keycloak = named("overlays/kreis", "Keycloak", "kim-keycloak")["spec"]
+    database = named("overlays/kreis", "Cluster", "kim-keycloak-db")
+    assert keycloak["instances"] >= 2
+    assert keycloak["db"]["vendor"] == "postgres"
+    assert keycloak["db"]["host"] == f"{database['metadata']['name']}-rw"  # CloudNativePG's primary
+    assert keycloak["db"]["database"] == database["spec"]["bootstrap"]["initdb"]["database"]
+    assert keycloak["db"]["usernameSecret"]["name"] == f"{database['metadata']['name']}-app"
+    assert database["spec"]["instances"] == 3
+    assert f"https://{keycloak['hostname']['hostname']}" == node_config("overlays/kreis")["KEYCLOAK_URL"]
 
 
 #: The apis that call another service's api of the same node, and the setting naming it
@@ -297,7 +401,7 @@ def test_the_portal_runs_beside_the_apis_with_its_client_and_reaches_every_servi
     container = portal["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["kim", "node", "portal"]
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value", "") for e in container["env"]}
     assert env["KIM_PORTAL_CLIENT_SECRET_FILE"].startswith("/run/secrets/kim/")
     services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
     assert services["portal"]["spec"]["ports"][0]["targetPort"] == "http"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -289,6 +289,32 @@ def test_retention_deletes_sent_case_records_past_their_period_and_audits_each_w
     [event] = [e for e in audit.events if e.kind == "retention"]
     assert (event.outcome, event.organization, event.node) == ("deleted", "kreis-mettmann", "kreis-node")
     assert protocol.document_id in event.reason and "GEHEIM" not in event.reason
+
+
+class RacingStore(InMemoryDocumentsRepository):
+    """Two workers' retention runs at once (the worker scales as competing consumers, each pod
+    with its own timer): the other run deletes each due document between this run's listing
+    and its delete."""
+
+    def documents_due(self, created_before: datetime, kept_kinds: Iterable[str],
+                      limit: int = 500) -> list[DocumentRecord]:
+        due = super().documents_due(created_before, kept_kinds, limit)
+        for record in due:
+            super().delete_document(record.document_id)  # the other worker's run
+        return due
+
+
+def test_retention_run_by_two_workers_at_once_audits_each_deletion_once(
+    audit: MemoryAuditSink, clock: Clock,
+) -> None:
+    store = RacingStore("kreis-node")
+    service = DocumentsService(store, RENDERER, audit, clock)
+    protocol = stored(store, "fallkonferenz_protokoll", NOW - timedelta(days=40))
+    store.relay()
+
+    assert service.apply_retention(timedelta(days=30)) == []  # the other run deleted it
+    assert not store.has_document(protocol.document_id)
+    assert [e for e in audit.events if e.kind == "retention"] == []  # audited by the other run
 
 
 # --- documents from live data -------------------------------------------------------------------
