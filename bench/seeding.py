@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from mongoengine import Document
 from pymongo.database import Database
@@ -141,13 +141,21 @@ def seeded_cases(start: int, count: int, repository: MongoCaseRepository, owner:
         yield stored(number, repository, owner, coordination)
 
 
+class Seeded(NamedTuple):
+    """What the bench keeps of a seeded case (100,000 domain objects would not fit in memory)."""
+
+    number: int
+    case_id: str
+    created_at: datetime
+
+
 def seed_cases(database: Database[dict[str, Any]], node_id: str, start: int, count: int,
-               owner: str = OWNER, coordination: str = COORDINATION) -> list[SeededCase]:
+               owner: str = OWNER, coordination: str = COORDINATION) -> list[Seeded]:
     """Cases `start` .. `start + count - 1` inserted into the case service's database (views and
-    changes, in batches of `BATCH`). Read models of the cases plug in here, from the same
-    `SeededCase`s. Returns the seeded cases (for the pages' tokens and the ids to read)."""
+    changes, in batches of `BATCH`). Read models of the cases plug in here (`insert`), from the
+    same `SeededCase`s. Returns number, id and creation time of each (pages' tokens, ids to read)."""
     repository = MongoCaseRepository(node_id)
-    seeded: list[SeededCase] = []
+    seeded: list[Seeded] = []
 
     def insert(batch: list[SeededCase]) -> None:
         database["cases"].insert_many([s.view for s in batch], ordered=False)
@@ -156,7 +164,7 @@ def seed_cases(database: Database[dict[str, Any]], node_id: str, start: int, cou
     with _Writer() as writer:  # the next batch is built while FerretDB writes this one
         for batch in _batches(seeded_cases(start, count, repository, owner, coordination)):
             writer.write(insert, batch)
-            seeded += batch
+            seeded += [Seeded(s.number, s.case.case_id, s.case.created_at) for s in batch]
     return seeded
 
 
