@@ -65,8 +65,8 @@ def member_paths(node: case_paths.CaseNode, parts: set[str], quick: bool, count:
             node.propose(1)
         with runtime_paths.echo_server() as echo, status("GetCase vs bare echo + find_one"):
             rows.append(case_paths.get_case(node, echo, count))
-        with status("ProposeCase vs bare insert"):
-            rows.append(case_paths.propose_case(node, 50 if quick else 100))
+        with runtime_paths.echo_server() as echo, status("ProposeCase vs bare echo + insert"):
+            rows.append(case_paths.propose_case(node, echo, 50 if quick else 100))
         with status("ProposeCase, 8 concurrent clients vs bare inserts"):
             rows.append(case_paths.concurrent_writes(node, 8, 10 if quick else 40, 10 if quick else 30,
                                                     notes))
