@@ -50,6 +50,8 @@ def free_port() -> int:
 PARTS = ("runtime", "agenda", "case", "documents", "scale")
 #: `make bench` as a whole fits 15 minutes (issue 15); RESERVE: stopping nodes, the report.
 WHOLE_RUN, RESERVE = 15 * 60.0, 45.0
+#: Seconds for BuildAgenda at the scale levels (seeding the Kreis included).
+AGENDA_LEVELS_BUDGET = 150.0
 AGENDA_CASES = 200
 #: Per node proposed, consented and submitted through the api; the rest are clones of the first.
 AGENDA_THROUGH_API = 4
@@ -110,6 +112,10 @@ def main() -> None:
     began = time.monotonic()
 
     home = Path(tempfile.mkdtemp(prefix="kim-bench-"))
+    # The broker's administrator stays the one of the operator's KIM_HOME (scripts/infra.sh
+    # wrote it there; the broker refuses guest), not one looked for in the fresh KIM_HOME.
+    os.environ.setdefault("KIM_RABBITMQ_ADMIN_FILE", str(
+        Path(os.environ.get("KIM_HOME", Path(__file__).resolve().parents[1] / ".kim")) / "rabbitmq-admin"))
     os.environ["KIM_HOME"] = str(home)
     base = devrealm.settings_with_secret(Settings())
     prefix = f"bench{uuid.uuid4().hex[:4]}"
@@ -153,7 +159,7 @@ def main() -> None:
                     member: (case_paths.OWNER, port),
                     **{agenda_ids[o]: (o, agenda_ports[o]) for o in agenda_paths.ORGANIZATIONS}})
                 federation = BenchFederation.apply(path, base.keycloak_url, home)
-        if "agenda" in parts and federation is not None:
+        if parts & {"agenda", "scale"} and federation is not None:
             # Three nodes of their own, stopped before the member node starts: each part gets
             # both cores, and the member node's paths run on a node without a peer port, as before.
             agenda = agenda_paths.start(agenda_ids, agenda_ports, free_port(),
@@ -161,8 +167,13 @@ def main() -> None:
                                         federation, base, started, status)
             try:
                 with runtime_paths.echo_server() as echo:
-                    rows += agenda_paths.run(agenda, AGENDA_CASES, AGENDA_THROUGH_API, 2 if args.quick else 4,
-                                             echo, notes, status)
+                    rounds = (2 if args.quick else 4) if "agenda" in parts else 0
+                    rows += agenda_paths.run(agenda, AGENDA_CASES, AGENDA_THROUGH_API, rounds, echo, notes,
+                                             status)
+                    if "scale" in parts:  # BuildAgenda at each level (issue 15): these three nodes
+                        rows += scale_paths.agenda_levels(
+                            agenda, agenda.proposals, (500, 1_000) if args.quick else scale_paths.LEVELS,
+                            40.0 if args.quick else AGENDA_LEVELS_BUDGET, echo, notes, status)
             finally:
                 agenda_paths.stop(agenda, started)
         if parts & {"case", "documents", "scale"} and federation is not None:

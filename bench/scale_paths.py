@@ -21,16 +21,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
 
-from bench import levels as planning, seeding
-from bench.case_paths import CaseNode, proposal
-from bench.measure import GET_CASE, PROPOSE_CASE, Row, Sample, at_scale, sample, summed
+from bench import agenda_paths, levels as planning, seeding
+from bench.case_paths import COORDINATION, CaseNode, proposal
+from bench.measure import GET_CASE, PROPOSE_CASE, Row, Sample, Target, at_scale, sample, summed
 from bench.runtime_paths import grpc_echo
 from kim.case.v1 import case_pb2, types_pb2 as T
+from kimctl.story import KREIS
 from services.case.repository import _encode_token  # the api's own page token, for deep pages
 
 LEVELS = (1_000, 10_000, 100_000)
@@ -210,4 +212,57 @@ def scale(node: CaseNode, echo_target: str, levels: Sequence[int], budget: float
     notes.append(f"Scale part: {time.monotonic() - began:.0f} s of its {budget:.0f} s budget; "
                  f"seeding {run.seeding_seconds:.0f} s for {run.seeded:,} cases; curve (p50): "
                  + "; ".join(curve) + ".")
+    return rows
+
+
+# --- BuildAgenda at each level (the agenda part's three nodes) ---------------------------------
+
+AGENDA_TARGET = at_scale(Target("≤ 2× the sum of the bare brief fetches at p50", floor_ratio=2))
+
+
+def agenda_levels(agenda: agenda_paths.AgendaNodes, proposals: dict[str, list[str]], levels: Sequence[int],
+                  budget: float, echo_target: str, notes: list[str],
+                  status: Callable[[str], Any]) -> list[Row]:
+    """BuildAgenda with the agenda part's proposals over three nodes while the Kreis node holds
+    each level's cases besides them (seeded as the member node's, none in review: the agenda
+    takes in review only), one timed round per level after a warm-up (agenda_paths.measure),
+    against the sum of the bare brief fetches of the same round."""
+    kreis = agenda.cases[KREIS]
+    database: Database[dict[str, Any]] = kreis.mongo[kreis.settings.database_name("case")]
+    began = time.monotonic()
+    held, number, seconds_seeding = 0, 0, 0.0
+    previous: dict[str, float] = {}
+    previous_level = 0
+    first: float | None = None
+    rows: list[Row] = []
+    path, floor_text = ("BuildAgenda at the Kreis, {n} proposals over 3 nodes",
+                        "sum of the bare brief fetches (the Kreis's ListCases pages + one GetCaseBriefs "
+                        "per member node)")
+    total = sum(len(ids) for ids in proposals.values())
+    for level in levels:
+        label = f"{path.format(n=total)} @ {level:,} cases at the Kreis besides them"
+        rate = seconds_seeding / held if held else None
+        plan = planning.plan_level(level, held, rate, budget - (time.monotonic() - began), ("BuildAgenda",),
+                                   previous_level, previous)
+        if not plan.seeds:
+            reason = plan.skipped["BuildAgenda"]
+            rows.append(Row.not_measured(label, floor_text, AGENDA_TARGET, reason))
+            notes.append(f"Scale: BuildAgenda at {level:,} cases not measured: {reason}.")
+            continue
+        with status(f"scale: seeding {plan.new_cases:,} cases at the Kreis"):
+            seeding_began = time.monotonic()
+            seeding.seed_cases(database, kreis.settings.node_id, 10_000_000 + number, plan.new_cases,
+                               owner=COORDINATION, coordination=COORDINATION,
+                               kinds=seeding.OFF_AGENDA)
+            seconds_seeding += time.monotonic() - seeding_began
+            held, number = level, number + plan.new_cases
+        with status(f"scale: BuildAgenda with {level:,} cases at the Kreis"):
+            measuring = time.monotonic()
+            measured = agenda_paths.measure(agenda, proposals, 1, echo_target, notes)[0]
+            previous, previous_level = {"BuildAgenda": time.monotonic() - measuring}, level
+        first = measured.project_p50_ms if first is None else first
+        rows.append(replace(measured, path=label, floor=floor_text, target=AGENDA_TARGET.text,
+                            goal=AGENDA_TARGET, first_level_p50_ms=first))
+    notes.append(f"Scale, agenda: {time.monotonic() - began:.0f} s of its {budget:.0f} s budget, seeding "
+                 f"{seconds_seeding:.0f} s for {held:,} cases at the Kreis.")
     return rows

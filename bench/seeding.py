@@ -61,14 +61,20 @@ class SeededCase:
     change: dict[str, Any]
 
 
-def kind(number: int) -> str:
+#: The statuses the cases are walked to, one after the other.
+KINDS = ("proposed", "in_review", "admitted", "admitted")
+#: For a Kreis whose agenda is measured: none in review (the agenda would take them in).
+OFF_AGENDA = ("proposed", "proposed", "admitted", "admitted")
+
+
+def kind(number: int, kinds: tuple[str, ...] = KINDS) -> str:
     """The status case `number` is walked to: proposed, in_review, admitted (half of them)."""
-    return ("proposed", "in_review", "admitted", "admitted")[number % 4]
+    return kinds[number % len(kinds)]
 
 
 def manager(number: int) -> str:
     """The case manager an admitted case `number` gets."""
-    return MANAGERS[(number // 4) % len(MANAGERS)] if kind(number) == "admitted" else ""
+    return MANAGERS[(number // 4) % len(MANAGERS)] if KINDS[number % 4] == "admitted" else ""
 
 
 def _person(number: int, today: date) -> PersonData:
@@ -79,7 +85,8 @@ def _person(number: int, today: date) -> PersonData:
         languages=("ar", "de"), household_adults=1, household_children=number % 3)
 
 
-def build_case(number: int, owner: str = OWNER, coordination: str = COORDINATION) -> tuple[Case, Person]:
+def build_case(number: int, owner: str = OWNER, coordination: str = COORDINATION,
+               kinds: tuple[str, ...] = KINDS) -> tuple[Case, Person]:
     """Case `number` built and walked by the domain (module docstring); events collected."""
     proposed_at = SEEDED_FROM + timedelta(seconds=number)
     today = proposed_at.date()
@@ -93,7 +100,7 @@ def build_case(number: int, owner: str = OWNER, coordination: str = COORDINATION
         person=_person(number, today))
     case, person = Case.propose(command, manager_actor, proposed_at, DEFAULT_CATALOGUE,
                                 pseudonym=f"B-{number:07d}")
-    status = kind(number)
+    status = kind(number, kinds)
     writes = 1  # each command below is one more version, as the api writes it
     if status != "proposed" and coordination != owner:
         case.record_consent(c.RecordConsent(
@@ -114,11 +121,11 @@ def build_case(number: int, owner: str = OWNER, coordination: str = COORDINATION
 
 
 def stored(number: int, repository: MongoCaseRepository, owner: str = OWNER,
-           coordination: str = COORDINATION) -> SeededCase:
+           coordination: str = COORDINATION, kinds: tuple[str, ...] = KINDS) -> SeededCase:
     """Case `number` and the documents the repository would hold of it: the view and its newest
     change, with the repository's `_fields` and the stored names of `CaseChangeDocument`'s
     fields (`new_change`'s values; no outbox: the events were sent)."""
-    case, person = build_case(number, owner, coordination)
+    case, person = build_case(number, owner, coordination, kinds)
     fields = repository._fields(case, version=case.version)
     view = {"_id": case.case_id, **{k: v for k, v in fields.items() if v is not None},
             "version": case.version, "person": to_primitive(person)}
@@ -136,9 +143,9 @@ def stored_names(document: type[Document], values: dict[str, Any]) -> dict[str, 
 
 
 def seeded_cases(start: int, count: int, repository: MongoCaseRepository, owner: str = OWNER,
-                 coordination: str = COORDINATION) -> Iterator[SeededCase]:
+                 coordination: str = COORDINATION, kinds: tuple[str, ...] = KINDS) -> Iterator[SeededCase]:
     for number in range(start, start + count):
-        yield stored(number, repository, owner, coordination)
+        yield stored(number, repository, owner, coordination, kinds)
 
 
 class Seeded(NamedTuple):
@@ -150,7 +157,8 @@ class Seeded(NamedTuple):
 
 
 def seed_cases(database: Database[dict[str, Any]], node_id: str, start: int, count: int,
-               owner: str = OWNER, coordination: str = COORDINATION) -> list[Seeded]:
+               owner: str = OWNER, coordination: str = COORDINATION,
+               kinds: tuple[str, ...] = KINDS) -> list[Seeded]:
     """Cases `start` .. `start + count - 1` inserted into the case service's database (views and
     changes, in batches of `BATCH`). Read models of the cases plug in here (`insert`), from the
     same `SeededCase`s. Returns number, id and creation time of each (pages' tokens, ids to read)."""
@@ -162,7 +170,7 @@ def seed_cases(database: Database[dict[str, Any]], node_id: str, start: int, cou
         database["case_changes"].insert_many([s.change for s in batch], ordered=False)
 
     with _Writer() as writer:  # the next batch is built while FerretDB writes this one
-        for batch in _batches(seeded_cases(start, count, repository, owner, coordination)):
+        for batch in _batches(seeded_cases(start, count, repository, owner, coordination, kinds)):
             writer.write(insert, batch)
             seeded += [Seeded(s.number, s.case.case_id, s.case.created_at) for s in batch]
     return seeded
