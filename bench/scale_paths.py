@@ -116,8 +116,10 @@ class ScaleRun:
 
     # -- measures ------------------------------------------------------------------------------
 
-    def measure(self, name: str, level: int) -> tuple[Sample, Sample]:
+    def measure(self, name: str, level: int, left: float) -> tuple[Sample, Sample]:
+        """The project's path and its floor, each within a third of the `left` seconds at most."""
         count, box = CALLS[name]
+        box = min(box, max(5.0, left / 3))
         node, stub = self.node, self.node.stub
         echo = grpc_echo(self.echo_target, max(count, 10))
         if name == "GetCase":
@@ -166,6 +168,7 @@ class ScaleRun:
         return project, summed(echo, bare)
 
     def level(self, level: int, left: float, status: Callable[[str], Any]) -> list[Row]:
+        deadline = time.monotonic() + left
         rate = self.seeding_seconds / self.seeded if self.seeded else None
         plan = planning.plan_level(level, self.cases_held, rate, left, MEASURES, self.previous_level,
                                    self.previous)
@@ -175,17 +178,25 @@ class ScaleRun:
                 self.seed_to(level)
         rows: dict[str, Row] = {}
         timings: dict[str, float] = {}
+        skipped = dict(plan.skipped)
         for name, estimate in plan.run:
+            remaining = deadline - time.monotonic()
+            # The plan's estimates come from the level before; the first level has none, and a
+            # loaded machine can take longer than planned: the budget is checked again here.
+            if remaining <= 0 or (estimate is not None and estimate > remaining):
+                skipped[name] = (f"the time budget is spent ({max(remaining, 0):.0f} s left"
+                                 + (f", about {estimate:.0f} s expected)" if estimate is not None else ")"))
+                continue
             with status(f"scale: {name} at {level:,} cases"
                         + (f" (≈ {estimate:.0f} s)" if estimate is not None else "")):
                 began = time.monotonic()
-                project, floor = self.measure(name, level)
+                project, floor = self.measure(name, level, remaining)
                 timings[name] = time.monotonic() - began
             self.first_p50.setdefault(name, project.p50_ms)
             path, floor_text = LABELS[name]
             rows[name] = Row.of(self._label(path, level), floor_text, project, floor,
                                 TARGETS.get(name, at_scale()), self.first_p50[name])
-        for name, reason in plan.skipped.items():
+        for name, reason in skipped.items():
             path, floor_text = LABELS[name]
             rows[name] = Row.not_measured(self._label(path, level), floor_text,
                                           TARGETS.get(name, at_scale()), reason)
