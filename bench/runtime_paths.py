@@ -24,6 +24,7 @@ from pymongo.database import Database
 from bench.measure import AUTHENTICATED_CALL, EVENT_PATH, Row, Sample, sample, summed
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kimctl.nodecheck import node_alias
+from kimnetz.bootstrap import event_signer
 from kimnetz.runtime import events, node
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.outbox import OutboxRelay
@@ -126,6 +127,10 @@ class _Tap:
         self._connection.close()
 
 
+#: How long one probe may take until every receiver's worker has written its receipt.
+RECEIPT_TIMEOUT = 30.0
+
+
 def _median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000 if values else float("nan")
 
@@ -138,7 +143,9 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
     sender_alias, receiver_alias = node_alias(sender), node_alias(receiver)
     publisher = Publisher(sender.amqp_uri)
     with switch_db(node.ProbeRequest, sender_alias) as Request:
-        relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5)
+        # Signed as the node's own relay signs (kimnetz.bootstrap): receivers refuse unsigned events.
+        relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5,
+                            sign=event_signer(sender))
     relay.start()
     tap = _Tap(sender.amqp_uri)
     services = set(receiver.served_services)
@@ -150,9 +157,13 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
         written = time.time()
         relay.notify()
         seen: dict[str, node.ProbeReceipt] = {}
+        deadline = time.monotonic() + RECEIPT_TIMEOUT
         while missing := services - seen.keys():  # `_id` lookups of the receipts not seen yet
             seen |= node.receipts(probe.probe_id, receiver_alias, missing)
             if services - seen.keys():
+                if time.monotonic() > deadline:  # e.g. refused by the receivers: see their worker.log
+                    raise TimeoutError(f"{label}: no receipt of {sorted(services - seen.keys())} "
+                                       f"within {RECEIPT_TIMEOUT:.0f} s")
                 time.sleep(0.005)
         done = time.time()
         event_id = probe.outbox[0].event_id
