@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,8 @@ class AgendaNodes:
     ids: dict[str, str]
     settings: dict[str, Settings]
     cases: dict[str, CaseNode]
+    #: The submitted proposals `run` seeded, per organisation (the scale part builds on them).
+    proposals: dict[str, list[str]] = field(default_factory=dict)
 
     def close(self) -> None:
         for node in self.cases.values():
@@ -303,7 +305,8 @@ def measure(agenda: AgendaNodes, seeded: dict[str, list[str]], rounds: int, echo
 
 def run(agenda: AgendaNodes, cases: int, through_api: int, rounds: int, echo_target: str,
         notes: list[str], status: Callable[[str], Any]) -> list[Row]:
-    """Seed `cases` proposals over the three nodes, wait for the Kreis's registry, measure."""
+    """Seed `cases` proposals over the three nodes, wait for the Kreis's registry, measure
+    (`rounds` 0: seed only)."""
     share = {o: cases // 3 + (1 if i < cases % 3 else 0) for i, o in enumerate(ORGANIZATIONS)}
     seeded: dict[str, list[str]] = {}
     began = time.monotonic()
@@ -317,5 +320,8 @@ def run(agenda: AgendaNodes, cases: int, through_api: int, rounds: int, echo_tar
     notes.append(f"Agenda seeding: {cases} proposals ({through_api} per node through the api, the rest "
                  f"clones with their CaseSubmittedForReview published by the node's relay) registered "
                  f"at the Kreis ({held} of {cases}) {time.monotonic() - began:.0f} s after seeding began.")
+    agenda.proposals = seeded
+    if not rounds:
+        return []
     with status(f"agenda: BuildAgenda at the Kreis vs bare brief fetches, {rounds} rounds"):
         return measure(agenda, seeded, rounds, echo_target, notes)

@@ -9,18 +9,22 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from kombu import Connection, Consumer, Exchange, Queue
 from mongoengine.context_managers import switch_db
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
 
-from bench.measure import Row, Sample, sample
+from bench.measure import AUTHENTICATED_CALL, EVENT_PATH, Row, Sample, sample, summed
 from kim.identity.v1 import identity_pb2, identity_pb2_grpc
 from kimctl.nodecheck import node_alias
+from kimnetz.bootstrap import event_signer
 from kimnetz.runtime import events, node
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.outbox import OutboxRelay
@@ -58,7 +62,7 @@ def authenticated_call(settings: Settings, echo_target: str, count: int) -> Row:
                                              timeout=5), count)
     floor = grpc_echo(echo_target, count)
     return Row.of("authenticated gRPC call (WhoAmI: token validation, principal)",
-                  "bare grpcio unary echo", project, floor, "≤ 2× at p50")
+                  "bare grpcio unary echo", project, floor, AUTHENTICATED_CALL)
 
 
 def kombu_round_trip(amqp_uri: str, count: int) -> Sample:
@@ -123,6 +127,10 @@ class _Tap:
         self._connection.close()
 
 
+#: How long one probe may take until every receiver's worker has written its receipt.
+RECEIPT_TIMEOUT = 30.0
+
+
 def _median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000 if values else float("nan")
 
@@ -135,7 +143,9 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
     sender_alias, receiver_alias = node_alias(sender), node_alias(receiver)
     publisher = Publisher(sender.amqp_uri)
     with switch_db(node.ProbeRequest, sender_alias) as Request:
-        relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5)
+        # Signed as the node's own relay signs (kimnetz.bootstrap): receivers refuse unsigned events.
+        relay = OutboxRelay(publisher, [Request._get_collection()], sweep_seconds=5,
+                            sign=event_signer(sender))
     relay.start()
     tap = _Tap(sender.amqp_uri)
     services = set(receiver.served_services)
@@ -147,9 +157,13 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
         written = time.time()
         relay.notify()
         seen: dict[str, node.ProbeReceipt] = {}
+        deadline = time.monotonic() + RECEIPT_TIMEOUT
         while missing := services - seen.keys():  # `_id` lookups of the receipts not seen yet
             seen |= node.receipts(probe.probe_id, receiver_alias, missing)
             if services - seen.keys():
+                if time.monotonic() > deadline:  # e.g. refused by the receivers: see their worker.log
+                    raise TimeoutError(f"{label}: no receipt of {sorted(services - seen.keys())} "
+                                       f"within {RECEIPT_TIMEOUT:.0f} s")
                 time.sleep(0.005)
         done = time.time()
         event_id = probe.outbox[0].event_id
@@ -174,16 +188,69 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
     return measured
 
 
+def bare_insert(settings: Settings, document: Callable[[], dict[str, Any]], count: int) -> Sample:
+    """`count` bare insert_one of `document()` into a scratch collection of the node's database
+    (same server, same database as the path's own writes), dropped after."""
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(settings.mongodb_uri) as client:
+        database: Database[dict[str, Any]] = client[settings.database_name(node.NODE_ALIAS)]
+        scratch: Collection[dict[str, Any]] = database[f"bench_floor_{uuid.uuid4().hex[:6]}"]
+        try:
+            return sample(lambda: scratch.insert_one(document()), count)
+        finally:
+            scratch.drop()
+
+
+def _probe_document() -> dict[str, Any]:
+    """As big as a probe request with its event in the outbox."""
+    now = datetime.now(UTC)
+    return {"_id": uuid.uuid4().hex, "probe_id": str(uuid.uuid4()), "requested_by": "bench",
+            "requested_at": now, "outbox": [{"event_id": uuid.uuid4().hex, "exchange": "kim.node.events",
+                                             "routing_key": "kim.node.v1.ProbeRequested",
+                                             "body": b"x" * 200, "recorded_at": now}]}
+
+
+def _receipt_document() -> dict[str, Any]:
+    probe = str(uuid.uuid4())
+    return {"_id": f"{probe}:case", "probe_id": probe, "service": "case", "event_id": uuid.uuid4().hex,
+            "received_at": datetime.now(UTC), "deliveries": 1}
+
+
+def event_floor(sender: Settings, receiver: Settings, count: int, notes: list[str], label: str) -> Sample:
+    """The event path's honest floor (issue 15, item 5): the sum of the bare steps it takes on the
+    same servers, each measured here: one insert (the write with its outbox), one publish with
+    confirm and one consume (a kombu round trip), one insert of the receipt."""
+    write = bare_insert(sender, _probe_document, count)
+    trip = kombu_round_trip(sender.amqp_uri, count)
+    receipt = bare_insert(receiver, _receipt_document, count)
+    notes.append(f"{label}, bare steps (p50 ms): insert {write.p50_ms:.2f}, publish with confirm → "
+                 f"consume {trip.p50_ms:.2f}, insert of the receipt {receipt.p50_ms:.2f}.")
+    return summed(write, trip, receipt)
+
+
+EVENT_FLOOR = ("sum of the bare steps: insert + kombu publish (confirm) → consume + insert of the "
+               "receipt")
+
+
 def event_latency(settings: Settings, count: int, notes: list[str]) -> Row:
     project = _event_path(settings, settings, count, notes, "Event path, one node")
-    floor = kombu_round_trip(settings.amqp_uri, count)
+    floor = event_floor(settings, settings, count, notes, "Event path, one node")
     return Row.of("event: write + outbox + relay → every service worker handled it (one node)",
-                  "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
+                  EVENT_FLOOR, project, floor, EVENT_PATH)
 
 
 def federated_event_latency(sender: Settings, receiver: Settings, count: int,
                             notes: list[str]) -> Row:
-    project = _event_path(sender, receiver, count, notes, "Event path across nodes")
-    floor = kombu_round_trip(sender.amqp_uri, count)
-    return Row.of("event across nodes (RabbitMQ federation) → every worker of the peer handled it",
-                  "bare kombu publish (confirm) → consume", project, floor, "≤ 3× at p50")
+    path = "event across nodes (RabbitMQ federation) → every worker of the peer handled it"
+    try:
+        project = _event_path(sender, receiver, count, notes, "Event path across nodes")
+    except TimeoutError as error:
+        # Since events are signed, a receiver takes a peer's events only once the peer's
+        # certificate is in its directory snapshot; this part's two development-realm nodes are
+        # not joined to a directory (the agenda part's nodes are): not measured, and said so.
+        reason = (f"{error}: the receiver's workers refuse the events until the sender's certificate "
+                  "is in its directory snapshot, and this part's nodes are not joined to a directory")
+        notes.append(f"Event path across nodes not measured: {reason}.")
+        return Row.not_measured(path, EVENT_FLOOR, EVENT_PATH, reason)
+    floor = event_floor(sender, receiver, count, notes, "Event path across nodes")
+    return Row.of(path, EVENT_FLOOR, project, floor, EVENT_PATH)
