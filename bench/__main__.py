@@ -23,7 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths
+from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths, store_paths
 from bench.federation import BenchFederation, unique_file
 from bench.measure import Row, write_report
 from kimctl import devrealm, nodes
@@ -46,7 +46,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-PARTS = ("runtime", "agenda", "case", "documents", "scale")
+PARTS = ("runtime", "agenda", "case", "documents", "scale", "store")
 AGENDA_CASES = 200
 #: Per node proposed, consented and submitted through the api; the rest are clones of the first.
 AGENDA_THROUGH_API = 4
@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/bench"))
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
+    parser.add_argument("--store-other", default="", metavar="BACKEND=URI",
+                        help="store part: the FerretDB on the other backend (default: started by the bench)")
     args = parser.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
     count = 50 if args.quick else 200
@@ -122,6 +124,8 @@ def main() -> None:
     member = f"{prefix}-hilden"
     agenda_ids = agenda_paths.node_ids(prefix)
     try:
+        if "store" in parts:  # no nodes: the two FerretDB backends under the store operations alone
+            rows += store_paths.run(base, args.store_other, args.quick, notes, status)
         if "runtime" in parts:
             for node_id in ids:
                 nodes.init(nodes.NodeSpec(node_id, "bench", free_port()), base)
@@ -175,10 +179,11 @@ def main() -> None:
     finally:
         for node_id in started:
             nodes.down(node_id)
-        admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
-        for node_id in [*ids, member, *agenda_ids.values()]:
-            admin.delete_vhost(node_id)
-        drop_databases(base, [*ids, member, *agenda_ids.values()])
+        if parts - {"store"}:  # the store part starts no nodes and leaves no vhost behind
+            admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
+            for node_id in [*ids, member, *agenda_ids.values()]:
+                admin.delete_vhost(node_id)
+            drop_databases(base, [*ids, member, *agenda_ids.values()])
         if federation is not None:
             federation.close()
     shutil.rmtree(home, ignore_errors=True)  # kept only when the run failed: the nodes' logs
