@@ -309,6 +309,7 @@ provision_postgresql() {
   bin=$(pg_bindir) || die "the postgresql package is installed but no server is under /usr/lib/postgresql"
   [ -f "$d/data/PG_VERSION" ] && return
   mkdir -p "$d/data" "$d/run" "$d/log"
+  pg_as test -x "$d" || die "the postgres user cannot reach $d (PostgreSQL does not run as root): make the folders above it searchable (chmod o+x)"
   # The cluster: the superuser `kim`, trust on its unix socket only (a directory of the owner
   # alone), a password (SCRAM) for TCP on 127.0.0.1, where the server listens (start_postgresql).
   local password_file=$KIM_HOME/postgresql-password
