@@ -100,8 +100,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/bench"))
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
-    parser.add_argument("--store-other", default="", metavar="BACKEND=URI",
-                        help="store part: the FerretDB on the other backend (default: started by the bench)")
+    parser.add_argument("--store", default="", metavar="BACKEND=URI[,BACKEND=URI]",
+                        help="store part: FerretDBs to measure (default: one of its own per backend)")
     args = parser.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
     count = 50 if args.quick else 200
@@ -125,7 +125,7 @@ def main() -> None:
     agenda_ids = agenda_paths.node_ids(prefix)
     try:
         if "store" in parts:  # no nodes: the two FerretDB backends under the store operations alone
-            rows += store_paths.run(base, args.store_other, args.quick, notes, status)
+            rows += store_paths.run(base, args.store, args.quick, notes, status)
         if "runtime" in parts:
             for node_id in ids:
                 nodes.init(nodes.NodeSpec(node_id, "bench", free_port()), base)

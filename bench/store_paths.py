@@ -3,10 +3,11 @@ and on PostgreSQL, each holding 10,000 cases and their audit trail, under the st
 the project's hot paths are made of. `--only store`; the result decides the default backend of
 `scripts/infra.sh` (docs/decisions.md, "The embedded store's backend").
 
-One FerretDB is the running one (`Settings().mongodb_uri`, its backend as `scripts/infra.sh
-store-backend` reports it); the other backend's FerretDB is given as `--store-other
-BACKEND=URI` or started here: `scripts/infra.sh start ferretdb` with a KIM_HOME and ports of its
-own (the FerretDB binary copied from the running one's KIM_HOME, no build), stopped afterwards.
+Each backend's FerretDB is started here, one after the other: `scripts/infra.sh start ferretdb`
+with a KIM_HOME and ports of its own (the FerretDB binary copied from the running servers'
+KIM_HOME, no build), stopped afterwards; or given as `--store BACKEND=URI[,BACKEND=URI]` (the
+running one, say: `--store sqlite=mongodb://127.0.0.1:27018/`). Not the running one by default:
+it serves every test and node on the machine, and its times would carry their load.
 
 On each backend, in a database of its own (dropped afterwards): one case proposed in-process
 by the case service's own code (`case_services` over `MongoCaseRepository`: the stored case,
@@ -82,13 +83,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def running_backend() -> str:
-    """The backend of the running FerretDB, as infra.sh records it for its KIM_HOME."""
-    env = {**os.environ, "KIM_HOME": SERVERS_HOME, "KIM_STORE_BACKEND": ""}
-    return subprocess.run([str(ROOT / "scripts" / "infra.sh"), "store-backend"], env=env,  # noqa: S603
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
 @contextlib.contextmanager
 def started_ferretdb(backend: str) -> Iterator[Store]:
     """A FerretDB on `backend` in a KIM_HOME and on ports of its own, stopped (and its folder
@@ -134,9 +128,9 @@ def templates(settings: Settings) -> dict[str, dict[str, Any]]:
                             nationalities=("SY",), country_of_origin="SY", residence_kind="duldung",
                             legal_basis="§ 60a AufenthG", languages=("ar", "de"), phone="+49 2103 12345",
                             email="amina@example.org")
-        proposal = c.ProposeCase(owner_org=OWNER, coordination_org="kreis-mettmann", proposer_kind="counselling",
-                                 proposer_unit="Migrationsberatung Hilden",
-                                 reason="Ausbildungsplatz in Aussicht, Duldung verhindert die Zustimmung der ABH.",
+        proposal = c.ProposeCase(owner_org=OWNER, coordination_org="kreis-mettmann",
+                                 proposer_kind="counselling", proposer_unit="Migrationsberatung Hilden",
+                                 reason="Ausbildungsplatz in Aussicht, Duldung verhindert die Zustimmung.",
                                  handlungsfelder=("aufenthalt_identitaet", "ausbildung"),
                                  rechtskreise=("aufenthg", "sgb_iii"), person=person)
         actor = Actor(subject="bench.manager.a", organization=OWNER, roles=frozenset({"case_manager"}))
@@ -150,7 +144,8 @@ def templates(settings: Settings) -> dict[str, dict[str, Any]]:
         mongoengine.disconnect(alias=SERVICE)
 
 
-def seed(database: Any, template: dict[str, dict[str, Any]], cases: int, audit: int) -> tuple[list[str], float]:
+def seed(database: Any, template: dict[str, dict[str, Any]], cases: int,
+         audit: int) -> tuple[list[str], float]:
     """`cases` clones of the case, one version-1 change each (its outbox sent), `audit` entries;
     returns the case ids and the seconds it took."""
     began = time.monotonic()
@@ -174,14 +169,16 @@ def seed(database: Any, template: dict[str, dict[str, Any]], cases: int, audit: 
     return ids, time.monotonic() - began
 
 
-def measure(database: Any, template: dict[str, dict[str, Any]], ids: list[str], quick: bool) -> dict[str, Sample]:
+def measure(database: Any, template: dict[str, dict[str, Any]], ids: list[str],
+            quick: bool) -> dict[str, Sample]:
     """Every operation of the mix on one store, on the seeded data."""
     n = 20 if quick else 100
-    scans = 3 if quick else 8
+    scans = 3
     cases, changes, audit = database.cases, database.case_changes, database.audit
     results: dict[str, Sample] = {}
     picks = iter(ids[i * 97 % len(ids)] for i in range(10**6))
-    results["find"] = sample(lambda: cases.find_one({"_id": next(picks)}, {"person": 0}), n * 2, max_seconds=20)
+    results["find"] = sample(lambda: cases.find_one({"_id": next(picks)}, {"person": 0}), n * 2,
+                             max_seconds=20)
 
     change = template["case_changes"]
     versions = iter(range(2, 10**6))
@@ -194,7 +191,8 @@ def measure(database: Any, template: dict[str, dict[str, Any]], ids: list[str], 
                             "cause": "", "outbox": [entry] if entry else [],
                             "written_at": datetime.now(UTC)})
         cases.update_one({"_id": case_id, "version": {"$lt": version}},
-                         {"$set": {"version": version, "updated_at": datetime.now(UTC), "status": "in_review"}})
+                         {"$set": {"version": version, "updated_at": datetime.now(UTC),
+                                   "status": "in_review"}})
         written.append(f"{case_id}:{version}")
 
     results["write"] = sample(write, n, max_seconds=20, warmup=2)
@@ -228,7 +226,8 @@ def measure(database: Any, template: dict[str, dict[str, Any]], ids: list[str], 
     results["page"] = sample(lambda: list(cases.find(page_filter, {"person": 0})
                                           .sort([("created_at", 1), ("_id", 1)]).limit(PAGE + 1)),
                              scans, max_seconds=30, warmup=0)
-    results["figures"] = sample(lambda: list(cases.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])),
+    group = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+    results["figures"] = sample(lambda: list(cases.aggregate(group)),
                                 scans, max_seconds=30, warmup=0)
 
     claims = iter(written)
@@ -263,36 +262,42 @@ NAMES = {
 }
 
 
-def run(settings: Settings, other: str, quick: bool, notes: list[str], status: Any) -> list[Row]:
-    """Both backends, one after the other (each gets both cores); rows PostgreSQL vs SQLite."""
-    running = running_backend()
+def run(settings: Settings, given: str, quick: bool, notes: list[str], status: Any) -> list[Row]:
+    """Both backends, one after the other (each gets both cores); rows PostgreSQL vs SQLite.
+    `given`: "BACKEND=URI[,BACKEND=URI]" for FerretDBs to use; a backend not given gets a FerretDB
+    of its own here. The running FerretDB serves everybody's tests and nodes, so its times carry
+    their load; by default neither backend is measured on it."""
     cases = 2_000 if quick else CASES
     audit = 2_000 if quick else AUDIT_ENTRIES
+    uris: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in given.split(","))):
+        backend, _, uri = item.partition("=")
+        if backend not in BACKENDS or not uri:
+            raise SystemExit(f"--store wants BACKEND=URI with BACKEND one of {', '.join(BACKENDS)}, "
+                             f"not {item!r}")
+        uris[backend] = uri
     found: dict[str, dict[str, Sample]] = {}
-    with contextlib.ExitStack() as stack:
-        stores = [Store(running, settings.mongodb_uri)]
-        other_backend = next(b for b in BACKENDS if b != running)
-        if other:
-            backend, _, uri = other.partition("=")
-            if backend != other_backend or not uri:
-                raise SystemExit(f"--store-other wants {other_backend}=URI (the running FerretDB is on {running})")
-            stores.append(Store(backend, uri))
-        else:
-            with status(f"store: starting a FerretDB on {other_backend}"):
-                stores.append(stack.enter_context(started_ferretdb(other_backend)))
-        for store in stores:
+    for backend in BACKENDS:
+        with contextlib.ExitStack() as stack:
+            if backend in uris:
+                store = Store(backend, uris[backend])
+            else:
+                with status(f"store: starting a FerretDB on {LABEL[backend]}"):
+                    store = stack.enter_context(started_ferretdb(backend))
             node = settings.model_copy(update={"mongodb_uri": store.uri,
                                                "node_id": f"bench{uuid.uuid4().hex[:4]}-store"})
             name = node.database_name("case")
-            client: MongoClient[dict[str, Any]] = MongoClient(store.uri, tz_aware=True, uuidRepresentation="standard")
+            client: MongoClient[dict[str, Any]] = MongoClient(store.uri, tz_aware=True,
+                                                              uuidRepresentation="standard")
             try:
                 with status(f"store: {cases:,} cases and {audit:,} audit entries on {LABEL[store.backend]}"):
                     template = templates(node)
                     ids, seconds = seed(client[name], template, cases, audit)
-                notes.append(f"Store, {LABEL[store.backend]} ({store.uri}): seeded {cases:,} cases, {cases:,} "
+                where = f"given: {store.uri}" if backend in uris else "own FerretDB"
+                notes.append(f"Store, {LABEL[backend]} ({where}): seeded {cases:,} cases, {cases:,} "
                              f"changes and {audit:,} audit entries in {seconds:.0f} s.")
                 with status(f"store: the mix on {LABEL[store.backend]}"):
-                    found[store.backend] = measure(client[name], template, ids, quick)
+                    found[backend] = measure(client[name], template, ids, quick)
             finally:
                 client.drop_database(name)
                 client.close()
@@ -303,6 +308,5 @@ def run(settings: Settings, other: str, quick: bool, notes: list[str], status: A
     totals = {b: sum(found[b][key].p50_ms * weight for key, weight in MIX.items()) for b in BACKENDS}
     notes.append("Store mix per 16 requests (10 case reads, 3 commands, 2 list pages, 1 figures view; p50 "
                  f"sums): SQLite {totals['sqlite']:.0f} ms, PostgreSQL {totals['postgresql']:.0f} ms "
-                 f"({totals['postgresql'] / totals['sqlite']:.2f}×); the running FerretDB is on "
-                 f"{LABEL[running]}.")
+                 f"({totals['postgresql'] / totals['sqlite']:.2f}×).")
     return rows

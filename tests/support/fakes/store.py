@@ -19,7 +19,7 @@ class FakeCollection:
         self.documents: dict[str, dict[str, Any]] = {}
         self.indexes: dict[str, dict[str, Any]] = {"_id_": {"key": [("_id", 1)]}}
 
-    def find(self, filter: Mapping[str, Any]) -> Iterator[dict[str, Any]]:  # noqa: A002 - pymongo's name
+    def find(self, filter: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         assert not filter, "the fake finds everything only"
         return iter([copy.deepcopy(d) for d in self.documents.values()])
 
@@ -30,7 +30,7 @@ class FakeCollection:
                 raise DuplicateKey(key)
             self.documents[key] = copy.deepcopy(document)
 
-    def count_documents(self, filter: Mapping[str, Any]) -> int:  # noqa: A002
+    def count_documents(self, filter: Mapping[str, Any]) -> int:
         assert not filter
         return len(self.documents)
 

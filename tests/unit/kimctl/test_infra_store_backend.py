@@ -16,7 +16,8 @@ SCRIPT = ROOT / "scripts" / "infra.sh"
 def backend(home: Path, requested: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "KIM_STORE_BACKEND")}
     env |= {"KIM_HOME": str(home), **({"KIM_STORE_BACKEND": requested} if requested else {})}
-    return subprocess.run([str(SCRIPT), "store-backend"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    return subprocess.run([str(SCRIPT), "store-backend"], env=env, capture_output=True, text=True,
+                          check=False)
 
 
 def default() -> str:
@@ -38,7 +39,7 @@ def test_a_data_directory_from_before_the_setting_is_sqlite(tmp_path: Path) -> N
     assert backend(tmp_path).stdout.strip() == "sqlite"
 
 
-def test_the_recorded_backend_is_kept_and_the_other_one_refused_with_the_migration_command(tmp_path: Path) -> None:
+def test_the_recorded_backend_is_kept_and_the_other_refused_naming_the_migration(tmp_path: Path) -> None:
     (tmp_path / "ferretdb").mkdir()
     (tmp_path / "ferretdb" / "backend").write_text("postgresql\n")
     assert backend(tmp_path).stdout.strip() == "postgresql"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kimctl.store_migration import MigrationError, copy_store, verify
-from services.case.domain.audit import AuditDraft, seal
 from services.case.codec import to_primitive
+from services.case.domain.audit import AuditDraft, seal
 from tests.support.fakes.store import FakeClient
 
 
@@ -32,7 +32,8 @@ def filled_store() -> FakeClient:
     cases = store["kim_hilden_case"]["cases"]
     cases.create_index([("status", 1)], name="status_1")
     cases.create_index([("pseudonym", 1)], name="pseudonym_1", unique=True)
-    cases.insert_many([{"_id": f"case-{n}", "status": "proposed", "pseudonym": f"B-{n:07d}"} for n in range(2500)])
+    cases.insert_many([{"_id": f"case-{n}", "status": "proposed", "pseudonym": f"B-{n:07d}"}
+                       for n in range(2500)])
     store["kim_hilden_case"]["audit"].insert_many(audit_documents(30))
     store["kim_hilden_conference"]["conferences"].insert_many([{"_id": 1, "title": "Fallkonferenz"}])
     store["admin"]["system.version"].insert_many([{"_id": "featureCompatibilityVersion"}])
