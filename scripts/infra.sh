@@ -506,7 +506,7 @@ status() {
   if ! external ferretdb; then
     backend=$(store_backend)
     printf '%-10s %s' store "$backend"
-    [ -s "$(backend_file)" ] || printf ' (not started yet)'
+    [ -n "$(recorded_backend)" ] || printf ' (new: the default or KIM_STORE_BACKEND)'
     printf '\n'
     if [ "$backend" = postgresql ] || running postgresql; then
       if running postgresql; then printf '%-10s running (pid %s, 127.0.0.1:%s)\n' postgresql "$(cat "$(pidfile postgresql)")" "$KIM_POSTGRES_PORT"
