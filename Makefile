@@ -12,7 +12,7 @@ GENERATED := kim/common/v1/event_pb2.py
 PORTAL := services/portal
 PORTAL_ASSETS := $(PORTAL)/node_modules/.package-lock.json
 
-.PHONY: demo test down bench setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
+.PHONY: demo test down bench bench-store setup tools infra-up infra-status logs lint typecheck unit integration e2e compose-check protos-check clean
 
 demo: setup infra-up
 	$(BIN)/kim demo
@@ -82,6 +82,10 @@ compose-check:
 
 bench: setup infra-up
 	$(BIN)/python -m bench
+
+# The two FerretDB backends compared at 10,000 cases (docs/benchmarks.md); servers of its own.
+bench-store: setup infra-up
+	$(BIN)/python -m bench --only store
 
 unit: setup
 	$(BIN)/pytest tests/unit

@@ -23,7 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths
+from bench import agenda_paths, case_paths, documents_paths, runtime_paths, scale_paths, store_paths
 from bench.federation import BenchFederation, unique_file
 from bench.levels import parts_budget
 from bench.measure import Row, write_report
@@ -47,7 +47,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-PARTS = ("runtime", "agenda", "case", "documents", "scale")
+PARTS = ("runtime", "agenda", "case", "documents", "scale", "store")
+#: What `make bench` runs. The store part compares the two FerretDB backends at 10,000 cases
+#: on servers of its own (`make bench-store`): it decided the default once and is rerun when the
+#: store changes, not in every run that must fit 15 minutes.
+DEFAULT_PARTS = ("runtime", "agenda", "case", "documents", "scale")
 #: `make bench` as a whole fits 15 minutes (issue 15); RESERVE: stopping nodes, the report.
 WHOLE_RUN, RESERVE = 15 * 60.0, 45.0
 #: Seconds for BuildAgenda at the scale levels (seeding the Kreis included).
@@ -103,8 +107,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"))
-    parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
+    parser.add_argument("--only", default=",".join(DEFAULT_PARTS),
+                        help=f"comma-separated parts to run, of {','.join(PARTS)} "
+                             f"(default: {','.join(DEFAULT_PARTS)})")
+    parser.add_argument("--store", default="", metavar="BACKEND=URI[,BACKEND=URI]",
+                        help="store part: FerretDBs to measure (default: one of its own per backend)")
     args = parser.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
     count = 50 if args.quick else 200
@@ -131,6 +138,8 @@ def main() -> None:
     member = f"{prefix}-hilden"
     agenda_ids = agenda_paths.node_ids(prefix)
     try:
+        if "store" in parts:  # no nodes: the two FerretDB backends under the store operations alone
+            rows += store_paths.run(base, args.store, args.quick, notes, status)
         if "runtime" in parts:
             for node_id in ids:
                 nodes.init(nodes.NodeSpec(node_id, "bench", free_port()), base)
@@ -189,10 +198,11 @@ def main() -> None:
     finally:
         for node_id in started:
             nodes.down(node_id)
-        admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
-        for node_id in [*ids, member, *agenda_ids.values()]:
-            admin.delete_vhost(node_id)
-        drop_databases(base, [*ids, member, *agenda_ids.values()])
+        if parts - {"store"}:  # the store part starts no nodes and leaves no vhost behind
+            admin = BrokerAdmin(base.rabbitmq_management_url, base.amqp_uri)
+            for node_id in [*ids, member, *agenda_ids.values()]:
+                admin.delete_vhost(node_id)
+            drop_databases(base, [*ids, member, *agenda_ids.values()])
         if federation is not None:
             federation.close()
     shutil.rmtree(home, ignore_errors=True)  # kept only when the run failed: the nodes' logs

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Local real infrastructure for development and tests, without Docker: RabbitMQ (Debian package),
-# FerretDB 1.24.2 on SQLite (built from the Go module proxy) and Keycloak 26 (fetched by Maven).
+# FerretDB 1.24.2 (built from the Go module proxy) on SQLite or on PostgreSQL (Debian's server, its
+# cluster under $KIM_HOME made by initdb) and Keycloak 26 (fetched by Maven).
 # Everything lives under $KIM_HOME (default .kim/, ignored by git). Every command is idempotent.
+#
+# The store's backend is KIM_STORE_BACKEND=sqlite|postgresql (default: see DEFAULT_STORE_BACKEND);
+# the first start records it in $KIM_HOME/ferretdb/backend, and later starts keep it: asking for
+# the other one refuses and names `scripts/infra.sh migrate-store BACKEND`, which copies every
+# database to a FerretDB on the other backend, verifies it and switches (docs/operations.md).
 #
 #   scripts/infra.sh provision [rabbitmq|ferretdb|keycloak ...]   install what is missing
 #   scripts/infra.sh start     [...]                               provision, start, wait until ready
@@ -10,6 +16,7 @@
 #   scripts/infra.sh logs      COMPONENT
 #   scripts/infra.sh env                                           print the URIs for the services
 #   scripts/infra.sh secure-rabbitmq                               own administrator, no guest (start does it)
+#   scripts/infra.sh migrate-store sqlite|postgresql               copy the store to the other backend, switch
 #   scripts/infra.sh tools                                         install tools the tests use (LibreOffice, kustomize, Chromium)
 #   scripts/infra.sh kustomize                                     print the path of the kustomize binary
 #
@@ -30,6 +37,13 @@ KIM_RABBITMQ_DIST_PORT=${KIM_RABBITMQ_DIST_PORT:-25673}
 KIM_EPMD_PORT=${KIM_EPMD_PORT:-4369}
 KIM_KEYCLOAK_PORT=${KIM_KEYCLOAK_PORT:-8081}
 KIM_KEYCLOAK_MGMT_PORT=${KIM_KEYCLOAK_MGMT_PORT:-9001}
+KIM_POSTGRES_PORT=${KIM_POSTGRES_PORT:-5433}
+# A second FerretDB during `migrate-store` only (the target backend).
+KIM_MIGRATE_MONGO_PORT=${KIM_MIGRATE_MONGO_PORT:-$((KIM_MONGO_PORT + 100))}
+KIM_MIGRATE_DEBUG_PORT=${KIM_MIGRATE_DEBUG_PORT:-$((KIM_FERRETDB_DEBUG_PORT + 100))}
+
+# Chosen by measurement (bench/store_paths.py, docs/decisions.md "The embedded store's backend").
+DEFAULT_STORE_BACKEND=postgresql
 
 FERRETDB_VERSION=1.24.2
 KEYCLOAK_VERSION=${KIM_KEYCLOAK_VERSION:-26.4.7}
@@ -45,7 +59,7 @@ die() { printf '\033[31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 external() {  # is this component supplied from outside?
   case "$1" in
-    ferretdb) [ -n "${MONGODB_URI:-}" ] ;;
+    ferretdb|postgresql) [ -n "${MONGODB_URI:-}" ] ;;
     rabbitmq) [ -n "${AMQP_URI:-}" ] ;;
     keycloak) [ -n "${KEYCLOAK_URL:-}" ] ;;
   esac
@@ -201,6 +215,8 @@ stop_rabbitmq() (
 ferretdb_bin() { echo "$KIM_HOME/ferretdb/bin/ferretdb-$FERRETDB_VERSION"; }
 
 provision_ferretdb() {
+  local backend; backend=$(store_backend)
+  [ "$backend" != postgresql ] || provision_postgresql
   [ -x "$(ferretdb_bin)" ] && return
   say "building FerretDB $FERRETDB_VERSION with $(go version 2>/dev/null | cut -d' ' -f3) (about 1-2 min on 2 cores)"
   # FerretDB refuses to start without its version file, which the module proxy's zip leaves out.
@@ -208,16 +224,160 @@ provision_ferretdb() {
     go_build_module github.com/FerretDB/FerretDB "v$FERRETDB_VERSION" ./cmd/ferretdb "$(ferretdb_bin)"
 }
 
-start_ferretdb() {
-  running ferretdb && return
-  local d=$KIM_HOME/ferretdb
-  mkdir -p "$d/data" "$d/state" "$d/log"
-  say "starting FerretDB $FERRETDB_VERSION (SQLite backend) on 127.0.0.1:$KIM_MONGO_PORT"
-  setsid nohup "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$d/data/" \
-    --listen-addr="127.0.0.1:$KIM_MONGO_PORT" --debug-addr="127.0.0.1:$KIM_FERRETDB_DEBUG_PORT" \
+# The backend of this $KIM_HOME's store. Recorded at the first start; a data directory from
+# before the setting existed (SQLite files, no record) is SQLite. Asking for the other backend
+# than the recorded one refuses: FerretDB would start on an empty store and the developer's
+# nodes would seem to have lost their data.
+backend_file() { echo "$KIM_HOME/ferretdb/backend"; }
+recorded_backend() {
+  local f; f=$(backend_file)
+  if [ -s "$f" ]; then cat "$f"
+  elif compgen -G "$KIM_HOME/ferretdb/data/*.sqlite" >/dev/null; then echo sqlite
+  fi
+}
+check_backend_name() {
+  case "$1" in sqlite|postgresql) ;; *) die "unknown store backend '$1' (KIM_STORE_BACKEND=sqlite|postgresql)" ;; esac
+}
+store_backend() {
+  local recorded requested=${KIM_STORE_BACKEND:-}
+  [ -z "$requested" ] || check_backend_name "$requested"
+  recorded=$(recorded_backend)
+  if [ -z "$recorded" ]; then echo "${requested:-$DEFAULT_STORE_BACKEND}"; return; fi
+  if [ -n "$requested" ] && [ "$requested" != "$recorded" ]; then
+    die "the store in $KIM_HOME is on $recorded; KIM_STORE_BACKEND=$requested would start an empty store on $requested. Keep $recorded (unset KIM_STORE_BACKEND), or move the data with: scripts/infra.sh migrate-store $requested"
+  fi
+  echo "$recorded"
+}
+
+# ferretdb_args BACKEND: the backend's part of FerretDB's command line.
+ferretdb_args() {
+  case "$1" in
+    sqlite) echo "--handler=sqlite --sqlite-url=file:$KIM_HOME/ferretdb/data/" ;;
+    # Over the cluster's unix socket (trust, the socket's directory is the owner's only).
+    postgresql) echo "--handler=postgresql --postgresql-url=postgres://kim@/ferretdb?host=$KIM_HOME/postgresql/run&port=$KIM_POSTGRES_PORT" ;;
+  esac
+}
+
+# run_ferretdb NAME BACKEND PORT DEBUG_PORT: a FerretDB on BACKEND, pid in $KIM_HOME/NAME/pid.
+run_ferretdb() {
+  local name=$1 backend=$2 port=$3 debug=$4 d=$KIM_HOME/$1
+  mkdir -p "$d/state" "$d/log"
+  [ "$backend" = sqlite ] && mkdir -p "$KIM_HOME/ferretdb/data"
+  [ "$backend" = postgresql ] && start_postgresql
+  say "starting FerretDB $FERRETDB_VERSION ($backend backend) on 127.0.0.1:$port"
+  # shellcheck disable=SC2046 # ferretdb_args splits into flags on purpose (no spaces in them)
+  setsid nohup "$(ferretdb_bin)" $(ferretdb_args "$backend") \
+    --listen-addr="127.0.0.1:$port" --debug-addr="127.0.0.1:$debug" \
     --state-dir="$d/state" --telemetry=disable --log-level=warn > "$d/log/ferretdb.log" 2>&1 &
-  echo $! > "$(pidfile ferretdb)"
-  wait_for ferretdb 30 curl -sf "http://127.0.0.1:$KIM_FERRETDB_DEBUG_PORT/debug/readyz"
+  echo $! > "$(pidfile "$name")"
+  wait_for "$name" 30 curl -sf "http://127.0.0.1:$debug/debug/readyz"
+}
+
+start_ferretdb() {
+  local backend; backend=$(store_backend)
+  if running ferretdb; then
+    [ "$backend" != postgresql ] || running postgresql \
+      || die "FerretDB runs but its PostgreSQL does not; run: scripts/infra.sh restart ferretdb"
+    return
+  fi
+  run_ferretdb ferretdb "$backend" "$KIM_MONGO_PORT" "$KIM_FERRETDB_DEBUG_PORT"
+  echo "$backend" > "$(backend_file)"
+}
+
+stop_ferretdb() {
+  stop_plain ferretdb
+  stop_postgresql
+}
+
+# --- PostgreSQL (the store's backend when KIM_STORE_BACKEND=postgresql) -----------------------
+
+pg_bindir() {  # the newest installed server of Debian's postgresql packages
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$dir" ] && [ -x "$dir/postgres" ] && echo "$dir"
+}
+
+# PostgreSQL refuses to run as root; as root (containers, CI) the cluster belongs to Debian's
+# `postgres` user, which the package creates.
+PG_AS=()
+[ "$(id -u)" != 0 ] || PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+pg_as() { "${PG_AS[@]}" "$@"; }
+
+provision_postgresql() {
+  pg_bindir >/dev/null || apt_install "the store's PostgreSQL backend, about 30 s" postgresql
+  local bin d=$KIM_HOME/postgresql
+  bin=$(pg_bindir) || die "the postgresql package is installed but no server is under /usr/lib/postgresql"
+  [ -f "$d/data/PG_VERSION" ] && return
+  mkdir -p "$d/data" "$d/run" "$d/log"
+  pg_as test -x "$d" || die "the postgres user cannot reach $d (PostgreSQL does not run as root): make the folders above it searchable (chmod o+x)"
+  # The cluster: the superuser `kim`, trust on its unix socket only (a directory of the owner
+  # alone), a password (SCRAM) for TCP on 127.0.0.1, where the server listens (start_postgresql).
+  local password_file=$KIM_HOME/postgresql-password
+  if [ ! -s "$password_file" ]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$password_file")
+  fi
+  cp "$password_file" "$d/pwfile"  # for initdb, which may run as another user (pg_as)
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$d"
+  chmod 700 "$d/data" "$d/run"
+  chmod 600 "$d/pwfile"
+  say "creating the PostgreSQL cluster in $d/data ($("$bin/postgres" --version))"
+  pg_as "$bin/initdb" -D "$d/data" -U kim -E UTF8 --locale=C.UTF-8 --auth-local=trust \
+    --auth-host=scram-sha-256 --pwfile="$d/pwfile" > "$d/log/initdb.log" 2>&1 \
+    || { rm -f "$d/pwfile"; die "initdb failed; see $d/log/initdb.log"; }
+  rm -f "$d/pwfile"
+}
+
+start_postgresql() {
+  provision_postgresql
+  running postgresql && return
+  local bin d=$KIM_HOME/postgresql
+  bin=$(pg_bindir)
+  say "starting PostgreSQL on 127.0.0.1:$KIM_POSTGRES_PORT (socket in $d/run)"
+  setsid nohup "${PG_AS[@]}" "$bin/postgres" -D "$d/data" -c listen_addresses=127.0.0.1 \
+    -c port="$KIM_POSTGRES_PORT" -c unix_socket_directories="$d/run" \
+    > "$d/log/postgresql.log" 2>&1 &
+  echo $! > "$(pidfile postgresql)"
+  wait_for postgresql 30 pg_as "$bin/pg_isready" -q -h "$d/run" -p "$KIM_POSTGRES_PORT"
+  if ! pg_as "$bin/psql" -h "$d/run" -p "$KIM_POSTGRES_PORT" -U kim -d postgres -tAc \
+      "select 1 from pg_database where datname = 'ferretdb'" | grep -q 1; then
+    pg_as "$bin/createdb" -h "$d/run" -p "$KIM_POSTGRES_PORT" -U kim ferretdb
+  fi
+}
+
+stop_postgresql() {
+  running postgresql || return 0
+  say "stopping PostgreSQL"
+  kill -INT "$(cat "$(pidfile postgresql)")" 2>/dev/null || true  # fast shutdown
+  wait_gone postgresql
+}
+
+# migrate-store TARGET: every database of the running store copied to a FerretDB on TARGET (a
+# second one, on its own port, next to the running one), verified (kimctl/store_migration.py:
+# counts, documents, audit chains), then this $KIM_HOME switched to TARGET. The old backend's
+# data stays where it was (.kim/ferretdb/data or .kim/postgresql) until removed by hand.
+migrate_store() {
+  local target=${1:-} source python
+  check_backend_name "$target"
+  external ferretdb && die "the store is given from outside (MONGODB_URI); migrate it with: python -m kimctl.store_migration SOURCE_URI TARGET_URI"
+  source=$(KIM_STORE_BACKEND='' store_backend)
+  [ "$source" != "$target" ] || { say "the store in $KIM_HOME is already on $target"; return; }
+  python=$ROOT/.venv/bin/python; [ -x "$python" ] || python=python3
+  provision_ferretdb
+  start_ferretdb
+  running ferretdb-migrate && stop_plain ferretdb-migrate
+  run_ferretdb ferretdb-migrate "$target" "$KIM_MIGRATE_MONGO_PORT" "$KIM_MIGRATE_DEBUG_PORT"
+  say "copying every database from $source to $target (stop the nodes first: writes during the copy are lost)"
+  if ! PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} "$python" -m kimctl.store_migration \
+      "mongodb://127.0.0.1:$KIM_MONGO_PORT/" "mongodb://127.0.0.1:$KIM_MIGRATE_MONGO_PORT/"; then
+    stop_plain ferretdb-migrate
+    [ "$target" = postgresql ] && stop_postgresql
+    die "the copy to $target did not verify; the store stays on $source"
+  fi
+  stop_plain ferretdb-migrate
+  stop_ferretdb
+  echo "$target" > "$(backend_file)"
+  KIM_STORE_BACKEND='' start_ferretdb
+  say "the store in $KIM_HOME is now on $target; the $source data is left in place"
 }
 
 # --- Keycloak ---------------------------------------------------------------------------------
@@ -274,6 +434,9 @@ BUF_VERSION=1.75.0
 buf_bin() { echo "$KIM_HOME/tools/bin/buf-$BUF_VERSION"; }
 
 provision_tools() {
+  # PostgreSQL (Debian's server) is the store's other backend; the migration between the two
+  # backends is tested on real servers.
+  pg_bindir >/dev/null || apt_install "the store's PostgreSQL backend, about 30 s" postgresql
   # LibreOffice converts generated DOCX to PDF/A (kim documents --pdf) and checks that every
   # kind of document opens; the documents tests need it.
   command -v soffice >/dev/null || apt_install "PDF/A conversion of documents, about 1-2 min" \
@@ -315,7 +478,6 @@ stop_plain() {
   kill -TERM "$pid" 2>/dev/null || true
   wait_gone "$1"
 }
-stop_ferretdb() { stop_plain ferretdb; }
 stop_keycloak() { stop_plain keycloak; }
 
 ALL=(rabbitmq ferretdb keycloak)
@@ -325,7 +487,7 @@ for_each() {  # for_each ACTION [COMPONENTS...]
   local components=("$@")
   [ ${#components[@]} -gt 0 ] || components=("${ALL[@]}")
   for c in "${components[@]}"; do
-    case "$c" in rabbitmq|ferretdb|keycloak) ;; *) die "unknown component '$c' (rabbitmq, ferretdb, keycloak)" ;; esac
+    case "$c" in rabbitmq|ferretdb|postgresql|keycloak) ;; *) die "unknown component '$c' (rabbitmq, ferretdb, postgresql, keycloak)" ;; esac
     if external "$c" && [ "$action" != stop ]; then
       say "$c: using the server given from outside"
       continue
@@ -335,11 +497,22 @@ for_each() {  # for_each ACTION [COMPONENTS...]
 }
 
 status() {
+  local backend
   for c in "${ALL[@]}"; do
-    if external "$c"; then printf '%-9s external\n' "$c"
-    elif running "$c"; then printf '%-9s running (pid %s)\n' "$c" "$(cat "$(pidfile "$c")")"
-    else printf '%-9s stopped\n' "$c"; fi
+    if external "$c"; then printf '%-10s external\n' "$c"
+    elif running "$c"; then printf '%-10s running (pid %s)\n' "$c" "$(cat "$(pidfile "$c")")"
+    else printf '%-10s stopped\n' "$c"; fi
   done
+  if ! external ferretdb; then
+    backend=$(store_backend)
+    printf '%-10s %s' store "$backend"
+    [ -n "$(recorded_backend)" ] || printf ' (new: the default or KIM_STORE_BACKEND)'
+    printf '\n'
+    if [ "$backend" = postgresql ] || running postgresql; then
+      if running postgresql; then printf '%-10s running (pid %s, 127.0.0.1:%s)\n' postgresql "$(cat "$(pidfile postgresql)")" "$KIM_POSTGRES_PORT"
+      else printf '%-10s stopped\n' postgresql; fi
+    fi
+  fi
   print_env
 }
 
@@ -355,8 +528,9 @@ logs() {
   case "${1:-}" in
     rabbitmq) tail -n 100 "$KIM_HOME/rabbitmq/log/rabbit.log" "$KIM_HOME/rabbitmq/log/console.log" ;;
     ferretdb) tail -n 100 "$KIM_HOME/ferretdb/log/ferretdb.log" ;;
+    postgresql) tail -n 100 "$KIM_HOME/postgresql/log/postgresql.log" ;;
     keycloak) tail -n 100 "$KIM_HOME/keycloak/log/keycloak.log" ;;
-    *) die "usage: scripts/infra.sh logs rabbitmq|ferretdb|keycloak" ;;
+    *) die "usage: scripts/infra.sh logs rabbitmq|ferretdb|postgresql|keycloak" ;;
   esac
 }
 
@@ -370,9 +544,11 @@ case "$cmd" in
   restart) for_each stop "$@"; for_each start "$@" ;;
   status) status ;;
   env) print_env ;;
+  store-backend) store_backend ;;
+  migrate-store) migrate_store "$@" ;;
   tools) provision_tools ;;
   kustomize) echo "$(kustomize_bin)" ;;
   buf) echo "$(buf_bin)" ;;
   logs) logs "$@" ;;
-  *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env)" ;;
+  *) die "unknown command '$cmd' (provision, start, stop, restart, status, logs, env, store-backend, migrate-store)" ;;
 esac
