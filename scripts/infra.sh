@@ -238,10 +238,31 @@ recorded_backend() {
 check_backend_name() {
   case "$1" in sqlite|postgresql) ;; *) die "unknown store backend '$1' (KIM_STORE_BACKEND=sqlite|postgresql)" ;; esac
 }
+# Whether PostgreSQL, run as `postgres` when we are root, can reach $KIM_HOME: every folder
+# above it must be searchable by others (checked by mode: the user may not exist before apt).
+postgres_can_reach_home() {
+  [ "$(id -u)" = 0 ] || return 0
+  local dir mode
+  dir=$(cd "$KIM_HOME" 2>/dev/null && pwd -P) || dir=$(cd "$(dirname "$KIM_HOME")" 2>/dev/null && pwd -P) \
+    || return 0
+  while [ -n "$dir" ] && [ "$dir" != / ]; do
+    mode=$(stat -c %A "$dir") || return 1
+    case "${mode:9:1}" in x|t) ;; *) return 1 ;; esac
+    dir=$(dirname "$dir")
+  done
+}
 store_backend() {
   local recorded requested=${KIM_STORE_BACKEND:-}
   [ -z "$requested" ] || check_backend_name "$requested"
   recorded=$(recorded_backend)
+  if [ -z "$recorded" ] && [ -z "$requested" ] && [ "$DEFAULT_STORE_BACKEND" = postgresql ] \
+      && ! postgres_can_reach_home; then
+    # As root, PostgreSQL runs as Debian's `postgres` user, which must pass every folder above
+    # $KIM_HOME; a checkout under a private folder (/root) cannot host the cluster. The default
+    # then stays SQLite for this $KIM_HOME (recorded at the first start) rather than failing.
+    printf '\033[33m[infra]\033[0m %s\n' "the postgres user cannot reach $KIM_HOME (a folder above it is private); the store uses SQLite here. For PostgreSQL: chmod o+x the folders above it, then scripts/infra.sh migrate-store postgresql" >&2
+    echo sqlite; return
+  fi
   if [ -z "$recorded" ]; then echo "${requested:-$DEFAULT_STORE_BACKEND}"; return; fi
   if [ -n "$requested" ] && [ "$requested" != "$recorded" ]; then
     die "the store in $KIM_HOME is on $recorded; KIM_STORE_BACKEND=$requested would start an empty store on $requested. Keep $recorded (unset KIM_STORE_BACKEND), or move the data with: scripts/infra.sh migrate-store $requested"

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "infra.sh"
@@ -26,11 +31,35 @@ def default() -> str:
     return found.group(1)
 
 
-def test_a_new_home_starts_on_the_default_or_on_the_backend_asked_for(tmp_path: Path) -> None:
+@pytest.fixture
+def open_home() -> Iterator[Path]:
+    """A KIM_HOME whose every folder above is searchable by others (pytest's tmp_path lies in a
+    private folder of the user running the tests)."""
+    home = Path(tempfile.mkdtemp(prefix="kim-home-", dir="/tmp"))
+    home.chmod(0o755)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_new_home_starts_on_the_default_or_on_the_backend_asked_for(open_home: Path) -> None:
     assert default() in ("sqlite", "postgresql")
-    assert backend(tmp_path).stdout.strip() == default()
-    assert backend(tmp_path, "postgresql").stdout.strip() == "postgresql"
-    assert backend(tmp_path, "sqlite").stdout.strip() == "sqlite"
+    assert backend(open_home).stdout.strip() == default()
+    assert backend(open_home, "postgresql").stdout.strip() == "postgresql"
+    assert backend(open_home, "sqlite").stdout.strip() == "sqlite"
+
+
+def test_a_home_under_a_private_folder_stays_on_sqlite_as_root_and_says_why(tmp_path: Path) -> None:
+    """As root, PostgreSQL runs as `postgres`, which cannot pass a private folder; any other
+    user runs it as themselves and keeps the default."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    chosen = backend(private / ".kim")
+    if os.geteuid() == 0:
+        assert chosen.stdout.strip() == "sqlite"
+        assert "the postgres user cannot reach" in chosen.stderr and "chmod o+x" in chosen.stderr
+    else:
+        assert chosen.stdout.strip() == default()
+    assert backend(private / ".kim", "postgresql").stdout.strip() == "postgresql"  # asked for: tried
 
 
 def test_a_data_directory_from_before_the_setting_is_sqlite(tmp_path: Path) -> None:
