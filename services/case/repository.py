@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
-import threading
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -44,7 +41,6 @@ from mongoengine import (
     Q,
     StringField,
 )
-from pymongo.errors import BulkWriteError
 
 from kimnetz.errors import (
     AlreadyExists,
@@ -52,13 +48,13 @@ from kimnetz.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    VersionConflict,
 )
 from kimnetz.runtime.changes import ChangeDocument, VersionedStore
 from kimnetz.runtime.outbox import OutboxDocument, PendingEvent, record_event
 from services.case import SERVICE, contract
+from services.case.audit_trail import AuditTrail, audit_id
 from services.case.codec import from_primitive, to_primitive
-from services.case.domain.audit import AuditDraft, AuditEntry, seal
+from services.case.domain.audit import AuditDraft, AuditEntry
 from services.case.domain.case import Case
 from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
@@ -67,9 +63,6 @@ from services.case.domain.retention import FIGURE_KEYS, figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
-#: Appends to the audit trail of one process take turns (see `append_audit`).
-_APPEND_LOCK = threading.Lock()
-DUPLICATE_KEY = 11000
 #: The only field of the change a retention deletion leaves until its erase request is sent.
 ERASED_MARK = "erased"
 
@@ -121,9 +114,17 @@ class CaseChangeDocument(ChangeDocument):
 
 
 class AuditDocument(Document):
-    meta = {"db_alias": SERVICE, "collection": "audit", "indexes": ["case_id", "actor_org"]}
+    """One entry of the hash chain. `_id` is the sequence as zero-padded text (`audit_id`):
+    FerretDB 1.24 (SQLite) answers only an equality on a string `_id` without a scan, so the
+    append finds the tail and the previous entry by `_id` alone (see `append_audit`). Trails
+    stored with the sequence itself as `_id` are converted by the case service's data
+    migration 1 (services/case/migrations.py)."""
 
-    sequence = IntField(primary_key=True)
+    meta = {"db_alias": SERVICE, "collection": "audit",
+            "indexes": [("case_id", "sequence"), "sequence", "actor_org"]}
+
+    entry_id = StringField(primary_key=True)
+    sequence = IntField(required=True)
     occurred_at = DateTimeField(required=True)
     actor_subject = StringField(required=True)
     actor_org = StringField(default="")
@@ -356,61 +357,30 @@ class MongoCaseRepository:
     # -- audit -------------------------------------------------------------------------------
 
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
-        """Appends to the chain. Concurrent appends race for the next sequence number; the
-        unique `_id` lets exactly one win, the others re-read the tail and try again, after a
-        random pause growing with each loss. Within this process appends take turns (one lock
-        for every repository of the process): finding the tail takes a scan on FerretDB 1.24,
-        and 8 concurrent ProposeCase clients lost that race again and again until some ran out
-        of attempts (bench, issue 8); now only another process (the worker) can race us."""
-        for attempt in range(self.audit_retries):
-            with _APPEND_LOCK:  # this process's appends take turns; other processes may race
-                last = AuditDocument.objects.order_by("-sequence").first()
-                entry = seal(draft, None if last is None else _audit_entry(last))
-                try:
-                    AuditDocument(**to_primitive(entry)).save(force_insert=True)
-                except NotUniqueError:
-                    pass
-                else:
-                    return entry
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
-        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        """Appends to the chain: one find by `_id` and one insert in the steady state, whatever
+        the trail's length (services/case/audit_trail.py); the unique `_id` decides between
+        concurrent appends of several processes."""
+        return self._audit_trail().append([draft])[0]
 
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
-        """Appends several entries as one run of the chain: one look at the tail and one
-        ordered insert, where single appends would each look (finding the tail sorts the whole
-        trail on FerretDB 1.24: ~0.1 s at 600 entries, growing with the trail; a peer's call
-        for 200 briefs is 200 entries). A concurrent append taking a sequence number stops the
-        insert there; the entries before it stay (they continued the chain), the rest are
-        sealed again after the new tail."""
-        written: list[AuditEntry] = []
-        remaining = list(drafts)
-        for _ in range(self.audit_retries):
-            if not remaining:
-                return written
-            last = AuditDocument.objects.order_by("-sequence").first()
-            previous = None if last is None else _audit_entry(last)
-            entries = []
-            for draft in remaining:
-                previous = seal(draft, previous)
-                entries.append(previous)
-            try:
-                AuditDocument._get_collection().insert_many(
-                    [AuditDocument(**to_primitive(e)).to_mongo() for e in entries], ordered=True)
-            except BulkWriteError as error:
-                if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
-                    raise
-                inserted = int(error.details.get("nInserted", 0))
-                written += entries[:inserted]
-                remaining = remaining[inserted:]
-                continue
-            return written + entries
-        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        """Appends several entries as one run of the chain (one ordered insert; a peer's call
+        for 200 briefs is 200 entries)."""
+        return self._audit_trail().append(drafts) if drafts else []
 
     def audit_entries(self, case_id: str = "", after_sequence: int = 0, limit: int = 100) -> list[AuditEntry]:
-        query = AuditDocument.objects(sequence__gt=after_sequence)
+        """The data protection officer's reads (not a hot path): by case on the `(case_id,
+        sequence)` index, else in pages of `_id` (MongoDB); FerretDB 1.24 scans for both."""
+        collection = AuditDocument._get_collection()
         if case_id:
-            query = query.filter(case_id=case_id)
-        return [_audit_entry(d) for d in query.order_by("sequence").limit(limit)]
+            rows = collection.find({"case_id": case_id, "sequence": {"$gt": after_sequence}})
+            rows = rows.sort("sequence", 1)
+        else:
+            rows = collection.find({"_id": {"$gt": audit_id(after_sequence)}}).sort("_id", 1)
+        return [_stored_audit_entry(row) for row in rows.limit(limit)]
+
+    def _audit_trail(self) -> AuditTrail:
+        return AuditTrail(AuditDocument._get_collection(), retries=self.audit_retries,
+                          to_entry=_stored_audit_entry, to_document=_audit_document)
 
     # -- Zielgruppen -------------------------------------------------------------------------
 
@@ -474,11 +444,20 @@ class MongoCaseRepository:
         return change
 
 
-def _audit_entry(document: AuditDocument) -> AuditEntry:
+_AUDIT_FIELDS = ("sequence", "occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call",
+                 "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")
+
+
+def _stored_audit_entry(row: dict[str, Any]) -> AuditEntry:
+    defaults = AuditDocument._fields
     return from_primitive(AuditEntry, {
-        name: getattr(document, name) for name in (
-            "sequence", "occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call",
-            "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")})
+        name: row[name] if name in row else defaults[name].default for name in _AUDIT_FIELDS})
+
+
+def _audit_document(entry: AuditEntry) -> dict[str, Any]:
+    stored: dict[str, Any] = AuditDocument(
+        entry_id=audit_id(entry.sequence), **to_primitive(entry)).to_mongo()
+    return dict(stored)
 
 
 def _encode_token(created_at: datetime, case_id: str) -> str:

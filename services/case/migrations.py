@@ -1,0 +1,47 @@
+"""Data migrations of the case service (kimnetz/runtime/migrations.py; docs/operations.md).
+
+1. Audit entries stored with their sequence number as `_id` get the zero-padded text `_id`
+   (`services.case.audit_trail.audit_id`) and a `sequence` field: FerretDB 1.24 finds only a
+   text `_id` without scanning, and the append finds the chain's tail by `_id` alone. The hash
+   of an entry covers its sequence, not its `_id`, so the chain verifies as before. Each entry
+   is inserted under its new `_id` first and removed under its old one after: a run that stops
+   half-way leaves no entry missing, and a second run finishes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from kimnetz.runtime.migrations import Migration
+from services.case.audit_trail import DUPLICATE_KEY, audit_id
+from services.case.repository import AuditDocument
+
+BATCH = 1000
+
+
+def _audit_ids_as_text(database: Database[Any]) -> int:
+    collection = database[AuditDocument._meta["collection"]]
+    changed = 0
+    while True:
+        # Numbers sort before text in BSON's order, so the old entries come first.
+        old = list(collection.find({"_id": {"$not": {"$type": "string"}}}).limit(BATCH))
+        if not old:
+            return changed
+        converted = [{**entry, "_id": audit_id(int(entry["_id"])), "sequence": int(entry["_id"])}
+                     for entry in old]
+        try:
+            collection.insert_many(converted, ordered=False)
+        except BulkWriteError as error:  # converted by an earlier, interrupted run
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
+                raise
+        collection.delete_many({"_id": {"$in": [entry["_id"] for entry in old]}})
+        changed += len(old)
+
+
+MIGRATIONS = [
+    Migration(1, "Zugriffsprotokoll: Einträge unter ihrer Nummer als Text ablegen (Anhängen ohne "
+                 "Sortieren des ganzen Protokolls)", _audit_ids_as_text),
+]
