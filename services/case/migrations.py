@@ -6,6 +6,9 @@
    of an entry covers its sequence, not its `_id`, so the chain verifies as before. Each entry
    is inserted under its new `_id` first and removed under its old one after: a run that stops
    half-way leaves no entry missing, and a second run finishes it.
+2. Changes caused by a consumed event get their receipt (`kimnetz.runtime.changes.receipt`), so
+   the once-per-event check finds them by `_id` instead of counting changes by `cause` (a scan
+   of every change on FerretDB 1.24).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from kimnetz.runtime.changes import write_receipts
 from kimnetz.runtime.migrations import Migration
 from services.case.audit_trail import DUPLICATE_KEY, audit_id
-from services.case.repository import AuditDocument
+from services.case.repository import AuditDocument, CaseChangeDocument
 
 BATCH = 1000
 
@@ -41,7 +45,13 @@ def _audit_ids_as_text(database: Database[Any]) -> int:
         changed += len(old)
 
 
+def _receipts(database: Database[Any]) -> int:
+    return write_receipts(database[CaseChangeDocument._meta["collection"]])
+
+
 MIGRATIONS = [
     Migration(1, "Zugriffsprotokoll: Einträge unter ihrer Nummer als Text ablegen (Anhängen ohne "
                  "Sortieren des ganzen Protokolls)", _audit_ids_as_text),
+    Migration(2, "Quittungen der angewandten Ereignisse anlegen (Prüfung „schon angewandt“ ohne "
+                 "Durchsuchen aller Änderungen)", _receipts),
 ]

@@ -256,6 +256,7 @@ class MongoCaseRepository:
         case.version = version
         CaseDocument.objects(case_id=case.case_id).delete()
         CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
+        CaseChangeDocument._get_collection().delete_many({"receipt_for": case.case_id})
 
     def forget_erased(self) -> int:
         """Removes the changes `delete` left behind once their events are sent; their number."""
