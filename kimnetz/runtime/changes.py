@@ -129,7 +129,7 @@ class VersionedStore(Generic[C, V]):
     def __init__(
         self, changes: type[C], view: type[V], *, key: str,
         conflict_message: str = CONFLICT, exists_message: str = EXISTS,
-        keep_superseded: timedelta = timedelta(days=1),
+        keep_superseded: timedelta = timedelta(days=1), prune_on_write: bool = True,
     ) -> None:
         if issubclass(view, OutboxDocument):
             raise TypeError(f"{view.__name__}: the materialised document is updated, so it "
@@ -141,6 +141,8 @@ class VersionedStore(Generic[C, V]):
         self.conflict_message = conflict_message
         self.exists_message = exists_message
         self.keep_superseded = keep_superseded
+        #: False: a write never deletes superseded changes; `prune_superseded` (a timer) does.
+        self.prune_on_write = prune_on_write
 
     def new_change(self, aggregate_id: str, version: int, fields: dict[str, Any], *,
                    cause: str = "") -> C:
@@ -216,6 +218,8 @@ class VersionedStore(Generic[C, V]):
             # duplicate means another reader repaired it meanwhile.
             with contextlib.suppress(DuplicateKeyError):
                 collection.insert_one({self._key_db: change.aggregate_id, **_present(fields)})
+        if not self.prune_on_write:
+            return
         # Superseded changes whose events are sent have done their job once no writer can still
         # hold their version (see the module's note). Only empty outboxes are deleted, and the
         # relay only ever empties them, so no event can go with them.
@@ -229,6 +233,26 @@ class VersionedStore(Generic[C, V]):
         self.changes.objects(aggregate_id=change.aggregate_id, version__lt=change.version,
                              outbox__size=0, cause="",
                              written_at__lt=cutoff).delete()
+
+    def prune_superseded(self, batch: int = 1000) -> int:
+        """Deletes the superseded changes older than `keep_superseded` whose events are sent and
+        that record no cause, of every aggregate at once: one read of those changes (a scan,
+        for a timer, not for a write: on FerretDB 1.24 the write's own delete was a scan of the
+        whole collection per write of any aggregate older than a day), then deletes by `_id`.
+        Of each aggregate's old changes the newest stays (it may be the aggregate's newest of
+        all, which nothing supersedes). How many went."""
+        cutoff = datetime.now(UTC) - self.keep_superseded
+        aggregate = self.changes._fields["aggregate_id"].db_field
+        found: dict[str, list[tuple[int, str]]] = {}
+        for row in self.changes._get_collection().find(
+                {"outbox": {"$size": 0}, "cause": "", "written_at": {"$lt": cutoff},
+                 "version": {"$exists": True}}, {aggregate: 1, "version": 1}):
+            found.setdefault(str(row.get(aggregate)), []).append((int(row["version"]), str(row["_id"])))
+        doomed = [change for versions in found.values() for _, change in sorted(versions)[:-1]]
+        collection = self.changes._get_collection()
+        for start in range(0, len(doomed), batch):
+            collection.delete_many({"_id": {"$in": doomed[start:start + batch]}, "outbox": {"$size": 0}})
+        return len(doomed)
 
     def newest_change(self, aggregate_id: str, *, after: int = 0) -> C | None:
         """The newest change of the aggregate above version `after` (without its outbox).
