@@ -1,25 +1,31 @@
 """Appending to the hash-chained audit trail at a cost that does not grow with the trail.
 
-Why: FerretDB 1.24 (SQLite) answers only an equality on a string `_id` without scanning the
-whole collection in Go, and uses no secondary index (docs/decisions.md, docs/benchmarks.md
-"Constant-cost hot paths"). The tail of the chain used to be found by sorting the trail by
-sequence: every audited call cost a scan, ~0.4 s at 2,000 entries. Now every read of an append
-is a find by `_id`:
+Why: FerretDB 1.24 (SQLite) turns only an equality on a string `_id` into SQL, and even that
+is a scan of the table in SQLite (its `_id` index is not used by queries): a find stops at the
+first match, so a document near the start of the table is found at once, one near the end, or
+a miss, costs the whole table (docs/benchmarks.md, "Constant-cost hot paths"). Any other filter
+or sort is a scan in Go. The tail of the chain used to be found by sorting the trail: every
+audited call cost a scan. Now:
 
 - Entry `n` has `_id` `audit_id(n)` (zero-padded text). The chain is contiguous: entry `n` is only
-  ever inserted after entry `n - 1` was read from the store (its hash is sealed into `n`), so the
-  entries present are exactly 1 … tail.
-- The process remembers the last sequence it saw per trail (`_HINTS`, a hint, never trusted):
-  an append reads that entry by `_id` and inserts the next one. The unique `_id` decides who
-  wins when several processes (api, worker) append at once; the loser learns that the tail moved
-  and looks for it again.
-- Looking for the tail (a cold process, a lost race, a hint the store no longer holds) gallops
-  forward by `_id` from the last entry known to exist: +1, +2, +4, … until a sequence is missing,
-  then bisects the last step: about 2·log2(n) finds once per process, then one find per append.
+  ever inserted after entry `n - 1` was known with its hash, so the entries are exactly 1 … tail.
+- The head (`_id` `HEAD`, in the same collection, written right after entry 1 and so among the
+  table's first rows) holds a copy of the tail entry (nested under `tail`, so that no query of
+  entries by their fields meets it). An append reads the head, inserts the next
+  entry (the unique `_id` decides who wins when several processes, api and worker, append at
+  once) and writes the head. Reading and writing the head stop at the table's first rows on
+  FerretDB and are `_id` lookups on MongoDB: one read and two writes, at 1,000 entries as at
+  100,000. The head is in the trail's collection so that nothing can empty the trail and keep a
+  head that would continue it with a gap.
+- Writes of the head are not isolated on FerretDB, so it may lag (a lost update, a process that
+  stopped between insert and head). An insert that finds its `_id` taken then looks for the tail
+  by `_id` beyond it: +1, +2, +4, … until one is missing, then bisects the last step (about
+  2·log2(lag) finds), and writes the head again. That is the slow path, taken after a race.
+- A trail without head (the first append, a trail of an older version) is searched from entry 1
+  the same way, once.
 
-So an append in the steady state is one find by `_id` and one insert, at 1,000 entries as at
-100,000. The data protection officer's reads (`audit_entries`, by case or in pages) are not on a
-hot path; on MongoDB they use the `(case_id, sequence)` and `_id` indexes, on FerretDB they scan.
+The data protection officer's reads (`audit_entries`, by case or in pages) are not on a hot
+path; on MongoDB they use the `(case_id, sequence)` and `_id` indexes, on FerretDB they scan.
 """
 
 from __future__ import annotations
@@ -39,9 +45,8 @@ BUSY = "Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuch
 NOT_MIGRATED = ("Das Zugriffsprotokoll hat noch das alte Format; bitte die Datenmigration des "
                 "Knotens ausführen (kim node migrate).")
 
-#: Per trail (client, collection full name) in this process: the last sequence seen, and whether
-#: this process wrote it itself (then it is most likely still the tail). A hint, never trusted.
-_HINTS: dict[tuple[int, str], tuple[int, bool]] = {}
+#: The head's `_id`: sorts before every entry's, so pages of entries by `_id` never meet it.
+HEAD = "#head"
 #: Appends of this process take turns (no point in racing ourselves for the same sequence).
 _LOCK = threading.Lock()
 
@@ -62,7 +67,6 @@ class AuditTrail:
         self.retries = retries
         self.to_entry = to_entry
         self.to_document = to_document
-        self._key = (id(collection.database.client), collection.full_name)
 
     def append(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
         """Seal `drafts` as the next run of the chain and insert them (one ordered insert). An
@@ -70,11 +74,12 @@ class AuditTrail:
         continued the chain), the rest are sealed again after the new tail."""
         written: list[AuditEntry] = []
         remaining = list(drafts)
+        taken = 0  # a sequence known to be stored beyond the head (the head lags)
         with _LOCK:
             for _ in range(self.retries):
                 if not remaining:
-                    return written
-                previous = self._tail()
+                    break
+                previous = self._tail(beyond=taken)
                 entries = []
                 for draft in remaining:
                     previous = seal(draft, previous)
@@ -82,10 +87,9 @@ class AuditTrail:
                 inserted = self._insert(entries)
                 written += entries[:inserted]
                 remaining = remaining[inserted:]
-                if inserted == len(entries):
-                    self._remember(entries[-1].sequence, written_here=True)
-                else:  # the next sequence was taken by another writer: it exists, look beyond
-                    self._remember(entries[inserted].sequence, written_here=False)
+                if inserted:
+                    self._write_head(entries[inserted - 1])
+                taken = entries[inserted].sequence if remaining else 0
         if not remaining:
             return written
         raise VersionConflict(BUSY)
@@ -106,39 +110,44 @@ class AuditTrail:
             return int(error.details.get("nInserted", 0))
         return len(entries)
 
-    def _remember(self, sequence: int, *, written_here: bool) -> None:
-        _HINTS[self._key] = (sequence, written_here)
+    def _write_head(self, tail: AuditEntry) -> None:
+        """The head becomes a copy of `tail` (by a bare `_id` filter: what FerretDB turns into
+        SQL). Not isolated: a concurrent writer may overwrite it with an older tail; the next
+        append then finds its `_id` taken and searches beyond (see the module docstring)."""
+        # Nested, so that no query of entries by their fields (case, call, sequence) meets it.
+        head = {k: v for k, v in self.to_document(tail).items() if k != "_id"}
+        self.collection.update_one({"_id": HEAD}, {"$set": {"tail": head}}, upsert=True)
 
     def _find(self, sequence: int) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.collection.find_one({"_id": audit_id(sequence)})
         return found
 
-    def _tail(self) -> AuditEntry | None:
-        """The last entry of the chain, found by `_id` alone (see the module docstring)."""
-        hint, written_here = _HINTS.get(self._key, (0, False))
-        known = self._find(hint) if hint else None
-        if known is not None and written_here:
-            return self.to_entry(known)  # the steady state: one find, then the insert decides
-        if known is None:  # a cold process, or a trail that is not what we remembered
-            known = self._find(1)
-            if known is None:
-                if self.collection.find_one({}, {"_id": 1}) is not None:
-                    # Entries but no entry 1 under a text `_id`: a trail of the old shape.
-                    raise FailedPrecondition(NOT_MIGRATED)
-                _HINTS.pop(self._key, None)
-                return None
-        # Gallop: the entries present are 1 … tail, contiguous.
+    def _tail(self, *, beyond: int = 0) -> AuditEntry | None:
+        """The last entry of the chain: the head, unless the head is missing or an insert found
+        sequence `beyond` (> the head's) taken; then searched by `_id` (module docstring)."""
+        head = self.collection.find_one({"_id": HEAD})
+        if head is not None and (not beyond or int(head["tail"]["sequence"]) >= beyond):
+            return self.to_entry(head["tail"])
+        if beyond:
+            known = self._find(beyond)
+        elif (known := self._find(1)) is None:
+            if self.collection.find_one({}, {"_id": 1}) is not None:
+                # Entries but neither head nor entry 1 under a text `_id`: the old shape.
+                raise FailedPrecondition(NOT_MIGRATED)
+            return None
+        if known is None:  # gone again? start over from entry 1
+            return self._tail()
         step = 1
         while (ahead := self._find(int(known["sequence"]) + step)) is not None:
             known, step = ahead, step * 2
-        # The tail lies in [known, known + step): bisect by `_id`.
         low, high = int(known["sequence"]), int(known["sequence"]) + step
-        while high - low > 1:
+        while high - low > 1:  # the tail lies in [low, high)
             middle = (low + high) // 2
             found = self._find(middle)
             if found is None:
                 high = middle
             else:
                 known, low = found, middle
-        self._remember(low, written_here=False)
-        return self.to_entry(known)
+        tail = self.to_entry(known)
+        self._write_head(tail)
+        return tail

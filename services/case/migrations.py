@@ -5,7 +5,8 @@
    text `_id` without scanning, and the append finds the chain's tail by `_id` alone. The hash
    of an entry covers its sequence, not its `_id`, so the chain verifies as before. Each entry
    is inserted under its new `_id` first and removed under its old one after: a run that stops
-   half-way leaves no entry missing, and a second run finishes it.
+   half-way leaves no entry missing, and a second run finishes it. The chain's head (a copy of
+   the tail entry, services/case/audit_trail.py) is written before the entries.
 2. Changes caused by a consumed event get their receipt (`kimnetz.runtime.changes.receipt`), so
    the once-per-event check finds them by `_id` instead of counting changes by `cause` (a scan
    of every change on FerretDB 1.24).
@@ -20,7 +21,7 @@ from pymongo.errors import BulkWriteError
 
 from kimnetz.runtime.changes import write_receipts
 from kimnetz.runtime.migrations import Migration
-from services.case.audit_trail import DUPLICATE_KEY, audit_id
+from services.case.audit_trail import DUPLICATE_KEY, HEAD, audit_id
 from services.case.repository import AuditDocument, CaseChangeDocument
 
 BATCH = 1000
@@ -29,6 +30,11 @@ BATCH = 1000
 def _audit_ids_as_text(database: Database[Any]) -> int:
     collection = database[AuditDocument._meta["collection"]]
     changed = 0
+    last = collection.find_one({"_id": {"$not": {"$type": "string"}}}, sort=[("_id", -1)])
+    if last is not None and collection.find_one({"_id": HEAD}) is None:
+        # The head first, so that it stays among the table's first rows (audit_trail.py).
+        collection.insert_one({"_id": HEAD, "tail": {
+            **{k: v for k, v in last.items() if k != "_id"}, "sequence": int(last["_id"])}})
     while True:
         # Numbers sort before text in BSON's order, so the old entries come first.
         old = list(collection.find({"_id": {"$not": {"$type": "string"}}}).limit(BATCH))

@@ -114,13 +114,13 @@ class CaseChangeDocument(ChangeDocument):
 
 
 class AuditDocument(Document):
-    """One entry of the hash chain. `_id` is the sequence as zero-padded text (`audit_id`):
-    FerretDB 1.24 (SQLite) answers only an equality on a string `_id` without a scan, so the
-    append finds the tail and the previous entry by `_id` alone (see `append_audit`). Trails
+    """One entry of the hash chain. `_id` is the sequence as zero-padded text (`audit_id`); the
+    collection also holds the chain's head (`audit_trail.HEAD`, a copy of the tail entry), so
+    an append reads no entry at all in the steady state (services/case/audit_trail.py). Trails
     stored with the sequence itself as `_id` are converted by the case service's data
     migration 1 (services/case/migrations.py)."""
 
-    meta = {"db_alias": SERVICE, "collection": "audit",
+    meta = {"db_alias": SERVICE, "collection": "audit", "strict": False,  # the head: `_id` "#head", `tail`
             "indexes": [("case_id", "sequence"), "sequence", "actor_org"]}
 
     entry_id = StringField(primary_key=True)

@@ -20,8 +20,7 @@ from pymongo import MongoClient
 
 from kimnetz.errors import FailedPrecondition
 from kimnetz.runtime.settings import Settings
-from services.case import audit_trail
-from services.case.audit_trail import AuditTrail
+from services.case.audit_trail import HEAD, AuditTrail
 from services.case.codec import to_primitive
 from services.case.domain.audit import AuditDraft, seal, verify_chain
 from services.case.migrations import MIGRATIONS
@@ -53,6 +52,10 @@ class _Recorded:
     def insert_many(self, documents: list[dict[str, Any]], **kwargs: Any) -> Any:
         return self._collection.insert_many(documents, **kwargs)
 
+    def update_one(self, query: dict[str, Any], update: dict[str, Any], **kwargs: Any) -> Any:
+        self.filters.append(query)
+        return self._collection.update_one(query, update, **kwargs)
+
 
 def _trail(recorded: _Recorded) -> AuditTrail:
     return AuditTrail(recorded, retries=20, to_entry=_stored_audit_entry,  # type: ignore[arg-type]
@@ -62,25 +65,27 @@ def _trail(recorded: _Recorded) -> AuditTrail:
 def test_an_append_reads_the_trail_only_by_id_and_a_bounded_number_of_times(
         repository: MongoCaseRepository) -> None:
     repository.append_audits([_draft(i) for i in range(1500)])
-    audit_trail._HINTS.clear()  # a process that has not appended yet
-    recorded = _Recorded(AuditDocument._get_collection())
+    collection = AuditDocument._get_collection()
+    collection.delete_one({"_id": HEAD})  # a trail without head: searched once from entry 1
+    recorded = _Recorded(collection)
 
-    _trail(recorded).append([_draft(1)])  # cold: gallops to the tail
+    _trail(recorded).append([_draft(1)])
     cold = list(recorded.filters)
     recorded.filters.clear()
-    for i in range(5):  # warm: one find each
+    for i in range(5):  # with its head: the head is all an append reads
         _trail(recorded).append([_draft(i)])
 
     assert all(set(f) == {"_id"} and isinstance(f["_id"], str) for f in cold + recorded.filters)
-    assert len(cold) <= 2 * math.ceil(math.log2(1500)) + 2
-    assert len(recorded.filters) == 5
+    assert len(cold) <= 2 * math.ceil(math.log2(1500)) + 3
+    assert recorded.filters == [{"_id": HEAD}] * 10  # read it, write it
     entries = repository.audit_entries(limit=2000)
     assert len(entries) == 1506 and verify_chain(entries).intact
+    assert collection.find_one({"_id": HEAD})["tail"]["sequence"] == 1506
 
 
-def test_a_lost_race_finds_the_new_tail_by_id(repository: MongoCaseRepository) -> None:
+def test_an_append_after_a_head_that_lags_finds_the_tail_by_id(repository: MongoCaseRepository) -> None:
     repository.append_audit(_draft(0))
-    # Another process appends 300 entries meanwhile; this process still holds entry 1 as tail.
+    # Another process appended 300 entries but never wrote the head (it stopped each time).
     collection = AuditDocument._get_collection()
     previous = repository.audit_entries()[0]
     for i in range(300):
@@ -91,8 +96,9 @@ def test_a_lost_race_finds_the_new_tail_by_id(repository: MongoCaseRepository) -
     [entry] = _trail(recorded).append([_draft(7)])
 
     assert entry.sequence == 302
-    assert all(set(f) == {"_id"} for f in recorded.filters) and len(recorded.filters) <= 22
+    assert all(set(f) == {"_id"} for f in recorded.filters) and len(recorded.filters) <= 24
     assert verify_chain(repository.audit_entries(limit=400)).intact
+    assert repository.append_audit(_draft(8)).sequence == 303
 
 
 _APPENDER = textwrap.dedent("""
@@ -140,7 +146,6 @@ def test_a_trail_of_the_old_shape_is_migrated_and_keeps_verifying(
         stored = AuditDocument(entry_id="x", **to_primitive(previous)).to_mongo().to_dict()
         stored.pop("sequence")
         collection.insert_one({**stored, "_id": previous.sequence})
-    audit_trail._HINTS.clear()
     with pytest.raises(FailedPrecondition, match="kim node migrate"):
         repository.append_audit(_draft(99))
 
