@@ -81,6 +81,8 @@ class CaseDocument(Document):
             "zielgruppe",
             "case_manager",
             "next_review_due",
+            # `closed_before` (the retention timer); MongoDB uses it, FerretDB 1.24 scans.
+            ["status", "updated_at"],
         ],
     }
 
@@ -107,7 +109,10 @@ class CaseChangeDocument(ChangeDocument):
     """One written version of a case: its fields and the events of that write (the outbox the
     relay sends). See `kimnetz.runtime.changes.ChangeDocument`."""
 
-    meta = {"db_alias": SERVICE, "collection": "case_changes"}
+    meta = {"db_alias": SERVICE, "collection": "case_changes", "indexes": [
+        # (with ChangeDocument's) `forget_erased`, the retention timer: what `delete` left.
+        {"fields": [f"fields.{ERASED_MARK}"], "sparse": True},
+    ]}
 
     #: Stored as `case_id`, the name the collection had before the runtime's store existed.
     aggregate_id = StringField(required=True, db_field="case_id")
