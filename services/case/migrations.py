@@ -10,6 +10,8 @@
 2. Changes caused by a consumed event get their receipt (`kimnetz.runtime.changes.receipt`), so
    the once-per-event check finds them by `_id` instead of counting changes by `cause` (a scan
    of every change on FerretDB 1.24).
+3. Every case gets its pseudonym document (`PseudonymDocument`): the lookup by pseudonym and the
+   collision check of a new pseudonym are finds by `_id`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kimnetz.runtime.changes import write_receipts
 from kimnetz.runtime.migrations import Migration
 from services.case.audit_trail import DUPLICATE_KEY, HEAD, audit_id
-from services.case.repository import AuditDocument, CaseChangeDocument
+from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, PseudonymDocument
 
 BATCH = 1000
 
@@ -55,9 +57,23 @@ def _receipts(database: Database[Any]) -> int:
     return write_receipts(database[CaseChangeDocument._meta["collection"]])
 
 
+def _pseudonyms(database: Database[Any]) -> int:
+    pseudonyms = database[PseudonymDocument._meta["collection"]]
+    written = 0
+    for case in database[CaseDocument._meta["collection"]].find({}, {"pseudonym": 1}):
+        try:
+            pseudonyms.insert_one({"_id": case["pseudonym"], "case_id": case["_id"]})
+        except DuplicateKeyError:
+            continue
+        written += 1
+    return written
+
+
 MIGRATIONS = [
     Migration(1, "Zugriffsprotokoll: Einträge unter ihrer Nummer als Text ablegen (Anhängen ohne "
                  "Sortieren des ganzen Protokolls)", _audit_ids_as_text),
     Migration(2, "Quittungen der angewandten Ereignisse anlegen (Prüfung „schon angewandt“ ohne "
                  "Durchsuchen aller Änderungen)", _receipts),
+    Migration(3, "Pseudonyme der Fälle einzeln ablegen (Suche nach Pseudonym ohne Durchsuchen "
+                 "aller Fälle)", _pseudonyms),
 ]

@@ -15,6 +15,7 @@ adapter of its `CaseRepository` port (services/case/domain/ports.py) by the comp
   top-level copies (status, organisation, Zielgruppe, case manager, review date) for lists.
   Repaired from a newer change on load.
 - `audit`: the hash-chained audit trail; appends only, sequence unique.
+- `case_pseudonyms`: pseudonym -> case id (`_id` the pseudonym): the pseudonym's claim and lookup.
 - `zielgruppen`: every catalogue version the Lenkungsgruppe decided; the highest is current.
 
 Kept to what FerretDB 1.24 and MongoDB 7 both do: no transactions, no $lookup/$facet, no
@@ -41,6 +42,7 @@ from mongoengine import (
     Q,
     StringField,
 )
+from pymongo.errors import DuplicateKeyError
 
 from kimnetz.errors import (
     AlreadyExists,
@@ -144,6 +146,17 @@ class AuditDocument(Document):
     entry_hash = StringField(required=True)
 
 
+class PseudonymDocument(Document):
+    """Which case carries a pseudonym: `_id` the pseudonym (its uniqueness is this insert), so
+    that a lookup by pseudonym and the collision check are finds by `_id`, not queries of
+    `cases` (a scan on FerretDB 1.24). Written before the case, removed with it (retention)."""
+
+    meta = {"db_alias": SERVICE, "collection": "case_pseudonyms"}
+
+    pseudonym = StringField(primary_key=True)
+    case_id = StringField(required=True)
+
+
 class ZielgruppenDocument(Document):
     meta = {"db_alias": SERVICE, "collection": "zielgruppen"}
 
@@ -189,12 +202,21 @@ class MongoCaseRepository:
 
     def add(self, case: Case, person: Person) -> None:
         """Insert a new case with its person and its events. A pseudonym collision raises
-        PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again."""
+        PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again.
+        The pseudonym is claimed first by the insert of its `PseudonymDocument` (unique `_id`),
+        so neither the collision nor a lookup by pseudonym needs a query of the cases."""
+        pseudonyms = PseudonymDocument._get_collection()
+        try:
+            pseudonyms.insert_one({"_id": case.pseudonym, "case_id": case.case_id})
+        except DuplicateKeyError as error:
+            raise PseudonymTaken(case.pseudonym) from error
         fields = {**self._fields(case, version=1), "person": to_primitive(person)}
         change = self._change(case, 1, fields)
         try:
             self._store.commit(change)  # deletes the change again if the case is refused
         except AlreadyExists as error:
+            pseudonyms.delete_one({"_id": case.pseudonym, "case_id": case.case_id})
+            # A case stored before the pseudonym documents existed (migration 3 adds them).
             if CaseDocument.objects(pseudonym=case.pseudonym).count():
                 raise PseudonymTaken(case.pseudonym) from error
             raise
@@ -205,10 +227,10 @@ class MongoCaseRepository:
         return self._case(self._document(case_id, with_person=False))
 
     def get_by_pseudonym(self, pseudonym: str) -> Case:
-        document = CaseDocument.objects(pseudonym=pseudonym).only("case_id").first()
-        if document is None:
+        found = PseudonymDocument._get_collection().find_one({"_id": pseudonym})
+        if found is None:
             raise NotFound("Fall nicht gefunden.")
-        return self.get(document.case_id)
+        return self.get(str(found["case_id"]))
 
     def get_person(self, case_id: str) -> Person:
         document = self._document(case_id, with_person=True)
@@ -262,6 +284,7 @@ class MongoCaseRepository:
         case.collect_events()
         case.version = version
         CaseDocument.objects(case_id=case.case_id).delete()
+        PseudonymDocument._get_collection().delete_one({"_id": case.pseudonym})
         CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
         CaseChangeDocument._get_collection().delete_many({"receipt_for": case.case_id})
 

@@ -44,12 +44,13 @@ from services.case.repository import (
     CaseChangeDocument,
     CaseDocument,
     MongoCaseRepository,
+    PseudonymDocument,
     ZielgruppenDocument,
 )
 from tests.support import servers
 from tests.support.fakes.case import InMemoryCaseRepository
 
-DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument)
+DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument, PseudonymDocument)
 
 
 @dataclass(frozen=True)
