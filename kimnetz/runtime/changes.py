@@ -21,6 +21,14 @@ unique key is atomic on both FerretDB and MongoDB 7. So:
   that id anew and "win" a version that is long taken (its write then silently lost: measured
   with the relay emptying outboxes within milliseconds, tests/integration/runtime/
   test_changes.py). A writer holds a loaded version for one call, far less than a day.
+- A change caused by a consumed event (`cause`, its event id) is inserted together with a
+  receipt in the same collection, `_id` "applied:<event id>" (`receipt_id`), naming the change:
+  one ordered insert of both, the change first (refused, it takes the receipt with it).
+  `applied(cause)` then reads the receipt and its change by `_id`: FerretDB 1.24 answers only a
+  string `_id` without scanning the whole collection in Go, and a count by `cause` was a scan per
+  consumed event (docs/benchmarks.md, "Constant-cost hot paths"). A receipt whose change is gone
+  (retention forgot the history) no longer counts, as the count by `cause` did not. Receipts
+  carry neither `aggregate_id` nor `version`, so no query of changes by aggregate meets them.
 
 Usage (a service's repository):
 
@@ -41,10 +49,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from mongoengine import DateTimeField, DictField, Document, IntField, NotUniqueError, StringField
-from pymongo.errors import DuplicateKeyError
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kimnetz.errors import AlreadyExists, VersionConflict
-from kimnetz.runtime.outbox import OutboxDocument
+from kimnetz.runtime.outbox import OutboxDocument, inserted
 
 CONFLICT = "Der Datensatz wurde inzwischen geändert; bitte neu laden."
 EXISTS = "Der Datensatz existiert bereits."
@@ -75,6 +84,38 @@ def change_id(aggregate_id: str, version: int) -> str:
     return f"{aggregate_id}:{version}"
 
 
+RECEIPT_PREFIX = "applied:"
+DUPLICATE_KEY = 11000
+
+
+def receipt_id(cause: str) -> str:
+    """The `_id` of the receipt of event `cause` in a change collection."""
+    return f"{RECEIPT_PREFIX}{cause}"
+
+
+def receipt(change: ChangeDocument) -> dict[str, Any]:
+    """The receipt of the event that caused `change`: its `_id` and the change it names (and the
+    aggregate, for retention's deletion of everything of it)."""
+    return {"_id": receipt_id(change.cause), "receipt_of": change.change_id,
+            "receipt_for": change.aggregate_id, "written_at": change.written_at}
+
+
+def write_receipts(collection: Collection[Any]) -> int:
+    """The receipts of the caused changes stored before receipts existed (a data migration:
+    one scan, idempotent); how many were written."""
+    written = 0
+    for stored in collection.find({"cause": {"$nin": ["", None]}, "version": {"$exists": True}},
+                                  {"cause": 1, "written_at": 1}):
+        try:
+            collection.insert_one({"_id": receipt_id(stored["cause"]), "receipt_of": stored["_id"],
+                                   "receipt_for": str(stored["_id"]).rpartition(":")[0],
+                                   "written_at": stored.get("written_at")})
+        except DuplicateKeyError:
+            continue
+        written += 1
+    return written
+
+
 C = TypeVar("C", bound=ChangeDocument)
 V = TypeVar("V", bound=Document)
 
@@ -88,7 +129,7 @@ class VersionedStore(Generic[C, V]):
     def __init__(
         self, changes: type[C], view: type[V], *, key: str,
         conflict_message: str = CONFLICT, exists_message: str = EXISTS,
-        keep_superseded: timedelta = timedelta(days=1),
+        keep_superseded: timedelta = timedelta(days=1), prune_on_write: bool = True,
     ) -> None:
         if issubclass(view, OutboxDocument):
             raise TypeError(f"{view.__name__}: the materialised document is updated, so it "
@@ -100,6 +141,8 @@ class VersionedStore(Generic[C, V]):
         self.conflict_message = conflict_message
         self.exists_message = exists_message
         self.keep_superseded = keep_superseded
+        #: False: a write never deletes superseded changes; `prune_superseded` (a timer) does.
+        self.prune_on_write = prune_on_write
 
     def new_change(self, aggregate_id: str, version: int, fields: dict[str, Any], *,
                    cause: str = "") -> C:
@@ -119,7 +162,10 @@ class VersionedStore(Generic[C, V]):
         version that another writer took first raises VersionConflict (a FailedPrecondition);
         the events stay with the caller's aggregate."""
         try:
-            change.save()
+            if change.cause:
+                self._insert_with_receipt(change)
+            else:
+                change.save()
         except NotUniqueError as error:
             if change.version == 1:
                 raise AlreadyExists(self.exists_message) from error
@@ -135,6 +181,26 @@ class VersionedStore(Generic[C, V]):
                 raise AlreadyExists(self.exists_message) from error
             return
         self.apply(change)
+
+    def _insert_with_receipt(self, change: C) -> None:
+        """The change and the receipt of its cause, in one ordered insert (see the module's note).
+        A receipt already there names an earlier change of the same event, which can only be one
+        retention has forgotten meanwhile (the caller checked `applied`) or a redelivery handled
+        at the same instant: the receipt then names this change."""
+        change.validate()
+        collection = self.changes._get_collection()
+        try:
+            collection.insert_many([change.to_mongo(), receipt(change)], ordered=True)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", ())
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            if any(e.get("index") == 0 for e in errors):
+                raise NotUniqueError(f"{change.change_id} exists") from error
+            collection.replace_one({"_id": receipt_id(change.cause)}, receipt(change))
+        change._created = False  # as `save()` leaves it: inserted, never saved again
+        if change.outbox:
+            inserted(collection.full_name, change.pk)
 
     def apply(self, change: ChangeDocument) -> None:
         """Bring the view up to `change`; never back (only over an older version)."""
@@ -152,6 +218,8 @@ class VersionedStore(Generic[C, V]):
             # duplicate means another reader repaired it meanwhile.
             with contextlib.suppress(DuplicateKeyError):
                 collection.insert_one({self._key_db: change.aggregate_id, **_present(fields)})
+        if not self.prune_on_write:
+            return
         # Superseded changes whose events are sent have done their job once no writer can still
         # hold their version (see the module's note). Only empty outboxes are deleted, and the
         # relay only ever empties them, so no event can go with them.
@@ -165,6 +233,26 @@ class VersionedStore(Generic[C, V]):
         self.changes.objects(aggregate_id=change.aggregate_id, version__lt=change.version,
                              outbox__size=0, cause="",
                              written_at__lt=cutoff).delete()
+
+    def prune_superseded(self, batch: int = 1000) -> int:
+        """Deletes the superseded changes older than `keep_superseded` whose events are sent and
+        that record no cause, of every aggregate at once: one read of those changes (a scan,
+        for a timer, not for a write: on FerretDB 1.24 the write's own delete was a scan of the
+        whole collection per write of any aggregate older than a day), then deletes by `_id`.
+        Of each aggregate's old changes the newest stays (it may be the aggregate's newest of
+        all, which nothing supersedes). How many went."""
+        cutoff = datetime.now(UTC) - self.keep_superseded
+        aggregate = self.changes._fields["aggregate_id"].db_field
+        found: dict[str, list[tuple[int, str]]] = {}
+        for row in self.changes._get_collection().find(
+                {"outbox": {"$size": 0}, "cause": "", "written_at": {"$lt": cutoff},
+                 "version": {"$exists": True}}, {aggregate: 1, "version": 1}):
+            found.setdefault(str(row.get(aggregate)), []).append((int(row["version"]), str(row["_id"])))
+        doomed = [change for versions in found.values() for _, change in sorted(versions)[:-1]]
+        collection = self.changes._get_collection()
+        for start in range(0, len(doomed), batch):
+            collection.delete_many({"_id": {"$in": doomed[start:start + batch]}, "outbox": {"$size": 0}})
+        return len(doomed)
 
     def newest_change(self, aggregate_id: str, *, after: int = 0) -> C | None:
         """The newest change of the aggregate above version `after` (without its outbox).
@@ -195,13 +283,20 @@ class VersionedStore(Generic[C, V]):
         return document
 
     def applied(self, cause: str) -> bool:
-        """Whether a change caused by event `cause` was written (a redelivery is then skipped)."""
-        return bool(cause) and self.changes.objects(cause=cause).count() > 0
+        """Whether a change caused by event `cause` was written and is still kept (a redelivery
+        is then skipped): its receipt and the change it names, both by `_id`."""
+        if not cause:
+            return False
+        collection = self.changes._get_collection()
+        found = collection.find_one({"_id": receipt_id(cause)}, {"receipt_of": 1})
+        return (found is not None
+                and collection.find_one({"_id": found["receipt_of"]}, {"_id": 1}) is not None)
 
     def delete(self, aggregate_id: str) -> None:
         """The aggregate and all its changes are gone for good (retention only)."""
         self.view.objects(**{self.key: aggregate_id}).delete()
         self.changes.objects(aggregate_id=aggregate_id).delete()
+        self.changes._get_collection().delete_many({"receipt_for": aggregate_id})
 
 
 def _aware(moment: datetime) -> datetime:

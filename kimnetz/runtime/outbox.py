@@ -203,6 +203,12 @@ class _SavedDocuments:
 _saved = _SavedDocuments()
 
 
+def inserted(collection_name: str, document_id: Any) -> None:
+    """Tell the relays watching `collection_name` (its `full_name`) of a document with events
+    inserted without `OutboxDocument.save()` (e.g. in one insert with other documents)."""
+    _saved.inserted(collection_name, document_id)
+
+
 def _aware(moment: datetime) -> datetime:
     """Stored times come back naive (UTC) where the connection is not tz-aware."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

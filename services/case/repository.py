@@ -15,6 +15,7 @@ adapter of its `CaseRepository` port (services/case/domain/ports.py) by the comp
   top-level copies (status, organisation, Zielgruppe, case manager, review date) for lists.
   Repaired from a newer change on load.
 - `audit`: the hash-chained audit trail; appends only, sequence unique.
+- `case_pseudonyms`: pseudonym -> case id (`_id` the pseudonym): the pseudonym's claim and lookup.
 - `zielgruppen`: every catalogue version the Lenkungsgruppe decided; the highest is current.
 
 Kept to what FerretDB 1.24 and MongoDB 7 both do: no transactions, no $lookup/$facet, no
@@ -25,9 +26,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
-import threading
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -44,7 +42,7 @@ from mongoengine import (
     Q,
     StringField,
 )
-from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError
 
 from kimnetz.errors import (
     AlreadyExists,
@@ -52,13 +50,13 @@ from kimnetz.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    VersionConflict,
 )
 from kimnetz.runtime.changes import ChangeDocument, VersionedStore
 from kimnetz.runtime.outbox import OutboxDocument, PendingEvent, record_event
 from services.case import SERVICE, contract
+from services.case.audit_trail import AuditTrail, audit_id
 from services.case.codec import from_primitive, to_primitive
-from services.case.domain.audit import AuditDraft, AuditEntry, seal
+from services.case.domain.audit import AuditDraft, AuditEntry
 from services.case.domain.case import Case
 from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
@@ -67,9 +65,6 @@ from services.case.domain.retention import FIGURE_KEYS, figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
 
-#: Appends to the audit trail of one process take turns (see `append_audit`).
-_APPEND_LOCK = threading.Lock()
-DUPLICATE_KEY = 11000
 #: The only field of the change a retention deletion leaves until its erase request is sent.
 ERASED_MARK = "erased"
 
@@ -88,6 +83,8 @@ class CaseDocument(Document):
             "zielgruppe",
             "case_manager",
             "next_review_due",
+            # `closed_before` (the retention timer); MongoDB uses it, FerretDB 1.24 scans.
+            ["status", "updated_at"],
         ],
     }
 
@@ -114,16 +111,27 @@ class CaseChangeDocument(ChangeDocument):
     """One written version of a case: its fields and the events of that write (the outbox the
     relay sends). See `kimnetz.runtime.changes.ChangeDocument`."""
 
-    meta = {"db_alias": SERVICE, "collection": "case_changes"}
+    meta = {"db_alias": SERVICE, "collection": "case_changes", "indexes": [
+        # (with ChangeDocument's) `forget_erased`, the retention timer: what `delete` left.
+        {"fields": [f"fields.{ERASED_MARK}"], "sparse": True},
+    ]}
 
     #: Stored as `case_id`, the name the collection had before the runtime's store existed.
     aggregate_id = StringField(required=True, db_field="case_id")
 
 
 class AuditDocument(Document):
-    meta = {"db_alias": SERVICE, "collection": "audit", "indexes": ["case_id", "actor_org"]}
+    """One entry of the hash chain. `_id` is the sequence as zero-padded text (`audit_id`); the
+    collection also holds the chain's head (`audit_trail.HEAD`, a copy of the tail entry), so
+    an append reads no entry at all in the steady state (services/case/audit_trail.py). Trails
+    stored with the sequence itself as `_id` are converted by the case service's data
+    migration 1 (services/case/migrations.py)."""
 
-    sequence = IntField(primary_key=True)
+    meta = {"db_alias": SERVICE, "collection": "audit", "strict": False,  # the head: `_id` "#head", `tail`
+            "indexes": [("case_id", "sequence"), "sequence", "actor_org"]}
+
+    entry_id = StringField(primary_key=True)
+    sequence = IntField(required=True)
     occurred_at = DateTimeField(required=True)
     actor_subject = StringField(required=True)
     actor_org = StringField(default="")
@@ -136,6 +144,17 @@ class AuditDocument(Document):
     actor_node = StringField(default="")
     previous_hash = StringField(required=True)
     entry_hash = StringField(required=True)
+
+
+class PseudonymDocument(Document):
+    """Which case carries a pseudonym: `_id` the pseudonym (its uniqueness is this insert), so
+    that a lookup by pseudonym and the collision check are finds by `_id`, not queries of
+    `cases` (a scan on FerretDB 1.24). Written before the case, removed with it (retention)."""
+
+    meta = {"db_alias": SERVICE, "collection": "case_pseudonyms"}
+
+    pseudonym = StringField(primary_key=True)
+    case_id = StringField(required=True)
 
 
 class ZielgruppenDocument(Document):
@@ -169,7 +188,9 @@ class MongoCaseRepository:
         self.audit_retries = audit_retries
         self._store = VersionedStore(
             CaseChangeDocument, CaseDocument, key="case_id",
-            conflict_message="Der Fall wurde inzwischen von anderer Stelle geändert; bitte neu laden.")
+            conflict_message="Der Fall wurde inzwischen von anderer Stelle geändert; bitte neu laden.",
+            # No scan on a write: the retention timer sweeps superseded changes (`forget_erased`).
+            prune_on_write=False)
 
     # -- cases -------------------------------------------------------------------------------
     #
@@ -181,12 +202,21 @@ class MongoCaseRepository:
 
     def add(self, case: Case, person: Person) -> None:
         """Insert a new case with its person and its events. A pseudonym collision raises
-        PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again."""
+        PseudonymTaken (events stay pending); the caller draws a new pseudonym and tries again.
+        The pseudonym is claimed first by the insert of its `PseudonymDocument` (unique `_id`),
+        so neither the collision nor a lookup by pseudonym needs a query of the cases."""
+        pseudonyms = PseudonymDocument._get_collection()
+        try:
+            pseudonyms.insert_one({"_id": case.pseudonym, "case_id": case.case_id})
+        except DuplicateKeyError as error:
+            raise PseudonymTaken(case.pseudonym) from error
         fields = {**self._fields(case, version=1), "person": to_primitive(person)}
         change = self._change(case, 1, fields)
         try:
             self._store.commit(change)  # deletes the change again if the case is refused
         except AlreadyExists as error:
+            pseudonyms.delete_one({"_id": case.pseudonym, "case_id": case.case_id})
+            # A case stored before the pseudonym documents existed (migration 3 adds them).
             if CaseDocument.objects(pseudonym=case.pseudonym).count():
                 raise PseudonymTaken(case.pseudonym) from error
             raise
@@ -197,10 +227,10 @@ class MongoCaseRepository:
         return self._case(self._document(case_id, with_person=False))
 
     def get_by_pseudonym(self, pseudonym: str) -> Case:
-        document = CaseDocument.objects(pseudonym=pseudonym).only("case_id").first()
-        if document is None:
+        found = PseudonymDocument._get_collection().find_one({"_id": pseudonym})
+        if found is None:
             raise NotFound("Fall nicht gefunden.")
-        return self.get(document.case_id)
+        return self.get(str(found["case_id"]))
 
     def get_person(self, case_id: str) -> Person:
         document = self._document(case_id, with_person=True)
@@ -254,10 +284,16 @@ class MongoCaseRepository:
         case.collect_events()
         case.version = version
         CaseDocument.objects(case_id=case.case_id).delete()
+        PseudonymDocument._get_collection().delete_one({"_id": case.pseudonym})
         CaseChangeDocument.objects(aggregate_id=case.case_id, version__lt=version).delete()
+        CaseChangeDocument._get_collection().delete_many({"receipt_for": case.case_id})
 
     def forget_erased(self) -> int:
-        """Removes the changes `delete` left behind once their events are sent; their number."""
+        """Removes the changes `delete` left behind once their events are sent; their number.
+        Also sweeps the superseded changes older than the store's day (not counted): a write
+        of a case does not (`prune_on_write=False`), as that delete scanned every change on
+        FerretDB 1.24 for each write of a case older than a day."""
+        self._store.prune_superseded()
         return int(CaseChangeDocument.objects(**{f"fields__{ERASED_MARK}": True}, outbox__size=0).delete())
 
     def _carry_unsent(self, case_id: str, version: int, change: CaseChangeDocument) -> None:
@@ -356,61 +392,30 @@ class MongoCaseRepository:
     # -- audit -------------------------------------------------------------------------------
 
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
-        """Appends to the chain. Concurrent appends race for the next sequence number; the
-        unique `_id` lets exactly one win, the others re-read the tail and try again, after a
-        random pause growing with each loss. Within this process appends take turns (one lock
-        for every repository of the process): finding the tail takes a scan on FerretDB 1.24,
-        and 8 concurrent ProposeCase clients lost that race again and again until some ran out
-        of attempts (bench, issue 8); now only another process (the worker) can race us."""
-        for attempt in range(self.audit_retries):
-            with _APPEND_LOCK:  # this process's appends take turns; other processes may race
-                last = AuditDocument.objects.order_by("-sequence").first()
-                entry = seal(draft, None if last is None else _audit_entry(last))
-                try:
-                    AuditDocument(**to_primitive(entry)).save(force_insert=True)
-                except NotUniqueError:
-                    pass
-                else:
-                    return entry
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
-        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        """Appends to the chain: one find by `_id` and one insert in the steady state, whatever
+        the trail's length (services/case/audit_trail.py); the unique `_id` decides between
+        concurrent appends of several processes."""
+        return self._audit_trail().append([draft])[0]
 
     def append_audits(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
-        """Appends several entries as one run of the chain: one look at the tail and one
-        ordered insert, where single appends would each look (finding the tail sorts the whole
-        trail on FerretDB 1.24: ~0.1 s at 600 entries, growing with the trail; a peer's call
-        for 200 briefs is 200 entries). A concurrent append taking a sequence number stops the
-        insert there; the entries before it stay (they continued the chain), the rest are
-        sealed again after the new tail."""
-        written: list[AuditEntry] = []
-        remaining = list(drafts)
-        for _ in range(self.audit_retries):
-            if not remaining:
-                return written
-            last = AuditDocument.objects.order_by("-sequence").first()
-            previous = None if last is None else _audit_entry(last)
-            entries = []
-            for draft in remaining:
-                previous = seal(draft, previous)
-                entries.append(previous)
-            try:
-                AuditDocument._get_collection().insert_many(
-                    [AuditDocument(**to_primitive(e)).to_mongo() for e in entries], ordered=True)
-            except BulkWriteError as error:
-                if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
-                    raise
-                inserted = int(error.details.get("nInserted", 0))
-                written += entries[:inserted]
-                remaining = remaining[inserted:]
-                continue
-            return written + entries
-        raise VersionConflict("Das Zugriffsprotokoll ist gerade stark ausgelastet; bitte erneut versuchen.")
+        """Appends several entries as one run of the chain (one ordered insert; a peer's call
+        for 200 briefs is 200 entries)."""
+        return self._audit_trail().append(drafts) if drafts else []
 
     def audit_entries(self, case_id: str = "", after_sequence: int = 0, limit: int = 100) -> list[AuditEntry]:
-        query = AuditDocument.objects(sequence__gt=after_sequence)
+        """The data protection officer's reads (not a hot path): by case on the `(case_id,
+        sequence)` index, else in pages of `_id` (MongoDB); FerretDB 1.24 scans for both."""
+        collection = AuditDocument._get_collection()
         if case_id:
-            query = query.filter(case_id=case_id)
-        return [_audit_entry(d) for d in query.order_by("sequence").limit(limit)]
+            rows = collection.find({"case_id": case_id, "sequence": {"$gt": after_sequence}})
+            rows = rows.sort("sequence", 1)
+        else:
+            rows = collection.find({"_id": {"$gt": audit_id(after_sequence)}}).sort("_id", 1)
+        return [_stored_audit_entry(row) for row in rows.limit(limit)]
+
+    def _audit_trail(self) -> AuditTrail:
+        return AuditTrail(AuditDocument._get_collection(), retries=self.audit_retries,
+                          to_entry=_stored_audit_entry, to_document=_audit_document)
 
     # -- Zielgruppen -------------------------------------------------------------------------
 
@@ -474,11 +479,20 @@ class MongoCaseRepository:
         return change
 
 
-def _audit_entry(document: AuditDocument) -> AuditEntry:
+_AUDIT_FIELDS = ("sequence", "occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call",
+                 "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")
+
+
+def _stored_audit_entry(row: dict[str, Any]) -> AuditEntry:
+    defaults = AuditDocument._fields
     return from_primitive(AuditEntry, {
-        name: getattr(document, name) for name in (
-            "sequence", "occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call",
-            "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")})
+        name: row[name] if name in row else defaults[name].default for name in _AUDIT_FIELDS})
+
+
+def _audit_document(entry: AuditEntry) -> dict[str, Any]:
+    stored: dict[str, Any] = AuditDocument(
+        entry_id=audit_id(entry.sequence), **to_primitive(entry)).to_mongo()
+    return dict(stored)
 
 
 def _encode_token(created_at: datetime, case_id: str) -> str:

@@ -34,6 +34,7 @@ from services.case.repository import (
     CaseChangeDocument,
     CaseDocument,
     MongoCaseRepository,
+    PseudonymDocument,
     ZielgruppenDocument,
 )
 from tests.support.grpc_calls import refusal
@@ -50,7 +51,7 @@ ROLE_SHORT = {
     "steering_member": "lenkung", "clerk": "buero", "data_protection_officer": "dsb",
     "node_admin": "admin",
 }
-DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument)
+DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument, PseudonymDocument)
 
 
 @pytest.fixture(scope="session")

@@ -44,12 +44,13 @@ from services.case.repository import (
     CaseChangeDocument,
     CaseDocument,
     MongoCaseRepository,
+    PseudonymDocument,
     ZielgruppenDocument,
 )
 from tests.support import servers
 from tests.support.fakes.case import InMemoryCaseRepository
 
-DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument)
+DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument, PseudonymDocument)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,15 @@ def test_a_write_caused_by_an_event_is_known_as_applied(store: Store) -> None:
     store.repository.save(loaded, cause="event-1")
     assert store.repository.applied("event-1")
     assert not store.repository.applied("event-2") and not store.repository.applied("")
+
+
+def test_an_event_stays_applied_across_later_writes_and_is_forgotten_with_the_case(store: Store) -> None:
+    case = closed_by_event(store, "event-9")
+    store.repository.save(store.repository.get(case.case_id))  # a later write of the case
+    assert store.repository.applied("event-9")
+    assert store.versions(case.case_id) == [1, 2, 3]  # the receipt is no version of the case
+    store.repository.delete(erased(store.repository.get(case.case_id), later(100), "delete"))
+    assert not store.repository.applied("event-9")
 
 
 def test_pseudonyms_and_case_ids_are_unique(store: Store) -> None:

@@ -19,7 +19,7 @@ from kim.node.v1.probe_pb2 import ProbeRequested
 from kimnetz.errors import AlreadyExists, FailedPrecondition
 from kimnetz.runtime import events, mongo
 from kimnetz.runtime.amqp import Publisher
-from kimnetz.runtime.changes import ChangeDocument, VersionedStore
+from kimnetz.runtime.changes import ChangeDocument, VersionedStore, receipt_id
 from kimnetz.runtime.outbox import InsertOnlyViolation, OutboxDocument, OutboxRelay, record_event
 from kimnetz.runtime.settings import Settings
 from tests.support.event_tap import drain as drain_tap, event_tap
@@ -222,6 +222,49 @@ def test_a_writer_that_loaded_before_its_version_was_sent_still_loses(
     VersionedStore(CounterChange, Counter, key="counter_id", keep_superseded=timedelta(0)).apply(
         CounterChange.objects.get(change_id=f"{counter_id}:3"))
     assert [c.version for c in CounterChange.objects(aggregate_id=counter_id)] == [3]
+
+
+def test_a_store_that_prunes_by_timer_keeps_every_change_on_write_and_sweeps_them_later(
+    db: Settings,
+) -> None:
+    """`prune_on_write=False` (the case service): a write deletes nothing (no scan per write on
+    FerretDB 1.24); `prune_superseded` then removes the sent, causeless superseded changes of all
+    aggregates, keeping the newest of each and every change that records a cause."""
+    timer = VersionedStore(CounterChange, Counter, key="counter_id", keep_superseded=timedelta(0),
+                           prune_on_write=False)
+    first, second = new_id("sweep"), new_id("sweep")
+    for version in (1, 2, 3):
+        write(timer, first, version, version, db.node_id)
+    write(timer, second, 1, 0, db.node_id)
+    caused = timer.new_change(second, 2, {"value": 1}, cause=f"event-{second}")
+    timer.commit(caused)
+    timer.commit(timer.new_change(second, 3, {"value": 2}))
+    CounterChange._get_collection().update_many({"_id": {"$regex": "^sweep-"}}, {"$set": {"outbox": []}})
+    assert sorted(c.version for c in CounterChange.objects(aggregate_id=first)) == [1, 2, 3]
+
+    assert timer.prune_superseded() >= 3
+
+    assert [c.version for c in CounterChange.objects(aggregate_id=first)] == [3]
+    assert sorted(c.version for c in CounterChange.objects(aggregate_id=second)) == [2, 3]
+    assert timer.applied(f"event-{second}") and not timer.applied(f"event-{first}")
+
+
+def test_the_receipt_of_a_caused_change_is_written_with_it_and_refused_with_it(
+    counters: VersionedStore[CounterChange, Counter], db: Settings,
+) -> None:
+    counter_id = new_id("receipt")
+    write(counters, counter_id, 1, 0, db.node_id)
+    counters.commit(counters.new_change(counter_id, 2, {"value": 1}, cause=f"event-{counter_id}"))
+    with pytest.raises(FailedPrecondition):  # version 2 taken: neither change nor receipt
+        counters.commit(counters.new_change(counter_id, 2, {"value": 9}, cause=f"other-{counter_id}"))
+    assert counters.applied(f"event-{counter_id}") and not counters.applied(f"other-{counter_id}")
+    stored = CounterChange._get_collection().find_one({"_id": receipt_id(f"event-{counter_id}")})
+    assert stored is not None and stored["receipt_of"] == f"{counter_id}:2"
+    view = counters.load(counter_id)
+    assert view is not None and view.version == 2
+    counters.delete(counter_id)
+    assert not counters.applied(f"event-{counter_id}")
+    assert CounterChange._get_collection().find_one({"_id": receipt_id(f"event-{counter_id}")}) is None
 
 
 @pytest.fixture
