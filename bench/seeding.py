@@ -12,7 +12,7 @@ FerretDB/SQLite).
   repository's `_fields` + the person (`to_primitive`), and the change (`case_changes`) is the
   repository's `_change` of the case's version, written as mongoengine would.
 - Audit entries are sealed with the domain's `seal` after the trail's current tail, so the trail
-  stays one verifying chain, and stored with `AuditDocument`'s mapping.
+  stays one verifying chain, and stored in the repository's shape with the trail's head.
 
 One function per store concern (`seed_cases`, `seed_audit`): a read model that the case service
 keeps next to the cases (list rows, figures, an audit head) gets its seeding in the function
@@ -39,7 +39,12 @@ from services.case.domain.case import Case
 from services.case.domain.person import Person, PersonData
 from services.case.domain.policy import Actor
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE
-from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
+from services.case.repository import (
+    CaseChangeDocument,
+    MongoCaseRepository,
+    audit_document,
+    audit_trail,
+)
 
 OWNER = "stadt-hilden"
 COORDINATION = "kreis-mettmann"
@@ -194,24 +199,19 @@ def audit_chain(drafts: Iterator[AuditDraft], after: AuditEntry | None) -> Itera
 
 def seed_audit(database: Database[dict[str, Any]], count: int, case_ids: list[str],
                owner: str = OWNER) -> AuditEntry | None:
-    """`count` entries appended to the node's audit trail, sealed after its current tail (one
-    read of the tail here; no api call may append meanwhile). An audit head or other read model
-    of the trail plugs in here. Returns the new tail."""
-    from services.case.repository import _audit_entry
-
-    audit = database["audit"]
-    last = audit.find_one({}, sort=[("_id", -1)])
-    tail = None if last is None else _audit_entry(AuditDocument._from_son(last))
+    """`count` entries appended to the node's audit trail, sealed after its current tail, in
+    the repository's stored shape, and the trail's head pointed at the new tail (no api call may
+    append meanwhile). Returns the new tail."""
+    trail = audit_trail(database["audit"])
+    tail = trail.tail()
     with _Writer() as writer:
         for batch in _batches(audit_chain(audit_drafts(count, case_ids, owner), tail)):
-            writer.write(lambda b: audit.insert_many([audit_document(e) for e in b], ordered=True), batch)
+            writer.write(lambda b: trail.collection.insert_many([audit_document(e) for e in b],
+                                                                ordered=True), batch)
             tail = batch[-1]
+    if tail is not None:
+        trail.write_head(tail)
     return tail
-
-
-def audit_document(entry: AuditEntry) -> dict[str, Any]:
-    """The stored form of `entry`, as `MongoCaseRepository.append_audit` writes it."""
-    return stored_names(AuditDocument, to_primitive(entry))
 
 
 def _batches(items: Iterator[T]) -> Iterator[list[T]]:

@@ -94,6 +94,15 @@ class AuditTrail:
             return written
         raise VersionConflict(BUSY)
 
+    def tail(self) -> AuditEntry | None:
+        """The last entry of the chain (None: an empty trail)."""
+        return self._tail()
+
+    def write_head(self, tail: AuditEntry) -> None:
+        """Points the head at `tail`, for a writer that inserted entries in bulk after the tail
+        (bench seeding; no api may append meanwhile)."""
+        self._write_head(tail)
+
     def _insert(self, entries: list[AuditEntry]) -> int:
         """How many of `entries` were inserted (all, or those before the first taken `_id`)."""
         documents = [self.to_document(e) for e in entries]

@@ -42,6 +42,7 @@ from mongoengine import (
     Q,
     StringField,
 )
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from kimnetz.errors import (
@@ -411,11 +412,10 @@ class MongoCaseRepository:
             rows = rows.sort("sequence", 1)
         else:
             rows = collection.find({"_id": {"$gt": audit_id(after_sequence)}}).sort("_id", 1)
-        return [_stored_audit_entry(row) for row in rows.limit(limit)]
+        return [stored_audit_entry(row) for row in rows.limit(limit)]
 
     def _audit_trail(self) -> AuditTrail:
-        return AuditTrail(AuditDocument._get_collection(), retries=self.audit_retries,
-                          to_entry=_stored_audit_entry, to_document=_audit_document)
+        return audit_trail(AuditDocument._get_collection(), retries=self.audit_retries)
 
     # -- Zielgruppen -------------------------------------------------------------------------
 
@@ -483,13 +483,18 @@ _AUDIT_FIELDS = ("sequence", "occurred_at", "actor_subject", "actor_org", "actor
                  "purpose", "allowed", "detail", "actor_node", "previous_hash", "entry_hash")
 
 
-def _stored_audit_entry(row: dict[str, Any]) -> AuditEntry:
+def audit_trail(collection: Collection[Any], *, retries: int = 20) -> AuditTrail:
+    """The trail in `collection` with this adapter's stored shape (also for bulk seeding)."""
+    return AuditTrail(collection, retries=retries, to_entry=stored_audit_entry, to_document=audit_document)
+
+
+def stored_audit_entry(row: dict[str, Any]) -> AuditEntry:
     defaults = AuditDocument._fields
     return from_primitive(AuditEntry, {
         name: row[name] if name in row else defaults[name].default for name in _AUDIT_FIELDS})
 
 
-def _audit_document(entry: AuditEntry) -> dict[str, Any]:
+def audit_document(entry: AuditEntry) -> dict[str, Any]:
     stored: dict[str, Any] = AuditDocument(
         entry_id=audit_id(entry.sequence), **to_primitive(entry)).to_mongo()
     return dict(stored)

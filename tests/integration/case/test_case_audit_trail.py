@@ -24,7 +24,7 @@ from services.case.audit_trail import HEAD, AuditTrail
 from services.case.codec import to_primitive
 from services.case.domain.audit import AuditDraft, seal, verify_chain
 from services.case.migrations import MIGRATIONS
-from services.case.repository import AuditDocument, MongoCaseRepository, _audit_document, _stored_audit_entry
+from services.case.repository import AuditDocument, MongoCaseRepository, audit_document, stored_audit_entry
 
 
 def _draft(i: int, case_id: str = "case-1") -> AuditDraft:
@@ -58,8 +58,8 @@ class _Recorded:
 
 
 def _trail(recorded: _Recorded) -> AuditTrail:
-    return AuditTrail(recorded, retries=20, to_entry=_stored_audit_entry,  # type: ignore[arg-type]
-                      to_document=_audit_document)
+    return AuditTrail(recorded, retries=20, to_entry=stored_audit_entry,  # type: ignore[arg-type]
+                      to_document=audit_document)
 
 
 def test_an_append_reads_the_trail_only_by_id_and_a_bounded_number_of_times(
@@ -90,7 +90,7 @@ def test_an_append_after_a_head_that_lags_finds_the_tail_by_id(repository: Mongo
     previous = repository.audit_entries()[0]
     for i in range(300):
         previous = seal(_draft(i), previous)
-        collection.insert_one(_audit_document(previous))
+        collection.insert_one(audit_document(previous))
     recorded = _Recorded(collection)
 
     [entry] = _trail(recorded).append([_draft(7)])

@@ -12,7 +12,7 @@ from services.case.domain.audit import AuditEntry, verify_chain
 from services.case.domain.case import Case
 from services.case.domain.person import Person
 from services.case.domain.vocabulary import CaseStatus
-from services.case.repository import AuditDocument, MongoCaseRepository, _audit_entry
+from services.case.repository import MongoCaseRepository, audit_document, stored_audit_entry
 
 REPOSITORY = MongoCaseRepository("bench-seed-test")
 
@@ -67,7 +67,7 @@ def test_the_audit_trail_is_one_chain_that_verifies_and_continues_a_tail() -> No
 
 def test_the_stored_audit_entry_reads_back_as_the_entry() -> None:
     entry = next(seeding.audit_chain(seeding.audit_drafts(1, ["a"]), None))
-    document = seeding.audit_document(entry)
-    assert document["_id"] == 1 and "sequence" not in document
-    loaded: AuditEntry = _audit_entry(AuditDocument._from_son(document))
+    document = audit_document(entry)
+    assert document["_id"] == "000000000001" and document["sequence"] == 1
+    loaded: AuditEntry = stored_audit_entry(document)
     assert loaded == entry and loaded.compute_hash() == entry.entry_hash
