@@ -11,6 +11,9 @@ restore` brings the backup up under a new, empty KIM_HOME, and after `kim node u
 - the counts in the databases are the archive's, and the audit chain verifies (the restore's
   own check and the data protection officer's VerifyAuditChain, also after a new write);
 - the Kreis's event sent while the node was away arrives once at every service;
+- an event the node took before the backup, delivered again after the restore, is known as a
+  redelivery (its once-per-event record came back with the backup: the probe's receipt counts a
+  second delivery instead of a second receipt);
 - a second restore onto the now occupied node is refused without --force.
 """
 
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,12 +35,16 @@ import pymongo
 import pytest
 
 from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.node.v1.probe_pb2 import ProbeRequested
 from kimctl import nodes
 from kimctl.backup.node import read_manifest
 from kimctl.nodecheck import node_alias, wait_for_receipts
 from kimctl.story import KREIS, STADT, STADT_CASE_MANAGER, Actor, Api
-from kimnetz.runtime import node
+from kimnetz.runtime import events, node
+from kimnetz.runtime.amqp import Publisher
+from kimnetz.runtime.event_trust import EnvelopeSigner
 from kimnetz.runtime.proto_mapping import to_proto_date
+from kimnetz.runtime.settings import Settings
 from tests.e2e.story_support import NODE_EXTRA, ThreeNodes, three_nodes
 from tests.support import servers
 
@@ -93,13 +101,36 @@ class Writer(threading.Thread):
     def wait_for(self, count: int, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while len(self.acknowledged) < count:
-            assert self.is_alive() and time.monotonic() < deadline, (len(self.acknowledged), self.refused[-3:])
+            assert self.is_alive(), self.refused[-3:]
+            assert time.monotonic() < deadline, (len(self.acknowledged), self.refused[-3:])
             time.sleep(0.2)
 
 
 def kim(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KIM_HOME": str(home), "KIM_BACKUP_PASSPHRASE": PASSPHRASE, "COLUMNS": "200"}
     return subprocess.run([KIM, *args], env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def signed_probe(sender: Settings) -> tuple[str, str, bytes]:
+    """(probe id, event id, body) of a probe signed with the sender's key, as its relay sends it."""
+    message = ProbeRequested(probe_id=f"vorher-{uuid.uuid4().hex[:8]}", requested_by="vor der Sicherung")
+    envelope = events.pack(message, source_service="node", source_node=sender.node_id)
+    signed = EnvelopeSigner.from_tls_dir(sender.tls_dir).sign_envelope(envelope)
+    return message.probe_id, envelope.id, signed.SerializeToString()
+
+
+def publish(sender: Settings, event_id: str, body: bytes) -> None:
+    with Publisher(sender.amqp_uri) as publisher:
+        publisher.publish("node.events", events.event_type(ProbeRequested), body, message_id=event_id)
+
+
+def deliveries(probe_id: str, receiver: Settings, expected: int, timeout: float = 90) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = wait_for_receipts(probe_id, receiver, timeout=timeout)
+        if all(counts.get(s) == expected for s in receiver.served_services) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.5)
 
 
 def stored_counts(mongodb_uri: str, node_id: str, manifest: dict[str, object]) -> dict[str, int]:
@@ -122,6 +153,11 @@ def test_a_node_backed_up_while_writing_comes_back_on_a_fresh_machine(
     backup_file = tmp_path / "stadt.kimbackup"
     fresh = tmp_path / "neue-maschine"
 
+    # An event the Stadt takes before the backup.
+    earlier_probe, earlier_id, earlier_body = signed_probe(kreis)
+    publish(kreis, earlier_id, earlier_body)
+    assert deliveries(earlier_probe, stadt, 1) == {s: 1 for s in stadt.served_services}
+
     writer = Writer(case_api)
     writer.start()
     try:
@@ -142,6 +178,8 @@ def test_a_node_backed_up_while_writing_comes_back_on_a_fresh_machine(
     assert len(before_cut) >= 5
     assert during_backup, "no proposal was acknowledged while the backup read the node"
     assert manifest["node"] == stadt_id and manifest["online"] is True
+    print(f"\n[backup] {len(before_cut)} proposals acknowledged before the cut, {len(during_backup)} "
+          f"while the backup ran, {len(writer.acknowledged)} in all\n{made.stdout}")
 
     # The machine is lost: processes, databases and the node's folder.
     federation.down(STADT)
@@ -175,6 +213,8 @@ def test_a_node_backed_up_while_writing_comes_back_on_a_fresh_machine(
 
             assert wait_for_receipts(probe.probe_id, restarted, timeout=90) == {
                 service: 1 for service in restarted.served_services}
+            publish(kreis, earlier_id, earlier_body)  # a peer's relay sends it again
+            assert deliveries(earlier_probe, restarted, 2) == {s: 2 for s in restarted.served_services}
 
             audit = api.case(federation.node(STADT), STADT_DATA_PROTECTION)
             verified = audit.VerifyAuditChain(case_pb2.VerifyAuditChainRequest())
