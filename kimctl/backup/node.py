@@ -117,10 +117,11 @@ def backup(node_id: str, target: Path, passphrase: str, progress: Progress | Non
             with tarfile.open(fileobj=sink, mode="w|") as tar:  # type: ignore[call-overload]
                 _add_config(tar, home, env, manifest, report)
                 with _client(settings) as client:
-                    present = set(client.list_database_names())
+                    # A database per kind, asked by name: listDatabases sizes every database of
+                    # the server on FerretDB (slow on a server shared by many nodes).
                     for kind in KINDS:
                         name = settings.database_name(kind)
-                        if name in present:
+                        if client[name].list_collection_names():
                             _add_database(tar, client, kind, name, manifest, report, progress)
                 manifest["audit"] = report.audit
                 _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -417,7 +418,7 @@ def restore(path: Path, passphrase: str, *, force: bool = False,
             files = _write_files(backup_file.tar, manifest, home, env)
             warnings = _restore_databases(backup_file.tar, client, settings, manifest, progress)
             counts, expected, audit = _check(client, settings, manifest)
-        warnings += _ensure_broker(settings)
+        warnings += _ensure_broker(settings, env)
     return Restored(node_id, str(manifest["cut"]), counts, expected, audit, files, warnings)
 
 
@@ -425,10 +426,8 @@ def _occupied(client: MongoClient[RawBSONDocument], settings: Settings, home: Pa
     found = []
     if home.exists() and any(home.iterdir()):
         found.append(f"einen Ordner ({home})")
-    present = set(client.list_database_names())
     names = [settings.database_name(kind) for kind in KINDS]
-    if any(name in present and any(client[name][c].estimated_document_count()
-                                   for c in client[name].list_collection_names())
+    if any(any(client[name][c].estimated_document_count() for c in client[name].list_collection_names())
            for name in names):
         found.append("Daten in den Datenbanken")
     return found
@@ -533,17 +532,22 @@ def _check(client: MongoClient[RawBSONDocument], settings: Settings,
     return counts, expected, audit
 
 
-def _ensure_broker(settings: Settings) -> list[str]:
+def _ensure_broker(settings: Settings, env: dict[str, str]) -> list[str]:
     """The node's vhost and broker user as node.env names them (a new broker has neither; on
-    the old one both are there and stay, with the queues that kept what peers sent)."""
-    from kimnetz.runtime.broker_admin import BrokerAdmin, vhost_of
+    the old one both are there and stay, with the queues that kept what peers sent). Only the
+    node's own user (`kim node init` names it): the operator's administrator is never touched."""
+    from kimnetz.runtime.broker_admin import BrokerAdmin, node_user, vhost_of
 
-    uri = urlsplit(settings.amqp_uri)
+    uri = urlsplit(env.get("AMQP_URI", ""))
+    user = unquote(uri.username or "")
+    if user != node_user(settings.node_id):
+        return ["node.env nennt keinen Broker-Benutzer des Knotens; Vhost und Benutzer "
+                "bleiben, wie sie sind."]
     try:
         admin = BrokerAdmin.of(settings.rabbitmq_management_url, Settings().rabbitmq_admin)
         vhost = vhost_of(settings.amqp_uri)
         admin.ensure_vhost(vhost)
-        admin.ensure_node_user(vhost, unquote(uri.username or ""), unquote(uri.password or ""))
+        admin.ensure_node_user(vhost, user, unquote(uri.password or ""))
     except Exception as error:
         return [f"Vhost und Broker-Benutzer nicht angelegt ({error}); "
                 "`kim node init` mit denselben Angaben legt sie an."]
