@@ -7,7 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ from kimnetz.runtime.settings import Settings
 from services.documents.cli import app as documents_app
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from kimctl.nodes import Joined
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -374,6 +376,132 @@ def node_migrate(node_id: str) -> None:
                       highlight=False)
     console.print(f"{node_id}: {len(done)} Migration(en) angewandt" if done
                   else f"{node_id}: Daten sind auf dem Stand dieser Version", highlight=False)
+
+
+PASSPHRASE_FILE_OPTION = typer.Option(
+    None, "--passphrase-file", help="File holding the backup's passphrase (default: "
+    "KIM_BACKUP_PASSPHRASE_FILE or KIM_BACKUP_PASSPHRASE, else asked for); never on the command line")
+
+
+@node_app.command("backup")
+def node_backup(
+    node_id: str,
+    to: Path = typer.Option(None, "--to", help="The backup file (default "  # noqa: B008
+                            "$KIM_HOME/backups/<node>-<time>.kimbackup)"),
+    passphrase_file: Path = PASSPHRASE_FILE_OPTION,
+) -> None:
+    """Write an encrypted backup of the node while it runs: every database, the stored
+    documents, certificates, keys and configuration (docs/operations.md, "Backup and restore")."""
+    from datetime import UTC, datetime
+
+    from kimctl import nodes
+    from kimctl.backup import archive
+    from kimctl.backup.node import BackupError, backup
+
+    passphrase = _passphrase(passphrase_file, confirm=True)
+    target = to or (nodes.kim_home() / "backups"
+                    / f"{node_id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.kimbackup")
+    try:
+        with _progress() as show:
+            report = backup(node_id, target, passphrase, show)
+    except (BackupError, archive.ArchiveError) as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    documents = sum(report.counts.values())
+    console.print(f"Knoten {node_id}: Sicherung {report.path} ({report.path.stat().st_size:,} Bytes)",
+                  highlight=False)
+    console.print(f"Schnitt {report.cut} ({'im laufenden Betrieb' if report.online else 'Knoten gestoppt'}); "
+                  f"{documents} Dokumente in {len(report.counts)} Sammlungen, {len(report.files)} Dateien",
+                  highlight=False)
+    for name, count in sorted(report.dropped.items()):
+        console.print(f"  {name}: {count} nach dem Schnitt geschrieben, nicht gesichert", highlight=False)
+    if report.audit:
+        _print_audit(report.audit)
+        if not report.audit["intact"]:
+            raise typer.Exit(1)
+
+
+@node_app.command("restore")
+def node_restore(
+    backup_file: Path,
+    force: bool = typer.Option(False, "--force", help="Replace a node that has a folder or "
+                               "data here (it must be stopped)"),
+    passphrase_file: Path = PASSPHRASE_FILE_OPTION,
+) -> None:
+    """Bring a node back from its backup on this machine (KIM_HOME, databases, vhost), verify
+    every checksum first and the counts and audit chain afterwards; then `kim node up`."""
+    from kimctl.backup.node import BackupError, restore
+
+    passphrase = _passphrase(passphrase_file, confirm=False)
+    try:
+        with _progress() as show:
+            restored = restore(backup_file, passphrase, force=force, progress=show)
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    table = Table(title=f"Knoten {restored.node}: wiederhergestellt (Schnitt {restored.cut})")
+    for column in ("Sammlung", "laut Sicherung", "gespeichert"):
+        table.add_column(column)
+    for name in sorted(restored.expected):
+        found = restored.counts.get(name, 0)
+        mark = "" if found == restored.expected[name] else " [red]≠[/]"
+        table.add_row(name, str(restored.expected[name]), f"{found}{mark}")
+    console.print(table)
+    console.print(f"{len(restored.files)} Dateien der Konfiguration geschrieben", highlight=False)
+    for warning in restored.warnings:
+        console.print(f"[yellow]{warning}[/]", highlight=False)
+    if restored.audit:
+        _print_audit(restored.audit)
+    if not restored.counts_match or (restored.audit and not restored.audit["intact"]):
+        console.print("[red]Die Wiederherstellung stimmt nicht mit der Sicherung überein.[/]")
+        raise typer.Exit(1)
+    console.print(f"Weiter mit: kim node up {restored.node}", highlight=False)
+
+
+def _print_audit(audit: dict[str, object]) -> None:
+    if audit["intact"]:
+        console.print(f"Zugriffsprotokoll: {audit['entries']} Einträge, Kette geprüft und intakt",
+                      highlight=False)
+    else:
+        console.print(f"[red]Zugriffsprotokoll: Kette gebrochen: {audit['reason']}[/]", highlight=False)
+
+
+def _passphrase(file: Path | None, *, confirm: bool) -> str:
+    """The backup's passphrase from a file, the environment or a prompt: never an option, so it
+    stays out of the shell's history and the process list."""
+    named = file or (Path(os.environ["KIM_BACKUP_PASSPHRASE_FILE"])
+                     if os.environ.get("KIM_BACKUP_PASSPHRASE_FILE") else None)
+    if named is not None:
+        try:
+            return named.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            console.print(f"[red]Kennwortdatei {named} nicht lesbar: {exc.strerror}[/]", highlight=False)
+            raise typer.Exit(2) from None
+    if os.environ.get("KIM_BACKUP_PASSPHRASE"):
+        return os.environ["KIM_BACKUP_PASSPHRASE"]
+    if not sys.stdin.isatty():
+        console.print("[red]Kein Kennwort für die Sicherung: --passphrase-file, "
+                      "KIM_BACKUP_PASSPHRASE_FILE oder KIM_BACKUP_PASSPHRASE angeben.[/]")
+        raise typer.Exit(2)
+    return str(typer.prompt("Kennwort der Sicherung", hide_input=True,
+                            confirmation_prompt=confirm))
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar per part (collection or the file being verified)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def show(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bars.add_task(what, total=total)
+            bars.update(tasks[what], completed=done, total=total)
+
+        yield show
 
 
 @node_app.command("dead-letters")
