@@ -17,10 +17,11 @@ import pymongo
 import pytest
 
 from kimctl import nodes
-from kimctl.backup.node import BackupError, backup, restore
+from kimctl.backup.node import BackupError, backup, restore, verify_audit
 from kimnetz.runtime.settings import Settings
-from services.case.codec import to_primitive
+from services.case.audit_trail import HEAD
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
+from services.case.repository import audit_document, audit_trail
 from tests.support import servers
 
 PASSPHRASE = "Integrationstest-Kennwort"
@@ -36,9 +37,7 @@ def audit_entries(count: int) -> list[AuditEntry]:
 
 
 def stored(entry: AuditEntry) -> dict[str, object]:
-    document = to_primitive(entry)
-    document["_id"] = document.pop("sequence")
-    return document
+    return audit_document(entry)
 
 
 def change(case_id: str, version: int, status: str) -> dict[str, object]:
@@ -78,7 +77,9 @@ def old_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, S
     entries = audit_entries(3)
     gap = seal(AuditDraft(datetime.now(UTC), "u1", "stadt", (), "", "GetCase", "", True),
                audit_entries(4)[-1])
-    case["audit"].insert_many([stored(e) for e in entries] + [stored(gap)])
+    # The head was read after entry 5 was appended, entry 4 not yet: it names an entry beyond the gap.
+    head = {"_id": HEAD, "tail": {k: v for k, v in stored(gap).items() if k != "_id"}}
+    case["audit"].insert_many([head] + [stored(e) for e in entries] + [stored(gap)])
     client.close()
     yield node_id, settings, content
     servers.drop_databases(settings)
@@ -111,6 +112,15 @@ def test_a_backup_comes_back_whole_and_cut_on_a_new_machine(
         view = client[settings.database_name("case")]["cases"].find_one({"_id": "c1"})
         assert view is not None
         assert (view["version"], view["status"], view["person"]) == (2, "b", {"name": "bleibt"})
+        # The head was written anew for the kept tail: the next append continues the chain.
+        audit = client[settings.database_name("case")]["audit"]
+        third = audit.find_one({"_id": "000000000003"})
+        assert third is not None
+        (appended,) = audit_trail(audit).append([AuditDraft(
+            datetime.now(UTC), "u2", "stadt", ("case_manager",), "c1", "GetCase", "Fallbearbeitung", True)])
+        assert appended.sequence == 4 and appended.previous_hash == third["entry_hash"]
+        assert verify_audit(list(audit.find())) | {"head": ""} == {
+            "entries": 4, "intact": True, "reason": "", "head": ""}
     finally:
         client.close()
 
