@@ -177,6 +177,11 @@ class InMemoryCaseRepository:
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
 
+    def fold_read_models(self) -> int:
+        """Nothing to fold: the fake computes lists and figures from its cases on every read,
+        which is what the adapter's maintained read models answer."""
+        return 0
+
     def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
         self._ledger.extend(entries)
 
