@@ -524,7 +524,6 @@ def test_lists_and_figures_stay_exact_while_threads_write(store: Store) -> None:
     repository = store.repository
     writers, per_writer = 4, 6
     ids: list[list[str]] = [[] for _ in range(writers)]
-    added_before: list[int] = []
     problems: list[str] = []
     done = threading.Event()
 
@@ -539,7 +538,7 @@ def test_lists_and_figures_stay_exact_while_threads_write(store: Store) -> None:
                     loaded = repository.get(ids[n][i - 1])
                     loaded.status = CaseStatus.ACTIVE
                     repository.save(loaded)
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:
             problems.append(repr(error))
 
     def read() -> None:
@@ -550,7 +549,7 @@ def test_lists_and_figures_stay_exact_while_threads_write(store: Store) -> None:
                 finished = sum(len(i) for i in ids) + writers  # an add in flight may be counted
                 if not started <= total <= finished:
                     problems.append(f"{total} cases counted while {started}..{finished} were written")
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:
             problems.append(repr(error))
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
