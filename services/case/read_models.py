@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -245,8 +246,9 @@ class CaseReadModels:
         for name, ops in operations.items():
             self._write_list(name, ops)
         self.models.replace_one({"_id": "figures"}, {**figures.stored(), "fold": number}, upsert=True)
-        for case_id, case in after.items():
-            self.models.replace_one({"_id": f"c:{case_id}"}, _primitive(case), upsert=True)
+        if after:  # one request (a bulk seed writes thousands)
+            self.models.bulk_write([ReplaceOne({"_id": f"c:{case_id}"}, _primitive(case), upsert=True)
+                                    for case_id, case in after.items()], ordered=False)
 
     def _write_list(self, name: str, operations: Sequence[tuple[bool, SortKey]]) -> None:
         """Adds (True) and removes (False) positions of one list: new buckets first, then the
@@ -308,19 +310,19 @@ class CaseReadModels:
                 fresh.add(number)
                 result.append((number, piece[0], len(piece)))
                 number += 1
-        for no in fresh:
-            self._store_bucket(name, no, loaded[no])
+        self._store_buckets(name, {no: loaded[no] for no in fresh})
         self.models.replace_one({"_id": f"d:{name}"}, {"buckets": [
             {"no": no, "first": _text(first), "count": count} for no, first, count in result],
             "next": number}, upsert=True)
-        for no in changed - fresh:
-            if no in gone:
-                self.models.delete_one({"_id": f"b:{name}#{no}"})
-            else:
-                self._store_bucket(name, no, loaded[no])
+        self._store_buckets(name, {no: loaded[no] for no in changed - fresh if no not in gone})
+        for no in gone:
+            self.models.delete_one({"_id": f"b:{name}#{no}"})
 
-    def _store_bucket(self, name: str, no: int, held: Sequence[SortKey]) -> None:
-        self.models.replace_one({"_id": f"b:{name}#{no}"}, {"entries": [_text(p) for p in held]}, upsert=True)
+    def _store_buckets(self, name: str, buckets: Mapping[int, Sequence[SortKey]]) -> None:
+        if buckets:
+            self.models.bulk_write([
+                ReplaceOne({"_id": f"b:{name}#{no}"}, {"entries": [_text(p) for p in held]}, upsert=True)
+                for no, held in buckets.items()], ordered=False)
 
     # -- check, rebuild, bulk seeding -----------------------------------------------------------
 
