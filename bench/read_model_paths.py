@@ -60,8 +60,11 @@ def _clone(template: dict[str, Any], number: int) -> dict[str, Any]:
     values = {"case_id": case_id, "pseudonym": f"R-{number:07d}", "created_at": created,
               "updated_at": created, "status": _status(number),
               "case_manager": MANAGERS[number % len(MANAGERS)]}
-    state = {**template["state"], **{k: (v.isoformat() if isinstance(v, datetime) else v)
-                                     for k, v in values.items()}}
+    state = dict(template["state"])
+    for key, value in values.items():  # the state holds the same values in its own encoding
+        if key in state:
+            state[key] = value.isoformat() if isinstance(state[key], str) and isinstance(value, datetime) \
+                else value
     return {**template, **{k: v for k, v in values.items() if k != "case_id"}, "_id": case_id, "state": state}
 
 

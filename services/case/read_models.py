@@ -53,7 +53,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReplaceOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -221,7 +220,8 @@ class CaseReadModels:
         self._apply(number, before, ordered, counted)
 
     def _apply(self, number: int, before: Mapping[str, Listed | None],
-               changes: Mapping[str, Sequence[Mapping[str, Any]]], counted: set[str]) -> None:
+               changes: Mapping[str, Sequence[Mapping[str, Any]]], counted: set[str], *,
+               fresh: bool = False) -> None:
         figures = self._figures()
         operations: dict[str, list[tuple[bool, SortKey]]] = {}
         after: dict[str, Listed] = {}
@@ -245,10 +245,13 @@ class CaseReadModels:
                 after[case_id] = current
         for name, ops in operations.items():
             self._write_list(name, ops)
-        self.models.replace_one({"_id": "figures"}, {**figures.stored(), "fold": number}, upsert=True)
-        if after:  # one request (a bulk seed writes thousands)
-            self.models.bulk_write([ReplaceOne({"_id": f"c:{case_id}"}, _primitive(case), upsert=True)
-                                    for case_id, case in after.items()], ordered=False)
+        self._set("figures", {**figures.stored(), "fold": number})
+        if fresh:  # a bulk seed: none of them is known yet, one request
+            self.models.insert_many([{"_id": f"c:{case_id}", **_primitive(case)}
+                                     for case_id, case in after.items()], ordered=False)
+        else:
+            for case_id, case in after.items():
+                self._set(f"c:{case_id}", _primitive(case))
 
     def _write_list(self, name: str, operations: Sequence[tuple[bool, SortKey]]) -> None:
         """Adds (True) and removes (False) positions of one list: new buckets first, then the
@@ -311,18 +314,21 @@ class CaseReadModels:
                 result.append((number, piece[0], len(piece)))
                 number += 1
         self._store_buckets(name, {no: loaded[no] for no in fresh})
-        self.models.replace_one({"_id": f"d:{name}"}, {"buckets": [
-            {"no": no, "first": _text(first), "count": count} for no, first, count in result],
-            "next": number}, upsert=True)
+        self._set(f"d:{name}", {"next": number, "buckets": [
+            {"no": no, "first": _text(first), "count": count} for no, first, count in result]})
         self._store_buckets(name, {no: loaded[no] for no in changed - fresh if no not in gone})
         for no in gone:
             self.models.delete_one({"_id": f"b:{name}#{no}"})
 
     def _store_buckets(self, name: str, buckets: Mapping[int, Sequence[SortKey]]) -> None:
-        if buckets:
-            self.models.bulk_write([
-                ReplaceOne({"_id": f"b:{name}#{no}"}, {"entries": [_text(p) for p in held]}, upsert=True)
-                for no, held in buckets.items()], ordered=False)
+        for no, held in buckets.items():
+            self._set(f"b:{name}#{no}", {"entries": [_text(p) for p in held]})
+
+    def _set(self, document_id: str, fields: Mapping[str, Any]) -> None:
+        """Writes a maintained document. `$set` on the bare `_id`: on FerretDB 1.24 (SQLite) a
+        replace_one or a bulk of upserts measured many times slower on the loaded test machine
+        (docs/benchmarks.md, "Read models")."""
+        self.models.update_one({"_id": document_id}, {"$set": dict(fields)}, upsert=True)
 
     # -- check, rebuild, bulk seeding -----------------------------------------------------------
 
@@ -332,7 +338,7 @@ class CaseReadModels:
         changes = {str(d["_id"]): [_pending_of(d)] for d in documents}
         if changes:
             head = self._head()
-            self._apply(head.number, dict.fromkeys(changes), changes, set())
+            self._apply(head.number, dict.fromkeys(changes), changes, set(), fresh=True)
         return len(changes)
 
     def rebuild(self) -> int:
