@@ -41,7 +41,7 @@ from services.case.repository import CaseDocument, MongoCaseRepository, _encode_
 OWNER = "caritas-hilden"
 MANAGERS = tuple(f"cm-{n}" for n in range(10))
 PAGE = 20
-RUNS = 5
+RUNS = 3
 FROM = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -59,7 +59,7 @@ def _clone(template: dict[str, Any], number: int) -> dict[str, Any]:
     created = FROM + timedelta(minutes=number)
     values = {"case_id": case_id, "pseudonym": f"R-{number:07d}", "created_at": created,
               "updated_at": created, "status": _status(number),
-              "case_manager": MANAGERS[number % len(MANAGERS)]}
+              "case_manager": MANAGERS[(number // 3) % len(MANAGERS)]}
     state = dict(template["state"])
     for key, value in values.items():  # the state holds the same values in its own encoding
         if key in state:
@@ -138,7 +138,8 @@ def main(levels: list[int]) -> None:
                 repository.read_models.seed(batch)
                 seeded += len(batch)
             print(f"# seeded {level:,} cases in {time.monotonic() - began:.0f} s", flush=True)
-            assert repository.read_models.check() == [], "read models differ from the cases"
+            if level <= 1000:  # a full scan (the reference); at larger levels it costs minutes here
+                assert repository.read_models.check() == [], "read models differ from the cases"
             for name, query in lists.items():
                 order = sorted((d["created_at"], d["_id"]) for d in cases.find(
                     {"owner_org": OWNER, **({"status": {"$in": [s.value for s in query.statuses]}}
@@ -150,11 +151,11 @@ def main(levels: list[int]) -> None:
                 for where, after in positions.items():
                     token = "" if after is None else _encode_token(after[0], after[1])
                     new = _median_ms(_bind(repository.list_cases, query, PAGE, token))
-                    old = _median_ms(_bind(_scan_page, query, after), 3)
+                    old = _median_ms(_bind(_scan_page, query, after), 1) if where == "first" else float("nan")
                     print(f"{level:>7,} {f'ListCases {name}, {where} page':<46} {new:>12.0f} {old:>12.0f}",
                           flush=True)
             new = _median_ms(repository.figures)
-            old = _median_ms(_scan_figures, 3)
+            old = _median_ms(_scan_figures, 1)
             print(f"{level:>7,} {'GetFigures':<46} {new:>12.0f} {old:>12.0f}", flush=True)
     finally:
         client = mongoengine.get_connection(SERVICE)
