@@ -59,7 +59,7 @@ def _clone(template: dict[str, Any], number: int) -> dict[str, Any]:
     created = FROM + timedelta(minutes=number)
     values = {"case_id": case_id, "pseudonym": f"R-{number:07d}", "created_at": created,
               "updated_at": created, "status": _status(number),
-              "case_manager": MANAGERS[(number // 3) % len(MANAGERS)]}
+              "case_manager": MANAGERS[(number // 10) % len(MANAGERS)]}
     state = dict(template["state"])
     for key, value in values.items():  # the state holds the same values in its own encoding
         if key in state:
