@@ -39,9 +39,11 @@ from services.case.domain.case import Case
 from services.case.domain.person import Person, PersonData
 from services.case.domain.policy import Actor
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE
+from services.case.read_models import CaseReadModels
 from services.case.repository import (
     CaseChangeDocument,
     MongoCaseRepository,
+    PseudonymDocument,
     audit_document,
     audit_trail,
 )
@@ -164,15 +166,20 @@ class Seeded(NamedTuple):
 def seed_cases(database: Database[dict[str, Any]], node_id: str, start: int, count: int,
                owner: str = OWNER, coordination: str = COORDINATION,
                kinds: tuple[str, ...] = KINDS) -> list[Seeded]:
-    """Cases `start` .. `start + count - 1` inserted into the case service's database (views and
-    changes, in batches of `BATCH`). Read models of the cases plug in here (`insert`), from the
-    same `SeededCase`s. Returns number, id and creation time of each (pages' tokens, ids to read)."""
+    """Cases `start` .. `start + count - 1` inserted into the case service's database (views,
+    changes and pseudonyms, in batches of `BATCH`), and added to the lists and figures the
+    service maintains (`CaseReadModels.seed`). Returns number, id and creation time of each
+    (pages' tokens, ids to read)."""
     repository = MongoCaseRepository(node_id)
+    read_models = CaseReadModels(database)
     seeded: list[Seeded] = []
 
     def insert(batch: list[SeededCase]) -> None:
         database["cases"].insert_many([s.view for s in batch], ordered=False)
         database["case_changes"].insert_many([s.change for s in batch], ordered=False)
+        database[PseudonymDocument._meta["collection"]].insert_many(
+            [{"_id": s.view["pseudonym"], "case_id": s.view["_id"]} for s in batch], ordered=False)
+        read_models.seed([s.view for s in batch])
 
     with _Writer() as writer:  # the next batch is built while FerretDB writes this one
         for batch in _batches(seeded_cases(start, count, repository, owner, coordination, kinds)):

@@ -24,6 +24,8 @@ been in:
   the run 1..n without gap, which holds every entry appended before the cut, and a head written
   anew for entry n (a head read after the cut may name a later entry).
 - Once-per-event receipts among the changes are kept with the change they name.
+- Read models (the case's lists and figures) are derived: left out, and built anew from the
+  restored cases by the restore (`DERIVED`).
 - GridFS (`complete_files`): a description whose chunks are not all in the copy (a file deleted
   while it was read) is left out with its chunks.
 - Outboxes: an event the copy still has pending but the relay sent after the cut is sent again
@@ -66,6 +68,10 @@ VERSIONED: dict[str, tuple[Versioned, ...]] = {
         Versioned("erasure_changes", "aggregate_id", "erasures", "erasure_id"),
     ),
 }
+
+#: Collections derived from the others, by database kind: not backed up (what they held may
+#: reflect writes after the cut), built anew from the restored data (`rebuild_derived`).
+DERIVED: dict[str, tuple[str, ...]] = {"case": ("case_read_pending", "case_read_models")}
 
 #: Hash-chained audit trails, by database kind: the collection (services/case/audit_trail.py).
 AUDIT_CHAINS: dict[str, str] = {"case": "audit"}

@@ -169,7 +169,8 @@ def _add_config(tar: tarfile.TarFile, home: Path, env: dict[str, str], manifest:
 def _add_database(tar: tarfile.TarFile, client: MongoClient[RawBSONDocument], kind: str, name: str,
                   manifest: dict[str, Any], report: Report, progress: Progress | None) -> None:
     database = client.get_database(name, codec_options=_RAW)
-    collections = [c for c in database.list_collection_names() if not c.startswith("system.")]
+    collections = [c for c in database.list_collection_names()
+                   if not c.startswith("system.") and c not in cut.DERIVED.get(kind, ())]
     read: dict[str, list[RawBSONDocument]] = {}
     read_at: dict[str, str] = {}
     indexes: dict[str, list[dict[str, Any]]] = {}
@@ -430,6 +431,7 @@ def restore(path: Path, passphrase: str, *, force: bool = False,
                 shutil.rmtree(home, ignore_errors=True)
             files = _write_files(backup_file.tar, manifest, home, env)
             warnings = _restore_databases(backup_file.tar, client, settings, manifest, progress)
+            _rebuild_derived(client, settings, manifest)
             counts, expected, audit = _check(client, settings, manifest)
         warnings += _ensure_broker(settings, env)
     return Restored(node_id, str(manifest["cut"]), counts, expected, audit, files, warnings)
@@ -528,6 +530,16 @@ def _restore_databases(tar: tarfile.TarFile, client: MongoClient[RawBSONDocument
                     warnings.append(f"Index {spec['name']} von {kind}.{collection} nicht angelegt: "
                                     f"{type(error).__name__}")
     return warnings
+
+
+def _rebuild_derived(client: MongoClient[RawBSONDocument], settings: Settings,
+                     manifest: dict[str, Any]) -> None:
+    """The read models built anew from the restored cases (cut.DERIVED)."""
+    from services.case.read_models import CaseReadModels
+
+    if "case" in manifest["databases"]:
+        CaseReadModels(client.get_database(settings.database_name("case"),
+                                           codec_options=CodecOptions(tz_aware=True))).rebuild()
 
 
 def _check(client: MongoClient[RawBSONDocument], settings: Settings,

@@ -45,6 +45,7 @@ Usage (a service's repository):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -130,6 +131,7 @@ class VersionedStore(Generic[C, V]):
         self, changes: type[C], view: type[V], *, key: str,
         conflict_message: str = CONFLICT, exists_message: str = EXISTS,
         keep_superseded: timedelta = timedelta(days=1), prune_on_write: bool = True,
+        project: Callable[[ChangeDocument], None] | None = None,
     ) -> None:
         if issubclass(view, OutboxDocument):
             raise TypeError(f"{view.__name__}: the materialised document is updated, so it "
@@ -143,6 +145,12 @@ class VersionedStore(Generic[C, V]):
         self.keep_superseded = keep_superseded
         #: False: a write never deletes superseded changes; `prune_superseded` (a timer) does.
         self.prune_on_write = prune_on_write
+        #: Called with every change after its insert and before the view follows it, and again
+        #: whenever `apply` repairs a view from it: read models fed from the changes (the case's
+        #: lists and figures, services/case/read_models.py) catch up exactly where the view
+        #: does, also after a process stopped between the writes. It must be idempotent by the
+        #: change's id.
+        self.project = project
 
     def new_change(self, aggregate_id: str, version: int, fields: dict[str, Any], *,
                    cause: str = "") -> C:
@@ -171,6 +179,8 @@ class VersionedStore(Generic[C, V]):
                 raise AlreadyExists(self.exists_message) from error
             raise VersionConflict(self.conflict_message) from error
         if change.version == 1:
+            if self.project is not None:
+                self.project(change)
             try:
                 self.view._get_collection().insert_one(
                     {self._key_db: change.aggregate_id, **_present(change.fields)})
@@ -204,6 +214,8 @@ class VersionedStore(Generic[C, V]):
 
     def apply(self, change: ChangeDocument) -> None:
         """Bring the view up to `change`; never back (only over an older version)."""
+        if self.project is not None:
+            self.project(change)
         collection = self.view._get_collection()
         fields = dict(change.fields)
         update: dict[str, Any] = {"$set": _present(fields)}

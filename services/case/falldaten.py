@@ -87,6 +87,11 @@ class Falldaten:
         self.access.audit(actor, case_id, "GetCaseBrief", purpose, True, now)
         return case_id, brief
 
+    def fold_read_models(self) -> int:
+        """The worker's timer: the pending writes into the lists and figures, so that a read
+        rarely folds them itself (services/case/read_models.py); how many."""
+        return self.repository.fold_read_models()
+
     def list_cases(self, actor: Actor, *, statuses: tuple[CaseStatus, ...] = (), zielgruppe: str = "",
                    case_manager: str = "", review_due_by: date | None = None, page_size: int = 0,
                    page_token: str = "", purpose: str = "Fallübersicht") -> BriefPage:

@@ -12,7 +12,10 @@
    of every change on FerretDB 1.24).
 3. Every case gets its pseudonym document (`PseudonymDocument`): the lookup by pseudonym and the
    collision check of a new pseudonym are finds by `_id`.
-"""
+4. The maintained lists and figures (services/case/read_models.py) are built from the case
+   documents of a node that kept its cases before they existed; run again, it builds them anew
+   (the same result), which is also the repair should `CaseReadModels.check` ever find them
+   apart from the cases."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from kimnetz.runtime.changes import write_receipts
 from kimnetz.runtime.migrations import Migration
 from services.case.audit_trail import DUPLICATE_KEY, HEAD, audit_id
+from services.case.read_models import CaseReadModels
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, PseudonymDocument
 
 BATCH = 1000
@@ -53,6 +57,12 @@ def _audit_ids_as_text(database: Database[Any]) -> int:
         changed += len(old)
 
 
+def _read_models(database: Database[Any]) -> int:
+    """How many cases the read models were built from (0: they already agreed with the cases)."""
+    models = CaseReadModels(database)
+    return 0 if not models.check() else models.rebuild()
+
+
 def _receipts(database: Database[Any]) -> int:
     return write_receipts(database[CaseChangeDocument._meta["collection"]])
 
@@ -76,4 +86,6 @@ MIGRATIONS = [
                  "Durchsuchen aller Änderungen)", _receipts),
     Migration(3, "Pseudonyme der Fälle einzeln ablegen (Suche nach Pseudonym ohne Durchsuchen "
                  "aller Fälle)", _pseudonyms),
+    Migration(4, "Falllisten und Kennzahlen aus den gespeicherten Fällen aufbauen (Lese-Modelle)",
+              _read_models),
 ]

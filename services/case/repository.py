@@ -39,7 +39,6 @@ from mongoengine import (
     IntField,
     ListField,
     NotUniqueError,
-    Q,
     StringField,
 )
 from pymongo.collection import Collection
@@ -62,9 +61,11 @@ from services.case.domain.case import Case
 from services.case.domain.movements import LedgerEntry
 from services.case.domain.person import Person
 from services.case.domain.ports import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CaseFilter, CasePage, PseudonymTaken
-from services.case.domain.retention import FIGURE_KEYS, figures
+from services.case.domain.read_models import SortKey, sort_key
+from services.case.domain.retention import figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, ZielgruppenCatalogue
+from services.case.read_models import CaseReadModels
 
 #: The only field of the change a retention deletion leaves until its erase request is sent.
 ERASED_MARK = "erased"
@@ -187,11 +188,23 @@ class MongoCaseRepository:
     def __init__(self, node_id: str, *, audit_retries: int = 20) -> None:
         self.node_id = node_id
         self.audit_retries = audit_retries
+        self._read_models: CaseReadModels | None = None
+        # Every change also feeds the lists and figures (services/case/read_models.py), through
+        # the store so that a view repaired from a change feeds them too.
         self._store = VersionedStore(
             CaseChangeDocument, CaseDocument, key="case_id",
             conflict_message="Der Fall wurde inzwischen von anderer Stelle geändert; bitte neu laden.",
             # No scan on a write: the retention timer sweeps superseded changes (`forget_erased`).
-            prune_on_write=False)
+            prune_on_write=False,
+            project=lambda change: self.read_models.project(change))
+
+    @property
+    def read_models(self) -> CaseReadModels:
+        """The lists and figures of this database (made on first use: the connection is
+        registered after the repository is built)."""
+        if self._read_models is None:
+            self._read_models = CaseReadModels(CaseDocument._get_collection().database)
+        return self._read_models
 
     # -- cases -------------------------------------------------------------------------------
     #
@@ -217,6 +230,8 @@ class MongoCaseRepository:
             self._store.commit(change)  # deletes the change again if the case is refused
         except AlreadyExists as error:
             pseudonyms.delete_one({"_id": case.pseudonym, "case_id": case.case_id})
+            if isinstance(error.__cause__, DuplicateKeyError):  # the change was projected first
+                self.read_models.discard(change.change_id)
             # A case stored before the pseudonym documents existed (migration 3 adds them).
             if CaseDocument.objects(pseudonym=case.pseudonym).count():
                 raise PseudonymTaken(case.pseudonym) from error
@@ -282,6 +297,7 @@ class MongoCaseRepository:
             change.save()
         except NotUniqueError as error:  # changed meanwhile: the next run tries again
             raise FailedPrecondition(self._store.conflict_message) from error
+        self.read_models.project(change)  # the case leaves its lists and figures
         case.collect_events()
         case.version = version
         CaseDocument.objects(case_id=case.case_id).delete()
@@ -327,24 +343,14 @@ class MongoCaseRepository:
 
     def figures(self) -> dict[str, dict[str, int]]:
         """Local monitoring: counts by status and Zielgruppe, and the sums of every case's
-        `figures` (Handlungsfelder, barrier categories, goal outcomes, durations), from ONE
-        read of those three fields of every case, summed here. Not `$group`: FerretDB 1.24
-        computes only the first accumulator of a `$group`, so the sums took one aggregation,
-        i.e. one scan of the collection, per figure (about 30); this is one scan
-        (docs/benchmarks.md: GetFigures was 40x one `$group`)."""
-        counts: dict[str, dict[str, int]] = {"status": {}, "zielgruppe": {}}
-        totals = dict.fromkeys(FIGURE_KEYS, 0)
-        rows = CaseDocument._get_collection().find(
-            {}, {"_id": 0, "status": 1, "zielgruppe": 1, "figures": 1})
-        for row in rows:
-            for field, seen in counts.items():
-                value = str(row.get(field) or "")
-                seen[value] = seen.get(value, 0) + 1
-            for key, value in (row.get("figures") or {}).items():
-                if key in totals and isinstance(value, int | float):
-                    totals[key] += int(value)
-        return {"status": dict(sorted(counts["status"].items())),
-                "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
+        `figures` (Handlungsfelder, barrier categories, goal outcomes, durations), maintained
+        from each change (services/case/read_models.py): one document, whatever the node holds."""
+        return self.read_models.figures()
+
+    def fold_read_models(self) -> int:
+        """Folds the pending changes into the lists and figures; how many (0 if another process
+        is folding). Reads do it too; the worker's timer keeps what they must read short."""
+        return self.read_models.fold() or 0
 
     def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
         if entries:
@@ -363,23 +369,8 @@ class MongoCaseRepository:
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidArgument([FieldViolation(
                 "page_size", f"Seitengröße zwischen 1 und {MAX_PAGE_SIZE} angeben.")])
-        condition = Q(owner_org=query.organization) | Q(access_orgs=query.organization)
-        if query.statuses:
-            condition &= Q(status__in=[s.value for s in query.statuses])
-        if query.zielgruppe:
-            condition &= Q(zielgruppe=query.zielgruppe)
-        if query.case_manager:
-            condition &= Q(case_manager=query.case_manager)
-        if query.review_due_by is not None:
-            condition &= Q(status=CaseStatus.ACTIVE.value,
-                           next_review_due__lte=query.review_due_by.isoformat())
-        if page_token:
-            created_at, case_id = _decode_token(page_token)
-            condition &= Q(created_at__gt=created_at) | Q(created_at=created_at, case_id__gt=case_id)
-        documents = list(
-            CaseDocument.objects(condition).order_by("created_at", "case_id")
-            .limit(size + 1)
-        )
+        after = _position(*_decode_token(page_token)) if page_token else None
+        documents = [CaseDocument._from_son(d) for d in self.read_models.page(query, size, after)]
         more = len(documents) > size
         documents = documents[:size]
         items = [
@@ -498,6 +489,10 @@ def audit_document(entry: AuditEntry) -> dict[str, Any]:
     stored: dict[str, Any] = AuditDocument(
         entry_id=audit_id(entry.sequence), **to_primitive(entry)).to_mongo()
     return dict(stored)
+
+
+def _position(created_at: datetime, case_id: str) -> SortKey:
+    return sort_key(created_at, case_id)
 
 
 def _encode_token(created_at: datetime, case_id: str) -> str:

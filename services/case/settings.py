@@ -29,6 +29,10 @@ class CaseSettings(BaseSettings):
     retention_interval_seconds: float = Field(
         3600, gt=0, description="How often the worker's retention timer runs.")
 
+    read_models_interval_seconds: float = Field(
+        5, gt=0, description="How often the worker folds the pending writes into the maintained "
+        "lists and figures (reads fold what is left; docs/case.md, \"Lists and figures\").")
+
     # Reminders (docs/case.md, "Reminders"): how often the worker looks, and how many days
     # before its date each kind of occasion is reminded of.
     reminder_interval_seconds: float = Field(

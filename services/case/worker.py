@@ -131,6 +131,12 @@ class CaseWorker(ProbeResponder):
         if done:
             log.info("retention: %d closed cases %s", len(done), self.settings.retention_mode.value)
 
+    @every(lambda worker: worker.settings(CaseSettings).read_models_interval_seconds)
+    def fold_read_models(self) -> None:
+        folded = self.cases.falldaten.fold_read_models()
+        if folded:
+            log.debug("read models: %d writes folded", folded)
+
     @every(lambda worker: worker.settings(CaseSettings).reminder_interval_seconds)
     def send_reminders(self) -> None:
         sent = self.cases.erinnerungen.send_reminders()

@@ -100,7 +100,13 @@ class CaseRepository(Protocol):
     # -- lists and figures -------------------------------------------------------------------
 
     def figures(self) -> dict[str, dict[str, int]]:
-        """Counts by "status" and "zielgruppe", and the "totals" of every case's figures."""
+        """Counts by "status" and "zielgruppe", and the "totals" of every case's figures, with
+        every write made before the call."""
+        ...
+
+    def fold_read_models(self) -> int:
+        """Brings the maintained lists and figures up to the writes made so far (what reads would
+        otherwise do first); how many writes it took in. Idempotent; the worker's timer."""
         ...
 
     def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:

@@ -28,7 +28,7 @@ from kim.case.v1 import case_pb2_grpc
 from kimnetz.bootstrap import ApiProcess, build_api_process
 from kimnetz.runtime.mongo import connect
 from kimnetz.runtime.settings import Settings
-from services.case import SERVICE
+from services.case import SERVICE, read_models
 from services.case.repository import (
     AuditDocument,
     CaseChangeDocument,
@@ -67,6 +67,9 @@ def case_settings(node_settings: Settings) -> Settings:
 def clear_store() -> None:
     for document in DOCUMENTS:
         document.objects.delete()
+    database = CaseDocument._get_db()
+    for name in (read_models.PENDING, read_models.MODELS):  # the lists and figures of those cases
+        database[name].delete_many({})
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ def test_seeded_cases_and_audit_entries_are_read_and_continued_by_the_repository
         case = repository.get(s.case_id)
         assert case.status.value == seeding.kind(s.number) and case.version >= 1
         assert repository.get_person(s.case_id).given_name == f"Amina{s.number}"
+        assert repository.get_by_pseudonym(case.pseudonym).case_id == s.case_id
 
     page = repository.list_cases(CaseFilter(seeding.OWNER, statuses=(CaseStatus.ADMITTED,),
                                             case_manager=seeding.MANAGERS[0]), 50, "")
@@ -31,6 +32,7 @@ def test_seeded_cases_and_audit_entries_are_read_and_continued_by_the_repository
     assert [case.case_id for case, _ in page.items] == expected and expected
 
     assert repository.figures()["status"] == {"admitted": 12, "in_review": 6, "proposed": 6}
+    assert repository.read_models.check() == [], "the maintained lists and figures agree with a scan"
 
     tail = seeding.seed_audit(database, 30, [s.case_id for s in seeded])
     assert tail is not None and tail.sequence == 30

@@ -416,3 +416,164 @@ def test_the_highest_zielgruppen_version_is_current_and_a_known_one_is_kept(stor
     assert store.repository.store_catalogue(replace(METTMANN_V1, version=3))
     assert not store.repository.store_catalogue(replace(newer, decision_reference="anders"))
     assert store.repository.current_catalogue() == newer
+
+
+# -- lists and figures after many mixed writes (the adapter keeps them as read models) ----------
+
+MANAGERS = (CM.subject, "cm-jonas", "")
+FILTERS = (
+    CaseFilter(OWNER), CaseFilter(ABH), CaseFilter("awo-ratingen"),
+    CaseFilter(OWNER, statuses=(CaseStatus.PROPOSED, CaseStatus.IN_REVIEW, CaseStatus.DEFERRED)),
+    CaseFilter(OWNER, statuses=(CaseStatus.CLOSED,)),
+    CaseFilter(OWNER, case_manager=CM.subject),
+    CaseFilter(OWNER, statuses=(CaseStatus.ACTIVE, CaseStatus.PROPOSED), case_manager="cm-jonas"),
+    CaseFilter(OWNER, review_due_by=date(2026, 6, 4)),
+    CaseFilter(OWNER, zielgruppe="geduldete_gestattete_ueber_27"),
+    CaseFilter(OWNER, statuses=(CaseStatus.ACTIVE,), case_manager=CM.subject, review_due_by=date(2026, 6, 4)),
+)
+
+
+def _listed_by_scan(cases: list[Case], query: CaseFilter) -> list[str]:
+    """What a full scan lists: the reference the maintained lists must equal."""
+    def shown(case: Case) -> bool:
+        if query.organization != case.owner_org and query.organization not in case.access_orgs:
+            return False
+        if query.statuses and case.status not in query.statuses:
+            return False
+        if query.zielgruppe and case.eligibility.primary != query.zielgruppe:
+            return False
+        if query.case_manager and case.case_manager != query.case_manager:
+            return False
+        if query.review_due_by is not None:
+            return case.status is CaseStatus.ACTIVE and case.next_review_due is not None \
+                and case.next_review_due <= query.review_due_by
+        return True
+    return [case.case_id for case in sorted(cases, key=lambda k: (k.created_at, k.case_id)) if shown(case)]
+
+
+def _figures_by_scan(cases: list[Case]) -> dict[str, dict[str, int]]:
+    status: dict[str, int] = {}
+    groups: dict[str, int] = {}
+    for case in cases:
+        status[case.status.value] = status.get(case.status.value, 0) + 1
+        groups[case.eligibility.primary] = groups.get(case.eligibility.primary, 0) + 1
+    return {"status": dict(sorted(status.items())), "zielgruppe": dict(sorted(groups.items())),
+            "totals": {key: sum(figures(case)[key] for case in cases) for key in FIGURE_KEYS}}
+
+
+def _walk_pages(repository: CaseRepository, query: CaseFilter, size: int) -> list[str]:
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = repository.list_cases(query, size, token)
+        seen += [case.case_id for case, _ in page.items]
+        if not page.next_page_token:
+            return seen
+        token = page.next_page_token
+
+
+def _present(repository: CaseRepository, ids: list[str]) -> list[Case]:
+    found = []
+    for case_id in ids:
+        try:
+            found.append(repository.get(case_id))
+        except NotFound:
+            continue
+    return found
+
+
+def _small_buckets(store: Store) -> None:
+    """On the adapter: buckets of 3 positions, so that a few dozen cases split and merge them."""
+    if isinstance(store.repository, MongoCaseRepository):
+        store.repository.read_models.bucket_size = 3
+
+
+def test_lists_and_figures_after_many_mixed_writes_equal_a_full_scan(store: Store) -> None:
+    _small_buckets(store)
+    repository = store.repository
+    statuses = list(CaseStatus)
+    base = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+    ids = []
+    for i in range(30):
+        case, person = make_case_with_person(CaseStatus.ACTIVE if i % 3 else CaseStatus.PROPOSED)
+        case.created_at = base + timedelta(seconds=(i * 7919) % 31)  # not in insertion order, ties too
+        case.case_manager = MANAGERS[i % 3]
+        if i % 4 == 0:
+            case.access_orgs = [*case.access_orgs, "awo-ratingen"]
+        repository.add(case, person)
+        ids.append(case.case_id)
+    for round_ in range(3):  # status, manager and sharing move cases between lists, back and forth
+        for i, case_id in enumerate(ids[round_::2]):
+            case = repository.get(case_id)
+            case.status = statuses[(i + round_) % len(statuses)]
+            case.case_manager = MANAGERS[(i + round_ + 1) % 3]
+            case.access_orgs = [o for o in case.access_orgs if o != "awo-ratingen"] if round_ == 1 \
+                else case.access_orgs
+            repository.save(case)
+    for case_id in ids[:4]:  # retention: two anonymised, two deleted
+        case = repository.get(case_id)
+        case.status = CaseStatus.CLOSED
+        repository.save(case)
+    for case_id in ids[:2]:
+        repository.erase_person(erased(repository.get(case_id), later(100), "anonymise"))
+    for case_id in ids[2:4]:
+        repository.delete(erased(repository.get(case_id), later(100), "delete"))
+    cases = _present(repository, ids)
+    assert len(cases) == 28
+    assert repository.figures() == _figures_by_scan(cases)
+    for number, query in enumerate(FILTERS):
+        # Every filter in one page; a few also in small pages (each page costs its finds).
+        for size in (100, 4) if number < 4 else (100,):
+            assert _walk_pages(repository, query, size) == _listed_by_scan(cases, query), (query, size)
+
+
+def test_lists_and_figures_stay_exact_while_threads_write(store: Store) -> None:
+    import threading
+
+    _small_buckets(store)
+    repository = store.repository
+    writers, per_writer = 4, 6
+    ids: list[list[str]] = [[] for _ in range(writers)]
+    problems: list[str] = []
+    done = threading.Event()
+
+    def write(n: int) -> None:
+        try:
+            for i in range(per_writer):
+                case, person = make_case_with_person(CaseStatus.PROPOSED)
+                case.case_manager = MANAGERS[(n + i) % 2]
+                repository.add(case, person)
+                ids[n].append(case.case_id)
+                if i % 2:
+                    loaded = repository.get(ids[n][i - 1])
+                    loaded.status = CaseStatus.ACTIVE
+                    repository.save(loaded)
+        except Exception as error:
+            problems.append(repr(error))
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                started = sum(len(i) for i in ids)
+                total = sum(repository.figures()["status"].values())
+                finished = sum(len(i) for i in ids) + writers  # an add in flight may be counted
+                if not started <= total <= finished:
+                    problems.append(f"{total} cases counted while {started}..{finished} were written")
+        except Exception as error:
+            problems.append(repr(error))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    reader.join()
+    assert problems == []
+    cases = _present(repository, [case_id for own in ids for case_id in own])
+    assert len(cases) == writers * per_writer
+    assert repository.figures() == _figures_by_scan(cases)
+    for query in FILTERS[:7]:
+        assert _walk_pages(repository, query, 100) == _listed_by_scan(cases, query), query

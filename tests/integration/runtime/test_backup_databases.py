@@ -15,12 +15,14 @@ from pathlib import Path
 import gridfs
 import pymongo
 import pytest
+from bson.codec_options import CodecOptions
 
 from kimctl import nodes
 from kimctl.backup.node import BackupError, backup, restore, verify_audit
 from kimnetz.runtime.settings import Settings
 from services.case.audit_trail import HEAD
 from services.case.domain.audit import AuditDraft, AuditEntry, seal
+from services.case.read_models import CaseReadModels
 from services.case.repository import audit_document, audit_trail
 from tests.support import servers
 
@@ -72,7 +74,10 @@ def old_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, S
                                          "filename": "weg.docx", "uploadDate": datetime.now(UTC)})
     documents["files.chunks"].insert_one({"files_id": "doc-gone", "n": 0, "data": b"x"})
     case = client[settings.database_name("case")]
-    case["cases"].insert_one({"_id": "c1", "version": 1, "status": "a", "person": {"name": "bleibt"}})
+    case["cases"].insert_one({"_id": "c1", "version": 1, "status": "a", "owner_org": "stadt-hilden",
+                              "created_at": datetime.now(UTC), "person": {"name": "bleibt"}})
+    # Read models that saw version 4, which the cut leaves out: derived, so not backed up.
+    case["case_read_models"].insert_one({"_id": "figures", "status": {"d": 1}})
     case["case_changes"].insert_many([change("c1", 1, "a"), change("c1", 2, "b"), change("c1", 4, "d")])
     entries = audit_entries(3)
     gap = seal(AuditDraft(datetime.now(UTC), "u1", "stadt", (), "", "GetCase", "", True),
@@ -112,6 +117,11 @@ def test_a_backup_comes_back_whole_and_cut_on_a_new_machine(
         view = client[settings.database_name("case")]["cases"].find_one({"_id": "c1"})
         assert view is not None
         assert (view["version"], view["status"], view["person"]) == (2, "b", {"name": "bleibt"})
+        # The lists and figures were built anew from the restored case at version 2.
+        read_models = CaseReadModels(client.get_database(settings.database_name("case"),
+                                                         codec_options=CodecOptions(tz_aware=True)))
+        assert read_models.check() == []
+        assert read_models.figures()["status"] == {"b": 1}
         # The head was written anew for the kept tail: the next append continues the chain.
         audit = client[settings.database_name("case")]["audit"]
         third = audit.find_one({"_id": "000000000003"})

@@ -168,7 +168,7 @@ class InMemoryCaseRepository:
     def figures(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {"status": {}, "zielgruppe": {}}
         totals = dict.fromkeys(FIGURE_KEYS, 0)
-        for case_id in self._cases:
+        for case_id in list(self._cases):  # a copy: writers of other threads may add meanwhile
             case = self.get(case_id)
             for name, value in (("status", case.status.value), ("zielgruppe", case.eligibility.primary)):
                 counts[name][value] = counts[name].get(value, 0) + 1
@@ -176,6 +176,11 @@ class InMemoryCaseRepository:
                 totals[key] += number
         return {"status": dict(sorted(counts["status"].items())),
                 "zielgruppe": dict(sorted(counts["zielgruppe"].items())), "totals": totals}
+
+    def fold_read_models(self) -> int:
+        """Nothing to fold: the fake computes lists and figures from its cases on every read,
+        which is what the adapter's maintained read models answer."""
+        return 0
 
     def record_ledger(self, entries: Sequence[LedgerEntry]) -> None:
         self._ledger.extend(entries)
@@ -189,7 +194,7 @@ class InMemoryCaseRepository:
             raise InvalidArgument([FieldViolation(
                 "page_size", f"Seitengröße zwischen 1 und {MAX_PAGE_SIZE} angeben.")])
         after = _decode_token(page_token) if page_token else None
-        cases = sorted((self.get(case_id) for case_id in self._cases),
+        cases = sorted((self.get(case_id) for case_id in list(self._cases)),
                        key=lambda case: (case.created_at, case.case_id))
         shown = [case for case in cases if _matches(case, query)
                  and (after is None or (case.created_at, case.case_id) > after)]
