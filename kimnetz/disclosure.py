@@ -102,8 +102,15 @@ def protect_breakdowns(parent: Sequence[int], children: Mapping[int, Sequence[Se
       zeros too) shows nothing, else its zeros would tell the parent's 0.
 
     A withheld parent cell beside a withheld parent total is unbounded, like the largest cell of
-    `protect`. Two rounds reach the fixed point: the second rule only withholds totals of
-    breakdowns whose parent cell is already hidden, which the first rule then finds hidden."""
+    `protect` — unless a breakdown of it is "< 5" as a whole: then it is 1 to 4, and as the
+    parent's largest cell it bounds every parent cell to 0 to 4. The values still stay open: the
+    reader only knows each hidden parent cell to be 1 to 4 (the withheld one after the smaller,
+    at least the later ones) and the total to be at least 5, which several tables satisfy
+    ([3, 4, 4] publishes like [2, 3, 3] and [1, 2, 2], all with breakdowns under 5; the twin
+    moves the top cells down together).
+
+    Two rounds reach the fixed point: the second rule only withholds totals of breakdowns whose
+    parent cell is already hidden, which the first rule then finds hidden."""
     marks = protect(parent)
     kids = {i: protect_family(family) for i, family in children.items()}
     for _ in range(2):

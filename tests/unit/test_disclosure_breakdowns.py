@@ -3,9 +3,11 @@
 Zielgruppe and age band, a family, and the Verweisberatungen by target), against a reader who
 knows the rule: for random figures (hypothesis) every hidden value — a cell, a total, a
 breakdown's cell or total — differs between two sets of figures that publish exactly the same.
-Twins are searched by changing one or two of the underlying counts a little (the breakdowns'
-sums are the parent's cells, so the parent follows), as tests/unit/test_disclosure.py does for
-a single table.
+Twins are searched by changing one or two of the underlying counts a little or three of them
+by one (the breakdowns' sums are the parent's cells, so the parent follows), as
+tests/unit/test_disclosure.py does for a single table, and by moving every count from some
+value up by one together (a withheld largest cell bounded by a breakdown under 5 only moves
+with the cells tied with it).
 """
 
 from __future__ import annotations
@@ -71,10 +73,20 @@ def _moves(state: State) -> list[State]:
         n1, nb = len(state.a1), len(state.b)
         return State(tuple(flat[:n1]), flat[n1], tuple(flat[n1 + 1:n1 + 1 + nb]), tuple(flat[n1 + 1 + nb:]))
 
+    flat = [*state.a1, state.x, *state.b, *state.free]
     deltas = (-3, -2, -1, 1, 2, 3)
     out = [moved({i: d}) for i in range(coords) for d in deltas]
     out += [moved({i: d, j: f}) for i, j in itertools.combinations(range(coords), 2)
             for d in deltas[1:-1] for f in deltas[1:-1]]
+    # Three counts by one: a count of one table raised with the one it bounds (A2's x with A1)
+    # and another lowered, so that a parent under 5 stays under 5.
+    out += [moved(dict(zip(ijk, ds, strict=True))) for ijk in itertools.combinations(range(coords), 3)
+            for ds in itertools.product((-1, 1), repeat=3)]
+    # The top moved together: a withheld largest parent cell whose breakdown is "< 5" is at
+    # most 4, so every parent cell is; it can only go down with every cell tied with it (the
+    # first of equal ones is withheld), and those are counts of several tables at once.
+    out += [moved({i: d for i, n in enumerate(flat) if n >= top}) for top in set(flat) - {0}
+            for d in (-1, 1)]
     return [s for s in out if s.valid]
 
 
@@ -95,6 +107,10 @@ def states(draw: st.DrawFn) -> State:
 @example(State(a1=(3, 20), x=10, b=(7, 8), free=(30,)))  # a small Zielgruppe among the Aufnahmen
 @example(State(a1=(6, 7), x=6, b=(2, 9), free=(15, 3)))  # a small target and a small movement
 @example(State(a1=(5, 5), x=5, b=(4, 0), free=(20,)))  # a breakdown that is small as a whole
+@example(State(a1=(0, 3), x=0, b=(0, 4), free=(4,)))  # found at random: B under 5 bounds the
+# withheld parent cell 1 = 4; its twins lower it with the parent cells tied with it: 3 counts
+@example(State(a1=(0, 0), x=0, b=(0, 0), free=(4,)))  # found at random: a parent under 5 hides A's
+# zeros; the twin raises x and A1 together and lowers the free cell
 def test_no_hidden_value_of_a_table_and_its_breakdowns_can_be_computed(state: State) -> None:
     shown, hidden = publish(state)
     twins = [hid for pub, hid in map(publish, _moves(state)) if pub == shown]
