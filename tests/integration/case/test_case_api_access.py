@@ -18,6 +18,7 @@ import pytest
 from google.protobuf.message import Message
 
 from kim.case.v1 import case_pb2, types_pb2
+from services.case.audit_trail import audit_id
 from services.case.repository import AuditDocument, CaseDocument
 from tests.integration.case.case_requests import day, person, proposal, today
 from tests.integration.case.conftest import (
@@ -263,7 +264,7 @@ def test_the_data_protection_officer_detects_an_altered_audit_entry(
     assert (intact.intact, intact.checked) == (True, 4)
 
     # Someone with database access hides who read the person's data, and why.
-    AuditDocument._get_collection().update_one({"_id": 3}, {"$set": {"purpose": "Routine"}})
+    AuditDocument._get_collection().update_one({"_id": audit_id(3)}, {"$set": {"purpose": "Routine"}})
     broken = case_api.call("VerifyAuditChain", case_pb2.VerifyAuditChainRequest(), DPO)
     assert (broken.intact, broken.first_broken_sequence) == (False, 3)
     assert broken.reason == "Eintrag 3 wurde nachträglich verändert."

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from services.case.audit_trail import HEAD
 from services.case.domain.audit import AuditDraft, verify_chain
 from services.case.repository import AuditDocument, MongoCaseRepository
 from tests.integration.case.conftest import COORDINATION
@@ -50,7 +51,7 @@ def test_a_run_of_two_hundred_is_one_write(repository: MongoCaseRepository) -> N
         repository.append_audit(draft(i, f"after-{i}"))
     single_seconds = (time.monotonic() - started) / 20
     assert [e.sequence for e in written] == list(range(301, 501))
-    assert AuditDocument.objects.count() == 520
+    assert AuditDocument.objects(entry_id__ne=HEAD).count() == 520  # the head is no entry
     assert verify_chain(repository.audit_entries(limit=1000)).intact
     # Measured on FerretDB 1.24: a run of 200 costs about as much as a handful of single appends.
     assert run_seconds < 20 * single_seconds, (run_seconds, single_seconds)
