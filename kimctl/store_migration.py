@@ -142,15 +142,18 @@ def _key(value: Any) -> tuple[str, str]:
 def audit_chain(collection: Collection) -> Any:
     """The case service's own chain check (services/case/domain/audit.py) over the stored
     entries in order of their sequence (documents without a hash, such as a head, are skipped)."""
+    from kimctl.backup.cut import chain_sequence
     from services.case.codec import from_primitive
     from services.case.domain.audit import AuditEntry, verify_chain
 
     fields = ("occurred_at", "actor_subject", "actor_org", "actor_roles", "case_id", "call", "purpose",
               "allowed", "detail", "actor_node", "previous_hash", "entry_hash")
-    stored = sorted((d for d in collection.find({}) if "entry_hash" in d and isinstance(d["_id"], int)),
-                    key=lambda d: d["_id"])
-    entries = [from_primitive(AuditEntry, {"sequence": d["_id"], **{k: d[k] for k in fields if k in d}})
-               for d in stored]
+    # The sequence is a field since the trail is kept by text `_id` (services/case/audit_trail.py);
+    # a trail of the first format has it as `_id`.
+    numbered = [(chain_sequence(d), d) for d in collection.find({}) if "entry_hash" in d]
+    stored = sorted(((n, d) for n, d in numbered if n is not None), key=lambda pair: pair[0])
+    entries = [from_primitive(AuditEntry, {"sequence": n, **{k: d[k] for k in fields if k in d}})
+               for n, d in stored]
     return verify_chain(entries)
 
 
