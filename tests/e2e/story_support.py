@@ -12,16 +12,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pymongo
 import pytest
 from bson import json_util
 
+from kim.case.v1 import case_pb2, types_pb2 as C
 from kim.identity.v1 import identity_pb2
 from kimctl import nodes
 from kimctl.story import CARITAS, KREIS, STADT, StoryNode
 from kimnetz.runtime.broker_admin import link_user, node_user
+from kimnetz.runtime.proto_mapping import to_proto_date
 from kimnetz.runtime.settings import Settings
 from tests.e2e.test_node_smoke import free_port
 from tests.support import servers
@@ -58,6 +61,26 @@ class ThreeNodes:
 
 #: Short outbox sweeps: a relay that missed a notify publishes within half a second.
 NODE_EXTRA = {"KIM_OUTBOX_SWEEP_SECONDS": "0.5"}
+
+
+
+def duldung_proposal(family_name: str, *, gender: int = C.GENDER_MAENNLICH,
+                     duldung_until: date | None = None) -> case_pb2.ProposeCaseRequest:
+    """A Stadt case manager's proposal for a man (or `gender`) born 1990 with a Duldung (§ 60a),
+    living in Hilden, to the Kreis's koordinierende Stelle: no birthday or § 25a occasion falls
+    in any reminder window, only the Duldung's end where `duldung_until` is given."""
+    return case_pb2.ProposeCaseRequest(
+        coordination_org=KREIS, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER,
+        proposer_unit="Integrationsbüro", reason="Mehrere Stellen beteiligt.",
+        handlungsfelder=[C.HANDLUNGSFELD_AUFENTHALT_IDENTITAET], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
+        access_route=C.ACCESS_ROUTE_SOZIALAMT,
+        person=case_pb2.Person(
+            given_name="Testperson", family_name=family_name, birth_date=to_proto_date(date(1990, 5, 5)),
+            nationalities=["SY"], country_of_origin="SY", gender=gender,  # type: ignore[arg-type]
+            home_kommune=C.Kommune(key="05158016", name="Hilden"),
+            residence=case_pb2.ResidenceStatus(
+                kind=C.RESIDENCE_STATUS_KIND_DULDUNG, legal_basis="§ 60a AufenthG",
+                valid_until=to_proto_date(duldung_until) if duldung_until else None)))
 
 
 @contextmanager

@@ -34,7 +34,7 @@ import grpc
 import pymongo
 import pytest
 
-from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.case.v1 import case_pb2
 from kim.node.v1.probe_pb2 import ProbeRequested
 from kimctl import nodes
 from kimctl.backup.node import read_manifest
@@ -43,9 +43,8 @@ from kimctl.story import KREIS, STADT, STADT_CASE_MANAGER, Actor, Api
 from kimnetz.runtime import events, node
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.event_trust import EnvelopeSigner
-from kimnetz.runtime.proto_mapping import to_proto_date
 from kimnetz.runtime.settings import Settings
-from tests.e2e.story_support import NODE_EXTRA, ThreeNodes, three_nodes
+from tests.e2e.story_support import NODE_EXTRA, ThreeNodes, duldung_proposal, three_nodes
 from tests.support import servers
 
 PASSPHRASE = "Sicherung der Stadt Hilden 2026"
@@ -53,25 +52,14 @@ KIM = str(Path(sys.executable).with_name("kim"))
 STADT_DATA_PROTECTION = Actor(STADT, "j.datenschutz", "Datenschutz", "prüft das Zugriffsprotokoll")
 
 
+#: The proposals' Duldung ends long after the test.
+UNTIL = date(2030, 1, 31)
+
+
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
     with three_nodes(tmp_path_factory) as running:
         yield running
-
-
-def proposal(family_name: str) -> case_pb2.ProposeCaseRequest:
-    return case_pb2.ProposeCaseRequest(
-        coordination_org=KREIS, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER,
-        proposer_unit="Integrationsbüro", reason="Mehrere Stellen beteiligt.",
-        handlungsfelder=[C.HANDLUNGSFELD_AUFENTHALT_IDENTITAET], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
-        access_route=C.ACCESS_ROUTE_SOZIALAMT,
-        person=case_pb2.Person(
-            given_name="Testperson", family_name=family_name, birth_date=to_proto_date(date(1990, 5, 5)),
-            nationalities=["SY"], country_of_origin="SY", gender=C.GENDER_MAENNLICH,
-            home_kommune=C.Kommune(key="05158016", name="Hilden"),
-            residence=case_pb2.ResidenceStatus(kind=C.RESIDENCE_STATUS_KIND_DULDUNG,
-                                               legal_basis="§ 60a AufenthG",
-                                               valid_until=to_proto_date(date(2030, 1, 31)))))
 
 
 class Writer(threading.Thread):
@@ -90,7 +78,7 @@ class Writer(threading.Thread):
         while not self.stop.is_set():
             number += 1
             try:
-                reply = self.case_api.ProposeCase(proposal(f"Sicherung{number}"))  # type: ignore[attr-defined]
+                reply = self.case_api.ProposeCase(duldung_proposal(f"Sicherung{number}", duldung_until=UNTIL))  # type: ignore[attr-defined]
             except grpc.RpcError as error:
                 self.refused.append(f"{error.code().name}: {error.details()}")
                 if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
@@ -219,7 +207,7 @@ def test_a_node_backed_up_while_writing_comes_back_on_a_fresh_machine(
             audit = api.case(federation.node(STADT), STADT_DATA_PROTECTION)
             verified = audit.VerifyAuditChain(case_pb2.VerifyAuditChainRequest())
             assert verified.intact, verified.reason
-            case_api.ProposeCase(proposal("NachDerWiederherstellung"))
+            case_api.ProposeCase(duldung_proposal("NachDerWiederherstellung", duldung_until=UNTIL))
             verified_after = audit.VerifyAuditChain(case_pb2.VerifyAuditChainRequest())
             assert verified_after.intact and verified_after.checked > verified.checked, verified_after
         finally:

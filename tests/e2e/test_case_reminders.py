@@ -19,7 +19,7 @@ from kim.case.v1 import case_pb2, events_pb2, types_pb2 as C
 from kimctl.story import COORDINATOR, KREIS, STADT, STADT_CASE_MANAGER, Api
 from kimnetz.runtime import events
 from kimnetz.runtime.proto_mapping import to_proto_date
-from tests.e2e.story_support import ThreeNodes, three_nodes
+from tests.e2e.story_support import ThreeNodes, duldung_proposal, three_nodes
 from tests.support.event_tap import drain, event_tap
 
 REMINDER_SETTINGS = {"KIM_CASE_REMINDER_INTERVAL_SECONDS": "1", "KIM_CASE_REMINDER_RESIDENCE_DAYS": "20"}
@@ -38,30 +38,14 @@ def api(federation: ThreeNodes) -> Iterator[Api]:
     client.close()
 
 
-def proposal(duldung_until: date, family_name: str) -> case_pb2.ProposeCaseRequest:
-    # Born 1990: no birthday or § 25a occasion within any window, only the Duldung's end.
-    return case_pb2.ProposeCaseRequest(
-        coordination_org=KREIS, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER,
-        proposer_unit="Integrationsbüro", reason="Mehrere Stellen beteiligt.",
-        handlungsfelder=[C.HANDLUNGSFELD_AUFENTHALT_IDENTITAET], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
-        access_route=C.ACCESS_ROUTE_SOZIALAMT,
-        person=case_pb2.Person(
-            given_name="Testperson", family_name=family_name, birth_date=to_proto_date(date(1990, 5, 5)),
-            nationalities=["SY"], country_of_origin="SY", gender=C.GENDER_MAENNLICH,
-            home_kommune=C.Kommune(key="05158016", name="Hilden"),
-            residence=case_pb2.ResidenceStatus(kind=C.RESIDENCE_STATUS_KIND_DULDUNG,
-                                               legal_basis="§ 60a AufenthG",
-                                               valid_until=to_proto_date(duldung_until))))
-
-
 def test_a_duldung_ending_soon_is_reminded_once_on_the_owning_node_only(
         federation: ThreeNodes, api: Api, request: pytest.FixtureRequest) -> None:
     stadt = federation.settings[STADT]
     case_api = api.case(federation.node(STADT), STADT_CASE_MANAGER)
     today = date.today()
     with event_tap(stadt.amqp_uri, "case", f"reminders-{request.node.name}") as tap:
-        soon = case_api.ProposeCase(proposal(today + timedelta(days=10), "Bald"))
-        later = case_api.ProposeCase(proposal(today + timedelta(days=30), "Spaeter"))
+        soon = case_api.ProposeCase(duldung_proposal("Bald", duldung_until=today + timedelta(days=10)))
+        later = case_api.ProposeCase(duldung_proposal("Spaeter", duldung_until=today + timedelta(days=30)))
         # At least five ticks of the timer after the first reminder: still one.
         received = drain(stadt.amqp_uri, tap, expected=3, seconds=60, settle_seconds=5)
     reminders = [events.unpack(envelope) for envelope in received

@@ -18,11 +18,11 @@ from datetime import date
 import docx
 import pytest
 
-from kim.case.v1 import case_pb2, types_pb2 as C
+from kim.case.v1 import types_pb2 as C
 from kim.documents.v1 import documents_pb2
 from kimctl.story import CARITAS, CARITAS_CASE_MANAGER, COORDINATOR, KREIS, STADT, STADT_CASE_MANAGER, Api
 from kimnetz.runtime.proto_mapping import to_proto_date
-from tests.e2e.story_support import ThreeNodes, three_nodes
+from tests.e2e.story_support import ThreeNodes, duldung_proposal, three_nodes
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +38,6 @@ def api(federation: ThreeNodes) -> Iterator[Api]:
     client.close()
 
 
-def proposal(family_name: str) -> case_pb2.ProposeCaseRequest:
-    return case_pb2.ProposeCaseRequest(
-        coordination_org=KREIS, proposer_kind=C.PROPOSER_KIND_CASE_MANAGER,
-        proposer_unit="Integrationsbüro", reason="Mehrere Stellen beteiligt.",
-        handlungsfelder=[C.HANDLUNGSFELD_AUFENTHALT_IDENTITAET], rechtskreise=[C.RECHTSKREIS_AUFENTHG],
-        access_route=C.ACCESS_ROUTE_SOZIALAMT,
-        person=case_pb2.Person(
-            given_name="Testperson", family_name=family_name, birth_date=to_proto_date(date(1990, 5, 5)),
-            nationalities=["SY"], country_of_origin="SY", gender=C.GENDER_WEIBLICH,
-            home_kommune=C.Kommune(key="05158016", name="Hilden"),
-            residence=case_pb2.ResidenceStatus(kind=C.RESIDENCE_STATUS_KIND_DULDUNG,
-                                               legal_basis="§ 60a AufenthG")))
-
-
 def rows(content: bytes, first_cell: str) -> list[list[str]]:
     document = docx.Document(io.BytesIO(content))
     for table in document.tables:
@@ -65,7 +51,7 @@ def test_the_kreis_reports_the_period_figures_of_two_nodes(federation: ThreeNode
     for organization, actor in ((STADT, STADT_CASE_MANAGER), (CARITAS, CARITAS_CASE_MANAGER)):
         case_api = api.case(federation.node(organization), actor)
         for i in range(5):
-            case_api.ProposeCase(proposal(f"Periode{organization[:3]}{i}"))
+            case_api.ProposeCase(duldung_proposal(f"Periode{organization[:3]}{i}", gender=C.GENDER_WEIBLICH))
 
     documents = api.documents(federation.node(KREIS), COORDINATOR)
     today = date.today()
