@@ -15,14 +15,18 @@ A server that cannot be reached fails the tests with what to start; nothing is s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+import mongoengine
 import pytest
 from google.protobuf.message import Message
+from mongoengine.context_managers import switch_db
 
 from kim.case.v1 import case_pb2_grpc
 from kimnetz.bootstrap import ApiProcess, build_api_process
@@ -37,6 +41,7 @@ from services.case.repository import (
     PseudonymDocument,
     ZielgruppenDocument,
 )
+from tests.support import servers
 from tests.support.grpc_calls import refusal
 from tests.support.identity import LocalFederation
 
@@ -70,6 +75,27 @@ def clear_store() -> None:
     database = CaseDocument._get_db()
     for name in (read_models.PENDING, read_models.MODELS):  # the lists and figures of those cases
         database[name].delete_many({})
+
+
+@contextmanager
+def own_case_database(settings: Settings) -> Iterator[str]:
+    """The case adapter's Documents switched to a database of the caller's own, for tests that
+    look at outboxes: the session's api process runs a relay on the session database (its fast
+    path queues by collection name), which would send their events while they look. Yields the
+    node id that names the database. `connect` is idempotent per alias, so a fresh alias is
+    what gives a fresh database."""
+    own = settings.model_copy(update={"node_id": f"{settings.node_id}-{uuid.uuid4().hex[:8]}"})
+    alias = f"{SERVICE}-{own.node_id}"
+    connect(own, SERVICE, alias=alias)
+    try:
+        with ExitStack() as switched:
+            for document in DOCUMENTS:
+                switched.enter_context(switch_db(document, alias))
+                document.ensure_indexes()
+            yield own.node_id
+    finally:
+        mongoengine.disconnect(alias=alias)
+        servers.drop_databases(own)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""The case repository on a real MongoDB-wire server (FerretDB locally)."""
+"""The case repository on a real MongoDB-wire server (FerretDB locally), on a database of each
+test's own: these tests look at outboxes, which the session api process's relay would send."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,13 @@ from services.case.domain.retention import FIGURE_KEYS
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import METTMANN_V1, ZielgruppeDefinition
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
+from tests.integration.case.conftest import own_case_database
+
+
+@pytest.fixture
+def repository(case_settings: Settings) -> Iterator[MongoCaseRepository]:
+    with own_case_database(case_settings) as node_id:
+        yield MongoCaseRepository(node_id)
 
 
 def outbox_types(case_id: str) -> list[str]:

@@ -3,35 +3,26 @@ implementations: the in-memory fake the service unit tests use (tests/support/fa
 and the mongoengine adapter on the real FerretDB. A case that passes on one and fails on the
 other is a fake that lies to the unit tests, or an adapter that broke its promise.
 
-Each FerretDB case gets a database of its own under a mongoengine alias of its own (the
-adapter's Documents are switched to it for the test), so no other test's writes and no outbox
-relay of the session's api process see it: that relay holds the session database's collections,
-and the fast path queues by collection name. `kimnetz.runtime.mongo.connect` is idempotent per
-alias, so a fresh alias is what gives a fresh database. What the relay does to an outbox (send
-and empty it) is `Store.send`, done directly on each store.
+Each FerretDB case gets a database of its own (`own_case_database`), so no other test's
+writes and no outbox relay of the session's api process see it. What the relay does to an
+outbox (send and empty it) is `Store.send`, done directly on each store.
 """
 
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import mongoengine
 import pytest
-from mongoengine.context_managers import switch_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import ABH, CM, OWNER, later, make_case_with_person, make_person_data, propose
 
 from kimnetz.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, VersionConflict
-from kimnetz.runtime.mongo import connect
 from kimnetz.runtime.settings import Settings
-from services.case import SERVICE
 from services.case.domain import commands as c
 from services.case.domain.audit import AuditDraft, verify_chain
 from services.case.domain.case import Case
@@ -40,17 +31,11 @@ from services.case.domain.retention import FIGURE_KEYS, erased, figures
 from services.case.domain.vocabulary import CaseStatus
 from services.case.domain.zielgruppen import DEFAULT_CATALOGUE, METTMANN_V1
 from services.case.repository import (
-    AuditDocument,
     CaseChangeDocument,
-    CaseDocument,
     MongoCaseRepository,
-    PseudonymDocument,
-    ZielgruppenDocument,
 )
-from tests.support import servers
+from tests.integration.case.conftest import own_case_database
 from tests.support.fakes.case import InMemoryCaseRepository
-
-DOCUMENTS = (CaseDocument, CaseChangeDocument, AuditDocument, ZielgruppenDocument, PseudonymDocument)
 
 
 @dataclass(frozen=True)
@@ -77,29 +62,19 @@ def in_memory() -> Store:
 
 def on_ferretdb(settings: Settings) -> Iterator[Store]:
     """The adapter on a database of this test's own (see the module docstring)."""
-    own = settings.model_copy(update={"node_id": f"{settings.node_id}-{uuid.uuid4().hex[:8]}"})
-    alias = f"{SERVICE}-{own.node_id}"
-    connect(own, SERVICE, alias=alias)
-    try:
-        with ExitStack() as switched:
-            for document in DOCUMENTS:
-                switched.enter_context(switch_db(document, alias))
-                document.ensure_indexes()
+    with own_case_database(settings) as node_id:
 
-            def unsent(case_id: str) -> list[str]:
-                changes = CaseChangeDocument.objects(aggregate_id=case_id).order_by("version")
-                return [entry.routing_key.rpartition(".")[2] for change in changes for entry in change.outbox]
+        def unsent(case_id: str) -> list[str]:
+            changes = CaseChangeDocument.objects(aggregate_id=case_id).order_by("version")
+            return [entry.routing_key.rpartition(".")[2] for change in changes for entry in change.outbox]
 
-            def send() -> None:  # what the relay leaves: every outbox empty
-                CaseChangeDocument._get_collection().update_many({}, {"$set": {"outbox": []}})
+        def send() -> None:  # what the relay leaves: every outbox empty
+            CaseChangeDocument._get_collection().update_many({}, {"$set": {"outbox": []}})
 
-            def versions(case_id: str) -> list[int]:
-                return sorted(d.version for d in CaseChangeDocument.objects(aggregate_id=case_id))
+        def versions(case_id: str) -> list[int]:
+            return sorted(d.version for d in CaseChangeDocument.objects(aggregate_id=case_id))
 
-            yield Store(MongoCaseRepository(own.node_id), unsent, send, versions)
-    finally:
-        mongoengine.disconnect(alias=alias)
-        servers.drop_databases(own)
+        yield Store(MongoCaseRepository(node_id), unsent, send, versions)
 
 
 @pytest.fixture(params=["in-memory", "ferretdb"])
