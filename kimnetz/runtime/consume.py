@@ -67,6 +67,7 @@ from kimnetz.errors import KimError, Unavailable, VersionConflict
 from kimnetz.runtime import dead_letters, events, metrics
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.dead_letters import ATTEMPTS, FIRST_FAILURE, LAST_ERROR, DeadLetter
+from kimnetz.runtime.proto_mapping import nul_fields
 from kimnetz.runtime.queues import quorum
 from kimnetz.runtime.settings import Settings
 from kimnetz.runtime.worker import NodeRuntime
@@ -220,9 +221,12 @@ class ReliableEventHandler(EventHandler):
         if body.type != self.event_type:
             return f"Typ {body.type!r} passt nicht zur Warteschlange ({self.event_type})"
         try:
-            events.unpack(body)
+            payload = events.unpack(body)
         except (KeyError, TypeError, ValueError, DecodeError) as exc:
             return f"Nutzlast passt nicht zum Typ {body.type}: {reason_of(exc)}"
+        # No service sends one (the api door refuses it); the store could not keep it.
+        if paths := nul_fields(body) + [f"payload.{path}" for path in nul_fields(payload)]:
+            return f"Nullzeichen (U+0000) in {', '.join(paths)}"
         return None
 
     def refuse(self, message: Any, reason: str, error: str) -> None:

@@ -1,6 +1,7 @@
 """The door every call of an api process passes, outermost first (kimnetz.runtime.grpc_server
 puts them in this order): the bound on open streams, error mapping, the peer node's certificate
-(mutual-TLS port), the bearer token, and last the comparison of token and certificate.
+(mutual-TLS port), the bearer token, the comparison of token and certificate, and last the
+check that no text of the request holds a NUL character.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 import grpc
+from google.protobuf.message import Message
 from grpc_status import rpc_status
 from mongoengine import NotUniqueError
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -30,6 +32,7 @@ from kimnetz.runtime.grpc_peer import (
     current_peer,
     peer_of,
 )
+from kimnetz.runtime.proto_mapping import nul_fields
 
 log = logging.getLogger(__name__)
 
@@ -434,3 +437,31 @@ def _bearer(metadata: dict[str, Any]) -> str:
     if scheme.lower() != "bearer" or not token:
         raise errors.Unauthenticated("Anmeldung erforderlich: kein Zugangstoken übermittelt.")
     return token.strip()
+
+
+#: What a person reads for a string with a NUL character (kimnetz.runtime.proto_mapping.NUL).
+NUL_REFUSAL = "Enthält ein unzulässiges Nullzeichen (U+0000)."
+
+
+class TextInterceptor(grpc.ServerInterceptor):
+    """Refuses a request any of whose strings holds a NUL character, every field named, before
+    a servicer sees it. Domain checks refuse control characters in the texts they clean, but
+    not every string is such a text (ids, keys, filters, page tokens), and a NUL that reaches
+    the store fails there: PostgreSQL cannot keep it, so FerretDB on PostgreSQL answered such
+    a call INTERNAL. One check at the door covers every rpc, present and future. Innermost, so
+    only an authenticated call is looked at; no contract streams its requests, so a request is
+    one message."""
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+
+        def wrap(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def checked(request: Any, context: grpc.ServicerContext, *extra: Any) -> Any:
+                if isinstance(request, Message) and (paths := nul_fields(request)):
+                    raise errors.InvalidArgument([errors.FieldViolation(path, NUL_REFUSAL) for path in paths])
+                return behaviour(request, context, *extra)
+            return checked
+
+        return _wrap(handler, wrap)

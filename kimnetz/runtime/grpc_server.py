@@ -31,6 +31,7 @@ from kimnetz.runtime.grpc_interceptors import (
     PeerInterceptor,
     PeerTokenInterceptor,
     StreamLimitInterceptor,
+    TextInterceptor,
     TracingInterceptor,
 )
 from kimnetz.runtime.grpc_peer import FederationMethods, PeerCheck
@@ -71,7 +72,7 @@ def build_server(
     # stream bound refuses
     # before anything else is done; error mapping wraps the rest, so a refusal becomes its
     # status code; the certificate is checked before the token, and token and certificate are
-    # compared last.
+    # compared; last, no text of an authenticated request may hold a NUL character.
     interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(), TracingInterceptor(),
                                                   StreamLimitInterceptor(max_streams),
                                                   ErrorInterceptor()]
@@ -82,6 +83,7 @@ def build_server(
         interceptors.append(AuthInterceptor(validator, on_auth_decision))
     if federation is not None:
         interceptors.append(PeerTokenInterceptor(federation.audit))
+    interceptors.append(TextInterceptor())
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=interceptors,

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any, TypeVar, overload
 
 from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kim.common.v1 import types_pb2 as common
@@ -221,3 +222,40 @@ def from_proto_timestamp(message: Timestamp) -> datetime:
 
 
 check_enums(SHARED_ENUMS)
+
+
+#: What a string field of a request or event may never hold: the NUL character. No German text
+#: needs it, and PostgreSQL (the store's backend under FerretDB) cannot keep it in a document,
+#: so one arriving deep in a write would fail there as an internal error instead of a refusal.
+NUL = "\x00"
+
+
+def nul_fields(message: Message, prefix: str = "") -> list[str]:
+    """The paths (as in the request: `person.family_name`, `goals[2].text`, `labels[de]`) of
+    every string in `message`, nested messages, repeated fields and map keys and values
+    included, that holds a NUL character. Bytes fields are payload, not text, and stay out."""
+    found: list[str] = []
+
+    def visit(path: str, value: object) -> None:
+        if isinstance(value, str):
+            if NUL in value:
+                found.append(path)
+        elif isinstance(value, Message):
+            found.extend(nul_fields(value, f"{path}."))
+
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                shown = str(key).replace(NUL, "\\0")
+                entry = f"{path}[{shown}]"
+                if isinstance(key, str) and NUL in key:
+                    found.append(entry)  # the key named; its value is not looked at twice
+                else:
+                    visit(entry, item)
+        elif field.is_repeated:
+            for index, item in enumerate(value):
+                visit(f"{path}[{index}]", item)
+        else:
+            visit(path, value)
+    return found

@@ -131,14 +131,19 @@ def test_a_malformed_envelope_is_dead_lettered_with_its_reason_listed_and_replay
         wrong.type = events.event_type(ProbeRequested)
         # Bytes that are no envelope at all.
         garbage = b"\xff\xfe not protobuf \x00\x01"
+        # A probe whose text holds a NUL character: no store behind PostgreSQL could keep it.
+        nul = events.pack(ProbeRequested(probe_id="probe-\x00", requested_by="x"),
+                          source_service="node", source_node="x")
         with Publisher(own_node.amqp_uri) as publisher:
             publisher.publish("node.events", wrong.type, wrong.SerializeToString(), wrong.id)
             publisher.publish("node.events", wrong.type, garbage, "garbage-1")
+            publisher.publish("node.events", nul.type, nul.SerializeToString(), nul.id)
         node.connect(own_node, alias=f"dl-{own_node.node_id}")
         alias = f"dl-{own_node.node_id}"
-        assert wait_for(lambda: len(dead_letters.entries(alias)) == 2, 30), log.read_text()[-3000:]
+        assert wait_for(lambda: len(dead_letters.entries(alias)) == 3, 30), log.read_text()[-3000:]
         by_event = {d.event_id: d for d in dead_letters.entries(alias)}
         malformed, unreadable = by_event[wrong.id], by_event["garbage-1"]
+        assert by_event[nul.id].reason == "Nullzeichen (U+0000) in payload.probe_id", by_event[nul.id]
         assert malformed.reason.startswith("Nutzlast passt nicht zum Typ kim.node.v1.ProbeRequested")
         assert malformed.queue == "evt-node-kim.node.v1.ProbeRequested--identity.on_probe_requested"
         assert malformed.handler == "identity.on_probe_requested" and malformed.attempts == 1
@@ -162,7 +167,7 @@ def test_a_malformed_envelope_is_dead_lettered_with_its_reason_listed_and_replay
                         and e.state == dead_letters.DEAD and e.replays == 1, 30), log.read_text()[-3000:]
         everything = cli(own_node, "--replay-all")
         assert everything.returncode == 0, everything.stdout + everything.stderr
-        assert everything.stdout.count("erneut zugestellt") == 2
+        assert everything.stdout.count("erneut zugestellt") == 3
         assert cli(own_node, "--replay", "000000000000").returncode == 1
     finally:
         faults.stop_worker(worker)

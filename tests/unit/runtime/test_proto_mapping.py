@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 from enum import Enum
 
 import pytest
+from google.protobuf import struct_pb2, wrappers_pb2
 
-from kim.case.v1 import types_pb2 as case_types
+from kim.case.v1 import case_pb2, types_pb2 as case_types
 from kim.common.v1 import types_pb2 as common
 from kim.conference.v1 import types_pb2 as conference_types
 from kimnetz import vocabulary
@@ -23,6 +24,7 @@ from kimnetz.runtime.proto_mapping import (
     from_proto_enum,
     from_proto_member,
     from_proto_timestamp,
+    nul_fields,
     to_proto_date,
     to_proto_enum,
     to_proto_timestamp,
@@ -104,3 +106,23 @@ def test_days_and_points_in_time_round_trip() -> None:
     moment = datetime(2026, 3, 4, 9, 30, 15, 123000, tzinfo=UTC)
     assert from_proto_timestamp(to_proto_timestamp(moment)) == moment  # type: ignore[arg-type]
     assert to_proto_timestamp(None) is None
+
+
+def test_nul_fields_names_every_string_with_a_nul_character_by_its_request_path() -> None:
+    request = case_pb2.ProposeCaseRequest(
+        coordination_org="kreis\x00", reason="ohne",
+        person=case_pb2.Person(family_name="Had\x00dad", given_name="Amina",
+                               nationalities=["SY", "\x00", "IQ\x00"]),
+    )
+    assert nul_fields(request) == ["coordination_org", "person.family_name", "person.nationalities[1]",
+                                   "person.nationalities[2]"]
+    assert nul_fields(case_pb2.ProposeCaseRequest(reason="Zeile\nund\tTab")) == []
+
+
+def test_nul_fields_looks_into_repeated_messages_and_maps_but_not_bytes() -> None:
+    fields = struct_pb2.Struct()
+    fields.update({"ort\x00": "Hilden", "name": "A\x00", "inner": {"tiefer": "\x00"}, "list": ["ok", "\x00"]})
+    assert sorted(nul_fields(fields)) == ["fields[inner].struct_value.fields[tiefer].string_value",
+                                          "fields[list].list_value.values[1].string_value",
+                                          "fields[name].string_value", "fields[ort\\0]"]
+    assert nul_fields(wrappers_pb2.BytesValue(value=b"%PDF\x00\x01")) == []
