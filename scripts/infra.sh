@@ -42,10 +42,8 @@ KIM_POSTGRES_PORT=${KIM_POSTGRES_PORT:-5433}
 KIM_MIGRATE_MONGO_PORT=${KIM_MIGRATE_MONGO_PORT:-$((KIM_MONGO_PORT + 100))}
 KIM_MIGRATE_DEBUG_PORT=${KIM_MIGRATE_DEBUG_PORT:-$((KIM_FERRETDB_DEBUG_PORT + 100))}
 
-# Measured faster: PostgreSQL (bench/store_paths.py, docs/decisions.md "The embedded store's backend"); the
-# default stays SQLite until PostgreSQL passes the whole suite (a NUL in a string is an internal
-# error there: docs/decisions.md).
-DEFAULT_STORE_BACKEND=sqlite
+# Measured faster: PostgreSQL (bench/store_paths.py, docs/decisions.md "The embedded store's backend").
+DEFAULT_STORE_BACKEND=postgresql
 
 FERRETDB_VERSION=1.24.2
 KEYCLOAK_VERSION=${KIM_KEYCLOAK_VERSION:-26.4.7}

@@ -50,7 +50,7 @@ def test_a_new_home_starts_on_the_default_or_on_the_backend_asked_for(open_home:
 
 def test_a_home_under_a_private_folder_stays_on_sqlite_as_root_and_says_why(tmp_path: Path) -> None:
     """As root, PostgreSQL runs as `postgres`, which cannot pass a private folder; any other
-    user runs it as themselves and keeps the default (as everyone does while it is SQLite)."""
+    user runs it as themselves and keeps the default."""
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     chosen = backend(private / ".kim")
