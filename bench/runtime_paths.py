@@ -193,9 +193,9 @@ def _event_path(sender: Settings, receiver: Settings, count: int, notes: list[st
                 if time.monotonic() > settle_until:
                     raise
         if settle_seconds:
-            notes.append(f"{label}: the receiver took the sender's events "
+            notes.append(f"{label}: the first probe that arrived was sent "
                          f"{settle_seconds - max(settle_until - time.monotonic(), 0):.0f} s after the "
-                         "start (its directory snapshot with the sender's certificate).")
+                         "first probe (settling: the workers' queues bound, the sender trusted).")
         for values in stages.values():
             values.clear()
         measured = sample(one, count, max_seconds=40, warmup=3)
