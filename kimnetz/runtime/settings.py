@@ -161,7 +161,8 @@ class Settings(BaseSettings):
 
     # Conference worker.
     reminder_interval_seconds: float = Field(
-        3600.0, gt=0, description="How often the conference worker looks for overdue Beschlüsse."
+        3600.0, gt=0, description="How often the conference worker's timers run: the reminder of "
+        "overdue Beschlüsse and the sweep of superseded changes."
     )
 
     # Federation: organisation check, mutual-TLS port for peer nodes, node directory.

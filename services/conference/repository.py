@@ -231,13 +231,20 @@ class ProjektgruppeChange(ChangeDocument):
     meta: dict[str, Any] = {"db_alias": ALIAS, "collection": "projektgruppe_changes"}
 
 
+# No store deletes superseded changes on a write (`prune_on_write=False`): for an aggregate older
+# than a day (a Lenkungsgruppe lives for years) that delete filtered the whole change collection
+# on every write, a cost that grew with use. The worker's timer sweeps them
+# (`MongoConferenceRepository.prune_superseded`).
 _STORES: dict[type[_Aggregate], VersionedStore[Any, Any]] = {
-    ConferenceDocument: VersionedStore(ConferenceChange, ConferenceDocument, key="conference_id"),
-    LenkungsgruppeDocument: VersionedStore(LenkungsgruppeChange, LenkungsgruppeDocument, key="gremium_id"),
-    SessionDocument: VersionedStore(SessionChange, SessionDocument, key="session_id"),
-    BeschlussDocument: VersionedStore(BeschlussChange, BeschlussDocument, key="beschluss_id"),
-    ProjektgruppeDocument: VersionedStore(ProjektgruppeChange, ProjektgruppeDocument, key="projektgruppe_id"),
-    ErasureDocument: VersionedStore(ErasureChange, ErasureDocument, key="erasure_id"),
+    document: VersionedStore(change, document, key=key, prune_on_write=False)
+    for document, change, key in (
+        (ConferenceDocument, ConferenceChange, "conference_id"),
+        (LenkungsgruppeDocument, LenkungsgruppeChange, "gremium_id"),
+        (SessionDocument, SessionChange, "session_id"),
+        (BeschlussDocument, BeschlussChange, "beschluss_id"),
+        (ProjektgruppeDocument, ProjektgruppeChange, "projektgruppe_id"),
+        (ErasureDocument, ErasureChange, "erasure_id"),
+    )
 }
 
 OUTBOX_DOCUMENTS: list[type[OutboxDocument]] = [
@@ -272,6 +279,11 @@ class MongoConferenceRepository:
         self._versions: dict[tuple[type[Any], str], int] = {}
 
     # ---- generic
+
+    def prune_superseded(self) -> int:
+        """Housekeeping for the worker's timer: deletes the superseded changes of every aggregate
+        older than a day whose events are sent (`VersionedStore.prune_superseded`); how many."""
+        return sum(store.prune_superseded() for store in _STORES.values())
 
     def _save(self, document_cls: type[_Aggregate], key: str, aggregate: Any, **fields: Any) -> None:
         """Insert the aggregate's next version (1 if it was not loaded: a new aggregate) with its

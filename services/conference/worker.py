@@ -158,6 +158,13 @@ class ConferenceWorker(ProbeResponder):
         if reminded:
             log.info("reminded of %d overdue Beschlüsse: %s", len(reminded), ", ".join(reminded))
 
+    @every(lambda worker: worker.node.reminder_interval_seconds)
+    def prune_superseded_changes(self) -> None:
+        """Superseded changes leave by this timer, not by each write (services/conference/repository.py)."""
+        pruned = MongoConferenceRepository(self.node_settings.node_id).prune_superseded()
+        if pruned:
+            log.info("deleted %d superseded changes", pruned)
+
     @reliable_handler("case", events.event_type(case_events.CaseSubmittedForReview))
     def on_case_submitted(self, envelope: EventEnvelope) -> None:
         message = events.unpack(envelope)

@@ -6,7 +6,7 @@ the server."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -31,6 +31,7 @@ from services.conference.repository import (
     BeschlussChange,
     ConferenceChange,
     ConferenceDocument,
+    LenkungsgruppeChange,
     MongoConferenceRepository,
 )
 from tests.unit.conference.factories import (
@@ -240,3 +241,33 @@ def test_barrier_register_stores_each_barrier_once_and_suppresses_small_counts(
     assert repository.record_barrier(org, observations[0]) is False
     view = BarrierRegister(repository.barrier_observations(org)).view()
     assert [c.display for c in view.cells] == ["5", "< 5"]
+
+
+def test_superseded_changes_leave_by_the_timer_not_by_a_write(repository: MongoConferenceRepository) -> None:
+    """A Lenkungsgruppe lives for years: deleting superseded changes on each write filtered the
+    whole change collection every time. Writes keep them; `prune_superseded` (the worker's
+    timer) deletes those older than a day whose events are sent, keeping the newest."""
+    gremium = make_gremium()
+    repository.save_gremium(gremium)
+    changes = LenkungsgruppeChange._get_collection()  # the relay's and the clock's part, done raw
+
+    def sent_two_days_ago() -> None:
+        changes.update_many({"_id": {"$regex": f"^{gremium.gremium_id}:"}},
+                            {"$set": {"outbox": [], "written_at": datetime.now(UTC) - timedelta(days=2)}})
+
+    def versions() -> list[int]:
+        return sorted(c.version for c in LenkungsgruppeChange.objects(aggregate_id=gremium.gremium_id))
+
+    for number in range(3):
+        gremium = repository.gremium(gremium.gremium_id)
+        gremium.add_member(person=f"person-{number}", name=f"Mitglied {number}",
+                           organisation="kreis-mettmann", function="Fachbereichsleitung", voting=False)
+        repository.save_gremium(gremium)
+        if number == 1:  # versions 1 to 3 sent and two days old when version 4 is written
+            sent_two_days_ago()
+    assert versions() == [1, 2, 3, 4]
+    sent_two_days_ago()
+
+    assert repository.prune_superseded() >= 3
+    assert versions() == [4]
+    assert repository.gremium(gremium.gremium_id) == gremium
