@@ -8,6 +8,7 @@ shared ones are never touched; all of them are stopped at the end."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -37,9 +38,20 @@ OWNER = "stadt-hilden"
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free port below the kernel's ephemeral range: the servers here are stopped and started
+    again on the same port by `migrate-store`, and a port from the ephemeral range (what binding
+    port 0 gives) can meanwhile become some client connection's source port on a busy machine;
+    PostgreSQL then exits at its restart (seen once in CI)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(20000, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between 20000 and {low}")
 
 
 @pytest.fixture
