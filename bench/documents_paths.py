@@ -68,6 +68,9 @@ def allocation_file(count: int = BATCH) -> dict[str, Any]:
             allocation["municipality"] = f"Kommune {number + 1 - KOMMUNEN_NRW}"
         allocations.append(allocation)
     data["allocations"] = allocations
+    # As many VZÄ granted as the partners get: the contract rules refuse a file that hands out
+    # more than the Zuwendungsbescheid granted.
+    data["funding"]["granted_fte"] = {"baustein_2": sum(a["fte"] for a in allocations)}
 
     def plain(value: Any) -> Any:  # a Struct takes JSON only: YAML's dates become ISO text
         if isinstance(value, date):
