@@ -350,19 +350,25 @@ provision_postgresql() {
 
 start_postgresql() {
   provision_postgresql
-  running postgresql && return
   local bin d=$KIM_HOME/postgresql
   bin=$(pg_bindir)
-  say "starting PostgreSQL on 127.0.0.1:$KIM_POSTGRES_PORT (socket in $d/run)"
-  setsid nohup "${PG_AS[@]}" "$bin/postgres" -D "$d/data" -c listen_addresses=127.0.0.1 \
-    -c port="$KIM_POSTGRES_PORT" -c unix_socket_directories="$d/run" \
-    > "$d/log/postgresql.log" 2>&1 &
-  echo $! > "$(pidfile postgresql)"
-  wait_for postgresql 30 pg_as "$bin/pg_isready" -q -h "$d/run" -p "$KIM_POSTGRES_PORT"
+  if ! running postgresql; then
+    say "starting PostgreSQL on 127.0.0.1:$KIM_POSTGRES_PORT (socket in $d/run)"
+    setsid nohup "${PG_AS[@]}" "$bin/postgres" -D "$d/data" -c listen_addresses=127.0.0.1 \
+      -c port="$KIM_POSTGRES_PORT" -c unix_socket_directories="$d/run" \
+      > "$d/log/postgresql.log" 2>&1 &
+    echo $! > "$(pidfile postgresql)"
+    wait_for postgresql 30 pg_as "$bin/pg_isready" -q -h "$d/run" -p "$KIM_POSTGRES_PORT"
+  fi
   if ! pg_as "$bin/psql" -h "$d/run" -p "$KIM_POSTGRES_PORT" -U kim -d postgres -tAc \
       "select 1 from pg_database where datname = 'ferretdb'" | grep -q 1; then
     pg_as "$bin/createdb" -h "$d/run" -p "$KIM_POSTGRES_PORT" -U kim ferretdb
   fi
+  # The indexes FerretDB's filters can use (see the file); read here, as PostgreSQL's user may
+  # not reach the checkout.
+  PGOPTIONS=--client-min-messages=warning pg_as "$bin/psql" -h "$d/run" -p "$KIM_POSTGRES_PORT" \
+    -U kim -d ferretdb -q -v ON_ERROR_STOP=1 < "$ROOT/scripts/postgresql-indexes.sql" \
+    || die "the store's indexes could not be made in PostgreSQL (scripts/postgresql-indexes.sql)"
 }
 
 stop_postgresql() {

@@ -4,10 +4,12 @@ on the session's case database with the service's declared indexes.
 - MongoDB 7: every hot query is an `_id` lookup (IDHACK or an IXSCAN of `_id_`), never a
   COLLSCAN; the data protection officer's read of a case's trail uses the `(case_id, sequence)`
   index.
-- FerretDB 1.24 reports no index plans, only whether the filter went into SQL
-  (`filterPushdown`); its `queryPlanner.Plan` is SQLite's: a SCAN even of the pushed-down `_id`
-  (docs/benchmarks.md, "Constant-cost hot paths"). Every hot query is pushed down; the DPO's
-  read and a filter beside the `_id` are not (the reason the hot paths use the bare `_id` only).
+- FerretDB 1.24 reports whether the filter went into SQL (`filterPushdown`) and the backend's
+  own plan: on SQLite a SCAN even of the pushed-down `_id`; on PostgreSQL a GIN index made beside
+  FerretDB's own for every declared field, once the table is large enough for the planner to
+  prefer it (tests/integration/runtime/test_store_indexes.py; docs/benchmarks.md). Every hot
+  query is pushed down; on SQLite the DPO's read and a filter beside the `_id` are not (the
+  reason the hot paths use the bare `_id` only).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def test_reads_off_the_hot_paths_are_scans_on_ferretdb_and_use_indexes_on_mongod
     id_and_more = _explain(audit, {"_id": audit_id(7), "case_id": "c-1"})
     if _on_ferretdb(by_case):
         # SQLite scans in Go (no pushdown, a SCAN in its plan); PostgreSQL takes the filter
-        # (jsonb containment, no secondary index); the sort is in Go on both.
+        # (jsonb containment, served by the GIN index on case_id); the sort is in Go on both.
         assert by_case["sortPushdown"] is False
         if by_case["filterPushdown"] is False:
             assert any("SCAN" in str(line).upper() for line in by_case["queryPlanner"]["Plan"])
