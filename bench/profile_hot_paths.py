@@ -106,6 +106,7 @@ def _measure(size: int, rounds: int, only: list[str]) -> list[str]:
     repository = MongoCaseRepository(settings.node_id)
     service = case_services(repository, node_org=OWNER)
     coordinator = make_actor(("coordinator",), COORDINATION, "koord-bench")
+    clerk = make_actor(("clerk",), OWNER, "buero-bench")  # the node's own monitoring figures
     signed, expires = date.today() - timedelta(days=1), date.today() + timedelta(days=300)
 
     def consent(case_id: str) -> None:
@@ -136,6 +137,7 @@ def _measure(size: int, rounds: int, only: list[str]) -> list[str]:
             "ProposeCase": lambda i: service.fallvorschlaege.propose_case(CM, make_proposal()),
             "RecordConsent (a command)": lambda i: consent(case_ids[i % len(case_ids)]),
             "applied(event id)": lambda i: repository.applied(uuid.uuid4().hex),
+            "GetFigures": lambda i: service.verbund.get_figures(clerk),
         }
         for label, call in paths.items():
             if only and label.split(" ")[0].split("(")[0] not in only:

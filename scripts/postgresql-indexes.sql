@@ -10,6 +10,8 @@
 -- How: an event trigger sees each btree index FerretDB creates and adds one GIN index per
 -- top-level field of it (named after the table and the field, so two indexes sharing a field
 -- share it). Indexes that existed before this file was applied are given theirs at the end.
+-- Without fastupdate: a document puts one value (a few for an array) into such an index, so a
+-- pending list saves an insert little, while every lookup reads the whole list until a vacuum.
 -- The store keeps working without any of this; it only scans.
 --
 -- FerretDB sends the field name as a parameter (`_jsonb -> $1 @> $2`); only a plan made for the
@@ -28,6 +30,7 @@ DECLARE
   target record;
   column_number int;
   field text;
+  gin text;
 BEGIN
   SELECT n.nspname AS schema_name, t.relname AS table_name, i.indnatts AS columns, t.oid AS table_oid
     INTO target
@@ -49,9 +52,14 @@ BEGIN
                        FROM '^\(?_jsonb -> ''((?:[^'']|'''')+)''::text\)?$');
     CONTINUE WHEN field IS NULL;
     field := replace(field, '''''', '''');
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L) jsonb_path_ops)',
-                   left(target.table_name, 44) || '_' || left(md5(field), 8) || '_gin',
-                   target.schema_name, target.table_name, field);
+    gin := left(target.table_name, 44) || '_' || left(md5(field), 8) || '_gin';
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L) jsonb_path_ops)'
+                   ' WITH (fastupdate = off)', gin, target.schema_name, target.table_name, field);
+    -- one made before fastupdate was switched off (2026-12-04) is switched now
+    IF (SELECT reloptions FROM pg_class WHERE oid = format('%I.%I', target.schema_name, gin)::regclass)
+        IS DISTINCT FROM ARRAY['fastupdate=off'] THEN
+      EXECUTE format('ALTER INDEX %I.%I SET (fastupdate = off)', target.schema_name, gin);
+    END IF;
   END LOOP;
 END $$;
 

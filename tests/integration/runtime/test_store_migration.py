@@ -14,11 +14,13 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import mongoengine
 import pytest
+from mongoengine.context_managers import switch_db
 from pymongo import MongoClient
 
 from kimctl.store_migration import audit_chain
@@ -29,7 +31,15 @@ from services.case.composition import case_services
 from services.case.domain import commands as c
 from services.case.domain.person import PersonData
 from services.case.domain.policy import Actor
-from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
+from services.case.repository import (
+    AuditDocument,
+    CaseChangeDocument,
+    CaseDocument,
+    LedgerDocument,
+    MongoCaseRepository,
+    PseudonymDocument,
+    ZielgruppenDocument,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = str(ROOT / "scripts" / "infra.sh")
@@ -85,10 +95,15 @@ def infra(env: dict[str, str], *args: str, backend: str = "") -> subprocess.Comp
 
 def propose_a_case(uri: str) -> str:
     settings = Settings(mongodb_uri=uri, node_id="migration-hilden", organization_id=OWNER)
-    mongoengine.disconnect(alias=SERVICE)
-    connect(settings, SERVICE)
+    # An alias of its own with the Documents switched to it: the session's "case" connection
+    # (other tests' database) stays as it was.
+    alias = f"{SERVICE}-migration"
+    connect(settings, SERVICE, alias=alias)
+    switched = ExitStack()
     try:
-        for document in (CaseDocument, CaseChangeDocument, AuditDocument):
+        for document in (CaseDocument, CaseChangeDocument, AuditDocument, PseudonymDocument,
+                         ZielgruppenDocument, LedgerDocument):
+            switched.enter_context(switch_db(document, alias))
             document.ensure_indexes()
         services = case_services(MongoCaseRepository(settings.node_id), node_org=OWNER)
         person = PersonData(given_name="Amina", family_name="Haddad", birth_date=date(1992, 3, 4),
@@ -103,7 +118,8 @@ def propose_a_case(uri: str) -> str:
         services.falldaten.get_case(actor, case.case_id, "Fallbearbeitung")
         return case.case_id
     finally:
-        mongoengine.disconnect(alias=SERVICE)
+        switched.close()
+        mongoengine.disconnect(alias=alias)
 
 
 def snapshot(uri: str) -> dict[str, dict[str, list[dict[str, object]]]]:
