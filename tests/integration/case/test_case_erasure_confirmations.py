@@ -6,8 +6,7 @@ this node's case once per event id, shown by GetCase, and written to the audit t
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from services.case.repository import AuditDocument, CaseChangeDocument, MongoCas
 from tests.integration.case.conftest import COORDINATION, OWNER, Caller, CaseApi
 from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
+from tests.support.waiting import polled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -101,16 +101,6 @@ def republish(settings: Settings, message: conference.CaseDataErased, event_id: 
     with Publisher(settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
 
-
-def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
         case_worker: Path, service: CaseServices, case_settings: Settings, case_api: CaseApi) -> None:
     cid, consent_id = revoked(service)
@@ -122,9 +112,9 @@ def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
     def confirmations() -> int:
         return len(service.repository.get(cid).consents[0].erasure_confirmations)
 
-    assert wait_until(lambda: confirmations() == 1), case_worker.read_text()[-3000:]
+    assert polled(lambda: confirmations() == 1), case_worker.read_text()[-3000:]
     republish(case_settings, mine, event_id)  # a redelivery after a lost acknowledgement
-    assert wait_until(lambda: f"erase confirmation {event_id} already recorded" in case_worker.read_text()), \
+    assert polled(lambda: f"erase confirmation {event_id} already recorded" in case_worker.read_text()), \
         case_worker.read_text()[-3000:]
     case = service.repository.get(cid)
     [confirmation] = case.consents[0].erasure_confirmations
@@ -156,11 +146,11 @@ def test_a_confirmation_of_a_holder_the_revocation_did_not_ask_is_refused_kept_a
                                                erased_by_node="caritas-mettmann",
                                                erased_by_org="caritas-mettmann"),
                          sender="caritas-mettmann")
-    assert wait_until(lambda: f"event {event_id} (kim.conference.v1.CaseDataErased) from "
+    assert polled(lambda: f"event {event_id} (kim.conference.v1.CaseDataErased) from "
                       "caritas-mettmann refused [sender-not-allowed]"
                       in case_worker.read_text()), case_worker.read_text()[-3000:]
     # Refused as untrusted, and kept for the operator with its reason (not acknowledged and gone).
-    assert wait_until(lambda: dead_letter_of(case_settings, event_id) is not None), \
+    assert polled(lambda: dead_letter_of(case_settings, event_id) is not None), \
         case_worker.read_text()[-3000:]
     kept = dead_letter_of(case_settings, event_id)
     assert kept is not None and kept.handler == "case.on_case_data_erased"

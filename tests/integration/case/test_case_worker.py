@@ -5,7 +5,6 @@ the monitoring figures on the real store."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
 from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
+from tests.support.waiting import polled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -61,16 +61,6 @@ def in_review(service: CaseServices) -> str:
     service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
-
-def wait_until(condition: object, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_the_same_admission_delivered_twice_changes_the_case_once(
     case_worker: Path, service: CaseServices, case_settings: Settings,
 ) -> None:
@@ -84,11 +74,11 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
-        assert wait_until(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
+        assert polled(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
             case_worker.read_text()[-3000:]
         # A redelivery after a lost acknowledgement, once the first has been applied.
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
-    assert wait_until(lambda: f"decision {envelope.id} already applied" in case_worker.read_text()), \
+    assert polled(lambda: f"decision {envelope.id} already applied" in case_worker.read_text()), \
         case_worker.read_text()[-3000:]
     case = service.repository.get(cid)
     assert case.version == before + 1 and len(case.decisions) == 1 and case.case_manager == "cm.hilden"
@@ -101,7 +91,7 @@ def test_the_same_admission_delivered_twice_changes_the_case_once(
     with Publisher(case_settings.amqp_uri) as publisher:
         publisher.publish("conference.events", late.type, signing.signed_body(late), late.id)
     # A refusal that can never apply: kept in the dead-letter store with its reason, not dropped.
-    assert wait_until(lambda: dead_letter_of(case_settings, late.id) is not None), \
+    assert polled(lambda: dead_letter_of(case_settings, late.id) is not None), \
         case_worker.read_text()[-3000:]
     kept = dead_letter_of(case_settings, late.id)
     assert kept is not None and kept.event_type == late.type and kept.attempts == 1
@@ -116,7 +106,7 @@ def test_retention_deletes_a_closed_case_after_its_period_and_logs_it(
     service.fallvorschlaege.admit_case(KI, c.AdmitCase(cid, "cm.hilden", OWNER))
     service.fallarbeit.close_case(CM, c.CloseCase(cid, "moved_away"))
     open_case = in_review(service)
-    assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
+    assert polled(lambda: AuditDocument.objects(case_id=cid, call="RetentionDelete").count()), \
         case_worker.read_text()[-3000:]
     assert not CaseDocument.objects(case_id=cid).count()
     # Of the case's history only the erase request to the Kreis is left, waiting for the relay
@@ -234,10 +224,10 @@ def test_a_new_zielgruppen_version_re_checks_the_undecided_proposals_once(
     envelope = events.pack(message, source_service="conference", source_node="kreis-mettmann")
     with Publisher(case_settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
-        assert wait_until(lambda: AuditDocument.objects(call="RecheckEligibility").count() == 2), \
+        assert polled(lambda: AuditDocument.objects(call="RecheckEligibility").count() == 2), \
             case_worker.read_text()[-3000:]
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
-    assert wait_until(lambda: "Zielgruppen version 2 known" in case_worker.read_text()), \
+    assert polled(lambda: "Zielgruppen version 2 known" in case_worker.read_text()), \
         case_worker.read_text()[-3000:]
     for cid in (undecided, proposed):
         case = service.repository.get(cid)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import AuditDocument, CaseChangeDocument, MongoCaseRepository
 from tests.support import faults, servers, signing
 from tests.support.dead_letter_store import dead_letter_of
+from tests.support.waiting import polled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -77,23 +77,13 @@ def publish(settings: Settings, envelope: events.EventEnvelope) -> None:
     with Publisher(settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
 
-
-def wait_until(condition: object, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_a_decision_that_meets_a_version_conflict_is_applied_after_a_retry(
         conflicting_worker: Path, service: CaseServices, case_settings: Settings) -> None:
     cid = proposed(service)
     submit(service, cid)
     envelope = admission(cid, case_settings)
     publish(case_settings, envelope)
-    assert wait_until(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
+    assert polled(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
         conflicting_worker.read_text()[-3000:]
     log = conflicting_worker.read_text()
     assert f"concurrent write of case {cid} before event {envelope.id}" in log
@@ -102,7 +92,7 @@ def test_a_decision_that_meets_a_version_conflict_is_applied_after_a_retry(
     assert len(case.decisions) == 1 and case.case_manager == "cm.hilden"
     assert CaseChangeDocument.objects(cause=envelope.id).count() == 1
     # The audit entry follows the case's write: wait for it, then it must be the only one.
-    assert wait_until(
+    assert polled(
         lambda: AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() >= 1)
     assert AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() == 1, "applied once"
     assert dead_letter_of(case_settings, envelope.id) is None
@@ -113,7 +103,7 @@ def test_a_decision_that_cannot_apply_yet_is_kept_and_applied_when_replayed(
     cid = proposed(service)  # not submitted for review: an admission cannot apply
     envelope = admission(cid, case_settings)
     publish(case_settings, envelope)
-    assert wait_until(lambda: dead_letter_of(case_settings, envelope.id) is not None), \
+    assert polled(lambda: dead_letter_of(case_settings, envelope.id) is not None), \
         conflicting_worker.read_text()[-3000:]
     kept = dead_letter_of(case_settings, envelope.id)
     assert kept is not None and kept.handler == "case.on_admission_decided" and kept.attempts == 1
@@ -129,11 +119,11 @@ def test_a_decision_that_cannot_apply_yet_is_kept_and_applied_when_replayed(
         env={**servers.node_environment(case_settings), "COLUMNS": "200"},
         capture_output=True, text=True, timeout=120, check=False)
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert wait_until(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
+    assert polled(lambda: service.repository.get(cid).status is CaseStatus.ADMITTED), \
         conflicting_worker.read_text()[-3000:]
     # The audit entry follows the case's write, and the entry is closed once the handler is done:
     # wait for both, then the audit entry must be the only one.
-    assert wait_until(lambda: AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() >= 1)
-    assert wait_until(lambda: dead_letter_of(case_settings, envelope.id) is None), \
+    assert polled(lambda: AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() >= 1)
+    assert polled(lambda: dead_letter_of(case_settings, envelope.id) is None), \
         "the entry is closed as replayed"
     assert AuditDocument.objects(case_id=cid, call="AdmitCase", allowed=True).count() == 1

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,21 +59,12 @@ from tests.integration.conference.conftest import (
 from tests.integration.conference.requests import conference, day, proposal
 from tests.support import servers, signing
 from tests.support.identity import LocalFederation
+from tests.support.waiting import wait_until
 
 KOORD = Caller(KREIS, "coordinator")
 CM = Caller(KREIS, "case_manager")
 CARITAS = "caritas-mettmann"
 KREIS_SERVICE_TOKEN = "service-account-token-of-the-kreis"
-
-
-def wait_until(condition: Callable[[], Any], seconds: float = 45, what: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"not reached within {seconds} s: {what}")
-
 
 def _free_port() -> int:
     with socket.socket() as s:

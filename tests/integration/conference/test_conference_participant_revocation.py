@@ -13,8 +13,7 @@ federation, FerretDB, the broker, and `kim node worker` running case and confere
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from tests.integration.conference.conftest import (
 from tests.integration.conference.requests import conference, day, proposal
 from tests.support import servers, signing
 from tests.support.dead_letter_store import dead_letter_of
+from tests.support.waiting import wait_until
 
 KOORD = Caller(KREIS, "coordinator")
 CM = Caller(KREIS, "case_manager")
@@ -45,16 +45,6 @@ LOTSIN = Caller(HILDEN, "immigration_liaison")
 WITHHELD = "Die Einwilligung umfasst die Weitergabe an Ihre Organisation nicht."
 #: A node of the federation that does not own the case (directory-verified, but not the owner).
 FORGER = "caritas-forger-node"
-
-
-def wait_until(condition: Callable[[], Any], seconds: float = 45, what: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"not reached within {seconds} s: {what}")
-
 
 @pytest.fixture(scope="module")
 def worker(kreis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

@@ -10,8 +10,6 @@ days back, on the same database the api and the worker use)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,21 +36,12 @@ from tests.integration.conference.requests import (
     stamp,
     zielgruppen_vorlage,
 )
+from tests.support.waiting import wait_until
 
 KOORD = Caller(KREIS, "coordinator")
 CM = Caller(KREIS, "case_manager")
 CM2 = Caller(KREIS, "case_manager", prefix="cm2")
 LENKUNG = Caller(KREIS, "steering_member")
-
-
-def wait_until(condition: Callable[[], Any], seconds: float = 45, what: str = "") -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"not reached within {seconds} s: {what}")
-
 
 def get_case(api: Api, case_id: str) -> case_pb2.Case:
     return api.case_call("GetCase", case_pb2.GetCaseRequest(case_id=case_id), CM)

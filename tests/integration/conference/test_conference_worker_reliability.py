@@ -5,7 +5,6 @@ database is a private FerretDB (tests/support/faults.py), never the shared one."
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -16,19 +15,10 @@ from kimnetz.runtime import events
 from kimnetz.runtime.amqp import Publisher
 from kimnetz.runtime.settings import Settings
 from tests.support import faults, servers, signing
+from tests.support.waiting import polled
 
 KREIS = "kreis-mettmann"
 HILDEN = "stadt-hilden"
-
-
-def wait_until(condition: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.5)
-    return False
-
 
 def test_an_erase_request_while_the_database_is_stopped_is_erased_and_confirmed_once_it_is_back(
         node_settings: Settings, tmp_path: Path) -> None:
@@ -55,13 +45,13 @@ def test_an_erase_request_while_the_database_is_stopped_is_erased_and_confirmed_
         with Publisher(settings.amqp_uri) as publisher:
             publisher.publish("case.events", envelope.type, signing.signed_body(envelope), envelope.id)
         retried = f"event {envelope.id} failed for a passing reason"
-        assert wait_until(lambda: log.read_text().count(retried) >= 2, 60), log.read_text()[-3000:]
+        assert polled(lambda: log.read_text().count(retried) >= 2, 60), log.read_text()[-3000:]
         database.start()
         erasures = client[settings.database_name("conference")]["erasures"]
         confirmed = {"erasure_id": f"{case_id}:{consent_id}", "confirmed": 1}
-        assert wait_until(lambda: erasures.count_documents(confirmed) == 1, 90), log.read_text()[-3000:]
+        assert polled(lambda: erasures.count_documents(confirmed) == 1, 90), log.read_text()[-3000:]
         # The worker logs after its write: wait for the line rather than race it.
-        assert wait_until(lambda: f"erase request {envelope.id} for case {case_id} erased"
+        assert polled(lambda: f"erase request {envelope.id} for case {case_id} erased"
                           in log.read_text(), 30), log.read_text()[-3000:]
         changes = client[settings.database_name("conference")]["erasure_changes"]
         confirmations = [entry for change in changes.find({"aggregate_id": f"{case_id}:{consent_id}"})

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +44,7 @@ from services.case.domain.vocabulary import CaseStatus
 from services.case.repository import MongoCaseRepository
 from services.conference.repository import MongoConferenceRepository
 from tests.support import security_figures, servers, signing
+from tests.support.waiting import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "case"))
 from case_factories import make_proposal
@@ -104,15 +105,6 @@ def worker(peers: Peers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
             assert time.monotonic() < deadline, admin.federation_links(kreis.node_id)
             time.sleep(0.3)
         yield log
-
-
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited in vain for {what}")
-        time.sleep(0.2)
-
 
 def publish_at_caritas(peers: Peers, envelope: EventEnvelope, body: bytes | None = None) -> None:
     """With the Caritas node's own broker user on its own vhost: all an operator there has."""
@@ -184,9 +176,9 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
     publish_at_caritas(peers, genuine_proposal)  # (the Stadt's event, relayed by the Caritas operator)
     publish_at_caritas(peers, genuine_barrier)
     wait_until(lambda: f"proposal {genuine_proposal.id} of case {stadt_case} registered"
-               in worker.read_text(), f"the genuine proposal\n{worker.read_text()[-3000:]}")
+               in worker.read_text(), 30, lambda: f"the genuine proposal\n{worker.read_text()[-3000:]}")
     wait_until(lambda: f"barrier event {genuine_barrier.id} counted" in worker.read_text(),
-               f"the genuine barrier\n{worker.read_text()[-3000:]}")
+               30, lambda: f"the genuine barrier\n{worker.read_text()[-3000:]}")
 
     # -- what the forgeries are about --------------------------------------------------------------
     decided_here = in_review(cases)
@@ -262,13 +254,13 @@ def test_no_forged_event_is_applied_each_is_refused_with_its_reason_and_genuine_
 
     for name, reason, envelope, _ in corpus:
         wait_until(lambda e=envelope, r=reason: refused(e, r),  # type: ignore[misc]
-                   f"{name}: refused [{reason}]\n{worker.read_text()[-4000:]}")
+                   30, lambda n=name, r=reason: f"{n}: refused [{r}]\n{worker.read_text()[-4000:]}")
     # The worker logs a refusal before it has stored it for the operator: wait for the store too.
     def kept_events() -> dict[str, dict[str, object]]:
         return {d["event_id"]: d for d in RefusedEvents().list(limit=1000)}
 
     wait_until(lambda: all(envelope.id in kept_events() for _, _, envelope, _ in corpus),
-               f"every refused event kept: {sorted(kept_events())}")
+               30, lambda: f"every refused event kept: {sorted(kept_events())}")
     kept = kept_events()
     for name, reason, envelope, _ in corpus:
         assert envelope.id in kept and kept[envelope.id]["reason"] == reason, (name, kept.get(envelope.id))
