@@ -354,9 +354,10 @@ start_postgresql() {
   bin=$(pg_bindir)
   if ! running postgresql; then
     say "starting PostgreSQL on 127.0.0.1:$KIM_POSTGRES_PORT (socket in $d/run)"
-    # Autovacuum every 10 s at 5 % dead rows (defaults: 60 s, 20 %): the services' queue-like
-    # collections (pending read-model entries, outbox claims) are inserted and deleted all day,
-    # and FerretDB reads them whole, dead rows included until a vacuum.
+    # Autovacuum every 10 s at 5 % dead rows (defaults: 60 s, 20 %): the pending read-model
+    # entries are inserted and deleted by every write, changes are updated as the relay claims
+    # and empties their outbox, and FerretDB reads the pending entries with an empty filter,
+    # dead rows included until a vacuum.
     setsid nohup "${PG_AS[@]}" "$bin/postgres" -D "$d/data" -c listen_addresses=127.0.0.1 \
       -c port="$KIM_POSTGRES_PORT" -c unix_socket_directories="$d/run" \
       -c autovacuum_naptime=10s -c autovacuum_vacuum_scale_factor=0.05 \
