@@ -101,6 +101,7 @@ def republish(settings: Settings, message: conference.CaseDataErased, event_id: 
     with Publisher(settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
 
+
 def test_a_confirmation_is_recorded_once_and_shown_on_the_case(
         case_worker: Path, service: CaseServices, case_settings: Settings, case_api: CaseApi) -> None:
     cid, consent_id = revoked(service)

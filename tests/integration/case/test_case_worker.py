@@ -61,6 +61,7 @@ def in_review(service: CaseServices) -> str:
     service.fallvorschlaege.submit_for_review(CM, c.SubmitForReview(case.case_id))
     return case.case_id
 
+
 def test_the_same_admission_delivered_twice_changes_the_case_once(
     case_worker: Path, service: CaseServices, case_settings: Settings,
 ) -> None:

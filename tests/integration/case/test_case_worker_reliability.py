@@ -77,6 +77,7 @@ def publish(settings: Settings, envelope: events.EventEnvelope) -> None:
     with Publisher(settings.amqp_uri) as publisher:
         publisher.publish("conference.events", envelope.type, signing.signed_body(envelope), envelope.id)
 
+
 def test_a_decision_that_meets_a_version_conflict_is_applied_after_a_retry(
         conflicting_worker: Path, service: CaseServices, case_settings: Settings) -> None:
     cid = proposed(service)

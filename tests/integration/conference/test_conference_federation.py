@@ -66,6 +66,7 @@ CM = Caller(KREIS, "case_manager")
 CARITAS = "caritas-mettmann"
 KREIS_SERVICE_TOKEN = "service-account-token-of-the-kreis"
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

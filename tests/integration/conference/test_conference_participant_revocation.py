@@ -46,6 +46,7 @@ WITHHELD = "Die Einwilligung umfasst die Weitergabe an Ihre Organisation nicht."
 #: A node of the federation that does not own the case (directory-verified, but not the owner).
 FORGER = "caritas-forger-node"
 
+
 @pytest.fixture(scope="module")
 def worker(kreis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The Kreis node's case and conference workers; the forging node is in its directory (a

@@ -43,6 +43,7 @@ CM = Caller(KREIS, "case_manager")
 CM2 = Caller(KREIS, "case_manager", prefix="cm2")
 LENKUNG = Caller(KREIS, "steering_member")
 
+
 def get_case(api: Api, case_id: str) -> case_pb2.Case:
     return api.case_call("GetCase", case_pb2.GetCaseRequest(case_id=case_id), CM)
 

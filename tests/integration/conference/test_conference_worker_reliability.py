@@ -20,6 +20,7 @@ from tests.support.waiting import polled
 KREIS = "kreis-mettmann"
 HILDEN = "stadt-hilden"
 
+
 def test_an_erase_request_while_the_database_is_stopped_is_erased_and_confirmed_once_it_is_back(
         node_settings: Settings, tmp_path: Path) -> None:
     database = faults.PrivateFerretDB(tmp_path / "ferretdb")

@@ -106,6 +106,7 @@ def worker(peers: Peers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
             time.sleep(0.3)
         yield log
 
+
 def publish_at_caritas(peers: Peers, envelope: EventEnvelope, body: bytes | None = None) -> None:
     """With the Caritas node's own broker user on its own vhost: all an operator there has."""
     exchange = events.exchange_name(envelope.source_service)
