@@ -54,6 +54,8 @@ BEGIN
     field := replace(field, '''''', '''');
     -- the table's whole name in the hash: two long names may share their first 44 characters
     gin := left(target.table_name, 44) || '_' || left(md5(target.table_name || '.' || field), 8) || '_gin';
+    -- Made already (every start but the first): no CREATE, which would lock the table first.
+    CONTINUE WHEN to_regclass(format('%I.%I', target.schema_name, gin)) IS NOT NULL;
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L) jsonb_path_ops)'
                    ' WITH (fastupdate = off)', gin, target.schema_name, target.table_name, field);
   END LOOP;

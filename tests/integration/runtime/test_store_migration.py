@@ -14,13 +14,11 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import mongoengine
 import pytest
-from mongoengine.context_managers import switch_db
 from pymongo import MongoClient
 
 from kimctl.store_migration import audit_chain
@@ -31,15 +29,7 @@ from services.case.composition import case_services
 from services.case.domain import commands as c
 from services.case.domain.person import PersonData
 from services.case.domain.policy import Actor
-from services.case.repository import (
-    AuditDocument,
-    CaseChangeDocument,
-    CaseDocument,
-    LedgerDocument,
-    MongoCaseRepository,
-    PseudonymDocument,
-    ZielgruppenDocument,
-)
+from services.case.repository import AuditDocument, CaseChangeDocument, CaseDocument, MongoCaseRepository
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = str(ROOT / "scripts" / "infra.sh")
@@ -95,15 +85,10 @@ def infra(env: dict[str, str], *args: str, backend: str = "") -> subprocess.Comp
 
 def propose_a_case(uri: str) -> str:
     settings = Settings(mongodb_uri=uri, node_id="migration-hilden", organization_id=OWNER)
-    # An alias of its own with the Documents switched to it: the session's "case" connection
-    # (other tests' database) stays as it was.
-    alias = f"{SERVICE}-migration"
-    connect(settings, SERVICE, alias=alias)
-    switched = ExitStack()
+    mongoengine.disconnect(alias=SERVICE)
+    connect(settings, SERVICE)
     try:
-        for document in (CaseDocument, CaseChangeDocument, AuditDocument, PseudonymDocument,
-                         ZielgruppenDocument, LedgerDocument):
-            switched.enter_context(switch_db(document, alias))
+        for document in (CaseDocument, CaseChangeDocument, AuditDocument):
             document.ensure_indexes()
         services = case_services(MongoCaseRepository(settings.node_id), node_org=OWNER)
         person = PersonData(given_name="Amina", family_name="Haddad", birth_date=date(1992, 3, 4),
@@ -118,8 +103,7 @@ def propose_a_case(uri: str) -> str:
         services.falldaten.get_case(actor, case.case_id, "Fallbearbeitung")
         return case.case_id
     finally:
-        switched.close()
-        mongoengine.disconnect(alias=alias)
+        mongoengine.disconnect(alias=SERVICE)
 
 
 def snapshot(uri: str) -> dict[str, dict[str, list[dict[str, object]]]]:
